@@ -1,0 +1,131 @@
+/**
+ * The contract between the dataflow layer (operators, state, sources, sinks: engine/api,
+ * engine/operators, engine/connectors, engine/state) and the distributed runtime (network,
+ * task threads, JobManager/TaskManager: engine/network, engine/runtime, engine/jobmanager,
+ * engine/taskmanager).
+ *
+ * The runtime owns time accounting (busy/idle/backpressured), channels and credit. The dataflow
+ * layer owns what happens to records. Emitting is synchronous and buffered; the runtime bounds
+ * buffering by not handing a task its next input batch (or letting a source emit more) until
+ * its outputs have capacity again. That waiting is backpressure.
+ */
+import type { JobGraph, JobSubmission } from './job-graph.ts';
+
+/** An inclusive range of key groups, as Flink's KeyGroupRange. */
+export interface KeyGroupRange {
+  start: number;
+  end: number;
+}
+
+/** Where a subtask's records go: one writer per outgoing edge of the vertex. */
+export interface RecordWriter {
+  /** Partitions the record (hash by key group, forward, rebalance, broadcast) and buffers it. */
+  emit(record: unknown): void;
+  /** Broadcasts a watermark to every channel of this edge. */
+  emitWatermark(timestamp: number): void;
+  /** Number of downstream channels (subtasks of the target vertex). */
+  readonly numChannels: number;
+}
+
+/** Hooks the runtime gives a task to report Flink's operator-level metrics. */
+export interface TaskMetricHooks {
+  /** Registers a gauge under Flink's name, e.g. `pendingRecords`, `currentInputWatermark`. */
+  gauge(name: string, read: () => number): void;
+  /** Adds to a counter under Flink's name, e.g. `numLateRecordsDropped`. */
+  count(name: string, delta: number): void;
+}
+
+/** Processing-time timer service, owned by the runtime so it can pause/cancel tasks cleanly. */
+export interface ProcessingTimeService {
+  now(): number;
+  /** Runs `fire` at or after `timestamp` on the task's own turn (never concurrently with processing). */
+  schedule(timestamp: number, fire: (timestamp: number) => void): { cancel(): void };
+}
+
+export interface TaskContext {
+  jobId: string;
+  vertexId: string;
+  subtaskIndex: number;
+  parallelism: number;
+  maxParallelism: number;
+  attemptNumber: number;
+  keyGroupRange: KeyGroupRange;
+  outputs: RecordWriter[];
+  metrics: TaskMetricHooks;
+  time: ProcessingTimeService;
+  /** State restored from a checkpoint or savepoint, already cut down to this subtask's key groups and operator-state share. */
+  restored: SubtaskRestore | null;
+  /** Job-level config (from JobGraph.config). */
+  config: Record<string, string>;
+  /** Aborted when the task is cancelled; long waits (async I/O, sources) must honour it. */
+  signal: AbortSignal;
+}
+
+/** Control a source loop gets from the runtime. */
+export interface SourceControl {
+  /** Resolves when every output has capacity; the time spent here is backpressure. */
+  waitForCapacity(): Promise<void>;
+  /** True when outputs can take more records right now. */
+  hasCapacity(): boolean;
+  /**
+   * Aborted when the task is cancelled. The runtime takes snapshots (and injects barriers) only
+   * while a source is awaiting waitForCapacity() or idle(), so a source's offset and the records
+   * it has emitted always agree.
+   */
+  readonly signal: AbortSignal;
+  /** Sleeps until `ms` have passed or the task is cancelled; time spent here counts as idle. */
+  idle(ms: number): Promise<void>;
+}
+
+/** Per-operator snapshot of one subtask: keyed state by key group, plus operator (non-keyed) state. */
+export interface OperatorSnapshot {
+  operatorId: string;
+  /** Keyed state, serialized separately per key group so any parallelism can restore its own range. */
+  keyGroups: Map<number, Uint8Array>;
+  /** Operator state as a list of entries redistributed round-robin on rescale (Flink's SPLIT_DISTRIBUTE). */
+  operatorState: Uint8Array[];
+  /** Operator state every subtask receives in full on restore (Flink's UNION). */
+  unionState: Uint8Array[];
+}
+
+export interface SubtaskSnapshot {
+  checkpointId: number;
+  operators: OperatorSnapshot[];
+}
+
+export interface SubtaskRestore {
+  checkpointId: number;
+  /** By operator id. Keyed state contains only the key groups in this subtask's range. */
+  operators: Map<string, OperatorSnapshot>;
+}
+
+/** A running subtask: the chain of operators of one vertex at one subtask index. */
+export interface TaskInvokable {
+  /** Sources only: runs until the source ends or `ctl.signal` aborts. */
+  runSource?(ctl: SourceControl): Promise<void>;
+  /**
+   * Non-sources: processes one batch from input `inputIndex`, channel `channel`.
+   * May return a promise (async operators with a bounded number of requests in flight); the
+   * runtime does not hand this task another batch until it settles, and counts that time as busy.
+   */
+  processBatch(inputIndex: number, channel: number, records: unknown[]): void | Promise<void>;
+  /** A watermark from one input channel; the chain combines channels (minimum) itself. */
+  processWatermark(inputIndex: number, channel: number, timestamp: number): void | Promise<void>;
+  /** Called once every input channel has ended (bounded inputs). Flushes windows and async work. */
+  endInput(): Promise<void>;
+  /** Takes a consistent snapshot after the barrier; must not be interleaved with processing. */
+  snapshotState(checkpointId: number): Promise<SubtaskSnapshot>;
+  /** The checkpoint completed everywhere: sinks commit their pending output here (two-phase commit). */
+  notifyCheckpointComplete(checkpointId: number): Promise<void>;
+  /** Releases resources; called on finish and on cancel. */
+  close(): Promise<void>;
+}
+
+/** A built job: the graph plus the factory for its subtasks. Produced by the dataflow layer. */
+export interface JobProgram {
+  graph: JobGraph;
+  createTask(vertexId: string, ctx: TaskContext): TaskInvokable;
+}
+
+/** The dataflow layer's entry point: imports a job module and builds its program. */
+export type BuildJobProgram = (submission: JobSubmission) => Promise<JobProgram>;
