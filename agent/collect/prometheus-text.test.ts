@@ -1,0 +1,114 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { familyOf, parseExpositionFloat, parsePrometheusText } from './prometheus-text.ts';
+
+describe('Prometheus text exposition parser', () => {
+  it('reads HELP and TYPE metadata and samples with labels', () => {
+    const r = parsePrometheusText(
+      [
+        '# HELP http_requests_total The total number of HTTP requests.\\nSecond line with \\\\ backslash',
+        '# TYPE http_requests_total counter',
+        'http_requests_total{method="post",code="200"} 1027 1395066363000',
+        'http_requests_total{method="post",code="400"}    3 1395066363000',
+        '',
+        '# A plain comment is ignored',
+        'metric_without_timestamp_and_labels 12.47',
+      ].join('\n'),
+    );
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.samples.length, 3);
+    assert.deepEqual(r.samples[0], {
+      name: 'http_requests_total',
+      labels: { __name__: 'http_requests_total', method: 'post', code: '200' },
+      value: 1027,
+      timestampMs: 1395066363000,
+    });
+    assert.equal(r.samples[2]!.timestampMs, undefined);
+    assert.equal(r.samples[2]!.value, 12.47);
+    const meta = r.metadata.get('http_requests_total');
+    assert.equal(meta?.type, 'counter');
+    assert.equal(meta?.help, 'The total number of HTTP requests.\nSecond line with \\ backslash');
+  });
+
+  it('unescapes backslash, quote and newline in label values', () => {
+    const r = parsePrometheusText('msdos_file_access_time_seconds{path="C:\\\\DIR\\\\FILE.TXT",error="Cannot find file:\\n\\"FILE.TXT\\""} 1.458255915e9\n');
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.samples[0]!.labels.path, 'C:\\DIR\\FILE.TXT');
+    assert.equal(r.samples[0]!.labels.error, 'Cannot find file:\n"FILE.TXT"');
+    assert.equal(r.samples[0]!.value, 1458255915);
+  });
+
+  it('accepts NaN, +Inf and -Inf values and negative timestamps', () => {
+    const r = parsePrometheusText('a NaN\nb +Inf\nc -Inf -1\nd 1e-3\n');
+    assert.deepEqual(r.errors, []);
+    assert.ok(Number.isNaN(r.samples[0]!.value));
+    assert.equal(r.samples[1]!.value, Infinity);
+    assert.equal(r.samples[2]!.value, -Infinity);
+    assert.equal(r.samples[2]!.timestampMs, -1);
+    assert.equal(r.samples[3]!.value, 0.001);
+  });
+
+  it("reads Flink reporter lines with a trailing comma and Java's double format", () => {
+    const r = parsePrometheusText(
+      'flink_taskmanager_Status_JVM_Memory_Heap_Used{host="172_18_0_4",tm_id="172_18_0_4:37813_5a1c3e",} 2.15482368E8\n',
+    );
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.samples[0]!.value, 215482368);
+    assert.equal(r.samples[0]!.labels.tm_id, '172_18_0_4:37813_5a1c3e');
+  });
+
+  it('keeps histogram and summary series and maps them to their family', () => {
+    const text = [
+      '# TYPE rpc_duration_seconds summary',
+      'rpc_duration_seconds{quantile="0.5"} 4773',
+      'rpc_duration_seconds_sum 1.7560473e+07',
+      'rpc_duration_seconds_count 2693',
+      '# TYPE http_request_duration_seconds histogram',
+      'http_request_duration_seconds_bucket{le="0.05"} 24054',
+      'http_request_duration_seconds_bucket{le="+Inf"} 144320',
+      'http_request_duration_seconds_sum 53423',
+      'http_request_duration_seconds_count 144320',
+    ].join('\n');
+    const r = parsePrometheusText(text);
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.samples.length, 7);
+    assert.equal(r.samples[4]!.labels.le, '+Inf');
+    assert.equal(familyOf('http_request_duration_seconds_bucket', r.metadata), 'http_request_duration_seconds');
+    assert.equal(r.metadata.get('http_request_duration_seconds')?.type, 'histogram');
+    assert.equal(familyOf('rpc_duration_seconds_count', r.metadata), 'rpc_duration_seconds');
+  });
+
+  it('skips and reports each malformed line without losing the good ones', () => {
+    const lines = [
+      'good_one 1',
+      'bad-name 1',
+      'no_value',
+      'bad_value abc',
+      'unterminated{a="b 1',
+      'bad_escape{a="\\x"} 1',
+      'dup{a="1",a="2"} 1',
+      'bad_ts 1 12.5',
+      'too_many 1 2 3',
+      '# TYPE t notatype',
+      'missing_eq{a"b"} 1',
+      'good_two{a="b"} 2',
+    ];
+    const r = parsePrometheusText(lines.join('\r\n'));
+    assert.deepEqual(
+      r.samples.map((s) => s.name),
+      ['good_one', 'good_two'],
+    );
+    assert.deepEqual(
+      r.errors.map((e) => e.line),
+      [2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+    );
+    for (const e of r.errors) assert.ok(e.message.length > 0);
+  });
+
+  it('parses floats like Go, rejecting what JavaScript alone would accept', () => {
+    assert.equal(parseExpositionFloat('0x10'), null);
+    assert.equal(parseExpositionFloat(''), null);
+    assert.equal(parseExpositionFloat('Inf'), Infinity);
+    assert.equal(parseExpositionFloat('-9223372036854775808'), -9223372036854775808);
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * A parser for the Prometheus text exposition format 0.0.4: `# HELP`/`# TYPE` metadata, samples
+ * with optional labels (escapes `\\`, `\"`, `\n`), values including NaN/+Inf/-Inf, and optional
+ * integer millisecond timestamps. Histogram and summary families are plain series here
+ * (`_bucket{le}`, `_sum`, `_count`, `{quantile}`); their family type is kept in the metadata.
+ *
+ * Unlike Prometheus, which fails a whole scrape on one bad line, a malformed line is skipped and
+ * reported in `errors` (the caller counts them in `flowpilot_scrape_parse_errors_total`), so one
+ * odd exporter line never hides every other series of a target. The parser never throws.
+ */
+
+export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped' | 'gaugehistogram' | 'info' | 'stateset' | 'unknown';
+
+export interface ParsedSample {
+  /** The metric name (also present as `labels.__name__`). */
+  name: string;
+  /** All labels, including `__name__`. */
+  labels: Record<string, string>;
+  value: number;
+  /** Explicit timestamp in ms since the epoch, when the line carried one. */
+  timestampMs?: number;
+}
+
+export interface FamilyMetadata {
+  type: MetricType;
+  help: string;
+}
+
+export interface ParseError {
+  /** 1-based line number. */
+  line: number;
+  message: string;
+  text: string;
+}
+
+export interface ParseResult {
+  samples: ParsedSample[];
+  /** Keyed by family name (the name in `# TYPE`/`# HELP`). */
+  metadata: Map<string, FamilyMetadata>;
+  errors: ParseError[];
+}
+
+const METRIC_TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped', 'gaugehistogram', 'info', 'stateset', 'unknown']);
+
+function isNameStart(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 58; // A-Z a-z _ :
+}
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 48 && c <= 57);
+}
+function isLabelStart(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+function isLabelChar(c: number): boolean {
+  return isLabelStart(c) || (c >= 48 && c <= 57);
+}
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** Parses a float the way Go's strconv.ParseFloat does for exposition values (NaN, ±Inf, case-insensitive). */
+export function parseExpositionFloat(s: string): number | null {
+  if (s.length === 0) return null;
+  const lower = s.toLowerCase();
+  if (lower === 'nan') return Number.NaN;
+  if (lower === '+inf' || lower === 'inf' || lower === '+infinity' || lower === 'infinity') return Number.POSITIVE_INFINITY;
+  if (lower === '-inf' || lower === '-infinity') return Number.NEGATIVE_INFINITY;
+  // Number() accepts things Go rejects ("", " 1", "0x10"); guard with a strict pattern.
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return null;
+  const v = Number(s);
+  return Number.isNaN(v) ? null : v;
+}
+
+class LineError extends Error {}
+
+/** Parses one sample line. Throws LineError on malformed input (caught per line by `parse`). */
+function parseSampleLine(line: string): ParsedSample {
+  let i = 0;
+  const n = line.length;
+  if (!isNameStart(line.charCodeAt(0))) throw new LineError('invalid metric name');
+  while (i < n && isNameChar(line.charCodeAt(i))) i++;
+  const name = line.slice(0, i);
+  const after = line.charCodeAt(i);
+  if (i < n && after !== 123 && !isBlank(after)) throw new LineError('invalid metric name');
+  const labels: Record<string, string> = { __name__: name };
+  while (i < n && isBlank(line.charCodeAt(i))) i++;
+  if (line.charCodeAt(i) === 123 /* { */) {
+    i++;
+    for (;;) {
+      while (i < n && isBlank(line.charCodeAt(i))) i++;
+      if (i >= n) throw new LineError('unterminated label set');
+      if (line.charCodeAt(i) === 125 /* } */) {
+        i++;
+        break;
+      }
+      const ls = i;
+      if (!isLabelStart(line.charCodeAt(i))) throw new LineError(`invalid label name at column ${i + 1}`);
+      while (i < n && isLabelChar(line.charCodeAt(i))) i++;
+      const lname = line.slice(ls, i);
+      while (i < n && isBlank(line.charCodeAt(i))) i++;
+      if (line.charCodeAt(i) !== 61 /* = */) throw new LineError(`expected '=' after label name "${lname}"`);
+      i++;
+      while (i < n && isBlank(line.charCodeAt(i))) i++;
+      if (line.charCodeAt(i) !== 34 /* " */) throw new LineError(`expected '"' to open the value of label "${lname}"`);
+      i++;
+      let value = '';
+      let chunk = i;
+      for (;;) {
+        if (i >= n) throw new LineError(`unterminated value of label "${lname}"`);
+        const c = line.charCodeAt(i);
+        if (c === 34) break;
+        if (c === 92 /* \ */) {
+          value += line.slice(chunk, i);
+          const e = line.charCodeAt(i + 1);
+          if (e === 92) value += '\\';
+          else if (e === 34) value += '"';
+          else if (e === 110) value += '\n';
+          else throw new LineError(`invalid escape in value of label "${lname}"`);
+          i += 2;
+          chunk = i;
+          continue;
+        }
+        i++;
+      }
+      value += line.slice(chunk, i);
+      i++; // closing quote
+      if (lname === '__name__' || Object.hasOwn(labels, lname)) throw new LineError(`duplicate label "${lname}"`);
+      labels[lname] = value;
+      while (i < n && isBlank(line.charCodeAt(i))) i++;
+      const sep = line.charCodeAt(i);
+      if (sep === 44 /* , */) {
+        i++;
+        continue;
+      }
+      if (sep === 125) {
+        i++;
+        break;
+      }
+      throw new LineError(`expected ',' or '}' after the value of label "${lname}"`);
+    }
+  }
+  const rest = line.slice(i).trim();
+  if (rest.length === 0) throw new LineError('missing value');
+  const parts = rest.split(/[ \t]+/);
+  if (parts.length > 2) throw new LineError('unexpected text after the timestamp');
+  const value = parseExpositionFloat(parts[0]!);
+  if (value === null) throw new LineError(`invalid value "${parts[0]}"`);
+  const sample: ParsedSample = { name, labels, value };
+  if (parts.length === 2) {
+    const ts = parts[1]!;
+    if (!/^-?\d+$/.test(ts)) throw new LineError(`invalid timestamp "${ts}"`);
+    sample.timestampMs = Number(ts);
+  }
+  return sample;
+}
+
+function unescapeHelp(s: string): string {
+  return s.replace(/\\(\\|n)/g, (_m, c: string) => (c === 'n' ? '\n' : '\\'));
+}
+
+function parseCommentLine(line: string, metadata: Map<string, FamilyMetadata>): void {
+  const m = /^#[ \t]+(HELP|TYPE)[ \t]+([a-zA-Z_:][a-zA-Z0-9_:]*)(?:[ \t]+(.*))?$/.exec(line);
+  if (!m) {
+    // `# HELP`/`# TYPE` with a bad name is an error; any other comment is ignored.
+    if (/^#[ \t]+(HELP|TYPE)\b/.test(line)) throw new LineError('malformed HELP or TYPE line');
+    return;
+  }
+  const [, kind, family, rest = ''] = m;
+  const meta = metadata.get(family!) ?? { type: 'untyped' as MetricType, help: '' };
+  if (kind === 'TYPE') {
+    const type = rest.trim().toLowerCase();
+    if (!METRIC_TYPES.has(type)) throw new LineError(`unknown metric type "${rest.trim()}"`);
+    meta.type = type as MetricType;
+  } else {
+    meta.help = unescapeHelp(rest);
+  }
+  metadata.set(family!, meta);
+}
+
+/** Parses a whole exposition body. Never throws; malformed lines land in `errors`. */
+export function parsePrometheusText(body: string): ParseResult {
+  const samples: ParsedSample[] = [];
+  const metadata = new Map<string, FamilyMetadata>();
+  const errors: ParseError[] = [];
+  let start = 0;
+  let lineNo = 0;
+  const len = body.length;
+  while (start < len) {
+    let end = body.indexOf('\n', start);
+    if (end < 0) end = len;
+    lineNo++;
+    let line = body.slice(start, end);
+    start = end + 1;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    const trimmed = line.trim();
+    if (trimmed.length === 0) continue;
+    try {
+      if (trimmed.charCodeAt(0) === 35 /* # */) parseCommentLine(trimmed, metadata);
+      else samples.push(parseSampleLine(trimmed));
+    } catch (err) {
+      errors.push({ line: lineNo, message: err instanceof Error ? err.message : String(err), text: line.length > 200 ? `${line.slice(0, 200)}…` : line });
+    }
+  }
+  return { samples, metadata, errors };
+}
+
+/** The family a series belongs to, given the declared families (histogram/summary suffixes folded). */
+export function familyOf(name: string, metadata: Map<string, FamilyMetadata>): string {
+  if (metadata.has(name)) return name;
+  for (const suffix of ['_bucket', '_sum', '_count', '_created', '_total', '_info']) {
+    if (name.endsWith(suffix)) {
+      const base = name.slice(0, -suffix.length);
+      if (metadata.has(base)) return base;
+    }
+  }
+  return name;
+}
