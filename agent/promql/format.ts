@@ -1,0 +1,7 @@
+/**
+ * Renders an AST back to PromQL text.
+ */
+import type { Expr } from './ast.ts';
+export function formatExpr(_e: Expr): string {
+  return '';
+}

@@ -1,0 +1,55 @@
+/**
+ * Label sets. A `Labels` value is a frozen plain record whose keys are in ascending
+ * order and whose values are never empty (an empty value means "label absent", as in
+ * Prometheus). That shape serializes straight into the `metric` object of Prometheus's
+ * HTTP API. `labelsKey` gives a canonical string whose plain string order equals
+ * Prometheus's label-set order (name, value pairs compared in turn).
+ */
+export type Labels = Readonly<Record<string, string>>;
+
+export const METRIC_NAME = '__name__';
+
+export const EMPTY_LABELS: Labels = Object.freeze({});
+
+/** Builds canonical labels: sorted keys, empty values dropped, frozen. */
+export function labelsFromRecord(rec: Record<string, string | undefined>): Labels {
+  const names = Object.keys(rec).sort();
+  const out: Record<string, string> = {};
+  for (const n of names) {
+    const v = rec[n];
+    if (v !== undefined && v !== '') out[n] = v;
+  }
+  return Object.freeze(out);
+}
+
+/** Builds canonical labels from name/value pairs (later pairs win). */
+export function labelsFromPairs(pairs: Iterable<readonly [string, string]>): Labels {
+  const rec: Record<string, string> = {};
+  for (const [n, v] of pairs) rec[n] = v;
+  return labelsFromRecord(rec);
+}
+
+/** Canonical key: `name\0value\0...`. Equal label sets have equal keys; key order is label-set order. */
+export function labelsKey(l: Labels): string {
+  let s = '';
+  for (const n in l) s += n + '\u0000' + l[n] + '\u0000';
+  return s;
+}
+
+export function compareLabels(a: Labels, b: Labels): number {
+  const ka = labelsKey(a);
+  const kb = labelsKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+export function labelsEqual(a: Labels, b: Labels): boolean {
+  return labelsKey(a) === labelsKey(b);
+}
+
+/** Renders `name{a="b", ...}` as Prometheus prints a series. */
+export function formatLabels(l: Labels): string {
+  const name = l[METRIC_NAME] ?? '';
+  const parts: string[] = [];
+  for (const n in l) if (n !== METRIC_NAME) parts.push(`${n}=${JSON.stringify(l[n])}`);
+  return parts.length === 0 && name !== '' ? name : `${name}{${parts.join(', ')}}`;
+}

@@ -1,0 +1,268 @@
+/**
+ * MemoryStorage: the agent's in-memory time-series store. It owns the series, an
+ * inverted index (label name -> value -> series ids) used by every selection, time
+ * retention (default 2 h), and a series limit. A rejected new series is counted in
+ * `flowpilot_tsdb_series_limit_rejections_total` and logged (at most once a minute).
+ * It never does I/O; callers append, select and call `applyRetention`.
+ */
+import type { Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
+import type { Logger } from '../../common/log.ts';
+import { silentLogger } from '../../common/log.ts';
+import { labelsFromRecord, labelsKey, type Labels } from './labels.ts';
+import type { LabelMatcher } from './matchers.ts';
+import { MemSeries, type SeriesSamples } from './series.ts';
+
+export const DEFAULT_RETENTION_MS = 2 * 60 * 60 * 1000;
+export const DEFAULT_MAX_SERIES = 1_000_000;
+
+export interface MemoryStorageOptions {
+  /** Samples older than (newest time seen - retentionMs) are dropped by applyRetention. Default 2 h. */
+  retentionMs?: number;
+  /** Number of live series beyond which new series are rejected. Default 1,000,000. */
+  maxSeries?: number;
+  logger?: Logger;
+}
+
+export type AppendResult = 'ok' | 'out_of_order' | 'duplicate' | 'series_limit';
+
+/** What the PromQL engine reads. MemoryStorage implements it; tests may use other stores. */
+export interface Queryable {
+  /** Series matching every matcher, with their samples in [minT, maxT] (inclusive, ms), sorted by labels. */
+  select(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesSamples[];
+}
+
+export interface StorageStats {
+  series: number;
+  samples: number;
+  seriesLimitRejections: number;
+  outOfOrderSamples: number;
+}
+
+export class MemoryStorage implements Queryable {
+  readonly retentionMs: number;
+  readonly maxSeries: number;
+  private readonly log: Logger;
+  private readonly byKey = new Map<string, MemSeries>();
+  private readonly byId = new Map<number, MemSeries>();
+  /** name -> value -> ids */
+  private readonly postings = new Map<string, Map<string, Set<number>>>();
+  private nextId = 1;
+  private samples = 0;
+  private limitRejections = 0;
+  private outOfOrder = 0;
+  private lastLimitLog = -Infinity;
+  private maxTimeSeen = -Infinity;
+
+  constructor(opts: MemoryStorageOptions = {}) {
+    this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.maxSeries = opts.maxSeries ?? DEFAULT_MAX_SERIES;
+    this.log = opts.logger ?? silentLogger();
+  }
+
+  get seriesCount(): number {
+    return this.byKey.size;
+  }
+
+  stats(): StorageStats {
+    return { series: this.byKey.size, samples: this.samples, seriesLimitRejections: this.limitRejections, outOfOrderSamples: this.outOfOrder };
+  }
+
+  /** Appends a float sample. Labels may be any record; they are canonicalized. */
+  append(labels: Labels | Record<string, string>, tMs: number, value: number): AppendResult {
+    return this.appendInternal(labels, tMs, value, false);
+  }
+
+  /** Appends Prometheus's stale marker: the series ends at tMs for instant queries. */
+  appendStaleMarker(labels: Labels | Record<string, string>, tMs: number): AppendResult {
+    return this.appendInternal(labels, tMs, NaN, true);
+  }
+
+  /** Writes stale markers at tMs for every live series in `keys` (canonical keys) that is not already stale. */
+  markStaleByKey(keys: Iterable<string>, tMs: number): number {
+    let n = 0;
+    for (const k of keys) {
+      const s = this.byKey.get(k);
+      if (s !== undefined && !s.isStale() && s.append(tMs, NaN, true) === 'ok') {
+        this.samples++;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private appendInternal(input: Labels | Record<string, string>, tMs: number, value: number, stale: boolean): AppendResult {
+    const labels = Object.isFrozen(input) ? (input as Labels) : labelsFromRecord(input);
+    const key = labelsKey(labels);
+    let s = this.byKey.get(key);
+    if (s === undefined) {
+      if (stale) return 'ok';
+      if (this.byKey.size >= this.maxSeries) {
+        this.limitRejections++;
+        const now = Date.now();
+        if (now - this.lastLimitLog >= 60_000) {
+          this.lastLimitLog = now;
+          this.log.warn({ maxSeries: this.maxSeries, rejected: this.limitRejections, series: key.replaceAll('\u0000', ' ') }, 'tsdb series limit reached; new series are dropped');
+        }
+        return 'series_limit';
+      }
+      s = this.createSeries(labels, key);
+    }
+    const r = s.append(tMs, value, stale);
+    if (r === 'ok') {
+      this.samples++;
+      if (tMs > this.maxTimeSeen) this.maxTimeSeen = tMs;
+    } else if (r === 'out_of_order') this.outOfOrder++;
+    return r;
+  }
+
+  private createSeries(labels: Labels, key: string): MemSeries {
+    const s = new MemSeries(this.nextId++, labels, key);
+    this.byKey.set(key, s);
+    this.byId.set(s.id, s);
+    for (const name in labels) {
+      let values = this.postings.get(name);
+      if (values === undefined) this.postings.set(name, (values = new Map()));
+      const value = labels[name]!;
+      let ids = values.get(value);
+      if (ids === undefined) values.set(value, (ids = new Set()));
+      ids.add(s.id);
+    }
+    return s;
+  }
+
+  private deleteSeries(s: MemSeries): void {
+    this.byKey.delete(s.key);
+    this.byId.delete(s.id);
+    for (const name in s.labels) {
+      const values = this.postings.get(name);
+      const ids = values?.get(s.labels[name]!);
+      if (values === undefined || ids === undefined) continue;
+      ids.delete(s.id);
+      if (ids.size === 0) values.delete(s.labels[name]!);
+      if (values.size === 0) this.postings.delete(name);
+    }
+  }
+
+  /** Drops samples older than `nowMs - retentionMs`, and series left empty. Returns samples dropped. */
+  applyRetention(nowMs: number = this.maxTimeSeen): number {
+    if (!Number.isFinite(nowMs)) return 0;
+    const minT = nowMs - this.retentionMs;
+    let dropped = 0;
+    for (const s of this.byKey.values()) {
+      dropped += s.truncateBefore(minT);
+      if (s.length === 0) this.deleteSeries(s);
+    }
+    this.samples -= dropped;
+    return dropped;
+  }
+
+  /** Removes every series and sample. */
+  clear(): void {
+    this.byKey.clear();
+    this.byId.clear();
+    this.postings.clear();
+    this.samples = 0;
+    this.maxTimeSeen = -Infinity;
+  }
+
+  /** Ids of series matching all matchers, through the inverted index. */
+  private matchingSeries(matchers: readonly LabelMatcher[]): MemSeries[] {
+    let candidates: Set<number> | null = null;
+    const filters: LabelMatcher[] = [];
+    for (const m of matchers) {
+      if (m.matches('')) {
+        filters.push(m);
+        continue;
+      }
+      const values = this.postings.get(m.name);
+      if (values === undefined) return [];
+      let ids: Set<number>;
+      if (m.type === '=') {
+        ids = values.get(m.value) ?? new Set();
+      } else {
+        ids = new Set();
+        for (const [v, set] of values) if (m.matches(v)) for (const id of set) ids.add(id);
+      }
+      if (candidates === null) candidates = ids;
+      else {
+        const [small, big]: [Set<number>, Set<number>] = candidates.size <= ids.size ? [candidates, ids] : [ids, candidates];
+        const next = new Set<number>();
+        for (const id of small) if (big.has(id)) next.add(id);
+        candidates = next;
+      }
+      if (candidates.size === 0) return [];
+    }
+    const out: MemSeries[] = [];
+    const pool: Iterable<MemSeries> = candidates === null ? this.byId.values() : mapIds(candidates, this.byId);
+    outer: for (const s of pool) {
+      for (const f of filters) if (!f.matches(s.labels[f.name] ?? '')) continue outer;
+      out.push(s);
+    }
+    out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out;
+  }
+
+  select(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesSamples[] {
+    const series = this.matchingSeries(matchers);
+    const out: SeriesSamples[] = new Array(series.length);
+    for (let i = 0; i < series.length; i++) out[i] = series[i]!.window(minT, maxT);
+    return out;
+  }
+
+  /** Label sets of the series matching the matchers (all series when empty) with a sample in [minT, maxT]. */
+  series(matchers: readonly LabelMatcher[], minT = -Infinity, maxT = Infinity): Labels[] {
+    const out: Labels[] = [];
+    for (const s of this.matchingSeries(matchers)) {
+      if (minT === -Infinity && maxT === Infinity) out.push(s.labels);
+      else if (s.window(minT, maxT).t.length > 0) out.push(s.labels);
+    }
+    return out;
+  }
+
+  /** Sorted label names, optionally only of series matching the matchers. */
+  labelNames(matchers: readonly LabelMatcher[] = []): string[] {
+    if (matchers.length === 0) return [...this.postings.keys()].sort();
+    const names = new Set<string>();
+    for (const s of this.matchingSeries(matchers)) for (const n in s.labels) names.add(n);
+    return [...names].sort();
+  }
+
+  /** Sorted values of one label, optionally only of series matching the matchers. */
+  labelValues(name: string, matchers: readonly LabelMatcher[] = []): string[] {
+    if (matchers.length === 0) return [...(this.postings.get(name)?.keys() ?? [])].sort();
+    const values = new Set<string>();
+    for (const s of this.matchingSeries(matchers)) {
+      const v = s.labels[name];
+      if (v !== undefined) values.add(v);
+    }
+    return [...values].sort();
+  }
+
+  /** Registers the store's gauges and counters (flowpilot_tsdb_*) in a prom-client registry. */
+  registerMetrics(registry: Registry): void {
+    const self = this;
+    new Gauge({ name: 'flowpilot_tsdb_series', help: 'Live series in the in-memory store.', registers: [registry], collect() { this.set(self.byKey.size); } });
+    new Gauge({ name: 'flowpilot_tsdb_samples', help: 'Samples held in the in-memory store.', registers: [registry], collect() { this.set(self.samples); } });
+    new Gauge({ name: 'flowpilot_tsdb_series_limit', help: 'Configured maximum number of series.', registers: [registry], collect() { this.set(self.maxSeries); } });
+    new Counter({
+      name: 'flowpilot_tsdb_series_limit_rejections_total',
+      help: 'Samples of new series dropped because the series limit was reached.',
+      registers: [registry],
+      collect() { this.reset(); this.inc(self.limitRejections); },
+    });
+    new Counter({
+      name: 'flowpilot_tsdb_out_of_order_samples_total',
+      help: 'Samples dropped because they were older than the newest sample of their series.',
+      registers: [registry],
+      collect() { this.reset(); this.inc(self.outOfOrder); },
+    });
+  }
+}
+
+function* mapIds(ids: Set<number>, byId: Map<number, MemSeries>): Iterable<MemSeries> {
+  for (const id of ids) {
+    const s = byId.get(id);
+    if (s !== undefined) yield s;
+  }
+}
