@@ -1,0 +1,49 @@
+/**
+ * An HTTP exposition endpoint as a scrape source: GET with undici under the scrape timeout,
+ * gzip accepted, text format 0.0.4 parsed by prometheus-text.ts. A non-2xx status is a failed
+ * scrape with Prometheus's wording ("server returned HTTP status 500 Internal Server Error").
+ */
+import { gunzipSync } from 'node:zlib';
+import { STATUS_CODES } from 'node:http';
+import { request } from 'undici';
+import { FlowpilotError } from '../../common/errors.ts';
+import { parsePrometheusText } from './prometheus-text.ts';
+import type { SourceResult, TargetSource } from './target.ts';
+
+const ACCEPT = 'text/plain;version=0.0.4;q=1,*/*;q=0.1';
+
+export class HttpExpositionSource implements TargetSource {
+  readonly url: string;
+  private readonly timeoutSeconds: string;
+
+  constructor(url: string, timeoutMs: number) {
+    this.url = url;
+    this.timeoutSeconds = (timeoutMs / 1000).toString();
+  }
+
+  async fetch(signal: AbortSignal): Promise<SourceResult> {
+    const res = await request(this.url, {
+      method: 'GET',
+      signal,
+      headers: {
+        accept: ACCEPT,
+        'accept-encoding': 'gzip',
+        'user-agent': 'flowpilot-agent/0.1',
+        'x-prometheus-scrape-timeout-seconds': this.timeoutSeconds,
+      },
+    });
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      await res.body.dump();
+      throw new FlowpilotError('FP_SCRAPE_HTTP_STATUS', `server returned HTTP status ${res.statusCode} ${STATUS_CODES[res.statusCode] ?? ''}`.trim());
+    }
+    let buf = Buffer.from(await res.body.arrayBuffer());
+    if (String(res.headers['content-encoding'] ?? '').toLowerCase() === 'gzip') buf = gunzipSync(buf);
+    const parsed = parsePrometheusText(buf.toString('utf8'));
+    const first = parsed.errors[0];
+    return {
+      samples: parsed.samples,
+      parseErrors: parsed.errors.length,
+      ...(first ? { firstParseError: `line ${first.line}: ${first.message}` } : {}),
+    };
+  }
+}

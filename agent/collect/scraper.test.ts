@@ -1,0 +1,215 @@
+import { describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { MemoryStorage, newMatcher, type Labels } from '../tsdb/index.ts';
+import { HttpExpositionSource } from './http-target.ts';
+import { ScrapeLoop, ScrapeManager, createScrapeMetrics } from './scraper.ts';
+import type { ScrapeTarget } from './target.ts';
+
+interface Exporter {
+  url: string;
+  body: string;
+  status: number;
+  delayMs: number;
+  requests: number;
+}
+
+async function startExporter(t: TestContext, body: string): Promise<Exporter> {
+  const state: Exporter = { url: '', body, status: 200, delayMs: 0, requests: 0 };
+  const server = http.createServer((req, res) => {
+    state.requests++;
+    setTimeout(() => {
+      res.writeHead(state.status, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(state.body);
+    }, state.delayMs);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+  return state;
+}
+
+function target(url: string, over: Partial<ScrapeTarget> = {}): ScrapeTarget {
+  const instance = new URL(url).host;
+  return {
+    labels: { job: 'flink', instance },
+    source: new HttpExpositionSource(url, over.timeoutMs ?? 1000),
+    intervalMs: 1000,
+    timeoutMs: 1000,
+    honorLabels: false,
+    maxBackoffMs: 8000,
+    ...over,
+  };
+}
+
+/** The newest sample of each series matching name (and optional label), with its stale flag. */
+function latest(db: MemoryStorage, name: string, extra: Record<string, string> = {}): Array<{ labels: Labels; t: number; v: number; stale: boolean }> {
+  const matchers = [newMatcher('=', '__name__', name), ...Object.entries(extra).map(([k, v]) => newMatcher('=', k, v))];
+  return db.select(matchers, -Infinity, Infinity).map((s) => {
+    const i = s.t.length - 1;
+    return { labels: s.labels, t: s.t[i]!, v: s.v[i]!, stale: s.stale?.[i] === 1 };
+  });
+}
+
+function clock(start = 1_700_000_000_000): { now: () => number; advance: (ms: number) => void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => { t += ms; } };
+}
+
+describe('scrape loop', () => {
+  it('records up, scrape_duration_seconds and sample counts with job and instance, at the scrape start time', async (t) => {
+    const exp = await startExporter(t, '# TYPE a gauge\na{x="1"} 5\na{x="2"} 6\nb 7\n');
+    const db = new MemoryStorage();
+    const c = clock();
+    const tg = target(exp.url);
+    const loop = new ScrapeLoop(tg, { pool: 'static', appender: db, metrics: createScrapeMetrics(), now: c.now });
+    await loop.scrapeOnce();
+    const [up] = latest(db, 'up');
+    assert.deepEqual(up!.labels, { __name__: 'up', instance: tg.labels.instance, job: 'flink' });
+    assert.equal(up!.v, 1);
+    assert.equal(up!.t, c.now());
+    assert.equal(latest(db, 'scrape_samples_scraped')[0]!.v, 3);
+    assert.equal(latest(db, 'scrape_samples_post_metric_relabeling')[0]!.v, 3);
+    assert.equal(latest(db, 'scrape_series_added')[0]!.v, 3);
+    assert.ok(latest(db, 'scrape_duration_seconds')[0]!.v >= 0);
+    const a = latest(db, 'a');
+    assert.deepEqual(a.map((s) => [s.labels.x, s.labels.job, s.labels.instance, s.v]), [['1', 'flink', tg.labels.instance, 5], ['2', 'flink', tg.labels.instance, 6]]);
+    c.advance(1000);
+    await loop.scrapeOnce();
+    assert.equal(latest(db, 'scrape_series_added')[0]!.v, 0);
+    assert.equal(loop.health().health, 'up');
+  });
+
+  it('keeps clashing scraped labels as exported_* unless honor_labels is set', async (t) => {
+    const exp = await startExporter(t, 'm{job="inner",instance="i0",exported_job="x"} 1\n');
+    const db = new MemoryStorage();
+    await new ScrapeLoop(target(exp.url), { pool: 'p', appender: db, metrics: createScrapeMetrics() }).scrapeOnce();
+    const [m] = latest(db, 'm');
+    assert.equal(m!.labels.job, 'flink');
+    assert.equal(m!.labels.exported_job, 'x');
+    assert.equal(m!.labels.exported_exported_job, 'inner');
+    assert.equal(m!.labels.exported_instance, 'i0');
+
+    const db2 = new MemoryStorage();
+    await new ScrapeLoop(target(exp.url, { honorLabels: true }), { pool: 'p', appender: db2, metrics: createScrapeMetrics() }).scrapeOnce();
+    const [h] = latest(db2, 'm');
+    assert.equal(h!.labels.job, 'inner');
+    assert.equal(h!.labels.instance, 'i0');
+  });
+
+  it('writes a stale marker for a series that disappears from the next scrape', async (t) => {
+    const exp = await startExporter(t, 'a{x="1"} 1\na{x="2"} 2\n');
+    const db = new MemoryStorage();
+    const c = clock();
+    const loop = new ScrapeLoop(target(exp.url), { pool: 'p', appender: db, metrics: createScrapeMetrics(), now: c.now });
+    await loop.scrapeOnce();
+    exp.body = 'a{x="1"} 3\n';
+    c.advance(1000);
+    await loop.scrapeOnce();
+    const byX = new Map(latest(db, 'a').map((s) => [s.labels.x, s]));
+    assert.equal(byX.get('1')!.stale, false);
+    assert.equal(byX.get('1')!.v, 3);
+    assert.equal(byX.get('2')!.stale, true);
+    assert.equal(byX.get('2')!.t, c.now());
+  });
+
+  it('does not track staleness of samples that carry their own timestamp', async (t) => {
+    const exp = await startExporter(t, 'ts_metric 1 1600000000000\n');
+    const db = new MemoryStorage();
+    const c = clock();
+    const loop = new ScrapeLoop(target(exp.url), { pool: 'p', appender: db, metrics: createScrapeMetrics(), now: c.now });
+    await loop.scrapeOnce();
+    exp.body = '';
+    c.advance(1000);
+    await loop.scrapeOnce();
+    const [s] = latest(db, 'ts_metric');
+    assert.equal(s!.t, 1600000000000);
+    assert.equal(s!.stale, false);
+  });
+
+  it('records up 0 and marks every series stale when the target fails', async (t) => {
+    const exp = await startExporter(t, 'a 1\n');
+    const db = new MemoryStorage();
+    const c = clock();
+    const loop = new ScrapeLoop(target(exp.url), { pool: 'p', appender: db, metrics: createScrapeMetrics(), now: c.now });
+    await loop.scrapeOnce();
+    exp.status = 500;
+    c.advance(1000);
+    await loop.scrapeOnce();
+    assert.equal(latest(db, 'up')[0]!.v, 0);
+    assert.equal(latest(db, 'scrape_samples_scraped')[0]!.v, 0);
+    assert.equal(latest(db, 'a')[0]!.stale, true);
+    const h = loop.health();
+    assert.equal(h.health, 'down');
+    assert.equal(h.lastError, 'server returned HTTP status 500 Internal Server Error');
+  });
+
+  it('gives up on a slow target at the scrape timeout', async (t) => {
+    const exp = await startExporter(t, 'a 1\n');
+    exp.delayMs = 2000;
+    const db = new MemoryStorage();
+    const loop = new ScrapeLoop(target(exp.url, { timeoutMs: 100 }), { pool: 'p', appender: db, metrics: createScrapeMetrics() });
+    const t0 = Date.now();
+    await loop.scrapeOnce();
+    assert.ok(Date.now() - t0 < 1500, 'the scrape was not cut at its timeout');
+    assert.equal(latest(db, 'up')[0]!.v, 0);
+    assert.match(loop.health().lastError, /deadline|timeout/i);
+  });
+
+  it('backs off exponentially while a target keeps failing, still recording up 0 on every tick', async (t) => {
+    const exp = await startExporter(t, 'a 1\n');
+    exp.status = 503;
+    const db = new MemoryStorage();
+    const c = clock();
+    const loop = new ScrapeLoop(target(exp.url, { maxBackoffMs: 4000 }), { pool: 'p', appender: db, metrics: createScrapeMetrics(), now: c.now });
+    for (let i = 0; i < 12; i++) {
+      await loop.scrapeOnce();
+      c.advance(1000);
+    }
+    // Attempts at ticks 0, 1, 3, 7, 11 (gaps 1, 2, 4, 4 s capped).
+    assert.equal(exp.requests, 5);
+    const up = db.select([newMatcher('=', '__name__', 'up')], -Infinity, Infinity)[0]!;
+    assert.equal(up.t.length, 12);
+    assert.ok([...up.v].every((v) => v === 0));
+    exp.status = 200;
+    c.advance(4000);
+    await loop.scrapeOnce();
+    assert.equal(latest(db, 'up')[0]!.v, 1);
+    assert.equal(loop.health().consecutiveFailures, 0);
+  });
+
+  it('skips malformed lines, keeps the good ones and counts them in flowpilot_scrape_parse_errors_total', async (t) => {
+    const exp = await startExporter(t, 'good 1\nbad line here\n{oops} 2\ngood2 3\n');
+    const db = new MemoryStorage();
+    const registry = new Registry();
+    const metrics = createScrapeMetrics(registry);
+    const loop = new ScrapeLoop(target(exp.url), { pool: 'p', appender: db, metrics });
+    await loop.scrapeOnce();
+    assert.equal(latest(db, 'up')[0]!.v, 1);
+    assert.equal(latest(db, 'good')[0]!.v, 1);
+    assert.equal(latest(db, 'good2')[0]!.v, 3);
+    const text = await registry.getSingleMetricAsString('flowpilot_scrape_parse_errors_total');
+    assert.match(text, /flowpilot_scrape_parse_errors_total\{job="flink"\} 2/);
+  });
+});
+
+describe('scrape manager', () => {
+  it('marks all series of a target stale when it leaves the pool, and scrapes new ones on their interval', async (t) => {
+    const exp = await startExporter(t, 'a 1\n');
+    const db = new MemoryStorage();
+    const mgr = new ScrapeManager({ appender: db });
+    t.after(() => mgr.stop());
+    const tg = target(exp.url, { intervalMs: 50 });
+    await mgr.sync('static', [tg]);
+    await new Promise((r) => setTimeout(r, 180));
+    assert.ok(exp.requests >= 3, `expected repeated scrapes, saw ${exp.requests}`);
+    assert.equal(mgr.targets()[0]!.health, 'up');
+    assert.equal(mgr.notReadyReason(), null);
+    await mgr.sync('static', []);
+    assert.equal(latest(db, 'a')[0]!.stale, true);
+    assert.equal(latest(db, 'up')[0]!.stale, true);
+    assert.equal(mgr.targets().length, 0);
+  });
+});

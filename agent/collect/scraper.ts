@@ -1,0 +1,326 @@
+/**
+ * The scrape loop, Prometheus's way. Each target is scraped on its own interval; every sample
+ * gets the target's labels (honor_labels semantics, target.ts) and the scrape's start time unless
+ * it carries its own timestamp. After each attempt the loop records `up`, `scrape_duration_seconds`,
+ * `scrape_samples_scraped`, `scrape_samples_post_metric_relabeling` and `scrape_series_added` with
+ * the target labels, at the scrape's start time, exactly as Prometheus does.
+ *
+ * Staleness: a series seen in the previous successful scrape but not in this one gets a stale
+ * marker; a failed scrape marks every series of the last good scrape stale; a target that leaves
+ * the pool marks its series and its report series stale. Series with explicit timestamps are not
+ * tracked (Prometheus's default, track_timestamps_staleness: false).
+ *
+ * Unlike Prometheus, a failing target is retried with exponential backoff (interval × 2^(n−1),
+ * capped at maxBackoffMs). Ticks skipped while backing off still record `up` 0 (with zero
+ * duration and counts), so `up` stays a continuous series and `up == 0` alerts behave alike.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Logger } from '../../common/log.ts';
+import { silentLogger } from '../../common/log.ts';
+import { errorMessage } from '../../common/errors.ts';
+import { labelsFromRecord, labelsKey, type Labels } from '../tsdb/index.ts';
+import { mergeTargetLabels, targetKey, type ScrapeTarget } from './target.ts';
+
+/** The part of the tsdb the scraper writes to (MemoryStorage implements it). */
+export interface SampleAppender {
+  append(labels: Labels, tMs: number, value: number): unknown;
+  appendStaleMarker(labels: Labels, tMs: number): unknown;
+}
+
+export type TargetHealthState = 'up' | 'down' | 'unknown';
+
+/** Per-target health, in the spirit of Prometheus's /api/v1/targets. */
+export interface TargetHealth {
+  pool: string;
+  labels: Record<string, string>;
+  scrapeUrl: string;
+  health: TargetHealthState;
+  lastError: string;
+  /** ms since the epoch of the last attempt's start, or null before the first. */
+  lastScrape: number | null;
+  lastScrapeDurationSeconds: number;
+  lastSamples: number;
+  consecutiveFailures: number;
+  /** ms since the epoch; attempts are skipped before this while backing off. */
+  nextAttemptAt: number;
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+export interface ScrapeMetrics {
+  parseErrors: Counter<'job'>;
+  failures: Counter<'job'>;
+  duration: Histogram<'job'>;
+}
+
+export function createScrapeMetrics(registry?: Registry, healthOf?: () => TargetHealth[]): ScrapeMetrics {
+  const registers = registry ? [registry] : [];
+  if (registry && healthOf) {
+    new Gauge({
+      name: 'flowpilot_scrape_targets',
+      help: 'Scrape targets by job and health (up, down, unknown).',
+      labelNames: ['job', 'health'],
+      registers,
+      collect() {
+        this.reset();
+        for (const t of healthOf()) this.inc({ job: t.labels.job ?? '', health: t.health });
+      },
+    });
+  }
+  return {
+    parseErrors: new Counter({ name: 'flowpilot_scrape_parse_errors_total', help: 'Exposition lines or values that could not be parsed and were skipped.', labelNames: ['job'], registers }),
+    failures: new Counter({ name: 'flowpilot_scrape_failures_total', help: 'Scrape attempts that failed (connection, timeout, HTTP status).', labelNames: ['job'], registers }),
+    duration: new Histogram({
+      name: 'flowpilot_scrape_duration_seconds',
+      help: 'Duration of scrape attempts.',
+      labelNames: ['job'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+  };
+}
+
+export interface ScrapeLoopOptions {
+  pool: string;
+  appender: SampleAppender;
+  metrics: ScrapeMetrics;
+  logger?: Logger;
+  /** Wall clock in ms; injectable for tests. */
+  now?: () => number;
+  /** Called after every successful scrape with what was appended (used by the Flink collector). */
+  onScraped?: (startMs: number) => void;
+}
+
+const REPORT_NAMES = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'] as const;
+
+export class ScrapeLoop {
+  readonly target: ScrapeTarget;
+  readonly key: string;
+  private readonly opts: ScrapeLoopOptions;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly job: string;
+  private readonly reportLabels: Labels[];
+  private previous = new Map<string, Labels>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly stopController = new AbortController();
+  private running: Promise<void> | null = null;
+  private state: TargetHealth;
+
+  constructor(target: ScrapeTarget, opts: ScrapeLoopOptions) {
+    this.target = target;
+    this.key = targetKey(target);
+    this.opts = opts;
+    this.log = (opts.logger ?? silentLogger()).child({ target: target.source.url, job: target.labels.job });
+    this.now = opts.now ?? Date.now;
+    this.job = target.labels.job ?? '';
+    this.reportLabels = REPORT_NAMES.map((n) => labelsFromRecord({ ...target.labels, __name__: n }));
+    this.state = {
+      pool: opts.pool,
+      labels: { ...target.labels },
+      scrapeUrl: target.source.url,
+      health: 'unknown',
+      lastError: '',
+      lastScrape: null,
+      lastScrapeDurationSeconds: 0,
+      lastSamples: 0,
+      consecutiveFailures: 0,
+      nextAttemptAt: 0,
+      intervalMs: target.intervalMs,
+      timeoutMs: target.timeoutMs,
+    };
+  }
+
+  health(): TargetHealth {
+    return { ...this.state, labels: { ...this.state.labels } };
+  }
+
+  /** Starts scraping now and then every interval; missed ticks are skipped, not replayed. */
+  start(): void {
+    const first = this.now();
+    const tick = (): void => {
+      if (this.stopController.signal.aborted) return;
+      this.running = this.scrapeOnce().finally(() => {
+        this.running = null;
+        if (this.stopController.signal.aborted) return;
+        const now = this.now();
+        const elapsed = now - first;
+        const next = first + (Math.floor(elapsed / this.target.intervalMs) + 1) * this.target.intervalMs;
+        this.timer = setTimeout(tick, Math.max(0, next - now));
+      });
+    };
+    tick();
+  }
+
+  /** Stops the loop. With `markStale`, writes stale markers for all of the target's series now. */
+  async stop(markStale: boolean): Promise<void> {
+    this.stopController.abort();
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+    if (markStale) {
+      const t = this.now();
+      for (const labels of this.previous.values()) this.opts.appender.appendStaleMarker(labels, t);
+      for (const labels of this.reportLabels) this.opts.appender.appendStaleMarker(labels, t);
+      this.previous.clear();
+    }
+  }
+
+  /** One tick: an attempt, or, while backing off, an `up` 0 report without a request. */
+  async scrapeOnce(): Promise<void> {
+    const start = this.now();
+    if (start < this.state.nextAttemptAt) {
+      this.report(start, 0, 0, 0, 0);
+      return;
+    }
+    const controller = new AbortController();
+    const onStop = (): void => controller.abort(this.stopController.signal.reason);
+    this.stopController.signal.addEventListener('abort', onStop, { once: true });
+    const timer = setTimeout(() => controller.abort(new Error(`context deadline exceeded (scrape timeout ${this.target.timeoutMs} ms)`)), this.target.timeoutMs);
+    let result;
+    try {
+      result = await this.target.source.fetch(controller.signal);
+    } catch (err) {
+      const reason = controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : err;
+      this.fail(start, errorMessage(reason));
+      return;
+    } finally {
+      clearTimeout(timer);
+      this.stopController.signal.removeEventListener('abort', onStop);
+    }
+    if (this.stopController.signal.aborted) return;
+    this.succeed(start, result.samples, result.parseErrors, result.firstParseError);
+  }
+
+  private succeed(start: number, samples: import('./prometheus-text.ts').ParsedSample[], parseErrors: number, firstParseError: string | undefined): void {
+    const durationS = (this.now() - start) / 1000;
+    const seen = new Map<string, Labels>();
+    let added = 0;
+    const { appender } = this.opts;
+    for (const s of samples) {
+      const labels = labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
+      if (s.timestampMs === undefined) {
+        const key = labelsKey(labels);
+        if (!this.previous.has(key) && !seen.has(key)) added++;
+        seen.set(key, labels);
+        appender.append(labels, start, s.value);
+      } else {
+        appender.append(labels, s.timestampMs, s.value);
+      }
+    }
+    for (const [key, labels] of this.previous) if (!seen.has(key)) appender.appendStaleMarker(labels, start);
+    this.previous = seen;
+    if (parseErrors > 0) {
+      this.opts.metrics.parseErrors.inc({ job: this.job }, parseErrors);
+      this.log.warn({ parseErrors, first: firstParseError }, 'skipped malformed exposition lines');
+    }
+    this.opts.metrics.duration.observe({ job: this.job }, durationS);
+    if (this.state.consecutiveFailures > 0) this.log.info({ after: this.state.consecutiveFailures }, 'target is back up');
+    Object.assign(this.state, {
+      health: 'up',
+      lastError: parseErrors > 0 ? `skipped ${parseErrors} malformed line(s); ${firstParseError ?? ''}` : '',
+      lastScrape: start,
+      lastScrapeDurationSeconds: durationS,
+      lastSamples: samples.length,
+      consecutiveFailures: 0,
+      nextAttemptAt: 0,
+    });
+    this.report(start, 1, durationS, samples.length, added);
+    this.opts.onScraped?.(start);
+  }
+
+  private fail(start: number, message: string): void {
+    const durationS = (this.now() - start) / 1000;
+    for (const labels of this.previous.values()) this.opts.appender.appendStaleMarker(labels, start);
+    this.previous = new Map();
+    const failures = this.state.consecutiveFailures + 1;
+    const backoff = Math.min(this.target.intervalMs * 2 ** (failures - 1), Math.max(this.target.maxBackoffMs, this.target.intervalMs));
+    this.opts.metrics.failures.inc({ job: this.job });
+    this.opts.metrics.duration.observe({ job: this.job }, durationS);
+    if (failures === 1 || failures % 10 === 0) this.log.warn({ err: message, failures, backoffMs: backoff }, 'scrape failed');
+    Object.assign(this.state, {
+      health: 'down',
+      lastError: message,
+      lastScrape: start,
+      lastScrapeDurationSeconds: durationS,
+      lastSamples: 0,
+      consecutiveFailures: failures,
+      nextAttemptAt: start + backoff,
+    });
+    this.report(start, 0, durationS, 0, 0);
+  }
+
+  private report(t: number, up: number, durationS: number, scraped: number, added: number): void {
+    const values = [up, durationS, scraped, scraped, added];
+    for (let i = 0; i < values.length; i++) this.opts.appender.append(this.reportLabels[i]!, t, values[i]!);
+  }
+}
+
+export interface ScrapeManagerOptions {
+  appender: SampleAppender;
+  registry?: Registry;
+  logger?: Logger;
+  now?: () => number;
+}
+
+/**
+ * Owns the scrape loops of every pool (a static list, a Kubernetes discovery, the Flink REST
+ * collector). `sync` replaces a pool's target set: new targets start, vanished ones stop and
+ * their series go stale, unchanged ones keep running with their state.
+ */
+export class ScrapeManager {
+  private readonly pools = new Map<string, Map<string, ScrapeLoop>>();
+  private readonly opts: ScrapeManagerOptions;
+  readonly metrics: ScrapeMetrics;
+
+  constructor(opts: ScrapeManagerOptions) {
+    this.opts = opts;
+    this.metrics = createScrapeMetrics(opts.registry, () => this.targets());
+  }
+
+  async sync(pool: string, targets: ScrapeTarget[], onScraped?: (target: ScrapeTarget, startMs: number) => void): Promise<void> {
+    const current = this.pools.get(pool) ?? new Map<string, ScrapeLoop>();
+    const wanted = new Map(targets.map((t) => [targetKey(t), t]));
+    const stops: Promise<void>[] = [];
+    for (const [key, loop] of current) {
+      if (!wanted.has(key)) {
+        current.delete(key);
+        stops.push(loop.stop(true));
+      }
+    }
+    for (const [key, target] of wanted) {
+      if (current.has(key)) continue;
+      const loop = new ScrapeLoop(target, {
+        pool,
+        appender: this.opts.appender,
+        metrics: this.metrics,
+        ...(this.opts.logger ? { logger: this.opts.logger } : {}),
+        ...(this.opts.now ? { now: this.opts.now } : {}),
+        ...(onScraped ? { onScraped: (t: number) => onScraped(target, t) } : {}),
+      });
+      current.set(key, loop);
+      loop.start();
+    }
+    this.pools.set(pool, current);
+    await Promise.all(stops);
+  }
+
+  targets(): TargetHealth[] {
+    const out: TargetHealth[] = [];
+    for (const loops of this.pools.values()) for (const loop of loops.values()) out.push(loop.health());
+    return out;
+  }
+
+  /** Null when every target has been attempted at least once, else a reason. */
+  notReadyReason(): string | null {
+    const pending = this.targets().filter((t) => t.lastScrape === null);
+    return pending.length === 0 ? null : `${pending.length} target(s) not scraped yet`;
+  }
+
+  /** Stops every loop (no stale markers: the process is going away). */
+  async stop(): Promise<void> {
+    const stops: Promise<void>[] = [];
+    for (const loops of this.pools.values()) for (const loop of loops.values()) stops.push(loop.stop(false));
+    this.pools.clear();
+    await Promise.all(stops);
+  }
+}
