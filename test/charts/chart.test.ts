@@ -1,0 +1,180 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import {
+  apiVersionArgs, chartDir, helmBinaries, missingHelm, repoRoot, runHelm, template, validateObject,
+  type HelmBinary, type K8sObject,
+} from './helm.ts';
+import { staleChartFiles } from '../../scripts/sync-chart-files.ts';
+
+const skip = missingHelm();
+const variants = readdirSync(join(chartDir, 'ci')).filter((f) => f.endsWith('-values.yaml')).sort();
+
+interface Container {
+  name: string;
+  args?: string[];
+  securityContext?: Record<string, unknown>;
+  livenessProbe?: { httpGet?: { path: string } };
+  readinessProbe?: { httpGet?: { path: string } };
+}
+interface PodSpec {
+  containers: Container[];
+  securityContext?: Record<string, unknown>;
+  volumes?: Array<{ name: string; configMap?: { name: string } }>;
+}
+
+function find(objs: K8sObject[], kind: string, nameSuffix = ''): K8sObject | undefined {
+  return objs.find((o) => o.kind === kind && o.metadata.name.endsWith(nameSuffix));
+}
+function podSpec(obj: K8sObject): PodSpec {
+  return (obj as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
+}
+function renderVariant(helm: HelmBinary, file: string, extra: string[] = []): K8sObject[] {
+  return template(helm, ['-f', join(chartDir, 'ci', file), ...apiVersionArgs, ...extra]);
+}
+function assertHardened(c: Container, pod: PodSpec): void {
+  const sc = c.securityContext ?? {};
+  assert.equal(sc.readOnlyRootFilesystem, true, `${c.name}: read-only root filesystem`);
+  assert.equal(sc.allowPrivilegeEscalation, false, `${c.name}: no privilege escalation`);
+  assert.deepEqual((sc.capabilities as { drop?: string[] } | undefined)?.drop, ['ALL'], `${c.name}: drops ALL`);
+  assert.equal(pod.securityContext?.runAsNonRoot, true, 'pod runs as non-root');
+  assert.deepEqual(pod.securityContext?.seccompProfile, { type: 'RuntimeDefault' });
+}
+
+for (const helm of helmBinaries()) {
+  describe(`the chart under ${helm.label}`, { skip: skip ?? false }, () => {
+    it('passes helm lint --strict with the defaults and with every ci values file', () => {
+      for (const extra of [[], ...variants.map((v) => ['-f', join(chartDir, 'ci', v)])]) {
+        const res = runHelm(helm, ['lint', '--strict', chartDir, ...extra]);
+        assert.equal(res.status, 0, res.output);
+      }
+    });
+
+    it('renders every ci variant into objects that validate against their schemas', async () => {
+      for (const v of variants) {
+        const objs = renderVariant(helm, v);
+        assert.ok(objs.length > 3, `${v} rendered ${objs.length} objects`);
+        for (const obj of objs) await validateObject(obj);
+      }
+    });
+
+    it('hardens every container and probes /healthz and /readyz', () => {
+      for (const v of variants) {
+        for (const obj of renderVariant(helm, v).filter((o) => o.kind === 'Deployment')) {
+          const pod = podSpec(obj);
+          for (const c of pod.containers) {
+            assertHardened(c, pod);
+            assert.equal(c.livenessProbe?.httpGet?.path, '/healthz', `${v} ${c.name}`);
+            assert.equal(c.readinessProbe?.httpGet?.path, '/readyz', `${v} ${c.name}`);
+          }
+        }
+      }
+    });
+
+    describe('engine mode', () => {
+      let objs: K8sObject[] = [];
+      before(() => { objs = renderVariant(helm, '01-engine-values.yaml'); });
+
+      it('runs the agent as a sidecar of the JobManager, talking to it over localhost', () => {
+        const jm = find(objs, 'Deployment', '-jobmanager');
+        assert.ok(jm);
+        const names = podSpec(jm).containers.map((c) => c.name);
+        assert.deepEqual(names, ['jobmanager', 'agent']);
+        const cm = find(objs, 'ConfigMap', '-agent') as unknown as { data: Record<string, string> };
+        const config = parse(cm.data['agent.yaml']) as { flinkUrl: string; actuation: { mode: string } };
+        assert.equal(config.flinkUrl, 'http://127.0.0.1:8081');
+        assert.equal(config.actuation.mode, 'in-place');
+      });
+
+      it('renders a TaskManager Deployment with the requested replicas and a kept PVC for state', () => {
+        const tm = find(objs, 'Deployment', '-taskmanager') as unknown as { spec: { replicas: number } };
+        assert.equal(tm.spec.replicas, 3);
+        const pvc = find(objs, 'PersistentVolumeClaim');
+        assert.equal(pvc?.metadata.annotations?.['helm.sh/resource-policy'], 'keep');
+      });
+
+      it('grants the scale subresource of its own TaskManager Deployment only', () => {
+        const role = find(objs, 'Role') as unknown as { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }> };
+        const scale = role.rules.find((r) => r.resources.includes('deployments/scale'));
+        assert.deepEqual(scale?.verbs, ['get', 'patch']);
+        assert.deepEqual(scale?.resourceNames, ['rel-flowpilot-taskmanager']);
+        assert.ok(!role.rules.some((r) => r.resources.includes('deployments')), 'no access to whole Deployments');
+        assert.ok(!role.rules.some((r) => r.apiGroups.includes('coordination.k8s.io')), 'no leases without leader election');
+      });
+
+      it('renders the PodMonitor and PrometheusRule only when the cluster serves their API', () => {
+        assert.ok(find(objs, 'PodMonitor'));
+        const rule = find(objs, 'PrometheusRule') as unknown as { spec: { groups: Array<{ name: string }> } };
+        const packGroups = readdirSync(join(repoRoot, 'rules')).filter((f) => f.endsWith('.yml'))
+          .flatMap((f) => (parse(readFileSync(join(repoRoot, 'rules', f), 'utf8')) as { groups: Array<{ name: string }> }).groups.map((g) => g.name));
+        assert.deepEqual(rule.spec.groups.map((g) => g.name).sort(), packGroups.sort());
+        const offline = template(helm, ['-f', join(chartDir, 'ci', '01-engine-values.yaml')]);
+        assert.equal(find(offline, 'PodMonitor'), undefined);
+        assert.equal(find(offline, 'PrometheusRule'), undefined);
+      });
+
+      it('labels every dashboard ConfigMap for the Grafana sidecar', () => {
+        const dashboards = readdirSync(join(chartDir, 'files', 'dashboards')).filter((f) => f.endsWith('.json'));
+        const cms = objs.filter((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1');
+        assert.equal(cms.length, dashboards.length);
+      });
+    });
+
+    describe('agent-only mode', () => {
+      it('adds a PodDisruptionBudget and lease rights when several replicas elect a leader', () => {
+        const objs = renderVariant(helm, '02-agent-only-rest-values.yaml');
+        const pdb = find(objs, 'PodDisruptionBudget') as unknown as { spec: { maxUnavailable: number } };
+        assert.equal(pdb.spec.maxUnavailable, 1);
+        const role = find(objs, 'Role') as unknown as { rules: Array<{ apiGroups: string[]; verbs: string[]; resourceNames?: string[] }> };
+        const leases = role.rules.filter((r) => r.apiGroups.includes('coordination.k8s.io'));
+        assert.deepEqual(leases.map((r) => r.verbs), [['create'], ['get', 'update']]);
+        assert.deepEqual(leases[1]?.resourceNames, ['rel-flowpilot-agent-leader']);
+        assert.equal(find(objs, 'Deployment', '-jobmanager'), undefined);
+        const cm = find(objs, 'ConfigMap', '-rules') as unknown as { data: Record<string, string> };
+        assert.ok(cm.data['team-rules.yml']?.includes('OrdersJobDown'), 'user rules are in the rules ConfigMap');
+      });
+
+      it('patches a named FlinkDeployment and records only in dry-run', () => {
+        const objs = renderVariant(helm, '03-agent-only-flinkdeployment-values.yaml');
+        assert.equal(find(objs, 'PodDisruptionBudget'), undefined);
+        const cm = find(objs, 'ConfigMap', '-agent') as unknown as { data: Record<string, string> };
+        const config = parse(cm.data['agent.yaml']) as { flinkUrl: string; actuation: { mode: string; flinkDeployment: string } };
+        assert.equal(config.actuation.mode, 'dry-run');
+        assert.equal(config.actuation.flinkDeployment, 'orders');
+        assert.equal(config.flinkUrl, 'http://orders-rest.streaming.svc:8081');
+      });
+    });
+
+    it('puts the agent beside flink-main-container in an operator FlinkDeployment, with the user\'s rules ConfigMap', () => {
+      const objs = renderVariant(helm, '04-operator-sidecar-values.yaml');
+      const fd = find(objs, 'FlinkDeployment') as unknown as { spec: { jobManager: { podTemplate: { spec: PodSpec } }; job: { parallelism: number } } };
+      const pod = fd.spec.jobManager.podTemplate.spec;
+      assert.deepEqual(pod.containers.map((c) => c.name), ['flink-main-container', 'agent']);
+      assert.equal(pod.volumes?.find((v) => v.name === 'rules')?.configMap?.name, 'my-team-rules');
+      assert.equal(find(objs, 'ConfigMap', '-rules'), undefined);
+      assert.equal(fd.spec.job.parallelism, 4);
+    });
+
+    it('refuses values that break the schema or the chart\'s own rules', () => {
+      const bad: string[][] = [
+        ['--set', 'mode=bogus'],
+        ['--set', 'engine.taskmanager.replicas=-1'],
+        ['--set', 'engine.jobmanager.resources.limits.memory=lots'],
+        ['--set', 'agent.scrapeInterval=often'],
+        ['--set', 'unknownKey=1'],
+        ['--set', 'mode=agent-only'],
+        ['--set', 'mode=agent-only', '--set', 'agentOnly.flinkRestUrl=http://x:8081', '--set', 'agentOnly.replicas=2', '--set', 'agentOnly.leaderElection.enabled=false'],
+      ];
+      for (const args of bad) {
+        const res = runHelm(helm, ['template', 'rel', chartDir, ...args]);
+        assert.notEqual(res.status, 0, `expected failure for ${args.join(' ')}`);
+      }
+    });
+  });
+}
+
+it('keeps the chart\'s copies of the rule pack and dashboards in sync with the sources', () => {
+  assert.deepEqual(staleChartFiles(), []);
+});
