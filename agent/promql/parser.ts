@@ -1,11 +1,451 @@
 /**
- * Parser stub.
+ * parseExpr: PromQL text -> typed AST (ast.ts). Lezer (@prometheus-io/lezer-promql)
+ * tokenizes and shapes the query; any error node is refused with its position. The
+ * Lezer grammar gives `offset`, `@`, subqueries and unary minus a different binding than
+ * Prometheus's yacc grammar, so operator chains are flattened and re-associated here with
+ * Prometheus's precedence: or < and/unless < comparisons < +,- < *,/,%,atan2 < ^ (right)
+ * and postfix `offset`/`@`/`[..]` bind tightest; unary minus binds like `*` (so -2^2 = -4).
+ * Type checks (typecheck.ts) run on the finished tree.
  */
+import { parser as lezer } from '@prometheus-io/lezer-promql';
+import type { SyntaxNode } from '@lezer/common';
 import { FlowpilotError } from '../../common/errors.ts';
-import type { Expr, ValueType } from './ast.ts';
-export function parseExpr(_text: string): Expr {
-  throw new FlowpilotError('FP_PROMQL_PARSE', 'not implemented yet');
+import { newMatcher, type LabelMatcher, type MatchType } from '../tsdb/matchers.ts';
+import type {
+  AggregateOp, AtModifier, BinaryOp, Cardinality, Expr, PosRange, ValueType, VectorMatching, VectorSelector,
+} from './ast.ts';
+import { decodeStringLiteral, parseDurationMs, parseNumberLiteral } from './lexical.ts';
+import { checkExpr, exprType as typeOf } from './typecheck.ts';
+
+export function exprType(e: Expr): ValueType {
+  return typeOf(e);
 }
-export function exprType(_e: Expr): ValueType {
-  return 'vector';
+
+/** Converts a UTF-16 offset into 1-based line and column. */
+export function positionOf(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let col = 1;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text[i] === '\n') { line++; col = 1; } else col++;
+  }
+  return { line, column: col };
+}
+
+export function parseError(text: string, offset: number, msg: string): FlowpilotError {
+  const { line, column } = positionOf(text, offset);
+  return new FlowpilotError('FP_PROMQL_PARSE', `${line}:${column}: parse error: ${msg}`, {
+    details: { offset, line, column, position: `${line}:${column}` },
+  });
+}
+
+const BIN_OPS: Record<string, BinaryOp> = {
+  Pow: '^', Mul: '*', Div: '/', Mod: '%', Atan2: 'atan2', Add: '+', Sub: '-', Eql: '==', Neq: '!=', Gtr: '>', Lss: '<',
+  Gte: '>=', Lte: '<=', And: 'and', Or: 'or', Unless: 'unless',
+};
+const PRECEDENCE: Record<BinaryOp, number> = {
+  or: 1, and: 2, unless: 2, '==': 3, '!=': 3, '>': 3, '<': 3, '>=': 3, '<=': 3, '+': 4, '-': 4, '*': 5, '/': 5, '%': 5, atan2: 5, '^': 6,
+};
+const AGG_OPS: Record<string, AggregateOp> = {
+  Sum: 'sum', Avg: 'avg', Count: 'count', Min: 'min', Max: 'max', Group: 'group', Stddev: 'stddev', Stdvar: 'stdvar',
+  Topk: 'topk', Bottomk: 'bottomk', CountValues: 'count_values', Quantile: 'quantile', LimitK: 'limitk', LimitRatio: 'limit_ratio',
+};
+
+type Tok =
+  | { t: 'operand'; e: Expr }
+  | { t: 'prefix'; op: '-' | '+'; from: number }
+  | { t: 'binary'; op: BinaryOp; returnBool: boolean; matching: MatchingClause | null; from: number }
+  | { t: 'offset'; ms: number; to: number; from: number }
+  | { t: 'at'; at: AtModifier; to: number; from: number }
+  | { t: 'range'; ms: number; to: number; from: number }
+  | { t: 'subquery'; rangeMs: number; stepMs: number; to: number; from: number };
+
+interface MatchingClause { on: boolean; labels: string[]; group: 'left' | 'right' | null; include: string[] }
+
+class Builder {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  fail(offset: number, msg: string): never {
+    throw parseError(this.text, offset, msg);
+  }
+
+  src(n: SyntaxNode): string {
+    return this.text.slice(n.from, n.to);
+  }
+
+  children(n: SyntaxNode): SyntaxNode[] {
+    const out: SyntaxNode[] = [];
+    for (let c = n.firstChild; c !== null; c = c.nextSibling) if (c.name !== 'LineComment') out.push(c);
+    return out;
+  }
+
+  build(n: SyntaxNode): Expr {
+    const toks: Tok[] = [];
+    this.flatten(n, toks);
+    const p = { i: 0 };
+    const e = this.parseChain(toks, p, 0);
+    if (p.i !== toks.length) this.fail(n.from, 'unexpected trailing operator');
+    return e;
+  }
+
+  /** Flattens operator chains into a token list; other nodes become operands. */
+  flatten(n: SyntaxNode, out: Tok[]): void {
+    const kids = this.children(n);
+    switch (n.name) {
+      case 'BinaryExpr': {
+        this.flatten(kids[0]!, out);
+        let i = 1;
+        const op = BIN_OPS[kids[i]!.name];
+        if (op === undefined) this.fail(kids[i]!.from, `unexpected ${this.src(kids[i]!)}`);
+        const from = kids[i]!.from;
+        i++;
+        let returnBool = false;
+        let matching: MatchingClause | null = null;
+        for (; i < kids.length - 1; i++) {
+          const k = kids[i]!;
+          if (k.name === 'BoolModifier') returnBool = true;
+          else if (k.name === 'MatchingModifierClause') matching = this.matchingClause(k);
+          else this.fail(k.from, `unsupported binary operator modifier ${JSON.stringify(this.src(k))} (experimental)`);
+        }
+        out.push({ t: 'binary', op, returnBool, matching, from });
+        this.flatten(kids[kids.length - 1]!, out);
+        return;
+      }
+      case 'UnaryExpr':
+        out.push({ t: 'prefix', op: this.src(kids[0]!) as '-' | '+', from: n.from });
+        this.flatten(kids[1]!, out);
+        return;
+      case 'OffsetExpr': {
+        this.flatten(kids[0]!, out);
+        const d = this.offsetDuration(kids[2]!);
+        out.push({ t: 'offset', ms: d, from: kids[1]!.from, to: n.to });
+        return;
+      }
+      case 'StepInvariantExpr': {
+        this.flatten(kids[0]!, out);
+        out.push({ t: 'at', at: this.atModifier(kids[2]!), from: kids[1]!.from, to: n.to });
+        return;
+      }
+      case 'SubqueryExpr': {
+        this.flatten(kids[0]!, out);
+        const rangeMs = this.duration(kids[1]!);
+        const stepMs = kids[2] === undefined ? 0 : this.duration(kids[2]);
+        if (rangeMs <= 0) this.fail(kids[1]!.from, `duration must be greater than 0`);
+        out.push({ t: 'subquery', rangeMs, stepMs, from: kids[0]!.to, to: n.to });
+        return;
+      }
+      case 'MatrixSelector': {
+        this.flatten(kids[0]!, out);
+        const ms = this.duration(kids[1]!);
+        if (ms <= 0) this.fail(kids[1]!.from, `range must be greater than 0`);
+        out.push({ t: 'range', ms, from: kids[0]!.to, to: n.to });
+        return;
+      }
+      case 'NumberDurationLiteral': {
+        const s = this.src(n);
+        if (s.startsWith('-') || s.startsWith('+')) {
+          out.push({ t: 'prefix', op: s[0] as '-' | '+', from: n.from });
+          out.push({ t: 'operand', e: this.number(s.slice(1).trimStart(), { start: n.from + s.length - s.slice(1).trimStart().length, end: n.to }) });
+          return;
+        }
+        out.push({ t: 'operand', e: this.number(s, { start: n.from, end: n.to }) });
+        return;
+      }
+      default:
+        out.push({ t: 'operand', e: this.primary(n, kids) });
+    }
+  }
+
+  parseChain(toks: Tok[], p: { i: number }, minPrec: number): Expr {
+    let left = this.parseUnary(toks, p);
+    for (;;) {
+      const tok = toks[p.i];
+      if (tok === undefined || tok.t !== 'binary') return left;
+      const prec = PRECEDENCE[tok.op];
+      if (prec < minPrec) return left;
+      p.i++;
+      const right = this.parseChain(toks, p, tok.op === '^' ? prec : prec + 1);
+      left = this.binary(tok, left, right);
+    }
+  }
+
+  parseUnary(toks: Tok[], p: { i: number }): Expr {
+    const tok = toks[p.i];
+    if (tok === undefined) this.fail(this.text.length, 'unexpected end of input');
+    if (tok.t === 'prefix') {
+      p.i++;
+      const operand = this.parseChain(toks, p, PRECEDENCE['^']);
+      const pos = { start: tok.from, end: operand.pos.end };
+      if (operand.kind === 'number') return { kind: 'number', value: tok.op === '-' ? -operand.value : operand.value, pos };
+      const t = typeOf(operand);
+      if (t !== 'scalar' && t !== 'vector') this.fail(tok.from, `unary expression only allowed on expressions of type scalar or instant vector, got ${typeName(t)}`);
+      return { kind: 'unary', op: tok.op, expr: operand, pos };
+    }
+    if (tok.t !== 'operand') this.fail(tok.from, 'unexpected operator');
+    p.i++;
+    let e = tok.e;
+    for (;;) {
+      const post = toks[p.i];
+      if (post === undefined || post.t === 'binary' || post.t === 'prefix' || post.t === 'operand') return e;
+      p.i++;
+      e = this.postfix(e, post);
+    }
+  }
+
+  postfix(e: Expr, tok: Tok): Expr {
+    const pos = { start: e.pos.start, end: 'to' in tok ? tok.to : e.pos.end };
+    switch (tok.t) {
+      case 'range':
+        if (e.kind !== 'vector_selector') this.fail(tok.from, 'ranges only allowed for vector selectors');
+        if (e.offsetMs !== 0 || e.at !== null) this.fail(tok.from, 'no offset or @ modifiers allowed before range');
+        return { kind: 'matrix_selector', vector: e, rangeMs: tok.ms, pos };
+      case 'subquery': {
+        const t = typeOf(e);
+        if (t !== 'vector') this.fail(tok.from, `subquery is only allowed on instant vector, got ${typeName(t)} instead`);
+        return { kind: 'subquery', expr: e, rangeMs: tok.rangeMs, stepMs: tok.stepMs, offsetMs: 0, at: null, pos };
+      }
+      case 'offset':
+        if (e.kind === 'vector_selector') {
+          if (e.offsetMs !== 0) this.fail(tok.from, 'offset may not be set multiple times');
+          return { ...e, offsetMs: tok.ms, pos };
+        }
+        if (e.kind === 'matrix_selector') {
+          if (e.vector.offsetMs !== 0) this.fail(tok.from, 'offset may not be set multiple times');
+          return { ...e, vector: { ...e.vector, offsetMs: tok.ms }, pos };
+        }
+        if (e.kind === 'subquery') {
+          if (e.offsetMs !== 0) this.fail(tok.from, 'offset may not be set multiple times');
+          return { ...e, offsetMs: tok.ms, pos };
+        }
+        return this.fail(tok.from, 'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery');
+      case 'at':
+        if (e.kind === 'vector_selector') {
+          if (e.at !== null) this.fail(tok.from, '@ <timestamp> may not be set multiple times');
+          return { ...e, at: tok.at, pos };
+        }
+        if (e.kind === 'matrix_selector') {
+          if (e.vector.at !== null) this.fail(tok.from, '@ <timestamp> may not be set multiple times');
+          return { ...e, vector: { ...e.vector, at: tok.at }, pos };
+        }
+        if (e.kind === 'subquery') {
+          if (e.at !== null) this.fail(tok.from, '@ <timestamp> may not be set multiple times');
+          return { ...e, at: tok.at, pos };
+        }
+        return this.fail(tok.from, '@ modifier must be preceded by an instant vector selector or range vector selector or a subquery');
+      default:
+        return this.fail(e.pos.end, 'unexpected token');
+    }
+  }
+
+  binary(tok: Extract<Tok, { t: 'binary' }>, lhs: Expr, rhs: Expr): Expr {
+    const lt = typeOf(lhs);
+    const rt = typeOf(rhs);
+    const isComparison = ['==', '!=', '>', '<', '>=', '<='].includes(tok.op);
+    const isSet = tok.op === 'and' || tok.op === 'or' || tok.op === 'unless';
+    if ((lt !== 'scalar' && lt !== 'vector') || (rt !== 'scalar' && rt !== 'vector')) {
+      this.fail(lhs.pos.start, 'binary expression must contain only scalar and instant vector types');
+    }
+    if (tok.returnBool && !isComparison) this.fail(tok.from, 'bool modifier can only be used on comparison operators');
+    if (isComparison && lt === 'scalar' && rt === 'scalar' && !tok.returnBool) this.fail(tok.from, 'comparisons between scalars must use BOOL modifier');
+    if (isSet && (lt === 'scalar' || rt === 'scalar')) this.fail(tok.from, `set operator ${JSON.stringify(tok.op)} not allowed in binary scalar expression`);
+    const m = tok.matching;
+    let matching: VectorMatching | null = null;
+    if (lt === 'vector' && rt === 'vector') {
+      let card: Cardinality = isSet ? 'many-to-many' : 'one-to-one';
+      if (m !== null && m.group !== null) {
+        if (isSet) this.fail(tok.from, `no grouping allowed for ${JSON.stringify(tok.op)} operation`);
+        card = m.group === 'left' ? 'many-to-one' : 'one-to-many';
+        if (m.on) for (const l of m.include) if (m.labels.includes(l)) this.fail(tok.from, `label ${JSON.stringify(l)} must not occur in ON and GROUP clause at once`);
+      }
+      matching = { card, on: m?.on ?? false, labels: m?.labels ?? [], include: m?.include ?? [] };
+    } else if (m !== null && (m.on || m.labels.length > 0 || m.group !== null)) {
+      this.fail(tok.from, 'vector matching only allowed between instant vectors');
+    }
+    return { kind: 'binary', op: tok.op, lhs, rhs, returnBool: tok.returnBool, matching, pos: { start: lhs.pos.start, end: rhs.pos.end } };
+  }
+
+  matchingClause(n: SyntaxNode): MatchingClause {
+    const kids = this.children(n);
+    const out: MatchingClause = { on: false, labels: [], group: null, include: [] };
+    for (let i = 0; i < kids.length; i++) {
+      const k = kids[i]!;
+      if (k.name === 'On' || k.name === 'Ignoring') {
+        out.on = k.name === 'On';
+        if (kids[i + 1]?.name === 'GroupingLabels') out.labels = this.groupingLabels(kids[++i]!);
+      } else if (k.name === 'GroupLeft' || k.name === 'GroupRight') {
+        out.group = k.name === 'GroupLeft' ? 'left' : 'right';
+        if (kids[i + 1]?.name === 'GroupingLabels') out.include = this.groupingLabels(kids[++i]!);
+      } else this.fail(k.from, `unexpected ${JSON.stringify(this.src(k))} in matching clause`);
+    }
+    return out;
+  }
+
+  groupingLabels(n: SyntaxNode): string[] {
+    return this.children(n).map((k) => {
+      if (k.name === 'LabelName') return this.src(k);
+      if (k.name === 'QuotedLabelName') return this.string(k.firstChild ?? k);
+      if (k.name === 'StringLiteral') return this.string(k);
+      return this.fail(k.from, `unexpected ${JSON.stringify(this.src(k))} in grouping opts`);
+    });
+  }
+
+  number(s: string, pos: PosRange): Expr {
+    const v = parseNumberLiteral(s);
+    if (v === null) this.fail(pos.start, `bad number or duration syntax: ${JSON.stringify(s)}`);
+    return { kind: 'number', value: v, pos };
+  }
+
+  string(n: SyntaxNode): string {
+    try {
+      return decodeStringLiteral(this.src(n));
+    } catch (err) {
+      return this.fail(n.from, (err as Error).message);
+    }
+  }
+
+  duration(n: SyntaxNode): number {
+    const kids = this.children(n);
+    if (n.name === 'DurationExpr' && kids.length === 1 && kids[0]!.name === 'NumberDurationLiteralInDurationContext') return this.duration(kids[0]!);
+    if (n.name !== 'NumberDurationLiteralInDurationContext' && n.name !== 'NumberDurationLiteral') {
+      return this.fail(n.from, `unsupported duration expression ${JSON.stringify(this.src(n))} (experimental)`);
+    }
+    const ms = parseDurationMs(this.src(n));
+    if (ms === null) return this.fail(n.from, `bad duration syntax: ${JSON.stringify(this.src(n))}`);
+    return ms;
+  }
+
+  offsetDuration(n: SyntaxNode): number {
+    const kids = this.children(n);
+    if (kids.length === 2 && kids[0]!.name === 'UnaryOp') {
+      const v = this.offsetDuration(kids[1]!);
+      return this.src(kids[0]!) === '-' ? -v : v;
+    }
+    if (kids.length === 1) return this.duration(kids[0]!);
+    return this.fail(n.from, `unsupported offset expression ${JSON.stringify(this.src(n))} (experimental)`);
+  }
+
+  atModifier(n: SyntaxNode): AtModifier {
+    if (n.name === 'AtModifierPreprocessors') {
+      const k = n.firstChild;
+      return k?.name === 'AtStart' ? { kind: 'start' } : { kind: 'end' };
+    }
+    if (n.name === 'NumberDurationLiteral') {
+      const v = parseNumberLiteral(this.src(n));
+      if (v === null || !Number.isFinite(v)) return this.fail(n.from, `timestamp out of bounds for @ modifier: ${this.src(n)}`);
+      return { kind: 'time', ms: Math.round(v * 1000) };
+    }
+    return this.fail(n.from, `unexpected ${JSON.stringify(this.src(n))} after @`);
+  }
+
+  primary(n: SyntaxNode, kids: SyntaxNode[]): Expr {
+    const pos = { start: n.from, end: n.to };
+    switch (n.name) {
+      case 'ParenExpr':
+        return { kind: 'paren', expr: this.build(kids[0]!), pos };
+      case 'StringLiteral':
+        return { kind: 'string', value: this.string(n), pos };
+      case 'VectorSelector':
+        return this.vectorSelector(n, kids);
+      case 'FunctionCall': {
+        const name = this.src(kids[0]!);
+        const body = kids[1]!;
+        return { kind: 'call', func: name, args: this.children(body).map((a) => this.build(a)), pos };
+      }
+      case 'AggregateExpr':
+        return this.aggregate(n, kids);
+      default:
+        return this.fail(n.from, `unexpected ${JSON.stringify(this.src(n))} (${n.name})`);
+    }
+  }
+
+  aggregate(n: SyntaxNode, kids: SyntaxNode[]): Expr {
+    const opNode = kids[0]!.firstChild ?? kids[0]!;
+    const op = AGG_OPS[opNode.name];
+    if (op === undefined) this.fail(kids[0]!.from, `unknown aggregation ${this.src(kids[0]!)}`);
+    let grouping: string[] = [];
+    let without = false;
+    let body: SyntaxNode | null = null;
+    for (const k of kids.slice(1)) {
+      if (k.name === 'AggregateModifier') {
+        const mk = this.children(k);
+        without = mk[0]!.name === 'Without';
+        grouping = mk[1] === undefined ? [] : this.groupingLabels(mk[1]);
+      } else if (k.name === 'FunctionCallBody') body = k;
+    }
+    if (body === null) return this.fail(n.from, 'aggregation without arguments');
+    const args = this.children(body).map((a) => this.build(a));
+    const needsParam = op === 'topk' || op === 'bottomk' || op === 'quantile' || op === 'count_values' || op === 'limitk' || op === 'limit_ratio';
+    if (args.length !== (needsParam ? 2 : 1)) {
+      this.fail(body.from, `wrong number of arguments for aggregate expression provided, expected ${needsParam ? 2 : 1}, got ${args.length}`);
+    }
+    return {
+      kind: 'aggregate', op, expr: args[args.length - 1]!, param: needsParam ? args[0]! : null, grouping, without, pos: { start: n.from, end: n.to },
+    };
+  }
+
+  vectorSelector(n: SyntaxNode, kids: SyntaxNode[]): VectorSelector {
+    let name: string | null = null;
+    const matchers: LabelMatcher[] = [];
+    for (const k of kids) {
+      if (k.name === 'Identifier' || k.name === 'MetricName') name = this.src(k);
+      else if (k.name === 'LabelMatchers') {
+        for (const m of this.children(k)) {
+          if (m.name === 'QuotedLabelName') {
+            if (name !== null) this.fail(m.from, `metric name must not be set twice: ${JSON.stringify(name)}`);
+            name = this.string(m.firstChild ?? m);
+            continue;
+          }
+          const mk = this.children(m);
+          const label = mk[0]!.name === 'QuotedLabelName' ? this.string(mk[0]!.firstChild ?? mk[0]!) : this.src(mk[0]!);
+          const type = this.src(mk[1]!) as MatchType;
+          const value = this.string(mk[2]!);
+          try {
+            matchers.push(newMatcher(type, label, value));
+          } catch (err) {
+            this.fail(mk[2]!.from, (err as Error).message);
+          }
+        }
+      } else this.fail(k.from, `unexpected ${JSON.stringify(this.src(k))} in selector`);
+    }
+    if (name !== null) {
+      if (matchers.some((m) => m.name === '__name__')) this.fail(n.from, `metric name must not be set twice: ${JSON.stringify(name)}`);
+      matchers.unshift(newMatcher('=', '__name__', name));
+    }
+    if (!matchers.some((m) => !m.matches(''))) this.fail(n.from, 'vector selector must contain at least one non-empty matcher');
+    return { kind: 'vector_selector', name, matchers, offsetMs: 0, at: null, pos: { start: n.from, end: n.to } };
+  }
+}
+
+function typeName(t: ValueType): string {
+  return t === 'vector' ? 'instant vector' : t === 'matrix' ? 'range vector' : t;
+}
+
+/** Parses a PromQL expression; throws FlowpilotError('FP_PROMQL_PARSE') with the position on any error. */
+export function parseExpr(text: string): Expr {
+  const tree = lezer.parse(text);
+  let errAt = -1;
+  tree.iterate({
+    enter(node) {
+      if (errAt >= 0) return false;
+      if (node.type.isError) {
+        errAt = node.from;
+        return false;
+      }
+      return undefined;
+    },
+  });
+  const b = new Builder(text);
+  if (errAt >= 0) {
+    const near = text.slice(errAt, errAt + 12);
+    b.fail(errAt, errAt >= text.trimEnd().length ? 'unexpected end of input' : `unexpected ${JSON.stringify(near)}`);
+  }
+  const top = b.children(tree.topNode);
+  if (top.length === 0) b.fail(0, 'no expression found in input');
+  if (top.length > 1) b.fail(top[1]!.from, `unexpected ${JSON.stringify(b.src(top[1]!))}`);
+  const expr = b.build(top[0]!);
+  const problem = checkExpr(expr);
+  if (problem !== null) b.fail(problem.offset, problem.message);
+  return expr;
 }
