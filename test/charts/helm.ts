@@ -73,7 +73,8 @@ const flinkDeploymentValidator = new Ajv({ strict: false, allErrors: true }).com
 export async function validateObject(obj: K8sObject): Promise<void> {
   const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
   if (group === 'flink.apache.org') {
-    if (!flinkDeploymentValidator(obj)) {
+    const valid: boolean = flinkDeploymentValidator(obj as unknown);
+    if (!valid) {
       throw new Error(`${obj.kind}/${obj.metadata.name}: ${JSON.stringify(flinkDeploymentValidator.errors)}`);
     }
     return;
