@@ -1,0 +1,107 @@
+/**
+ * Typed configuration for the engine's processes. One zod schema per process type holds every
+ * option under Flink's key name where Flink has one (heartbeat.timeout, taskmanager.numberOfTaskSlots,
+ * restart-strategy.*, execution.buffer-timeout, ...), with its default and a description that
+ * feeds `--help` and docs/engine-runtime.md. Values arrive as strings or numbers (CLI flags,
+ * `-D key=value`, job config) and are coerced and validated here, never read from process.env
+ * deeper in the code.
+ */
+import { z } from 'zod';
+import { FlowpilotError } from '../../common/errors.ts';
+
+const ms = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const count = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
+
+/** Options shared by both process types: heartbeats, restarts, network and metric views. */
+const common = {
+  'heartbeat.interval': ms(1000, 10).describe('How often a TaskManager sends a heartbeat (ms).'),
+  'heartbeat.timeout': ms(10_000, 100).describe('A TaskManager that has not sent a heartbeat for this long is lost (ms).'),
+  'rpc.ask-timeout': ms(10_000, 100).describe('Timeout for an RPC request and its answer (ms); Flink: akka.ask.timeout.'),
+  'execution.buffer-timeout': ms(100, 0).describe('A partly filled output batch is sent after this long (ms).'),
+  'taskmanager.network.batch-size': count(512).describe('Records per network batch before it is sent without waiting.'),
+  'taskmanager.network.memory.buffers-per-channel': count(4).describe('Batches a receiving channel can hold; its credit.'),
+  'metrics.view.update-interval': ms(5000, 10).describe('How often per-second rates (meters, time gauges) are updated (ms).'),
+  'metrics.view.window': ms(60_000, 10).describe('Window over which per-second rates are averaged (ms), as Flink MeterView.'),
+};
+
+export const jobManagerSchema = z.object({
+  ...common,
+  'jobmanager.rpc.address': z.string().default('127.0.0.1').describe('Address the RPC port binds to.'),
+  'jobmanager.rpc.port': z.coerce.number().int().min(0).max(65535).default(6123).describe('RPC port TaskManagers connect to.'),
+  'rest.address': z.string().default('127.0.0.1').describe('Address the REST API binds to.'),
+  'rest.port': z.coerce.number().int().min(0).max(65535).default(8081).describe('REST API port.'),
+  'metrics.reporter.prom.host': z.string().default('127.0.0.1').describe('Address /metrics binds to.'),
+  'metrics.reporter.prom.port': z.coerce.number().int().min(0).max(65535).default(9249).describe('Port of /metrics, /healthz, /readyz.'),
+  'state.dir': z.string().default('./flowpilot-state/jobmanager').describe('Directory for uploaded job modules and checkpoints.'),
+  'restart-strategy.type': z.enum(['fixed-delay', 'none', 'disable', 'exponential-delay']).default('fixed-delay').describe('Restart strategy after a failure.'),
+  'restart-strategy.fixed-delay.attempts': count(2147483647, 0).describe('Restarts before the job fails (fixed-delay).'),
+  'restart-strategy.fixed-delay.delay': ms(1000).describe('Pause before each restart (ms, fixed-delay).'),
+  'restart-strategy.exponential-delay.initial-backoff': ms(1000).describe('First pause (ms, exponential-delay).'),
+  'restart-strategy.exponential-delay.max-backoff': ms(60_000).describe('Largest pause (ms, exponential-delay).'),
+  'restart-strategy.exponential-delay.backoff-multiplier': z.coerce.number().min(1).default(1.5).describe('Growth factor of the pause.'),
+  'restart-strategy.exponential-delay.attempts-before-reset-backoff': count(2147483647, 0).describe('Restarts before the job fails (exponential-delay).'),
+  'parallelism.default': count(1).describe('Parallelism of operators that set none.'),
+  'slot.request.timeout': ms(300_000, 100).describe('A job that cannot get its slots for this long fails (ms).'),
+});
+
+export const taskManagerSchema = z.object({
+  ...common,
+  'jobmanager.address': z.string().default('127.0.0.1:6123').describe('HOST:PORT of the JobManager RPC endpoint.'),
+  'taskmanager.host': z.string().default('127.0.0.1').describe('Address this TaskManager binds and advertises.'),
+  'taskmanager.data.port': z.coerce.number().int().min(0).max(65535).default(0).describe('Port for data connections from other TaskManagers (0 = any free port).'),
+  'taskmanager.numberOfTaskSlots': count(1).describe('Slots this TaskManager offers.'),
+  'taskmanager.resource-id': z.string().optional().describe('TaskManager id; default "<host>:<dataPort>-<6 hex>".'),
+  'metrics.reporter.prom.host': z.string().default('127.0.0.1').describe('Address /metrics binds to.'),
+  'metrics.reporter.prom.port': z.coerce.number().int().min(0).max(65535).default(0).describe('Port of /metrics (0 = any free port, logged).'),
+  'taskmanager.state.dir': z.string().default('./flowpilot-state/taskmanager').describe('Directory for job modules and local state.'),
+  'taskmanager.registration.timeout': ms(300_000, 100).describe('Give up when the JobManager cannot be reached for this long (ms).'),
+});
+
+export type JobManagerConfig = z.infer<typeof jobManagerSchema>;
+export type TaskManagerConfig = z.infer<typeof taskManagerSchema>;
+export type RuntimeOptions = Pick<JobManagerConfig, keyof typeof common>;
+
+function parseWith<S extends z.ZodType>(schema: S, input: Record<string, unknown>, what: string): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new FlowpilotError('FP_ENGINE_CONFIG', `invalid ${what} configuration: ${issues}`, { details: { issues: result.error.issues } });
+  }
+  return result.data;
+}
+
+export function parseJobManagerConfig(input: Record<string, unknown> = {}): JobManagerConfig {
+  return parseWith(jobManagerSchema, dropUndefined(input), 'JobManager');
+}
+
+export function parseTaskManagerConfig(input: Record<string, unknown> = {}): TaskManagerConfig {
+  return parseWith(taskManagerSchema, dropUndefined(input), 'TaskManager');
+}
+
+/** Parses `-D key=value` pairs as Flink's CLI does. */
+export function parseDynamicProperties(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new FlowpilotError('FP_ENGINE_CONFIG', `bad -D option "${pair}": expected key=value`);
+    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** Every option with its default and description, for docs and `--help`. */
+export function describeOptions(schema: z.ZodObject): Array<{ key: string; default: unknown; description: string }> {
+  const rows: Array<{ key: string; default: unknown; description: string }> = [];
+  const parsed = schema.safeParse({});
+  const defaults = (parsed.success ? parsed.data : {}) as Record<string, unknown>;
+  for (const [key, field] of Object.entries(schema.shape)) {
+    rows.push({ key, default: defaults[key], description: (field as z.ZodType).description ?? '' });
+  }
+  return rows;
+}
+
+function dropUndefined(input: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input)) if (v !== undefined) out[k] = v;
+  return out;
+}

@@ -1,0 +1,142 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { silentLogger } from '../../common/log.ts';
+import { ENTRY_END, ENTRY_RECORDS, ENTRY_WATERMARK, InputChannel, OutputChannel, OutputGate, eventEntry } from './channel.ts';
+import { InputGate } from './input-gate.ts';
+import { ShuffleService } from './shuffle-service.ts';
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/** Produces `total` records as fast as credit allows; returns the producer's peak backlog. */
+async function produce(gate: OutputGate, out: OutputChannel, total: number, stats: { peakBacklog: number; waits: number }): Promise<void> {
+  for (let i = 0; i < total; i++) {
+    if (!gate.hasCapacity()) {
+      stats.waits++;
+      await gate.waitForCapacity();
+    }
+    out.add(i);
+    stats.peakBacklog = Math.max(stats.peakBacklog, out.backlogLength);
+  }
+  out.emitEvent(ENTRY_END);
+}
+
+describe('credit-based channels', () => {
+  it('blocks a fast producer so a slow consumer never holds more than its credit', async () => {
+    const input = new InputChannel('e/v/0/0/0', 3);
+    const gate = new OutputGate();
+    const out = new OutputChannel('e/v/0/0/0', 10, gate);
+    out.connect({ send: (e) => (input.push(e), 0), close() {} });
+    input.attachProducer((n) => out.addCredit(n));
+    const stats = { peakBacklog: 0, waits: 0 };
+    const producing = produce(gate, out, 500, stats);
+    const seen: number[] = [];
+    let peakQueued = 0;
+    for (;;) {
+      peakQueued = Math.max(peakQueued, input.queued);
+      assert.equal(input.failure, null);
+      const e = input.poll();
+      if (!e) {
+        await tick();
+        continue;
+      }
+      if (e.kind === ENTRY_END) break;
+      seen.push(...(e.records as number[]));
+      await new Promise((r) => setTimeout(r, 1)); // slow consumer
+    }
+    await producing;
+    assert.deepEqual(seen, Array.from({ length: 500 }, (_, i) => i));
+    assert.ok(peakQueued <= 3, `receiver held ${peakQueued} batches with credit 3`);
+    assert.ok(stats.peakBacklog <= 1, `producer backlog reached ${stats.peakBacklog}`);
+    assert.ok(stats.waits > 10, 'the producer should have waited for credit');
+  });
+
+  it('coalesces watermarks that wait for credit into the latest one', () => {
+    const input = new InputChannel('k', 1);
+    const gate = new OutputGate();
+    const out = new OutputChannel('k', 100, gate);
+    out.connect({ send: (e) => (input.push(e), 0), close() {} });
+    input.attachProducer((n) => out.addCredit(n));
+    out.add('a');
+    out.finishBatch(); // uses the only credit
+    out.emitWatermark(1);
+    out.emitWatermark(2);
+    out.emitWatermark(3);
+    assert.equal(out.backlogLength, 1);
+    assert.equal(gate.hasCapacity(), false);
+    assert.equal(input.poll()?.kind, ENTRY_RECORDS); // returns a credit, which ships the watermark
+    const wm = input.poll();
+    assert.equal(wm?.kind, ENTRY_WATERMARK);
+    assert.equal(wm?.value, 3);
+    assert.equal(gate.hasCapacity(), true);
+  });
+
+  it('fails a channel that receives an entry it gave no credit for', () => {
+    const input = new InputChannel('k', 1);
+    input.push(eventEntry(ENTRY_WATERMARK, 1));
+    input.push(eventEntry(ENTRY_WATERMARK, 2));
+    assert.equal((input.failure as { code?: string } | null)?.code, 'FP_NET_CREDIT');
+  });
+
+  it('carries batches between two TaskManagers over TCP in order, bounded by credit', async () => {
+    const log = silentLogger();
+    const a = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 2, log });
+    const b = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 2, log });
+    await a.start();
+    const portB = await b.start();
+    try {
+      const keys = ['x/v/0/0/0', 'x/v/0/1/0'];
+      const gates = keys.map(() => new OutputGate());
+      const outs = keys.map((k, i) => new OutputChannel(k, 50, gates[i]!));
+      for (const o of outs) a.connectRemote(o, `127.0.0.1:${portB}`);
+      const inGate = new InputGate(keys.map((k, i) => ({ channel: b.inputChannel(k), inputIndex: 0, channelIndex: i })));
+      const stats = outs.map(() => ({ peakBacklog: 0, waits: 0 }));
+      const producers = outs.map((o, i) => produce(gates[i]!, o, 3000, stats[i]!));
+      const received: number[][] = [[], []];
+      let peakQueued = 0;
+      while (!inGate.finished) {
+        peakQueued = Math.max(peakQueued, inGate.queued());
+        const p = inGate.poll();
+        if (!p) {
+          await inGate.waitForData();
+          continue;
+        }
+        if (p.entry.kind === ENTRY_RECORDS) {
+          received[p.channelIndex]!.push(...(p.entry.records as number[]));
+          if (received[0]!.length % 500 === 0) await new Promise((r) => setTimeout(r, 2));
+        }
+      }
+      await Promise.all(producers);
+      const expected = Array.from({ length: 3000 }, (_, i) => i);
+      assert.deepEqual(received[0], expected);
+      assert.deepEqual(received[1], expected);
+      assert.ok(peakQueued <= 4, `receiver held ${peakQueued} entries with 2 channels × credit 2`);
+      assert.ok(inGate.numBytesIn > 0);
+      assert.ok(stats.some((s) => s.waits > 0), 'producers should have waited for credit');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('fails the receiving channels when the producing TaskManager goes away', async () => {
+    const log = silentLogger();
+    const a = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 2, log });
+    const b = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 2, log });
+    await a.start();
+    const portB = await b.start();
+    try {
+      const out = new OutputChannel('y/v/0/0/0', 10, new OutputGate());
+      a.connectRemote(out, `127.0.0.1:${portB}`);
+      const inGate = new InputGate([{ channel: b.inputChannel('y/v/0/0/0'), inputIndex: 0, channelIndex: 0 }]);
+      out.add(1);
+      out.finishBatch();
+      while (!inGate.poll()) await inGate.waitForData();
+      await a.close();
+      await inGate.waitForData();
+      assert.throws(() => inGate.poll(), /lost/);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * The control-plane messages between JobManager and TaskManagers, by type tag `t`. Requests
+ * (R) are answered; the rest are one-way. Checkpoint messages (trigger, acknowledge, notify
+ * complete) will join this list with the checkpointing issue.
+ */
+import type { ExecutionState, MetricValues } from '../rest/backend.ts';
+import type { JobDeployment } from '../runtime/deployment.ts';
+
+/** TM → JM (R): join the cluster and offer slots. Answered with RegisteredMessage. */
+export interface RegisterMessage {
+  t: 'register';
+  taskManagerId: string;
+  host: string;
+  dataPort: number;
+  metricsPort: number;
+  slots: number;
+  hardware: { cpuCores: number; physicalMemory: number; freeMemory: number };
+  /** Heap limit of the TM process (bytes), for the REST memory view. */
+  heapMax: number;
+}
+
+export interface RegisteredMessage {
+  t: 'reply';
+  jobManagerId: string;
+  heartbeatIntervalMs: number;
+}
+
+/** Metric values a TM reports with each heartbeat. */
+export interface TaskMetricSnapshot {
+  jobId: string;
+  executionId: string;
+  vertexId: string;
+  subtaskIndex: number;
+  attemptNumber: number;
+  values: MetricValues;
+}
+
+export interface MetricSnapshot {
+  taskManager: MetricValues;
+  tasks: TaskMetricSnapshot[];
+}
+
+/** TM → JM: I am alive; here are my metrics. */
+export interface HeartbeatMessage {
+  t: 'heartbeat';
+  taskManagerId: string;
+  metrics: MetricSnapshot;
+}
+
+/** TM → JM: a subtask changed ExecutionState. */
+export interface TaskStateMessage {
+  t: 'taskState';
+  taskManagerId: string;
+  jobId: string;
+  executionId: string;
+  vertexId: string;
+  subtaskIndex: number;
+  attemptNumber: number;
+  state: ExecutionState;
+  failure?: string;
+  timestamp: number;
+}
+
+/** JM → TM (R): run these subtasks of one execution attempt. */
+export interface DeployMessage {
+  t: 'deploy';
+  deployment: JobDeployment;
+}
+
+/** JM → TM (R): cancel every subtask of an execution attempt; answered when they have stopped. */
+export interface CancelMessage {
+  t: 'cancel';
+  executionId: string;
+}
+
+/** JM → TM: drop the channels and state of a finished or cancelled execution attempt. */
+export interface ReleaseMessage {
+  t: 'release';
+  executionId: string;
+}
+
+/** JM → TM: the TM is not (or no longer) registered; it should register again. */
+export interface DisconnectMessage {
+  t: 'disconnect';
+  reason: string;
+}

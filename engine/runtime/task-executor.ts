@@ -1,0 +1,350 @@
+/**
+ * Runs one subtask: wires its output channels (in memory or TCP) and input gate, creates the
+ * chain through JobProgram.createTask, and drives it. A non-source task loops: take the next
+ * entry from the input gate only while every output has credit, hand it to the chain, and
+ * account the time as busy, idle (no input) or backpressured (no credit). A source task runs
+ * its own loop through SourceControl with the same accounting. Timers fire on the task's own
+ * turn. The executor reports Flink ExecutionStates to its owner.
+ */
+import { performance } from 'node:perf_hooks';
+import type { ExecutionState } from '../rest/backend.ts';
+import type { JobProgram, ProcessingTimeService, RecordWriter, SourceControl, TaskContext, TaskInvokable } from '../contracts/task.ts';
+import { computeKeyGroupRangeForOperatorIndex } from '../keygroups/key-groups.ts';
+import { ENTRY_END, ENTRY_RECORDS, ENTRY_WATERMARK, OutputChannel, OutputGate } from '../network/channel.ts';
+import { InputGate, type GateChannel } from '../network/input-gate.ts';
+import { channelKey, type ShuffleService } from '../network/shuffle-service.ts';
+import type { Logger } from '../../common/log.ts';
+import { errorMessage } from '../../common/errors.ts';
+import type { TaskDeployment } from './deployment.ts';
+import { channelIndexOf, consumersOf, createRecordWriter, producersOf, type KeyOf, type OutputCounters } from './record-writers.ts';
+import { LONG_MIN_VALUE, TaskMetrics } from './task-metrics.ts';
+import { BACKPRESSURED, BUSY, IDLE, TaskTimer, type ViewUpdater } from './time-accounting.ts';
+
+/**
+ * Optional hook a JobProgram may offer so HASH edges route by the real key: for the edge into
+ * `targetVertexId` at `inputIndex`, the key of a value as the upstream chain emits it.
+ * Without it the whole emitted value is the key.
+ */
+export interface PartitionKeyHook {
+  partitionKey?(targetVertexId: string, inputIndex: number): KeyOf | undefined;
+}
+
+export interface TaskExecutorOptions {
+  batchSize: number;
+  bufferTimeoutMs: number;
+  /** Window / update interval of the rate views. */
+  viewSlots: number;
+}
+
+export interface TaskExecutorDeps {
+  taskManagerId: string;
+  shuffle: ShuffleService;
+  program: JobProgram & PartitionKeyHook;
+  job: { jobId: string; jobName: string; executionId: string; config: Record<string, string> };
+  task: TaskDeployment;
+  options: TaskExecutorOptions;
+  updater: ViewUpdater;
+  log: Logger;
+  onState(state: ExecutionState, failure?: string): void;
+}
+
+const SLICE_MS = 8;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class TaskExecutor {
+  readonly deps: TaskExecutorDeps;
+  readonly metrics: TaskMetrics;
+  state: ExecutionState = 'DEPLOYING';
+  private readonly abort = new AbortController();
+  private readonly timer = new TaskTimer(IDLE);
+  private readonly outputs = new OutputGate();
+  private readonly counters: OutputCounters = { numRecordsOut: 0, currentOutputWatermark: LONG_MIN_VALUE };
+  private readonly gate: InputGate;
+  private readonly writers: RecordWriter[] = [];
+  private readonly mailbox: Array<() => void> = [];
+  private numRecordsIn = 0;
+  private invokable: TaskInvokable | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private done: Promise<void> | null = null;
+  private lastYield = performance.now();
+
+  constructor(deps: TaskExecutorDeps) {
+    this.deps = deps;
+    const { task, job, shuffle, taskManagerId, options } = deps;
+    for (const out of task.outputs) {
+      const consumers = consumersOf(out.ship, task.parallelism, out.consumerParallelism, task.subtaskIndex);
+      const channels = consumers.map((c) => {
+        const ch = new OutputChannel(channelKey(job.executionId, out.targetVertexId, out.inputIndex, task.subtaskIndex, c), options.batchSize, this.outputs);
+        const loc = out.consumers[c]!;
+        if (loc.taskManagerId === taskManagerId) shuffle.connectLocal(ch);
+        else shuffle.connectRemote(ch, loc.dataAddress);
+        return ch;
+      });
+      const keyOf = out.ship === 'HASH' ? deps.program.partitionKey?.(out.targetVertexId, out.inputIndex) : undefined;
+      if (out.ship === 'HASH' && !keyOf) deps.log.warn({ vertex: task.vertexId, target: out.targetVertexId }, 'job program gives no partitionKey for a HASH edge; routing by the whole value');
+      this.writers.push(
+        createRecordWriter({ ship: out.ship, channels, keyOf, maxParallelism: out.consumerMaxParallelism, subtaskIndex: task.subtaskIndex }, this.counters),
+      );
+    }
+    const gateChannels: GateChannel[] = [];
+    for (const input of task.inputs) {
+      for (const p of producersOf(input.ship, input.producerParallelism, task.parallelism, task.subtaskIndex)) {
+        gateChannels.push({
+          channel: shuffle.inputChannel(channelKey(job.executionId, task.vertexId, input.inputIndex, p, task.subtaskIndex)),
+          inputIndex: input.inputIndex,
+          channelIndex: channelIndexOf(input.ship, input.producerParallelism, task.parallelism, p),
+        });
+      }
+    }
+    this.gate = new InputGate(gateChannels);
+    const gate = this.gate;
+    const outputs = this.outputs;
+    const counters = this.counters;
+    this.metrics = new TaskMetrics(
+      {
+        timer: this.timer,
+        numRecordsIn: () => this.numRecordsIn,
+        numRecordsOut: () => counters.numRecordsOut,
+        numBytesIn: () => gate.numBytesIn,
+        numBytesOut: () => outputs.numBytesOut,
+        numBuffersOut: () => outputs.numBuffersOut,
+        isBackPressured: () => this.timer.state === BACKPRESSURED || !outputs.hasCapacity(),
+        currentInputWatermark: () => (task.isSource ? LONG_MIN_VALUE : gate.currentInputWatermark()),
+        currentOutputWatermark: () => counters.currentOutputWatermark,
+        inputQueueLength: () => gate.queued(),
+        outputQueueLength: () => outputs.backlog(),
+      },
+      deps.updater,
+      options.viewSlots,
+      task.headOperator,
+      task.isSource,
+    );
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** Starts the subtask; the returned promise settles when it reaches a terminal state. */
+  start(): Promise<void> {
+    if (!this.done) this.done = this.run();
+    return this.done;
+  }
+
+  /** Cancels the subtask and waits until it has stopped. */
+  async cancel(): Promise<void> {
+    if (isTerminal(this.state)) return;
+    if (this.state !== 'CANCELING') this.setState('CANCELING');
+    this.abort.abort();
+    this.gate.wake();
+    await this.done;
+  }
+
+  private setState(state: ExecutionState, failure?: string): void {
+    this.state = state;
+    this.deps.onState(state, failure);
+  }
+
+  private async run(): Promise<void> {
+    const { task, log } = this.deps;
+    try {
+      this.setState('INITIALIZING');
+      this.invokable = this.deps.program.createTask(task.vertexId, this.context());
+      if (this.abort.signal.aborted) throw new Error('canceled');
+      this.setState('RUNNING');
+      const timeout = this.deps.options.bufferTimeoutMs;
+      this.flushTimer = setInterval(() => this.outputs.flush(), Math.max(1, timeout));
+      if (task.isSource) await this.runSource();
+      else await this.runInput();
+      if (this.abort.signal.aborted) throw new Error('canceled');
+      await this.finishOutputs();
+      await this.closeInvokable();
+      this.setState('FINISHED');
+    } catch (err) {
+      await this.closeInvokable();
+      if (this.abort.signal.aborted) {
+        this.setState('CANCELED');
+      } else {
+        log.warn({ err: errorMessage(err), vertex: task.vertexId, subtask: task.subtaskIndex }, 'task failed');
+        this.setState('FAILED', err instanceof Error ? (err.stack ?? err.message) : String(err));
+      }
+    } finally {
+      if (this.flushTimer) clearInterval(this.flushTimer);
+      this.timer.switchTo(IDLE);
+    }
+  }
+
+  private async closeInvokable(): Promise<void> {
+    const inv = this.invokable;
+    this.invokable = null;
+    if (!inv) return;
+    try {
+      await inv.close();
+    } catch (err) {
+      this.deps.log.warn({ err: errorMessage(err) }, 'task close failed');
+    }
+  }
+
+  private context(): TaskContext {
+    const { task, job } = this.deps;
+    const time: ProcessingTimeService = {
+      now: () => Date.now(),
+      schedule: (timestamp, fire) => {
+        const handle = setTimeout(() => {
+          if (task.isSource) fire(timestamp);
+          else {
+            this.mailbox.push(() => fire(timestamp));
+            this.gate.wake();
+          }
+        }, Math.max(0, timestamp - Date.now()));
+        return { cancel: () => clearTimeout(handle) };
+      },
+    };
+    return {
+      jobId: job.jobId,
+      vertexId: task.vertexId,
+      subtaskIndex: task.subtaskIndex,
+      parallelism: task.parallelism,
+      maxParallelism: task.maxParallelism,
+      attemptNumber: task.attemptNumber,
+      keyGroupRange: computeKeyGroupRangeForOperatorIndex(task.maxParallelism, task.parallelism, task.subtaskIndex),
+      outputs: this.writers,
+      metrics: this.metrics,
+      time,
+      restored: null,
+      config: job.config,
+      signal: this.abort.signal,
+    };
+  }
+
+  /** Lets timers, sockets and other tasks run when this task has held the thread for a slice. */
+  private maybeYield(): Promise<void> | undefined {
+    const now = performance.now();
+    if (now - this.lastYield < SLICE_MS) return undefined;
+    this.lastYield = now;
+    return yieldToLoop();
+  }
+
+  private async runSource(): Promise<void> {
+    const inv = this.invokable!;
+    if (!inv.runSource) throw new Error(`vertex ${this.deps.task.vertexId} is a source but its task has no runSource`);
+    const outputs = this.outputs;
+    const timer = this.timer;
+    const signal = this.abort.signal;
+    const ctl: SourceControl = {
+      signal,
+      hasCapacity: () => outputs.hasCapacity() && outputs.failure === null,
+      waitForCapacity: async () => {
+        if (outputs.failure) throw outputs.failure;
+        if (!outputs.hasCapacity()) {
+          timer.switchTo(BACKPRESSURED);
+          await outputs.waitForCapacity(signal);
+          timer.switchTo(BUSY);
+          if (outputs.failure) throw outputs.failure;
+          this.lastYield = performance.now();
+          return;
+        }
+        const y = this.maybeYield();
+        if (y) await y;
+      },
+      idle: async (ms: number) => {
+        outputs.flush();
+        timer.switchTo(IDLE);
+        await sleep(ms, signal);
+        timer.switchTo(BUSY);
+        this.lastYield = performance.now();
+      },
+    };
+    timer.switchTo(BUSY);
+    await inv.runSource(ctl);
+    if (outputs.failure) throw outputs.failure;
+  }
+
+  private async runInput(): Promise<void> {
+    const inv = this.invokable!;
+    const gate = this.gate;
+    const outputs = this.outputs;
+    const timer = this.timer;
+    const signal = this.abort.signal;
+    const mailbox = this.mailbox;
+    for (;;) {
+      if (signal.aborted) return;
+      if (outputs.failure) throw outputs.failure;
+      while (mailbox.length > 0 && outputs.hasCapacity()) {
+        timer.switchTo(BUSY);
+        mailbox.shift()!();
+      }
+      if (!outputs.hasCapacity()) {
+        timer.switchTo(BACKPRESSURED);
+        await outputs.waitForCapacity(signal);
+        this.lastYield = performance.now();
+        continue;
+      }
+      const polled = gate.poll();
+      if (polled === undefined) {
+        if (gate.finished) break;
+        outputs.flush();
+        if (!outputs.hasCapacity()) continue;
+        timer.switchTo(IDLE);
+        await gate.waitForData(signal);
+        this.lastYield = performance.now();
+        continue;
+      }
+      timer.switchTo(BUSY);
+      const entry = polled.entry;
+      let r: void | Promise<void> = undefined;
+      if (entry.kind === ENTRY_RECORDS) {
+        const records = entry.records!;
+        this.numRecordsIn += records.length;
+        r = inv.processBatch(polled.inputIndex, polled.channelIndex, records);
+      } else if (entry.kind === ENTRY_WATERMARK) {
+        r = inv.processWatermark(polled.inputIndex, polled.channelIndex, entry.value);
+      } else if (entry.kind === ENTRY_END) {
+        if (gate.finished) break;
+      }
+      // Barriers (ENTRY_BARRIER) arrive with the checkpointing issue; until then they are ignored.
+      if (r !== undefined) await r;
+      const y = this.maybeYield();
+      if (y) await y;
+    }
+    if (signal.aborted) return;
+    timer.switchTo(BUSY);
+    while (mailbox.length > 0) mailbox.shift()!();
+    await inv.endInput();
+  }
+
+  /** Flushes, sends end-of-partition on every channel and waits until it has all been shipped. */
+  private async finishOutputs(): Promise<void> {
+    const outputs = this.outputs;
+    outputs.flush();
+    for (const ch of outputs.channels) ch.emitEvent(ENTRY_END);
+    while (!outputs.hasCapacity()) {
+      if (outputs.failure) throw outputs.failure;
+      this.timer.switchTo(BACKPRESSURED);
+      await outputs.waitForCapacity(this.abort.signal);
+      if (this.abort.signal.aborted) throw new Error('canceled');
+    }
+    if (outputs.failure) throw outputs.failure;
+  }
+
+  dispose(): void {
+    this.metrics.dispose();
+  }
+}
+
+export function isTerminal(state: ExecutionState): boolean {
+  return state === 'FINISHED' || state === 'CANCELED' || state === 'FAILED';
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
