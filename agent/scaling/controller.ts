@@ -1,0 +1,44 @@
+/**
+ * ScalingController: the thin stateful shell around the pure decide(). It keeps one
+ * ScalingHistory per job, resolves each job's policy (with its overrides) once, and after
+ * every decision folds the observation and the decision into the history. The agent's loop,
+ * `scale replay` and the simulator all drive the engine through it.
+ */
+import type { JobObservation } from './observation.ts';
+import type { ScaleDecision } from './decision.ts';
+import type { ScalingPolicy } from './policy-schema.ts';
+import { policyForJob } from './policy.ts';
+import { decide, type Clock, type FiringAlert } from './decide.ts';
+import { emptyHistory, updateHistory, type ScalingHistory } from './history.ts';
+
+export class ScalingController {
+  readonly policy: ScalingPolicy;
+  private readonly histories = new Map<string, ScalingHistory>();
+  private readonly policies = new Map<string, ScalingPolicy>();
+
+  constructor(policy: ScalingPolicy) {
+    this.policy = policy;
+  }
+
+  policyFor(jobId: string, jobName?: string): ScalingPolicy {
+    let p = this.policies.get(jobId);
+    if (!p) {
+      p = policyForJob(this.policy, jobId, jobName);
+      this.policies.set(jobId, p);
+    }
+    return p;
+  }
+
+  history(jobId: string): ScalingHistory | undefined {
+    return this.histories.get(jobId);
+  }
+
+  /** Decides for one observation; the clock defaults to the observation's time (replay). */
+  step(observation: JobObservation, alerts: readonly FiringAlert[] = [], clock?: Clock): ScaleDecision {
+    const policy = this.policyFor(observation.jobId, observation.jobName);
+    const h = this.histories.get(observation.jobId) ?? emptyHistory(observation.jobId, policy);
+    const decision = decide({ observation, alerts }, h, policy, clock ?? { now: () => observation.time });
+    this.histories.set(observation.jobId, updateHistory(h, observation, decision, policy));
+    return decision;
+  }
+}

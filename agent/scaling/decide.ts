@@ -1,0 +1,282 @@
+/**
+ * decide(inputs, history, policy, clock) -> ScaleDecision: the decision engine, a pure
+ * function. It windows the observations of the current epoch (ignoring the measured restart
+ * transient), runs the capacity model, plans each vertex, then applies the guards in order:
+ * job state, rescale in progress, schedules (floors, ceilings, blackouts), forecast
+ * pre-scaling, alerts (trigger or veto), memory pressure, ineffective scale-ups, the
+ * scale-down delay with its sliding max, the cool-down against reversals, step factors,
+ * limits and quotas. Every guard that stops a change says so in `blockedBy` and `reasons`.
+ */
+import type { JobObservation } from './observation.ts';
+import type { ScaleDecision, Guard, VertexModel } from './decision.ts';
+import { slotsFor } from './decision.ts';
+import type { ScalingPolicy } from './policy-schema.ts';
+import { seconds } from './policy-schema.ts';
+import type { ScalingHistory } from './history.ts';
+import { lastRescale } from './history.ts';
+import { epochSamples, metricInterval, windowStats } from './rates.ts';
+import { computeRates } from './capacity.ts';
+import { forecast } from './forecast.ts';
+import { scheduleEffect } from './schedule.ts';
+import { describeDown, describeUp, planVertex, type VertexPlan } from './vertex-plan.ts';
+import { applyCapacityLimits } from './limits.ts';
+
+export interface FiringAlert {
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface DecisionInputs {
+  observation: JobObservation;
+  /** alerts firing now (from the rule engine), with their labels */
+  alerts?: readonly FiringAlert[];
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export function restartCost(history: ScalingHistory, obs: JobObservation, policy: ScalingPolicy): number {
+  if (history.restartCostSec !== undefined) return history.restartCostSec;
+  const ck = obs.checkpoints;
+  return Math.max(seconds(policy.restart.prior), (ck?.lastRestoreMs ?? 0) / 1000, (ck?.lastDurationMs ?? 0) / 1000);
+}
+
+function alertActions(alerts: readonly FiringAlert[], label: string): { action: string; name: string; vertex?: string }[] {
+  const out: { action: string; name: string; vertex?: string }[] = [];
+  for (const a of alerts) {
+    const action = a.labels[label];
+    if (!action) continue;
+    const vertex = a.labels.vertex_id ?? a.labels.task_id;
+    out.push({ action, name: a.labels.alertname ?? 'alert', ...(vertex ? { vertex } : {}) });
+  }
+  return out;
+}
+
+export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: ScalingPolicy, clock: Clock): ScaleDecision {
+  const obs = inputs.observation;
+  const now = clock.now();
+  const current = Object.fromEntries(obs.vertices.map((v) => [v.id, v.parallelism]));
+  const restartSec = restartCost(history, obs, policy);
+  const d: ScaleDecision = { time: now, jobId: obs.jobId, action: 'none', parallelism: current, recommended: { ...current }, reasons: [], perVertex: {}, backlogMode: false, restartCostSec: restartSec, arrivalRate: 0 };
+  const block = (guard: Guard, reason: string): ScaleDecision => {
+    d.blockedBy = guard;
+    d.reasons.push(reason);
+    return d;
+  };
+  if (obs.state !== 'RUNNING') return block('job-not-running', `job is ${obs.state}, not RUNNING`);
+
+  const last = lastRescale(history);
+  if (last && last.completedAt === undefined) {
+    const waitSec = Math.max(300, 3 * restartSec);
+    if (now - last.time < waitSec * 1000) return block('rescale-in-progress', `rescale requested at ${new Date(last.time).toISOString()} has not taken effect yet`);
+  }
+
+  // The restart transient: measured restore time plus a number of intervals, from RUNNING.
+  const interval = metricInterval([...history.recent.slice(-10), obs]);
+  const epoch = epochSamples(history.recent, obs, Number.NEGATIVE_INFINITY);
+  const epochStart = obs.runningSince ?? epoch[0]!.time;
+  const restoreSec = obs.checkpoints?.lastRestoreTime !== undefined && obs.checkpoints.lastRestoreTime >= epochStart - 60_000 ? (obs.checkpoints.lastRestoreMs ?? 0) / 1000 : 0;
+  const ignoreUntil = epochStart + (restoreSec + policy.restart.transientIntervals * interval) * 1000 - 1;
+  const samples = epochSamples(history.recent, obs, ignoreUntil);
+  if (samples.length < 2) return block('warming-up', `collecting samples after (re)start: ${samples.length} of 2 usable (restart transient ignored until ${new Date(ignoreUntil).toISOString()})`);
+
+  const windowMs = seconds(policy.metricsWindow) * 1000;
+  const longSamples = samples.filter((o) => o.time >= obs.time - windowMs - 1);
+  const ls = longSamples.length >= 2 ? longSamples : samples.slice(-2);
+  const k = policy.upConfirmIntervals;
+  const shortSamples = samples.slice(-(k + 1));
+  const catchUpSec = seconds(policy.catchUp);
+  const modelInputs = { catchUpSec, knownRatios: history.ratios, knownRates: history.knownRates };
+  const long = computeRates(obs, windowStats(ls), modelInputs);
+  const short = computeRates(obs, windowStats(shortSamples), modelInputs);
+  const intervals = [];
+  for (let i = Math.max(1, samples.length - k); i < samples.length; i++) intervals.push(computeRates(obs, windowStats([samples[i - 1]!, samples[i]!]), modelInputs));
+  d.edgeRatios = long.ratios;
+  d.arrivalRate = long.arrivalRate;
+  const lagThreshold = seconds(policy.backlog.lagThreshold);
+  d.backlogMode = long.lagSeconds > lagThreshold || short.lagSeconds > lagThreshold;
+
+  // Forecast: how much more than today's arrival rate the next horizon may bring.
+  let forecastFactor = 1;
+  if (policy.forecast.enabled && long.arrivalRate > 0) {
+    const fc = forecast(history.forecast, now, long.arrivalRate, { horizonSec: seconds(policy.forecast.horizon), minHistorySec: seconds(policy.forecast.minHistory) });
+    if (fc) {
+      d.forecastRate = fc.rate;
+      const f = (fc.rate * policy.forecast.headroom) / long.arrivalRate;
+      if (f > 1) {
+        forecastFactor = Math.min(f, policy.scaleUp.maxFactor);
+        d.reasons.push(`forecast: ${fc.note}`);
+      }
+    }
+  }
+
+  const plans = new Map<string, VertexPlan>();
+  for (const v of obs.vertices) {
+    const lv = long.vertices.get(v.id);
+    const sv = short.vertices.get(v.id);
+    if (!lv || !sv) continue;
+    const plan = planVertex({
+      v,
+      long: lv,
+      short: sv,
+      recentUtilization: intervals.map((m) => m.vertices.get(v.id)?.utilization ?? 0),
+      policy,
+      restartSec,
+      catchUpSec,
+      points: history.points[v.id] ?? [],
+      forecastFactor,
+    });
+    plans.set(v.id, plan);
+    d.perVertex[v.id] = plan.model;
+    d.recommended[v.id] = plan.model.recommended;
+  }
+  checkEffectiveness(d, history, policy);
+  return applyGuards(d, obs, plans, history, policy, inputs.alerts ?? [], now);
+}
+
+/** Did the last scale-up deliver? Compare the rate now with the rate before and the one expected. */
+function checkEffectiveness(d: ScaleDecision, history: ScalingHistory, policy: ScalingPolicy): void {
+  const last = lastRescale(history);
+  if (!policy.effectiveness.enabled || !last || last.completedAt === undefined) return;
+  for (const [v, m] of Object.entries(d.perVertex)) {
+    const from = last.from[v];
+    const to = last.to[v];
+    if (from === undefined || to === undefined || to <= from || last.checked.includes(v) || m.parallelism !== to) continue;
+    if (m.trueRateBasis === 'unknown' || m.busyMax < 0.25) continue;
+    (d.effectivenessChecked ??= []).push(v);
+    const before = last.before[v] ?? 0;
+    const expected = last.expected[v] ?? 0;
+    if (!(expected > before) || before <= 0) continue;
+    const gain = (m.trueRate - before) / (expected - before);
+    if (gain < policy.effectiveness.threshold) {
+      (d.ineffective ??= {})[v] =
+        `scale-up ${from} -> ${to} was ineffective: rate ${Math.round(before)} -> ${Math.round(m.trueRate)} rec/s, expected ${Math.round(expected)} ` +
+        `(${Math.round(gain * 100)} % of the gain); further scale-up blocked for ${policy.effectiveness.blockFor}`;
+    }
+  }
+}
+
+function applyGuards(
+  d: ScaleDecision,
+  obs: JobObservation,
+  plans: Map<string, VertexPlan>,
+  history: ScalingHistory,
+  policy: ScalingPolicy,
+  alerts: readonly FiringAlert[],
+  now: number,
+): ScaleDecision {
+  const current = d.parallelism;
+  const target: Record<string, number> = { ...current };
+  const reasons: string[] = [];
+  const u = policy.utilization;
+  const actions = alertActions(alerts, policy.alerts.label);
+  const vetoAll = actions.find((a) => a.action === 'block');
+  const vetoDown = actions.find((a) => a.action === 'block_scale_down');
+  const vetoUp = actions.find((a) => a.action === 'block_scale_up');
+  const forceDown = actions.find((a) => a.action === 'scale_down');
+  const heap = obs.taskManagers?.heapMaxBytes ? (obs.taskManagers.heapUsedBytes ?? 0) / obs.taskManagers.heapMaxBytes : 0;
+  const gc = (obs.taskManagers?.gcTimeMsPerSecond ?? 0) / 1000;
+  const memoryPressure = heap > policy.memory.heapThreshold || gc > policy.memory.gcThreshold;
+  const first = history.recent.find((o) => o.time >= now - seconds(policy.metricsWindow) * 1000);
+  const checkpointsFailing = (obs.checkpoints?.failed ?? 0) > (first?.checkpoints?.failed ?? obs.checkpoints?.failed ?? 0);
+  const delayMs = seconds(policy.scaleDown.delay) * 1000;
+  const blockedVertices: string[] = [];
+
+  for (const [id, plan] of plans) {
+    const m: VertexModel = plan.model;
+    const p = m.parallelism;
+    const upCap = Math.max(p + 1, Math.ceil(p * policy.scaleUp.maxFactor));
+    const downFloor = Math.max(1, Math.ceil(p * (1 - policy.scaleDown.maxFactor)));
+    const ineffective = history.ineffective[id] ?? (d.ineffective?.[id] ? { reason: d.ineffective[id]!, until: 0 } : undefined);
+    let want = p;
+    if (plan.upTriggered || plan.forecastUp) {
+      want = Math.min(upCap, plan.upTriggered ? Math.max(m.recommended, plan.forecastRecommended) : plan.forecastRecommended);
+      reasons.push(plan.upTriggered ? describeUp(id, m, want, policy.upConfirmIntervals, u.max) : `vertex ${id}: ${p} -> ${want}: pre-scaling for the forecast`);
+    }
+    const alertUp = actions.find((a) => a.action === 'scale_up' && (a.vertex === undefined || a.vertex === id));
+    if (alertUp && want <= p && (alertUp.vertex !== undefined || m.utilization >= u.target)) {
+      want = Math.min(upCap, Math.max(m.recommended, p + 1, Math.ceil(p * 1.25)));
+      reasons.push(`vertex ${id}: ${p} -> ${want}: alert ${alertUp.name} asks to scale up`);
+    }
+    if (want > p && ineffective) {
+      blockedVertices.push(id);
+      reasons.push(`vertex ${id}: scale-up blocked: ${ineffective.reason}`);
+      want = p;
+    }
+    if (want === p && (plan.downCandidate || (forceDown && m.recommended < p))) {
+      const firstTrigger = history.pendingDown[id] ?? now;
+      let down = Math.max(m.recommended, downFloor, plan.forecastRecommended);
+      for (const r of history.recommendations) if (r.time > now - delayMs && r.rec[id] !== undefined) down = Math.max(down, r.rec[id]!);
+      if (down >= p) {
+        /* the sliding max says the load came back within the window */
+      } else if (d.backlogMode) reasons.push(`vertex ${id}: no scale-down in backlog mode`);
+      else if (!forceDown && now - firstTrigger < delayMs) {
+        reasons.push(`vertex ${id}: scale-down to ${down} pending for ${Math.round((now - firstTrigger) / 1000)} s of ${policy.scaleDown.delay}`);
+        if (!d.blockedBy) d.blockedBy = 'scale-down-delay';
+      } else {
+        want = down;
+        reasons.push(describeDown(id, m, down, u.min) + (forceDown ? ` (alert ${forceDown.name})` : ` (highest recommendation over ${policy.scaleDown.delay})`));
+      }
+    }
+    target[id] = want;
+  }
+
+  // Schedules: floors and ceilings always hold; a blackout stops everything.
+  const sched = scheduleEffect(policy.schedules, now, Object.keys(current));
+  for (const [id, f] of Object.entries(sched.floor)) if ((target[id] ?? 0) < f) { target[id] = f; reasons.push(`vertex ${id}: floor ${f} from schedule`); }
+  for (const [id, c] of Object.entries(sched.ceiling)) if ((target[id] ?? 0) > c) { target[id] = c; reasons.push(`vertex ${id}: ceiling ${c} from schedule`); }
+
+  const ups = Object.keys(target).filter((id) => target[id]! > current[id]!);
+  const downs = Object.keys(target).filter((id) => target[id]! < current[id]!);
+  d.reasons.push(...reasons);
+  if (ups.length === 0 && downs.length === 0) {
+    if (blockedVertices.length > 0) return finish(d, 'ineffective-scale-up');
+    if (d.blockedBy) return d;
+    d.reasons.push('all vertices within the utilization band');
+    return finish(d, 'within-band');
+  }
+  const stop = (guard: Guard, why: string): ScaleDecision => {
+    d.reasons.push(why);
+    d.blockedBy = guard;
+    return d;
+  };
+  if (sched.blackout) return stop('blackout', `blackout window "${sched.blackout}" is active`);
+  if (vetoAll) return stop('alert-veto', `alert ${vetoAll.name} vetoes scaling`);
+  if (downs.length > 0 && (vetoDown || checkpointsFailing || (memoryPressure && policy.memory.onPressure === 'scale-out'))) {
+    const why = vetoDown ? `alert ${vetoDown.name} vetoes scale-down` : checkpointsFailing ? 'checkpoints are failing: no scale-down' : 'memory pressure: no scale-down';
+    for (const id of downs) target[id] = current[id]!;
+    d.reasons.push(why);
+    if (ups.length === 0) return finish(d, vetoDown ? 'alert-veto' : 'memory-pressure');
+  }
+  if (ups.length > 0 && vetoUp) return stop('alert-veto', `alert ${vetoUp.name} vetoes scale-up`);
+  if (memoryPressure && policy.memory.onPressure === 'block') return stop('memory-pressure', `memory pressure (heap ${Math.round(heap * 100)} %, GC ${Math.round(gc * 100)} %): scaling blocked`);
+
+  const finalUps = Object.keys(target).filter((id) => target[id]! > current[id]!);
+  const finalDowns = Object.keys(target).filter((id) => target[id]! < current[id]!);
+  const direction = finalUps.length > 0 && finalDowns.length > 0 ? 'mixed' : finalUps.length > 0 ? 'up' : 'down';
+  const last = lastRescale(history);
+  if (last && now - last.time < seconds(policy.cooldown) * 1000) {
+    const reversal = (last.direction === 'up' && finalUps.length === 0) || (last.direction === 'down' && finalDowns.length === 0);
+    if (reversal) return stop('cooldown', `cool-down: last rescale (${last.direction}) ${Math.round((now - last.time) / 1000)} s ago; no reversal within ${policy.cooldown}`);
+  }
+  const slotSharing = policy.limits.slotSharing;
+  if (finalUps.length === 0) {
+    const saved = slotsFor(current, slotSharing) - slotsFor(target, slotSharing);
+    if (saved < policy.scaleDown.minGain * slotsFor(current, slotSharing)) return stop('not-worth-restart', `scale-down would free ${saved} slot(s): below ${policy.scaleDown.minGain * 100} % of the job, not worth a restart`);
+  }
+  const limited = applyCapacityLimits(target, current, plans, policy);
+  d.reasons.push(...limited.reasons);
+  if (Object.keys(target).every((id) => limited.parallelism[id] === current[id])) return stop(limited.guard ?? 'limits', 'limits leave no change');
+  if (!policy.execute) return stop('disabled', 'execution disabled by policy (execute: false): recommendation only');
+  d.action = 'rescale';
+  d.parallelism = limited.parallelism;
+  d.direction = direction;
+  d.taskManagers = limited.taskManagers;
+  return d;
+}
+
+function finish(d: ScaleDecision, guard: Guard): ScaleDecision {
+  d.blockedBy ??= guard;
+  return d;
+}

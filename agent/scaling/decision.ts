@@ -1,0 +1,90 @@
+/**
+ * The ScaleDecision value: what the decision engine returns for one observation of one job,
+ * with the per-vertex model numbers and the reasons. Actuators read `action`, `parallelism`
+ * and `taskManagers`; the explain API, gauges and logs read the rest. A decision is plain
+ * data (JSON-serializable) so it can be recorded and replayed.
+ */
+
+/** The guard that stopped a rescale the model asked for (or why none could be computed). */
+export type Guard =
+  | 'job-not-running'
+  | 'rescale-in-progress'
+  | 'warming-up'
+  | 'within-band'
+  | 'cooldown'
+  | 'scale-down-delay'
+  | 'not-worth-restart'
+  | 'blackout'
+  | 'alert-veto'
+  | 'memory-pressure'
+  | 'quota'
+  | 'ineffective-scale-up'
+  | 'limits'
+  | 'disabled';
+
+export interface VertexModel {
+  parallelism: number;
+  maxParallelism: number;
+  /** records/s the vertex could process at its current parallelism */
+  trueRate: number;
+  trueRateBasis: 'busy-time' | 'observed-catch-up' | 'unknown';
+  /** records/s arriving for this vertex (propagated from the sources) */
+  targetRate: number;
+  /** extra records/s needed to consume the backlog within the catch-up time */
+  catchUpRate: number;
+  /** (targetRate + catchUpRate) / trueRate over the window */
+  utilization: number;
+  /** the same over each of the most recent intervals, newest last */
+  recentUtilization: number[];
+  busyMax: number;
+  busyAvg: number;
+  /** busyMax / busyAvg */
+  skew: number;
+  skewedByKeys: boolean;
+  /** capacity the vertex is sized for (records/s) */
+  requiredRate: number;
+  /** fitted scaling exponent b of rate(p) = a*p^b (1 = linear) */
+  scalingExponent: number;
+  recommended: number;
+  /** records/s expected at the recommended parallelism */
+  expectedRate: number;
+  pendingRecords?: number;
+  notes: string[];
+}
+
+export interface ScaleDecision {
+  time: number;
+  jobId: string;
+  action: 'none' | 'rescale';
+  /** the parallelism per vertex to run (the current one when action is none) */
+  parallelism: Record<string, number>;
+  taskManagers?: number;
+  direction?: 'up' | 'down' | 'mixed';
+  reasons: string[];
+  blockedBy?: Guard;
+  /** what the model alone would run, before guards */
+  recommended: Record<string, number>;
+  perVertex: Record<string, VertexModel>;
+  backlogMode: boolean;
+  restartCostSec: number;
+  forecastRate?: number;
+  arrivalRate: number;
+  /** measured edge ratios "u>v" (records into v per record into u) */
+  edgeRatios?: Record<string, number>;
+  /** vertices whose last scale-up was found ineffective in this evaluation, with why */
+  ineffective?: Record<string, string>;
+  /** vertices whose last scale-up was judged (effective or not) in this evaluation */
+  effectivenessChecked?: string[];
+}
+
+/** The compact form `scale replay` prints, one per line. */
+export function replayLine(d: ScaleDecision): string {
+  const out: Record<string, unknown> = { time: d.time, action: d.action, parallelism: d.parallelism, reasons: d.reasons };
+  if (d.blockedBy) out.blockedBy = d.blockedBy;
+  return JSON.stringify(out);
+}
+
+export function slotsFor(parallelism: Record<string, number>, slotSharing: boolean): number {
+  const ps = Object.values(parallelism);
+  return slotSharing ? Math.max(0, ...ps) : ps.reduce((a, b) => a + b, 0);
+}

@@ -1,0 +1,85 @@
+/**
+ * Prediction of the job's arrival rate over the next horizon, from two sources:
+ * - a seasonal profile: the mean arrival rate per time-of-season bucket (EWMA across
+ *   seasons), used once the history spans `minHistory`; scaled to today's level;
+ * - a linear trend fitted (simple-statistics) over the recent window, used when it explains
+ *   the data (r^2 >= 0.5) and points up.
+ * The forecast is the maximum predicted over the horizon; decide() uses it to pre-scale
+ * before a known peak and to hold scale-downs that the next peak would undo.
+ */
+import { linearRegression, linearRegressionLine, rSquared } from 'simple-statistics';
+
+export interface ForecastState {
+  first: number;
+  bucketSec: number;
+  seasonSec: number;
+  /** bucket index within the season -> EWMA of the arrival rate */
+  profile: Record<string, { mean: number; n: number; lastSeason: number }>;
+  /** recent (time ms, rate) points for the trend */
+  recent: Array<[number, number]>;
+}
+
+export function emptyForecast(bucketSec: number, seasonSec: number): ForecastState {
+  return { first: Number.NaN, bucketSec, seasonSec, profile: {}, recent: [] };
+}
+
+function bucketOf(t: number, s: ForecastState): number {
+  return Math.floor(((t / 1000) % s.seasonSec) / s.bucketSec);
+}
+
+/** Adds one arrival-rate sample; returns a new state. */
+export function addArrival(state: ForecastState, t: number, rate: number, trendWindowSec: number): ForecastState {
+  const s: ForecastState = { ...state, profile: { ...state.profile }, recent: state.recent.filter(([x]) => x >= t - trendWindowSec * 1000) };
+  if (!Number.isFinite(s.first)) s.first = t;
+  s.recent.push([t, rate]);
+  const k = String(bucketOf(t, s));
+  const season = Math.floor(t / 1000 / s.seasonSec);
+  const old = s.profile[k];
+  if (!old) s.profile[k] = { mean: rate, n: 1, lastSeason: season };
+  else {
+    // Within one season a bucket is a plain mean; across seasons the newer season weighs half.
+    const n = old.lastSeason === season ? old.n + 1 : 2;
+    s.profile[k] = { mean: old.mean + (rate - old.mean) / n, n: old.lastSeason === season ? n : 1, lastSeason: season };
+  }
+  return s;
+}
+
+export interface Forecast {
+  rate: number;
+  basis: 'seasonal' | 'trend';
+  note: string;
+}
+
+export function forecast(
+  state: ForecastState,
+  now: number,
+  current: number,
+  opts: { horizonSec: number; minHistorySec: number },
+): Forecast | undefined {
+  let best: Forecast | undefined;
+  if (Number.isFinite(state.first) && now - state.first >= opts.minHistorySec * 1000) {
+    const here = state.profile[String(bucketOf(now, state))];
+    if (here && here.mean > 0) {
+      const level = Math.min(2, Math.max(0.5, current / here.mean));
+      for (let dt = state.bucketSec; dt <= opts.horizonSec + 1e-9; dt += state.bucketSec) {
+        const b = state.profile[String(bucketOf(now + dt * 1000, state))];
+        if (!b) continue;
+        const rate = b.mean * level;
+        if (!best || rate > best.rate) best = { rate, basis: 'seasonal', note: `seasonal profile predicts ${Math.round(rate)} rec/s within ${Math.round(dt / 60)} min` };
+      }
+    }
+  }
+  if (state.recent.length >= 6) {
+    const t0 = state.recent[0]![0];
+    const pts = state.recent.map(([t, r]) => [(t - t0) / 1000, r]);
+    const reg = linearRegression(pts);
+    if (reg.m > 0) {
+      const r2 = rSquared(pts, linearRegressionLine(reg));
+      if (r2 >= 0.5) {
+        const rate = reg.m * ((now - t0) / 1000 + opts.horizonSec) + reg.b;
+        if (!best || rate > best.rate) best = { rate, basis: 'trend', note: `trend (r2 ${r2.toFixed(2)}) reaches ${Math.round(rate)} rec/s in ${Math.round(opts.horizonSec / 60)} min` };
+      }
+    }
+  }
+  return best;
+}

@@ -1,0 +1,136 @@
+/**
+ * ScalingHistory: everything decide() remembers between evaluations of one job, as plain
+ * bounded data: the recent observations (one metrics window), past rescales with their
+ * measured downtime, the learned restart cost (EWMA), per-vertex (parallelism, rate) points
+ * for the scalability fit, pending scale-down triggers and recommendations for the sliding
+ * max, ineffective-scale-up blocks and the forecast state. `updateHistory` is the only
+ * writer: (history, observation, decision) -> new history, so replay is deterministic.
+ */
+import type { JobObservation } from './observation.ts';
+import type { ScaleDecision } from './decision.ts';
+import type { ScalingPolicy } from './policy-schema.ts';
+import { seconds } from './policy-schema.ts';
+import { addPoint, type ScalingPoint } from './scalability.ts';
+import { addArrival, emptyForecast, type ForecastState } from './forecast.ts';
+import { balanceEfficiency, balanceUnits } from './capacity.ts';
+
+export interface RescaleRecord {
+  time: number;
+  from: Record<string, number>;
+  to: Record<string, number>;
+  direction: 'up' | 'down' | 'mixed';
+  before: Record<string, number>;
+  expected: Record<string, number>;
+  completedAt?: number;
+  downtimeSec?: number;
+  checked: string[];
+}
+
+export interface ScalingHistory {
+  jobId: string;
+  recent: JobObservation[];
+  rescales: RescaleRecord[];
+  restartCostSec?: number;
+  restartSamples: number;
+  points: Record<string, ScalingPoint[]>;
+  ratios: Record<string, number>;
+  knownRates: Record<string, number>;
+  pendingDown: Record<string, number>;
+  recommendations: Array<{ time: number; rec: Record<string, number> }>;
+  ineffective: Record<string, { until: number; reason: string }>;
+  forecast: ForecastState;
+  lastArrivalSample: number;
+}
+
+export function emptyHistory(jobId: string, policy: ScalingPolicy): ScalingHistory {
+  return {
+    jobId,
+    recent: [],
+    rescales: [],
+    restartSamples: 0,
+    points: {},
+    ratios: {},
+    knownRates: {},
+    pendingDown: {},
+    recommendations: [],
+    ineffective: {},
+    forecast: emptyForecast(seconds(policy.forecast.bucket), seconds(policy.forecast.season)),
+    lastArrivalSample: Number.NEGATIVE_INFINITY,
+  };
+}
+
+function sameParallelism(o: JobObservation, to: Record<string, number>): boolean {
+  return o.vertices.every((v) => to[v.id] === undefined || to[v.id] === v.parallelism);
+}
+
+export function lastRescale(h: ScalingHistory): RescaleRecord | undefined {
+  return h.rescales[h.rescales.length - 1];
+}
+
+export function updateHistory(h: ScalingHistory, obs: JobObservation, d: ScaleDecision, policy: ScalingPolicy): ScalingHistory {
+  const keepMs = Math.max(seconds(policy.metricsWindow), 60) * 1000 * 2;
+  const recent = h.recent.filter((o) => o.time >= obs.time - keepMs);
+  recent.push(obs);
+  while (recent.length > 400) recent.shift();
+  const next: ScalingHistory = { ...h, recent, rescales: h.rescales.map((r) => ({ ...r, checked: [...r.checked] })) };
+
+  // A rescale completes at the first RUNNING observation at its target parallelism.
+  const last = next.rescales[next.rescales.length - 1];
+  if (last && last.completedAt === undefined && obs.state === 'RUNNING' && sameParallelism(obs, last.to)) {
+    const runningAt = obs.runningSince !== undefined && obs.runningSince >= last.time ? obs.runningSince : obs.time;
+    const restoreMs = obs.checkpoints?.lastRestoreTime !== undefined && obs.checkpoints.lastRestoreTime >= last.time ? (obs.checkpoints.lastRestoreMs ?? 0) : 0;
+    last.completedAt = obs.time;
+    last.downtimeSec = Math.max(0, (runningAt - last.time + restoreMs) / 1000);
+    const a = policy.restart.ewmaAlpha;
+    next.restartCostSec = next.restartCostSec === undefined ? last.downtimeSec : a * last.downtimeSec + (1 - a) * next.restartCostSec;
+    next.restartSamples = h.restartSamples + 1;
+  }
+  if (last) for (const v of d.effectivenessChecked ?? []) if (!last.checked.includes(v)) last.checked.push(v);
+
+  next.ineffective = Object.fromEntries(Object.entries(h.ineffective).filter(([, x]) => x.until > d.time));
+  for (const [v, reason] of Object.entries(d.ineffective ?? {})) {
+    next.ineffective[v] = { until: d.time + seconds(policy.effectiveness.blockFor) * 1000, reason };
+  }
+
+  next.points = { ...h.points };
+  next.knownRates = { ...h.knownRates };
+  const byId = new Map(obs.vertices.map((v) => [v.id, v]));
+  for (const [v, m] of Object.entries(d.perVertex)) {
+    if (m.trueRateBasis === 'unknown' || !(m.trueRate > 0)) continue;
+    next.knownRates[v] = m.trueRate;
+    const vo = byId.get(v);
+    // Only loaded vertices give a trustworthy rate: at low busy time the ratio is mostly noise.
+    if (vo && m.busyMax >= 0.25) {
+      next.points[v] = addPoint(next.points[v] ?? [], m.parallelism, m.trueRate / balanceEfficiency(m.parallelism, balanceUnits(vo)));
+    }
+  }
+  next.ratios = { ...h.ratios, ...(d.edgeRatios ?? {}) };
+
+  const delayMs = seconds(policy.scaleDown.delay) * 1000;
+  if (d.action === 'rescale') {
+    const before: Record<string, number> = {};
+    const expected: Record<string, number> = {};
+    for (const [v, m] of Object.entries(d.perVertex)) {
+      before[v] = m.trueRate;
+      expected[v] = m.expectedRate;
+    }
+    const from = Object.fromEntries(obs.vertices.map((v) => [v.id, v.parallelism]));
+    next.rescales.push({ time: d.time, from, to: { ...d.parallelism }, direction: d.direction ?? 'mixed', before, expected, checked: [] });
+    while (next.rescales.length > 50) next.rescales.shift();
+    next.pendingDown = {};
+    next.recommendations = [];
+  } else if (Object.keys(d.perVertex).length > 0) {
+    next.recommendations = h.recommendations.filter((r) => r.time > d.time - delayMs);
+    next.recommendations.push({ time: d.time, rec: { ...d.recommended } });
+    next.pendingDown = {};
+    for (const [v, rec] of Object.entries(d.recommended)) {
+      if (rec < (d.parallelism[v] ?? rec)) next.pendingDown[v] = h.pendingDown[v] ?? d.time;
+    }
+  }
+
+  if (d.arrivalRate > 0 && Object.keys(d.perVertex).length > 0 && d.time - h.lastArrivalSample >= 60_000) {
+    next.forecast = addArrival(h.forecast, d.time, d.arrivalRate, seconds(policy.forecast.trendWindow));
+    next.lastArrivalSample = d.time;
+  }
+  return next;
+}

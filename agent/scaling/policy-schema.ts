@@ -1,0 +1,188 @@
+/**
+ * The scaling policy schema: every tunable of the decision engine, with its default and a
+ * description, in one zod schema. Validation, defaults and the generated reference
+ * (docs/scaling-policy.md, see policy-docs.ts) all come from here, so no constant hides in
+ * the model. Durations are written as seconds or as strings like "90s", "5m", "1h", "1d".
+ */
+import { z } from 'zod';
+
+const durationPattern = /^\d+(\.\d+)?(ms|s|m|h|d)$/;
+export const duration = () =>
+  z.union([z.number().min(0), z.string().regex(durationPattern, 'a duration such as "30s", "5m", "1h" or a number of seconds')]);
+export type Duration = number | string;
+
+const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+const cache = new Map<string, number>();
+/** A policy duration in seconds. */
+export function seconds(d: Duration): number {
+  if (typeof d === 'number') return d;
+  let v = cache.get(d);
+  if (v === undefined) {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(d);
+    v = m ? Number(m[1]) * units[m[2]!]! : Number.NaN;
+    cache.set(d, v);
+  }
+  return v;
+}
+
+const fraction = () => z.number().min(0).max(1);
+const optionalInt = () => z.number().int().min(1).nullable();
+
+const vertexLimits = z
+  .object({
+    min: z.number().int().min(1).optional().describe('lowest parallelism for this vertex'),
+    max: z.number().int().min(1).optional().describe('highest parallelism for this vertex'),
+  })
+  .strict();
+
+const schedule = z
+  .object({
+    name: z.string().describe('shown in reasons'),
+    cron: z.string().describe('cron expression (5 or 6 fields) for the start of each window'),
+    duration: duration().describe('how long each window lasts'),
+    timeZone: z.string().default('UTC').describe('IANA time zone of the cron expression'),
+    floor: z.record(z.string(), z.number().int().min(1)).optional().describe('minimum parallelism per vertex id ("*" for all)'),
+    ceiling: z.record(z.string(), z.number().int().min(1)).optional().describe('maximum parallelism per vertex id ("*" for all)'),
+    blackout: z.boolean().default(false).describe('no rescale at all inside the window'),
+  })
+  .strict();
+export type Schedule = z.infer<typeof schedule>;
+
+export const policyShape = {
+  execute: z.boolean().default(true).describe('false: compute and explain decisions but never ask for a rescale (recommendation only)'),
+  metricsWindow: duration().default('3m').describe('window over which rates and busy time are averaged for the model and for scale-down'),
+  upConfirmIntervals: z
+    .number()
+    .int()
+    .min(1)
+    .default(2)
+    .describe('consecutive metric intervals a vertex must be above the band before a scale-up (a sustained step is acted on after this many)'),
+  utilization: z
+    .object({
+      target: fraction().default(0.7).describe('utilization each vertex is sized for'),
+      max: fraction().default(0.9).describe('scale up when a vertex would need more than this utilization'),
+      min: fraction().default(0.4).describe('scale down when a vertex would need less than this utilization'),
+    })
+    .strict()
+    .prefault({})
+    .describe('the sizing target and the no-action band around it (hysteresis)'),
+  catchUp: duration().default('5m').describe('time within which a backlog (pending records) should be consumed; 0 ignores backlog'),
+  backlog: z
+    .object({
+      lagThreshold: duration().default('2m').describe('backlog mode when pending records / arrival rate exceeds this: size for catch-up, never scale down'),
+    })
+    .strict()
+    .prefault({}),
+  cooldown: duration().default('10m').describe('after a rescale, no rescale in the opposite direction for this long'),
+  scaleUp: z
+    .object({
+      maxFactor: z.number().min(1).default(4).describe('one step multiplies a vertex parallelism by at most this'),
+    })
+    .strict()
+    .prefault({}),
+  scaleDown: z
+    .object({
+      delay: duration().default('20m').describe('a scale-down waits this long and then applies the highest recommendation seen over this window (sliding max)'),
+      maxFactor: fraction().default(0.5).describe('one step removes at most this fraction of a vertex parallelism'),
+      minGain: z.number().min(0).default(0.15).describe('skip a scale-down that frees less than this fraction of the job slots (not worth a restart)'),
+    })
+    .strict()
+    .prefault({}),
+  restart: z
+    .object({
+      prior: duration().default('60s').describe('restart downtime assumed before one has been observed'),
+      ewmaAlpha: fraction().default(0.5).describe('weight of the newest observed downtime in the learned restart cost'),
+      transientIntervals: z.number().int().min(0).default(1).describe('metric intervals after RUNNING whose rates are ignored, on top of the measured restore time'),
+    })
+    .strict()
+    .prefault({}),
+  skew: z
+    .object({
+      threshold: z.number().min(1).default(1.5).describe('busy max / busy avg above which a keyed vertex is reported as skewed'),
+    })
+    .strict()
+    .prefault({}),
+  scalability: z
+    .object({
+      fit: z.boolean().default(true).describe('fit rate(p) = a*p^b per vertex from its history and size with it'),
+      minPoints: z.number().int().min(2).default(3).describe('distinct (parallelism, rate) points needed before the fit is used'),
+      minExponent: z.number().min(0).max(1).default(0.3).describe('lowest accepted exponent b (below it the vertex is treated as not scaling)'),
+    })
+    .strict()
+    .prefault({}),
+  effectiveness: z
+    .object({
+      enabled: z.boolean().default(true).describe('block further scale-up of a vertex whose rate did not follow the last scale-up'),
+      threshold: fraction().default(0.3).describe('fraction of the expected rate gain below which a scale-up counts as ineffective'),
+      blockFor: duration().default('30m').describe('how long a vertex stays blocked after an ineffective scale-up'),
+    })
+    .strict()
+    .prefault({}),
+  alignment: z
+    .object({
+      mode: z.enum(['divisors', 'off']).default('divisors').describe('divisors: prefer a parallelism that divides key groups (keyed inputs) or partitions (sources) evenly'),
+      maxOvershoot: z.number().min(0).default(0.25).describe('accept an aligned parallelism up to this fraction above the computed one'),
+      capAtPartitions: z.boolean().default(true).describe('never give a source more subtasks than it has partitions'),
+    })
+    .strict()
+    .prefault({}),
+  memory: z
+    .object({
+      heapThreshold: fraction().default(0.9).describe('heap used / max above which the job is under memory pressure'),
+      gcThreshold: fraction().default(0.25).describe('GC time fraction above which the job is under memory pressure'),
+      onPressure: z.enum(['scale-out', 'block']).default('scale-out').describe('scale-out: never scale down and add a step of parallelism; block: no rescale'),
+    })
+    .strict()
+    .prefault({}),
+  limits: z
+    .object({
+      minParallelism: z.number().int().min(1).default(1).describe('lowest parallelism of any vertex'),
+      maxParallelism: z.number().int().min(1).default(200).describe('highest parallelism of any vertex (also capped by its key groups)'),
+      maxTotalParallelism: optionalInt().default(null).describe('cap on the sum of all vertex parallelisms of the job'),
+      vertices: z.record(z.string(), vertexLimits).default({}).describe('per vertex id: {min, max}'),
+      slotSharing: z.boolean().default(false).describe('true: slots needed = highest vertex parallelism (Flink slot sharing); false: the sum'),
+      slotsPerTaskManager: z.number().int().min(1).default(1).describe('slots each TaskManager offers'),
+      maxTaskManagers: optionalInt().default(null).describe('cap on TaskManagers'),
+      taskManagerCpu: z.number().min(0).default(1).describe('CPU cores per TaskManager, for the quota'),
+      taskManagerMemoryMb: z.number().min(0).default(4096).describe('memory per TaskManager in MiB, for the quota'),
+      quotaCpu: z.number().min(0).nullable().default(null).describe('cap on total TaskManager CPU'),
+      quotaMemoryMb: z.number().min(0).nullable().default(null).describe('cap on total TaskManager memory in MiB'),
+    })
+    .strict()
+    .prefault({}),
+  forecast: z
+    .object({
+      enabled: z.boolean().default(true).describe('pre-scale for the arrival rate forecast over the horizon'),
+      horizon: duration().default('15m').describe('how far ahead the forecast looks'),
+      bucket: duration().default('10m').describe('width of a time-of-day bucket of the seasonal profile'),
+      season: duration().default('1d').describe('length of the season (one day, one week)'),
+      minHistory: duration().default('1d').describe('history needed before the seasonal profile is used'),
+      trendWindow: duration().default('30m').describe('recent window whose linear trend is extrapolated'),
+      headroom: z.number().min(1).default(1.1).describe('multiplier on the forecast rate'),
+    })
+    .strict()
+    .prefault({}),
+  schedules: z.array(schedule).default([]).describe('cron windows with floors, ceilings or blackouts'),
+  alerts: z
+    .object({
+      label: z.string().default('flowpilot_action').describe('alert label whose value scale_up, scale_down or block triggers or vetoes scaling'),
+    })
+    .strict()
+    .prefault({}),
+  history: z
+    .object({
+      maxDecisions: z.number().int().min(10).default(2000).describe('decisions kept per job (ring)'),
+      maxAge: duration().default('8d').describe('observations and rate samples older than this are dropped'),
+    })
+    .strict()
+    .prefault({}),
+};
+
+export const policySchema = z
+  .object({
+    ...policyShape,
+    jobs: z.record(z.string(), z.record(z.string(), z.unknown())).default({}).describe('per job id or job name: overrides of any key above'),
+  })
+  .strict();
+
+export type ScalingPolicy = z.infer<typeof policySchema>;

@@ -1,0 +1,132 @@
+/**
+ * Per-vertex planning: from the model numbers of the long window (for scale-down and the
+ * explanation) and of the most recent intervals (for a fast scale-up), the recommended
+ * parallelism with its sizing (utilization target, catch-up, learned restart cost, fitted
+ * scaling exponent, key-group/partition balance, alignment), plus skew and effectiveness
+ * findings. Guards across vertices (delay, cool-down, limits) are applied in decide().
+ */
+import type { VertexObservation } from './observation.ts';
+import { isSource } from './observation.ts';
+import type { VertexModel } from './decision.ts';
+import type { ScalingPolicy } from './policy-schema.ts';
+import { balanceUnits, predictedRate, smallestSufficient, type VertexRates } from './capacity.ts';
+import { alignParallelism } from './alignment.ts';
+import { fitScaling, type ScalingPoint } from './scalability.ts';
+
+export interface VertexPlanInput {
+  v: VertexObservation;
+  long: VertexRates;
+  short: VertexRates;
+  recentUtilization: number[];
+  policy: ScalingPolicy;
+  restartSec: number;
+  catchUpSec: number;
+  points: readonly ScalingPoint[];
+  forecastFactor: number;
+}
+
+export interface VertexPlan {
+  model: VertexModel;
+  upTriggered: boolean;
+  downCandidate: boolean;
+  forecastUp: boolean;
+  /** recommendation at the forecast rate (>= recommended) */
+  forecastRecommended: number;
+  lo: number;
+  hi: number;
+}
+
+const fmt = (x: number): string => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? Math.round(x).toString() : x.toFixed(2)) : String(x));
+
+export function vertexBounds(v: VertexObservation, policy: ScalingPolicy): { lo: number; hi: number } {
+  const lim = policy.limits.vertices[v.id] ?? policy.limits.vertices[v.name ?? ''] ?? {};
+  let hi = Math.min(lim.max ?? policy.limits.maxParallelism, policy.limits.maxParallelism, v.maxParallelism);
+  if (isSource(v) && policy.alignment.capAtPartitions && v.partitions) hi = Math.min(hi, v.partitions);
+  const lo = Math.min(Math.max(lim.min ?? policy.limits.minParallelism, policy.limits.minParallelism), hi);
+  return { lo, hi: Math.max(hi, lo) };
+}
+
+function exponentFor(points: readonly ScalingPoint[], policy: ScalingPolicy, notes: string[]): number {
+  if (!policy.scalability.fit) return 1;
+  const fit = fitScaling(points, policy.scalability.minPoints);
+  if (!fit) return 1;
+  if (fit.b < policy.scalability.minExponent) {
+    notes.push(`scales poorly: fitted rate ~ p^${fit.b.toFixed(2)} over ${fit.points} parallelisms; sized with p^${policy.scalability.minExponent}`);
+    return policy.scalability.minExponent;
+  }
+  const b = Math.min(1, fit.b);
+  if (b < 0.98) notes.push(`sublinear: fitted rate ~ p^${b.toFixed(2)} over ${fit.points} parallelisms`);
+  return b;
+}
+
+function recommend(rates: VertexRates, p: number, b: number, units: number | undefined, required: number, lo: number, hi: number): number {
+  if (rates.trueRate > 0) return smallestSufficient(rates.trueRate, p, required, b, units, lo, hi);
+  return rates.targetRate + rates.catchUpRate > 0 ? p : lo;
+}
+
+export function planVertex(input: VertexPlanInput): VertexPlan {
+  const { v, long, short, policy } = input;
+  const p = v.parallelism;
+  const notes: string[] = [];
+  const units = balanceUnits(v);
+  const { lo, hi } = vertexBounds(v, policy);
+  const b = exponentFor(input.points, policy, notes);
+  const u = policy.utilization;
+  const k = policy.upConfirmIntervals;
+  const upTriggered = input.recentUtilization.length >= k && input.recentUtilization.slice(-k).every((x) => x > u.max);
+  const basis = upTriggered ? short : long;
+  const restartTerm = input.catchUpSec > 0 ? (basis.targetRate * input.restartSec) / input.catchUpSec : 0;
+  const required = basis.targetRate / u.target + basis.catchUpRate + restartTerm;
+  let rec = recommend(basis, p, b, units, required, lo, hi);
+  const align = (q: number): number => {
+    if (policy.alignment.mode === 'off') return q;
+    const a = alignParallelism(q, p, units, { maxOvershoot: policy.alignment.maxOvershoot, upper: hi, isSource: isSource(v), capAtPartitions: policy.alignment.capAtPartitions });
+    if (a.note && q !== p) notes.push(a.note);
+    return Math.max(lo, Math.min(hi, a.parallelism));
+  };
+  rec = align(rec);
+  const fcRequired = required * input.forecastFactor;
+  const forecastRecommended = input.forecastFactor > 1 ? Math.max(rec, align(recommend(basis, p, b, units, fcRequired, lo, hi))) : rec;
+  const forecastUp = forecastRecommended > p && ((basis.targetRate + basis.catchUpRate) * input.forecastFactor) / Math.max(basis.trueRate, 1e-9) > u.max;
+
+  const skew = long.busyAvg > 0.01 ? long.busyMax / long.busyAvg : 1;
+  const expectedSkew = units ? Math.ceil(units / p) / (units / p) : 1;
+  const skewedByKeys = !isSource(v) && units !== undefined && skew > policy.skew.threshold && skew > expectedSkew * 1.2;
+  if (skewedByKeys) {
+    notes.push(`skewed by keys: busiest subtask ${fmt(skew)}x the average (key groups alone explain ${fmt(expectedSkew)}x); more parallelism will not relieve the hot keys`);
+  }
+  if (long.basis === 'observed-catch-up') notes.push('source rate observed while catching up (busy time at sources is not trusted)');
+  const downCandidate = rec < p && long.utilization < u.min;
+  const model: VertexModel = {
+    parallelism: p,
+    maxParallelism: v.maxParallelism,
+    trueRate: basis.trueRate,
+    trueRateBasis: basis.basis,
+    targetRate: basis.targetRate,
+    catchUpRate: basis.catchUpRate,
+    utilization: Number.isFinite(long.utilization) ? long.utilization : 1e9,
+    recentUtilization: input.recentUtilization.map((x) => (Number.isFinite(x) ? x : 1e9)),
+    busyMax: long.busyMax,
+    busyAvg: long.busyAvg,
+    skew,
+    skewedByKeys,
+    requiredRate: required,
+    scalingExponent: b,
+    recommended: rec,
+    expectedRate: basis.trueRate > 0 ? predictedRate(basis.trueRate, p, rec, b, units) : 0,
+    notes,
+  };
+  if (long.pending !== undefined) model.pendingRecords = long.pending;
+  return { model, upTriggered: upTriggered && rec > p, downCandidate, forecastUp, forecastRecommended, lo, hi };
+}
+
+export function describeUp(id: string, m: VertexModel, to: number, k: number, maxU: number): string {
+  return (
+    `vertex ${id}: ${m.parallelism} -> ${to}: utilization ${fmt(m.recentUtilization.at(-1) ?? m.utilization)} > ${maxU} for ${k} intervals ` +
+    `(arrival ${fmt(m.targetRate)} + catch-up ${fmt(m.catchUpRate)} rec/s vs capacity ${fmt(m.trueRate)} rec/s; sized for ${fmt(m.requiredRate)} rec/s)`
+  );
+}
+
+export function describeDown(id: string, m: VertexModel, to: number, minU: number): string {
+  return `vertex ${id}: ${m.parallelism} -> ${to}: utilization ${fmt(m.utilization)} < ${minU} (arrival ${fmt(m.targetRate)} rec/s vs capacity ${fmt(m.trueRate)} rec/s)`;
+}
