@@ -9,7 +9,7 @@
  * buffering by not handing a task its next input batch (or letting a source emit more) until
  * its outputs have capacity again. That waiting is backpressure.
  */
-import type { JobGraph, JobSubmission } from './job-graph.ts';
+import type { JobGraph, JobSubmission, ShipStrategy } from './job-graph.ts';
 
 /** An inclusive range of key groups, as Flink's KeyGroupRange. */
 export interface KeyGroupRange {
@@ -59,6 +59,12 @@ export interface TaskContext {
   config: Record<string, string>;
   /** Aborted when the task is cancelled; long waits (async I/O, sources) must honour it. */
   signal: AbortSignal;
+  /**
+   * Optional (added by the dataflow layer): number of input channels per input index, i.e. the
+   * upstream parallelism (1 for a FORWARD edge). The watermark valve needs it to hold the
+   * watermark until every channel has reported. When absent the chain uses the graph's values.
+   */
+  inputChannels?: number[];
 }
 
 /** Control a source loop gets from the runtime. */
@@ -125,6 +131,31 @@ export interface TaskInvokable {
 export interface JobProgram {
   graph: JobGraph;
   createTask(vertexId: string, ctx: TaskContext): TaskInvokable;
+  /**
+   * Optional (added by the dataflow layer): the outgoing edges of a vertex in the order of
+   * `TaskContext.outputs`. The order is fixed: walk `graph.vertices` in order and each vertex's
+   * `inputs` in order; every edge whose sourceVertexId is this vertex is the next output.
+   */
+  outputEdges?(vertexId: string): OutputEdge[];
+  /**
+   * Optional (added by the dataflow layer): for a HASH edge, the channel selector the runtime's
+   * RecordWriter uses: key selector, then Flink's key group of the key at the target vertex's
+   * maxParallelism, then the subtask that owns that key group among `numChannels`. Undefined
+   * for FORWARD / REBALANCE / BROADCAST edges, which the runtime partitions itself.
+   * `maxParallelism` overrides the target vertex's value (e.g. adopted from restored state).
+   */
+  partitionerFor?(vertexId: string, outputIndex: number): ChannelSelector | undefined;
+}
+
+/** Picks the channel (downstream subtask index) of a record. */
+export type ChannelSelector = (record: unknown, numChannels: number, maxParallelism?: number) => number;
+
+/** One outgoing edge of a vertex, in output order. */
+export interface OutputEdge {
+  targetVertexId: string;
+  /** The target's input index this edge feeds. */
+  inputIndex: number;
+  ship: ShipStrategy;
 }
 
 /** The dataflow layer's entry point: imports a job module and builds its program. */

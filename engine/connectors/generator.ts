@@ -1,0 +1,168 @@
+/**
+ * The rate-controlled generator source. Record number g (0, 1, 2, ... in due order) belongs to
+ * partition g % N at offset floor(g / N), and its content comes only from (partition, offset),
+ * so a replay from restored offsets produces exactly the same records. The rate profile says
+ * how many records are due by now since the generator's start time (kept in state, so the
+ * backlog of a restart shows up as lag). Partitions go to subtasks round-robin (p % parallelism);
+ * offsets and the start time are union operator state, so any parallelism restores them.
+ * Gauge `pendingRecords` = records due by now - records emitted, over this subtask's partitions.
+ */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { SourceControl } from '../contracts/task.ts';
+import type { ConnectorContext, OperatorStateSnapshot, Source, SourceOutput, SourceReader } from '../api/functions.ts';
+import { decodeState, encodeState } from '../state/serde.ts';
+import { RateProfile } from './rate-profile.ts';
+
+/** Makes record `offset` of `partition`; `dueTimeMs` is when it became due (wall clock), usable as event time. */
+export type RecordFactory<T> = (partition: number, offset: number, dueTimeMs: number) => T;
+
+export interface GeneratorOptions<T> {
+  partitions: number;
+  /** A RateProfile or its text: constant:R, steps:R1@0s,..., or a .csv path. */
+  profile: RateProfile | string;
+  record?: RecordFactory<T>;
+  /** Stop after this many records in total (over all partitions); default unbounded. */
+  limit?: number;
+  /** Records per emitted batch per subtask; default 500. */
+  batchSize?: number;
+  name?: string;
+}
+
+export interface GeneratedRecord {
+  partition: number;
+  offset: number;
+  time: number;
+}
+
+export const defaultRecordFactory: RecordFactory<GeneratedRecord> = (partition, offset, time) => ({ partition, offset, time });
+
+/** Records of `partition` among the first `total` records. */
+export function partitionShare(total: number, partition: number, partitions: number): number {
+  return total <= partition ? 0 : Math.floor((total - partition - 1) / partitions) + 1;
+}
+
+interface GeneratorState {
+  start: number;
+  offsets: Array<[number, number]>;
+}
+
+export function generatorSource<T = GeneratedRecord>(options: GeneratorOptions<T>): Source<T> {
+  const profile = typeof options.profile === 'string' ? RateProfile.parse(options.profile) : options.profile;
+  if (!Number.isInteger(options.partitions) || options.partitions < 1) throw new RangeError('partitions must be an integer >= 1');
+  return {
+    name: options.name ?? 'generator',
+    createReader: (ctx) => new GeneratorReader<T>(options, profile, ctx),
+  };
+}
+
+class GeneratorReader<T> implements SourceReader<T> {
+  private readonly ctx: ConnectorContext;
+  private readonly profile: RateProfile;
+  private readonly factory: RecordFactory<T>;
+  private readonly n: number;
+  private readonly limit: number;
+  private readonly batchSize: number;
+  /** Partitions this subtask owns and their next offsets (parallel arrays). */
+  readonly partitions: number[] = [];
+  readonly offsets: number[] = [];
+  start: number;
+
+  constructor(options: GeneratorOptions<T>, profile: RateProfile, ctx: ConnectorContext) {
+    this.ctx = ctx;
+    this.profile = profile;
+    this.factory = options.record ?? (defaultRecordFactory as unknown as RecordFactory<T>);
+    this.n = options.partitions;
+    this.limit = options.limit ?? Number.POSITIVE_INFINITY;
+    this.batchSize = options.batchSize ?? 500;
+    for (let p = ctx.subtaskIndex; p < this.n; p += ctx.parallelism) {
+      this.partitions.push(p);
+      this.offsets.push(0);
+    }
+    this.start = ctx.now();
+    if (ctx.restored !== null) this.restore(ctx.restored.unionState);
+    ctx.metrics.gauge('pendingRecords', () => this.pendingRecords());
+  }
+
+  private restore(entries: Uint8Array[]): void {
+    const known = new Map<number, number>();
+    let start = Number.POSITIVE_INFINITY;
+    for (const e of entries) {
+      const s = decodeState<GeneratorState>(e);
+      if (s.start < start) start = s.start;
+      for (const [p, off] of s.offsets) known.set(p, Math.max(off, known.get(p) ?? 0));
+    }
+    if (Number.isFinite(start)) this.start = start;
+    this.partitions.forEach((p, i) => (this.offsets[i] = known.get(p) ?? 0));
+  }
+
+  /** Records due over all partitions by processing time `now`. */
+  dueTotal(now: number): number {
+    return Math.min(this.limit, Math.floor(this.profile.cumulative((now - this.start) / 1000) + 1e-9));
+  }
+
+  pendingRecords(): number {
+    const due = this.dueTotal(this.ctx.now());
+    let pending = 0;
+    for (let i = 0; i < this.partitions.length; i++) pending += Math.max(0, partitionShare(due, this.partitions[i]!, this.n) - this.offsets[i]!);
+    return pending;
+  }
+
+  private finished(): boolean {
+    if (!Number.isFinite(this.limit)) return false;
+    for (let i = 0; i < this.partitions.length; i++) {
+      if (this.offsets[i]! < partitionShare(this.limit, this.partitions[i]!, this.n)) return false;
+    }
+    return true;
+  }
+
+  /** Emits up to one batch of due records, spread over the partitions; returns how many. */
+  private emitDue(out: SourceOutput<T>, due: number): number {
+    const k = this.partitions.length;
+    const perPartition = Math.max(1, Math.ceil(this.batchSize / k));
+    const f = this.factory;
+    const n = this.n;
+    let emitted = 0;
+    for (let i = 0; i < k; i++) {
+      const p = this.partitions[i]!;
+      const share = partitionShare(due, p, n);
+      let off = this.offsets[i]!;
+      const stop = Math.min(share, off + perPartition);
+      for (; off < stop; off++) {
+        const dueTime = this.start + this.profile.timeOf(off * n + p + 1) * 1000;
+        out.collect(f(p, off, Math.ceil(dueTime)));
+      }
+      emitted += off - this.offsets[i]!;
+      this.offsets[i] = off;
+    }
+    return emitted;
+  }
+
+  async run(out: SourceOutput<T>, ctl: SourceControl): Promise<void> {
+    if (this.partitions.length === 0) out.markIdle();
+    let busySince = this.ctx.now();
+    while (!ctl.signal.aborted) {
+      const now = this.ctx.now();
+      const due = this.dueTotal(now);
+      const emitted = this.emitDue(out, due);
+      await out.flush();
+      if (this.finished()) return;
+      if (emitted === 0) {
+        const next = this.start + this.profile.timeOf(due + 1) * 1000;
+        await ctl.idle(Math.min(100, Math.max(1, Math.ceil(next - now))));
+        busySince = this.ctx.now();
+      } else {
+        await ctl.waitForCapacity();
+        // Never hold the event loop for long, even when the runtime's wait resolves at once.
+        if (this.ctx.now() - busySince > 20) {
+          await yieldToLoop();
+          busySince = this.ctx.now();
+        }
+      }
+    }
+  }
+
+  snapshotState(): OperatorStateSnapshot {
+    const state: GeneratorState = { start: this.start, offsets: this.partitions.map((p, i) => [p, this.offsets[i]!]) };
+    return { unionState: [encodeState(state)] };
+  }
+}

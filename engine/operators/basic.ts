@@ -1,0 +1,62 @@
+/**
+ * Stateless one-in operators: map, filter, flatMap. Each is a plain loop over the batch; the
+ * output timestamp is the input record's timestamp, as in Flink.
+ */
+import type { Collector, FilterFunction, FlatMapFunction, MapFunction } from '../api/functions.ts';
+import { StreamOperator, type Output } from './operator.ts';
+
+export class MapOperator extends StreamOperator {
+  private readonly fn: MapFunction<unknown, unknown>;
+  constructor(fn: MapFunction<unknown, unknown>) {
+    super();
+    this.fn = fn;
+  }
+  processBatch(records: unknown[], timestamps: number[]): void {
+    const fn = this.fn;
+    const out = this.output;
+    for (let i = 0; i < records.length; i++) out.collect(fn(records[i]), timestamps[i]!);
+  }
+}
+
+export class FilterOperator extends StreamOperator {
+  private readonly fn: FilterFunction<unknown>;
+  constructor(fn: FilterFunction<unknown>) {
+    super();
+    this.fn = fn;
+  }
+  processBatch(records: unknown[], timestamps: number[]): void {
+    const fn = this.fn;
+    const out = this.output;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      if (fn(r)) out.collect(r, timestamps[i]!);
+    }
+  }
+}
+
+/** A Collector that stamps every value with the timestamp of the record being processed. */
+export class TimestampedCollector implements Collector<unknown> {
+  output: Output | undefined;
+  timestamp = Number.NaN;
+  collect(value: unknown): void {
+    this.output!.collect(value, this.timestamp);
+  }
+}
+
+export class FlatMapOperator extends StreamOperator {
+  private readonly fn: FlatMapFunction<unknown, unknown>;
+  private readonly collector = new TimestampedCollector();
+  constructor(fn: FlatMapFunction<unknown, unknown>) {
+    super();
+    this.fn = fn;
+  }
+  processBatch(records: unknown[], timestamps: number[]): void {
+    const fn = this.fn;
+    const c = this.collector;
+    c.output = this.output;
+    for (let i = 0; i < records.length; i++) {
+      c.timestamp = timestamps[i]!;
+      fn(records[i], c);
+    }
+  }
+}
