@@ -102,7 +102,7 @@ export function aggregate(components: MetricValues[], get: string[], aggs: Aggre
     }
     const entry: AggregatedMetric = { id };
     const stats = summarize(numbers);
-    for (const a of aggs) entry[a] = stats[a];
+    for (const a of AGGREGATIONS) if (aggs.includes(a)) entry[a] = stats[a]; // Flink's field order
     out.push(entry);
   }
   return out;
