@@ -1,0 +1,47 @@
+/**
+ * The storage contract under the intent journal: a small key → JSON document map with
+ * compare-and-set writes. Every document carries a version; a write names the version it
+ * read (or null for "must not exist yet") and fails with FP_JOURNAL_CONFLICT otherwise, so
+ * two writers never silently overwrite each other. Implementations: a local directory of
+ * JSON files (file-store.ts) and one Kubernetes ConfigMap (configmap-store.ts).
+ */
+import { FlowpilotError } from '../../../common/errors.ts';
+
+export interface Versioned<T> {
+  value: T;
+  version: number;
+}
+
+export interface JournalStore {
+  /** A short description for messages, e.g. "file:/var/lib/flowpilot/journal". */
+  readonly where: string;
+  read<T>(key: string): Promise<Versioned<T> | null>;
+  /** Writes `value` if the stored version equals `expected` (null: absent). Returns the new version. */
+  write<T>(key: string, value: T, expected: number | null): Promise<number>;
+  keys(): Promise<string[]>;
+}
+
+export function journalConflict(where: string, key: string, expected: number | null, actual: number | null): FlowpilotError {
+  return new FlowpilotError('FP_JOURNAL_CONFLICT',
+    `journal ${where}: "${key}" changed under us (expected version ${expected ?? 'none'}, found ${actual ?? 'none'}); another writer is active — re-read and retry`,
+    { details: { key, expected, actual } });
+}
+
+/** Keys are path- and ConfigMap-safe: [A-Za-z0-9._-], other characters become '_'. */
+export function safeKey(key: string): string {
+  return key.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** Read-modify-write with retries on conflict; `fn` gets the current value (or null). */
+export async function updateDocument<T>(store: JournalStore, key: string, fn: (cur: T | null) => T, attempts = 5): Promise<T> {
+  for (let i = 0; ; i++) {
+    const cur = await store.read<T>(key);
+    const next = fn(cur ? cur.value : null);
+    try {
+      await store.write(key, next, cur ? cur.version : null);
+      return next;
+    } catch (err) {
+      if (!(err instanceof FlowpilotError && err.code === 'FP_JOURNAL_CONFLICT') || i + 1 >= attempts) throw err;
+    }
+  }
+}
