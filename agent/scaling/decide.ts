@@ -100,7 +100,7 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
   // Forecast: how much more than today's arrival rate the next horizon may bring.
   let forecastFactor = 1;
   if (policy.forecast.enabled && long.arrivalRate > 0) {
-    const fc = forecast(history.forecast, now, long.arrivalRate, { horizonSec: seconds(policy.forecast.horizon), minHistorySec: seconds(policy.forecast.minHistory) });
+    const fc = forecast(history.forecast, now, long.arrivalRate, { horizonSec: seconds(policy.forecast.horizon), minHistorySec: seconds(policy.forecast.minHistory), trendWindowSec: seconds(policy.forecast.trendWindow) });
     if (fc) {
       d.forecastRate = fc.rate;
       const f = (fc.rate * policy.forecast.headroom) / long.arrivalRate;

@@ -2,8 +2,8 @@
  * Prediction of the job's arrival rate over the next horizon, from two sources:
  * - a seasonal profile: the mean arrival rate per time-of-season bucket (EWMA across
  *   seasons), used once the history spans `minHistory`; scaled to today's level;
- * - a linear trend fitted (simple-statistics) over the recent window, used when it explains
- *   the data (r^2 >= 0.5) and points up.
+ * - a linear trend fitted (simple-statistics) over the recent window, used when it spans most
+ *   of its window, explains the data (r^2 >= 0.85: a step is not a trend) and points up.
  * The forecast is the maximum predicted over the horizon; decide() uses it to pre-scale
  * before a known peak and to hold scale-downs that the next peak would undo.
  */
@@ -54,7 +54,7 @@ export function forecast(
   state: ForecastState,
   now: number,
   current: number,
-  opts: { horizonSec: number; minHistorySec: number },
+  opts: { horizonSec: number; minHistorySec: number; trendWindowSec: number },
 ): Forecast | undefined {
   let best: Forecast | undefined;
   if (Number.isFinite(state.first) && now - state.first >= opts.minHistorySec * 1000) {
@@ -69,13 +69,14 @@ export function forecast(
       }
     }
   }
-  if (state.recent.length >= 6) {
+  const span = state.recent.length > 0 ? (now - state.recent[0]![0]) / 1000 : 0;
+  if (state.recent.length >= 10 && span >= opts.trendWindowSec * 0.8) {
     const t0 = state.recent[0]![0];
     const pts = state.recent.map(([t, r]) => [(t - t0) / 1000, r]);
     const reg = linearRegression(pts);
     if (reg.m > 0) {
       const r2 = rSquared(pts, linearRegressionLine(reg));
-      if (r2 >= 0.5) {
+      if (r2 >= 0.85) {
         const rate = reg.m * ((now - t0) / 1000 + opts.horizonSec) + reg.b;
         if (!best || rate > best.rate) best = { rate, basis: 'trend', note: `trend (r2 ${r2.toFixed(2)}) reaches ${Math.round(rate)} rec/s in ${Math.round(opts.horizonSec / 60)} min` };
       }

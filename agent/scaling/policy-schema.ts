@@ -83,7 +83,7 @@ export const policyShape = {
   scaleDown: z
     .object({
       delay: duration().default('20m').describe('a scale-down waits this long and then applies the highest recommendation seen over this window (sliding max)'),
-      maxFactor: fraction().default(0.5).describe('one step removes at most this fraction of a vertex parallelism'),
+      maxFactor: fraction().default(0.7).describe('one step removes at most this fraction of a vertex parallelism'),
       minGain: z.number().min(0).default(0.15).describe('skip a scale-down that frees less than this fraction of the job slots (not worth a restart)'),
     })
     .strict()

@@ -87,7 +87,7 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
   rec = align(rec);
   const fcRequired = required * input.forecastFactor;
   const forecastRecommended = input.forecastFactor > 1 ? Math.max(rec, align(recommend(basis, p, b, units, fcRequired, lo, hi))) : rec;
-  const forecastUp = forecastRecommended > p && ((basis.targetRate + basis.catchUpRate) * input.forecastFactor) / Math.max(basis.trueRate, 1e-9) > u.max;
+  const forecastUp = input.forecastFactor > 1 && forecastRecommended > p && ((basis.targetRate + basis.catchUpRate) * input.forecastFactor) / Math.max(basis.trueRate, 1e-9) > u.max;
 
   const skew = long.busyAvg > 0.01 ? long.busyMax / long.busyAvg : 1;
   const expectedSkew = units ? Math.ceil(units / p) / (units / p) : 1;
