@@ -1,0 +1,204 @@
+/**
+ * The evaluator: walks the typed AST and evaluates every node over all steps of a query
+ * at once. Selectors read the store through its inverted index once per node for the
+ * whole time span, then walk samples with cursors. Binary operators, aggregations and
+ * functions live in binary.ts, aggregate.ts and functions.ts. Evaluation never does I/O;
+ * it checks the deadline and abort signal as it goes.
+ */
+import { FlowpilotError } from '../../common/errors.ts';
+import { METRIC_NAME, type Labels } from '../tsdb/labels.ts';
+import type { Queryable } from '../tsdb/storage.ts';
+import type { AtModifier, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from './ast.ts';
+import { evalAggregate } from './aggregate.ts';
+import { evalBinary } from './binary.ts';
+import { type Annotations, type EvalSeries, type EvalValue, type RangeSeries, type StepContext, execError, stepsOf } from './eval-types.ts';
+import { evalCall } from './functions.ts';
+import { positionOf } from './parser.ts';
+
+export interface EvalEnv {
+  readonly storage: Queryable;
+  readonly lookbackMs: number;
+  /** Start and end of the top-level query, for `@ start()` / `@ end()`. */
+  readonly queryStart: number;
+  readonly queryEnd: number;
+  readonly defaultSubqueryStepMs: number;
+  readonly deadline: number;
+  readonly signal: AbortSignal | undefined;
+  readonly maxSamples: number;
+  readonly annotations: Annotations;
+  readonly text: string;
+}
+
+/** A range-vector argument: series of raw samples and, per step, the window end. */
+export interface RangeArg {
+  readonly series: RangeSeries[];
+  readonly rangeMs: number;
+  /** Window end (ms, inclusive) per step; the window start is end - rangeMs (exclusive). */
+  readonly windowEnds: Float64Array;
+}
+
+export function dropMetricName(l: Labels): Labels {
+  if (!(METRIC_NAME in l)) return l;
+  const out: Record<string, string> = {};
+  for (const n in l) if (n !== METRIC_NAME) out[n] = l[n]!;
+  return Object.freeze(out);
+}
+
+export class Evaluator {
+  readonly env: EvalEnv;
+  private ticks = 0;
+  private samplesLoaded = 0;
+
+  constructor(env: EvalEnv) {
+    this.env = env;
+  }
+
+  /** Throws FP_PROMQL_TIMEOUT / FP_PROMQL_CANCELED when the query must stop. Cheap: checks the clock every 256 calls. */
+  check(): void {
+    if ((++this.ticks & 255) !== 0) return;
+    this.checkNow();
+  }
+
+  checkNow(): void {
+    if (this.env.signal?.aborted === true) throw new FlowpilotError('FP_PROMQL_CANCELED', 'query was canceled');
+    if (performance.now() > this.env.deadline) throw new FlowpilotError('FP_PROMQL_TIMEOUT', 'query timed out in expression evaluation');
+  }
+
+  /** Adds a warning or info annotation positioned at the node, rendered as Prometheus's API does. */
+  annotate(kind: 'warning' | 'info', msg: string, node: Expr): void {
+    const { line, column } = positionOf(this.env.text, node.pos.start);
+    const text = `PromQL ${kind}: ${msg} (${line}:${column})`;
+    (kind === 'warning' ? this.env.annotations.warnings : this.env.annotations.infos).add(text);
+  }
+
+  private countSamples(n: number): void {
+    this.samplesLoaded += n;
+    if (this.samplesLoaded > this.env.maxSamples) throw execError('query processing would load too many samples into memory in query execution');
+  }
+
+  atTime(at: AtModifier | null): number | null {
+    if (at === null) return null;
+    if (at.kind === 'start') return this.env.queryStart;
+    if (at.kind === 'end') return this.env.queryEnd;
+    return at.ms;
+  }
+
+  eval(e: Expr, ctx: StepContext): EvalValue {
+    this.checkNow();
+    switch (e.kind) {
+      case 'number': return { type: 'scalar', vs: new Float64Array(ctx.steps).fill(e.value) };
+      case 'string': return { type: 'string', value: e.value };
+      case 'paren': return this.eval(e.expr, ctx);
+      case 'unary': {
+        const v = this.eval(e.expr, ctx);
+        if (e.op === '+') return v;
+        if (v.type === 'scalar') return { type: 'scalar', vs: v.vs.map((x) => -x) };
+        if (v.type !== 'vector') throw execError('unary minus on a non-numeric value');
+        return { type: 'vector', series: v.series.map((s) => ({ metric: s.metric, dropName: true, ts: s.ts, vs: s.vs.map((x) => -x) })) };
+      }
+      case 'vector_selector': return { type: 'vector', series: this.evalVectorSelector(e, ctx, false) };
+      case 'matrix_selector': case 'subquery': return this.evalRangeAsMatrix(e, ctx);
+      case 'call': return evalCall(this, e, ctx);
+      case 'aggregate': return evalAggregate(this, e, ctx);
+      case 'binary': return evalBinary(this, e, ctx);
+    }
+  }
+
+  /** Instant-vector selector over all steps; with sampleTime, values are the sample timestamps in seconds. */
+  evalVectorSelector(e: VectorSelector, ctx: StepContext, sampleTime: boolean): EvalSeries[] {
+    const at = this.atTime(e.at);
+    const first = (at ?? ctx.start) - e.offsetMs;
+    const last = (at ?? ctx.end) - e.offsetMs;
+    const lookback = this.env.lookbackMs;
+    const selected = this.env.storage.select(e.matchers, first - lookback + 1, last);
+    const out: EvalSeries[] = [];
+    for (const s of selected) {
+      this.check();
+      const ts: number[] = [];
+      const vs: number[] = [];
+      let j = -1;
+      const n = s.t.length;
+      for (let k = 0; k < ctx.steps; k++) {
+        const stepT = ctx.start + k * ctx.interval;
+        const ref = (at ?? stepT) - e.offsetMs;
+        while (j + 1 < n && s.t[j + 1]! <= ref) j++;
+        if (j < 0 || s.t[j]! <= ref - lookback) continue;
+        if (s.stale !== null && s.stale[j] === 1) continue;
+        ts.push(stepT);
+        vs.push(sampleTime ? s.t[j]! / 1000 : s.v[j]!);
+      }
+      if (ts.length > 0) {
+        this.countSamples(ts.length);
+        out.push({ metric: s.labels, dropName: false, ts, vs });
+      }
+    }
+    return out;
+  }
+
+  windowEnds(ctx: StepContext, at: AtModifier | null, offsetMs: number): Float64Array {
+    const atT = this.atTime(at);
+    const ends = new Float64Array(ctx.steps);
+    for (let k = 0; k < ctx.steps; k++) ends[k] = (atT ?? ctx.start + k * ctx.interval) - offsetMs;
+    return ends;
+  }
+
+  /** Evaluates a matrix selector or subquery into raw series plus per-step windows. */
+  evalRangeArg(e: Expr, ctx: StepContext): RangeArg {
+    while (e.kind === 'paren') e = e.expr;
+    if (e.kind === 'matrix_selector') return this.evalMatrixSelector(e, ctx);
+    if (e.kind === 'subquery') return this.evalSubquery(e, ctx);
+    throw execError(`expected a range vector, got ${e.kind}`);
+  }
+
+  private evalMatrixSelector(e: MatrixSelector, ctx: StepContext): RangeArg {
+    const ends = this.windowEnds(ctx, e.vector.at, e.vector.offsetMs);
+    const minEnd = Math.min(ends[0]!, ends[ends.length - 1]!);
+    const maxEnd = Math.max(ends[0]!, ends[ends.length - 1]!);
+    const selected = this.env.storage.select(e.vector.matchers, minEnd - e.rangeMs + 1, maxEnd);
+    const series: RangeSeries[] = [];
+    for (const s of selected) {
+      this.check();
+      if (s.t.length === 0) continue;
+      this.countSamples(s.t.length);
+      if (s.stale === null) {
+        series.push({ metric: s.labels, ts: s.t, vs: s.v });
+        continue;
+      }
+      const ts: number[] = [];
+      const vs: number[] = [];
+      for (let i = 0; i < s.t.length; i++) if (s.stale[i] !== 1) { ts.push(s.t[i]!); vs.push(s.v[i]!); }
+      if (ts.length > 0) series.push({ metric: s.labels, ts, vs });
+    }
+    return { series, rangeMs: e.rangeMs, windowEnds: ends };
+  }
+
+  private evalSubquery(e: SubqueryExpr, ctx: StepContext): RangeArg {
+    const ends = this.windowEnds(ctx, e.at, e.offsetMs);
+    const outerStart = Math.min(ends[0]!, ends[ends.length - 1]!);
+    const outerEnd = Math.max(ends[0]!, ends[ends.length - 1]!);
+    const step = e.stepMs > 0 ? e.stepMs : this.env.defaultSubqueryStepMs;
+    let innerStart = step * Math.trunc((outerStart - e.rangeMs) / step);
+    if (innerStart <= outerStart - e.rangeMs) innerStart += step;
+    if (innerStart > outerEnd) return { series: [], rangeMs: e.rangeMs, windowEnds: ends };
+    const inner = this.eval(e.expr, stepsOf(innerStart, outerEnd, step));
+    if (inner.type !== 'vector') throw execError('subquery is only allowed on instant vector');
+    const series: RangeSeries[] = inner.series.map((s) => ({ metric: s.dropName ? dropMetricName(s.metric) : s.metric, ts: s.ts, vs: s.vs }));
+    return { series, rangeMs: e.rangeMs, windowEnds: ends };
+  }
+
+  /** A matrix at the top of an instant query: the raw samples in (t - range, t]. */
+  private evalRangeAsMatrix(e: MatrixSelector | SubqueryExpr, ctx: StepContext): EvalValue {
+    if (ctx.steps !== 1) throw execError('invalid expression type "range vector" for range query, must be Scalar or instant Vector');
+    const arg = this.evalRangeArg(e, ctx);
+    const end = arg.windowEnds[0]!;
+    const start = end - arg.rangeMs;
+    const series: RangeSeries[] = [];
+    for (const s of arg.series) {
+      const ts: number[] = [];
+      const vs: number[] = [];
+      for (let i = 0; i < s.ts.length; i++) if (s.ts[i]! > start && s.ts[i]! <= end) { ts.push(s.ts[i]!); vs.push(s.vs[i]!); }
+      if (ts.length > 0) series.push({ metric: s.metric, ts, vs });
+    }
+    return { type: 'matrix', series };
+  }
+}
