@@ -221,7 +221,9 @@ export class LocalJobRun {
         if (!s.vertex.isSource) continue;
         this.sourcesRunning++;
         const p = s.task.runSource!(this.control()).then(
-          () => this.sourceEnded(s),
+          () => {
+            if (!this.abort.signal.aborted) this.sourceEnded(s);
+          },
           (err: unknown) => {
             this.failure ??= err;
           },
