@@ -3,7 +3,7 @@
  * many-to-one and one-to-many matching (on/ignoring/group_left/group_right), the
  * `bool` modifier, and the set operators and/or/unless. Error texts follow Prometheus's.
  */
-import { METRIC_NAME, formatLabels, labelsFromRecord, type Labels } from '../tsdb/labels.ts';
+import { METRIC_NAME, formatLabels, formatLabelsFull, labelsFromRecord, type Labels } from '../tsdb/labels.ts';
 import type { BinaryExpr, BinaryOp, VectorMatching } from './ast.ts';
 import { type EvalSeries, type EvalValue, type StepContext, type StepSample, execError } from './eval-types.ts';
 import type { Evaluator } from './evaluator.ts';
@@ -89,7 +89,7 @@ function matchGroupLabels(l: Labels, m: VectorMatching): string {
   if (m.on) {
     for (const n of m.labels) if (l[n] !== undefined) rec[n] = l[n];
   } else for (const n in l) if (n !== METRIC_NAME && !m.labels.includes(n)) rec[n] = l[n]!;
-  return formatLabels(labelsFromRecord(rec));
+  return formatLabelsFull(labelsFromRecord(rec));
 }
 
 function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: EvalSeries[], rhs: EvalSeries[], ctx: StepContext): EvalSeries[] {
@@ -141,7 +141,7 @@ function matchedBinop(e: BinaryExpr, lhsIn: StepSample[], rhsIn: StepSample[], m
     const sig = signature(s.metric, m);
     const prev = oneBySig.get(sig);
     if (prev !== undefined) {
-      throw execError(`found duplicate series for the match group ${matchGroupLabels(s.metric, m)} on the ${oneSide} hand-side of the operation: [${formatLabels(prev.metric)}, ${formatLabels(s.metric)}];many-to-many matching not allowed: matching labels must be unique on one side`);
+      throw execError(`found duplicate series for the match group ${matchGroupLabels(s.metric, m)} on the ${oneSide} hand-side of the operation: [${formatLabelsFull(prev.metric)}, ${formatLabelsFull(s.metric)}];many-to-many matching not allowed: matching labels must be unique on one side`);
     }
     oneBySig.set(sig, s);
   }
@@ -152,7 +152,7 @@ function matchedBinop(e: BinaryExpr, lhsIn: StepSample[], rhsIn: StepSample[], m
       if (!oneBySig.has(sig)) continue;
       const prev = manyBySig.get(sig);
       if (prev !== undefined) {
-        throw execError(`found duplicate series for the match group ${matchGroupLabels(s.metric, m)} on the left hand-side of the operation: [${formatLabels(prev.metric)}, ${formatLabels(s.metric)}];many-to-many matching not allowed: matching labels must be unique on one side`);
+        throw execError(`found duplicate series for the match group ${matchGroupLabels(s.metric, m)} on the left hand-side of the operation: [${formatLabelsFull(prev.metric)}, ${formatLabelsFull(s.metric)}];many-to-many matching not allowed: matching labels must be unique on one side`);
       }
       manyBySig.set(sig, s);
     }

@@ -50,7 +50,7 @@ export function checkExpr(e: Expr): TypeProblem | null {
       if (sig === undefined) return { offset: e.pos.start, message: `unknown function with name ${JSON.stringify(e.func)}` };
       if (sig.experimental === true) return { offset: e.pos.start, message: `function ${JSON.stringify(e.func)} is experimental and not supported` };
       const n = e.args.length;
-      const min = sig.argTypes.length - (sig.variadic > 0 ? sig.variadic : 0);
+      const min = sig.argTypes.length - (sig.variadic > 0 ? sig.variadic : sig.variadic < 0 ? 1 : 0);
       const max = sig.variadic < 0 ? Infinity : sig.argTypes.length;
       if (sig.variadic === 0 && n !== sig.argTypes.length) {
         return { offset: e.pos.start, message: `expected ${sig.argTypes.length} argument(s) in call to ${JSON.stringify(e.func)}, got ${n}` };

@@ -46,6 +46,13 @@ export function labelsEqual(a: Labels, b: Labels): boolean {
   return labelsKey(a) === labelsKey(b);
 }
 
+/** Renders `{__name__="x", a="b"}` as Go's labels.String() does (used in error texts). */
+export function formatLabelsFull(l: Labels): string {
+  const parts: string[] = [];
+  for (const n in l) parts.push(`${n}=${JSON.stringify(l[n])}`);
+  return `{${parts.join(', ')}}`;
+}
+
 /** Renders `name{a="b", ...}` as Prometheus prints a series. */
 export function formatLabels(l: Labels): string {
   const name = l[METRIC_NAME] ?? '';

@@ -46,7 +46,7 @@ export function parseLabels(spec: string): Labels {
   return labelsFromRecord(rec);
 }
 
-const UNSIGNED = '(?:inf|nan|0x[0-9a-f]+|(?:\\d+\\.?\\d*|\\.\\d+)(?:e[+-]?\\d+)?)';
+const UNSIGNED = '(?:inf|nan|(?:\\d+\\.?\\d*|\\.\\d+)(?:e[+-]?\\d+)?)';
 const TOKEN = new RegExp(`^(_|stale|[+-]?${UNSIGNED})(?:([+-])(${UNSIGNED}))?(?:x(\\d+))?$`, 'i');
 
 export function parsePoints(text: string): Point[] {

@@ -23,7 +23,7 @@ export interface CaseResult {
   reason: string;
 }
 
-const EXPERIMENTAL_TOKENS = /\b(limitk|limit_ratio|anchored|smoothed|fill|fill_left|fill_right|info|first_over_time|mad_over_time|ts_of_\w+|double_exponential_smoothing|sort_by_label(?:_desc)?|histogram_quantiles|integral|start_timestamp)\b|\b(step|range|start|end)\(\)|\[[^\]]*[+*/%^]|[-+*/]\s*(?:step|range)\(\)|\b(?:offset|@)\s*\(/;
+const EXPERIMENTAL_TOKENS = /\b(limitk|limit_ratio|anchored|smoothed|fill|fill_left|fill_right|info|first_over_time|mad_over_time|ts_of_\w+|double_exponential_smoothing|sort_by_label(?:_desc)?|histogram_quantiles|integral|start_timestamp|min_of|max_of)\b|\b(step|range|start|end)\(\)|\[[^\]]*[+*/%^]|[-+*/]\s*(?:step|range)\(\)|\b(?:offset|@)\s*\(/;
 const NATIVE_ONLY_FUNCTIONS = /\bhistogram_(count|sum|avg|stddev|stdvar)\s*\(/;
 
 function selectorsOf(e: Expr, out: LabelMatcher[][]): void {
@@ -151,14 +151,21 @@ export function runScript(text: string): CaseResult[] {
       continue;
     }
     if (cmd.kind === 'load') {
+      // A later line for the same series and time replaces the earlier point, as in Prometheus's harness.
+      const bySeries = new Map<string, { labels: Labels; points: Map<number, Point> }>();
       for (const line of cmd.series) {
         const s = parseSeriesLine(line);
         if (s.histogram) { histograms.push(s.labels); continue; }
-        s.points.forEach((p, i) => {
-          const t = i * cmd.stepMs;
-          if (p.kind === 'value') storage.append(s.labels, t, p.v);
-          else if (p.kind === 'stale') storage.appendStaleMarker(s.labels, t);
-        });
+        const key = labelsKey(s.labels);
+        let entry = bySeries.get(key);
+        if (entry === undefined) bySeries.set(key, (entry = { labels: s.labels, points: new Map() }));
+        s.points.forEach((p, i) => { if (p.kind !== 'none') entry.points.set(i * cmd.stepMs, p); });
+      }
+      for (const { labels, points } of bySeries.values()) {
+        for (const [t, p] of [...points].sort((a, b) => a[0] - b[0])) {
+          if (p.kind === 'value') storage.append(labels, t, p.v);
+          else storage.appendStaleMarker(labels, t);
+        }
       }
       continue;
     }
