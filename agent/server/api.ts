@@ -1,0 +1,342 @@
+/**
+ * The agent's Prometheus-compatible HTTP API, so Grafana (or curl) can use the agent as a
+ * Prometheus data source: /api/v1/query, /query_range (GET and POST form), /series, /labels,
+ * /label/:name/values, /alerts, /rules, /targets, /metadata, /status/buildinfo, plus
+ * POST /-/reload, /-/healthy, /-/ready and the ops routes (/metrics, /healthz, /readyz).
+ * Success and error bodies follow Prometheus's shapes: `{status:"success",data,...}` and
+ * `{status:"error",errorType,error}` with its status codes (bad_data 400, execution 422,
+ * canceled 499, timeout 503). The handlers only read; they never block evaluation for long
+ * beyond the query they run, which is bounded by the query timeout.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { handleOpsRoute } from '../../common/service-http.ts';
+import { errorMessage, isFlowpilotError } from '../../common/errors.ts';
+import type { Logger } from '../../common/log.ts';
+import { silentLogger } from '../../common/log.ts';
+import { parseExpr, toApiData, type PromQLEngine } from '../promql/index.ts';
+import type { LabelMatcher, Labels } from '../tsdb/index.ts';
+import type { TargetHealth } from '../collect/scraper.ts';
+import { ApiError, STATUS_OF, goTime, parseDurationParam, parseTimeParam, readForm } from './params.ts';
+import { alertsData, rulesData, type RuleSource } from './rules-view.ts';
+
+/** The read side of the store the API lists from (MemoryStorage implements it). */
+export interface SeriesIndex {
+  series(matchers: readonly LabelMatcher[], minT?: number, maxT?: number): Labels[];
+  labelNames(matchers?: readonly LabelMatcher[]): string[];
+  labelValues(name: string, matchers?: readonly LabelMatcher[]): string[];
+}
+
+export interface AgentApiOptions {
+  storage: SeriesIndex;
+  engine: PromQLEngine;
+  registry: Registry;
+  rules?: RuleSource;
+  targets?: () => TargetHealth[];
+  ready: () => string | null;
+  /** Upper bound for one query; a `timeout` parameter may only lower it. */
+  queryTimeoutMs: number;
+  version: string;
+  logger?: Logger;
+  now?: () => number;
+  /** Extra routes (e.g. the autoscaler's decisions API); return true when handled. */
+  extraRoutes?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
+}
+
+const MAX_POINTS = 11_000;
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function success(res: http.ServerResponse, data: unknown, warnings: string[] = [], infos: string[] = []): void {
+  sendJson(res, 200, { status: 'success', data, ...(warnings.length > 0 ? { warnings } : {}), ...(infos.length > 0 ? { infos } : {}) });
+}
+
+function apiErrorFrom(err: unknown, param?: string): ApiError {
+  if (err instanceof ApiError) return err;
+  if (isFlowpilotError(err)) {
+    switch (err.code) {
+      case 'FP_PROMQL_PARSE':
+      case 'FP_PROMQL_REGEX':
+        return new ApiError('bad_data', param ? `invalid parameter "${param}": ${err.message}` : err.message);
+      case 'FP_PROMQL_TIMEOUT':
+        return new ApiError('timeout', `query timed out in expression evaluation`);
+      case 'FP_PROMQL_CANCELED':
+        return new ApiError('canceled', 'query was canceled');
+      case 'FP_PROMQL_EXEC':
+        return new ApiError('execution', err.message);
+    }
+  }
+  return new ApiError('internal', errorMessage(err));
+}
+
+/** Parses each `match[]` into the matchers of one vector selector. */
+function parseMatchers(form: URLSearchParams): LabelMatcher[][] {
+  return form.getAll('match[]').map((m) => {
+    let e;
+    try {
+      e = parseExpr(m);
+    } catch (err) {
+      throw apiErrorFrom(err, 'match[]');
+    }
+    if (e.kind !== 'vector_selector') throw new ApiError('bad_data', `invalid parameter "match[]": 1:1: parse error: expected type instant vector in selector, got ${e.kind}`);
+    return [...e.matchers];
+  });
+}
+
+function timeoutOf(form: URLSearchParams, maxMs: number): number {
+  const t = form.get('timeout');
+  if (t === null || t === '') return maxMs;
+  return Math.min(maxMs, parseDurationParam(t, 'timeout'));
+}
+
+export class AgentApi {
+  private readonly opts: AgentApiOptions;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly requests: Counter<'handler' | 'code'>;
+  private readonly duration: Histogram<'handler'>;
+
+  constructor(opts: AgentApiOptions) {
+    this.opts = opts;
+    this.log = opts.logger ?? silentLogger();
+    this.now = opts.now ?? Date.now;
+    this.requests = new Counter({ name: 'flowpilot_http_requests_total', help: 'HTTP API requests by handler and status code.', labelNames: ['handler', 'code'], registers: [opts.registry] });
+    this.duration = new Histogram({
+      name: 'flowpilot_http_request_duration_seconds',
+      help: 'HTTP API request latency by handler.',
+      labelNames: ['handler'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [opts.registry],
+    });
+  }
+
+  /** The request listener. */
+  handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const started = performance.now();
+    const url = new URL(req.url ?? '/', 'http://agent');
+    const handler = url.pathname.startsWith('/api/v1/label/') ? '/api/v1/label/:name/values' : url.pathname;
+    res.on('finish', () => {
+      const known = handler.startsWith('/api/') || handler.startsWith('/-/') || ['/metrics', '/healthz', '/readyz'].includes(handler);
+      const h = known ? handler : 'other';
+      this.requests.inc({ handler: h, code: String(res.statusCode) });
+      this.duration.observe({ handler: h }, (performance.now() - started) / 1000);
+    });
+    this.route(req, res, url).catch((err: unknown) => {
+      const e = apiErrorFrom(err);
+      if (e.errorType === 'internal') this.log.error({ err: errorMessage(err), path: url.pathname }, 'API handler failed');
+      if (!res.headersSent) sendJson(res, STATUS_OF[e.errorType], { status: 'error', errorType: e.errorType, error: e.message });
+      else res.end();
+    });
+  };
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    if (await handleOpsRoute(req, res, { registry: this.opts.registry, ready: this.opts.ready })) return;
+    if (path === '/-/healthy' || path === '/-/ready') {
+      const reason = path === '/-/ready' ? this.opts.ready() : null;
+      res.writeHead(reason === null ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(reason === null ? (path === '/-/ready' ? 'Prometheus Server is Ready.\n' : 'Prometheus Server is Healthy.\n') : `Service Unavailable: ${reason}\n`);
+      return;
+    }
+    if (path === '/-/reload') return this.reload(req, res);
+    if (this.opts.extraRoutes && (await this.opts.extraRoutes(req, res, url))) return;
+    if (!path.startsWith('/api/v1/')) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('404 page not found\n');
+      return;
+    }
+    if (method !== 'GET' && method !== 'POST') {
+      sendJson(res, 405, { status: 'error', errorType: 'bad_data', error: `method ${method} not allowed` });
+      return;
+    }
+    const form = await readForm(req, url);
+    const rest = path.slice('/api/v1/'.length);
+    switch (rest) {
+      case 'query':
+        return this.query(res, form);
+      case 'query_range':
+        return this.queryRange(res, form);
+      case 'series':
+        return this.series(res, form);
+      case 'labels':
+        return success(res, this.labelNames(form));
+      case 'alerts':
+        return success(res, alertsData(this.opts.rules?.groups() ?? []));
+      case 'rules': {
+        const type = form.get('type');
+        if (type !== null && type !== '' && type !== 'alert' && type !== 'record') throw new ApiError('bad_data', `invalid parameter "type": not supported value "${type}"`);
+        return success(res, rulesData(this.opts.rules?.groups() ?? [], type || null));
+      }
+      case 'targets':
+        return success(res, this.targetsData(form.get('state')));
+      case 'metadata':
+        return success(res, {});
+      case 'query_exemplars':
+        return success(res, []);
+      case 'status/buildinfo':
+        return success(res, { version: '2.42.0', revision: `flowpilot-${this.opts.version}`, branch: 'flowpilot', buildUser: 'flowpilot', buildDate: '', goVersion: 'none (flowpilot agent on Node.js)' });
+      case 'status/runtimeinfo':
+        return success(res, { startTime: goTime(this.now() - process.uptime() * 1000), CWD: process.cwd(), reloadConfigSuccess: true, lastConfigTime: goTime(this.now()), goroutineCount: 0, GOMAXPROCS: 1, GOGC: '', GODEBUG: '', storageRetention: '' });
+    }
+    const lv = /^label\/([^/]+)\/values$/.exec(rest);
+    if (lv) return this.labelValues(res, decodeURIComponent(lv[1]!), form);
+    sendJson(res, 404, { status: 'error', errorType: 'not_found', error: `unknown API endpoint ${path}` });
+  }
+
+  private async query(res: http.ServerResponse, form: URLSearchParams): Promise<void> {
+    const q = form.get('query') ?? '';
+    const t = parseTimeParam(form.get('time'), 'time', this.now());
+    const timeoutMs = timeoutOf(form, this.opts.queryTimeoutMs);
+    let expr;
+    try {
+      expr = parseExpr(q);
+    } catch (err) {
+      throw apiErrorFrom(err, 'query');
+    }
+    const result = await this.opts.engine.instantQuery(expr, t, { timeoutMs, signal: AbortSignal.timeout(timeoutMs) }).catch((err: unknown) => {
+      throw apiErrorFrom(err);
+    });
+    success(res, toApiData(result.data), result.warnings, result.infos);
+  }
+
+  private async queryRange(res: http.ServerResponse, form: URLSearchParams): Promise<void> {
+    const start = parseTimeParam(form.get('start'), 'start');
+    const end = parseTimeParam(form.get('end'), 'end');
+    if (end < start) throw new ApiError('bad_data', 'invalid parameter "end": end timestamp must not be before start time');
+    const stepRaw = form.get('step');
+    if (stepRaw === null || stepRaw === '') throw new ApiError('bad_data', 'invalid parameter "step": cannot parse "" to a valid duration');
+    const step = parseDurationParam(stepRaw, 'step');
+    if (step <= 0) throw new ApiError('bad_data', 'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
+    if ((end - start) / step > MAX_POINTS) throw new ApiError('bad_data', 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+    const timeoutMs = timeoutOf(form, this.opts.queryTimeoutMs);
+    let expr;
+    try {
+      expr = parseExpr(form.get('query') ?? '');
+    } catch (err) {
+      throw apiErrorFrom(err, 'query');
+    }
+    const result = await this.opts.engine.rangeQuery(expr, start, end, step, { timeoutMs, signal: AbortSignal.timeout(timeoutMs) }).catch((err: unknown) => {
+      throw apiErrorFrom(err);
+    });
+    success(res, toApiData(result.data), result.warnings, result.infos);
+  }
+
+  private series(res: http.ServerResponse, form: URLSearchParams): void {
+    const sets = parseMatchers(form);
+    if (sets.length === 0) throw new ApiError('bad_data', 'no match[] parameter provided');
+    const start = parseTimeParam(form.get('start'), 'start', -Infinity);
+    const end = parseTimeParam(form.get('end'), 'end', Infinity);
+    const seen = new Map<string, Labels>();
+    for (const matchers of sets) for (const l of this.opts.storage.series(matchers, start, end)) seen.set(JSON.stringify(l), l);
+    success(res, [...seen.values()]);
+  }
+
+  private labelNames(form: URLSearchParams): string[] {
+    const sets = parseMatchers(form);
+    if (sets.length === 0) return this.opts.storage.labelNames();
+    const names = new Set<string>();
+    for (const m of sets) for (const n of this.opts.storage.labelNames(m)) names.add(n);
+    return [...names].sort();
+  }
+
+  private labelValues(res: http.ServerResponse, name: string, form: URLSearchParams): void {
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw new ApiError('bad_data', `invalid label name: "${name}"`);
+    const sets = parseMatchers(form);
+    if (sets.length === 0) return success(res, this.opts.storage.labelValues(name));
+    const values = new Set<string>();
+    for (const m of sets) for (const v of this.opts.storage.labelValues(name, m)) values.add(v);
+    success(res, [...values].sort());
+  }
+
+  private targetsData(state: string | null): unknown {
+    const active = (this.opts.targets?.() ?? []).map((t) => ({
+      discoveredLabels: { __address__: t.labels.instance ?? '', __metrics_path__: safePath(t.scrapeUrl), __scheme__: safeScheme(t.scrapeUrl), job: t.labels.job ?? '' },
+      labels: t.labels,
+      scrapePool: t.pool,
+      scrapeUrl: t.scrapeUrl,
+      globalUrl: t.scrapeUrl,
+      lastError: t.lastError,
+      lastScrape: t.lastScrape === null ? '0001-01-01T00:00:00Z' : goTime(t.lastScrape),
+      lastScrapeDuration: t.lastScrapeDurationSeconds,
+      health: t.health,
+      scrapeInterval: `${t.intervalMs / 1000}s`,
+      scrapeTimeout: `${t.timeoutMs / 1000}s`,
+    }));
+    return { activeTargets: state === 'dropped' ? [] : active, droppedTargets: [] };
+  }
+
+  private async reload(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (req.method !== 'POST' && req.method !== 'PUT') {
+      res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Only POST or PUT requests allowed\n');
+      return;
+    }
+    for await (const _ of req as AsyncIterable<Buffer>) void _;
+    if (!this.opts.rules) {
+      res.writeHead(200).end();
+      return;
+    }
+    const r = await this.opts.rules.reload();
+    if (r.ok) {
+      res.writeHead(200).end();
+      return;
+    }
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(`failed to reload config: ${r.problems.map((p) => (typeof p === 'string' ? p : formatProblemLike(p))).join('\n')}\n`);
+  }
+}
+
+function formatProblemLike(p: unknown): string {
+  if (p && typeof p === 'object') {
+    const o = p as { file?: string; line?: number; column?: number; message?: string };
+    if (o.message) return o.file ? `${o.file}:${o.line ?? 0}:${o.column ?? 0}: ${o.message}` : o.message;
+  }
+  return JSON.stringify(p);
+}
+
+function safePath(u: string): string {
+  try {
+    return new URL(u).pathname;
+  } catch {
+    return '';
+  }
+}
+
+function safeScheme(u: string): string {
+  try {
+    return new URL(u).protocol.replace(':', '');
+  } catch {
+    return '';
+  }
+}
+
+export interface AgentServer {
+  port: number;
+  server: http.Server;
+  close(): Promise<void>;
+}
+
+export async function startAgentServer(host: string, port: number, api: AgentApi): Promise<AgentServer> {
+  const server = http.createServer(api.handle);
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeIdleConnections();
+        server.close(() => resolve());
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      }),
+  };
+}
