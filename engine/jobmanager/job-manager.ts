@@ -1,0 +1,191 @@
+/**
+ * The JobManager process: the RPC endpoint TaskManagers register with, the ResourceManager
+ * that tracks them, the dispatcher that builds submitted job modules into graphs and runs one
+ * JobMaster per job, and /metrics with Flink's jobmanager and jobmanager_job series. The REST
+ * API is served through `createRestBackend` (rest-backend.ts) over this object.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import type { Logger } from '../../common/log.ts';
+import { FlowpilotError, errorMessage } from '../../common/errors.ts';
+import { startOpsServer, type OpsServer } from '../../common/service-http.ts';
+import type { JobManagerConfig } from '../config/options.ts';
+import type { JobSubmission } from '../contracts/job-graph.ts';
+import { FlinkRegistry, type FlinkSample } from '../metrics/flink-registry.ts';
+import { ProcessMetrics } from '../metrics/process-metrics.ts';
+import { listenRpc, type RpcConnection, type RpcEnvelope } from '../rpc/connection.ts';
+import type { HeartbeatMessage, RegisterMessage, TaskStateMessage } from '../rpc/messages.ts';
+import { loadJobProgram, type ProgramLoader } from '../runtime/program-loader.ts';
+import { ViewUpdater } from '../runtime/time-accounting.ts';
+import { sha256 } from '../taskmanager/job-modules.ts';
+import { JobMaster, newId } from './job-master.ts';
+import { ResourceManager } from './resource-manager.ts';
+import { RestartStrategy } from './restart-strategy.ts';
+
+export interface JobManagerDeps {
+  config: JobManagerConfig;
+  log: Logger;
+  loader?: ProgramLoader;
+}
+
+export interface SubmitOptions {
+  modulePath: string;
+  programArgs?: string[];
+  parallelism?: number;
+  parallelismOverrides?: Record<string, number>;
+  jobId?: string;
+  configuration?: Record<string, string>;
+}
+
+export class JobManager {
+  readonly config: JobManagerConfig;
+  readonly log: Logger;
+  readonly registry = new FlinkRegistry();
+  readonly resources: ResourceManager;
+  readonly jobs = new Map<string, JobMaster>();
+  readonly startedAt = Date.now();
+  readonly id = newId();
+  rpcPort = 0;
+  metricsPort = 0;
+  private readonly loader: ProgramLoader;
+  private readonly updater: ViewUpdater;
+  readonly process: ProcessMetrics;
+  private rpc: { close(): Promise<void> } | null = null;
+  private ops: OpsServer | null = null;
+  private tick: NodeJS.Timeout | null = null;
+
+  constructor(deps: JobManagerDeps) {
+    this.config = deps.config;
+    this.log = deps.log;
+    this.loader = deps.loader ?? loadJobProgram;
+    const c = deps.config;
+    this.updater = new ViewUpdater(c['metrics.view.update-interval']);
+    this.process = new ProcessMetrics(this.updater, Math.max(1, Math.round(c['metrics.view.window'] / c['metrics.view.update-interval'])));
+    this.resources = new ResourceManager(deps.log, c['heartbeat.timeout'], c['heartbeat.interval']);
+    this.resources.onLost((tm, reason) => {
+      for (const job of this.jobs.values()) job.onTaskManagerLost(tm.id, reason);
+    });
+    this.resources.onRegistered(() => this.scheduleWaiting());
+  }
+
+  get host(): string {
+    return this.config['jobmanager.rpc.address'];
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const rpc = await listenRpc(c['jobmanager.rpc.address'], c['jobmanager.rpc.port'], (conn) => this.accept(conn));
+    this.rpc = rpc;
+    this.rpcPort = rpc.port;
+    this.registry.addCollector(() => this.prometheusSamples());
+    this.ops = await startOpsServer(c['metrics.reporter.prom.host'], c['metrics.reporter.prom.port'], { registry: this.registry, ready: () => null });
+    this.metricsPort = this.ops.port;
+    this.tick = setInterval(() => this.scheduleWaiting(), 1000);
+    this.tick.unref();
+    this.log.info({ rpcPort: this.rpcPort, metricsPort: this.metricsPort }, 'JobManager started');
+  }
+
+  private accept(conn: RpcConnection): void {
+    let tmId: string | null = null;
+    conn.handler = (msg: RpcEnvelope) => {
+      switch (msg.t) {
+        case 'register': {
+          const reg = msg as unknown as RegisterMessage;
+          tmId = reg.taskManagerId;
+          this.resources.register(conn, reg);
+          return { jobManagerId: this.id, heartbeatIntervalMs: this.config['heartbeat.interval'] };
+        }
+        case 'heartbeat': {
+          const hb = msg as unknown as HeartbeatMessage;
+          if (!this.resources.heartbeat(hb.taskManagerId, hb.metrics)) conn.send({ t: 'disconnect', reason: 'not registered' });
+          return undefined;
+        }
+        case 'taskState': {
+          const ts = msg as unknown as TaskStateMessage;
+          this.jobs.get(ts.jobId)?.onTaskState(ts);
+          return undefined;
+        }
+        default:
+          throw new FlowpilotError('FP_RPC_UNKNOWN', `JobManager got unknown message ${msg.t} from ${tmId ?? 'an unregistered peer'}`);
+      }
+    };
+  }
+
+  private scheduleWaiting(): void {
+    for (const job of this.jobs.values()) job.tryDeploy();
+  }
+
+  /** Builds the job module's graph and starts the job. A module that throws gives FP_JOB_BUILD; the cluster is unaffected. */
+  async submit(opts: SubmitOptions): Promise<JobMaster> {
+    const modulePath = resolve(opts.modulePath);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(modulePath);
+    } catch (err) {
+      throw new FlowpilotError('FP_JOB_BUILD', `cannot read job module ${modulePath}: ${errorMessage(err)}`, { cause: err });
+    }
+    const submission: JobSubmission = {
+      modulePath,
+      programArgs: opts.programArgs ?? [],
+      parallelism: opts.parallelism ?? this.config['parallelism.default'],
+    };
+    if (opts.parallelismOverrides) submission.parallelismOverrides = opts.parallelismOverrides;
+    const program = await this.loader(submission);
+    const jobId = opts.jobId ?? newId();
+    if (this.jobs.has(jobId)) throw new FlowpilotError('FP_REST_CONFLICT', `job ${jobId} already exists`);
+    const graph = { ...program.graph, jobId, config: { ...program.graph.config, ...(opts.configuration ?? {}) } };
+    const job = new JobMaster({
+      jobId,
+      graph,
+      submission,
+      module: { sha256: sha256(bytes), fileName: basename(modulePath), bytes },
+      resources: this.resources,
+      restart: new RestartStrategy(this.config),
+      askTimeoutMs: this.config['rpc.ask-timeout'],
+      slotRequestTimeoutMs: this.config['slot.request.timeout'],
+      log: this.log,
+      onTerminal: () => this.scheduleWaiting(),
+    });
+    this.jobs.set(jobId, job);
+    this.log.info({ jobId, name: graph.jobName, vertices: graph.vertices.length }, 'job submitted');
+    job.start();
+    return job;
+  }
+
+  get numRunningJobs(): number {
+    let n = 0;
+    for (const j of this.jobs.values()) if (j.status === 'RUNNING') n++;
+    return n;
+  }
+
+  /** JobManager-scope values by Flink REST id. */
+  jobManagerValues(): Record<string, number> {
+    return {
+      numRegisteredTaskManagers: this.resources.taskManagers.size,
+      numPendingTaskManagers: 0,
+      taskSlotsTotal: this.resources.totalSlots,
+      taskSlotsAvailable: this.resources.availableSlots,
+      numRunningJobs: this.numRunningJobs,
+      ...this.process.values(),
+    };
+  }
+
+  private *prometheusSamples(): Iterable<FlinkSample> {
+    const host = { host: this.host };
+    for (const [name, value] of Object.entries(this.jobManagerValues())) yield { scope: 'jobmanager', name, labels: host, value };
+    for (const job of this.jobs.values()) {
+      const labels = { host: this.host, job_id: job.jobId, job_name: job.name };
+      for (const [name, value] of Object.entries(job.metrics())) yield { scope: 'jobmanager_job', name, labels, value };
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.tick) clearInterval(this.tick);
+    await Promise.all([...this.jobs.values()].filter((j) => !j.isTerminal).map((j) => j.cancel().catch(() => undefined)));
+    this.resources.stop();
+    await this.rpc?.close();
+    await this.ops?.close();
+    this.process.stop();
+    this.updater.stop();
+  }
+}

@@ -1,0 +1,400 @@
+/**
+ * One job's execution graph and its life: status with Flink's JobStatus and timestamps,
+ * per-subtask ExecutionState and attempts, slot allocation (slot sharing: slot i hosts subtask
+ * i of every vertex), deployment to TaskManagers, and failover. A failed subtask or a lost
+ * TaskManager cancels the current execution attempt and, if the restart strategy allows,
+ * redeploys a new attempt on the slots that remain (RESTARTING → RUNNING); otherwise the job
+ * fails. Restoring from the latest checkpoint slots in at `deployAttempt` (checkpoint issue).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../common/log.ts';
+import { errorMessage } from '../../common/errors.ts';
+import type { JobGraph, JobSubmission } from '../contracts/job-graph.ts';
+import type { ExceptionView, ExecutionState, JobStatus } from '../rest/backend.ts';
+import type { RpcEnvelope } from '../rpc/connection.ts';
+import type { TaskStateMessage } from '../rpc/messages.ts';
+import { attemptId, type JobDeployment, type TaskDeployment, type TaskLocation } from '../runtime/deployment.ts';
+import type { ResourceManager, SlotRef } from './resource-manager.ts';
+import type { RestartStrategy } from './restart-strategy.ts';
+
+export interface SubtaskRecord {
+  index: number;
+  state: ExecutionState;
+  attempt: number;
+  taskManagerId: string | null;
+  timestamps: Partial<Record<ExecutionState, number>>;
+}
+
+export interface JobModule {
+  sha256: string;
+  fileName: string;
+  bytes: Uint8Array;
+}
+
+export interface JobMasterDeps {
+  jobId: string;
+  graph: JobGraph;
+  submission: JobSubmission;
+  module: JobModule;
+  resources: ResourceManager;
+  restart: RestartStrategy;
+  askTimeoutMs: number;
+  slotRequestTimeoutMs: number;
+  log: Logger;
+  onTerminal(job: JobMaster): void;
+}
+
+const TERMINAL_JOB: ReadonlySet<JobStatus> = new Set(['FAILED', 'CANCELED', 'FINISHED', 'SUSPENDED']);
+const TERMINAL_TASK: ReadonlySet<ExecutionState> = new Set(['FINISHED', 'CANCELED', 'FAILED']);
+
+export function newId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export class JobMaster {
+  readonly jobId: string;
+  readonly graph: JobGraph;
+  readonly submission: JobSubmission;
+  readonly module: JobModule;
+  status: JobStatus = 'INITIALIZING';
+  readonly statusTimestamps: Partial<Record<JobStatus, number>> = {};
+  /** Total ms spent per status, for <state>TimeTotal. */
+  readonly statusTotals: Partial<Record<JobStatus, number>> = {};
+  numRestarts = 0;
+  readonly exceptions: ExceptionView[] = [];
+  readonly subtasks: Map<string, SubtaskRecord[]> = new Map();
+  executionId = '';
+  private slots: SlotRef[] = [];
+  private readonly deps: JobMasterDeps;
+  private readonly log: Logger;
+  private waitingSince = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private failingOver = false;
+
+  constructor(deps: JobMasterDeps) {
+    this.deps = deps;
+    this.jobId = deps.jobId;
+    this.graph = deps.graph;
+    this.submission = deps.submission;
+    this.module = deps.module;
+    this.log = deps.log.child({ jobId: deps.jobId });
+    this.setStatus('INITIALIZING');
+    for (const v of deps.graph.vertices) {
+      this.subtasks.set(
+        v.id,
+        Array.from({ length: v.parallelism }, (_, index) => ({ index, state: 'CREATED' as ExecutionState, attempt: 0, taskManagerId: null, timestamps: { CREATED: Date.now() } })),
+      );
+    }
+    this.setStatus('CREATED');
+  }
+
+  get name(): string {
+    return this.graph.jobName;
+  }
+
+  get isTerminal(): boolean {
+    return TERMINAL_JOB.has(this.status);
+  }
+
+  /** Slots the job needs with slot sharing: its largest parallelism. */
+  get requiredSlots(): number {
+    return Math.max(1, ...this.graph.vertices.map((v) => v.parallelism));
+  }
+
+  private setStatus(status: JobStatus): void {
+    const now = Date.now();
+    const prev = this.status;
+    const since = this.statusTimestamps[prev];
+    if (since !== undefined && prev !== status) this.statusTotals[prev] = (this.statusTotals[prev] ?? 0) + (now - since);
+    this.status = status;
+    this.statusTimestamps[status] = now;
+  }
+
+  private setTask(rec: SubtaskRecord, state: ExecutionState): void {
+    rec.state = state;
+    rec.timestamps[state] = Date.now();
+  }
+
+  /** Starts scheduling; the job is RUNNING while it waits for slots, as in Flink. */
+  start(): void {
+    this.setStatus('RUNNING');
+    this.tryDeploy();
+  }
+
+  /** Called when slots may have become available. */
+  tryDeploy(): void {
+    if (this.status !== 'RUNNING' || this.slots.length > 0 || this.failingOver) return;
+    const slots = this.deps.resources.allocate(this.jobId, this.requiredSlots);
+    if (!slots) {
+      if (this.waitingSince === 0) {
+        this.waitingSince = Date.now();
+        for (const recs of this.subtasks.values()) for (const r of recs) if (r.state === 'CREATED') this.setTask(r, 'SCHEDULED');
+        this.log.info({ required: this.requiredSlots, available: this.deps.resources.availableSlots }, 'waiting for slots');
+      } else if (Date.now() - this.waitingSince > this.deps.slotRequestTimeoutMs) {
+        this.fail(new Error(`NoResourceAvailableException: could not acquire the minimum required resources (${this.requiredSlots} slots) within ${this.deps.slotRequestTimeoutMs} ms`), undefined);
+      }
+      return;
+    }
+    this.waitingSince = 0;
+    this.slots = slots;
+    void this.deployAttempt();
+  }
+
+  private async deployAttempt(): Promise<void> {
+    this.executionId = newId();
+    const executionId = this.executionId;
+    const locations = new Map<string, TaskLocation[]>();
+    const tmOf = (slotIndex: number) => this.deps.resources.taskManagers.get(this.slots[slotIndex]!.taskManagerId);
+    for (const v of this.graph.vertices) {
+      const locs: TaskLocation[] = [];
+      const recs = this.subtasks.get(v.id)!;
+      for (let i = 0; i < v.parallelism; i++) {
+        const tm = tmOf(i);
+        if (!tm) {
+          this.failover(new Error('a TaskManager holding a slot of this job went away before deployment'), undefined);
+          return;
+        }
+        locs.push({ taskManagerId: tm.id, dataAddress: `${tm.host}:${tm.dataPort}` });
+        recs[i]!.taskManagerId = tm.id;
+        this.setTask(recs[i]!, 'DEPLOYING');
+      }
+      locations.set(v.id, locs);
+    }
+    const perTm = new Map<string, TaskDeployment[]>();
+    for (const v of this.graph.vertices) {
+      const consumersOf = this.graph.vertices.flatMap((u) => u.inputs.filter((e) => e.sourceVertexId === v.id).map((e) => ({ u, e })));
+      for (let i = 0; i < v.parallelism; i++) {
+        const rec = this.subtasks.get(v.id)![i]!;
+        const task: TaskDeployment = {
+          vertexId: v.id,
+          taskName: v.name,
+          subtaskIndex: i,
+          parallelism: v.parallelism,
+          maxParallelism: v.maxParallelism,
+          attemptNumber: rec.attempt,
+          attemptId: attemptId(executionId, v.id, i, rec.attempt),
+          isSource: v.isSource || v.inputs.length === 0,
+          headOperator: { id: v.operators[0]?.id ?? v.id, name: v.operators[0]?.name ?? v.name },
+          inputs: v.inputs.map((e) => ({
+            inputIndex: e.inputIndex,
+            sourceVertexId: e.sourceVertexId,
+            ship: e.ship,
+            producerParallelism: this.vertex(e.sourceVertexId).parallelism,
+          })),
+          outputs: consumersOf.map(({ u, e }) => ({
+            targetVertexId: u.id,
+            inputIndex: e.inputIndex,
+            ship: e.ship,
+            consumerParallelism: u.parallelism,
+            consumerMaxParallelism: u.maxParallelism,
+            consumers: locations.get(u.id)!,
+          })),
+        };
+        const tmId = rec.taskManagerId!;
+        const list = perTm.get(tmId) ?? [];
+        list.push(task);
+        perTm.set(tmId, list);
+      }
+    }
+    await Promise.all(
+      [...perTm].map(async ([tmId, tasks]) => {
+        const tm = this.deps.resources.taskManagers.get(tmId);
+        const deployment: JobDeployment = {
+          jobId: this.jobId,
+          jobName: this.name,
+          executionId,
+          module: this.module,
+          submission: this.submission,
+          config: this.graph.config,
+          tasks,
+        };
+        try {
+          if (!tm) throw new Error(`TaskManager ${tmId} is gone`);
+          await tm.conn.request({ t: 'deploy', deployment } as unknown as RpcEnvelope, this.deps.askTimeoutMs);
+        } catch (err) {
+          if (this.executionId === executionId) this.failover(new Error(`deployment to ${tmId} failed: ${errorMessage(err)}`), tmId);
+        }
+      }),
+    );
+  }
+
+  private vertex(id: string) {
+    const v = this.graph.vertices.find((x) => x.id === id);
+    if (!v) throw new Error(`unknown vertex ${id}`);
+    return v;
+  }
+
+  /** A state report from a TaskManager. */
+  onTaskState(msg: TaskStateMessage): void {
+    if (msg.executionId !== this.executionId) return;
+    const rec = this.subtasks.get(msg.vertexId)?.[msg.subtaskIndex];
+    if (!rec || rec.attempt !== msg.attemptNumber || TERMINAL_TASK.has(rec.state)) return;
+    this.setTask(rec, msg.state);
+    if (msg.state === 'FAILED' && !this.failingOver && this.status === 'RUNNING') {
+      const v = this.vertex(msg.vertexId);
+      this.failover(new Error(msg.failure ?? 'task failed'), msg.taskManagerId, `${v.name} (${msg.subtaskIndex + 1}/${v.parallelism})`);
+      return;
+    }
+    if (msg.state === 'FINISHED' && this.status === 'RUNNING' && this.allTasks((r) => r.state === 'FINISHED')) {
+      this.finishWith('FINISHED');
+    }
+  }
+
+  /** A TaskManager was lost: its subtasks of the current attempt failed. */
+  onTaskManagerLost(tmId: string, reason: string): void {
+    if (this.isTerminal) return;
+    this.slots = this.slots.filter((s) => s.taskManagerId !== tmId);
+    let hit = false;
+    for (const recs of this.subtasks.values()) {
+      for (const r of recs) {
+        if (r.taskManagerId === tmId && !TERMINAL_TASK.has(r.state)) {
+          this.setTask(r, 'FAILED');
+          hit = true;
+        }
+      }
+    }
+    if (hit && !this.failingOver && (this.status === 'RUNNING' || this.status === 'RESTARTING')) {
+      this.failover(new Error(`org.apache.flink.runtime.jobmaster.JobMasterException: TaskManager with id ${tmId} is no longer reachable. ${reason}`), tmId);
+    }
+  }
+
+  private allTasks(pred: (r: SubtaskRecord) => boolean): boolean {
+    for (const recs of this.subtasks.values()) for (const r of recs) if (!pred(r)) return false;
+    return true;
+  }
+
+  private record(err: Error, tmId: string | undefined, taskName?: string): void {
+    const tm = tmId ? this.deps.resources.taskManagers.get(tmId) : undefined;
+    const view: ExceptionView = { exceptionName: err.name || 'Error', stacktrace: err.stack ?? err.message, timestamp: Date.now() };
+    if (taskName) view.taskName = taskName;
+    if (tmId) view.taskManagerId = tmId;
+    if (tm) view.endpoint = `${tm.host}:${tm.dataPort}`;
+    view.stacktrace = err.message.includes('\n') ? err.message : view.stacktrace;
+    this.exceptions.unshift(view);
+    if (this.exceptions.length > 16) this.exceptions.length = 16;
+  }
+
+  /** Cancels the current attempt and restarts it under the restart strategy, or fails the job. */
+  private failover(err: Error, tmId: string | undefined, taskName?: string): void {
+    if (this.failingOver || this.isTerminal) return;
+    this.record(err, tmId, taskName);
+    const decision = this.deps.restart.next();
+    this.failingOver = true;
+    this.log.warn({ err: err.message.split('\n')[0], restart: decision.restart }, 'job failover');
+    this.setStatus(decision.restart ? 'RESTARTING' : 'FAILING');
+    void this.cancelAttempt().then(() => {
+      this.failingOver = false;
+      if (!decision.restart) {
+        this.finishWith('FAILED');
+        return;
+      }
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null;
+        if (this.status !== 'RESTARTING') return;
+        this.numRestarts++;
+        for (const recs of this.subtasks.values()) {
+          for (const r of recs) {
+            r.attempt++;
+            r.taskManagerId = null;
+            r.timestamps = {};
+            this.setTask(r, 'CREATED');
+          }
+        }
+        this.setStatus('RUNNING');
+        this.tryDeploy();
+      }, decision.delayMs);
+    });
+  }
+
+  private fail(err: Error, tmId: string | undefined): void {
+    this.record(err, tmId);
+    this.setStatus('FAILING');
+    void this.cancelAttempt().then(() => this.finishWith('FAILED'));
+  }
+
+  /** Cancels every running subtask of the current attempt and frees the job's slots. */
+  private async cancelAttempt(): Promise<void> {
+    const executionId = this.executionId;
+    const tms = new Set<string>();
+    for (const recs of this.subtasks.values()) {
+      for (const r of recs) {
+        if (TERMINAL_TASK.has(r.state)) continue;
+        if (r.taskManagerId) tms.add(r.taskManagerId);
+        if (r.state !== 'CREATED' && r.state !== 'SCHEDULED') this.setTask(r, 'CANCELING');
+      }
+    }
+    await Promise.all(
+      [...tms].map(async (id) => {
+        const tm = this.deps.resources.taskManagers.get(id);
+        if (!tm) return;
+        try {
+          await tm.conn.request({ t: 'cancel', executionId }, this.deps.askTimeoutMs);
+        } catch (err) {
+          this.log.warn({ taskManagerId: id, err: errorMessage(err) }, 'cancel failed');
+        }
+      }),
+    );
+    for (const recs of this.subtasks.values()) for (const r of recs) if (!TERMINAL_TASK.has(r.state)) this.setTask(r, 'CANCELED');
+    this.releaseAttempt();
+  }
+
+  private releaseAttempt(): void {
+    const executionId = this.executionId;
+    const used = new Set(this.slots.map((s) => s.taskManagerId));
+    for (const id of used) {
+      const tm = this.deps.resources.taskManagers.get(id);
+      try {
+        tm?.conn.send({ t: 'release', executionId });
+      } catch {
+        // gone already
+      }
+    }
+    this.deps.resources.releaseSlots(this.slots);
+    this.slots = [];
+  }
+
+  /** PATCH /jobs/:id: cancel the job. */
+  async cancel(): Promise<void> {
+    if (this.isTerminal || this.status === 'CANCELLING') return;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    this.setStatus('CANCELLING');
+    await this.cancelAttempt();
+    this.finishWith('CANCELED');
+  }
+
+  private finishWith(status: JobStatus): void {
+    if (this.isTerminal) return;
+    if (status === 'FINISHED') this.releaseAttempt();
+    this.setStatus(status);
+    this.log.info({ status }, 'job reached a terminal state');
+    this.deps.onTerminal(this);
+  }
+
+  get endTime(): number {
+    return this.isTerminal ? (this.statusTimestamps[this.status] ?? -1) : -1;
+  }
+
+  /** Job-scope metrics on the JobManager under Flink's names. */
+  metrics(): Record<string, number> {
+    const now = Date.now();
+    const s = this.status;
+    const since = this.statusTimestamps[s] ?? now;
+    const terminal = this.isTerminal;
+    const cur = (st: JobStatus) => (s === st ? now - since : 0);
+    const total = (st: JobStatus) => (this.statusTotals[st] ?? 0) + cur(st);
+    const out: Record<string, number> = {
+      uptime: terminal ? -1 : s === 'RUNNING' ? now - since : 0,
+      downtime: terminal ? -1 : s === 'FAILING' || s === 'RESTARTING' ? now - since : 0,
+      numRestarts: this.numRestarts,
+      fullRestarts: this.numRestarts,
+    };
+    for (const st of ['INITIALIZING', 'CREATED', 'RUNNING', 'FAILING', 'CANCELLING', 'RESTARTING'] as JobStatus[]) {
+      const key = st.toLowerCase();
+      out[`${key}Time`] = cur(st);
+      out[`${key}TimeTotal`] = total(st);
+      out[`${key}State`] = s === st ? 1 : 0;
+    }
+    return out;
+  }
+}
