@@ -126,6 +126,7 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
       catchUpSec,
       points: history.points[v.id] ?? [],
       forecastFactor,
+      sourceObserved: history.sourceObserved[v.id],
     });
     plans.set(v.id, plan);
     d.perVertex[v.id] = plan.model;

@@ -40,6 +40,8 @@ export interface ScalingHistory {
   ineffective: Record<string, { until: number; reason: string }>;
   forecast: ForecastState;
   lastArrivalSample: number;
+  /** sources: the last capacity observed while catching up unthrottled (busy time lies at sources) */
+  sourceObserved: Record<string, { p: number; rate: number }>;
 }
 
 export function emptyHistory(jobId: string, policy: ScalingPolicy): ScalingHistory {
@@ -56,6 +58,7 @@ export function emptyHistory(jobId: string, policy: ScalingPolicy): ScalingHisto
     ineffective: {},
     forecast: emptyForecast(seconds(policy.forecast.bucket), seconds(policy.forecast.season)),
     lastArrivalSample: Number.NEGATIVE_INFINITY,
+    sourceObserved: {},
   };
 }
 
@@ -94,11 +97,17 @@ export function updateHistory(h: ScalingHistory, obs: JobObservation, d: ScaleDe
 
   next.points = { ...h.points };
   next.knownRates = { ...h.knownRates };
+  next.sourceObserved = { ...h.sourceObserved };
   const byId = new Map(obs.vertices.map((v) => [v.id, v]));
   for (const [v, m] of Object.entries(d.perVertex)) {
     if (m.trueRateBasis === 'unknown' || !(m.trueRate > 0)) continue;
-    next.knownRates[v] = m.trueRate;
     const vo = byId.get(v);
+    if (vo && vo.inputs.length === 0) {
+      // At sources only rates observed while catching up are capacities; busy time lies.
+      if (m.trueRateBasis === 'observed-catch-up' && !m.notes.some((n) => n.startsWith('remembered'))) next.sourceObserved[v] = { p: m.parallelism, rate: m.trueRate };
+      continue;
+    }
+    next.knownRates[v] = m.trueRate;
     // Only loaded vertices give a trustworthy rate: at low busy time the ratio is mostly noise.
     if (vo && m.busyMax >= 0.25) {
       next.points[v] = addPoint(next.points[v] ?? [], m.parallelism, m.trueRate / balanceEfficiency(m.parallelism, balanceUnits(vo)));

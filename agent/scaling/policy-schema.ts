@@ -59,9 +59,9 @@ export const policyShape = {
     .describe('consecutive metric intervals a vertex must be above the band before a scale-up (a sustained step is acted on after this many)'),
   utilization: z
     .object({
-      target: fraction().default(0.7).describe('utilization each vertex is sized for'),
-      max: fraction().default(0.9).describe('scale up when a vertex would need more than this utilization'),
-      min: fraction().default(0.4).describe('scale down when a vertex would need less than this utilization'),
+      target: fraction().default(0.8).describe('utilization each vertex is sized for'),
+      max: fraction().default(0.95).describe('scale up when a vertex would need more than this utilization'),
+      min: fraction().default(0.5).describe('scale down when a vertex would need less than this utilization'),
     })
     .strict()
     .prefault({})
@@ -158,7 +158,7 @@ export const policyShape = {
       season: duration().default('1d').describe('length of the season (one day, one week)'),
       minHistory: duration().default('1d').describe('history needed before the seasonal profile is used'),
       trendWindow: duration().default('30m').describe('recent window whose linear trend is extrapolated'),
-      headroom: z.number().min(1).default(1.1).describe('multiplier on the forecast rate'),
+      headroom: z.number().min(1).default(1.0).describe('multiplier on the forecast rate'),
     })
     .strict()
     .prefault({}),

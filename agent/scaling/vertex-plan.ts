@@ -23,6 +23,8 @@ export interface VertexPlanInput {
   catchUpSec: number;
   points: readonly ScalingPoint[];
   forecastFactor: number;
+  /** sources: capacity last observed while catching up */
+  sourceObserved?: { p: number; rate: number } | undefined;
 }
 
 export interface VertexPlan {
@@ -65,10 +67,23 @@ function recommend(rates: VertexRates, p: number, b: number, units: number | und
 }
 
 export function planVertex(input: VertexPlanInput): VertexPlan {
-  const { v, long, short, policy } = input;
+  const { v, policy } = input;
+  let { long, short } = input;
   const p = v.parallelism;
   const notes: string[] = [];
   const units = balanceUnits(v);
+  let sourceCapacityUnknown = false;
+  if (isSource(v) && long.basis !== 'observed-catch-up') {
+    // Busy time at sources lies: use the capacity seen while catching up, else never shrink.
+    const o = input.sourceObserved;
+    if (o) {
+      const rate = predictedRate(o.rate, o.p, p, 1, units);
+      notes.push(`remembered source capacity ${Math.round(o.rate)} rec/s at parallelism ${o.p} (observed while catching up)`);
+      const fix = (r: VertexRates): VertexRates => (r.basis === 'observed-catch-up' ? r : { ...r, trueRate: rate, basis: 'observed-catch-up', utilization: (r.targetRate + r.catchUpRate) / rate });
+      long = fix(long);
+      short = fix(short);
+    } else sourceCapacityUnknown = true;
+  }
   const { lo, hi } = vertexBounds(v, policy);
   const b = exponentFor(input.points, policy, notes);
   const u = policy.utilization;
@@ -96,7 +111,8 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
     notes.push(`skewed by keys: busiest subtask ${fmt(skew)}x the average (key groups alone explain ${fmt(expectedSkew)}x); more parallelism will not relieve the hot keys`);
   }
   if (long.basis === 'observed-catch-up') notes.push('source rate observed while catching up (busy time at sources is not trusted)');
-  const downCandidate = rec < p && long.utilization < u.min;
+  if (sourceCapacityUnknown) notes.push('source capacity not yet observed (busy time at sources is not trusted): no scale-down');
+  const downCandidate = rec < p && long.utilization < u.min && !sourceCapacityUnknown;
   const model: VertexModel = {
     parallelism: p,
     maxParallelism: v.maxParallelism,
