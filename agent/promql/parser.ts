@@ -422,9 +422,36 @@ function typeName(t: ValueType): string {
   return t === 'vector' ? 'instant vector' : t === 'matrix' ? 'range vector' : t;
 }
 
+/**
+ * Lezer does not lex a number with a trailing dot (`2.`), which Go's parser accepts.
+ * Outside string literals such a dot becomes a space, keeping every offset unchanged.
+ */
+function normalizeTrailingDots(text: string): string {
+  let out = '';
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote !== null) {
+      if (c === '\\' && quote !== '`') { out += c + (text[i + 1] ?? ''); i++; continue; }
+      if (c === quote) quote = null;
+      out += c;
+      continue;
+    }
+    if (c === '"' || c === "'" || c === '`') quote = c;
+    else if (c === '#') { out += text.slice(i); break; }
+    else if (c === '.' && i > 0 && /[0-9]/.test(text[i - 1]!) && !/[0-9eE]/.test(text[i + 1] ?? '')) {
+      let j = i - 1;
+      while (j >= 0 && /[0-9]/.test(text[j]!)) j--;
+      if (j < 0 || !/[A-Za-z_:.\]]/.test(text[j]!)) { out += ' '; continue; }
+    }
+    out += c;
+  }
+  return out;
+}
+
 /** Parses a PromQL expression; throws FlowpilotError('FP_PROMQL_PARSE') with the position on any error. */
 export function parseExpr(text: string): Expr {
-  const tree = lezer.parse(text);
+  const tree = lezer.parse(normalizeTrailingDots(text));
   let errAt = -1;
   tree.iterate({
     enter(node) {

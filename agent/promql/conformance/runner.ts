@@ -23,7 +23,7 @@ export interface CaseResult {
   reason: string;
 }
 
-const EXPERIMENTAL_TOKENS = /\b(limitk|limit_ratio|anchored|smoothed|fill|fill_left|fill_right|info|first_over_time|mad_over_time|ts_of_\w+|double_exponential_smoothing|sort_by_label(?:_desc)?|histogram_quantiles|integral|start_timestamp|min_of|max_of)\b|\b(step|range|start|end)\(\)|\[[^\]]*[+*/%^]|[-+*/]\s*(?:step|range)\(\)|\b(?:offset|@)\s*\(/;
+const EXPERIMENTAL_TOKENS = /\b(limitk|limit_ratio|anchored|smoothed|fill|fill_left|fill_right|info|first_over_time|mad_over_time|ts_of_\w+|double_exponential_smoothing|sort_by_label(?:_desc)?|histogram_quantiles|integral|start_timestamp|min_of|max_of)\b|(?<!@\s*)\b(step|range|start|end)\(\)|\[[^\]]*[+*/%^]|[-+*/]\s*(?:step|range)\(\)|\b(?:offset|@)\s*\(/;
 const NATIVE_ONLY_FUNCTIONS = /\bhistogram_(count|sum|avg|stddev|stdvar)\s*\(/;
 
 function selectorsOf(e: Expr, out: LabelMatcher[][]): void {
