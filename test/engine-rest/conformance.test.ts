@@ -13,6 +13,7 @@ import { createRestRouter } from '../../engine/rest/server.ts';
 import { startHarness, type Answer, type Harness } from './support/harness.ts';
 import { ORDERS_JOB, TM1, V_ENRICH, V_SOURCE, V_WINDOW } from './support/memory-backend.ts';
 import { SPEC_PATH, formatErrors, loadSpec, toTemplate, type SpecValidators } from './support/openapi.ts';
+import { collectFixtures } from './write-fixtures.ts';
 
 const haveSpec = fs.existsSync(SPEC_PATH);
 const skip = !haveSpec && process.env.CI !== 'true' ? `Flink spec not found at ${SPEC_PATH}` : false;
@@ -212,6 +213,29 @@ describe('REST conformance with Flink\'s OpenAPI file', { skip }, () => {
       if (c.pattern === '/jars/:jarid/run') state.submittedJob = b.jobid!;
       if (c.pattern === '/jobs/:jobid/savepoints') state.triggerId = b['request-id']!;
     }
+  });
+
+  it('answers every fixture request (finished jobs, every vertex, savepoint states) with a body that matches the spec', async () => {
+    const router = createRestRouter();
+    const byPattern = new Map(CHECKS.map((c) => [`${c.method} ${c.pattern}`, c]));
+    const fixtures = await collectFixtures();
+    let validated = 0;
+    for (const { entry, body } of fixtures) {
+      if (entry.status >= 300) continue;
+      const m = router.match(entry.method, new URL(entry.path, 'http://x').pathname);
+      assert.ok(m, `${entry.method} ${entry.path} matches a route`);
+      const check = byPattern.get(`${entry.method} ${m.route.pattern}`)!;
+      const a: Answer = { status: entry.status, body, text: JSON.stringify(body), headers: new Headers() };
+      if (!check.wireOnly) {
+        const v = spec.responseValidator(entry.method, toTemplate(m.route.pattern));
+        if (v) {
+          assert.ok(v(body), `${entry.file} does not match the spec:\n${formatErrors(v)}`);
+          validated++;
+        }
+      }
+      if (entry.path === check.path || (check.wireOnly && Array.isArray(body) && body.length > 0)) check.wire?.(a, spec);
+    }
+    assert.ok(validated >= 25, `validated ${validated} fixture bodies`);
   });
 
   it('answers every route under the /v1 prefix exactly as without it', async () => {
