@@ -211,5 +211,31 @@ function runEval(engine: PromQLEngine, cmd: EvalCommand, histograms: Labels[]): 
   } catch (err) {
     problem = `bad expectation: ${errorMessage(err)}`;
   }
+  if (problem === null && cmd.instant && (res.data.resultType === 'vector' || res.data.resultType === 'scalar')) problem = rangeRecheck(engine, cmd);
   return problem === null ? { ...base, status: 'passed', reason: '' } : { ...base, status: 'failed', reason: problem };
+}
+
+/**
+ * As Prometheus's harness does, re-runs an instant query as a range query from t-1m to
+ * t+1m (step 1m) and checks that its middle step gives the same result.
+ */
+function rangeRecheck(engine: PromQLEngine, cmd: EvalCommand): string | null {
+  if (/@\s*(start|end)\(\)/.test(cmd.query)) return null;
+  let res: QueryResult;
+  try {
+    res = engine.rangeQuerySync(cmd.query, cmd.atMs - 60_000, cmd.atMs + 60_000, 60_000);
+  } catch (err) {
+    return `as a range query: unexpected error: ${errorMessage(err)}`;
+  }
+  if (res.data.resultType !== 'matrix') return 'as a range query: not a matrix';
+  const result = res.data.result.flatMap((s) => {
+    const i = s.timestamps.indexOf(cmd.atMs);
+    return i < 0 ? [] : [{ metric: s.metric, t: cmd.atMs, value: s.values[i]! }];
+  });
+  const scalarExpected = cmd.results.length === 1 && /^[^{\s]+$/.test(cmd.results[0]!) && !/^[a-zA-Z_:]/.test(cmd.results[0]!.replace(/^[+-]/, '').replace(/^(inf|nan)$/i, '0'));
+  const asInstant: QueryResult = scalarExpected && result.length === 1
+    ? { data: { resultType: 'scalar', result: { t: cmd.atMs, value: result[0]!.value } }, warnings: [], infos: [] }
+    : { data: { resultType: 'vector', result }, warnings: [], infos: [] };
+  const problem = compareResult({ ...cmd, expects: cmd.expects.filter((e) => e.type !== 'ordered') }, asInstant);
+  return problem === null ? null : `as a range query: ${problem}`;
 }
