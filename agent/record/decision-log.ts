@@ -1,0 +1,110 @@
+/**
+ * The decision record: a bounded ring of every evaluation (inputs summary, per-vertex model
+ * numbers, the decision or the guard that blocked it), the prom-client gauges and counter
+ * that expose the model per {job_id, vertex_id}, one structured pino line per decision, and
+ * the handler for GET /api/v1/scaling/decisions that the agent's HTTP server mounts.
+ */
+import type http from 'node:http';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from '../../common/log.ts';
+import type { ScaleDecision } from '../scaling/decision.ts';
+
+export class DecisionRing {
+  private readonly items: ScaleDecision[] = [];
+  readonly capacity: number;
+
+  constructor(capacity = 1000) {
+    this.capacity = capacity;
+  }
+
+  push(d: ScaleDecision): void {
+    this.items.push(d);
+    if (this.items.length > this.capacity) this.items.splice(0, this.items.length - this.capacity);
+  }
+
+  /** Newest last; filtered by job, at most `limit`. */
+  list(opts: { jobId?: string; limit?: number } = {}): ScaleDecision[] {
+    const all = opts.jobId ? this.items.filter((d) => d.jobId === opts.jobId) : this.items;
+    return all.slice(-(opts.limit ?? all.length));
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+}
+
+export interface DecisionMetrics {
+  trueRate: Gauge;
+  targetRate: Gauge;
+  utilization: Gauge;
+  recommended: Gauge;
+  current: Gauge;
+  decisions: Counter;
+}
+
+export function registerDecisionMetrics(registry: Registry): DecisionMetrics {
+  const labelNames = ['job_id', 'vertex_id'] as const;
+  const g = (name: string, help: string): Gauge => new Gauge({ name, help, labelNames, registers: [registry] });
+  return {
+    trueRate: g('flowpilot_scaling_true_rate', 'Records/s the vertex can process at its current parallelism (model).'),
+    targetRate: g('flowpilot_scaling_target_rate', 'Records/s arriving for the vertex, propagated from the sources.'),
+    utilization: g('flowpilot_scaling_utilization', 'Demand (target + catch-up) over true rate.'),
+    recommended: g('flowpilot_scaling_recommended_parallelism', 'Parallelism the model recommends before guards.'),
+    current: g('flowpilot_scaling_current_parallelism', 'Parallelism the vertex runs at.'),
+    decisions: new Counter({ name: 'flowpilot_scaling_decisions_total', help: 'Scaling evaluations by outcome.', labelNames: ['job_id', 'action', 'blocked_by'], registers: [registry] }),
+  };
+}
+
+/** Records one decision: ring, gauges, counter and one log line. */
+export class DecisionRecorder {
+  readonly ring: DecisionRing;
+  private readonly metrics: DecisionMetrics | undefined;
+  private readonly log: Logger | undefined;
+
+  constructor(opts: { capacity?: number; registry?: Registry; logger?: Logger } = {}) {
+    this.ring = new DecisionRing(opts.capacity);
+    this.metrics = opts.registry ? registerDecisionMetrics(opts.registry) : undefined;
+    this.log = opts.logger;
+  }
+
+  record(d: ScaleDecision): void {
+    this.ring.push(d);
+    const m = this.metrics;
+    if (m) {
+      for (const [vertex, v] of Object.entries(d.perVertex)) {
+        const labels = { job_id: d.jobId, vertex_id: vertex };
+        m.trueRate.set(labels, v.trueRate);
+        m.targetRate.set(labels, v.targetRate);
+        m.utilization.set(labels, v.utilization);
+        m.recommended.set(labels, v.recommended);
+        m.current.set(labels, v.parallelism);
+      }
+      m.decisions.inc({ job_id: d.jobId, action: d.action, blocked_by: d.blockedBy ?? '' });
+    }
+    this.log?.info(
+      { event: 'scaling_decision', job_id: d.jobId, action: d.action, parallelism: d.parallelism, recommended: d.recommended, blocked_by: d.blockedBy, reasons: d.reasons, backlog_mode: d.backlogMode, restart_cost_sec: d.restartCostSec },
+      d.action === 'rescale' ? 'rescale decided' : `no rescale${d.blockedBy ? ` (${d.blockedBy})` : ''}`,
+    );
+  }
+}
+
+/**
+ * Serves GET /api/v1/scaling/decisions?job=ID&limit=N as {"decisions":[...]} (newest last).
+ * Returns false for any other path so the server can try its other routes.
+ */
+export function handleDecisionsRoute(req: http.IncomingMessage, res: http.ServerResponse, ring: DecisionRing): boolean {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.pathname !== '/api/v1/scaling/decisions' || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+  const jobId = url.searchParams.get('job') ?? undefined;
+  const limitRaw = url.searchParams.get('limit');
+  const limit = limitRaw === null ? 100 : Number(limitRaw);
+  if (!Number.isInteger(limit) || limit < 1) {
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: 'limit must be a positive integer' }));
+    return true;
+  }
+  const body = JSON.stringify({ decisions: ring.list({ ...(jobId ? { jobId } : {}), limit }) });
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(req.method === 'HEAD' ? undefined : body);
+  return true;
+}

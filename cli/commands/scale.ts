@@ -1,0 +1,111 @@
+/**
+ * `flowpilot scale ...`: the decision engine from the command line.
+ *   replay [FILE|-]      decisions for recorded JSON-lines observations, one line out per line in
+ *   simulate --trace T   closed-loop simulation against the plant model, with the baselines
+ *   explain              the last decisions of a running agent, readably
+ *   policy-docs          regenerate (or --check) docs/scaling-policy.md
+ *   check-policy FILE    validate a policy file
+ * Implementations are imported lazily inside each action.
+ */
+import type { Command } from 'commander';
+
+async function loadPolicy(file: string | undefined) {
+  const { defaultPolicy, loadPolicyFile } = await import('../../agent/scaling/policy.ts');
+  return file ? loadPolicyFile(file) : defaultPolicy();
+}
+
+export function register(program: Command): void {
+  const scale = program.command('scale').description('autoscaler decisions: replay, simulate, explain, policy reference');
+
+  scale
+    .command('replay')
+    .description('read JSON-lines observations (docs/replay.md) and write one decision JSON per line, flushed per line')
+    .argument('[file]', 'observations file, or - for stdin', '-')
+    .option('--policy <file>', 'scaling policy YAML')
+    .option('--full', 'write full decisions (model numbers per vertex) instead of the compact form')
+    .action(async (file: string, opts: { policy?: string; full?: boolean }) => {
+      const { replay } = await import('../../agent/simulate/replay.ts');
+      const { createReadStream } = await import('node:fs');
+      const policy = await loadPolicy(opts.policy);
+      const input = file === '-' ? process.stdin : createReadStream(file);
+      const res = await replay({ input, output: process.stdout, policy, name: file === '-' ? 'stdin' : file, full: opts.full ?? false });
+      if (res.errors > 0) process.exitCode = 2;
+    });
+
+  scale
+    .command('simulate')
+    .description('run the decision engine in closed loop against a plant model, beside the baselines')
+    .requiredOption('--trace <spec>', 'CSV file of "seconds,rate" rows, or synthetic:step|ramp|diurnal|spikes')
+    .option('--policy <file>', 'scaling policy YAML')
+    .option('--hours <n>', 'length of the run (default: the trace length)', Number)
+    .option('--seed <n>', 'random seed', Number, 1)
+    .option('--slo <seconds>', 'lag SLO in seconds', Number, 60)
+    .option('--only <names>', 'comma-separated autoscalers: flowpilot,flink-autoscaler,hpa-cpu,aws-msf-cpu,static-peak')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (opts: { trace: string; policy?: string; hours?: number; seed: number; slo: number; only?: string; json?: boolean }) => {
+      const { compare, formatTable } = await import('../../agent/simulate/scenario.ts');
+      const { loadTrace } = await import('../../agent/simulate/traces.ts');
+      const policy = await loadPolicy(opts.policy);
+      const trace = loadTrace(opts.trace, opts.seed);
+      const results = compare({ trace, policy, seed: opts.seed, sloSec: opts.slo, ...(opts.hours ? { hours: opts.hours } : {}), ...(opts.only ? { only: opts.only.split(',') } : {}) });
+      process.stdout.write(opts.json ? `${JSON.stringify({ trace: trace.name, results }, null, 2)}\n` : `${formatTable(trace.name, results)}\n`);
+    });
+
+  scale
+    .command('explain')
+    .description('print the last scaling decisions of a running agent, with their reasons and model numbers')
+    .option('--url <url>', 'agent base URL', 'http://127.0.0.1:9250')
+    .option('--job <id>', 'only this job')
+    .option('--limit <n>', 'how many decisions', Number, 5)
+    .option('--json', 'print the raw JSON')
+    .action(async (opts: { url: string; job?: string; limit: number; json?: boolean }) => {
+      const { explainDecisions } = await import('../../agent/record/explain.ts');
+      const { FlowpilotError } = await import('../../common/errors.ts');
+      const u = new URL('/api/v1/scaling/decisions', opts.url);
+      if (opts.job) u.searchParams.set('job', opts.job);
+      u.searchParams.set('limit', String(opts.limit));
+      let res: Response;
+      try {
+        res = await fetch(u, { signal: AbortSignal.timeout(10_000) });
+      } catch (err) {
+        throw new FlowpilotError('FP_AGENT_UNREACHABLE', `cannot reach the agent at ${u.origin}: ${(err as Error).message}; pass --url http://host:port`);
+      }
+      if (!res.ok) throw new FlowpilotError('FP_AGENT_HTTP', `${u.href} answered HTTP ${res.status}`);
+      const body = (await res.json()) as { decisions: import('../../agent/scaling/decision.ts').ScaleDecision[] };
+      process.stdout.write(opts.json ? `${JSON.stringify(body, null, 2)}\n` : `${explainDecisions(body.decisions)}\n`);
+    });
+
+  scale
+    .command('policy-docs')
+    .description('regenerate docs/scaling-policy.md from the policy schema')
+    .option('--check', 'fail if the file is stale instead of writing it')
+    .action(async (opts: { check?: boolean }) => {
+      const { policyDocs, policyDocsPath } = await import('../../agent/scaling/policy-docs.ts');
+      const { readFileSync, writeFileSync } = await import('node:fs');
+      const text = policyDocs();
+      if (opts.check) {
+        let old = '';
+        try {
+          old = readFileSync(policyDocsPath, 'utf8');
+        } catch {
+          /* missing counts as stale */
+        }
+        if (old !== text) {
+          process.stderr.write(`${policyDocsPath} is stale: run flowpilot scale policy-docs\n`);
+          process.exitCode = 1;
+        }
+        return;
+      }
+      writeFileSync(policyDocsPath, text);
+      process.stdout.write(`wrote ${policyDocsPath}\n`);
+    });
+
+  scale
+    .command('check-policy')
+    .description('validate a scaling policy file (errors as file:line:col)')
+    .argument('<file>')
+    .action(async (file: string) => {
+      await loadPolicy(file);
+      process.stdout.write(`${file}: ok\n`);
+    });
+}
