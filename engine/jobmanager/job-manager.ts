@@ -17,7 +17,7 @@ import { listenRpc, type RpcConnection, type RpcEnvelope } from '../rpc/connecti
 import type { HeartbeatMessage, RegisterMessage, TaskStateMessage } from '../rpc/messages.ts';
 import { loadJobProgram, type ProgramLoader } from '../runtime/program-loader.ts';
 import { ViewUpdater } from '../runtime/time-accounting.ts';
-import { sha256 } from '../taskmanager/job-modules.ts';
+import { resolveModulePath, sha256 } from '../runtime/module-resolver.ts';
 import { JobMaster, newId } from './job-master.ts';
 import { ResourceManager } from './resource-manager.ts';
 import { RestartStrategy } from './restart-strategy.ts';
@@ -117,13 +117,15 @@ export class JobManager {
 
   /** Builds the job module's graph and starts the job. A module that throws gives FP_JOB_BUILD; the cluster is unaffected. */
   async submit(opts: SubmitOptions): Promise<JobMaster> {
-    const modulePath = resolve(opts.modulePath);
+    const given = resolve(opts.modulePath);
     let bytes: Buffer;
     try {
-      bytes = await readFile(modulePath);
+      bytes = await readFile(given);
     } catch (err) {
-      throw new FlowpilotError('FP_JOB_BUILD', `cannot read job module ${modulePath}: ${errorMessage(err)}`, { cause: err });
+      throw new FlowpilotError('FP_JOB_BUILD', `cannot read job module ${given}: ${errorMessage(err)}`, { cause: err });
     }
+    const moduleSha = sha256(bytes);
+    const modulePath = resolveModulePath(given, moduleSha) ?? given;
     const submission: JobSubmission = {
       modulePath,
       programArgs: opts.programArgs ?? [],
@@ -138,7 +140,7 @@ export class JobManager {
       jobId,
       graph,
       submission,
-      module: { sha256: sha256(bytes), fileName: basename(modulePath), bytes },
+      module: { sha256: moduleSha, fileName: basename(given), bytes },
       resources: this.resources,
       restart: new RestartStrategy(this.config),
       askTimeoutMs: this.config['rpc.ask-timeout'],

@@ -6,7 +6,7 @@
  * edge is decided by `edgeChannels`, which producer and consumer both use.
  */
 import type { ShipStrategy } from '../contracts/job-graph.ts';
-import type { RecordWriter } from '../contracts/task.ts';
+import type { ChannelSelector, RecordWriter } from '../contracts/task.ts';
 import { assignToKeyGroup, computeOperatorIndexForKeyGroup } from '../keygroups/key-groups.ts';
 import type { OutputChannel } from '../network/channel.ts';
 
@@ -80,20 +80,25 @@ class ForwardWriter extends ChannelWriter {
 }
 
 class HashWriter extends ChannelWriter {
-  private readonly keyOf: KeyOf;
+  private readonly select: ChannelSelector;
   private readonly maxParallelism: number;
 
-  constructor(channels: OutputChannel[], counters: OutputCounters, keyOf: KeyOf, maxParallelism: number) {
+  constructor(channels: OutputChannel[], counters: OutputCounters, select: ChannelSelector, maxParallelism: number) {
     super(channels, counters);
-    this.keyOf = keyOf;
+    this.select = select;
     this.maxParallelism = maxParallelism;
   }
 
   emit(record: unknown): void {
     this.counters.numRecordsOut++;
-    const kg = assignToKeyGroup(this.keyOf(record), this.maxParallelism);
-    this.channels[computeOperatorIndexForKeyGroup(this.maxParallelism, this.channels.length, kg)]!.add(record);
+    this.channels[this.select(record, this.channels.length, this.maxParallelism)]!.add(record);
   }
+}
+
+/** A channel selector that uses the whole value as the key (when the program gives none). */
+export function selectorByKey(keyOf: KeyOf): ChannelSelector {
+  return (record, numChannels, maxParallelism = 128) =>
+    computeOperatorIndexForKeyGroup(maxParallelism, numChannels, assignToKeyGroup(keyOf(record), maxParallelism));
 }
 
 class RebalanceWriter extends ChannelWriter {
@@ -124,8 +129,8 @@ export interface WriterSpec {
   ship: ShipStrategy;
   /** Channels in consumer-subtask order (one channel on point-to-point edges). */
   channels: OutputChannel[];
-  /** HASH only: the key of an emitted value, and the consumer vertex's max parallelism. */
-  keyOf?: KeyOf;
+  /** HASH only: the program's channel selector (default: the whole value is the key), and the consumer vertex's max parallelism. */
+  select?: ChannelSelector;
   maxParallelism: number;
   subtaskIndex: number;
 }
@@ -135,7 +140,7 @@ export function createRecordWriter(spec: WriterSpec, counters: OutputCounters): 
   if (channels.length === 1 && spec.ship !== 'BROADCAST') return new ForwardWriter(channels, counters);
   switch (spec.ship) {
     case 'HASH':
-      return new HashWriter(channels, counters, spec.keyOf ?? identityKey, spec.maxParallelism);
+      return new HashWriter(channels, counters, spec.select ?? selectorByKey(identityKey), spec.maxParallelism);
     case 'BROADCAST':
       return new BroadcastWriter(channels, counters);
     default:

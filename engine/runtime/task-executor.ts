@@ -16,18 +16,9 @@ import { channelKey, type ShuffleService } from '../network/shuffle-service.ts';
 import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { TaskDeployment } from './deployment.ts';
-import { channelIndexOf, consumersOf, createRecordWriter, producersOf, type KeyOf, type OutputCounters } from './record-writers.ts';
+import { channelIndexOf, consumersOf, createRecordWriter, isPointwise, producersOf, type OutputCounters } from './record-writers.ts';
 import { LONG_MIN_VALUE, TaskMetrics } from './task-metrics.ts';
 import { BACKPRESSURED, BUSY, IDLE, TaskTimer, type ViewUpdater } from './time-accounting.ts';
-
-/**
- * Optional hook a JobProgram may offer so HASH edges route by the real key: for the edge into
- * `targetVertexId` at `inputIndex`, the key of a value as the upstream chain emits it.
- * Without it the whole emitted value is the key.
- */
-export interface PartitionKeyHook {
-  partitionKey?(targetVertexId: string, inputIndex: number): KeyOf | undefined;
-}
 
 export interface TaskExecutorOptions {
   batchSize: number;
@@ -39,7 +30,7 @@ export interface TaskExecutorOptions {
 export interface TaskExecutorDeps {
   taskManagerId: string;
   shuffle: ShuffleService;
-  program: JobProgram & PartitionKeyHook;
+  program: JobProgram;
   job: { jobId: string; jobName: string; executionId: string; config: Record<string, string> };
   task: TaskDeployment;
   options: TaskExecutorOptions;
@@ -71,7 +62,8 @@ export class TaskExecutor {
   constructor(deps: TaskExecutorDeps) {
     this.deps = deps;
     const { task, job, shuffle, taskManagerId, options } = deps;
-    for (const out of task.outputs) {
+    for (let outputIndex = 0; outputIndex < task.outputs.length; outputIndex++) {
+      const out = task.outputs[outputIndex]!;
       const consumers = consumersOf(out.ship, task.parallelism, out.consumerParallelism, task.subtaskIndex);
       const channels = consumers.map((c) => {
         const ch = new OutputChannel(channelKey(job.executionId, out.targetVertexId, out.inputIndex, task.subtaskIndex, c), options.batchSize, this.outputs);
@@ -80,10 +72,10 @@ export class TaskExecutor {
         else shuffle.connectRemote(ch, loc.dataAddress);
         return ch;
       });
-      const keyOf = out.ship === 'HASH' ? deps.program.partitionKey?.(out.targetVertexId, out.inputIndex) : undefined;
-      if (out.ship === 'HASH' && !keyOf) deps.log.warn({ vertex: task.vertexId, target: out.targetVertexId }, 'job program gives no partitionKey for a HASH edge; routing by the whole value');
+      const select = out.ship === 'HASH' ? deps.program.partitionerFor?.(task.vertexId, outputIndex) : undefined;
+      if (out.ship === 'HASH' && !select) deps.log.warn({ vertex: task.vertexId, target: out.targetVertexId }, 'job program gives no partitioner for a HASH edge; routing by the whole value');
       this.writers.push(
-        createRecordWriter({ ship: out.ship, channels, keyOf, maxParallelism: out.consumerMaxParallelism, subtaskIndex: task.subtaskIndex }, this.counters),
+        createRecordWriter({ ship: out.ship, channels, select, maxParallelism: out.consumerMaxParallelism, subtaskIndex: task.subtaskIndex }, this.counters),
       );
     }
     const gateChannels: GateChannel[] = [];
@@ -214,6 +206,7 @@ export class TaskExecutor {
       restored: null,
       config: job.config,
       signal: this.abort.signal,
+      inputChannels: inputChannelCounts(task),
     };
   }
 
@@ -330,6 +323,15 @@ export class TaskExecutor {
   dispose(): void {
     this.metrics.dispose();
   }
+}
+
+/** Channels per input index, as the chain's watermark valve needs them. */
+function inputChannelCounts(task: TaskDeployment): number[] {
+  const counts: number[] = [];
+  for (const input of task.inputs) {
+    counts[input.inputIndex] = isPointwise(input.ship, input.producerParallelism, task.parallelism) ? 1 : input.producerParallelism;
+  }
+  return counts;
 }
 
 export function isTerminal(state: ExecutionState): boolean {

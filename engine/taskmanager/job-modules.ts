@@ -5,12 +5,14 @@
  * otherwise the bytes are written under the state dir and imported from there (self-contained
  * modules then work across hosts). Programs are cached per module and arguments.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { JobProgram } from '../contracts/task.ts';
 import type { JobDeployment } from '../runtime/deployment.ts';
 import type { ProgramLoader } from '../runtime/program-loader.ts';
+import { resolveModulePath } from '../runtime/module-resolver.ts';
+
+export { sha256 } from '../runtime/module-resolver.ts';
 
 export class JobModules {
   private readonly stateDir: string;
@@ -34,21 +36,12 @@ export class JobModules {
   }
 
   private async resolve(dep: JobDeployment): Promise<string> {
-    const original = dep.submission.modulePath;
-    try {
-      const local = await readFile(original);
-      if (sha256(local) === dep.module.sha256) return original;
-    } catch {
-      // not on this host: use the shipped bytes
-    }
+    const local = resolveModulePath(dep.submission.modulePath, dep.module.sha256);
+    if (local) return local;
     const dir = join(this.stateDir, 'job-modules', dep.module.sha256.slice(0, 16));
     await mkdir(dir, { recursive: true });
     const path = join(dir, basename(dep.module.fileName));
     await writeFile(path, dep.module.bytes);
     return path;
   }
-}
-
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
