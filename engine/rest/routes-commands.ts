@@ -24,7 +24,7 @@ const JarRunRequestBody = z.looseObject({
   entryClass: z.string().nullish(),
   programArgs: z.string().nullish(),
   programArgsList: z.array(z.string()).nullish(),
-  parallelism: z.number().int().min(1).max(32768).nullish(),
+  parallelism: z.number().int().max(32768).refine((p) => p === -1 || p >= 1, 'parallelism must be positive (or -1 for the default)').nullish(),
   jobId: hex32.nullish(),
   allowNonRestoredState: z.boolean().nullish(),
   savepointPath: z.string().nullish(),

@@ -104,7 +104,7 @@ function num(values: MetricValues | undefined, id: string): number | undefined {
 
 /** IOMetricsInfo of one subtask from its metric map (Flink reads the same metric names). */
 export function ioMetrics(values: MetricValues | undefined): Record<string, number | boolean> {
-  const complete = values !== undefined;
+  const complete = values !== undefined && Object.keys(values).length > 0;
   const long = (id: string) => Math.trunc(num(values, id) ?? 0);
   return {
     'read-bytes': long('numBytesIn'),

@@ -68,6 +68,8 @@ describe('REST commands', () => {
     assert.deepEqual(last.programArgs, ['--x', '1']);
     assert.equal(last.parallelism, 2);
     assert.equal(last.claimMode, 'NO_CLAIM');
+    await h.call('POST', `/jars/${id}/run`, { parallelism: -1 });
+    assert.equal(h.backend.submitted.at(-1)!.parallelism, undefined, '-1 means the cluster default');
   });
 
   it('reports a savepoint as in progress, then completed with its location', async () => {
