@@ -78,11 +78,13 @@ export function addReadRoutes(r: Router<Handler>): void {
   });
   r.add('GET', '/jobs/:jobid/vertices/:vertexid/backpressure', (ctx) => ok(backpressure(vertexMetrics(ctx), ctx.now)));
   r.add('GET', '/jobs/:jobid/vertices/:vertexid/metrics', (ctx) => {
+    const perSubtask = vertexMetrics(ctx);
+    if (perSubtask === undefined) return ok([]);
     const prefixed: MetricValues = {};
-    (vertexMetrics(ctx) ?? []).forEach((m, i) => {
+    perSubtask.forEach((m, i) => {
       for (const [id, v] of Object.entries(m ?? {})) prefixed[`${i}.${id}`] = v;
     });
-    return ok(listOrGet(vertexMetrics(ctx) === undefined ? undefined : prefixed, get(ctx)));
+    return ok(listOrGet(prefixed, get(ctx)));
   });
   r.add('GET', '/jobs/:jobid/vertices/:vertexid/subtasks/metrics', (ctx) => {
     const all = vertexMetrics(ctx) ?? [];
