@@ -1,0 +1,200 @@
+/**
+ * The agent process: wires the stages together and runs them. Scrape loops (static targets,
+ * Kubernetes pods, the Flink REST collector) append to the in-memory tsdb on their intervals;
+ * rule groups evaluate on theirs and hand alerts to the notifier (Alertmanager, webhooks); the
+ * HTTP API serves queries, rules and alerts. Every JobObservation the REST collector produces is
+ * validated, recorded (`--record`), and passed to the ObservationHandler: the extension point
+ * where the autoscaler's decision and actuation plug in. This module makes no decisions.
+ */
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from '../../common/log.ts';
+import { errorMessage } from '../../common/errors.ts';
+import { MemoryStorage } from '../tsdb/index.ts';
+import { PromQLEngine } from '../promql/index.ts';
+import { RuleManager } from '../rules/manager.ts';
+import { engineQueryFunc } from '../rules/types.ts';
+import { Notifier } from '../notify/index.ts';
+import { ScrapeManager } from '../collect/scraper.ts';
+import { FlinkRestClient } from '../collect/flink-rest-client.ts';
+import { FlinkRestCollector, FlinkRestSource, type FlinkCollectResult } from '../collect/flink-rest.ts';
+import { KubePodDiscovery } from '../collect/kube-discovery.ts';
+import { parseObservation, type JobObservation } from '../collect/observation.ts';
+import { loadKubeConfig } from '../kube/client.ts';
+import { AgentApi, startAgentServer, type AgentServer } from '../server/api.ts';
+import type { AgentConfig } from './config.ts';
+import { ObservationRecorder } from './recorder.ts';
+import { discoveredTargets, flinkTarget, staticTargets } from './targets.ts';
+
+/** What an ObservationHandler may look at besides the observation. */
+export interface ObservationContext {
+  storage: MemoryStorage;
+  engine: PromQLEngine;
+  /** null when no rule files are configured. */
+  rules: RuleManager | null;
+  /** Every job the REST endpoint listed, terminal ones included (for recovery). */
+  jobs: FlinkCollectResult['jobs'];
+  dryRun: boolean;
+  logger: Logger;
+}
+
+/**
+ * The extension point for the autoscaler: called once per job per REST collection, in order,
+ * never concurrently with itself. A thrown error is logged and does not stop the agent.
+ */
+export type ObservationHandler = (observation: JobObservation, ctx: ObservationContext) => void | Promise<void>;
+
+export interface AgentProcessOptions {
+  config: AgentConfig;
+  logger: Logger;
+  version: string;
+  onObservation?: ObservationHandler;
+}
+
+export class AgentProcess {
+  readonly config: AgentConfig;
+  readonly registry = new Registry();
+  readonly storage: MemoryStorage;
+  readonly engine: PromQLEngine;
+  readonly scrapes: ScrapeManager;
+  rules: RuleManager | null = null;
+  private notifier: Notifier | null = null;
+  private recorder: ObservationRecorder | null = null;
+  private server: AgentServer | null = null;
+  private readonly discoveries: KubePodDiscovery[] = [];
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private observationChain: Promise<void> = Promise.resolve();
+  private readonly log: Logger;
+  private readonly opts: AgentProcessOptions;
+  private rulesLoaded = false;
+  observationsSeen = 0;
+
+  constructor(opts: AgentProcessOptions) {
+    this.opts = opts;
+    this.config = opts.config;
+    this.log = opts.logger;
+    collectDefaultMetrics({ register: this.registry, prefix: 'flowpilot_agent_' });
+    this.storage = new MemoryStorage({ retentionMs: this.config.storage.retention, maxSeries: this.config.storage.maxSeries, logger: this.log });
+    this.storage.registerMetrics(this.registry);
+    this.engine = new PromQLEngine(this.storage, { timeoutMs: this.config.query.timeout, lookbackDeltaMs: this.config.query.lookbackDelta });
+    this.scrapes = new ScrapeManager({ appender: this.storage, registry: this.registry, logger: this.log });
+  }
+
+  /** The port the API listens on (after start). */
+  get port(): number {
+    return this.server?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.config;
+    if (cfg.record.file) this.recorder = new ObservationRecorder(cfg.record.file, this.log);
+    const api = new AgentApi({
+      storage: this.storage,
+      engine: this.engine,
+      registry: this.registry,
+      rules: { groups: () => this.rules?.groups() ?? [], reload: () => (this.rules ? this.rules.reload() : Promise.resolve({ ok: true, problems: [] })) },
+      targets: () => this.scrapes.targets(),
+      ready: () => this.notReadyReason(),
+      queryTimeoutMs: cfg.query.timeout,
+      version: this.opts.version,
+      logger: this.log,
+    });
+    this.server = await startAgentServer(cfg.listen.host, cfg.listen.port, api);
+    const externalURL = cfg.rules.externalUrl || `http://${cfg.listen.host}:${this.server.port}`;
+
+    if (cfg.alerting.alertmanagers.length > 0 || cfg.alerting.webhooks.length > 0) {
+      this.notifier = new Notifier({
+        alertmanagers: cfg.alerting.alertmanagers,
+        webhooks: cfg.alerting.webhooks,
+        externalLabels: cfg.rules.externalLabels,
+        externalURL,
+        timeoutMs: cfg.alerting.timeout,
+        registry: this.registry,
+        logger: this.log,
+      });
+    }
+    if (cfg.rules.files.length > 0) {
+      this.rules = new RuleManager({
+        files: cfg.rules.files,
+        query: engineQueryFunc(this.engine),
+        appender: this.storage,
+        evaluationIntervalMs: cfg.rules.evaluationInterval,
+        externalLabels: cfg.rules.externalLabels,
+        externalURL,
+        ...(this.notifier ? { notifier: this.notifier } : {}),
+        registry: this.registry,
+        logger: this.log,
+        watch: cfg.rules.watch,
+        handleSighup: true,
+      });
+      const r = await this.rules.start();
+      if (!r.ok) this.log.error({ problems: r.problems.length }, 'rule files have problems; starting without them until they are fixed');
+      else this.log.info({ groups: r.groups, rules: r.rules }, 'rules loaded');
+    }
+    this.rulesLoaded = true;
+
+    await this.scrapes.sync('static', staticTargets(cfg));
+    for (const url of cfg.flink.urls) {
+      const collector = new FlinkRestCollector({
+        client: new FlinkRestClient({ baseUrl: url, timeoutMs: cfg.flink.timeout, concurrency: cfg.flink.concurrency }),
+        perSubtaskMetrics: cfg.flink.perSubtaskMetrics,
+        logger: this.log,
+      });
+      const source = new FlinkRestSource(collector, (result) => this.observe(result));
+      await this.scrapes.sync(`flink-rest:${url}`, [flinkTarget(url, source, cfg)]);
+    }
+    if (cfg.scrape.kubernetes.length > 0) {
+      const kc = loadKubeConfig(cfg.scrape.kubeconfig ? { kind: 'file', path: cfg.scrape.kubeconfig } : { kind: 'default' });
+      for (const [i, k] of cfg.scrape.kubernetes.entries()) {
+        const d = new KubePodDiscovery(
+          kc,
+          { job: k.job, namespaces: k.namespaces, ...(k.labelSelector ? { labelSelector: k.labelSelector } : {}), refreshIntervalMs: k.refreshInterval },
+          (found) => this.scrapes.sync(`kubernetes:${i}:${k.job}`, discoveredTargets(found, k.honorLabels, cfg)),
+          this.log,
+        );
+        this.discoveries.push(d);
+        await d.start();
+      }
+    }
+    this.retentionTimer = setInterval(() => this.storage.applyRetention(Date.now()), 60_000);
+    this.retentionTimer.unref();
+    this.log.info({ port: this.server.port, host: cfg.listen.host, flink: cfg.flink.urls, static: cfg.scrape.static.length, dryRun: cfg.dryRun }, 'agent started');
+  }
+
+  notReadyReason(): string | null {
+    if (!this.rulesLoaded) return 'rules not loaded yet';
+    return this.scrapes.notReadyReason();
+  }
+
+  /** Validates, records and hands over each observation, one at a time. */
+  private observe(result: FlinkCollectResult): void {
+    for (const raw of result.observations) {
+      let obs: JobObservation;
+      try {
+        obs = parseObservation(raw, `observation of job ${raw.jobId}`);
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err), jobId: raw.jobId }, 'skipping an observation that does not fit the schema');
+        continue;
+      }
+      this.observationsSeen++;
+      this.recorder?.write(obs);
+      const handler = this.opts.onObservation;
+      if (!handler) continue;
+      const ctx: ObservationContext = { storage: this.storage, engine: this.engine, rules: this.rules, jobs: result.jobs, dryRun: this.config.dryRun, logger: this.log };
+      this.observationChain = this.observationChain
+        .then(() => handler(obs, ctx))
+        .catch((err: unknown) => this.log.error({ err: errorMessage(err), jobId: obs.jobId }, 'the observation handler failed'));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await Promise.all(this.discoveries.map((d) => d.stop()));
+    await this.scrapes.stop();
+    await this.rules?.stop();
+    await this.observationChain;
+    await this.notifier?.stop(2_000);
+    await this.recorder?.close();
+    await this.server?.close();
+    this.log.info('agent stopped');
+  }
+}

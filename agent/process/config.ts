@@ -1,0 +1,232 @@
+/**
+ * The agent's configuration: one zod schema that gives every option its type, default and
+ * description. It validates the YAML file (`--config FILE`), takes CLI flags on top, and feeds
+ * the reference in docs/agent.md (`configReference()` renders it). Durations are written as
+ * Prometheus durations (`15s`, `2h`) and held in milliseconds. Nothing here reads process.env.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument, LineCounter } from 'yaml';
+import { z } from 'zod';
+import { FlowpilotError, errorMessage } from '../../common/errors.ts';
+import { parsePromDuration } from '../server/params.ts';
+
+/** The default port: outside Flink's usual reporter range (9249–9260) and Prometheus's 9090. */
+export const DEFAULT_PORT = 9269;
+
+function duration(def: string, description: string) {
+  return z
+    .string()
+    .default(def)
+    .describe(`${description} (duration, default ${def})`)
+    .transform((s, ctx) => {
+      const ms = parsePromDuration(s);
+      if (ms === null) {
+        ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration; write e.g. 15s, 1m, 2h` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+function optionalDuration(description: string) {
+  return z
+    .string()
+    .optional()
+    .describe(`${description} (duration)`)
+    .transform((s, ctx) => {
+      if (s === undefined) return undefined;
+      const ms = parsePromDuration(s);
+      if (ms === null) {
+        ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration; write e.g. 15s, 1m, 2h` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+const staticScrapeSchema = z
+  .object({
+    job: z.string().min(1).default('flink').describe('the `job` label of these targets'),
+    targets: z.array(z.string().min(1)).min(1).describe('host:port, or full URLs (http://host:port/path)'),
+    path: z.string().default('/metrics').describe('metrics path for host:port targets'),
+    scheme: z.enum(['http', 'https']).default('http').describe('scheme for host:port targets'),
+    labels: z.record(z.string(), z.string()).default({}).describe('extra target labels'),
+    honorLabels: z.boolean().default(false).describe("Prometheus's honor_labels: keep the scraped job/instance on a clash"),
+    interval: optionalDuration('overrides scrape.interval for these targets'),
+  })
+  .strict();
+
+const kubernetesScrapeSchema = z
+  .object({
+    job: z.string().min(1).default('kubernetes-pods').describe('the `job` label of discovered pods'),
+    namespaces: z.array(z.string()).default([]).describe('namespaces to search; empty means all'),
+    labelSelector: z.string().optional().describe('Kubernetes label selector, e.g. app=flink'),
+    refreshInterval: duration('30s', 'how often the pod list is refreshed (a watch refreshes it sooner)'),
+    honorLabels: z.boolean().default(false).describe("Prometheus's honor_labels"),
+  })
+  .strict();
+
+export const agentConfigSchema = z
+  .object({
+    listen: z
+      .object({
+        host: z.string().default('127.0.0.1').describe('address the HTTP API binds to (0.0.0.0 in a pod)'),
+        port: z.number().int().min(0).max(65535).default(DEFAULT_PORT).describe('HTTP API port; 0 picks a free one'),
+      })
+      .strict()
+      .prefault({})
+      .describe('the HTTP API (Prometheus-compatible /api/v1, /metrics, /healthz, /readyz)'),
+    flink: z
+      .object({
+        urls: z.array(z.url()).default([]).describe('Flink REST endpoints (JobManager :8081) to collect from'),
+        job: z.string().default('flink').describe('the `job` label of REST-collected samples'),
+        interval: optionalDuration('overrides scrape.interval for the REST collector'),
+        timeout: duration('10s', 'per-request timeout for Flink REST calls'),
+        perSubtaskMetrics: z.boolean().default(true).describe('read task and operator metrics per subtask (series with subtask_index)'),
+        concurrency: z.number().int().min(1).default(8).describe('Flink REST requests in flight at once'),
+      })
+      .strict()
+      .prefault({})
+      .describe('the Flink REST collector'),
+    scrape: z
+      .object({
+        interval: duration('15s', 'default scrape interval'),
+        timeout: duration('10s', 'scrape timeout (capped at the interval)'),
+        maxBackoff: duration('2m', 'longest wait between attempts at a failing target'),
+        static: z.array(staticScrapeSchema).default([]).describe('static Prometheus scrape targets'),
+        kubernetes: z.array(kubernetesScrapeSchema).default([]).describe('pods found by label selector and prometheus.io/* annotations'),
+        kubeconfig: z.string().optional().describe('kubeconfig file for pod discovery; default: in-cluster, then ~/.kube/config'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Prometheus scraping'),
+    rules: z
+      .object({
+        files: z.array(z.string()).default([]).describe('rule files, directories or globs (Prometheus rule-file format)'),
+        evaluationInterval: duration('15s', 'default evaluation interval of rule groups'),
+        watch: z.boolean().default(true).describe('reload when a rule file changes (also on SIGHUP and POST /-/reload)'),
+        externalLabels: z.record(z.string(), z.string()).default({}).describe('labels added to every alert sent'),
+        externalUrl: z.string().default('').describe('base of alert generator URLs; default http://<listen>'),
+      })
+      .strict()
+      .prefault({})
+      .describe('alerting and recording rules'),
+    alerting: z
+      .object({
+        alertmanagers: z.array(z.url()).default([]).describe('Alertmanager base URLs (API v2)'),
+        webhooks: z.array(z.url()).default([]).describe('webhook URLs that receive alert batches as JSON'),
+        timeout: duration('10s', 'per-attempt timeout when sending alerts'),
+      })
+      .strict()
+      .prefault({})
+      .describe('where alerts go'),
+    storage: z
+      .object({
+        retention: duration('2h', 'how long samples are kept in memory'),
+        maxSeries: z.number().int().min(1).default(1_000_000).describe('series limit; new series beyond it are dropped and counted'),
+      })
+      .strict()
+      .prefault({})
+      .describe('the in-memory time-series store'),
+    query: z
+      .object({
+        timeout: duration('2m', 'longest a query may run (API and rules)'),
+        lookbackDelta: duration('5m', 'how far back an instant selector looks'),
+      })
+      .strict()
+      .prefault({})
+      .describe('PromQL'),
+    record: z
+      .object({ file: z.string().optional().describe('append each JobObservation as one JSON line (docs/replay.md)') })
+      .strict()
+      .prefault({})
+      .describe('observation recording for replay'),
+    dryRun: z.boolean().default(true).describe('recommend only: never act on the cluster'),
+  })
+  .strict();
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+export type AgentConfigInput = z.input<typeof agentConfigSchema>;
+
+function lineCol(text: string, offset: number): string {
+  const lc = new LineCounter();
+  let pos = 0;
+  for (const line of text.split('\n')) {
+    lc.addNewLine(pos);
+    pos += line.length + 1;
+  }
+  const p = lc.linePos(offset);
+  return `${p.line}:${p.col}`;
+}
+
+/** Validates a raw config object; `where` names it in errors. */
+export function parseAgentConfig(raw: unknown, where = 'config', text?: string, doc?: ReturnType<typeof parseDocument>): AgentConfig {
+  const res = agentConfigSchema.safeParse(raw ?? {});
+  if (res.success) return res.data;
+  const issue = res.error.issues[0]!;
+  const path = issue.path.map(String);
+  let loc = where;
+  if (doc && text !== undefined) {
+    const node = doc.getIn(path.map((p) => (/^\d+$/.test(p) ? Number(p) : p)), true) as { range?: [number, number, number] } | undefined;
+    const parentNode = doc.getIn(path.slice(0, -1).map((p) => (/^\d+$/.test(p) ? Number(p) : p)), true) as { range?: [number, number, number] } | undefined;
+    const range = node?.range ?? parentNode?.range;
+    if (range) loc = `${where}:${lineCol(text, range[0])}`;
+  }
+  throw new FlowpilotError('FP_AGENT_CONFIG', `${loc}: ${path.join('.') || '(root)'}: ${issue.message}; see docs/agent.md for the options`);
+}
+
+/** Reads and validates a YAML config file. */
+export function loadAgentConfigFile(file: string): { raw: Record<string, unknown>; config: AgentConfig } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new FlowpilotError('FP_AGENT_CONFIG', `cannot read the config file ${file}: ${errorMessage(err)}`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    throw new FlowpilotError('FP_AGENT_CONFIG', `${file}:${e.linePos?.[0]?.line ?? 0}:${e.linePos?.[0]?.col ?? 0}: ${e.message.split('\n')[0]}`);
+  }
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  return { raw, config: parseAgentConfig(raw, file, text, doc) };
+}
+
+interface SchemaLike {
+  description?: string;
+  def?: { type?: string; innerType?: SchemaLike; in?: SchemaLike; shape?: Record<string, SchemaLike>; element?: SchemaLike; defaultValue?: unknown };
+  _zod?: { def: SchemaLike['def'] };
+}
+
+/** Renders the schema as a Markdown table: key, description (with default). Used for docs/agent.md. */
+export function configReference(): string {
+  const rows: string[] = ['| key | description |', '| --- | --- |'];
+  const walk = (schema: unknown, prefix: string, isElement = false): void => {
+    const s = schema as SchemaLike;
+    let def = s._zod?.def ?? s.def;
+    let description = (schema as { description?: string }).description;
+    let defaultValue: unknown;
+    // Unwrap default / pipe / optional layers, keeping the first description and default seen.
+    for (let i = 0; i < 6 && def; i++) {
+      if (def.type === 'default' || def.type === 'prefault') defaultValue ??= def.defaultValue;
+      const inner = def.innerType ?? def.in;
+      if (!inner || (def.type !== 'default' && def.type !== 'prefault' && def.type !== 'pipe' && def.type !== 'optional')) break;
+      description ??= (inner as { description?: string }).description;
+      def = (inner as SchemaLike)._zod?.def ?? (inner as SchemaLike).def;
+    }
+    if (def?.type === 'object' && def.shape) {
+      if (prefix && !isElement) rows.push(`| \`${prefix}\` | ${description ?? ''} |`);
+      for (const [k, v] of Object.entries(def.shape)) walk(v, prefix ? `${prefix}.${k}` : k);
+      return;
+    }
+    if (def?.type === 'array' && def.element && ((def.element._zod?.def ?? def.element.def)?.type === 'object')) {
+      rows.push(`| \`${prefix}[]\` | ${description ?? ''} |`);
+      walk(def.element, `${prefix}[]`, true);
+      return;
+    }
+    const shown = defaultValue === undefined || (typeof description === 'string' && description.includes('default ')) ? '' : ` (default \`${JSON.stringify(defaultValue)}\`)`;
+    rows.push(`| \`${prefix}\` | ${(description ?? '').replace(/\|/g, '\\|')}${shown} |`);
+  };
+  walk(agentConfigSchema, '');
+  return rows.join('\n');
+}

@@ -1,0 +1,69 @@
+/**
+ * Entry of `flowpilot agent`: merges the YAML config file with the command-line flags (flags
+ * win; list flags replace the file's list), validates the result with the config schema, starts
+ * the AgentProcess, prints where it listens, and stops it cleanly on SIGTERM/SIGINT.
+ */
+import { createLogger } from '../../common/log.ts';
+import { onShutdown } from '../../common/shutdown.ts';
+import pkg from '../../package.json' with { type: 'json' };
+import { loadAgentConfigFile, parseAgentConfig, type AgentConfig } from './config.ts';
+import { AgentProcess, type ObservationHandler } from './agent.ts';
+
+export interface AgentFlags {
+  config?: string;
+  flinkUrl?: string[];
+  scrape?: string[];
+  rules?: string[];
+  alertmanager?: string[];
+  webhook?: string[];
+  port?: string;
+  host?: string;
+  record?: string;
+  scrapeInterval?: string;
+  evalInterval?: string;
+  dryRun?: boolean;
+}
+
+type Raw = Record<string, unknown>;
+
+function section(raw: Raw, key: string): Raw {
+  const v = raw[key];
+  if (v && typeof v === 'object' && !Array.isArray(v)) return v as Raw;
+  const fresh: Raw = {};
+  raw[key] = fresh;
+  return fresh;
+}
+
+/** `[job=]URL` → a static scrape group. */
+function scrapeFlag(spec: string): Raw {
+  const m = /^([a-zA-Z_][a-zA-Z0-9_-]*)=(.+)$/.exec(spec);
+  return m ? { job: m[1], targets: [m[2]] } : { targets: [spec] };
+}
+
+/** Applies the flags on top of the file's raw config, then validates. */
+export function resolveConfig(flags: AgentFlags): AgentConfig {
+  const raw: Raw = flags.config ? structuredClone(loadAgentConfigFile(flags.config).raw) : {};
+  if (flags.flinkUrl?.length) section(raw, 'flink').urls = flags.flinkUrl;
+  if (flags.scrape?.length) section(raw, 'scrape').static = flags.scrape.map(scrapeFlag);
+  if (flags.scrapeInterval) section(raw, 'scrape').interval = flags.scrapeInterval;
+  if (flags.rules?.length) section(raw, 'rules').files = flags.rules;
+  if (flags.evalInterval) section(raw, 'rules').evaluationInterval = flags.evalInterval;
+  if (flags.alertmanager?.length) section(raw, 'alerting').alertmanagers = flags.alertmanager;
+  if (flags.webhook?.length) section(raw, 'alerting').webhooks = flags.webhook;
+  if (flags.port !== undefined) section(raw, 'listen').port = Number(flags.port);
+  if (flags.host !== undefined) section(raw, 'listen').host = flags.host;
+  if (flags.record !== undefined) section(raw, 'record').file = flags.record;
+  if (flags.dryRun !== undefined) raw.dryRun = flags.dryRun;
+  return parseAgentConfig(raw, flags.config ? `${flags.config} with command-line flags` : 'command-line flags');
+}
+
+/** Runs the agent until SIGTERM/SIGINT. `onObservation` is where the autoscaler plugs in. */
+export async function runAgent(flags: AgentFlags, onObservation?: ObservationHandler): Promise<AgentProcess> {
+  const config = resolveConfig(flags);
+  const logger = createLogger({ name: 'flowpilot-agent' });
+  const agent = new AgentProcess({ config, logger, version: pkg.version, ...(onObservation ? { onObservation } : {}) });
+  onShutdown(() => agent.stop());
+  await agent.start();
+  process.stdout.write(`flowpilot agent listening on http://${config.listen.host}:${agent.port}\n`);
+  return agent;
+}

@@ -1,0 +1,43 @@
+/**
+ * Turns the agent config into scrape targets: static Prometheus targets (host:port or URLs),
+ * one target per Flink REST endpoint (the REST collector as a scrape source), and the targets
+ * of a Kubernetes pod discovery. Each gets the `job`/`instance` labels Prometheus would give it.
+ */
+import { HttpExpositionSource } from '../collect/http-target.ts';
+import type { ScrapeTarget, TargetSource } from '../collect/target.ts';
+import type { DiscoveredTarget } from '../collect/kube-discovery.ts';
+import type { AgentConfig } from './config.ts';
+
+function timeoutFor(intervalMs: number, cfg: AgentConfig): number {
+  return Math.min(cfg.scrape.timeout, intervalMs);
+}
+
+function target(labels: Record<string, string>, source: TargetSource, intervalMs: number, honorLabels: boolean, cfg: AgentConfig): ScrapeTarget {
+  return { labels, source, intervalMs, timeoutMs: timeoutFor(intervalMs, cfg), honorLabels, maxBackoffMs: cfg.scrape.maxBackoff };
+}
+
+/** Static targets from `scrape.static`. */
+export function staticTargets(cfg: AgentConfig): ScrapeTarget[] {
+  const out: ScrapeTarget[] = [];
+  for (const group of cfg.scrape.static) {
+    const interval = group.interval ?? cfg.scrape.interval;
+    for (const t of group.targets) {
+      const url = /^https?:\/\//.test(t) ? new URL(t) : new URL(`${group.scheme}://${t}${group.path.startsWith('/') ? group.path : `/${group.path}`}`);
+      const labels = { ...group.labels, job: group.job, instance: url.host };
+      out.push(target(labels, new HttpExpositionSource(url.toString(), timeoutFor(interval, cfg)), interval, group.honorLabels, cfg));
+    }
+  }
+  return out;
+}
+
+/** Targets of one Kubernetes discovery result. */
+export function discoveredTargets(found: DiscoveredTarget[], honorLabels: boolean, cfg: AgentConfig): ScrapeTarget[] {
+  return found.map((d) => target(d.labels, new HttpExpositionSource(d.url, timeoutFor(cfg.scrape.interval, cfg)), cfg.scrape.interval, honorLabels, cfg));
+}
+
+/** The Flink REST collector for one endpoint, as a target (`job` from flink.job, instance host:port). */
+export function flinkTarget(url: string, source: TargetSource, cfg: AgentConfig): ScrapeTarget {
+  const interval = cfg.flink.interval ?? cfg.scrape.interval;
+  // The collector issues many requests; its own per-request timeout bounds each, the scrape timeout bounds the cycle.
+  return { ...target({ job: cfg.flink.job, instance: new URL(url).host }, source, interval, false, cfg), timeoutMs: Math.max(timeoutFor(interval, cfg), Math.min(interval, cfg.flink.timeout)) };
+}
