@@ -67,7 +67,8 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
   if (obs.state !== 'RUNNING') return block('job-not-running', `job is ${obs.state}, not RUNNING`);
 
   const last = lastRescale(history);
-  if (last && last.completedAt === undefined) {
+  const arrived = (to: Record<string, number>): boolean => obs.vertices.every((v) => to[v.id] === undefined || to[v.id] === v.parallelism);
+  if (last && last.completedAt === undefined && !arrived(last.to)) {
     const waitSec = Math.max(300, 3 * restartSec);
     if (now - last.time < waitSec * 1000) return block('rescale-in-progress', `rescale requested at ${new Date(last.time).toISOString()} has not taken effect yet`);
   }

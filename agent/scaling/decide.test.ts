@@ -1,0 +1,184 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ScalingController } from './controller.ts';
+import { ObservationBuilder, type IntervalRates } from './observation-builder.ts';
+import { policySchema } from './policy-schema.ts';
+import type { ScaleDecision } from './decision.ts';
+import type { FiringAlert } from './decide.ts';
+
+const PER_SUBTASK = 2500; // map records/s per subtask in these scenarios
+
+function job(mapP = 2): ObservationBuilder {
+  return new ObservationBuilder('job-1', [
+    { id: 'src', parallelism: 4, partitions: 24 },
+    { id: 'map', parallelism: mapP, inputs: [{ id: 'src', shipStrategy: 'REBALANCE' }] },
+  ]);
+}
+
+/** Rates of a linear map with `p` subtasks consuming `processed` rec/s of `PER_SUBTASK * p` capacity. */
+function rates(processed: number, p: number, pending: number): Record<string, IntervalRates> {
+  const cap = PER_SUBTASK * p;
+  const busy = processed / cap;
+  return {
+    src: { inRate: processed, busy: 0.1, backPressured: busy >= 1 ? 0.8 : 0, pending },
+    map: { inRate: processed, busy },
+  };
+}
+
+interface Run {
+  b: ObservationBuilder;
+  c: ScalingController;
+  pending: number;
+  decisions: ScaleDecision[];
+}
+
+function start(policy: Record<string, unknown> = {}, mapP = 2): Run {
+  return { b: job(mapP), c: new ScalingController(policySchema.parse(policy)), pending: 0, decisions: [] };
+}
+
+/** One 15 s interval at `arrival`; applies a rescale immediately (with a 30 s downtime). */
+function step(r: Run, arrival: number, alerts: FiringAlert[] = []): ScaleDecision {
+  const p = r.b.vertices.find((v) => v.id === 'map')!.parallelism;
+  // The source reads arrivals plus backlog as fast as the map lets it.
+  const processed = Math.min(arrival + r.pending / 15, PER_SUBTASK * p);
+  r.pending = Math.max(0, r.pending + (arrival - processed) * 15);
+  const d = r.c.step(r.b.next(15, rates(processed, p, r.pending)), alerts);
+  r.decisions.push(d);
+  if (d.action === 'rescale') r.b.restart(d.parallelism, 30);
+  return d;
+}
+
+function steady(r: Run, arrival: number, n: number): void {
+  for (let i = 0; i < n; i++) step(r, arrival);
+}
+
+describe('decide', () => {
+  it('reacts to a sustained step within two metric intervals', () => {
+    const r = start();
+    steady(r, 4000, 12); // 80 % busy at p=2: inside the band
+    assert.ok(r.decisions.every((d) => d.action === 'none'), 'no action while inside the band');
+    const first = step(r, 8000);
+    assert.equal(first.action, 'none', 'one interval is not yet a sustained step');
+    const second = step(r, 8000);
+    assert.equal(second.action, 'rescale');
+    assert.equal(second.direction, 'up');
+    // 8000 rec/s at 80 % target needs at least 4 subtasks of 2500 rec/s.
+    assert.ok(second.parallelism.map! >= 4, `map -> ${second.parallelism.map}`);
+    assert.match(second.reasons.join('\n'), /vertex map: 2 -> \d+: utilization/);
+  });
+
+  it('does not reverse a scale-up inside the cool-down', () => {
+    const r = start({ scaleDown: { delay: 0, minGain: 0 }, cooldown: '10m' });
+    steady(r, 4000, 8);
+    steady(r, 12000, 2);
+    const up = r.decisions.at(-1)!;
+    assert.equal(up.action, 'rescale');
+    const upAt = up.time;
+    // The load collapses right after the scale-up.
+    let downAt: number | undefined;
+    let blockedByCooldown = 0;
+    for (let i = 0; i < 80 && downAt === undefined; i++) {
+      const d = step(r, 1000);
+      if (d.action === 'rescale') downAt = d.time;
+      if (d.blockedBy === 'cooldown') blockedByCooldown++;
+    }
+    assert.ok(blockedByCooldown > 0, 'the cool-down is named as the guard');
+    assert.ok(downAt !== undefined, 'scales down after the cool-down');
+    assert.ok(downAt - upAt >= 600_000, `scale-down ${(downAt - upAt) / 1000} s after the scale-up`);
+  });
+
+  it('delays a scale-down and applies the highest recommendation of the window (sliding max)', () => {
+    const r = start({ scaleDown: { delay: '5m', maxFactor: 0.9 }, cooldown: 0 }, 10);
+    steady(r, 12000, 8); // ~48 % busy at p=10: below the band
+    steady(r, 2000, 40);
+    const down = r.decisions.find((d) => d.action === 'rescale');
+    assert.ok(down, 'scaled down');
+    const firstBelow = r.decisions.find((d) => d.recommended.map! < 10)!;
+    assert.ok(down.time - firstBelow.time >= 300_000, 'waited the delay');
+    const window = r.decisions.filter((d) => d.time > down.time - 300_000 && d.time < down.time);
+    const slidingMax = Math.max(...window.map((d) => d.recommended.map!), down.recommended.map!);
+    assert.equal(down.parallelism.map, slidingMax);
+    assert.ok(down.parallelism.map! > down.recommended.map!, 'kept the higher recommendation seen earlier in the window');
+  });
+
+  it('detects an ineffective scale-up and blocks further scale-ups of that vertex', () => {
+    const r = start();
+    steady(r, 4000, 8);
+    // The map is stuck at 5000 rec/s whatever its parallelism (a hot key, an external limit).
+    const stuck = (): ScaleDecision => {
+      const p = r.b.vertices.find((v) => v.id === 'map')!.parallelism;
+      r.pending += (9000 - 5000) * 15;
+      const d = r.c.step(r.b.next(15, { src: { inRate: 5000, busy: 0.1, backPressured: 0.8, pending: r.pending }, map: { inRate: 5000, busy: 1 } }));
+      r.decisions.push(d);
+      if (d.action === 'rescale') r.b.restart(d.parallelism, 30);
+      return p === 0 ? d : d;
+    };
+    let ups = 0;
+    let blocked: ScaleDecision | undefined;
+    for (let i = 0; i < 30; i++) {
+      const d = stuck();
+      if (d.action === 'rescale' && d.parallelism.map! > d.perVertex.map!.parallelism) ups++;
+      if (d.blockedBy === 'ineffective-scale-up') blocked = d;
+    }
+    assert.equal(ups, 1, 'one scale-up, then no more');
+    assert.ok(blocked, 'a later decision says why');
+    assert.match(blocked.reasons.join('\n'), /ineffective/);
+  });
+
+  it('lets a firing alert with flowpilot_action=block veto a rescale, and scale_up trigger one', () => {
+    const r = start();
+    steady(r, 4000, 8);
+    const veto: FiringAlert[] = [{ labels: { alertname: 'CheckpointsFailing', flowpilot_action: 'block' } }];
+    step(r, 9000, veto);
+    const d = step(r, 9000, veto);
+    assert.equal(d.action, 'none');
+    assert.equal(d.blockedBy, 'alert-veto');
+    const r2 = start();
+    steady(r2, 4500, 8); // 90 % busy: inside the band, the model alone would wait
+    const up = step(r2, 4500, [{ labels: { alertname: 'LagGrowing', flowpilot_action: 'scale_up', vertex_id: 'map' } }]);
+    assert.equal(up.action, 'rescale');
+    assert.ok(up.parallelism.map! > 2);
+  });
+
+  it('holds a schedule floor and respects a blackout', () => {
+    const floor = start({ schedules: [{ name: 'peak', cron: '0 * * * *', duration: '1h', floor: { map: 6 } }] });
+    const d = step(floor, 4000);
+    steady(floor, 4000, 2);
+    const all = floor.decisions;
+    assert.ok(all.some((x) => x.action === 'rescale' && x.parallelism.map === 6), JSON.stringify(d.reasons));
+    const black = start({ schedules: [{ name: 'freeze', cron: '0 * * * *', duration: '1h', blackout: true }] });
+    steady(black, 4000, 6);
+    steady(black, 9000, 3);
+    assert.ok(black.decisions.every((x) => x.action === 'none'));
+    assert.equal(black.decisions.at(-1)!.blockedBy, 'blackout');
+  });
+
+  it('caps a scale-up at the TaskManager quota', () => {
+    const r = start({ limits: { quotaCpu: 7, taskManagerCpu: 1 } });
+    steady(r, 4000, 6);
+    steady(r, 20000, 2);
+    const d = r.decisions.at(-1)!;
+    assert.equal(d.action, 'rescale');
+    assert.equal(d.parallelism.src! + d.parallelism.map!, 7);
+    assert.match(d.reasons.join('\n'), /CPU quota 7/);
+  });
+
+  it('recommends only when execution is disabled', () => {
+    const r = start({ execute: false });
+    steady(r, 4000, 6);
+    steady(r, 9000, 2);
+    const d = r.decisions.at(-1)!;
+    assert.equal(d.action, 'none');
+    assert.equal(d.blockedBy, 'disabled');
+    assert.ok(d.recommended.map! > 2);
+  });
+
+  it('ignores the restart transient and waits for samples of the new epoch', () => {
+    const r = start();
+    steady(r, 4000, 6);
+    steady(r, 9000, 2);
+    assert.equal(r.decisions.at(-1)!.action, 'rescale');
+    const after = step(r, 9000);
+    assert.equal(after.blockedBy, 'warming-up');
+  });
+});
