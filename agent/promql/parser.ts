@@ -451,6 +451,7 @@ function normalizeTrailingDots(text: string): string {
 
 /** Parses a PromQL expression; throws FlowpilotError('FP_PROMQL_PARSE') with the position on any error. */
 export function parseExpr(text: string): Expr {
+  if (text.replace(/#.*$/gm, '').trim() === '') throw parseError(text, 0, 'no expression found in input');
   const tree = lezer.parse(normalizeTrailingDots(text));
   let errAt = -1;
   tree.iterate({
