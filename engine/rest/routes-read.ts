@@ -10,7 +10,7 @@ import {
   type Handler, type RequestContext,
 } from './context.ts';
 import { handlerError, jobNotFound } from './errors.ts';
-import { aggregate, listOrGet, parseAggregations, parseIndexRanges, splitList } from './metrics.ts';
+import { aggregate, formatMetricValue, listOrGet, parseAggregations, parseIndexRanges, splitList } from './metrics.ts';
 import type { Router } from './router.ts';
 import { checkpointConfig, checkpointingStatistics, checkpointStatistics, findCheckpoint } from './views-checkpoints.ts';
 import { clusterOverview, configEntries, dashboardConfig, taskManagerDetails, taskManagerInfo } from './views-cluster.ts';
@@ -86,6 +86,15 @@ export function addReadRoutes(r: Router<Handler>): void {
     });
     return ok(listOrGet(prefixed, get(ctx)));
   });
+  r.add('GET', '/jobs/:jobid/vertices/:vertexid/watermarks', (ctx) => {
+    const { job, vertex } = requireVertex(ctx);
+    const perSubtask = ctx.backend.subtaskMetrics(job.jobId, vertex.id) ?? [];
+    const out = perSubtask.flatMap((m, i) => {
+      const v = m?.currentInputWatermark;
+      return v === undefined ? [] : [{ id: `${i}.currentInputWatermark`, value: formatMetricValue(v) }];
+    });
+    return ok(out);
+  });
   r.add('GET', '/jobs/:jobid/vertices/:vertexid/subtasks/metrics', (ctx) => {
     const all = vertexMetrics(ctx) ?? [];
     const filter = queryAll(ctx, 'subtasks');
@@ -98,6 +107,10 @@ export function addReadRoutes(r: Router<Handler>): void {
   });
 
   r.add('GET', '/jobmanager/config', (ctx) => ok(configEntries(ctx.backend.jobManagerConfig())));
+  r.add('GET', '/jobs/:jobid/jobmanager/config', (ctx) => {
+    const job = requireJob(ctx);
+    return ok(configEntries({ ...ctx.backend.jobManagerConfig(), ...job.config }));
+  });
   r.add('GET', '/jobmanager/metrics', (ctx) => ok(listOrGet(ctx.backend.jobManagerMetrics(), get(ctx))));
   r.add('GET', '/taskmanagers', (ctx) => ok({ taskmanagers: ctx.backend.listTaskManagers().map(taskManagerInfo) }));
   r.add('GET', '/taskmanagers/metrics', (ctx) => {

@@ -97,6 +97,14 @@ const CHECKS: Check[] = [
       for (const s of b.subtasks) assert.equal(s.backpressureLevel, s['backpressure-level']);
     },
   },
+  {
+    method: 'GET', pattern: '/jobs/:jobid/vertices/:vertexid/watermarks', path: `${J}/vertices/${V_WINDOW}/watermarks`, wireOnly: true,
+    wire: (a, spec) => {
+      metricArray(a, spec);
+      assert.deepEqual((a.body as Array<{ id: string }>).map((m) => m.id), ['0.currentInputWatermark', '1.currentInputWatermark', '2.currentInputWatermark', '3.currentInputWatermark']);
+    },
+  },
+  { method: 'GET', pattern: '/jobs/:jobid/jobmanager/config', path: `${J}/jobmanager/config` },
   { method: 'GET', pattern: '/jobs/:jobid/vertices/:vertexid/metrics', path: `${J}/vertices/${V_SOURCE}/metrics`, wireOnly: true, wire: metricArray },
   {
     method: 'GET', pattern: '/jobs/:jobid/vertices/:vertexid/subtasks/metrics',

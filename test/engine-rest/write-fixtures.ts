@@ -43,6 +43,7 @@ const REQUESTS: Array<Omit<FixtureEntry, 'status'>> = [
     { file: `vertex-${name}-backpressure.json`, method: 'GET', path: `${J}/vertices/${v}/backpressure` },
     { file: `vertex-${name}-subtasks-metrics.json`, method: 'GET', path: `${J}/vertices/${v}/subtasks/metrics?get=${BUSY}` },
   ]),
+  { file: 'vertex-window-watermarks.json', method: 'GET', path: `${J}/vertices/${V_WINDOW}/watermarks` },
   { file: 'vertex-source-subtasks-metrics-list.json', method: 'GET', path: `${J}/vertices/${V_SOURCE}/subtasks/metrics`, note: 'ids only (no get=)' },
   { file: 'vertex-source-pending-records.json', method: 'GET', path: `${J}/vertices/${V_SOURCE}/subtasks/metrics?get=Source__orders.pendingRecords&agg=sum,max` },
   { file: 'vertex-source-metrics.json', method: 'GET', path: `${J}/vertices/${V_SOURCE}/metrics?get=0.numRecordsOutPerSecond,1.numRecordsOutPerSecond,0.Source__orders.pendingRecords` },
