@@ -230,3 +230,6 @@ export function configReference(): string {
   walk(agentConfigSchema, '');
   return rows.join('\n');
 }
+
+// `node agent/process/config.ts` prints the reference table that docs/agent.md embeds.
+if (import.meta.main) process.stdout.write(`${configReference()}\n`);
