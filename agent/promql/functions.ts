@@ -128,6 +128,7 @@ function applyRange(ev: Evaluator, e: Call, ctx: StepContext): EvalValue {
       const w: RangeWindow = { ts: s.ts, vs: s.vs, lo, hi, rangeStart: start, rangeEnd: end, t };
       const v = def.fn(w, p);
       if (v === undefined) continue;
+      if (COUNTER_FUNCTIONS.has(e.func)) warnNonCounter(ev, s.metric, e.args[0]!);
       ts.push(t);
       vs.push(v);
     }
@@ -135,6 +136,16 @@ function applyRange(ev: Evaluator, e: Call, ctx: StepContext): EvalValue {
   }
   if (e.func === 'quantile_over_time') warnQuantile(ev, e.args[0]!, params[0]!);
   return { type: 'vector', series: out };
+}
+
+const COUNTER_FUNCTIONS = new Set(['rate', 'increase']);
+const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
+
+/** Prometheus's hint that rate()/increase() may be applied to something that is not a counter. */
+function warnNonCounter(ev: Evaluator, metric: Labels, node: Expr): void {
+  const name = metric[METRIC_NAME];
+  if (name === undefined || COUNTER_SUFFIXES.some((x) => name.endsWith(x))) return;
+  ev.annotate('info', `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, node);
 }
 
 function warnQuantile(ev: Evaluator, node: Expr, qs: Float64Array): void {
