@@ -223,6 +223,8 @@ export class TaskManager {
       execution.executors.push(executor);
       executor.start().catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'task crashed'));
     }
+    // Report the new subtasks' metrics soon rather than at the next heartbeat.
+    setTimeout(() => this.sendHeartbeat(), 200).unref();
     return {};
   }
 
