@@ -18,7 +18,19 @@ export function defaultPolicy(): ScalingPolicy {
   return policySchema.parse({});
 }
 
-function locate(doc: Document, lc: LineCounter, file: string, path: readonly PropertyKey[]): string {
+function locate(doc: Document, lc: LineCounter, file: string, path: readonly PropertyKey[], atKey = false): string {
+  if (atKey && path.length > 0) {
+    // Point at the key itself (for unknown keys), found among the parent map's pairs.
+    const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1) as unknown[], true);
+    if (isMap(parent)) {
+      const pair = parent.items.find((it) => (it.key as { value?: unknown } | null)?.value === path[path.length - 1]);
+      const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+      if (range) {
+        const pos = lc.linePos(range[0]);
+        return formatLocation({ file, line: pos.line, column: pos.col });
+      }
+    }
+  }
   // Walk down as far as the path exists, so a missing key points at its parent map.
   for (let n = path.length; n >= 0; n--) {
     const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n) as unknown[], true);
@@ -45,13 +57,13 @@ function deepMerge(base: unknown, over: unknown): unknown {
   return over === undefined ? base : over;
 }
 
-function validate(raw: unknown, where: (path: readonly PropertyKey[]) => string, prefix: readonly PropertyKey[]): ScalingPolicy {
+function validate(raw: unknown, where: (path: readonly PropertyKey[], atKey?: boolean) => string, prefix: readonly PropertyKey[]): ScalingPolicy {
   const res = policySchema.safeParse(raw);
   if (!res.success) {
     const issue = res.error.issues[0]!;
     let path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') path = [...path, issue.keys[0]!];
-    throw new FlowpilotError('FP_POLICY_INVALID', `${where(path)}: ${path.join('.') || 'policy'}: ${describeIssue(issue)}`);
+    throw new FlowpilotError('FP_POLICY_INVALID', `${where(path, issue.code === 'unrecognized_keys')}: ${path.join('.') || 'policy'}: ${describeIssue(issue)}`);
   }
   res.data.schedules.forEach((s, i) => {
     const check = CronTime.validateCronExpression(s.cron);
@@ -80,7 +92,7 @@ export function parsePolicy(text: string, file = 'policy.yaml'): ScalingPolicy {
   if (doc.contents !== null && !isMap(doc.contents)) {
     throw new FlowpilotError('FP_POLICY_INVALID', `${file}:1:1: the policy must be a YAML mapping of keys (see docs/scaling-policy.md)`);
   }
-  const where = (path: readonly PropertyKey[]): string => locate(doc, lc, file, path);
+  const where = (path: readonly PropertyKey[], atKey = false): string => locate(doc, lc, file, path, atKey);
   const policy = validate(raw, where, []);
   // Validate each job's merged view now, so a bad override fails at load time with its location.
   for (const [job, over] of Object.entries(policy.jobs)) {
