@@ -4,15 +4,19 @@
  * returns a promise that settles once the rest of the batch has been admitted, so the runtime
  * holds further input (and counts that time as busy). Results leave in input order ('ordered')
  * or as they complete ('unordered', never overtaking a watermark). Watermarks wait in the
- * queue behind earlier records. A snapshot or end of input first waits for every request in
- * flight, so their results are emitted before the barrier and nothing in flight needs storing.
+ * queue behind earlier records. As in Flink, a snapshot stores the records still in the queue
+ * (inputs of requests in flight, and results not yet emitted) as operator list state, captured
+ * synchronously when snapshotState is called; a restore re-issues those requests. End of input
+ * waits for every request.
  */
 import type { AsyncFunction, AsyncOptions } from '../api/functions.ts';
-import { StreamOperator } from './operator.ts';
+import { decodeState, encodeState } from '../state/serde.ts';
+import { StreamOperator, type OperatorSetup, type OperatorStateParts } from './operator.ts';
 
 interface Entry {
   watermark: boolean;
   done: boolean;
+  /** The input record until done, then the result. */
   value: unknown;
   timestamp: number;
 }
@@ -25,6 +29,7 @@ export class AsyncWaitOperator extends StreamOperator {
   private queue: Entry[] = [];
   private inFlight = 0;
   private failure: unknown = undefined;
+  private closed = false;
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
 
   constructor(fn: AsyncFunction<unknown, unknown>, options: AsyncOptions) {
@@ -33,6 +38,17 @@ export class AsyncWaitOperator extends StreamOperator {
     this.capacity = Math.max(1, Math.floor(options.capacity ?? 100));
     this.ordered = (options.outputMode ?? 'ordered') === 'ordered';
     this.timeoutMs = options.timeoutMs;
+  }
+
+  override open(setup: OperatorSetup): void {
+    super.open(setup);
+    const restored = setup.restored?.operatorState ?? [];
+    for (const bytes of restored) {
+      const [kind, value, ts] = decodeState<['i' | 'o', unknown, number | null]>(bytes);
+      const timestamp = ts ?? Number.NaN;
+      if (kind === 'o') this.queue.push({ watermark: false, done: true, value, timestamp });
+      else this.start(value, timestamp);
+    }
   }
 
   get numInFlight(): number {
@@ -67,7 +83,7 @@ export class AsyncWaitOperator extends StreamOperator {
   }
 
   private start(record: unknown, timestamp: number): void {
-    const entry: Entry = { watermark: false, done: false, value: undefined, timestamp };
+    const entry: Entry = { watermark: false, done: false, value: record, timestamp };
     this.queue.push(entry);
     this.inFlight++;
     const task = this.setup.task;
@@ -78,7 +94,12 @@ export class AsyncWaitOperator extends StreamOperator {
     );
   }
 
+  override close(): void {
+    this.closed = true;
+  }
+
   private complete(entry: Entry, value: unknown): void {
+    if (this.closed) return;
     entry.done = true;
     entry.value = value;
     this.inFlight--;
@@ -167,8 +188,15 @@ export class AsyncWaitOperator extends StreamOperator {
     return this.waitAllDone();
   }
 
-  override async snapshotState(): Promise<Record<string, never>> {
-    await this.waitAllDone();
-    return {};
+  /** Captures the queue at once: inputs of pending requests and results not yet emitted. */
+  override snapshotState(): OperatorStateParts {
+    if (this.failure !== undefined) throw this.failure;
+    const operatorState: Uint8Array[] = [];
+    for (const e of this.queue) {
+      if (e.watermark) continue;
+      const ts = Number.isNaN(e.timestamp) ? null : e.timestamp;
+      operatorState.push(encodeState([e.done ? 'o' : 'i', e.value, ts]));
+    }
+    return { operatorState };
   }
 }

@@ -175,3 +175,37 @@ describe('async I/O', () => {
     assert.ok(wmIndex > h.output.findIndex((e) => e.record === 50));
   });
 });
+
+describe('async I/O state and modes', () => {
+  const slow = (ms: (v: number) => number) => async (v: unknown) => {
+    await new Promise((r) => setTimeout(r, ms(v as number)));
+    return `r${v as number}`;
+  };
+
+  it('stores requests in flight in its snapshot and re-issues them on restore', async () => {
+    const first = new OperatorHarness(() => new AsyncWaitOperator(slow(() => 30), { capacity: 10 }));
+    await first.processElements([[1, 100], [2, 200], [3, 300]]);
+    const snap = await first.snapshot(1);
+    assert.equal(snap.operators[0]!.operatorState.length, 3);
+    await first.chain.close();
+    const second = new OperatorHarness(() => new AsyncWaitOperator(slow(() => 1), { capacity: 10 }), {
+      restored: restoreFor([snap], { start: 0, end: 127 }),
+    });
+    await second.chain.endInput();
+    assert.deepEqual(second.output.filter((e) => 'record' in e), [
+      { record: 'r1', timestamp: 100 },
+      { record: 'r2', timestamp: 200 },
+      { record: 'r3', timestamp: 300 },
+    ]);
+  });
+
+  it('emits as results arrive in unordered mode but never across a watermark', async () => {
+    const h = new OperatorHarness(() => new AsyncWaitOperator(slow((v) => (v === 1 ? 40 : 5)), { capacity: 10, outputMode: 'unordered' }));
+    await h.processElements([[1, 1], [2, 2]]);
+    await h.processWatermark(2);
+    await h.processElements([[3, 3]]);
+    await h.chain.endInput();
+    const order = h.output.map((e) => ('record' in e ? e.record : `wm${e.watermark}`));
+    assert.deepEqual(order.slice(0, 4), ['r2', 'r1', 'wm2', 'r3']);
+  });
+});
