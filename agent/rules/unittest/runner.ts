@@ -212,12 +212,15 @@ export async function runUnitTests(files: readonly string[], out: (s: string) =>
   for (const f of files) {
     out(`Unit Testing:  ${f}\n`);
     const r = await runUnitTestFile(f);
-    if (r.errors.length > 0) {
+    const errs = r.errors.length > 0 ? r.errors : r.failures.flat();
+    if (errs.length > 0) {
+      // promtool: one FAILED header per file, each error on stderr followed by a blank line on stdout.
       failed = true;
-      err(`  FAILED:\n${r.errors.map((e) => e.split('\n').map((l) => l).join('\n')).join('\n')}\n`);
-    } else if (r.failures.length > 0) {
-      failed = true;
-      for (const errs of r.failures) err(`  FAILED:\n${errs.join('\n')}\n`);
+      err('  FAILED:\n');
+      for (const e of errs) {
+        err(`${e}\n`);
+        out('\n');
+      }
     } else out('  SUCCESS\n');
     out('\n');
   }

@@ -1,0 +1,69 @@
+/**
+ * flowpilot's rule engine against Prometheus's own: the fixtures in test/rules/fixtures
+ * (alert state machine with for/keep_firing_for, ALERTS/ALERTS_FOR_STATE, staleness of
+ * recordings and pending alerts, Go-template formatting) pass under `promtool test
+ * rules` (Debian's 2.42) and under `flowpilot rules test`, and when an expectation is
+ * wrong both runners print the same failure report and exit 1.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..', '..');
+const fixtures = join(import.meta.dirname, 'fixtures');
+const PROMTOOL = '/usr/bin/promtool';
+const cli = join(root, 'cli', 'main.ts');
+
+function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function needPromtool(t: { skip(msg: string): void }): boolean {
+  if (existsSync(PROMTOOL)) return true;
+  if (process.env.CI === 'true') assert.fail(`${PROMTOOL} is required under CI (apt-get install prometheus)`);
+  t.skip(`${PROMTOOL} not installed (Debian package prometheus)`);
+  return false;
+}
+
+describe('parity with promtool test rules', () => {
+  it('passes every fixture under both runners', async (t) => {
+    const tests = (await readdir(fixtures)).filter((f) => f.endsWith('_test.yml')).sort();
+    assert.ok(tests.length >= 2);
+    const ours = await run(process.execPath, [cli, 'rules', 'test', ...tests], fixtures);
+    assert.equal(ours.code, 0, ours.stdout + ours.stderr);
+    if (!needPromtool(t)) return;
+    const theirs = await run(PROMTOOL, ['test', 'rules', ...tests], fixtures);
+    assert.equal(theirs.code, 0, theirs.stdout + theirs.stderr);
+    assert.equal(ours.stdout, theirs.stdout);
+  });
+
+  it('prints the same failure report as promtool when expectations are wrong', async (t) => {
+    if (!needPromtool(t)) return;
+    const dir = await mkdtemp(join(tmpdir(), 'fp-parity-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await cp(fixtures, dir, { recursive: true });
+    const sm = join(dir, 'statemachine_test.yml');
+    let text = await readFile(sm, 'utf8');
+    text = text.replace("exp_alerts: [{exp_labels: {job: j}, exp_annotations: {summary: lag 200}}]", "exp_alerts: [{exp_labels: {job: k}}]");
+    text = text.replace("value: 540}", "value: 541}");
+    await writeFile(sm, text);
+    const tpl = join(dir, 'templates_test.yml');
+    await writeFile(tpl, (await readFile(tpl, 'utf8')).replace('h: "1M"', 'h: "1000k"'));
+    const files = ['statemachine_test.yml', 'templates_test.yml'];
+    const ours = await run(process.execPath, [cli, 'rules', 'test', ...files], dir);
+    const theirs = await run(PROMTOOL, ['test', 'rules', ...files], dir);
+    assert.equal(theirs.code, 1);
+    assert.equal(ours.code, 1);
+    assert.equal(ours.stdout, theirs.stdout);
+    assert.equal(ours.stderr, theirs.stderr);
+  });
+});
