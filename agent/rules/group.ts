@@ -28,7 +28,8 @@ export interface GroupEvalContext {
 /** FNV-1a 64-bit over `file\xffname\xff`; fixes a group's phase within its interval. */
 export function groupHash(file: string, name: string): bigint {
   let h = 0xcbf29ce484222325n;
-  const bytes = Buffer.from(`file\xff${file}\xffname\xff${name}\xff`, 'utf8');
+  const sep = Buffer.from([0xff]);
+  const bytes = Buffer.concat([Buffer.from('file'), sep, Buffer.from(file), sep, Buffer.from('name'), sep, Buffer.from(name), sep]);
   for (const b of bytes) {
     h ^= BigInt(b);
     h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
