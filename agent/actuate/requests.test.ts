@@ -73,3 +73,17 @@ describe('actuation request shaping', () => {
     assert.deepEqual([1, 2, 3, 4, 5].map((a) => backoffFor(a, 10_000, 60_000)), [10_000, 20_000, 40_000, 60_000, 60_000]);
   });
 });
+
+describe('journal keys', () => {
+  it('are safe for files and ConfigMaps, never collide, and are stable when applied twice', async () => {
+    const { safeKey } = await import('./journal/store.ts');
+    const a = safeKey('action.orders enrichment');
+    const b = safeKey('action.orders_enrichment');
+    assert.notEqual(a, b);
+    for (const k of [a, b, safeKey('x'.repeat(500)), safeKey('ä'.repeat(100)), safeKey('y' + 'ä'.repeat(100)), safeKey('action.zähler/1')]) {
+      assert.match(k, /^[A-Za-z0-9._-]{1,253}$/);
+      assert.equal(safeKey(k), k);
+    }
+    assert.equal(safeKey('action.orders-1'), 'action.orders-1');
+  });
+});

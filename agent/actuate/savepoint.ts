@@ -53,7 +53,10 @@ async function verifyRestored(ctx: ActuatorContext, flink: FlinkRest, jobId: str
     if (TERMINAL_JOB_STATES.has(job.state)) return ((last = `job ${job.state}`), false);
     if (!runsAt(job, parallelism)) return ((last = `${job.state}, not yet at target`), null);
     const paths = await flink.checkpointPaths(jobId);
-    if (paths.restored !== null && !samePath(paths.restored, savepoint)) return ((last = `restored from ${paths.restored}, not ${savepoint}`), false);
+    // A restore from one of the new job's own checkpoints (a failover after it restored) is fine too.
+    if (paths.restored !== null && !samePath(paths.restored, savepoint) && !/\/chk-\d+\/?$/.test(paths.restored)) {
+      return ((last = `restored from ${paths.restored}, not ${savepoint}`), false);
+    }
     return true;
   });
   return ok === true ? null : last;
@@ -117,10 +120,12 @@ export async function runSavepoint(ctx: ActuatorContext, h0: IntentHandle): Prom
     } else if (op.s.status === 'COMPLETED') {
       location = op.s.location;
     }
-    await pollUntil(ctx, ctx.timing.verifyTimeoutMs, async () => {
+    const ended = await pollUntil(ctx, ctx.timing.verifyTimeoutMs, async () => {
       const job = await flink.job(req.jobId);
       return !job || TERMINAL_JOB_STATES.has(job.state) ? true : null;
     });
+    // Never start the new job while the old one still runs: stay in flight and look again on resume.
+    if (ended === null) return h;
     h = await ctx.journal.advance(h, 'stopped', { savepointLocation: location! });
   }
 

@@ -5,6 +5,7 @@
  * two writers never silently overwrite each other. Implementations: a local directory of
  * JSON files (file-store.ts) and one Kubernetes ConfigMap (configmap-store.ts).
  */
+import { createHash } from 'node:crypto';
 import { FlowpilotError } from '../../../common/errors.ts';
 
 export interface Versioned<T> {
@@ -27,9 +28,17 @@ export function journalConflict(where: string, key: string, expected: number | n
     { details: { key, expected, actual } });
 }
 
-/** Keys are path- and ConfigMap-safe: [A-Za-z0-9._-], other characters become '_'. */
+/**
+ * Keys made path- and ConfigMap-safe ([A-Za-z0-9._-]) without collisions: any other character
+ * (and '_') becomes '_' plus 4 hex digits; long keys are cut and suffixed with a hash. Applying
+ * it to an already safe key changes nothing, so keys listed by a store can be read back.
+ */
 export function safeKey(key: string): string {
-  return key.replace(/[^A-Za-z0-9._-]/g, '_');
+  if (/^[A-Za-z0-9.-]*(_[0-9a-f]{4}[A-Za-z0-9.-]*)*$/.test(key) && key.length <= 200) return key;
+  const enc = key.replace(/[^A-Za-z0-9.-]/g, (c) => `_${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (enc.length <= 200) return enc;
+  const head = enc.slice(0, 180).replace(/_[0-9a-f]{0,3}$/, '');
+  return `${head}-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
 }
 
 /** Read-modify-write with retries on conflict; `fn` gets the current value (or null). */
