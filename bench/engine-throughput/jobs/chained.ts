@@ -1,0 +1,18 @@
+/**
+ * Benchmark job (a): generator -> map -> filter -> discard sink, one chained vertex.
+ * Args: --limit N.
+ */
+import type { StreamExecutionEnvironment } from '../../../engine/api/environment.ts';
+import { generatorSource } from '../../../engine/connectors/generator.ts';
+import { discardSink } from '../../../engine/connectors/simple-sinks.ts';
+import { keepRecord, makeRecord, mapRecord, type BenchRecord } from '../work.ts';
+
+export default function chained(env: StreamExecutionEnvironment, argv: string[]): void {
+  const limit = Number(argv[argv.indexOf('--limit') + 1] ?? 1_000_000);
+  env.setJobName('bench-chained');
+  env
+    .fromSource(generatorSource<BenchRecord>({ partitions: 1, profile: 'constant:1000000000', limit, record: (p, o) => makeRecord(p, o, 1), name: 'bench', batchSize: 1000 }))
+    .map(mapRecord)
+    .filter(keepRecord)
+    .sinkTo(discardSink<BenchRecord>());
+}
