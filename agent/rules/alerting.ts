@@ -8,7 +8,7 @@
 import { FlowpilotError } from '../../common/errors.ts';
 import { labelsFromRecord, labelsKey, type Labels } from '../tsdb/index.ts';
 import type { RuleDef } from './rulefile.ts';
-import { expandAlertTemplate } from './template/index.ts';
+import { expandAlertTemplate, type TemplateContext } from './template/index.ts';
 import type { Alert, AlertState, RuleHealth, RuleQueryFunc, RuleSample } from './types.ts';
 
 /** How long resolved alerts are kept for re-sending (Prometheus's resolvedRetention). */
@@ -47,15 +47,13 @@ export class AlertingRule {
     return s;
   }
 
-  private async expandAll(templates: RuleDef['labelTemplates'], sample: RuleSample, tMs: number, ctx: AlertEvalContext): Promise<Record<string, string>> {
+  private async expandAll(templates: RuleDef['labelTemplates'], sample: RuleSample, ctx: AlertEvalContext, tctx: TemplateContext): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
     const labels: Record<string, string> = { ...sample.metric };
     for (const [k, t] of Object.entries(templates)) {
-      out[k] = await expandAlertTemplate(
-        t,
-        { labels, externalLabels: ctx.externalLabels, externalURL: ctx.externalURL, value: sample.value },
-        { externalURL: ctx.externalURL, now: tMs / 1000, query: async (q) => (await ctx.query(q, tMs)).map((s) => ({ labels: { ...s.metric }, value: s.value })) },
-      );
+      out[k] = t.nodes === null
+        ? t.text
+        : await expandAlertTemplate(t, { labels, externalLabels: ctx.externalLabels, externalURL: ctx.externalURL, value: sample.value }, tctx);
     }
     return out;
   }
@@ -63,18 +61,23 @@ export class AlertingRule {
   /** Evaluates at tMs; returns ALERTS/ALERTS_FOR_STATE samples or throws (health is set by the caller). */
   async eval(tMs: number, ctx: AlertEvalContext, limit: number): Promise<RuleSample[]> {
     const res = await ctx.query(this.def.ast, tMs);
+    const tctx: TemplateContext = {
+      externalURL: ctx.externalURL,
+      now: tMs / 1000,
+      query: async (q) => (await ctx.query(q, tMs)).map((s) => ({ labels: { ...s.metric }, value: s.value })),
+    };
     const fresh = new Map<string, Alert>();
     for (const s of res) {
       const rec: Record<string, string> = { ...s.metric };
       delete rec.__name__;
-      Object.assign(rec, await this.expandAll(this.def.labelTemplates, s, tMs, ctx));
+      Object.assign(rec, await this.expandAll(this.def.labelTemplates, s, ctx, tctx));
       rec.alertname = this.def.name;
       const labels = labelsFromRecord(rec);
       const key = labelsKey(labels);
       if (fresh.has(key)) {
         throw new FlowpilotError('FP_RULE_DUPLICATE_LABELSET', 'vector contains metrics with the same labelset after applying alert labels');
       }
-      const annotations = labelsFromRecord(await this.expandAll(this.def.annotationTemplates, s, tMs, ctx));
+      const annotations = labelsFromRecord(await this.expandAll(this.def.annotationTemplates, s, ctx, tctx));
       fresh.set(key, {
         state: 'pending', labels, annotations, value: s.value, activeAt: tMs,
         firedAt: 0, resolvedAt: 0, lastSentAt: 0, validUntil: 0, keepFiringSince: 0,

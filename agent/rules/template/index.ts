@@ -57,6 +57,18 @@ export interface AlertTemplateData {
   value: number;
 }
 
+/** One function table per context object: a rule evaluation shares it across its alerts. */
+const funcCache = new WeakMap<TemplateContext, ReturnType<typeof templateFuncs>>();
+
+function funcsFor(ctx: TemplateContext): ReturnType<typeof templateFuncs> {
+  let f = funcCache.get(ctx);
+  if (!f) {
+    f = templateFuncs(ctx);
+    funcCache.set(ctx, f);
+  }
+  return f;
+}
+
 /** Expands a compiled template for one alert; errors become Prometheus's error text. */
 export async function expandAlertTemplate(t: CompiledTemplate, data: AlertTemplateData, ctx: TemplateContext): Promise<string> {
   if (t.nodes === null) return t.text;
@@ -75,7 +87,7 @@ export async function expandAlertTemplate(t: CompiledTemplate, data: AlertTempla
     $value: data.value,
   };
   try {
-    return await new Executor(templateFuncs(ctx), vars).run(t.nodes, dot);
+    return await new Executor(funcsFor(ctx), vars).run(t.nodes, dot);
   } catch (err) {
     if (err instanceof TemplateExecError) {
       const { line, col } = lineCol(t.text, err.pos);
@@ -88,5 +100,5 @@ export async function expandAlertTemplate(t: CompiledTemplate, data: AlertTempla
 /** Expands a template over arbitrary data (for the CLI and tests). */
 export async function expandTemplate(t: CompiledTemplate, dot: GoValue, vars: Record<string, GoValue>, ctx: TemplateContext): Promise<string> {
   if (t.nodes === null) return t.text;
-  return new Executor(templateFuncs(ctx), vars).run(t.nodes, dot);
+  return new Executor(funcsFor(ctx), vars).run(t.nodes, dot);
 }
