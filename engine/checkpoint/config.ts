@@ -1,0 +1,163 @@
+/**
+ * Checkpoint and savepoint configuration under Flink's keys, read from a job's config map
+ * (JobGraph.config merged over the cluster config by the caller). Durations accept Flink's
+ * forms ("10 min", "30 s", "500 ms", or a bare number of milliseconds). Old keys
+ * (state.checkpoints.dir, state.savepoints.dir, state.checkpoints.num-retained) are honoured
+ * when the new key is absent. The zod schema is the one place that holds defaults and
+ * descriptions; `describeCheckpointOptions` feeds docs/checkpoints.md.
+ */
+import { z } from 'zod';
+import { FlowpilotError } from '../../common/errors.ts';
+import type { CheckpointConfigView } from '../rest/backend.ts';
+
+const UNIT_MS: Array<[RegExp, number]> = [
+  [/^(ms|milli|millis|millisecond|milliseconds)$/, 1],
+  [/^(s|sec|secs|second|seconds)$/, 1000],
+  [/^(m|min|mins|minute|minutes)$/, 60_000],
+  [/^(h|hour|hours)$/, 3_600_000],
+  [/^(d|day|days)$/, 86_400_000],
+];
+
+/** Parses Flink's duration syntax into milliseconds; a bare number is milliseconds. */
+export function parseDurationMs(value: string | number): number {
+  if (typeof value === 'number') return value;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+  if (!m) throw new Error(`"${value}" is not a duration (examples: 10 min, 30 s, 500 ms, 60000)`);
+  const n = Number(m[1]);
+  const unit = m[2]!.toLowerCase();
+  if (unit === '') return n;
+  for (const [re, factor] of UNIT_MS) if (re.test(unit)) return Math.round(n * factor);
+  throw new Error(`"${value}" has an unknown time unit "${m[2]}" (use ms, s, min, h or d)`);
+}
+
+const durationBase = (min: number) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    try {
+      return parseDurationMs(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }).pipe(z.number().int().min(min));
+const duration = (def: number, min = 0) => durationBase(min).default(def);
+const optionalDuration = (min = 0) => durationBase(min).optional();
+
+export const RETENTION_MODES = ['NO_EXTERNALIZED_CHECKPOINTS', 'DELETE_ON_CANCELLATION', 'RETAIN_ON_CANCELLATION'] as const;
+export type ExternalizedCheckpointRetention = (typeof RETENTION_MODES)[number];
+
+export const checkpointConfigSchema = z.object({
+  'execution.checkpointing.interval': optionalDuration(10).describe('Time between periodic checkpoints; checkpointing is off when absent.'),
+  'execution.checkpointing.timeout': duration(600_000, 1).describe('A checkpoint not complete after this long is expired and counted as failed.'),
+  'execution.checkpointing.min-pause': duration(0).describe('Least time between the end of one checkpoint and the trigger of the next.'),
+  'execution.checkpointing.max-concurrent-checkpoints': z.coerce.number().int().min(1).default(1).describe('Periodic checkpoints in flight at once.'),
+  'execution.checkpointing.num-retained': z.coerce.number().int().min(1).default(1).describe('Completed checkpoints kept on disk (old key state.checkpoints.num-retained).'),
+  'execution.checkpointing.externalized-checkpoint-retention': z.enum(RETENTION_MODES).default('DELETE_ON_CANCELLATION')
+    .describe('What happens to retained checkpoints when the job is cancelled: deleted, or kept for a later restore.'),
+  'execution.checkpointing.dir': z.string().min(1).optional().describe('Checkpoint directory; chk-<n>/ go under <dir>/<job-id>/ (old key state.checkpoints.dir).'),
+  'execution.checkpointing.savepoint-dir': z.string().min(1).optional().describe('Default savepoint target when a request names none (old key state.savepoints.dir).'),
+  'execution.checkpointing.tolerable-failed-checkpoints': z.coerce.number().int().min(0).optional()
+    .describe('Consecutive failed checkpoints tolerated before the job fails; absent: unlimited (the job goes on).'),
+  'execution.checkpointing.mode': z.enum(['EXACTLY_ONCE', 'AT_LEAST_ONCE']).default('EXACTLY_ONCE').describe('Barrier alignment: exactly-once aligns, at-least-once does not block channels.'),
+  'flowpilot.savepoint.allowed-roots': z.string().optional()
+    .describe('Comma-separated directories savepoint targets and restore paths must lie under; default: the savepoint and checkpoint dirs.'),
+});
+
+export interface CheckpointConfig {
+  /** Periodic interval in ms; null when periodic checkpointing is off. */
+  intervalMs: number | null;
+  timeoutMs: number;
+  minPauseMs: number;
+  maxConcurrent: number;
+  numRetained: number;
+  retention: ExternalizedCheckpointRetention;
+  checkpointDir: string | null;
+  savepointDir: string | null;
+  /** null = unlimited. */
+  tolerableFailed: number | null;
+  mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
+  /** Absolute directories under which savepoint targets and restore paths must lie (never empty when a dir is set). */
+  allowedRoots: string[];
+}
+
+const OLD_KEYS: Record<string, string> = {
+  'state.checkpoints.dir': 'execution.checkpointing.dir',
+  'state.savepoints.dir': 'execution.checkpointing.savepoint-dir',
+  'state.checkpoints.num-retained': 'execution.checkpointing.num-retained',
+};
+
+/** Strips a `file:` / `file://` scheme: our storage is the local (or mounted) file system. */
+export function stripFileScheme(p: string): string {
+  if (p.startsWith('file://')) return p.slice('file://'.length);
+  if (p.startsWith('file:')) return p.slice('file:'.length);
+  return p;
+}
+
+/** Reads the checkpoint configuration from a job's config map. Throws FP_CHECKPOINT_CONFIG on bad values. */
+export function parseCheckpointConfig(config: Record<string, string | number | undefined>): CheckpointConfig {
+  const input: Record<string, unknown> = {};
+  for (const [oldKey, newKey] of Object.entries(OLD_KEYS)) {
+    if (config[oldKey] !== undefined && config[newKey] === undefined) input[newKey] = config[oldKey];
+  }
+  for (const key of Object.keys(checkpointConfigSchema.shape)) if (config[key] !== undefined) input[key] = config[key];
+  const parsed = checkpointConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new FlowpilotError('FP_CHECKPOINT_CONFIG', `invalid checkpoint configuration: ${issues}`, {
+      details: { issues: parsed.error.issues, httpStatus: 400 },
+    });
+  }
+  const c = parsed.data;
+  const checkpointDir = c['execution.checkpointing.dir'] ? stripFileScheme(c['execution.checkpointing.dir']) : null;
+  const savepointDir = c['execution.checkpointing.savepoint-dir'] ? stripFileScheme(c['execution.checkpointing.savepoint-dir']) : null;
+  const roots = c['flowpilot.savepoint.allowed-roots']
+    ? c['flowpilot.savepoint.allowed-roots'].split(',').map((s) => stripFileScheme(s.trim())).filter((s) => s.length > 0)
+    : [savepointDir, checkpointDir].filter((s): s is string => s !== null);
+  return {
+    intervalMs: c['execution.checkpointing.interval'] ?? null,
+    timeoutMs: c['execution.checkpointing.timeout'],
+    minPauseMs: c['execution.checkpointing.min-pause'],
+    maxConcurrent: c['execution.checkpointing.max-concurrent-checkpoints'],
+    numRetained: c['execution.checkpointing.num-retained'],
+    retention: c['execution.checkpointing.externalized-checkpoint-retention'],
+    checkpointDir,
+    savepointDir,
+    tolerableFailed: c['execution.checkpointing.tolerable-failed-checkpoints'] ?? null,
+    mode: c['execution.checkpointing.mode'],
+    allowedRoots: roots,
+  };
+}
+
+/** The REST layer's /jobs/:id/checkpoints/config view of a configuration. */
+export function checkpointConfigView(c: CheckpointConfig): CheckpointConfigView {
+  return {
+    mode: c.mode,
+    interval: c.intervalMs ?? Number.MAX_SAFE_INTEGER,
+    timeout: c.timeoutMs,
+    minPause: c.minPauseMs,
+    maxConcurrent: c.maxConcurrent,
+    externalization: {
+      enabled: c.retention !== 'NO_EXTERNALIZED_CHECKPOINTS',
+      deleteOnCancellation: c.retention !== 'RETAIN_ON_CANCELLATION',
+    },
+    stateBackend: 'HashMapStateBackend',
+    checkpointStorage: 'FileSystemCheckpointStorage',
+    unalignedCheckpoints: false,
+    tolerableFailedCheckpoints: c.tolerableFailed ?? 2147483647,
+    alignedCheckpointTimeout: 0,
+    checkpointsAfterTasksFinish: true,
+    stateChangelogEnabled: false,
+    changelogStorage: 'memory',
+    changelogPeriodicMaterializationInterval: 600000,
+  };
+}
+
+/** Every option with its default and description, for docs. */
+export function describeCheckpointOptions(): Array<{ key: string; default: unknown; description: string }> {
+  const parsed = checkpointConfigSchema.safeParse({});
+  const defaults = (parsed.success ? parsed.data : {}) as Record<string, unknown>;
+  return Object.entries(checkpointConfigSchema.shape).map(([key, field]) => ({
+    key,
+    default: defaults[key],
+    description: (field as z.ZodType).description ?? '',
+  }));
+}

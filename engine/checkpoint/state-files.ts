@@ -1,0 +1,157 @@
+/**
+ * Per-subtask state files. A task's SubtaskSnapshot (already msgpack bytes per key group and
+ * per operator-state entry, see engine/state) is written to one file in the checkpoint
+ * directory: for each operator of the chain, its key groups in ascending order, then its
+ * operator-state entries, then its union-state entries. The write is asynchronous (the task
+ * keeps processing), ends with fsync, and yields a SubtaskStateHandle that indexes every chunk
+ * by (offset, length, crc32), so a restore at any parallelism reads exactly its key groups.
+ * Reading merges adjacent chunks of one file into one read and checks every CRC.
+ */
+import { open } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { FlowpilotError } from '../../common/errors.ts';
+import type { SubtaskSnapshot } from '../contracts/task.ts';
+import type { ChunkRef, KeyGroupChunk, OperatorChunks, SubtaskStateHandle } from './metadata.ts';
+
+const MAX_IOV = 1024;
+const MAX_WRITE_BYTES = 8 * 1024 * 1024;
+
+/** The state file name for a subtask; random so a late write of an old attempt never clashes. */
+export function stateFileName(vertexId: string, subtaskIndex: number): string {
+  return `${vertexId}-${subtaskIndex}-${randomBytes(4).toString('hex')}.state`;
+}
+
+/**
+ * Writes one subtask's snapshot into `checkpointDir` and returns the handle to acknowledge with.
+ * The snapshot's byte arrays must not be mutated until the promise settles.
+ */
+export async function writeSubtaskState(
+  checkpointDir: string,
+  vertexId: string,
+  subtaskIndex: number,
+  snapshot: SubtaskSnapshot,
+): Promise<SubtaskStateHandle> {
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  const add = (bytes: Uint8Array): ChunkRef => {
+    const ref: ChunkRef = [offset, bytes.byteLength, crc32(bytes)];
+    offset += bytes.byteLength;
+    if (bytes.byteLength > 0) chunks.push(bytes);
+    return ref;
+  };
+  const operators: OperatorChunks[] = snapshot.operators.map((op) => {
+    const keyGroups: KeyGroupChunk[] = [...op.keyGroups.keys()]
+      .sort((a, b) => a - b)
+      .map((kg) => [kg, ...add(op.keyGroups.get(kg)!)] as KeyGroupChunk);
+    return { operatorId: op.operatorId, keyGroups, operatorState: op.operatorState.map(add), unionState: op.unionState.map(add) };
+  });
+  const hasEntries = operators.some((o) => o.keyGroups.length + o.operatorState.length + o.unionState.length > 0);
+  if (!hasEntries) return { checkpointId: snapshot.checkpointId, vertexId, subtaskIndex, file: null, size: 0, operators };
+  const file = stateFileName(vertexId, subtaskIndex);
+  const fh = await open(path.join(checkpointDir, file), 'wx');
+  try {
+    let i = 0;
+    while (i < chunks.length) {
+      const batch: Uint8Array[] = [];
+      let bytes = 0;
+      while (i < chunks.length && batch.length < MAX_IOV && (batch.length === 0 || bytes + chunks[i]!.byteLength <= MAX_WRITE_BYTES)) {
+        bytes += chunks[i]!.byteLength;
+        batch.push(chunks[i]!);
+        i++;
+      }
+      let written = 0;
+      while (written < bytes) {
+        const { bytesWritten } = await fh.writev(written === 0 ? batch : remainder(batch, written));
+        written += bytesWritten;
+      }
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return { checkpointId: snapshot.checkpointId, vertexId, subtaskIndex, file, size: offset, operators };
+}
+
+/** The part of `batch` after its first `skip` bytes (after a short writev). */
+function remainder(batch: Uint8Array[], skip: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const b of batch) {
+    if (skip >= b.byteLength) {
+      skip -= b.byteLength;
+      continue;
+    }
+    out.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return out;
+}
+
+/** A chunk to read: which file, where, and its expected CRC. */
+export interface ChunkRead {
+  file: string;
+  offset: number;
+  length: number;
+  crc: number;
+}
+
+/**
+ * Reads chunks from state files in `dir`, returning their bytes in the order asked. Adjacent
+ * chunks of one file are read with one call. Throws FP_SAVEPOINT_CORRUPT on a short read or a
+ * CRC mismatch.
+ */
+export async function readChunks(dir: string, reads: readonly ChunkRead[]): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = new Array(reads.length);
+  const byFile = new Map<string, number[]>();
+  reads.forEach((r, i) => {
+    if (r.length === 0) {
+      out[i] = new Uint8Array(0);
+      return;
+    }
+    const list = byFile.get(r.file) ?? [];
+    list.push(i);
+    byFile.set(r.file, list);
+  });
+  for (const [file, idxs] of byFile) {
+    idxs.sort((a, b) => reads[a]!.offset - reads[b]!.offset);
+    const full = path.join(dir, file);
+    const fh = await open(full, 'r').catch((err: NodeJS.ErrnoException) => {
+      throw new FlowpilotError('FP_SAVEPOINT_CORRUPT', `state file ${full} cannot be opened (${err.code ?? err.message})`, { details: { httpStatus: 400 } });
+    });
+    try {
+      let k = 0;
+      while (k < idxs.length) {
+        const start = reads[idxs[k]!]!.offset;
+        let end = start + reads[idxs[k]!]!.length;
+        let j = k + 1;
+        while (j < idxs.length && reads[idxs[j]!]!.offset === end && end - start < 64 * 1024 * 1024) {
+          end += reads[idxs[j]!]!.length;
+          j++;
+        }
+        const buf = Buffer.allocUnsafe(end - start);
+        let got = 0;
+        while (got < buf.length) {
+          const { bytesRead } = await fh.read(buf, got, buf.length - got, start + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        if (got < buf.length) {
+          throw new FlowpilotError('FP_SAVEPOINT_CORRUPT', `state file ${full} is shorter than its metadata says (wanted bytes ${start}..${end})`, { details: { httpStatus: 400 } });
+        }
+        for (let m = k; m < j; m++) {
+          const r = reads[idxs[m]!]!;
+          const bytes = buf.subarray(r.offset - start, r.offset - start + r.length);
+          if (crc32(bytes) !== r.crc) {
+            throw new FlowpilotError('FP_SAVEPOINT_CORRUPT', `state file ${full}: checksum mismatch at offset ${r.offset} (the file was altered or damaged)`, { details: { httpStatus: 400 } });
+          }
+          out[idxs[m]!] = bytes;
+        }
+        k = j;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+  return out;
+}
