@@ -1,0 +1,27 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { TestCluster } from './support/cluster.ts';
+
+const JOB = resolve(import.meta.dirname, 'support/test-jobs.ts');
+
+describe('job submission and cancellation', () => {
+  it('answers 400 for a module that throws while building, keeps the cluster up, then runs and cancels a good job', async (t) => {
+    const cluster = await new TestCluster({ taskManagers: 1, slots: 2 }).start();
+    t.after(() => cluster.stop());
+    await assert.rejects(cluster.submit(JOB, ['--job', 'throws']), /→ 400: .*fails on purpose/);
+    const jobId = await cluster.submit(JOB, ['--job', 'slow', '--sink-delay-ms', '1'], 2);
+    await cluster.waitFor(async () => (await cluster.jobStatus(jobId)) === 'RUNNING', 10_000, 'the good job to run');
+    const overview = await cluster.rest<{ 'slots-total': number; 'slots-available': number; 'jobs-running': number }>('/overview');
+    assert.equal(overview['slots-total'], 2);
+    assert.equal(overview['slots-available'], 0);
+    assert.equal(overview['jobs-running'], 1);
+    const res = await fetch(`${cluster.restUrl}/jobs/${jobId}`, { method: 'PATCH', signal: AbortSignal.timeout(5000) });
+    assert.equal(res.status, 202);
+    await cluster.waitFor(async () => (await cluster.jobStatus(jobId)) === 'CANCELED', 10_000, 'the job to be canceled');
+    const after = await cluster.rest<{ 'slots-available': number }>('/overview');
+    assert.equal(after['slots-available'], 2);
+    const job = await cluster.rest<{ vertices: Array<{ status: string }> }>(`/jobs/${jobId}`);
+    assert.deepEqual(job.vertices.map((v) => v.status), ['CANCELED', 'CANCELED']);
+  });
+});
