@@ -48,6 +48,7 @@ export class Evaluator {
   readonly env: EvalEnv;
   private ticks = 0;
   private samplesLoaded = 0;
+  private readonly positions = new Map<Expr, string>();
 
   constructor(env: EvalEnv) {
     this.env = env;
@@ -66,8 +67,12 @@ export class Evaluator {
 
   /** Adds a warning or info annotation positioned at the node, rendered as Prometheus's API does. */
   annotate(kind: 'warning' | 'info', msg: string, node: Expr): void {
-    const { line, column } = positionOf(this.env.text, node.pos.start);
-    const text = `PromQL ${kind}: ${msg} (${line}:${column})`;
+    let pos = this.positions.get(node);
+    if (pos === undefined) {
+      const { line, column } = positionOf(this.env.text, node.pos.start);
+      this.positions.set(node, (pos = `${line}:${column}`));
+    }
+    const text = `PromQL ${kind}: ${msg} (${pos})`;
     (kind === 'warning' ? this.env.annotations.warnings : this.env.annotations.infos).add(text);
   }
 

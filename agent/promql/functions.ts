@@ -51,8 +51,6 @@ const SIMPLE: ReadonlyMap<string, Simple> = new Map<string, Simple>([
   ['year', (v) => dateOf(v).getUTCFullYear()],
 ]);
 
-const TIME_FUNCTIONS = new Set(['day_of_month', 'day_of_week', 'day_of_year', 'days_in_month', 'hour', 'minute', 'month', 'year']);
-
 function unparen(e: Expr): Expr {
   while (e.kind === 'paren') e = e.expr;
   return e;
@@ -82,9 +80,6 @@ function applySimple(ev: Evaluator, e: Call, fn: Simple, ctx: StepContext): Eval
     series = v.series;
   }
   const params = scalarArgs(ev, e.args.slice(1), ctx);
-  if (e.func === 'clamp' || e.func === 'clamp_min' || e.func === 'clamp_max' || e.func === 'round' || TIME_FUNCTIONS.has(e.func)) {
-    // nothing special: params are per step
-  }
   const out: EvalSeries[] = [];
   const p: number[] = new Array(params.length);
   for (const s of series) {
@@ -128,11 +123,12 @@ function applyRange(ev: Evaluator, e: Call, ctx: StepContext): EvalValue {
       const w: RangeWindow = { ts: s.ts, vs: s.vs, lo, hi, rangeStart: start, rangeEnd: end, t };
       const v = def.fn(w, p);
       if (v === undefined) continue;
-      if (COUNTER_FUNCTIONS.has(e.func)) warnNonCounter(ev, s.metric, e.args[0]!);
       ts.push(t);
       vs.push(v);
     }
-    if (ts.length > 0) out.push({ metric: s.metric, dropName: def.keepName !== true, ts, vs });
+    if (ts.length === 0) continue;
+    out.push({ metric: s.metric, dropName: def.keepName !== true, ts, vs });
+    if (COUNTER_FUNCTIONS.has(e.func)) warnNonCounter(ev, s.metric, e.args[0]!);
   }
   if (e.func === 'quantile_over_time') warnQuantile(ev, e.args[0]!, params[0]!);
   return { type: 'vector', series: out };

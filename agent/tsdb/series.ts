@@ -1,8 +1,9 @@
 /**
- * One in-memory series: a growable ring buffer of (timestamp ms, value, stale flag).
- * Appends go to the tail in time order; retention drops from the head. Stale markers
- * (Prometheus's StaleNaN) are kept as a flag beside a NaN value, because JavaScript
- * does not reliably preserve NaN payload bits.
+ * One in-memory series: a growable ring buffer of (timestamp ms, value) pairs kept
+ * interleaved in a single Float64Array, so a series costs one allocation. Appends go to
+ * the tail in time order; retention drops from the head. Stale markers (Prometheus's
+ * StaleNaN) are rare, so they are kept as a set of their timestamps beside a NaN value,
+ * because JavaScript does not reliably preserve NaN payload bits.
  */
 import type { Labels } from './labels.ts';
 
@@ -23,12 +24,12 @@ export class MemSeries {
   readonly id: number;
   readonly labels: Labels;
   readonly key: string;
-  private ts: Float64Array;
-  private vs: Float64Array;
-  private st: Uint8Array;
+  /** [t0, v0, t1, v1, ...] over `cap` slots. */
+  private buf: Float64Array;
+  private cap: number;
   private head = 0;
   private len = 0;
-  private staleCount = 0;
+  private staleTs: Set<number> | null = null;
 
   constructor(id: number, labels: Labels, key: string, initialCapacity = 8) {
     let cap = 1;
@@ -36,22 +37,25 @@ export class MemSeries {
     this.id = id;
     this.labels = labels;
     this.key = key;
-    this.ts = new Float64Array(cap);
-    this.vs = new Float64Array(cap);
-    this.st = new Uint8Array(cap);
+    this.cap = cap;
+    this.buf = new Float64Array(cap * 2);
   }
 
   get length(): number {
     return this.len;
   }
 
+  private tAt(i: number): number {
+    return this.buf[((this.head + i) & (this.cap - 1)) * 2]!;
+  }
+
   lastT(): number {
-    return this.len === 0 ? -Infinity : this.ts[(this.head + this.len - 1) & (this.ts.length - 1)]!;
+    return this.len === 0 ? -Infinity : this.tAt(this.len - 1);
   }
 
   /** True when the newest sample is a stale marker. */
   isStale(): boolean {
-    return this.len > 0 && this.st[(this.head + this.len - 1) & (this.ts.length - 1)] === 1;
+    return this.len > 0 && this.staleTs !== null && this.staleTs.has(this.lastT());
   }
 
   append(t: number, v: number, stale: boolean): AppendOutcome {
@@ -59,49 +63,48 @@ export class MemSeries {
       const last = this.lastT();
       if (t < last) return 'out_of_order';
       if (t === last) {
-        const idx = (this.head + this.len - 1) & (this.ts.length - 1);
-        if (stale || this.st[idx] === 1 || !Object.is(this.vs[idx], v)) return 'out_of_order';
+        const lastV = this.buf[((this.head + this.len - 1) & (this.cap - 1)) * 2 + 1]!;
+        if (stale || this.isStale() || !Object.is(lastV, v)) return 'out_of_order';
         return 'duplicate';
       }
     }
-    if (this.len === this.ts.length) this.grow();
-    const idx = (this.head + this.len) & (this.ts.length - 1);
-    this.ts[idx] = t;
-    this.vs[idx] = stale ? NaN : v;
-    this.st[idx] = stale ? 1 : 0;
-    if (stale) this.staleCount++;
+    if (this.len === this.cap) this.grow();
+    const p = ((this.head + this.len) & (this.cap - 1)) * 2;
+    this.buf[p] = t;
+    this.buf[p + 1] = stale ? NaN : v;
+    if (stale) (this.staleTs ??= new Set()).add(t);
     this.len++;
     return 'ok';
   }
 
   /** Drops samples with t < minT; returns how many were dropped. */
   truncateBefore(minT: number): number {
-    const mask = this.ts.length - 1;
     let n = 0;
-    while (this.len > 0 && this.ts[this.head]! < minT) {
-      if (this.st[this.head] === 1) this.staleCount--;
-      this.head = (this.head + 1) & mask;
+    while (this.len > 0 && this.buf[this.head * 2]! < minT) {
+      if (this.staleTs !== null) this.staleTs.delete(this.buf[this.head * 2]!);
+      this.head = (this.head + 1) & (this.cap - 1);
       this.len--;
       n++;
     }
+    if (this.staleTs !== null && this.staleTs.size === 0) this.staleTs = null;
     return n;
   }
 
   /** Copies samples with minT <= t <= maxT. */
   window(minT: number, maxT: number): SeriesSamples {
-    const mask = this.ts.length - 1;
     const lo = this.lowerBound(minT);
     let hi = this.lowerBound(maxT);
-    while (hi < this.len && this.ts[(this.head + hi) & mask]! <= maxT) hi++;
+    while (hi < this.len && this.tAt(hi) <= maxT) hi++;
     const n = Math.max(0, hi - lo);
     const t = new Float64Array(n);
     const v = new Float64Array(n);
     let stale: Uint8Array | null = null;
+    const mask = this.cap - 1;
     for (let i = 0; i < n; i++) {
-      const p = (this.head + lo + i) & mask;
-      t[i] = this.ts[p]!;
-      v[i] = this.vs[p]!;
-      if (this.staleCount > 0 && this.st[p] === 1) {
+      const p = ((this.head + lo + i) & mask) * 2;
+      t[i] = this.buf[p]!;
+      v[i] = this.buf[p + 1]!;
+      if (this.staleTs !== null && this.staleTs.has(t[i]!)) {
         stale ??= new Uint8Array(n);
         stale[i] = 1;
       }
@@ -109,33 +112,27 @@ export class MemSeries {
     return { labels: this.labels, key: this.key, t, v, stale };
   }
 
-  /** Index (logical) of the first sample with t >= x. */
+  /** Logical index of the first sample with t >= x. */
   private lowerBound(x: number): number {
-    const mask = this.ts.length - 1;
     let lo = 0;
     let hi = this.len;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.ts[(this.head + mid) & mask]! < x) lo = mid + 1;
+      if (this.tAt(mid) < x) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
   private grow(): void {
-    const cap = this.ts.length;
-    const ts = new Float64Array(cap * 2);
-    const vs = new Float64Array(cap * 2);
-    const st = new Uint8Array(cap * 2);
+    const buf = new Float64Array(this.cap * 4);
     for (let i = 0; i < this.len; i++) {
-      const p = (this.head + i) & (cap - 1);
-      ts[i] = this.ts[p]!;
-      vs[i] = this.vs[p]!;
-      st[i] = this.st[p]!;
+      const p = ((this.head + i) & (this.cap - 1)) * 2;
+      buf[i * 2] = this.buf[p]!;
+      buf[i * 2 + 1] = this.buf[p + 1]!;
     }
-    this.ts = ts;
-    this.vs = vs;
-    this.st = st;
+    this.buf = buf;
+    this.cap *= 2;
     this.head = 0;
   }
 }

@@ -83,31 +83,53 @@ export class MemoryStorage implements Queryable {
     let n = 0;
     for (const k of keys) {
       const s = this.byKey.get(k);
-      if (s !== undefined && !s.isStale() && s.append(tMs, NaN, true) === 'ok') {
-        this.samples++;
-        n++;
-      }
+      if (s !== undefined && !s.isStale() && this.appendTo(s, tMs, NaN, true) === 'ok') n++;
     }
     return n;
   }
 
-  private appendInternal(input: Labels | Record<string, string>, tMs: number, value: number, stale: boolean): AppendResult {
-    const labels = Object.isFrozen(input) ? (input as Labels) : labelsFromRecord(input);
-    const key = labelsKey(labels);
-    let s = this.byKey.get(key);
-    if (s === undefined) {
-      if (stale) return 'ok';
-      if (this.byKey.size >= this.maxSeries) {
-        this.limitRejections++;
-        const now = Date.now();
-        if (now - this.lastLimitLog >= 60_000) {
-          this.lastLimitLog = now;
-          this.log.warn({ maxSeries: this.maxSeries, rejected: this.limitRejections, series: key.replaceAll('\u0000', ' ') }, 'tsdb series limit reached; new series are dropped');
-        }
-        return 'series_limit';
+  /**
+   * The series for a label set, created when new; null when the series limit refuses it.
+   * Collectors keep the returned reference and append through appendRef, which skips
+   * canonicalizing and hashing the labels on every sample.
+   */
+  ref(labels: Labels | Record<string, string>): SeriesRef | null {
+    const canonical = canonicalLabels(labels);
+    const key = keyOf(canonical);
+    return this.byKey.get(key) ?? this.createChecked(canonical, key);
+  }
+
+  /** Appends through a reference from ref(); a reference to a series dropped by retention is revived. */
+  appendRef(ref: SeriesRef, tMs: number, value: number): AppendResult {
+    return this.appendTo(this.revive(ref), tMs, value, false);
+  }
+
+  appendStaleMarkerRef(ref: SeriesRef, tMs: number): AppendResult {
+    if (ref.isStale() || ref.length === 0) return 'ok';
+    return this.appendTo(this.revive(ref), tMs, NaN, true);
+  }
+
+  private revive(ref: SeriesRef): MemSeries {
+    const s = ref as MemSeries;
+    if (this.byId.get(s.id) === s) return s;
+    return this.byKey.get(s.key) ?? this.createChecked(s.labels, s.key) ?? s;
+  }
+
+  private createChecked(labels: Labels, key: string): MemSeries | null {
+    if (this.byKey.size >= this.maxSeries) {
+      this.limitRejections++;
+      const now = Date.now();
+      if (now - this.lastLimitLog >= 60_000) {
+        this.lastLimitLog = now;
+        this.log.warn({ maxSeries: this.maxSeries, rejected: this.limitRejections, series: key.replaceAll('\u0000', ' ') }, 'tsdb series limit reached; new series are dropped');
       }
-      s = this.createSeries(labels, key);
+      return null;
     }
+    return this.createSeries(labels, key);
+  }
+
+  private appendTo(s: MemSeries, tMs: number, value: number, stale: boolean): AppendResult {
+    if (this.byId.get(s.id) !== s) return 'series_limit';
     const r = s.append(tMs, value, stale);
     if (r === 'ok') {
       this.samples++;
@@ -115,6 +137,19 @@ export class MemoryStorage implements Queryable {
     } else if (r === 'out_of_order') this.outOfOrder++;
     return r;
   }
+
+  private appendInternal(input: Labels | Record<string, string>, tMs: number, value: number, stale: boolean): AppendResult {
+    const labels = canonicalLabels(input);
+    const key = keyOf(labels);
+    let s: MemSeries | null | undefined = this.byKey.get(key);
+    if (s === undefined) {
+      if (stale) return 'ok';
+      s = this.createChecked(labels, key);
+      if (s === null) return 'series_limit';
+    }
+    return this.appendTo(s, tMs, value, stale);
+  }
+
 
   private createSeries(labels: Labels, key: string): MemSeries {
     const s = new MemSeries(this.nextId++, labels, key);
@@ -258,6 +293,25 @@ export class MemoryStorage implements Queryable {
       collect() { this.reset(); this.inc(self.outOfOrder); },
     });
   }
+}
+
+/** A stored series, as handed out by MemoryStorage.ref(). */
+export type SeriesRef = Pick<MemSeries, 'id' | 'labels' | 'key' | 'length' | 'isStale'>;
+
+const keyCache = new WeakMap<Labels, string>();
+
+/** Frozen label records are taken as canonical (labelsFromRecord makes them so). */
+function canonicalLabels(input: Labels | Record<string, string>): Labels {
+  return Object.isFrozen(input) ? (input as Labels) : labelsFromRecord(input);
+}
+
+function keyOf(labels: Labels): string {
+  let k = keyCache.get(labels);
+  if (k === undefined) {
+    k = labelsKey(labels);
+    keyCache.set(labels, k);
+  }
+  return k;
 }
 
 function* mapIds(ids: Set<number>, byId: Map<number, MemSeries>): Iterable<MemSeries> {
