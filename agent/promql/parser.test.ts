@@ -92,3 +92,22 @@ describe('parseExpr', () => {
     assert.equal(b!.matches('cd'), false);
   });
 });
+
+describe('formatExpr', () => {
+  const exprs = [
+    'sum by (job) (rate(flink_records_total{job="etl", vertex=~"src.*"}[5m] offset 1m))',
+    'a / on (b) group_left (c) d',
+    'topk(3, x) > bool 2',
+    'max_over_time(rate(x[1m])[1h30m:1m] @ 100.000)',
+    '-x ^ 2 unless ignoring (z) y',
+    'histogram_quantile(0.9, sum without (instance) (rate(lat_bucket[5m])))',
+  ];
+  for (const text of exprs) {
+    it(`round-trips ${text}`, async () => {
+      const { formatExpr } = await import('./format.ts');
+      const once = formatExpr(parseExpr(text));
+      assert.equal(once, text);
+      assert.equal(formatExpr(parseExpr(once)), once);
+    });
+  }
+});
