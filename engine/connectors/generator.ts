@@ -65,6 +65,7 @@ class GeneratorReader<T> implements SourceReader<T> {
   /** Partitions this subtask owns and their next offsets (parallel arrays). */
   readonly partitions: number[] = [];
   readonly offsets: number[] = [];
+  private readonly shares: number[] = [];
   start: number;
 
   constructor(options: GeneratorOptions<T>, profile: RateProfile, ctx: ConnectorContext) {
@@ -115,24 +116,38 @@ class GeneratorReader<T> implements SourceReader<T> {
     return true;
   }
 
-  /** Emits up to one batch of due records, spread over the partitions; returns how many. */
+  /**
+   * Emits up to one batch of due records in global sequence order (offset, then partition), so
+   * event times derived from due times never go backwards within a subtask, even when its
+   * partitions were restored at different offsets. Returns how many were emitted.
+   */
   private emitDue(out: SourceOutput<T>, due: number): number {
     const k = this.partitions.length;
-    const perPartition = Math.max(1, Math.ceil(this.batchSize / k));
-    const f = this.factory;
     const n = this.n;
+    const f = this.factory;
+    const shares = this.shares;
+    for (let i = 0; i < k; i++) shares[i] = partitionShare(due, this.partitions[i]!, n);
     let emitted = 0;
-    for (let i = 0; i < k; i++) {
-      const p = this.partitions[i]!;
-      const share = partitionShare(due, p, n);
-      let off = this.offsets[i]!;
-      const stop = Math.min(share, off + perPartition);
-      for (; off < stop; off++) {
-        const dueTime = this.start + this.profile.timeOf(off * n + p + 1) * 1000;
-        out.collect(f(p, off, Math.ceil(dueTime)));
+    while (emitted < this.batchSize) {
+      let best = -1;
+      let bestG = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < k; i++) {
+        const off = this.offsets[i]!;
+        if (off >= shares[i]!) continue;
+        const g = off * n + this.partitions[i]!;
+        if (g < bestG) {
+          bestG = g;
+          best = i;
+        }
       }
-      emitted += off - this.offsets[i]!;
-      this.offsets[i] = off;
+      if (best < 0) break;
+      // Emit this partition's run up to the next partition's position (at most one record per round when they are level).
+      const p = this.partitions[best]!;
+      const off = this.offsets[best]!;
+      const dueTime = this.start + this.profile.timeOf(bestG + 1) * 1000;
+      out.collect(f(p, off, Math.ceil(dueTime)));
+      this.offsets[best] = off + 1;
+      emitted++;
     }
     return emitted;
   }

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFromModule } from '../program/build.ts';
-import { LocalJobRun } from '../testing/local-harness.ts';
+import { LocalJobRun, type LocalCheckpoint } from '../testing/local-harness.ts';
 import orderEnrichment, { order, type CustomerWindow } from './order-enrichment.ts';
 
 describe('order enrichment job', () => {
@@ -39,5 +39,32 @@ describe('order enrichment job', () => {
     for (let id = 0; id < 800; id++) revenue += order(id % 4, Math.floor(id / 4), 4, 20, 0).amountCents;
     assert.equal(rows.reduce((n, r) => n + r.revenueCents, 0), revenue);
     assert.ok(rows.every((r) => r.windowEnd - r.windowStart === 100 && r.segment !== ''));
+  });
+
+  it('loses and duplicates nothing across checkpoints, cancels and restores at other parallelisms', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-orders-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const args = ['--rate', '20000', '--partitions', '4', '--customers', '13', '--latency', '3', '--capacity', '20', '--window', '50', '--out-of-orderness', '0', '--limit', '3000', '--output', dir, '--checkpoint-interval', '1000'];
+    let cp: LocalCheckpoint | undefined;
+    for (const p of [2, 3]) {
+      const program = await buildFromModule(orderEnrichment, { modulePath: 'order-enrichment.ts', programArgs: args, parallelism: p });
+      const run = new LocalJobRun(program, { restoreFrom: cp });
+      run.start();
+      await new Promise((r) => setTimeout(r, 40));
+      cp = await run.checkpoint();
+      await new Promise((r) => setTimeout(r, 10));
+      await run.cancel();
+    }
+    const program = await buildFromModule(orderEnrichment, { modulePath: 'order-enrichment.ts', programArgs: args, parallelism: 1 });
+    const last = new LocalJobRun(program, { restoreFrom: cp });
+    await last.run();
+    await last.close();
+    const rows: CustomerWindow[] = [];
+    for (const f of readdirSync(dir).filter((x) => x.startsWith('part-'))) {
+      for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) if (line !== '') rows.push(JSON.parse(line) as CustomerWindow);
+    }
+    const keys = rows.map((r) => `${r.customer}@${r.windowStart}`);
+    assert.equal(new Set(keys).size, keys.length, 'a window was emitted twice');
+    assert.equal(rows.reduce((n, r) => n + r.orders, 0), 3000);
   });
 });
