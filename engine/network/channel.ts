@@ -143,6 +143,19 @@ export class OutputGate {
     for (let i = 0; i < chs.length; i++) chs[i]!.finishBatch();
   }
 
+  /**
+   * Flink's outPoolUsage: per channel, the share of the receiver's buffers this producer has
+   * filled (1 when entries wait for credit); the maximum over channels.
+   */
+  poolUsage(capacity: number): number {
+    let max = 0;
+    for (const ch of this.channels) {
+      const u = ch.backlogLength > 0 ? 1 : Math.max(0, Math.min(1, (capacity - ch.availableCredit) / capacity));
+      if (u > max) max = u;
+    }
+    return max;
+  }
+
   /** Buffered entries waiting for credit, over all channels (for outPoolUsage-like gauges). */
   backlog(): number {
     let n = 0;

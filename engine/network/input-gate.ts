@@ -68,6 +68,17 @@ export class InputGate {
     return min === Infinity ? (this.watermarks.length ? Math.max(...this.watermarks) : MIN_WATERMARK) : min;
   }
 
+  /** Fraction of the receiving buffers (credit) in use over all channels: Flink's inPoolUsage. */
+  poolUsage(): number {
+    let used = 0;
+    let cap = 0;
+    for (const gc of this.channels) {
+      used += gc.channel.queued;
+      cap += gc.channel.capacity;
+    }
+    return cap === 0 ? 0 : used / cap;
+  }
+
   /** Total entries queued on all channels (inputQueueLength). */
   queued(): number {
     let n = 0;

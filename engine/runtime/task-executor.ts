@@ -25,6 +25,8 @@ export interface TaskExecutorOptions {
   bufferTimeoutMs: number;
   /** Window / update interval of the rate views. */
   viewSlots: number;
+  /** Buffers per receiving channel (taskmanager.network.memory.buffers-per-channel). */
+  creditPerChannel: number;
 }
 
 export interface TaskExecutorDeps {
@@ -105,6 +107,8 @@ export class TaskExecutor {
         currentOutputWatermark: () => counters.currentOutputWatermark,
         inputQueueLength: () => gate.queued(),
         outputQueueLength: () => outputs.backlog(),
+        inPoolUsage: () => gate.poolUsage(),
+        outPoolUsage: () => outputs.poolUsage(options.creditPerChannel),
       },
       deps.updater,
       options.viewSlots,

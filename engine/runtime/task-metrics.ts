@@ -28,6 +28,8 @@ export interface TaskReadings {
   currentOutputWatermark(): number;
   inputQueueLength(): number;
   outputQueueLength(): number;
+  inPoolUsage(): number;
+  outPoolUsage(): number;
 }
 
 export interface MetricSample {
@@ -86,7 +88,8 @@ export class TaskMetrics implements TaskMetricHooks {
     const prev = this.counters.get(name);
     if (prev === undefined) {
       this.counters.set(name, delta);
-      this.counterRates.set(name, this.view(() => this.counters.get(name) ?? 0));
+      // Flink gives meters only to the I/O counters (numRecordsIn -> numRecordsInPerSecond, ...).
+      if (name.startsWith('numRecords') || name.startsWith('numBytes')) this.counterRates.set(name, this.view(() => this.counters.get(name) ?? 0));
     } else {
       this.counters.set(name, prev + delta);
     }
@@ -122,6 +125,10 @@ export class TaskMetrics implements TaskMetricHooks {
       'Shuffle.Netty.Output.Buffers.outputQueueLength': r.outputQueueLength(),
       'buffers.inputQueueLength': r.inputQueueLength(),
       'buffers.outputQueueLength': r.outputQueueLength(),
+      'Shuffle.Netty.Input.Buffers.inPoolUsage': r.inPoolUsage(),
+      'Shuffle.Netty.Output.Buffers.outPoolUsage': r.outPoolUsage(),
+      'buffers.inPoolUsage': r.inPoolUsage(),
+      'buffers.outPoolUsage': r.outPoolUsage(),
     };
   }
 
@@ -139,7 +146,8 @@ export class TaskMetrics implements TaskMetricHooks {
     out.currentOutputWatermark = r.currentOutputWatermark();
     for (const [name, value] of this.counters) {
       out[name] = value;
-      out[`${name}PerSecond`] = this.counterRates.get(name)!.rate();
+      const rate = this.counterRates.get(name);
+      if (rate) out[`${name}PerSecond`] = rate.rate();
     }
     for (const [name, read] of this.gauges) out[name] = read();
     return out;
