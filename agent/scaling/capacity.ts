@@ -46,13 +46,14 @@ export function balanceEfficiency(p: number, n: number | undefined): number {
   return n / p / Math.ceil(n / p);
 }
 
-function sourceTrueRate(w: { inRate: number; busyMax: number; backPressuredAvg: number; pending?: number; pendingRate: number }): {
+function sourceTrueRate(w: { inRate: number; busyMax: number; backPressuredAvg: number; backPressuredPeak: number; pending?: number; pendingRate: number }): {
   rate: number;
   basis: VertexRates['basis'];
 } {
   const busyRate = w.busyMax > 0.001 ? w.inRate / w.busyMax : Number.POSITIVE_INFINITY;
   const backlogged = w.pending !== undefined && (w.pending > w.inRate * 5 || w.pendingRate > 0.05 * Math.max(1, w.inRate));
-  if (backlogged && w.backPressuredAvg < 0.3 && w.inRate > 0) {
+  // Only a source that was never throttled in the window shows its own capacity.
+  if (backlogged && w.backPressuredPeak < 0.1 && w.inRate > 0) {
     const observed = w.inRate / Math.max(0.05, 1 - w.backPressuredAvg);
     if (!(busyRate <= observed * 1.15)) return { rate: observed, basis: 'observed-catch-up' };
   }

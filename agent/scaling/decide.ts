@@ -121,7 +121,7 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
       v,
       long: lv,
       short: sv,
-      recentUtilization: intervals.map((m) => m.vertices.get(v.id)?.utilization ?? 0),
+      recent: intervals.map((m) => m.vertices.get(v.id)).filter((x) => x !== undefined),
       policy,
       restartSec,
       catchUpSec,
@@ -209,7 +209,9 @@ function applyGuards(
     if (want === p && (plan.downCandidate || (forceDown && m.recommended < p))) {
       const firstTrigger = history.pendingDown[id] ?? now;
       let down = Math.max(m.recommended, downFloor, plan.forecastRecommended);
-      for (const r of history.recommendations) if (r.time > now - delayMs && r.rec[id] !== undefined) down = Math.max(down, r.rec[id]!);
+      // Sliding max over the recommendations since the scale-down was first wanted (within the delay).
+      const since = Math.max(now - delayMs, firstTrigger);
+      for (const r of history.recommendations) if (r.time >= since && r.rec[id] !== undefined) down = Math.max(down, r.rec[id]!);
       if (down >= p) {
         /* the sliding max says the load came back within the window */
       } else if (d.backlogMode) reasons.push(`vertex ${id}: no scale-down in backlog mode`);
@@ -222,6 +224,17 @@ function applyGuards(
       }
     }
     target[id] = want;
+  }
+
+  // A scale-up restarts the job anyway: vertices running hot in the latest interval join it.
+  if (Object.keys(target).some((id) => target[id]! > current[id]!)) {
+    for (const [id, plan] of plans) {
+      const p = current[id]!;
+      if (target[id] === p && plan.rideAlongUp > p && !history.ineffective[id]) {
+        target[id] = Math.min(plan.rideAlongUp, Math.max(p + 1, Math.ceil(p * policy.scaleUp.maxFactor)));
+        reasons.push(`vertex ${id}: ${p} -> ${target[id]}: joins the rescale (utilization ${plan.model.recentUtilization.at(-1)?.toFixed(2)} in the latest interval)`);
+      }
+    }
   }
 
   // Schedules: floors and ceilings always hold; a blackout stops everything.

@@ -46,6 +46,8 @@ export interface VertexModel {
   /** fitted scaling exponent b of rate(p) = a*p^b (1 = linear) */
   scalingExponent: number;
   recommended: number;
+  /** the recommendation for the arrival rate alone (no catch-up), used by the scale-down sliding max */
+  steadyRecommended: number;
   /** records/s expected at the recommended parallelism */
   expectedRate: number;
   pendingRecords?: number;

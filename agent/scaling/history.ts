@@ -130,7 +130,8 @@ export function updateHistory(h: ScalingHistory, obs: JobObservation, d: ScaleDe
     next.recommendations = [];
   } else if (Object.keys(d.perVertex).length > 0) {
     next.recommendations = h.recommendations.filter((r) => r.time > d.time - delayMs);
-    next.recommendations.push({ time: d.time, rec: { ...d.recommended } });
+    const steady = Object.fromEntries(Object.entries(d.perVertex).map(([v, m]) => [v, Math.max(m.steadyRecommended, d.forecastRate !== undefined ? m.recommended : 0)]));
+    next.recommendations.push({ time: d.time, rec: steady });
     next.pendingDown = {};
     for (const [v, rec] of Object.entries(d.recommended)) {
       if (rec < (d.parallelism[v] ?? rec)) next.pendingDown[v] = h.pendingDown[v] ?? d.time;

@@ -13,6 +13,8 @@ export interface VertexWindow {
   busyAvg: number;
   busyMax: number;
   backPressuredAvg: number;
+  /** the highest per-sample backpressure in the window */
+  backPressuredPeak: number;
   pending?: number;
   pendingRate: number;
 }
@@ -60,12 +62,14 @@ export function windowStats(samples: readonly JobObservation[]): WindowStats {
     let busyAvg = 0;
     let busyMax = 0;
     let bp = 0;
+    let bpPeak = 0;
     for (let i = 1; i < samples.length; i++) {
       const sv = samples[i]!.vertices.find((x) => x.id === v.id);
       if (!sv) continue;
       busyAvg += sv.busyMsPerSecond.avg;
       busyMax += sv.busyMsPerSecond.max;
       bp += sv.backPressuredMsPerSecond.avg;
+      bpPeak = Math.max(bpPeak, sv.backPressuredMsPerSecond.avg);
     }
     const w: VertexWindow = {
       inRate: Math.max(0, (v.recordsIn - f.recordsIn) / dt),
@@ -73,6 +77,7 @@ export function windowStats(samples: readonly JobObservation[]): WindowStats {
       busyAvg: Math.min(1, busyAvg / n / 1000),
       busyMax: Math.min(1, busyMax / n / 1000),
       backPressuredAvg: Math.min(1, bp / n / 1000),
+      backPressuredPeak: Math.min(1, bpPeak / 1000),
       pendingRate: v.pendingRecords !== undefined && f.pendingRecords !== undefined ? (v.pendingRecords - f.pendingRecords) / dt : 0,
     };
     if (v.pendingRecords !== undefined) w.pending = v.pendingRecords;

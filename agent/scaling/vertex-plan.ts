@@ -17,7 +17,8 @@ export interface VertexPlanInput {
   v: VertexObservation;
   long: VertexRates;
   short: VertexRates;
-  recentUtilization: number[];
+  /** the model over each of the most recent intervals, oldest first */
+  recent: VertexRates[];
   policy: ScalingPolicy;
   restartSec: number;
   catchUpSec: number;
@@ -30,6 +31,8 @@ export interface VertexPlanInput {
 export interface VertexPlan {
   model: VertexModel;
   upTriggered: boolean;
+  /** the recent window asks for more than the current parallelism: joins a rescale that happens anyway */
+  rideAlongUp: number;
   downCandidate: boolean;
   forecastUp: boolean;
   /** recommendation at the forecast rate (>= recommended) */
@@ -68,31 +71,36 @@ function recommend(rates: VertexRates, p: number, b: number, units: number | und
 
 export function planVertex(input: VertexPlanInput): VertexPlan {
   const { v, policy } = input;
-  let { long, short } = input;
+  let { long, short, recent } = input;
   const p = v.parallelism;
   const notes: string[] = [];
   const units = balanceUnits(v);
   let sourceCapacityUnknown = false;
-  if (isSource(v) && long.basis !== 'observed-catch-up') {
+  if (isSource(v)) {
     // Busy time at sources lies: use the capacity seen while catching up, else never shrink.
     const o = input.sourceObserved;
     if (o) {
       const rate = predictedRate(o.rate, o.p, p, 1, units);
-      notes.push(`remembered source capacity ${Math.round(o.rate)} rec/s at parallelism ${o.p} (observed while catching up)`);
+      if (long.basis !== 'observed-catch-up') notes.push(`remembered source capacity ${Math.round(o.rate)} rec/s at parallelism ${o.p} (observed while catching up)`);
       const fix = (r: VertexRates): VertexRates => (r.basis === 'observed-catch-up' ? r : { ...r, trueRate: rate, basis: 'observed-catch-up', utilization: (r.targetRate + r.catchUpRate) / rate });
       long = fix(long);
       short = fix(short);
-    } else sourceCapacityUnknown = true;
+      recent = recent.map(fix);
+    } else if (long.basis !== 'observed-catch-up') sourceCapacityUnknown = true;
   }
   const { lo, hi } = vertexBounds(v, policy);
   const b = exponentFor(input.points, policy, notes);
   const u = policy.utilization;
   const k = policy.upConfirmIntervals;
-  const upTriggered = input.recentUtilization.length >= k && input.recentUtilization.slice(-k).every((x) => x > u.max);
+  const recentUtilization = recent.map((r) => r.utilization);
+  const upTriggered = recentUtilization.length >= k && recentUtilization.slice(-k).every((x) => x > u.max);
   const basis = upTriggered ? short : long;
   const restartTerm = input.catchUpSec > 0 ? (basis.targetRate * input.restartSec) / input.catchUpSec : 0;
   const required = basis.targetRate / u.target + basis.catchUpRate + restartTerm;
   let rec = recommend(basis, p, b, units, required, lo, hi);
+  // What the steady load alone needs (no backlog catch-up): the scale-down sliding max uses it,
+  // so a drained spike's catch-up demand does not hold capacity for a whole window.
+  const steadyRequired = long.targetRate / u.target + (input.catchUpSec > 0 ? (long.targetRate * input.restartSec) / input.catchUpSec : 0);
   const align = (q: number): number => {
     if (policy.alignment.mode === 'off') return q;
     const a = alignParallelism(q, p, units, { maxOvershoot: policy.alignment.maxOvershoot, upper: hi, isSource: isSource(v), capAtPartitions: policy.alignment.capAtPartitions });
@@ -100,6 +108,7 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
     return Math.max(lo, Math.min(hi, a.parallelism));
   };
   rec = align(rec);
+  const steadyRecommended = align(recommend(long, p, b, units, steadyRequired, lo, hi));
   const fcRequired = required * input.forecastFactor;
   const forecastRecommended = input.forecastFactor > 1 ? Math.max(rec, align(recommend(basis, p, b, units, fcRequired, lo, hi))) : rec;
   const forecastUp = input.forecastFactor > 1 && forecastRecommended > p && ((basis.targetRate + basis.catchUpRate) * input.forecastFactor) / Math.max(basis.trueRate, 1e-9) > u.max;
@@ -121,7 +130,7 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
     targetRate: basis.targetRate,
     catchUpRate: basis.catchUpRate,
     utilization: Number.isFinite(long.utilization) ? long.utilization : 1e9,
-    recentUtilization: input.recentUtilization.map((x) => (Number.isFinite(x) ? x : 1e9)),
+    recentUtilization: recentUtilization.map((x) => (Number.isFinite(x) ? x : 1e9)),
     busyMax: long.busyMax,
     busyAvg: long.busyAvg,
     skew,
@@ -129,11 +138,18 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
     requiredRate: required,
     scalingExponent: b,
     recommended: rec,
+    steadyRecommended,
     expectedRate: basis.trueRate > 0 ? predictedRate(basis.trueRate, p, rec, b, units) : 0,
     notes,
   };
   if (long.pending !== undefined) model.pendingRecords = long.pending;
-  return { model, upTriggered: upTriggered && rec > p, downCandidate, forecastUp, forecastRecommended, lo, hi };
+  const recentRec = upTriggered ? rec : align(recommend(short, p, b, units, short.targetRate / u.target + short.catchUpRate + restartTermShort(short, input), lo, hi));
+  const latest = recentUtilization.at(-1) ?? 0;
+  return { model, upTriggered: upTriggered && rec > p, rideAlongUp: latest > u.target ? Math.max(p, recentRec) : p, downCandidate, forecastUp, forecastRecommended, lo, hi };
+}
+
+function restartTermShort(r: VertexRates, input: VertexPlanInput): number {
+  return input.catchUpSec > 0 ? (r.targetRate * input.restartSec) / input.catchUpSec : 0;
 }
 
 export function describeUp(id: string, m: VertexModel, to: number, k: number, maxU: number): string {
