@@ -25,16 +25,22 @@ export function register(program: Command): void {
           continue;
         }
         const all = parsed.flatMap((f) => f.groups.flatMap((g) => g.rules));
-        const seen = new Map<string, number>();
+        // promtool's default lint (duplicate-rules): reported as FAILED, but not fatal.
+        const seen = new Map<string, { name: string; labels: Array<[string, string]>; n: number }>();
         for (const r of all) {
-          const key = `${r.kind}:${r.name}:${JSON.stringify(Object.entries(r.labels).sort())}`;
-          seen.set(key, (seen.get(key) ?? 0) + 1);
+          const labels = Object.entries(r.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+          const key = JSON.stringify([r.name, labels]);
+          const e = seen.get(key) ?? { name: r.name, labels, n: 0 };
+          e.n++;
+          seen.set(key, e);
         }
-        const dups = [...seen.entries()].filter(([, n]) => n > 1);
+        const dups = [...seen.values()].filter((e) => e.n > 1).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
         if (dups.length > 0) {
-          process.stdout.write(`${dups.length} duplicate rule(s) found.\n`);
-          for (const [k] of dups) process.stdout.write(`Metric: ${k.split(':').slice(1, -1).join(':')}\n`);
-          process.stdout.write('Might cause inconsistency while recording expressions.\n');
+          let msg = `lint error ${dups.length} duplicate rule(s) found.\n`;
+          for (const d of dups) msg += `Metric: ${d.name}\nLabel(s):\n${d.labels.map(([k, v]) => `\t${k}: ${v}\n`).join('')}`;
+          process.stderr.write(`  FAILED:\n${msg}Might cause inconsistency while recording expressions\n`);
+          process.stdout.write('\n');
+          continue;
         }
         process.stdout.write(`  SUCCESS: ${all.length} rules found\n\n`);
       }
