@@ -8,6 +8,8 @@ import { FilterOperator, FlatMapOperator, MapOperator } from '../operators/basic
 import { SinkOperator } from '../operators/sink.ts';
 import { AsyncWaitOperator } from '../operators/async.ts';
 import { KeyedProcessOperator } from '../operators/keyed-process.ts';
+import { TimestampsAndWatermarksOperator } from '../operators/timestamps.ts';
+import type { WatermarkStrategy } from './watermarks.ts';
 import type { StreamOperator } from '../operators/operator.ts';
 import type { StreamExecutionEnvironment } from './environment.ts';
 import type {
@@ -111,6 +113,17 @@ export class DataStream<T> extends OperatorHandle {
   /** Async I/O: at most `capacity` requests in flight per subtask; ordered output by default. */
   asyncMap<O>(fn: AsyncFunction<T, O>, options: AsyncOptions = {}): DataStream<O> {
     return this.then('async', 'AsyncWaitOperator', () => new AsyncWaitOperator(fn as AsyncFunction<unknown, unknown>, options));
+  }
+
+  /** Re-stamps records with the strategy's assigner and generates watermarks here; upstream watermarks are dropped. */
+  assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): DataStream<T> {
+    const s = strategy as WatermarkStrategy<unknown>;
+    return this.then(
+      'timestamps',
+      'Timestamps/Watermarks',
+      () => new TimestampsAndWatermarksOperator(s),
+      s.timestampAssigner !== undefined || this.transformation.timestamped,
+    );
   }
 
   keyBy<K>(key: KeySelector<T, K>): KeyedStream<T, K> {

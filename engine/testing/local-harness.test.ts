@@ -93,4 +93,19 @@ describe('local job runs', () => {
     await run.cancel();
     assert.deepEqual(out.bySubtask.get(0), ['timer 0', 'timer 1']);
   });
+
+  it('assigns timestamps and watermarks mid-stream for event-time windows', async () => {
+    const out = memorySink<string>();
+    await runJob((env) => {
+      env
+        .fromSource(numbers(120))
+        .map((x) => ({ x, time: x * 10 }))
+        .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<{ x: number; time: number }>(50).withTimestampAssigner((e) => e.time))
+        .keyBy(() => 'all')
+        .window(TumblingEventTimeWindows.of(400))
+        .aggregate({ createAccumulator: () => 0, add: (_e, n: number) => n + 1, getResult: (n) => n }, (_k, w, n) => `${w.start}:${n}`)
+        .sinkTo(out);
+    }, 2);
+    assert.deepEqual([...out.bySubtask.values()].flat().sort(), ['0:40', '400:40', '800:40']);
+  });
 });
