@@ -302,6 +302,10 @@ function evalSpecial(ev: Evaluator, e: Call, ctx: StepContext): EvalValue | null
       });
       return { type: 'vector', series };
     }
+    case 'histogram_count': case 'histogram_sum': case 'histogram_avg': case 'histogram_stddev': case 'histogram_stdvar':
+      // These read native histograms only; float samples give no output, as in Prometheus.
+      vectorArg(ev, e.args[0]!, ctx);
+      return { type: 'vector', series: [] };
     case 'histogram_quantile': return histogramFn(ev, e, ctx, 'quantile');
     case 'histogram_fraction': return histogramFn(ev, e, ctx, 'fraction');
     default: return null;

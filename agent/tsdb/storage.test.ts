@@ -23,6 +23,17 @@ describe('MemoryStorage', () => {
     assert.equal(st.select([newMatcher('!=', 'vertex', 'v0'), eq('__name__', 'busy')], 0, 0).length, 40);
   });
 
+  it('sees series created or dropped after an earlier identical selection', () => {
+    const st = new MemoryStorage({ retentionMs: 1000 });
+    const sel = [eq('__name__', 'x')];
+    st.append({ __name__: 'x', i: '1' }, 0, 1);
+    assert.equal(st.select(sel, 0, 10_000).length, 1);
+    st.append({ __name__: 'x', i: '2' }, 5000, 1);
+    assert.equal(st.select(sel, 0, 10_000).length, 2);
+    st.applyRetention(5000);
+    assert.deepEqual(st.select(sel, 0, 10_000).map((s) => s.labels['i']), ['2']);
+  });
+
   it('returns series in label order', () => {
     const st = new MemoryStorage();
     for (const i of ['b', 'a', 'c']) st.append({ __name__: 'x', i }, 0, 1);

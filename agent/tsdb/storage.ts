@@ -53,6 +53,10 @@ export class MemoryStorage implements Queryable {
   private outOfOrder = 0;
   private lastLimitLog = -Infinity;
   private maxTimeSeen = -Infinity;
+  /** Bumped whenever the set of series changes; invalidates selectCache. */
+  private generation = 0;
+  private cacheGeneration = 0;
+  private readonly selectCache = new Map<string, MemSeries[]>();
 
   constructor(opts: MemoryStorageOptions = {}) {
     this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
@@ -153,6 +157,7 @@ export class MemoryStorage implements Queryable {
 
   private createSeries(labels: Labels, key: string): MemSeries {
     const s = new MemSeries(this.nextId++, labels, key);
+    this.generation++;
     this.byKey.set(key, s);
     this.byId.set(s.id, s);
     for (const name in labels) {
@@ -167,6 +172,7 @@ export class MemoryStorage implements Queryable {
   }
 
   private deleteSeries(s: MemSeries): void {
+    this.generation++;
     this.byKey.delete(s.key);
     this.byId.delete(s.id);
     for (const name in s.labels) {
@@ -194,6 +200,7 @@ export class MemoryStorage implements Queryable {
 
   /** Removes every series and sample. */
   clear(): void {
+    this.generation++;
     this.byKey.clear();
     this.byId.clear();
     this.postings.clear();
@@ -201,8 +208,27 @@ export class MemoryStorage implements Queryable {
     this.maxTimeSeen = -Infinity;
   }
 
-  /** Ids of series matching all matchers, through the inverted index. */
+  /**
+   * Series matching all matchers, sorted by labels. Results are cached per matcher set
+   * until a series is created or deleted, because rule groups run the same selectors
+   * again and again over an unchanged set of series.
+   */
   private matchingSeries(matchers: readonly LabelMatcher[]): MemSeries[] {
+    let sig = '';
+    for (const m of matchers) sig += m.name + '\u0000' + m.type + '\u0000' + m.value + '\u0000';
+    if (this.cacheGeneration !== this.generation) {
+      this.selectCache.clear();
+      this.cacheGeneration = this.generation;
+    }
+    const hit = this.selectCache.get(sig);
+    if (hit !== undefined) return hit;
+    const found = this.computeMatchingSeries(matchers);
+    if (this.selectCache.size >= 1000) this.selectCache.clear();
+    this.selectCache.set(sig, found);
+    return found;
+  }
+
+  private computeMatchingSeries(matchers: readonly LabelMatcher[]): MemSeries[] {
     let candidates: Set<number> | null = null;
     const filters: LabelMatcher[] = [];
     for (const m of matchers) {
