@@ -5,7 +5,7 @@
  * work. The engine gives each subtask its own instance by prototype (Object.create), so a
  * function may keep per-subtask fields it sets in `open`.
  */
-import type { SourceControl, TaskMetricHooks } from '../contracts/task.ts';
+import type { ProcessingTimeService, SourceControl, TaskMetricHooks } from '../contracts/task.ts';
 import type { MapState, ValueState, ListState, StateOptions } from '../state/state-types.ts';
 
 export type MapFunction<I, O> = (value: I) => O;
@@ -101,6 +101,8 @@ export interface ConnectorContext {
   config: Record<string, string>;
   metrics: TaskMetricHooks;
   now(): number;
+  /** The task's processing-time service: callbacks run on the task's own turn. */
+  time?: ProcessingTimeService;
   signal: AbortSignal;
   /** Restored operator state, or null on a fresh start. */
   restored: { operatorState: Uint8Array[]; unionState: Uint8Array[] } | null;

@@ -9,6 +9,7 @@ import { RateProfile } from './rate-profile.ts';
 import { generatorSource, partitionShare } from './generator.ts';
 import { fileSink } from './file-sink.ts';
 import { fileSource } from './file-source.ts';
+import { ManualProcessingTime } from '../testing/operator-harness.ts';
 
 function context(over: Partial<ConnectorContext> & { clock?: { t: number } }): ConnectorContext & { gauges: Map<string, () => number> } {
   const gauges = new Map<string, () => number>();
@@ -155,6 +156,19 @@ describe('file sink', () => {
     const files = readdirSync(dir).filter((f) => f.startsWith('part-'));
     assert.equal(readFileSync(join(dir, files[0]!), 'utf8'), 'A\nB\n');
     assert.ok(!existsSync(join(dir, `.${files[0]}.inprogress`)));
+  });
+
+  it('without checkpointing commits a quiet part file when its rolling interval passes', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-sink-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const time = new ManualProcessingTime(0);
+    const w = await fileSink<string>({ path: dir, rollingIntervalMs: 100 }).createWriter(context({ time, now: () => time.now() }));
+    await w.write(['x']);
+    time.advanceTo(99);
+    assert.equal(readdirSync(dir).filter((f) => f.startsWith('part-')).length, 0);
+    time.advanceTo(100);
+    assert.equal(readdirSync(dir).filter((f) => f.startsWith('part-')).length, 1);
+    await w.close!();
   });
 });
 

@@ -51,6 +51,7 @@ class FileSinkWriter<T> implements SinkWriter<T> {
   private readonly token = randomBytes(4).toString('hex');
   private seq = 0;
   private current: { fd: number; tmp: string; base: string; openedAt: number } | undefined;
+  private rollTimer: { cancel(): void } | undefined;
   private pending: PendingFile[] = [];
 
   constructor(options: FileSinkOptions<T>, ctx: ConnectorContext) {
@@ -70,6 +71,14 @@ class FileSinkWriter<T> implements SinkWriter<T> {
     const base = `part-${this.ctx.subtaskIndex}-${this.token}-${this.seq++}`;
     const tmp = join(this.dir, `.${base}.inprogress`);
     this.current = { fd: openSync(tmp, 'a'), tmp, base, openedAt: this.ctx.now() };
+    // Without checkpoints, a quiet stream still gets its part file committed after the rolling interval.
+    if (!this.checkpointing && this.ctx.time !== undefined) {
+      const opened = this.current;
+      this.rollTimer = this.ctx.time.schedule(opened.openedAt + this.rollingIntervalMs, () => {
+        this.rollTimer = undefined;
+        if (this.current === opened) this.commitCurrentNow();
+      });
+    }
     return this.current;
   }
 
@@ -95,6 +104,8 @@ class FileSinkWriter<T> implements SinkWriter<T> {
   }
 
   private commitCurrentNow(): void {
+    this.rollTimer?.cancel();
+    this.rollTimer = undefined;
     const p = this.closeCurrent(-1);
     if (p !== undefined) commit(p);
   }
@@ -122,6 +133,8 @@ class FileSinkWriter<T> implements SinkWriter<T> {
   }
 
   close(): void {
+    this.rollTimer?.cancel();
+    this.rollTimer = undefined;
     const cur = this.current;
     this.current = undefined;
     if (cur !== undefined) closeSync(cur.fd);

@@ -14,6 +14,7 @@ export function connectorContext(setup: OperatorSetup): ConnectorContext {
     config: t.config,
     metrics: t.metrics,
     now: () => t.time.now(),
+    time: t.time,
     signal: t.signal,
     restored: r === null ? null : { operatorState: r.operatorState, unionState: r.unionState },
   };
