@@ -32,6 +32,8 @@ export interface TaskManagerDeps {
 interface RunningExecution {
   deployment: JobDeployment;
   executors: TaskExecutor[];
+  /** Set by cancel; a deployment still loading its module then starts nothing. */
+  canceled: boolean;
 }
 
 export class TaskManager {
@@ -203,10 +205,23 @@ export class TaskManager {
   }
 
   private async deploy(dep: JobDeployment): Promise<object> {
-    const program = await this.modules.program(dep);
-    const existing = this.executions.get(dep.executionId);
-    const execution = existing ?? { deployment: dep, executors: [] };
-    this.executions.set(dep.executionId, execution);
+    // Registered before the module loads, so a cancel or release that overtakes the load is seen.
+    let execution = this.executions.get(dep.executionId);
+    if (!execution) {
+      execution = { deployment: dep, executors: [], canceled: false };
+      this.executions.set(dep.executionId, execution);
+    }
+    let program;
+    try {
+      program = await this.modules.program(dep);
+    } catch (err) {
+      if (this.executions.get(dep.executionId) === execution && execution.executors.length === 0) this.executions.delete(dep.executionId);
+      throw err;
+    }
+    if (execution.canceled || this.executions.get(dep.executionId) !== execution || this.stopping) {
+      for (const task of dep.tasks) this.reportState(dep, task.vertexId, task.subtaskIndex, task.attemptNumber, 'CANCELED');
+      return {};
+    }
     const c = this.config;
     for (const task of dep.tasks) {
       const executor = new TaskExecutor({
@@ -251,6 +266,7 @@ export class TaskManager {
   private async cancelExecution(executionId: string): Promise<void> {
     const ex = this.executions.get(executionId);
     if (!ex) return;
+    ex.canceled = true;
     await Promise.all(ex.executors.map((t) => t.cancel()));
   }
 
