@@ -26,6 +26,8 @@ export interface FakeKube {
   /** Pass to KubeConfig.loadFromCluster(prefix) with KUBERNETES_SERVICE_HOST=127.0.0.1 and PORT=port. */
   inClusterPrefix: string;
   port: number;
+  /** The bearer token the server accepts (in both the kubeconfig and the in-cluster token file). */
+  token: string;
   close(): Promise<void>;
 }
 
@@ -56,7 +58,7 @@ export async function startFakeKube(opts: StartFakeKubeOptions = {}): Promise<Fa
   writeFileSync(join(saDir, 'ca.crt'), server.caPem);
   writeFileSync(join(saDir, 'namespace'), namespace);
   return {
-    server, url, namespace, kubeconfigPath, inClusterPrefix: join(dir, 'incluster'), port: server.port,
+    server, url, namespace, kubeconfigPath, inClusterPrefix: join(dir, 'incluster'), port: server.port, token,
     async close() {
       await server.close();
       rmSync(dir, { recursive: true, force: true });
