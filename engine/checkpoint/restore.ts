@@ -1,0 +1,173 @@
+/**
+ * State assignment for a restore, as Flink's StateAssignmentOperation: from a loaded
+ * checkpoint or savepoint and the JobGraph about to run (at any parallelism), which bytes each
+ * new subtask gets. Operators are matched by operator id, wherever they sit in the new chains.
+ * Keyed state: exactly the key groups of the subtask's new range
+ * (computeKeyGroupRangeForOperatorIndex). Operator list state: kept per subtask when the
+ * parallelism is unchanged, else all entries dealt round-robin. Union state: every entry to
+ * every subtask. The checks run before anything is read, so a mismatch never half-restores:
+ * parallelism above the state's maxParallelism, a changed user-set maxParallelism (an
+ * auto-configured one adopts the state's), and state of an operator the job no longer has
+ * (allowed only with allowNonRestoredState). `assignRestoreState` is pure; the plans it returns
+ * are plain data a TaskManager turns into bytes with `readSubtaskRestore`.
+ */
+import { FlowpilotError } from '../../common/errors.ts';
+import type { JobGraph, JobVertexSpec } from '../contracts/job-graph.ts';
+import type { KeyGroupRange, OperatorSnapshot, SubtaskRestore } from '../contracts/task.ts';
+import { computeKeyGroupRangeForOperatorIndex } from '../keygroups/key-groups.ts';
+import type { OperatorStateMeta } from './metadata.ts';
+import type { LoadedCheckpoint } from './storage.ts';
+import { readChunks, type ChunkRead } from './state-files.ts';
+
+export interface OperatorRestorePlan {
+  operatorId: string;
+  /** Ascending key groups, all inside the subtask's range. */
+  keyGroups: Array<{ keyGroup: number; read: ChunkRead }>;
+  operatorState: ChunkRead[];
+  unionState: ChunkRead[];
+}
+
+/** What one new subtask restores: plain data, safe to ship in a TaskDeployment. */
+export interface SubtaskRestorePlan {
+  checkpointId: number;
+  /** Absolute directory of the snapshot (state files are relative to it). */
+  dir: string;
+  vertexId: string;
+  subtaskIndex: number;
+  keyGroupRange: KeyGroupRange;
+  /** Only operators that have state; an operator absent here starts empty. */
+  operators: OperatorRestorePlan[];
+}
+
+export interface RestoreAssignment {
+  checkpointId: number;
+  externalPath: string;
+  /** Per vertex id: the maxParallelism to run with (the state's when it was adopted). */
+  maxParallelism: Record<string, number>;
+  /** Per vertex id: one plan per new subtask index. */
+  subtasks: Record<string, SubtaskRestorePlan[]>;
+  /** State operator ids skipped under allowNonRestoredState. */
+  nonRestored: string[];
+}
+
+export interface RestoreOptions {
+  allowNonRestoredState: boolean;
+}
+
+function restoreError(code: `FP_${string}`, message: string, details: Record<string, unknown>): FlowpilotError {
+  return new FlowpilotError(code, message, { details: { httpStatus: 400, ...details } });
+}
+
+function hasState(o: OperatorStateMeta): boolean {
+  return o.subtasks.some((s) => s.keyGroups.length + s.operatorState.length + s.unionState.length > 0);
+}
+
+/** Checks the state against the vertex and picks the vertex's maxParallelism (Flink's checkParallelismPreconditions). */
+function chooseMaxParallelism(v: JobVertexSpec, states: OperatorStateMeta[], where: string): number {
+  let chosen = v.maxParallelism;
+  let adoptedFrom: OperatorStateMeta | null = null;
+  for (const s of states) {
+    if (s.maxParallelism < v.parallelism) {
+      throw restoreError(
+        'FP_RESTORE_PARALLELISM',
+        `The state for task ${v.name} (${v.id}) can not be restored from ${where}. The maximum parallelism (${s.maxParallelism}) of the restored state is lower than the configured parallelism (${v.parallelism}). Reduce the parallelism to at most ${s.maxParallelism}.`,
+        { vertexId: v.id, operatorId: s.operatorId, stateMaxParallelism: s.maxParallelism, parallelism: v.parallelism },
+      );
+    }
+    if (s.maxParallelism === chosen) continue;
+    if (v.maxParallelismConfigured || adoptedFrom) {
+      throw restoreError(
+        'FP_RESTORE_MAX_PARALLELISM',
+        `The maximum parallelism (${s.maxParallelism}) with which the state of operator ${s.operatorId} in ${where} was taken and the current maximum parallelism (${chosen}) of task ${v.name} (${v.id}) changed. This is currently not supported: keep maxParallelism at ${s.maxParallelism}.`,
+        { vertexId: v.id, operatorId: s.operatorId, stateMaxParallelism: s.maxParallelism, maxParallelism: chosen },
+      );
+    }
+    chosen = s.maxParallelism;
+    adoptedFrom = s;
+  }
+  return chosen;
+}
+
+function planOperator(state: OperatorStateMeta, parallelism: number, maxParallelism: number, i: number): OperatorRestorePlan | null {
+  const range = computeKeyGroupRangeForOperatorIndex(maxParallelism, parallelism, i);
+  const keyGroups: OperatorRestorePlan['keyGroups'] = [];
+  for (const s of state.subtasks) {
+    if (s.file === null) continue;
+    for (const [kg, offset, length, crc] of s.keyGroups) {
+      if (kg >= range.start && kg <= range.end) keyGroups.push({ keyGroup: kg, read: { file: s.file, offset, length, crc } });
+    }
+  }
+  keyGroups.sort((a, b) => a.keyGroup - b.keyGroup);
+  const reads = (file: string | null, refs: Array<[number, number, number]>): ChunkRead[] =>
+    file === null ? [] : refs.map(([offset, length, crc]) => ({ file, offset, length, crc }));
+  let operatorState: ChunkRead[];
+  if (state.parallelism === parallelism) {
+    const own = state.subtasks[i]!;
+    operatorState = reads(own.file, own.operatorState);
+  } else {
+    const all = state.subtasks.flatMap((s) => reads(s.file, s.operatorState));
+    operatorState = all.filter((_, j) => j % parallelism === i);
+  }
+  const unionState = state.subtasks.flatMap((s) => reads(s.file, s.unionState));
+  if (keyGroups.length + operatorState.length + unionState.length === 0) return null;
+  return { operatorId: state.operatorId, keyGroups, operatorState, unionState };
+}
+
+/**
+ * Computes every new subtask's restore plan. Throws FP_RESTORE_PARALLELISM,
+ * FP_RESTORE_MAX_PARALLELISM or FP_RESTORE_NON_RESTORED (all HTTP 400) before any I/O.
+ */
+export function assignRestoreState(loaded: LoadedCheckpoint, graph: JobGraph, opts: RestoreOptions): RestoreAssignment {
+  const meta = loaded.metadata;
+  const where = loaded.externalPath;
+  const stateById = new Map(meta.operators.map((o) => [o.operatorId, o]));
+  const vertexOf = new Map<string, JobVertexSpec>();
+  for (const v of graph.vertices) for (const op of v.operators) vertexOf.set(op.id, v);
+
+  // As Flink: state of a vanished operator that holds no bytes is skipped silently.
+  const nonRestored = meta.operators.filter((o) => !vertexOf.has(o.operatorId) && hasState(o)).map((o) => o.operatorId);
+  if (nonRestored.length > 0 && !opts.allowNonRestoredState) {
+    throw restoreError(
+      'FP_RESTORE_NON_RESTORED',
+      `Failed to rollback to checkpoint/savepoint ${where}. Cannot map checkpoint/savepoint state for operator ${nonRestored[0]} to the new program, because the operator is not available in the new program${nonRestored.length > 1 ? ` (nor are ${nonRestored.length - 1} more)` : ''}. If you want to allow to skip this, set allowNonRestoredState (--allowNonRestoredState on the CLI).`,
+      { operatorIds: nonRestored },
+    );
+  }
+
+  const maxParallelism: Record<string, number> = {};
+  const subtasks: Record<string, SubtaskRestorePlan[]> = {};
+  for (const v of graph.vertices) {
+    const states = v.operators.map((op) => stateById.get(op.id)).filter((s): s is OperatorStateMeta => s !== undefined && hasState(s));
+    const maxP = chooseMaxParallelism(v, states, where);
+    maxParallelism[v.id] = maxP;
+    subtasks[v.id] = Array.from({ length: v.parallelism }, (_, i) => ({
+      checkpointId: meta.checkpointId,
+      dir: loaded.dir,
+      vertexId: v.id,
+      subtaskIndex: i,
+      keyGroupRange: computeKeyGroupRangeForOperatorIndex(maxP, v.parallelism, i),
+      operators: states.map((s) => planOperator(s, v.parallelism, maxP, i)).filter((p): p is OperatorRestorePlan => p !== null),
+    }));
+  }
+  return { checkpointId: meta.checkpointId, externalPath: loaded.externalPath, maxParallelism, subtasks, nonRestored };
+}
+
+/** Reads a plan's bytes (checking every CRC) into the SubtaskRestore a task is created with. */
+export async function readSubtaskRestore(plan: SubtaskRestorePlan): Promise<SubtaskRestore> {
+  const reads: ChunkRead[] = [];
+  for (const op of plan.operators) {
+    for (const kg of op.keyGroups) reads.push(kg.read);
+    reads.push(...op.operatorState, ...op.unionState);
+  }
+  const bytes = await readChunks(plan.dir, reads);
+  let k = 0;
+  const operators = new Map<string, OperatorSnapshot>();
+  for (const op of plan.operators) {
+    const keyGroups = new Map<number, Uint8Array>();
+    for (const kg of op.keyGroups) keyGroups.set(kg.keyGroup, bytes[k++]!);
+    const operatorState = op.operatorState.map(() => bytes[k++]!);
+    const unionState = op.unionState.map(() => bytes[k++]!);
+    operators.set(op.operatorId, { operatorId: op.operatorId, keyGroups, operatorState, unionState });
+  }
+  return { checkpointId: plan.checkpointId, operators };
+}
