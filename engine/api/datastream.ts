@@ -171,10 +171,15 @@ export class KeyedStream<T, K> {
     return new DataStream<O>(this.env, t);
   }
 
-  process<O>(fn: KeyedProcessFunction<K, T, O>): DataStream<O> {
+  /**
+   * `fn` is either the function object (each subtask gets its own instance via Object.create, so
+   * fields set in `open` stay per subtask) or a factory `() => fn` called once per subtask (use
+   * that for classes with #private fields).
+   */
+  process<O>(fn: KeyedProcessFunction<K, T, O> | (() => KeyedProcessFunction<K, T, O>)): DataStream<O> {
     const key = this.keySelector as KeySelector<unknown, unknown>;
     return this.keyedOperator<O>('keyedProcess', 'KeyedProcess', () => {
-      const inst = Object.create(fn) as KeyedProcessFunction<unknown, unknown, unknown>;
+      const inst = (typeof fn === 'function' ? fn() : Object.create(fn)) as KeyedProcessFunction<unknown, unknown, unknown>;
       return new KeyedProcessOperator(inst, key);
     });
   }

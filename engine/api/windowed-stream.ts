@@ -50,7 +50,11 @@ export class WindowedStream<T, K> {
     }));
   }
 
-  process<O>(fn: ProcessWindowFunction<K, T, O>): DataStream<O> {
-    return this.build<O>(() => ({ kind: 'process', process: Object.create(fn) as ProcessWindowFunction<unknown, unknown, unknown> }));
+  /** `fn` or a per-subtask factory `() => fn`, as KeyedStream.process. */
+  process<O>(fn: ProcessWindowFunction<K, T, O> | (() => ProcessWindowFunction<K, T, O>)): DataStream<O> {
+    return this.build<O>(() => ({
+      kind: 'process',
+      process: (typeof fn === 'function' ? fn() : Object.create(fn)) as ProcessWindowFunction<unknown, unknown, unknown>,
+    }));
   }
 }

@@ -53,7 +53,7 @@ describe('local job runs', () => {
       s.map((x) => ({ k: x % 4, sum: x })).keyBy((e) => e.k).reduce((a, c) => ({ k: a.k, sum: a.sum + c.sum })).sinkTo(sums);
       s.keyBy((x) => x % 2)
         .window(TumblingEventTimeWindows.of(100))
-        .process<string>({ process: (key, w, els, out) => out.collect(`${key}@${w.start}:${els.length}`) })
+        .process<string>(() => ({ process: (key, w, els, out) => out.collect(`${key}@${w.start}:${els.length}`) }))
         .sinkTo(windows);
     }, 2);
     const finalSums = new Map<number, number>();
