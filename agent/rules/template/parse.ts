@@ -198,10 +198,11 @@ class Parser {
       }
     }
     if (cmds.length === 0) this.fail(`missing value for ${ctx}`, start.pos);
+    // Like Go: constants and dot cannot take the piped value; everything else is checked when run.
     for (let k = 1; k < cmds.length; k++) {
-      const first = cmds[k].args[0];
-      if (first.kind !== 'func' && first.kind !== 'field' && !(first.kind === 'var' && first.names.length > 0)) {
-        if (first.kind !== 'pipe' || first.names.length === 0) this.fail(`non executable command in pipeline stage ${k + 1}`, cmds[k].pos);
+      const kind = cmds[k].args[0].kind;
+      if (kind === 'bool' || kind === 'dot' || kind === 'nil' || kind === 'number' || kind === 'string') {
+        this.fail(`non executable command in pipeline stage ${k + 1}`, cmds[k].pos);
       }
     }
     return { decl, isAssign, cmds, pos: start.pos };
