@@ -9,6 +9,7 @@ import { RateProfile } from './rate-profile.ts';
 import { generatorSource, partitionShare } from './generator.ts';
 import { fileSink } from './file-sink.ts';
 import { fileSource } from './file-source.ts';
+import { discardSink, logSink } from './simple-sinks.ts';
 import { ManualProcessingTime } from '../testing/operator-harness.ts';
 
 function context(over: Partial<ConnectorContext> & { clock?: { t: number } }): ConnectorContext & { gauges: Map<string, () => number> } {
@@ -192,5 +193,22 @@ describe('file source', () => {
     const out2 = collecting<string>();
     await r2.run(out2, control(new AbortController()));
     assert.deepEqual(out2.records, ['gamma', 'delta']);
+  });
+});
+
+describe('log and discard sinks', () => {
+  it('logs every n-th record as a pino line and discards while counting', async () => {
+    const { pino } = await import('pino');
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(s) });
+    const w = await logSink<{ n: number }>({ every: 2, logger }).createWriter(context({ subtaskIndex: 3 }));
+    await w.write([{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+    const logged = lines.map((l) => JSON.parse(l) as { record: { n: number }; subtask: number });
+    assert.deepEqual(logged.map((l) => l.record.n), [0, 2, 4]);
+    assert.ok(logged.every((l) => l.subtask === 3));
+    const d = discardSink<number>();
+    const dw = await d.createWriter(context({}));
+    await dw.write([1, 2, 3]);
+    assert.equal(d.received(), 3);
   });
 });
