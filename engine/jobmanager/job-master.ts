@@ -230,9 +230,11 @@ export class JobMaster {
     const rec = this.subtasks.get(msg.vertexId)?.[msg.subtaskIndex];
     if (!rec || rec.attempt !== msg.attemptNumber || TERMINAL_TASK.has(rec.state)) return;
     this.setTask(rec, msg.state);
-    if (msg.state === 'FAILED' && !this.failingOver && this.status === 'RUNNING') {
+    if ((msg.state === 'FAILED' || msg.state === 'CANCELED') && !this.failingOver && this.status === 'RUNNING') {
+      // CANCELED without the JobManager asking: the TaskManager is shutting down or lost us.
       const v = this.vertex(msg.vertexId);
-      this.failover(new Error(msg.failure ?? 'task failed'), msg.taskManagerId, `${v.name} (${msg.subtaskIndex + 1}/${v.parallelism})`);
+      const why = msg.state === 'FAILED' ? (msg.failure ?? 'task failed') : `the task was canceled by TaskManager ${msg.taskManagerId} (shutting down?)`;
+      this.failover(new Error(why), msg.taskManagerId, `${v.name} (${msg.subtaskIndex + 1}/${v.parallelism})`);
       return;
     }
     if (msg.state === 'FINISHED' && this.status === 'RUNNING' && this.allTasks((r) => r.state === 'FINISHED')) {

@@ -62,9 +62,15 @@ export class RateView {
     if (this.count < this.size) this.count++;
   }
 
-  /** Units per second over the window; 0 until two samples exist. */
+  /**
+   * Units per second over the window. Before the second sample, the live total against the
+   * first sample (once 200 ms have passed), so a new task does not report 0 for a whole interval.
+   */
   rate(): number {
-    if (this.count < 2) return 0;
+    if (this.count < 2) {
+      const dt = performance.now() - this.times[0]!;
+      return dt < 200 ? 0 : ((this.read() - this.values[0]!) * 1000) / dt;
+    }
     const newest = (this.pos - 1 + this.size) % this.size;
     const oldest = this.count < this.size ? 0 : this.pos;
     const dt = this.times[newest]! - this.times[oldest]!;

@@ -36,6 +36,19 @@ describe('TaskManager loss', () => {
     assert.ok(JSON.stringify(exceptions).includes('no longer reachable'), JSON.stringify(exceptions).slice(0, 500));
   });
 
+  it('restarts the job elsewhere when a TaskManager shuts down gracefully', async (t) => {
+    const cluster = await new TestCluster({ taskManagers: 2, slots: 2, jmDefine: ['restart-strategy.fixed-delay.delay=200'] }).start();
+    t.after(() => cluster.stop());
+    const jobId = await cluster.submit(JOB, ['--rate', '2000'], 2);
+    await cluster.waitFor(() => runningEverywhere(cluster, jobId), 20_000, 'the job to run');
+    cluster.tms[1]!.child.kill('SIGTERM');
+    await cluster.waitFor(async () => (await cluster.rest<{ taskmanagers: unknown[] }>('/taskmanagers')).taskmanagers.length === 1, 10_000, 'one TaskManager left');
+    await cluster.waitFor(async () => {
+      const m = await cluster.rest<Array<{ id: string; value: string }>>(`/jobs/${jobId}/metrics?get=numRestarts`);
+      return Number(m[0]?.value) >= 1 && (await runningEverywhere(cluster, jobId));
+    }, 20_000, 'the job to restart on the remaining TaskManager');
+  });
+
   it('declares a TaskManager lost when its heartbeats stop for heartbeat.timeout', async (t) => {
     const cluster = await new TestCluster({ taskManagers: 2, slots: 1, define: ['heartbeat.interval=200', 'heartbeat.timeout=1500'] }).start();
     const frozen = cluster.tms[1]!.child;
