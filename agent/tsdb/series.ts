@@ -1,5 +1,5 @@
 /**
- * One in-memory series: a growable ring buffer of (timestamp ms, value) pairs kept
+ * One in-memory series: a growable ring buffer (by half each time) of (timestamp ms, value) pairs kept
  * interleaved in a single Float64Array, so a series costs one allocation. Appends go to
  * the tail in time order; retention drops from the head. Stale markers (Prometheus's
  * StaleNaN) are rare, so they are kept as a set of their timestamps beside a NaN value,
@@ -32,8 +32,7 @@ export class MemSeries {
   private staleTs: Set<number> | null = null;
 
   constructor(id: number, labels: Labels, key: string, initialCapacity = 8) {
-    let cap = 1;
-    while (cap < initialCapacity) cap <<= 1;
+    const cap = Math.max(2, Math.ceil(initialCapacity));
     this.id = id;
     this.labels = labels;
     this.key = key;
@@ -46,7 +45,7 @@ export class MemSeries {
   }
 
   private tAt(i: number): number {
-    return this.buf[((this.head + i) & (this.cap - 1)) * 2]!;
+    return this.buf[((this.head + i) % this.cap) * 2]!;
   }
 
   lastT(): number {
@@ -63,13 +62,13 @@ export class MemSeries {
       const last = this.lastT();
       if (t < last) return 'out_of_order';
       if (t === last) {
-        const lastV = this.buf[((this.head + this.len - 1) & (this.cap - 1)) * 2 + 1]!;
+        const lastV = this.buf[((this.head + this.len - 1) % this.cap) * 2 + 1]!;
         if (stale || this.isStale() || !Object.is(lastV, v)) return 'out_of_order';
         return 'duplicate';
       }
     }
     if (this.len === this.cap) this.grow();
-    const p = ((this.head + this.len) & (this.cap - 1)) * 2;
+    const p = ((this.head + this.len) % this.cap) * 2;
     this.buf[p] = t;
     this.buf[p + 1] = stale ? NaN : v;
     if (stale) (this.staleTs ??= new Set()).add(t);
@@ -82,7 +81,7 @@ export class MemSeries {
     let n = 0;
     while (this.len > 0 && this.buf[this.head * 2]! < minT) {
       if (this.staleTs !== null) this.staleTs.delete(this.buf[this.head * 2]!);
-      this.head = (this.head + 1) & (this.cap - 1);
+      this.head = (this.head + 1) % this.cap;
       this.len--;
       n++;
     }
@@ -99,9 +98,8 @@ export class MemSeries {
     const t = new Float64Array(n);
     const v = new Float64Array(n);
     let stale: Uint8Array | null = null;
-    const mask = this.cap - 1;
     for (let i = 0; i < n; i++) {
-      const p = ((this.head + lo + i) & mask) * 2;
+      const p = ((this.head + lo + i) % this.cap) * 2;
       t[i] = this.buf[p]!;
       v[i] = this.buf[p + 1]!;
       if (this.staleTs !== null && this.staleTs.has(t[i]!)) {
@@ -124,15 +122,17 @@ export class MemSeries {
     return lo;
   }
 
+  /** Grows by half: series fill up to their retention and stay there, so less slack wins. */
   private grow(): void {
-    const buf = new Float64Array(this.cap * 4);
+    const newCap = Math.ceil(this.cap * 1.5);
+    const buf = new Float64Array(newCap * 2);
     for (let i = 0; i < this.len; i++) {
-      const p = ((this.head + i) & (this.cap - 1)) * 2;
+      const p = ((this.head + i) % this.cap) * 2;
       buf[i * 2] = this.buf[p]!;
       buf[i * 2 + 1] = this.buf[p + 1]!;
     }
     this.buf = buf;
-    this.cap *= 2;
+    this.cap = newCap;
     this.head = 0;
   }
 }
