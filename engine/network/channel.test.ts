@@ -139,4 +139,17 @@ describe('credit-based channels', () => {
       await b.close();
     }
   });
+
+  it('drops the channels of a released execution and keeps late ones from lingering', async () => {
+    const svc = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 2, log: silentLogger() });
+    svc.inputChannel('a/v/0/0/0');
+    svc.inputChannel('a/v/0/1/0');
+    svc.inputChannel('b/v/0/0/0');
+    assert.equal(svc.numInputChannels, 3);
+    svc.releaseExecution('a');
+    assert.equal(svc.numInputChannels, 1);
+    svc.inputChannel('a/v/0/2/0');
+    assert.equal(svc.numInputChannels, 1);
+    await svc.close();
+  });
 });

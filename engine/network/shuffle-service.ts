@@ -50,6 +50,8 @@ export function channelKey(executionId: string, consumerVertexId: string, inputI
 export class ShuffleService {
   private readonly opts: ShuffleServiceOptions;
   private readonly inputs = new Map<string, InputChannel>();
+  /** Recently released execution attempts, so late OPEN frames for them create nothing that lingers. */
+  private readonly released = new Set<string>();
   private readonly clients = new Map<string, DataClient>();
   private readonly serverConns = new Set<net.Socket>();
   private server: net.Server | null = null;
@@ -75,6 +77,7 @@ export class ShuffleService {
     let ch = this.inputs.get(key);
     if (!ch) {
       ch = new InputChannel(key, this.opts.capacity);
+      if (this.released.has(key.slice(0, key.indexOf('/')))) return ch; // detached: never stored
       this.inputs.set(key, ch);
     }
     return ch;
@@ -106,6 +109,8 @@ export class ShuffleService {
   /** Drops every channel of one execution attempt (after cancel, failure or finish). */
   releaseExecution(executionId: string): void {
     const prefix = `${executionId}/`;
+    this.released.add(executionId);
+    if (this.released.size > 1024) this.released.delete(this.released.values().next().value!);
     for (const [key, ch] of this.inputs) {
       if (key.startsWith(prefix)) {
         ch.release();
