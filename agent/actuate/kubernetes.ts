@@ -66,7 +66,7 @@ interface FlinkDeploymentObject {
 export function flinkDeploymentPatch(fd: FlinkDeploymentObject, req: RescaleRequest): Record<string, unknown> {
   const conf = fd.spec?.flinkConfiguration ?? {};
   const prevOverrides = parseVertexOverrides(typeof conf[OVERRIDES_KEY] === 'string' ? conf[OVERRIDES_KEY] as string : undefined);
-  const merged = { ...prevOverrides, ...req.target };
+  const merged = { ...prevOverrides, ...req.current, ...req.target };
   const unchanged = JSON.stringify(Object.entries(prevOverrides).sort()) === JSON.stringify(Object.entries(merged).sort());
   const spec: Record<string, unknown> = { job: { parallelism: maxParallelism(merged) } };
   // Reuse the existing string when the map is the same, so the operator sees no spec change.

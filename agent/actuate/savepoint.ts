@@ -71,6 +71,9 @@ async function liveCopy(flink: FlinkRest, name: string | undefined, exclude: str
 export async function runSavepoint(ctx: ActuatorContext, h0: IntentHandle): Promise<IntentHandle> {
   const flink = need(ctx.flink, 'a Flink REST URL');
   const req = h0.record.request;
+  // Every vertex gets an explicit parallelism on resubmit, so none falls back to the job default.
+  const newParallelism = { ...req.current, ...req.target };
+  const oldParallelism = { ...req.target, ...req.current };
   const sub = need(ctx.submission?.(h0.record.jobKey), `a job submission (jarId, savepointDirectory) for job ${h0.record.jobKey}`);
   let h = h0;
 
@@ -88,7 +91,10 @@ export async function runSavepoint(ctx: ActuatorContext, h0: IntentHandle): Prom
       try {
         await flink.stopWithSavepoint(req.jobId, sub.savepointDirectory, triggerId);
       } catch (err) {
-        return ctx.journal.finish(h, 'failed', 'rejected', `stop-with-savepoint refused, job left running: ${describeError(err)}`, errorData(err));
+        const job = await flink.job(req.jobId).catch(() => null);
+        const running = job?.state === 'RUNNING';
+        return ctx.journal.finish(h, 'failed', running ? 'rejected' : 'failed',
+          `stop-with-savepoint refused (${describeError(err)}); the job is ${running ? 'still running, untouched' : job?.state ?? 'gone'}`, errorData(err));
       }
     }
     h = await ctx.journal.advance(h, 'savepoint-triggered', { triggerId });
@@ -136,7 +142,7 @@ export async function runSavepoint(ctx: ActuatorContext, h0: IntentHandle): Prom
       h = await ctx.journal.advance(h, 'submitted', { newJobId: adopted }, 'adopted a job submitted before a restart');
     } else {
       try {
-        const newJobId = await submitFromSavepoint(flink, sub, location, req.target);
+        const newJobId = await submitFromSavepoint(flink, sub, location, newParallelism);
         h = await ctx.journal.advance(h, 'submitted', { newJobId });
       } catch (err) {
         h = await ctx.journal.advance(h, 'rolling-back', {}, `submit at the new parallelism failed: ${describeError(err)}`);
@@ -145,7 +151,7 @@ export async function runSavepoint(ctx: ActuatorContext, h0: IntentHandle): Prom
   }
 
   if (h.record.step === 'submitted') {
-    const problem = await verifyRestored(ctx, flink, h.record.data.newJobId!, expectedParallelism(sub, req.target), h.record.data.savepointLocation!);
+    const problem = await verifyRestored(ctx, flink, h.record.data.newJobId!, expectedParallelism(sub, newParallelism), h.record.data.savepointLocation!);
     if (problem === null) {
       return ctx.journal.finish(h, 'verified', 'succeeded', `job ${h.record.data.newJobId} runs at ${JSON.stringify(req.target)} from ${h.record.data.savepointLocation}`);
     }
@@ -163,13 +169,13 @@ export async function runSavepoint(ctx: ActuatorContext, h0: IntentHandle): Prom
       });
     }
     const adopted = await liveCopy(flink, h.record.data.jobName, [req.jobId, ...(failed ? [failed] : [])]);
-    const rollbackJobId = adopted ?? await submitFromSavepoint(flink, sub, location, req.current);
+    const rollbackJobId = adopted ?? await submitFromSavepoint(flink, sub, location, oldParallelism);
     h = await ctx.journal.advance(h, 'rollback-submitted', { rollbackJobId });
   }
 
   if (h.record.step === 'rollback-submitted') {
     const jobId = h.record.data.rollbackJobId!;
-    const problem = await verifyRestored(ctx, flink, jobId, expectedParallelism(sub, req.current), h.record.data.savepointLocation!);
+    const problem = await verifyRestored(ctx, flink, jobId, expectedParallelism(sub, oldParallelism), h.record.data.savepointLocation!);
     if (problem === null) {
       return ctx.journal.finish(h, 'rolled-back', 'rolled-back', `rescale failed; job ${jobId} runs again at the old parallelism from ${h.record.data.savepointLocation}`);
     }
