@@ -78,10 +78,13 @@ export class OperatorHandle {
 
 export class DataStream<T> extends OperatorHandle {
   private readonly partitioning: Partitioning;
+  /** Streams merged into this one by `union`, besides `transformation`. */
+  private readonly unioned: Transformation[];
 
-  constructor(env: StreamExecutionEnvironment, t: Transformation, partitioning: Partitioning = FORWARD) {
+  constructor(env: StreamExecutionEnvironment, t: Transformation, partitioning: Partitioning = FORWARD, unioned: Transformation[] = []) {
     super(env, t);
     this.partitioning = partitioning;
+    this.unioned = unioned;
   }
 
   /** Internal: declares the next operator fed by this stream. */
@@ -90,12 +93,25 @@ export class DataStream<T> extends OperatorHandle {
       kind,
       name,
       input: this.transformation,
+      unionInputs: this.unioned,
       ship: this.partitioning.ship,
       key: this.partitioning.key,
-      timestamped: timestamped ?? this.transformation.timestamped,
+      timestamped: timestamped ?? [this.transformation, ...this.unioned].some((x) => x.timestamped),
       create,
     });
     return new DataStream<O>(this.env, t);
+  }
+
+  /**
+   * Merges streams of the same type: the next operator reads all of them (one input edge each,
+   * with this stream's partitioning). Records keep their order per input only.
+   */
+  union(...others: DataStream<T>[]): DataStream<T> {
+    const extra = others.flatMap((o) => {
+      if (o.partitioning.ship !== 'FORWARD') throw new Error('union: repartition (keyBy/rebalance/broadcast) after union, not before');
+      return [o.transformation, ...o.unioned];
+    });
+    return new DataStream<T>(this.env, this.transformation, this.partitioning, [...this.unioned, ...extra]);
   }
 
   map<O>(fn: MapFunction<T, O>): DataStream<O> {
@@ -127,15 +143,15 @@ export class DataStream<T> extends OperatorHandle {
   }
 
   keyBy<K>(key: KeySelector<T, K>): KeyedStream<T, K> {
-    return new KeyedStream<T, K>(this.env, this.transformation, key);
+    return new KeyedStream<T, K>(this.env, this.transformation, key, this.unioned);
   }
 
   rebalance(): DataStream<T> {
-    return new DataStream<T>(this.env, this.transformation, { ship: 'REBALANCE', key: undefined });
+    return new DataStream<T>(this.env, this.transformation, { ship: 'REBALANCE', key: undefined }, this.unioned);
   }
 
   broadcast(): DataStream<T> {
-    return new DataStream<T>(this.env, this.transformation, { ship: 'BROADCAST', key: undefined });
+    return new DataStream<T>(this.env, this.transformation, { ship: 'BROADCAST', key: undefined }, this.unioned);
   }
 
   sinkTo(sink: Sink<T>): DataStreamSink {
@@ -149,12 +165,14 @@ export class DataStreamSink extends OperatorHandle {}
 export class KeyedStream<T, K> {
   private readonly env: StreamExecutionEnvironment;
   private readonly input: Transformation;
+  private readonly unioned: Transformation[];
   readonly keySelector: KeySelector<T, K>;
 
-  constructor(env: StreamExecutionEnvironment, input: Transformation, key: KeySelector<T, K>) {
+  constructor(env: StreamExecutionEnvironment, input: Transformation, key: KeySelector<T, K>, unioned: Transformation[] = []) {
     this.env = env;
     this.input = input;
     this.keySelector = key;
+    this.unioned = unioned;
   }
 
   /** Internal: declares a keyed operator fed through a HASH edge. */
@@ -163,9 +181,10 @@ export class KeyedStream<T, K> {
       kind,
       name,
       input: this.input,
+      unionInputs: this.unioned,
       ship: 'HASH',
       key: this.keySelector as KeySelector<unknown, unknown>,
-      timestamped: timestamped ?? this.input.timestamped,
+      timestamped: timestamped ?? [this.input, ...this.unioned].some((x) => x.timestamped),
       create,
     });
     return new DataStream<O>(this.env, t);

@@ -19,6 +19,8 @@ export interface Transformation {
   parallelism: number | undefined;
   maxParallelism: number | undefined;
   readonly input: Transformation | undefined;
+  /** More inputs after `union`: same ship strategy and key; each becomes its own input edge. */
+  readonly unionInputs?: Transformation[];
   /** How records travel from `input`; FORWARD unless the stream was keyed or repartitioned. */
   readonly ship: ShipStrategy;
   /** For HASH: the key of a record. */

@@ -32,6 +32,7 @@ export class OperatorChain implements TaskInvokable {
   private readonly opening: Promise<void>;
   private opened = false;
   private ended = false;
+  private outputIdle = false;
   private closed = false;
 
   constructor(plan: ChainPlan, ctx: TaskContext) {
@@ -106,13 +107,25 @@ export class OperatorChain implements TaskInvokable {
     if (!this.opened) return this.opening.then(() => this.processWatermark(inputIndex, channel, timestamp));
     const valve = this.valves[inputIndex];
     if (valve === undefined) return;
-    let wm = valve.input(channel, timestamp);
+    const wm = valve.input(channel, timestamp);
     if (wm === undefined) return;
-    if (this.valves.length > 1 && wm !== WATERMARK_IDLE) {
-      wm = Math.min(...this.valves.map((v) => v.current));
-      if (wm <= this.head.currentWatermark) return;
+    if (this.valves.length === 1) return this.pushWatermark(wm);
+    // Several inputs (union): the minimum over inputs that are not idle.
+    let min = Number.POSITIVE_INFINITY;
+    let anyActive = false;
+    for (const v of this.valves) {
+      if (v.isIdle) continue;
+      anyActive = true;
+      if (v.current < min) min = v.current;
     }
-    return this.pushWatermark(wm);
+    if (!anyActive) {
+      if (this.outputIdle) return;
+      this.outputIdle = true;
+      return this.pushWatermark(WATERMARK_IDLE);
+    }
+    const wasIdle = this.outputIdle;
+    this.outputIdle = false;
+    if (min > this.head.currentWatermark || (wasIdle && min !== Number.NEGATIVE_INFINITY)) return this.pushWatermark(min);
   }
 
   private pushWatermark(wm: number): void | Promise<void> {

@@ -25,6 +25,11 @@ export class WatermarkValve {
     return this.lastOutput;
   }
 
+  /** True while every channel is idle. */
+  get isIdle(): boolean {
+    return this.outputIdle;
+  }
+
   /** Returns the new combined watermark, WATERMARK_IDLE when all channels just went idle, or undefined when nothing changed. */
   input(channel: number, timestamp: number): number | undefined {
     if (channel >= this.watermarks.length) this.grow(channel + 1);

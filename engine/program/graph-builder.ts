@@ -25,6 +25,10 @@ export interface BuiltGraph {
   plans: Map<string, VertexPlan>;
 }
 
+function inputsOf(t: Transformation): Transformation[] {
+  return t.input === undefined ? [] : [t.input, ...(t.unionInputs ?? [])];
+}
+
 export function md5Hex(text: string): string {
   return createHash('md5').update(text).digest('hex');
 }
@@ -51,7 +55,7 @@ export function buildGraph(env: StreamExecutionEnvironment, submission: JobSubmi
     if (uids.has(uid)) throw new FlowpilotError('FP_JOB_DUPLICATE_UID', `uid "${uid}" is used by two operators ("${uids.get(uid)!.name}" and "${t.name}"); uids must be unique`);
     uids.set(uid, t);
     if (t.parallelism !== undefined) checkParallelism(`operator "${t.name}"`, t.parallelism);
-    if (t.input !== undefined) consumers.set(t.input, (consumers.get(t.input) ?? 0) + 1);
+    for (const u of inputsOf(t)) consumers.set(u, (consumers.get(u) ?? 0) + 1);
   }
   const pOf = (t: Transformation): number => t.parallelism ?? defaultP;
   const uidOf = (t: Transformation): string => t.uid ?? `${t.kind}-${t.index}`;
@@ -64,6 +68,7 @@ export function buildGraph(env: StreamExecutionEnvironment, submission: JobSubmi
     const canChain =
       env.chainingEnabled &&
       u !== undefined &&
+      (t.unionInputs?.length ?? 0) === 0 &&
       t.ship === 'FORWARD' &&
       pOf(t) === pOf(u) &&
       consumers.get(u) === 1 &&
@@ -128,16 +133,17 @@ export function buildGraph(env: StreamExecutionEnvironment, submission: JobSubmi
   // Edges (after overrides, so FORWARD between different parallelisms becomes REBALANCE).
   for (const chain of chains) {
     const head = chain[0]!;
-    if (head.input === undefined) continue;
     const vertex = vertexOfChain.get(chain)!;
-    const upstream = vertexOfChain.get(chainOf.get(head.input)!)!;
-    let ship: ShipStrategy = head.ship;
-    if (ship === 'FORWARD' && upstream.parallelism !== vertex.parallelism) ship = 'REBALANCE';
-    const edge: JobEdgeSpec = { sourceVertexId: upstream.id, ship, inputIndex: vertex.inputs.length };
-    vertex.inputs.push(edge);
     const plan = plans.get(vertex.id)!;
-    plan.chain.inputTimestamped.push(head.input.timestamped);
-    plan.chain.inputChannels.push(ship === 'FORWARD' ? 1 : upstream.parallelism);
+    for (const input of inputsOf(head)) {
+      const upstream = vertexOfChain.get(chainOf.get(input)!)!;
+      let ship: ShipStrategy = head.ship;
+      if (ship === 'FORWARD' && upstream.parallelism !== vertex.parallelism) ship = 'REBALANCE';
+      const edge: JobEdgeSpec = { sourceVertexId: upstream.id, ship, inputIndex: vertex.inputs.length };
+      vertex.inputs.push(edge);
+      plan.chain.inputTimestamped.push(input.timestamped);
+      plan.chain.inputChannels.push(ship === 'FORWARD' ? 1 : upstream.parallelism);
+    }
   }
 
   const overrides = submission.parallelismOverrides ?? {};

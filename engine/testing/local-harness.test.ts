@@ -108,4 +108,27 @@ describe('local job runs', () => {
     }, 2);
     assert.deepEqual([...out.bySubtask.values()].flat().sort(), ['0:40', '400:40', '800:40']);
   });
+
+  it('unions streams into one operator with an input edge each and combines their watermarks', async () => {
+    const out = memorySink<string>();
+    const program = await buildFromModule(
+      (env) => {
+        const ts = WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner((x) => x);
+        const a = env.fromSource(numbers(60), ts, 'a');
+        const b = env.fromSource(generatorSource<number>({ partitions: 2, profile: 'constant:1000000', limit: 40, record: (p, o) => 1000 + o * 2 + p }), ts, 'b');
+        a.union(b)
+          .keyBy((x) => (x < 1000 ? 'a' : 'b'))
+          .window(TumblingEventTimeWindows.of(2000))
+          .aggregate({ createAccumulator: () => 0, add: (_x, n: number) => n + 1, getResult: (n) => n }, (k, w, n) => `${k}@${w.start}:${n}`)
+          .sinkTo(out);
+      },
+      { modulePath: 'inline', programArgs: [], parallelism: 2 },
+    );
+    const win = program.graph.vertices.find((v) => v.name.startsWith('TumblingEventTimeWindows'))!;
+    assert.deepEqual(win.inputs.map((e) => [e.ship, e.inputIndex]), [['HASH', 0], ['HASH', 1]]);
+    const run = new LocalJobRun(program);
+    await run.run();
+    await run.close();
+    assert.deepEqual([...out.bySubtask.values()].flat().sort(), ['a@0:60', 'b@0:40']);
+  });
 });
