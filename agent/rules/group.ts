@@ -2,8 +2,9 @@
  * A rule group: its rules run in file order at one timestamp (later rules see earlier
  * recordings), outputs are appended to storage, series a rule stopped producing get a
  * stale marker, and alerts due for sending are collected for the notifier. Timing is
- * Prometheus's: each group has a fixed phase inside its interval derived from a hash
- * of its file and name. No timers here; the manager drives `eval`.
+ * Prometheus's: each group has a fixed phase inside its interval derived from the
+ * xxHash64 of its file and name, the same phase Prometheus picks for the same path.
+ * No timers here; the manager drives `eval`.
  */
 import { errorMessage } from '../../common/errors.ts';
 import type { Labels } from '../tsdb/index.ts';
@@ -12,6 +13,7 @@ import { AlertingRule } from './alerting.ts';
 import { RecordingRule } from './recording.ts';
 import type { GroupDef } from './rulefile.ts';
 import type { Alert, RuleAppender, RuleQueryFunc } from './types.ts';
+import { xxhash64 } from './xxhash.ts';
 
 export type Rule = AlertingRule | RecordingRule;
 
@@ -25,16 +27,10 @@ export interface GroupEvalContext {
   notify?: (expr: string, alerts: Alert[]) => void;
 }
 
-/** FNV-1a 64-bit over `file\xffname\xff`; fixes a group's phase within its interval. */
+/** Prometheus's group hash: labels {file, name} hashed as `file\xff<file>\xffname\xff<name>\xff` with xxHash64. */
 export function groupHash(file: string, name: string): bigint {
-  let h = 0xcbf29ce484222325n;
   const sep = Buffer.from([0xff]);
-  const bytes = Buffer.concat([Buffer.from('file'), sep, Buffer.from(file), sep, Buffer.from('name'), sep, Buffer.from(name), sep]);
-  for (const b of bytes) {
-    h ^= BigInt(b);
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return h;
+  return xxhash64(Buffer.concat([Buffer.from('file'), sep, Buffer.from(file), sep, Buffer.from('name'), sep, Buffer.from(name), sep]));
 }
 
 export class RuleGroup {
@@ -69,7 +65,8 @@ export class RuleGroup {
 
   /** The aligned evaluation time at or before nowMs (Prometheus's EvalTimestamp). */
   evalTimestamp(nowMs: number): number {
-    const offset = Number(groupHash(this.file, this.name) % BigInt(this.intervalMs));
+    // Prometheus works in nanoseconds and truncates the evaluation time to milliseconds.
+    const offset = Number((groupHash(this.file, this.name) % (BigInt(this.intervalMs) * 1_000_000n)) / 1_000_000n);
     const adj = nowMs - offset;
     return adj - (((adj % this.intervalMs) + this.intervalMs) % this.intervalMs) + offset;
   }
