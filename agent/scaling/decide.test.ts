@@ -182,3 +182,95 @@ describe('decide', () => {
     assert.equal(after.blockedBy, 'warming-up');
   });
 });
+
+describe('decide, model inputs', () => {
+  it('scales out keyed vertices under memory pressure, or blocks when told to', () => {
+    const keyed = (policy: Record<string, unknown>): Run => {
+      const r: Run = {
+        b: new ObservationBuilder('job-m', [
+          { id: 'src', parallelism: 4, partitions: 24 },
+          { id: 'map', parallelism: 2, inputs: [{ id: 'src', shipStrategy: 'HASH' }] },
+        ]),
+        c: new ScalingController(policySchema.parse(policy)),
+        pending: 0,
+        decisions: [],
+      };
+      r.b.extra = { taskManagers: { count: 6, slotsPerTaskManager: 1, heapUsedBytes: 1.9e9, heapMaxBytes: 2e9, gcTimeMsPerSecond: 400 } };
+      return r;
+    };
+    const out = keyed({});
+    steady(out, 4000, 4);
+    const d = out.decisions.find((x) => x.action === 'rescale');
+    assert.ok(d, 'scaled out');
+    assert.equal(d.parallelism.map, 3);
+    assert.match(d.reasons.join('\n'), /memory pressure \(heap 95 %, GC 40 %\)/);
+    const blocked = keyed({ memory: { onPressure: 'block' } });
+    steady(blocked, 4000, 4);
+    steady(blocked, 9000, 2);
+    assert.ok(blocked.decisions.every((x) => x.action === 'none'));
+    assert.equal(blocked.decisions.at(-1)!.blockedBy, 'memory-pressure');
+  });
+
+  it('learns the restart cost from the observed downtime', () => {
+    const r = start();
+    steady(r, 4000, 6);
+    steady(r, 9000, 2); // rescale; the builder restarts the job with 30 s downtime
+    steady(r, 9000, 3);
+    const h = r.c.history('job-1')!;
+    assert.equal(h.restartSamples, 1);
+    assert.ok(Math.abs(h.restartCostSec! - 30) < 1e-9, `learned ${h.restartCostSec}`);
+    assert.ok(Math.abs(r.decisions.at(-1)!.restartCostSec - 30) < 1e-9);
+  });
+
+  it('says when a keyed vertex is skewed by hot keys rather than by key-group split', () => {
+    const b = new ObservationBuilder('job-s', [
+      { id: 'src', parallelism: 2 },
+      { id: 'agg', parallelism: 8, inputs: [{ id: 'src', shipStrategy: 'HASH' }] },
+    ]);
+    const c = new ScalingController(policySchema.parse({}));
+    let d: ScaleDecision | undefined;
+    for (let i = 0; i < 6; i++) d = c.step(b.next(15, { src: { inRate: 4000, busy: 0.2, pending: 0 }, agg: { inRate: 4000, busy: 0.3, busyMax: 0.9 } }));
+    const m = d!.perVertex.agg!;
+    assert.equal(m.skewedByKeys, true);
+    assert.ok(Math.abs(m.skew - 3) < 1e-9);
+    assert.match(m.notes.join('\n'), /skewed by keys.*more parallelism will not relieve the hot keys/);
+  });
+
+  it('sizes with the fitted sublinear exponent once it has seen enough parallelisms', () => {
+    const run = (fit: boolean): number => {
+      const c = new ScalingController(policySchema.parse({ scalability: { fit } }));
+      const vertices = [{ id: 'src', parallelism: 2 }, { id: 'map', parallelism: 1, inputs: [{ id: 'src', shipStrategy: 'REBALANCE' }] }];
+      // rate(p) = 1000 * sqrt(p): show the engine p = 1, 2, 4 at 90 % busy.
+      let t = Date.UTC(2026, 0, 5, 12, 0, 0);
+      for (const p of [1, 2, 4]) {
+        const b = new ObservationBuilder('job-f', vertices.map((v) => (v.id === 'map' ? { ...v, parallelism: p } : v)), (t += 3600_000));
+        b.runningSince = b.time;
+        b.restarts = p;
+        const rate = 1000 * Math.sqrt(p) * 0.9;
+        for (let i = 0; i < 4; i++) c.step(b.next(15, { src: { inRate: rate, busy: 0.2, pending: 0 }, map: { inRate: rate, busy: 0.9 } }));
+      }
+      const b = new ObservationBuilder('job-f', vertices.map((v) => (v.id === 'map' ? { ...v, parallelism: 4 } : v)), (t += 3600_000));
+      b.runningSince = b.time;
+      b.restarts = 9;
+      // Now 3000 rec/s arrive; the map tops out at 2000 and the backlog grows.
+      for (let i = 1; i <= 4; i++) {
+        const d = c.step(b.next(15, { src: { inRate: 2000, busy: 0.2, backPressured: 0.8, pending: 1000 * 15 * i }, map: { inRate: 2000, busy: 1 } }));
+        if (d.action === 'rescale') return d.parallelism.map!;
+      }
+      return assert.fail('no rescale');
+    };
+    const linear = run(false);
+    const fitted = run(true);
+    assert.ok(fitted > linear, `fitted ${fitted} vs linear ${linear}`);
+  });
+
+  it('never scales down in backlog mode', () => {
+    const r = start({ scaleDown: { delay: 0 }, cooldown: 0 }, 10);
+    // 10 subtasks, light load, but a 10-minute backlog that is not shrinking.
+    for (let i = 0; i < 10; i++) r.decisions.push(r.c.step(r.b.next(15, { src: { inRate: 2000, busy: 0.1, backPressured: 0.5, pending: 2000 * 600 }, map: { inRate: 2000, busy: 0.08 } })));
+    const d = r.decisions.at(-1)!;
+    assert.equal(d.backlogMode, true);
+    assert.equal(d.action, 'none');
+    assert.match(d.reasons.join('\n'), /no scale-down in backlog mode/);
+  });
+});

@@ -226,6 +226,22 @@ function applyGuards(
     target[id] = want;
   }
 
+  // Memory pressure with scale-out: spread the keyed state over more subtasks (and TaskManagers).
+  const lastRescale0 = lastRescale(history);
+  const quiet = !lastRescale0 || now - lastRescale0.time >= seconds(policy.cooldown) * 1000;
+  if (memoryPressure && policy.memory.onPressure === 'scale-out' && quiet && !Object.keys(target).some((id) => target[id]! > current[id]!)) {
+    for (const v of obs.vertices) {
+      const plan = plans.get(v.id);
+      if (!plan || v.inputs.length === 0 || !v.inputs.some((i) => i.shipStrategy.toUpperCase() === 'HASH')) continue;
+      const p = current[v.id]!;
+      const to = Math.min(plan.hi, Math.max(p + 1, Math.ceil(p * 1.5)));
+      if (to > p) {
+        target[v.id] = to;
+        reasons.push(`vertex ${v.id}: ${p} -> ${to}: memory pressure (heap ${Math.round(heap * 100)} %, GC ${Math.round(gc * 100)} %): spreading keyed state`);
+      }
+    }
+  }
+
   // A scale-up restarts the job anyway: vertices running hot in the latest interval join it.
   if (Object.keys(target).some((id) => target[id]! > current[id]!)) {
     for (const [id, plan] of plans) {
