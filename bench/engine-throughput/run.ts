@@ -4,7 +4,7 @@
  *   (b) a keyed count with a network shuffle across two TaskManagers,
  * each beside a bare Node loop doing the same per-record work in the same run, as a ratio, plus
  * the peak RSS of every TaskManager. Targets: (a) >= 25 %, (b) >= 8 %, RSS <= 300 MB.
- * Usage: node bench/engine-throughput/run.ts [--records N]
+ * Usage: node bench/engine-throughput/run.ts [--records N] [-D key=value ...]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +16,8 @@ import { KEYS, keepRecord, makeRecord, mapRecord } from './work.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'cli/main.ts');
 const argv = process.argv.slice(2);
+/** `-D key=value` options are passed to every engine process. */
+const DEFINES = argv.flatMap((a, i) => (a === '-D' && argv[i + 1] ? ['-D', argv[i + 1]!] : []));
 const RECORDS = argv.includes('--records') ? Number(argv[argv.indexOf('--records') + 1]) : 3_000_000;
 
 function bareChained(n: number): number {
@@ -111,7 +113,7 @@ async function engineRun(job: string, args: string, parallelism: number, tms: nu
   const dir = mkdtempSync(join(tmpdir(), 'fp-bench-'));
   const procs: Proc[] = [];
   try {
-    const jm = await start(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(dir, 'jm'), '--job', job, '--program-args', args, '--parallelism', String(parallelism)]);
+    const jm = await start(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(dir, 'jm'), '--job', job, '--program-args', args, '--parallelism', String(parallelism), ...DEFINES]);
     procs.push(jm);
     const jobId = await new Promise<string>((res, rej) => {
       jm.child.on('message', (m: Record<string, unknown>) => {
@@ -120,7 +122,7 @@ async function engineRun(job: string, args: string, parallelism: number, tms: nu
       });
     });
     for (let i = 0; i < tms; i++) {
-      procs.push(await start(['engine', 'taskmanager', '--jobmanager', `127.0.0.1:${jm.ready.rpcPort}`, '--slots', '1', '--state-dir', join(dir, `tm${i}`)]));
+      procs.push(await start(['engine', 'taskmanager', '--jobmanager', `127.0.0.1:${jm.ready.rpcPort}`, '--slots', '1', '--state-dir', join(dir, `tm${i}`), ...DEFINES]));
     }
     const peakRss = new Array<number>(tms).fill(0);
     for (;;) {
@@ -149,20 +151,23 @@ async function engineRun(job: string, args: string, parallelism: number, tms: nu
   }
 }
 
+/** The best of three runs: the baseline is taken at its fastest, so load from other processes cannot flatter the ratio. */
+function best(run: (n: number) => number, n: number): number {
+  run(Math.min(n, 200_000));
+  return Math.max(run(n), run(n), run(n));
+}
+
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const mb = (b: number) => `${Math.round(b / 1048576)} MB`;
 
 async function main(): Promise<void> {
   console.log(`engine-throughput: ${fmt(RECORDS)} records per run`);
-  bareChained(200_000); // warm-up
-  const bareA = bareChained(RECORDS);
-  batchedChained(200_000);
-  const batchedA = batchedChained(RECORDS);
+  const bareA = best(bareChained, RECORDS);
+  const batchedA = best(batchedChained, RECORDS);
   const a = await engineRun(join(ROOT, 'bench/engine-throughput/jobs/chained.ts'), `--limit ${RECORDS}`, 1, 1, RECORDS);
   console.log(`(a) chained stateless, 1 TaskManager:     engine ${fmt(a.rate)} rec/s   bare loop ${fmt(bareA)} rec/s   ratio ${((100 * a.rate) / bareA).toFixed(1)} % (target >= 25 %)   TM peak RSS ${a.peakRss.map(mb).join(', ')}`);
   console.log(`    same work, records batched (1000):     bare loop ${fmt(batchedA)} rec/s   ratio ${((100 * a.rate) / batchedA).toFixed(1)} %`);
-  bareKeyed(200_000);
-  const bareB = bareKeyed(RECORDS);
+  const bareB = best(bareKeyed, RECORDS);
   const b = await engineRun(join(ROOT, 'bench/engine-throughput/jobs/keyed.ts'), `--limit ${RECORDS} --partitions 2`, 2, 2, RECORDS);
   console.log(`(b) keyed count, shuffle across 2 TMs:    engine ${fmt(b.rate)} rec/s   bare loop ${fmt(bareB)} rec/s   ratio ${((100 * b.rate) / bareB).toFixed(1)} % (target >= 8 %)   TM peak RSS ${b.peakRss.map(mb).join(', ')}`);
 }
