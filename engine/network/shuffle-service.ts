@@ -124,6 +124,17 @@ export class ShuffleService {
     return this.inputs.size;
   }
 
+  /** Receive buffers (channel credit) in total and in use, for Status.Shuffle.Netty.* gauges. */
+  bufferStats(): { total: number; used: number } {
+    let total = 0;
+    let used = 0;
+    for (const ch of this.inputs.values()) {
+      total += ch.capacity;
+      used += ch.queued;
+    }
+    return { total, used };
+  }
+
   async close(): Promise<void> {
     for (const c of this.clients.values()) c.destroy();
     for (const s of this.serverConns) s.destroy();

@@ -184,7 +184,23 @@ export class TaskManager {
         });
       }
     }
-    return { taskManager: this.process.values(), tasks };
+    return { taskManager: this.taskManagerValues(), tasks };
+  }
+
+  /** TaskManager-scope values: the process's Status.JVM.* plus the shuffle's buffer use. */
+  taskManagerValues(): Record<string, number> {
+    const { total, used } = this.shuffle.bufferStats();
+    const segment = 32 * 1024; // nominal bytes per buffer, as Flink's default segment size
+    return {
+      ...this.process.values(),
+      'Status.Shuffle.Netty.TotalMemorySegments': total,
+      'Status.Shuffle.Netty.UsedMemorySegments': used,
+      'Status.Shuffle.Netty.AvailableMemorySegments': total - used,
+      'Status.Shuffle.Netty.TotalMemory': total * segment,
+      'Status.Shuffle.Netty.UsedMemory': used * segment,
+      'Status.Shuffle.Netty.AvailableMemory': (total - used) * segment,
+      'Status.Shuffle.Netty.RequestedMemoryUsage': total === 0 ? 0 : used / total,
+    };
   }
 
   private handle(msg: RpcEnvelope): unknown {
@@ -282,7 +298,7 @@ export class TaskManager {
 
   private *prometheusSamples(): Iterable<FlinkSample> {
     const tmLabels = { host: this.host, tm_id: this.id };
-    for (const [name, value] of Object.entries(this.process.values())) yield { scope: 'taskmanager', name, labels: tmLabels, value };
+    for (const [name, value] of Object.entries(this.taskManagerValues())) yield { scope: 'taskmanager', name, labels: tmLabels, value };
     for (const ex of this.executions.values()) {
       const d = ex.deployment;
       for (const t of ex.executors) {
