@@ -6,7 +6,7 @@
  * it checks the deadline and abort signal as it goes.
  */
 import { FlowpilotError } from '../../common/errors.ts';
-import { METRIC_NAME, type Labels } from '../tsdb/labels.ts';
+import { type Labels, withoutMetricName } from '../tsdb/labels.ts';
 import type { Queryable } from '../tsdb/storage.ts';
 import type { AtModifier, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from './ast.ts';
 import { evalAggregate } from './aggregate.ts';
@@ -38,10 +38,7 @@ export interface RangeArg {
 }
 
 export function dropMetricName(l: Labels): Labels {
-  if (!(METRIC_NAME in l)) return l;
-  const out: Record<string, string> = {};
-  for (const n in l) if (n !== METRIC_NAME) out[n] = l[n]!;
-  return Object.freeze(out);
+  return withoutMetricName(l);
 }
 
 export class Evaluator {

@@ -30,13 +30,34 @@ export function labelsFromPairs(pairs: Iterable<readonly [string, string]>): Lab
 }
 
 /** Canonical key: `name\0value\0...`. Equal label sets have equal keys; key order is label-set order. */
+const keyCache = new WeakMap<Labels, string>();
+
+/** Cached per label object (label objects are frozen, so the key never changes). */
 export function labelsKey(l: Labels): string {
+  let k = keyCache.get(l);
+  if (k !== undefined) return k;
   // join() yields a flat string; `+=` would keep a rope of ~4 nodes per label alive in
   // every stored key (several hundred bytes per series).
   const parts: string[] = [];
   for (const n in l) parts.push(n, l[n]!);
   parts.push('');
-  return parts.join('\u0000');
+  k = parts.join('\u0000');
+  if (Object.isFrozen(l)) keyCache.set(l, k);
+  return k;
+}
+
+const withoutNameCache = new WeakMap<Labels, Labels>();
+
+/** The label set without `__name__`, cached per label object. */
+export function withoutMetricName(l: Labels): Labels {
+  if (!(METRIC_NAME in l)) return l;
+  let out = withoutNameCache.get(l);
+  if (out !== undefined) return out;
+  const rec: Record<string, string> = {};
+  for (const n in l) if (n !== METRIC_NAME) rec[n] = l[n]!;
+  out = Object.freeze(rec);
+  if (Object.isFrozen(l)) withoutNameCache.set(l, out);
+  return out;
 }
 
 export function compareLabels(a: Labels, b: Labels): number {

@@ -12,8 +12,8 @@ export interface SeriesSamples {
   readonly labels: Labels;
   /** Canonical label key (see labelsKey). */
   readonly key: string;
-  readonly t: Float64Array;
-  readonly v: Float64Array;
+  readonly t: readonly number[];
+  readonly v: readonly number[];
   /** Per-sample stale-marker flags, or null when the window holds no stale marker. */
   readonly stale: Uint8Array | null;
 }
@@ -95,8 +95,9 @@ export class MemSeries {
     let hi = this.lowerBound(maxT);
     while (hi < this.len && this.tAt(hi) <= maxT) hi++;
     const n = Math.max(0, hi - lo);
-    const t = new Float64Array(n);
-    const v = new Float64Array(n);
+    // Plain arrays: far cheaper to allocate than typed arrays for the few samples of a window.
+    const t: number[] = new Array(n);
+    const v: number[] = new Array(n);
     let stale: Uint8Array | null = null;
     for (let i = 0; i < n; i++) {
       const p = ((this.head + lo + i) % this.cap) * 2;

@@ -324,20 +324,13 @@ export class MemoryStorage implements Queryable {
 /** A stored series, as handed out by MemoryStorage.ref(). */
 export type SeriesRef = Pick<MemSeries, 'id' | 'labels' | 'key' | 'length' | 'isStale'>;
 
-const keyCache = new WeakMap<Labels, string>();
-
 /** Frozen label records are taken as canonical (labelsFromRecord makes them so). */
 function canonicalLabels(input: Labels | Record<string, string>): Labels {
   return Object.isFrozen(input) ? (input as Labels) : labelsFromRecord(input);
 }
 
 function keyOf(labels: Labels): string {
-  let k = keyCache.get(labels);
-  if (k === undefined) {
-    k = labelsKey(labels);
-    keyCache.set(labels, k);
-  }
-  return k;
+  return labelsKey(labels);
 }
 
 function* mapIds(ids: Set<number>, byId: Map<number, MemSeries>): Iterable<MemSeries> {
