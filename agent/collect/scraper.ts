@@ -172,6 +172,7 @@ export class ScrapeLoop {
       this.report(start, 0, 0, 0, 0);
       return;
     }
+    const t0 = performance.now();
     const controller = new AbortController();
     const onStop = (): void => controller.abort(this.stopController.signal.reason);
     this.stopController.signal.addEventListener('abort', onStop, { once: true });
@@ -181,18 +182,17 @@ export class ScrapeLoop {
       result = await this.target.source.fetch(controller.signal);
     } catch (err) {
       const reason = controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : err;
-      this.fail(start, errorMessage(reason));
+      this.fail(start, (performance.now() - t0) / 1000, errorMessage(reason));
       return;
     } finally {
       clearTimeout(timer);
       this.stopController.signal.removeEventListener('abort', onStop);
     }
     if (this.stopController.signal.aborted) return;
-    this.succeed(start, result.samples, result.parseErrors, result.firstParseError);
+    this.succeed(start, (performance.now() - t0) / 1000, result.samples, result.parseErrors, result.firstParseError);
   }
 
-  private succeed(start: number, samples: import('./prometheus-text.ts').ParsedSample[], parseErrors: number, firstParseError: string | undefined): void {
-    const durationS = (this.now() - start) / 1000;
+  private succeed(start: number, durationS: number, samples: import('./prometheus-text.ts').ParsedSample[], parseErrors: number, firstParseError: string | undefined): void {
     const seen = new Map<string, Labels>();
     let added = 0;
     const { appender } = this.opts;
@@ -228,8 +228,7 @@ export class ScrapeLoop {
     this.opts.onScraped?.(start);
   }
 
-  private fail(start: number, message: string): void {
-    const durationS = (this.now() - start) / 1000;
+  private fail(start: number, durationS: number, message: string): void {
     for (const labels of this.previous.values()) this.opts.appender.appendStaleMarker(labels, start);
     this.previous = new Map();
     const failures = this.state.consecutiveFailures + 1;

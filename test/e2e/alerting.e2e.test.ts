@@ -5,7 +5,9 @@
  * seconds); a second agent reads the same cluster only through Flink REST. Both agents and
  * Prometheus must fire the same alerts with the same labels, the scraping agent within one
  * evaluation interval (plus one scrape interval for scrape phase) of Prometheus, and a real
- * Alertmanager 0.25 must hold the agent's alerts.
+ * Alertmanager 0.25 must hold the agent's alerts. Finally every dashboard query must return the
+ * same series from the agent's /api/v1/query as from Prometheus, with values inside the stated
+ * scrape-timing tolerance (scrapeSlack). Takes about 40 s.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,13 +15,15 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { missingBinaries, startChild, waitFor, type Child } from '../support/processes.ts';
-import { startAlertmanager, startPrometheus, type PromServer } from '../support/prom-stack.ts';
+import { instantQuery, startAlertmanager, startPrometheus, type PromServer } from '../support/prom-stack.ts';
 import { TestCluster } from '../engine/support/cluster.ts';
+import { expandVariables, panelQueries } from '../../dashboards/queries.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const JOB = resolve(ROOT, 'test/engine/support/test-jobs.ts');
 const EVAL_MS = 1000;
 const SCRAPE_MS = 1000;
+const RATE_WINDOW_S = 20;
 
 interface ApiAlert {
   labels: Record<string, string>;
@@ -38,6 +42,30 @@ async function alerts(base: string): Promise<ApiAlert[]> {
   const res = await fetch(`${base}/api/v1/alerts`, { signal: AbortSignal.timeout(5000) });
   const body = (await res.json()) as { data: { alerts: ApiAlert[] } };
   return body.data.alerts;
+}
+
+/**
+ * The tolerance for scrape timing: 10 % of the value; plus 10 ms/s (1 % of the 0..1000 scale) for
+ * busy/idle/backpressured time, whose small values are noise; plus 50 % for TaskManager heap and
+ * GC figures, which move within one scrape interval (a GC between two scrapes halves the heap,
+ * and a 10 s rate of GC runs counts a handful of events).
+ */
+function scrapeSlack(expr: string, env: { min: number; max: number }): number {
+  const scale = Math.max(Math.abs(env.min), Math.abs(env.max));
+  return 0.1 * scale + (expr.includes('TimeMsPerSecond') ? 10 : 0) + (expr.includes('Status_JVM') ? 0.5 * scale : 0) + 1e-9;
+}
+
+/** Per series (by sorted labels), the min and max a query takes on [startS, endS] at 1 s steps. */
+async function rangeEnvelope(base: string, expr: string, startS: number, endS: number): Promise<Map<string, { min: number; max: number }>> {
+  const body = new URLSearchParams({ query: expr, start: String(startS), end: String(endS), step: '1' });
+  const res = await fetch(`${base}/api/v1/query_range`, { method: 'POST', body, signal: AbortSignal.timeout(5000) });
+  const json = (await res.json()) as { data: { result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> } };
+  const out = new Map<string, { min: number; max: number }>();
+  for (const r of json.data.result) {
+    const vs = r.values.map(([, v]) => Number(v));
+    out.set(JSON.stringify(Object.entries(r.metric).sort()), { min: Math.min(...vs), max: Math.max(...vs) });
+  }
+  return out;
 }
 
 function key(a: ApiAlert): string {
@@ -146,5 +174,35 @@ describe('alerting end to end', () => {
     }, 15_000, 250);
     assert.deepEqual(Object.entries(held.labels).sort(), Object.entries(bp.labels).sort());
     assert.equal(held.status.state, 'active');
+
+    // Every dashboard query gives the same series on both, and the agent's value lies within the
+    // values Prometheus's own query takes over ±2 scrape intervals (both scrape the same endpoints
+    // at different phases), widened by the tolerance of scrapeSlack(). `$__rate_interval` is 20s; the
+    // comparison waits until both stores cover whole windows, and runs with the REST agent stopped.
+    await restAgent.stop();
+    const agentStart = await firstScrapeMs(agentBase);
+    await new Promise((r) => setTimeout(r, Math.max(0, agentStart + (RATE_WINDOW_S + 5) * 1000 - Date.now())));
+    const at = Math.floor(Date.now() / 1000) - 3;
+    const mismatches: string[] = [];
+    let compared = 0;
+    const queries = panelQueries();
+    for (const q of queries) {
+      const expr = expandVariables(q.expr, `${RATE_WINDOW_S}s`);
+      const [p, a, envelope] = await Promise.all([instantQuery(prom.url, expr, at), instantQuery(agentBase, expr, at), rangeEnvelope(prom.url, expr, at - 2, at + 2)]);
+      const labelsOf = (m: Record<string, string>): string => JSON.stringify(Object.entries(m).sort());
+      const pKeys = p.map((x) => labelsOf(x.metric)).sort();
+      const aKeys = a.map((x) => labelsOf(x.metric)).sort();
+      if (pKeys.join('|') !== aKeys.join('|')) mismatches.push(`${q.dashboard}/${q.panel}: series differ\n  prometheus ${pKeys.join(' ')}\n  agent      ${aKeys.join(' ')}`);
+      for (const x of a) {
+        const env = envelope.get(labelsOf(x.metric));
+        if (!env) continue;
+        compared++;
+        const v = Number(x.value[1]);
+        const slack = scrapeSlack(expr, env);
+        if (!(v >= env.min - slack && v <= env.max + slack)) mismatches.push(`${q.dashboard}/${q.panel} ${expr} ${labelsOf(x.metric)}: agent ${v}, Prometheus ${env.min}..${env.max}`);
+      }
+    }
+    t.diagnostic(`dashboard queries: ${queries.length} queries, ${compared} series compared`);
+    assert.deepEqual(mismatches, []);
   });
 });
