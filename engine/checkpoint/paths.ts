@@ -50,20 +50,22 @@ function isMissing(err: unknown): boolean {
 export async function realpathNearest(p: string): Promise<string> {
   const tail: string[] = [];
   let cur = path.resolve(p);
+  let races = 0;
   for (;;) {
     try {
       const real = await realpath(cur);
       return tail.length ? path.join(real, ...tail.reverse()) : real;
     } catch (err) {
       if (!isMissing(err)) throw err;
-      let exists = false;
+      let link: boolean | null = null;
       try {
-        await lstat(cur);
-        exists = true;
+        link = (await lstat(cur)).isSymbolicLink();
       } catch (e) {
         if (!isMissing(e)) throw e;
       }
-      if (exists) throw pathError(`${cur} is a dangling symbolic link; refusing to create state through it`, p);
+      if (link !== null && races++ < 3) continue; // created (or re-pointed) meanwhile: resolve it again
+      if (link === true) throw pathError(`${cur} is a dangling symbolic link; refusing to create state through it`, p);
+      if (link === false) throw pathError(`${cur} keeps changing while it is resolved`, p);
       const parent = path.dirname(cur);
       if (parent === cur) return path.join(cur, ...tail.reverse());
       tail.push(path.basename(cur));
