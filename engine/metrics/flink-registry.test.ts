@@ -25,4 +25,15 @@ describe('Flink-named Prometheus registry', () => {
     assert.doesNotMatch(second, /subtask_index="1"/);
     assert.match(second, /task_name="Source:_a",subtask_index="0"\} 250/);
   });
+
+  it('skips a sample whose labels do not fit its family instead of failing the scrape', async () => {
+    const reg = new FlinkRegistry();
+    reg.addCollector(() => [
+      { scope: 'jobmanager', name: 'numRunningJobs', labels: { host: 'a' }, value: 1 },
+      { scope: 'jobmanager', name: 'numRunningJobs', labels: { host: 'a', extra: 'x' }, value: 2 },
+    ]);
+    const text = await reg.metrics();
+    assert.match(text, /flink_jobmanager_numRunningJobs\{host="a"\} 1/);
+    assert.doesNotMatch(text, /extra/);
+  });
 });

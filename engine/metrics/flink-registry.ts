@@ -60,6 +60,8 @@ export class FlinkRegistry extends Registry {
         }
         const labels: Record<string, string> = {};
         for (const [k, v] of Object.entries(s.labels)) labels[filterChars(k)] = filterChars(v);
+        // A family keeps the label names it was created with; a sample with others is skipped, not fatal to the scrape.
+        if (Object.keys(labels).length !== family.labelNames.length || family.labelNames.some((n) => !(n in labels))) continue;
         if (Number.isFinite(s.value) || Number.isNaN(s.value)) family.gauge.set(labels, s.value);
         else family.gauge.set(labels, s.value > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE);
       }
