@@ -8,6 +8,7 @@
  * - engineQueryFunc(engine): the PromQL engine as a rule query function.
  * - runUnitTests / runUnitTestFile: promtool's rule unit-test format.
  * - compileTemplate / expandAlertTemplate: Prometheus's Go-template dialect.
+ * - rulesApiData / alertsApiData: the `data` of Prometheus's /api/v1/rules and /api/v1/alerts.
  */
 export { AlertingRule, RESOLVED_RETENTION_MS } from './alerting.ts';
 export { RecordingRule } from './recording.ts';
@@ -27,3 +28,4 @@ export { formatDuration, parseDuration } from './duration.ts';
 export { engineQueryFunc, type Alert, type AlertState, type NotifierAlert, type RuleAppender, type RuleHealth, type RuleQueryFunc, type RuleSample } from './types.ts';
 export { compileTemplate, expandAlertTemplate, type CompiledTemplate } from './template/index.ts';
 export { runUnitTestFile, runUnitTests, type UnitTestResult } from './unittest/runner.ts';
+export { alertsApiData, goTimeJSON, rulesApiData, type ApiAlert, type RulesFilter } from './api.ts';
