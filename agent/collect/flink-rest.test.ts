@@ -178,3 +178,14 @@ describe('Flink REST collector', () => {
     assert.match(loop.health().lastError, /HTTP 500/);
   });
 });
+
+describe('Flink REST source without samples', () => {
+  it('still hands over observations but stores no series when samples are turned off', async (t) => {
+    const s = await fixture(t);
+    let seen: FlinkCollectResult | null = null;
+    const source = new FlinkRestSource(collector(s.url), (r) => { seen = r; }, false);
+    const r = await source.fetch(AbortSignal.timeout(5000));
+    assert.deepEqual(r.samples, []);
+    assert.equal(seen!.observations.length, 1);
+  });
+});

@@ -315,23 +315,29 @@ export class FlinkRestCollector {
   }
 }
 
-/** The Flink REST collector as a scrape source; observations go to `onCollected` after each success. */
+/**
+ * The Flink REST collector as a scrape source; observations go to `onCollected` after each
+ * success. With `exportSamples` false the samples are dropped (only `up` and the scrape series
+ * remain), for setups that scrape the same cluster's reporter endpoints as well.
+ */
 export class FlinkRestSource implements TargetSource {
   readonly url: string;
   readonly collector: FlinkRestCollector;
   private readonly onCollected: ((result: FlinkCollectResult) => void) | undefined;
+  private readonly exportSamples: boolean;
 
-  constructor(collector: FlinkRestCollector, onCollected?: (result: FlinkCollectResult) => void) {
+  constructor(collector: FlinkRestCollector, onCollected?: (result: FlinkCollectResult) => void, exportSamples = true) {
     this.collector = collector;
     this.url = collector.client.baseUrl;
     this.onCollected = onCollected;
+    this.exportSamples = exportSamples;
   }
 
   async fetch(signal: AbortSignal): Promise<SourceResult> {
     const result = await this.collector.collect(signal);
     this.onCollected?.(result);
     return {
-      samples: result.samples,
+      samples: this.exportSamples ? result.samples : [],
       parseErrors: result.errors.length,
       ...(result.errors.length > 0 ? { firstParseError: result.errors[0]! } : {}),
     };

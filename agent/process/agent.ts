@@ -136,10 +136,10 @@ export class AgentProcess {
     for (const url of cfg.flink.urls) {
       const collector = new FlinkRestCollector({
         client: new FlinkRestClient({ baseUrl: url, timeoutMs: cfg.flink.timeout, concurrency: cfg.flink.concurrency }),
-        perSubtaskMetrics: cfg.flink.perSubtaskMetrics,
+        perSubtaskMetrics: cfg.flink.samples && cfg.flink.perSubtaskMetrics,
         logger: this.log,
       });
-      const source = new FlinkRestSource(collector, (result) => this.observe(result));
+      const source = new FlinkRestSource(collector, (result) => this.observe(result), cfg.flink.samples);
       await this.scrapes.sync(`flink-rest:${url}`, [flinkTarget(url, source, cfg)]);
     }
     if (cfg.scrape.kubernetes.length > 0) {

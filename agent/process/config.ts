@@ -82,7 +82,11 @@ export const agentConfigSchema = z
         job: z.string().default('flink').describe('the `job` label of REST-collected samples'),
         interval: optionalDuration('overrides scrape.interval for the REST collector'),
         timeout: duration('10s', 'per-request timeout for Flink REST calls'),
-        perSubtaskMetrics: z.boolean().default(true).describe('read task and operator metrics per subtask (series with subtask_index)'),
+        samples: z
+          .boolean()
+          .default(true)
+          .describe('store REST figures as samples under the reporter names; false when the same cluster\'s reporter endpoints are scraped too (observations only, no duplicate series)'),
+        perSubtaskMetrics: z.boolean().default(true).describe('read task and operator metrics per subtask (series with subtask_index); only with samples'),
         concurrency: z.number().int().min(1).default(8).describe('Flink REST requests in flight at once'),
       })
       .strict()

@@ -22,6 +22,7 @@ export interface AgentFlags {
   scrapeInterval?: string;
   evalInterval?: string;
   dryRun?: boolean;
+  flinkSamples?: boolean;
 }
 
 type Raw = Record<string, unknown>;
@@ -54,6 +55,7 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
   if (flags.host !== undefined) section(raw, 'listen').host = flags.host;
   if (flags.record !== undefined) section(raw, 'record').file = flags.record;
   if (flags.dryRun !== undefined) raw.dryRun = flags.dryRun;
+  if (flags.flinkSamples !== undefined) section(raw, 'flink').samples = flags.flinkSamples;
   return parseAgentConfig(raw, flags.config ? `${flags.config} with command-line flags` : 'command-line flags');
 }
 

@@ -11,6 +11,8 @@ export function register(program: Command): void {
     .description('Run the agent: collect from Flink REST and Prometheus targets, evaluate rules, alert, serve a Prometheus-compatible API')
     .option('--config <file>', 'YAML config file (see docs/agent.md); flags override it')
     .option('--flink-url <url...>', 'Flink REST endpoint(s), e.g. http://127.0.0.1:8081')
+    .option('--flink-samples', 'store Flink REST figures as samples (the default)')
+    .option('--no-flink-samples', 'use Flink REST for job observations only (when the reporter endpoints are scraped too)')
     .option('--scrape <target...>', 'Prometheus exposition URL(s) to scrape, optionally job=URL (default job "flink")')
     .option('--rules <glob...>', 'rule files, directories or globs (Prometheus rule-file format)')
     .option('--alertmanager <url...>', 'Alertmanager base URL(s)')
