@@ -8,7 +8,7 @@
  * limits and quotas. Every guard that stops a change says so in `blockedBy` and `reasons`.
  */
 import type { JobObservation } from './observation.ts';
-import type { ScaleDecision, Guard, VertexModel } from './decision.ts';
+import type { ScaleDecision, Guard } from './decision.ts';
 import { slotsFor } from './decision.ts';
 import type { ScalingPolicy } from './policy-schema.ts';
 import { seconds } from './policy-schema.ts';
@@ -18,7 +18,8 @@ import { epochSamples, metricInterval, windowStats } from './rates.ts';
 import { computeRates } from './capacity.ts';
 import { forecast } from './forecast.ts';
 import { scheduleEffect } from './schedule.ts';
-import { describeDown, describeUp, planVertex, type VertexPlan } from './vertex-plan.ts';
+import { planVertex, type VertexPlan } from './vertex-plan.ts';
+import { proposeTargets, type AlertAction } from './proposals.ts';
 import { applyCapacityLimits } from './limits.ts';
 
 export interface FiringAlert {
@@ -42,8 +43,8 @@ export function restartCost(history: ScalingHistory, obs: JobObservation, policy
   return Math.max(seconds(policy.restart.prior), (ck?.lastRestoreMs ?? 0) / 1000, (ck?.lastDurationMs ?? 0) / 1000);
 }
 
-function alertActions(alerts: readonly FiringAlert[], label: string): { action: string; name: string; vertex?: string }[] {
-  const out: { action: string; name: string; vertex?: string }[] = [];
+function alertActions(alerts: readonly FiringAlert[], label: string): AlertAction[] {
+  const out: AlertAction[] = [];
   for (const a of alerts) {
     const action = a.labels[label];
     if (!action) continue;
@@ -169,89 +170,20 @@ function applyGuards(
   now: number,
 ): ScaleDecision {
   const current = d.parallelism;
-  const target: Record<string, number> = { ...current };
-  const reasons: string[] = [];
-  const u = policy.utilization;
   const actions = alertActions(alerts, policy.alerts.label);
   const vetoAll = actions.find((a) => a.action === 'block');
   const vetoDown = actions.find((a) => a.action === 'block_scale_down');
   const vetoUp = actions.find((a) => a.action === 'block_scale_up');
-  const forceDown = actions.find((a) => a.action === 'scale_down');
   const heap = obs.taskManagers?.heapMaxBytes ? (obs.taskManagers.heapUsedBytes ?? 0) / obs.taskManagers.heapMaxBytes : 0;
   const gc = (obs.taskManagers?.gcTimeMsPerSecond ?? 0) / 1000;
   const memoryPressure = heap > policy.memory.heapThreshold || gc > policy.memory.gcThreshold;
   const first = history.recent.find((o) => o.time >= now - seconds(policy.metricsWindow) * 1000);
   const checkpointsFailing = (obs.checkpoints?.failed ?? 0) > (first?.checkpoints?.failed ?? obs.checkpoints?.failed ?? 0);
-  const delayMs = seconds(policy.scaleDown.delay) * 1000;
-  const blockedVertices: string[] = [];
 
-  for (const [id, plan] of plans) {
-    const m: VertexModel = plan.model;
-    const p = m.parallelism;
-    const upCap = Math.max(p + 1, Math.ceil(p * policy.scaleUp.maxFactor));
-    const downFloor = Math.max(1, Math.ceil(p * (1 - policy.scaleDown.maxFactor)));
-    const ineffective = history.ineffective[id] ?? (d.ineffective?.[id] ? { reason: d.ineffective[id]!, until: 0 } : undefined);
-    let want = p;
-    if (plan.upTriggered || plan.forecastUp) {
-      want = Math.min(upCap, plan.upTriggered ? Math.max(m.recommended, plan.forecastRecommended) : plan.forecastRecommended);
-      reasons.push(plan.upTriggered ? describeUp(id, m, want, policy.upConfirmIntervals, u.max) : `vertex ${id}: ${p} -> ${want}: pre-scaling for the forecast`);
-    }
-    const alertUp = actions.find((a) => a.action === 'scale_up' && (a.vertex === undefined || a.vertex === id));
-    if (alertUp && want <= p && (alertUp.vertex !== undefined || m.utilization >= u.target)) {
-      want = Math.min(upCap, Math.max(m.recommended, p + 1, Math.ceil(p * 1.25)));
-      reasons.push(`vertex ${id}: ${p} -> ${want}: alert ${alertUp.name} asks to scale up`);
-    }
-    if (want > p && ineffective) {
-      blockedVertices.push(id);
-      reasons.push(`vertex ${id}: scale-up blocked: ${ineffective.reason}`);
-      want = p;
-    }
-    if (want === p && (plan.downCandidate || (forceDown && m.recommended < p))) {
-      const firstTrigger = history.pendingDown[id] ?? now;
-      let down = Math.max(m.recommended, downFloor, plan.forecastRecommended);
-      // Sliding max over the recommendations since the scale-down was first wanted (within the delay).
-      const since = Math.max(now - delayMs, firstTrigger);
-      for (const r of history.recommendations) if (r.time >= since && r.rec[id] !== undefined) down = Math.max(down, r.rec[id]!);
-      if (down >= p) {
-        /* the sliding max says the load came back within the window */
-      } else if (d.backlogMode) reasons.push(`vertex ${id}: no scale-down in backlog mode`);
-      else if (!forceDown && now - firstTrigger < delayMs) {
-        reasons.push(`vertex ${id}: scale-down to ${down} pending for ${Math.round((now - firstTrigger) / 1000)} s of ${policy.scaleDown.delay}`);
-        if (!d.blockedBy) d.blockedBy = 'scale-down-delay';
-      } else {
-        want = down;
-        reasons.push(describeDown(id, m, down, u.min) + (forceDown ? ` (alert ${forceDown.name})` : ` (highest recommendation over ${policy.scaleDown.delay})`));
-      }
-    }
-    target[id] = want;
-  }
-
-  // Memory pressure with scale-out: spread the keyed state over more subtasks (and TaskManagers).
-  const lastRescale0 = lastRescale(history);
-  const quiet = !lastRescale0 || now - lastRescale0.time >= seconds(policy.cooldown) * 1000;
-  if (memoryPressure && policy.memory.onPressure === 'scale-out' && quiet && !Object.keys(target).some((id) => target[id]! > current[id]!)) {
-    for (const v of obs.vertices) {
-      const plan = plans.get(v.id);
-      if (!plan || v.inputs.length === 0 || !v.inputs.some((i) => i.shipStrategy.toUpperCase() === 'HASH')) continue;
-      const p = current[v.id]!;
-      const to = Math.min(plan.hi, Math.max(p + 1, Math.ceil(p * 1.5)));
-      if (to > p) {
-        target[v.id] = to;
-        reasons.push(`vertex ${v.id}: ${p} -> ${to}: memory pressure (heap ${Math.round(heap * 100)} %, GC ${Math.round(gc * 100)} %): spreading keyed state`);
-      }
-    }
-  }
-
-  // A scale-up restarts the job anyway: vertices running hot in the latest interval join it.
-  if (Object.keys(target).some((id) => target[id]! > current[id]!)) {
-    for (const [id, plan] of plans) {
-      const p = current[id]!;
-      if (target[id] === p && plan.rideAlongUp > p && !history.ineffective[id]) {
-        target[id] = Math.min(plan.rideAlongUp, Math.max(p + 1, Math.ceil(p * policy.scaleUp.maxFactor)));
-        reasons.push(`vertex ${id}: ${p} -> ${target[id]}: joins the rescale (utilization ${plan.model.recentUtilization.at(-1)?.toFixed(2)} in the latest interval)`);
-      }
-    }
-  }
+  const proposal = proposeTargets({ d, obs, plans, history, policy, actions, now, memoryPressure, heap, gc });
+  const target = proposal.target;
+  const reasons = proposal.reasons;
+  const blockedVertices = proposal.blockedVertices;
 
   // Schedules: floors and ceilings always hold; a blackout stops everything.
   const sched = scheduleEffect(policy.schedules, now, Object.keys(current));
@@ -285,10 +217,12 @@ function applyGuards(
 
   const finalUps = Object.keys(target).filter((id) => target[id]! > current[id]!);
   const finalDowns = Object.keys(target).filter((id) => target[id]! < current[id]!);
-  const direction = finalUps.length > 0 && finalDowns.length > 0 ? 'mixed' : finalUps.length > 0 ? 'up' : 'down';
+  // Direction by slots, as cost and reversals are counted.
+  const delta = slotsFor(target, policy.limits.slotSharing) - slotsFor(current, policy.limits.slotSharing);
+  const direction = delta > 0 ? 'up' : delta < 0 ? 'down' : finalUps.length > 0 && finalDowns.length > 0 ? 'mixed' : finalUps.length > 0 ? 'up' : 'down';
   const last = lastRescale(history);
   if (last && now - last.time < seconds(policy.cooldown) * 1000) {
-    const reversal = (last.direction === 'up' && finalUps.length === 0) || (last.direction === 'down' && finalDowns.length === 0);
+    const reversal = (last.direction === 'up' && direction === 'down') || (last.direction === 'down' && direction === 'up');
     if (reversal) return stop('cooldown', `cool-down: last rescale (${last.direction}) ${Math.round((now - last.time) / 1000)} s ago; no reversal within ${policy.cooldown}`);
   }
   const slotSharing = policy.limits.slotSharing;

@@ -1,0 +1,129 @@
+/**
+ * Proposals: the parallelism each vertex should move to before the job-level guards run. Per
+ * vertex: a confirmed scale-up or a forecast pre-scale, an alert asking for a scale-up, a block
+ * for a vertex whose last scale-up was ineffective, and a scale-down that has waited its delay
+ * and takes the highest recommendation since it was first wanted (sliding max). Then, across
+ * vertices: scale-out of keyed vertices under memory pressure, and hot vertices joining a
+ * scale-up that restarts the job anyway.
+ */
+import type { JobObservation } from './observation.ts';
+import type { ScaleDecision, VertexModel } from './decision.ts';
+import type { ScalingPolicy } from './policy-schema.ts';
+import { seconds } from './policy-schema.ts';
+import type { ScalingHistory } from './history.ts';
+import { lastRescale } from './history.ts';
+import { describeDown, describeUp, type VertexPlan } from './vertex-plan.ts';
+
+export interface AlertAction {
+  action: string;
+  name: string;
+  vertex?: string;
+}
+
+export interface ProposalInput {
+  d: ScaleDecision;
+  obs: JobObservation;
+  plans: Map<string, VertexPlan>;
+  history: ScalingHistory;
+  policy: ScalingPolicy;
+  actions: readonly AlertAction[];
+  now: number;
+  memoryPressure: boolean;
+  heap: number;
+  gc: number;
+}
+
+export interface Proposal {
+  target: Record<string, number>;
+  reasons: string[];
+  blockedVertices: string[];
+}
+
+export function proposeTargets(input: ProposalInput): Proposal {
+  const { d, plans, history, policy, actions, now } = input;
+  const current = d.parallelism;
+  const target: Record<string, number> = { ...current };
+  const reasons: string[] = [];
+  const blockedVertices: string[] = [];
+  const u = policy.utilization;
+  const forceDown = actions.find((a) => a.action === 'scale_down');
+  const delayMs = seconds(policy.scaleDown.delay) * 1000;
+  for (const [id, plan] of plans) {
+    const m: VertexModel = plan.model;
+    const p = m.parallelism;
+    const upCap = Math.max(p + 1, Math.ceil(p * policy.scaleUp.maxFactor));
+    const downFloor = Math.max(1, Math.ceil(p * (1 - policy.scaleDown.maxFactor)));
+    const ineffective = history.ineffective[id] ?? (d.ineffective?.[id] ? { reason: d.ineffective[id]!, until: 0 } : undefined);
+    let want = p;
+    if (plan.upTriggered || plan.forecastUp) {
+      want = Math.min(upCap, plan.upTriggered ? Math.max(m.recommended, plan.forecastRecommended) : plan.forecastRecommended);
+      reasons.push(plan.upTriggered ? describeUp(id, m, want, policy.upConfirmIntervals, u.max) : `vertex ${id}: ${p} -> ${want}: pre-scaling for the forecast`);
+    }
+    const alertUp = actions.find((a) => a.action === 'scale_up' && (a.vertex === undefined || a.vertex === id));
+    if (alertUp && want <= p && (alertUp.vertex !== undefined || m.utilization >= u.target)) {
+      want = Math.min(upCap, Math.max(m.recommended, p + 1, Math.ceil(p * 1.25)));
+      reasons.push(`vertex ${id}: ${p} -> ${want}: alert ${alertUp.name} asks to scale up`);
+    }
+    if (want > p && ineffective) {
+      blockedVertices.push(id);
+      reasons.push(`vertex ${id}: scale-up blocked: ${ineffective.reason}`);
+      want = p;
+    }
+    if (want === p && (plan.downCandidate || (forceDown && m.recommended < p))) {
+      const firstTrigger = history.pendingDown[id] ?? now;
+      let down = Math.max(m.recommended, downFloor, plan.forecastRecommended);
+      // Sliding max over the recommendations since the scale-down was first wanted (within the delay).
+      const since = Math.max(now - delayMs, firstTrigger);
+      for (const r of history.recommendations) if (r.time >= since && r.rec[id] !== undefined) down = Math.max(down, r.rec[id]!);
+      if (down >= p) {
+        /* the sliding max says the load came back within the window */
+      } else if (d.backlogMode) reasons.push(`vertex ${id}: no scale-down in backlog mode`);
+      else if (!forceDown && now - firstTrigger < delayMs) {
+        reasons.push(`vertex ${id}: scale-down to ${down} pending for ${Math.round((now - firstTrigger) / 1000)} s of ${policy.scaleDown.delay}`);
+        if (!d.blockedBy) d.blockedBy = 'scale-down-delay';
+      } else {
+        want = down;
+        reasons.push(describeDown(id, m, down, u.min) + (forceDown ? ` (alert ${forceDown.name})` : ` (highest recommendation over ${policy.scaleDown.delay})`));
+      }
+    }
+    target[id] = want;
+  }
+
+  memoryScaleOut(input, target, reasons);
+  rideAlong(input, target, reasons);
+  return { target, reasons, blockedVertices };
+}
+
+/** Memory pressure with scale-out: spread the keyed state over more subtasks (and TaskManagers). */
+function memoryScaleOut(input: ProposalInput, target: Record<string, number>, reasons: string[]): void {
+  const { d, obs, plans, history, policy, now, heap, gc } = input;
+  const current = d.parallelism;
+  const last = lastRescale(history);
+  const quiet = !last || now - last.time >= seconds(policy.cooldown) * 1000;
+  if (!input.memoryPressure || policy.memory.onPressure !== 'scale-out' || !quiet) return;
+  if (Object.keys(target).some((id) => target[id]! > current[id]!)) return;
+  for (const v of obs.vertices) {
+    const plan = plans.get(v.id);
+    if (!plan || v.inputs.length === 0 || !v.inputs.some((i) => i.shipStrategy.toUpperCase() === 'HASH')) continue;
+    const p = current[v.id]!;
+    const to = Math.min(plan.hi, Math.max(p + 1, Math.ceil(p * 1.5)));
+    if (to > p) {
+      target[v.id] = to;
+      reasons.push(`vertex ${v.id}: ${p} -> ${to}: memory pressure (heap ${Math.round(heap * 100)} %, GC ${Math.round(gc * 100)} %): spreading keyed state`);
+    }
+  }
+}
+
+/** A scale-up restarts the job anyway: vertices running hot in the latest interval join it. */
+function rideAlong(input: ProposalInput, target: Record<string, number>, reasons: string[]): void {
+  const { d, plans, history, policy } = input;
+  const current = d.parallelism;
+  if (!Object.keys(target).some((id) => target[id]! > current[id]!)) return;
+  for (const [id, plan] of plans) {
+    const p = current[id]!;
+    if (target[id] === p && plan.rideAlongUp > p && !history.ineffective[id]) {
+      target[id] = Math.min(plan.rideAlongUp, Math.max(p + 1, Math.ceil(p * policy.scaleUp.maxFactor)));
+      reasons.push(`vertex ${id}: ${p} -> ${target[id]}: joins the rescale (utilization ${plan.model.recentUtilization.at(-1)?.toFixed(2)} in the latest interval)`);
+    }
+  }
+}
