@@ -112,7 +112,10 @@ export class Evaluator {
     const first = (at ?? ctx.start) - e.offsetMs;
     const last = (at ?? ctx.end) - e.offsetMs;
     const lookback = this.env.lookbackMs;
-    const selected = this.env.storage.select(e.matchers, first - lookback + 1, last);
+    const storage = this.env.storage;
+    const selected = first === last && storage.selectLatest !== undefined
+      ? storage.selectLatest(e.matchers, first - lookback + 1, last)
+      : storage.select(e.matchers, first - lookback + 1, last);
     const out: EvalSeries[] = [];
     for (const s of selected) {
       this.check();

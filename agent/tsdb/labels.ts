@@ -11,6 +11,18 @@ export const METRIC_NAME = '__name__';
 
 export const EMPTY_LABELS: Labels = Object.freeze({});
 
+/**
+ * Derived values cached on canonical label objects under a symbol (invisible to for-in,
+ * Object.keys and JSON): property loads are much cheaper than WeakMap lookups on the
+ * evaluation hot path.
+ */
+const META = Symbol('flowpilot.labels');
+interface LabelsMeta { key: string | undefined; noName: Labels | undefined }
+
+function metaOf(l: Labels): LabelsMeta | undefined {
+  return (l as unknown as Record<symbol, LabelsMeta | undefined>)[META];
+}
+
 /** Builds canonical labels: sorted keys, empty values dropped, frozen. */
 export function labelsFromRecord(rec: Record<string, string | undefined>): Labels {
   const names = Object.keys(rec).sort();
@@ -19,6 +31,7 @@ export function labelsFromRecord(rec: Record<string, string | undefined>): Label
     const v = rec[n];
     if (v !== undefined && v !== '') out[n] = v;
   }
+  Object.defineProperty(out, META, { value: { key: undefined, noName: undefined } satisfies LabelsMeta, enumerable: false });
   return Object.freeze(out);
 }
 
@@ -34,16 +47,22 @@ const keyCache = new WeakMap<Labels, string>();
 
 /** Cached per label object (label objects are frozen, so the key never changes). */
 export function labelsKey(l: Labels): string {
+  const meta = metaOf(l);
+  if (meta !== undefined) return (meta.key ??= computeKey(l));
   let k = keyCache.get(l);
   if (k !== undefined) return k;
+  k = computeKey(l);
+  if (Object.isFrozen(l)) keyCache.set(l, k);
+  return k;
+}
+
+function computeKey(l: Labels): string {
   // join() yields a flat string; `+=` would keep a rope of ~4 nodes per label alive in
   // every stored key (several hundred bytes per series).
   const parts: string[] = [];
   for (const n in l) parts.push(n, l[n]!);
   parts.push('');
-  k = parts.join('\u0000');
-  if (Object.isFrozen(l)) keyCache.set(l, k);
-  return k;
+  return parts.join('\u0000');
 }
 
 const withoutNameCache = new WeakMap<Labels, Labels>();
@@ -51,13 +70,19 @@ const withoutNameCache = new WeakMap<Labels, Labels>();
 /** The label set without `__name__`, cached per label object. */
 export function withoutMetricName(l: Labels): Labels {
   if (!(METRIC_NAME in l)) return l;
+  const meta = metaOf(l);
+  if (meta !== undefined) return (meta.noName ??= computeWithoutName(l));
   let out = withoutNameCache.get(l);
   if (out !== undefined) return out;
-  const rec: Record<string, string> = {};
-  for (const n in l) if (n !== METRIC_NAME) rec[n] = l[n]!;
-  out = Object.freeze(rec);
+  out = computeWithoutName(l);
   if (Object.isFrozen(l)) withoutNameCache.set(l, out);
   return out;
+}
+
+function computeWithoutName(l: Labels): Labels {
+  const rec: Record<string, string> = {};
+  for (const n in l) if (n !== METRIC_NAME) rec[n] = l[n]!;
+  return labelsFromRecord(rec);
 }
 
 export function compareLabels(a: Labels, b: Labels): number {

@@ -111,6 +111,18 @@ export class MemSeries {
     return { labels: this.labels, key: this.key, t, v, stale };
   }
 
+  /** The newest sample with minT <= t <= maxT, as a window of zero or one sample. */
+  latest(minT: number, maxT: number): SeriesSamples {
+    let i = this.lowerBound(maxT);
+    if (i < this.len && this.tAt(i) === maxT) i++;
+    i--;
+    if (i < 0 || this.tAt(i) < minT) return { labels: this.labels, key: this.key, t: [], v: [], stale: null };
+    const p = ((this.head + i) % this.cap) * 2;
+    const t = this.buf[p]!;
+    const stale = this.staleTs !== null && this.staleTs.has(t) ? [1] : null;
+    return { labels: this.labels, key: this.key, t: [t], v: [this.buf[p + 1]!], stale: stale === null ? null : Uint8Array.from(stale) };
+  }
+
   /** Logical index of the first sample with t >= x. */
   private lowerBound(x: number): number {
     let lo = 0;

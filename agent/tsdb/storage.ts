@@ -30,6 +30,8 @@ export type AppendResult = 'ok' | 'out_of_order' | 'duplicate' | 'series_limit';
 export interface Queryable {
   /** Series matching every matcher, with their samples in [minT, maxT] (inclusive, ms), sorted by labels. */
   select(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesSamples[];
+  /** Optional fast path for instant selectors: like select, but only the newest sample of each series in the window. */
+  selectLatest?(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesSamples[];
 }
 
 export interface StorageStats {
@@ -268,6 +270,13 @@ export class MemoryStorage implements Queryable {
     const series = this.matchingSeries(matchers);
     const out: SeriesSamples[] = new Array(series.length);
     for (let i = 0; i < series.length; i++) out[i] = series[i]!.window(minT, maxT);
+    return out;
+  }
+
+  selectLatest(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesSamples[] {
+    const series = this.matchingSeries(matchers);
+    const out: SeriesSamples[] = new Array(series.length);
+    for (let i = 0; i < series.length; i++) out[i] = series[i]!.latest(minT, maxT);
     return out;
   }
 
