@@ -1,0 +1,58 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { isFlowpilotError } from '../../common/errors.ts';
+import { checkpointConfigView, describeCheckpointOptions, parseCheckpointConfig, parseDurationMs } from './config.ts';
+
+describe('checkpoint configuration', () => {
+  it('has Flink\'s defaults and leaves periodic checkpoints off without an interval', () => {
+    const c = parseCheckpointConfig({});
+    assert.deepEqual(c, {
+      intervalMs: null, timeoutMs: 600_000, minPauseMs: 0, maxConcurrent: 1, numRetained: 1, retention: 'DELETE_ON_CANCELLATION',
+      checkpointDir: null, savepointDir: null, tolerableFailed: null, mode: 'EXACTLY_ONCE', allowedRoots: [],
+    });
+  });
+
+  it('reads durations in Flink\'s forms and honours old keys when the new one is absent', () => {
+    const c = parseCheckpointConfig({
+      'execution.checkpointing.interval': '10 s',
+      'execution.checkpointing.timeout': '2 min',
+      'execution.checkpointing.min-pause': 500,
+      'state.checkpoints.dir': 'file:///data/chk',
+      'state.savepoints.dir': '/data/sp',
+      'execution.checkpointing.savepoint-dir': '/data/sp-new',
+      'state.checkpoints.num-retained': '3',
+      'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION',
+    });
+    assert.equal(c.intervalMs, 10_000);
+    assert.equal(c.timeoutMs, 120_000);
+    assert.equal(c.minPauseMs, 500);
+    assert.equal(c.checkpointDir, '/data/chk');
+    assert.equal(c.savepointDir, '/data/sp-new', 'the new key wins over the old one');
+    assert.equal(c.numRetained, 3);
+    assert.deepEqual(c.allowedRoots, ['/data/sp-new', '/data/chk']);
+    assert.deepEqual(checkpointConfigView(c).externalization, { enabled: true, deleteOnCancellation: false });
+    assert.deepEqual(parseCheckpointConfig({ 'flowpilot.savepoint.allowed-roots': '/a, file:/b ,' }).allowedRoots, ['/a', '/b']);
+  });
+
+  it('refuses bad values with FP_CHECKPOINT_CONFIG naming the key', () => {
+    for (const [k, v] of [
+      ['execution.checkpointing.interval', '5 parsecs'],
+      ['execution.checkpointing.max-concurrent-checkpoints', '0'],
+      ['execution.checkpointing.externalized-checkpoint-retention', 'KEEP'],
+      ['execution.checkpointing.num-retained', '-1'],
+    ]) {
+      assert.throws(() => parseCheckpointConfig({ [k!]: v }), (e) => isFlowpilotError(e, 'FP_CHECKPOINT_CONFIG') && e.message.includes(k!), k);
+    }
+  });
+
+  it('parses duration units like Flink\'s TimeUtils', () => {
+    assert.deepEqual(['1500', '2 s', '3min', '1 h', '1d', '250ms', '1.5 s'].map(parseDurationMs), [1500, 2000, 180_000, 3_600_000, 86_400_000, 250, 1500]);
+    assert.throws(() => parseDurationMs('1 fortnight'));
+  });
+
+  it('describes every option with its default for the docs', () => {
+    const rows = describeCheckpointOptions();
+    assert.ok(rows.some((r) => r.key === 'execution.checkpointing.timeout' && r.default === 600_000 && r.description.length > 0));
+    assert.equal(rows.length, 11);
+  });
+});
