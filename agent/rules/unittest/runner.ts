@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { glob } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { errorMessage } from '../../../common/errors.ts';
 import { PromQLEngine } from '../../promql/index.ts';
 import { labelsFromRecord, MemoryStorage, compareLabels, type Labels } from '../../tsdb/index.ts';
@@ -50,9 +50,17 @@ function formatLabels(l: Labels): string {
 const FILE_FIELDS = ['rule_files', 'evaluation_interval', 'group_eval_order', 'tests'];
 const GROUP_FIELDS = ['interval', 'name', 'input_series', 'alert_rule_test', 'promql_expr_test', 'external_labels', 'external_url'];
 
-function checkFields(obj: unknown, allowed: string[], type: string): string[] {
-  if (obj === null || typeof obj !== 'object') return [];
-  return Object.keys(obj).filter((k) => !allowed.includes(k)).map((k) => `field ${k} not found in type ${type}`);
+/** Unknown fields with their line, as Go's yaml.UnmarshalStrict reports them. */
+function checkFields(node: unknown, allowed: string[], type: string, lc: LineCounter): string[] {
+  if (!isMap(node)) return [];
+  const out: string[] = [];
+  for (const pair of node.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    if (allowed.includes(key)) continue;
+    const at = (pair.key as YamlNode | null)?.range?.[0] ?? 0;
+    out.push(`line ${lc.linePos(at).line}: field ${key} not found in type ${type}`);
+  }
+  return out;
 }
 
 const dur = (s: string | undefined, dflt: number): number => (s === undefined || s === null ? dflt : parseDuration(String(s)));
@@ -171,18 +179,23 @@ function stringify(m: Record<string, unknown> | undefined): Record<string, strin
 export async function runUnitTestFile(file: string): Promise<UnitTestResult> {
   const result: UnitTestResult = { file, failures: [], errors: [] };
   let doc: Record<string, unknown>;
+  const lc = new LineCounter();
   try {
-    doc = (parseYaml(await readFile(file, 'utf8')) ?? {}) as Record<string, unknown>;
+    const parsed = parseDocument(await readFile(file, 'utf8'), { lineCounter: lc });
+    if (parsed.errors.length > 0) throw parsed.errors[0];
+    const root = parsed.contents;
+    const testsNode = isMap(root) ? root.get('tests', true) : null;
+    const fieldErrs = [
+      ...checkFields(root, FILE_FIELDS, 'main.unitTestFile', lc),
+      ...(isSeq(testsNode) ? testsNode.items.flatMap((t) => checkFields(t, GROUP_FIELDS, 'main.testGroup', lc)) : []),
+    ];
+    if (fieldErrs.length > 0) {
+      result.errors.push(`yaml: unmarshal errors:\n${fieldErrs.map((e) => `  ${e}`).join('\n')}`);
+      return result;
+    }
+    doc = (parsed.toJS() ?? {}) as Record<string, unknown>;
   } catch (err) {
     result.errors.push(errorMessage(err));
-    return result;
-  }
-  const fieldErrs = [
-    ...checkFields(doc, FILE_FIELDS, 'main.unitTestFile'),
-    ...((doc.tests as unknown[] | undefined) ?? []).flatMap((t) => checkFields(t, GROUP_FIELDS, 'main.testGroup')),
-  ];
-  if (fieldErrs.length > 0) {
-    result.errors.push(`yaml: unmarshal errors:\n${fieldErrs.map((e) => `  ${e}`).join('\n')}`);
     return result;
   }
   try {
