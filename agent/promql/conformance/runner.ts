@@ -212,7 +212,36 @@ function runEval(engine: PromQLEngine, cmd: EvalCommand, histograms: Labels[]): 
     problem = `bad expectation: ${errorMessage(err)}`;
   }
   if (problem === null && cmd.instant && (res.data.resultType === 'vector' || res.data.resultType === 'scalar')) problem = rangeRecheck(engine, cmd);
+  if (problem === null && cmd.instant) problem = atRecheck(engine, cmd);
   return problem === null ? { ...base, status: 'passed', reason: '' } : { ...base, status: 'failed', reason: problem };
+}
+
+/** Pins every selector and subquery without `@` to time t. */
+function pinAt(e: Expr, t: number): Expr {
+  const at = { kind: 'time', ms: t } as const;
+  switch (e.kind) {
+    case 'vector_selector': return e.at === null ? { ...e, at } : e;
+    case 'matrix_selector': return e.vector.at === null ? { ...e, vector: { ...e.vector, at } } : e;
+    case 'subquery': return { ...e, expr: pinAt(e.expr, t), at: e.at ?? at };
+    case 'paren': case 'unary': return { ...e, expr: pinAt(e.expr, t) };
+    case 'call': return { ...e, args: e.args.map((a) => pinAt(a, t)) };
+    case 'aggregate': return { ...e, expr: pinAt(e.expr, t), param: e.param === null ? null : pinAt(e.param, t) };
+    case 'binary': return { ...e, lhs: pinAt(e.lhs, t), rhs: pinAt(e.rhs, t) };
+    default: return e;
+  }
+}
+
+/** As Prometheus's harness does, re-runs an instant query with `@ t` on every selector; the result must not change. */
+function atRecheck(engine: PromQLEngine, cmd: EvalCommand): string | null {
+  if (/\b(time|timestamp)\s*\(|@\s*(start|end)\(\)/.test(cmd.query)) return null;
+  let res: QueryResult;
+  try {
+    res = engine.instantQuerySync(pinAt(parseExpr(cmd.query), cmd.atMs), cmd.atMs);
+  } catch (err) {
+    return `with @ modifiers: unexpected error: ${errorMessage(err)}`;
+  }
+  const problem = compareResult(cmd, res);
+  return problem === null ? null : `with @ modifiers: ${problem}`;
 }
 
 /**
