@@ -230,7 +230,7 @@ function applyGuards(
     const saved = slotsFor(current, slotSharing) - slotsFor(target, slotSharing);
     if (saved < policy.scaleDown.minGain * slotsFor(current, slotSharing)) return stop('not-worth-restart', `scale-down would free ${saved} slot(s): below ${policy.scaleDown.minGain * 100} % of the job, not worth a restart`);
   }
-  const limited = applyCapacityLimits(target, current, plans, policy);
+  const limited = applyCapacityLimits(target, current, plans, policy, obs.taskManagers?.slotsPerTaskManager);
   d.reasons.push(...limited.reasons);
   if (Object.keys(target).every((id) => limited.parallelism[id] === current[id])) return stop(limited.guard ?? 'limits', 'limits leave no change');
   if (!policy.execute) return stop('disabled', 'execution disabled by policy (execute: false): recommendation only');

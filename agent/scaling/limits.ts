@@ -17,7 +17,7 @@ export interface LimitResult {
   guard?: Guard;
 }
 
-function maxSlots(policy: ScalingPolicy): { slots: number; why: string; guard: Guard } | undefined {
+function maxSlots(policy: ScalingPolicy, slotsPerTaskManager: number): { slots: number; why: string; guard: Guard } | undefined {
   const l = policy.limits;
   const caps: { tms: number; why: string; guard: Guard }[] = [];
   if (l.maxTaskManagers !== null) caps.push({ tms: l.maxTaskManagers, why: `max ${l.maxTaskManagers} TaskManagers`, guard: 'limits' });
@@ -25,7 +25,7 @@ function maxSlots(policy: ScalingPolicy): { slots: number; why: string; guard: G
   if (l.quotaMemoryMb !== null && l.taskManagerMemoryMb > 0) caps.push({ tms: Math.floor(l.quotaMemoryMb / l.taskManagerMemoryMb), why: `memory quota ${l.quotaMemoryMb} MiB`, guard: 'quota' });
   if (caps.length === 0) return undefined;
   const c = caps.reduce((a, b) => (b.tms < a.tms ? b : a));
-  return { slots: c.tms * l.slotsPerTaskManager, why: c.why, guard: c.guard };
+  return { slots: c.tms * slotsPerTaskManager, why: c.why, guard: c.guard };
 }
 
 export function applyCapacityLimits(
@@ -33,7 +33,10 @@ export function applyCapacityLimits(
   current: Record<string, number>,
   plans: Map<string, VertexPlan>,
   policy: ScalingPolicy,
+  /** slots per TaskManager as observed; the policy's value when unknown */
+  observedSlotsPerTaskManager?: number,
 ): LimitResult {
+  const slotsPerTm = observedSlotsPerTaskManager ?? policy.limits.slotsPerTaskManager;
   const out = { ...target };
   const reasons: string[] = [];
   let guard: Guard | undefined;
@@ -46,7 +49,7 @@ export function applyCapacityLimits(
     }
   }
   const l = policy.limits;
-  const slotCap = maxSlots(policy);
+  const slotCap = maxSlots(policy, slotsPerTm);
   const total = (): number => Object.values(out).reduce((a, b) => a + b, 0);
   const over = (): string | undefined => {
     if (l.maxTotalParallelism !== null && total() > l.maxTotalParallelism) return `max total parallelism ${l.maxTotalParallelism}`;
@@ -76,5 +79,5 @@ export function applyCapacityLimits(
     why = over();
   }
   const slots = slotsFor(out, l.slotSharing);
-  return { parallelism: out, taskManagers: Math.ceil(slots / l.slotsPerTaskManager), reasons, ...(guard ? { guard } : {}) };
+  return { parallelism: out, taskManagers: Math.ceil(slots / slotsPerTm), reasons, ...(guard ? { guard } : {}) };
 }

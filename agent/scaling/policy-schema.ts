@@ -141,7 +141,7 @@ export const policyShape = {
       maxTotalParallelism: optionalInt().default(null).describe('cap on the sum of all vertex parallelisms of the job'),
       vertices: z.record(z.string(), vertexLimits).default({}).describe('per vertex id: {min, max}'),
       slotSharing: z.boolean().default(false).describe('true: slots needed = highest vertex parallelism (Flink slot sharing); false: the sum'),
-      slotsPerTaskManager: z.number().int().min(1).default(1).describe('slots each TaskManager offers'),
+      slotsPerTaskManager: z.number().int().min(1).default(1).describe('slots each TaskManager offers, when the observation does not say'),
       maxTaskManagers: optionalInt().default(null).describe('cap on TaskManagers'),
       taskManagerCpu: z.number().min(0).default(1).describe('CPU cores per TaskManager, for the quota'),
       taskManagerMemoryMb: z.number().min(0).default(4096).describe('memory per TaskManager in MiB, for the quota'),
