@@ -9,7 +9,7 @@ import { FlowpilotError } from '../../common/errors.ts';
 import { labelsFromRecord, labelsKey, type Labels } from '../tsdb/index.ts';
 import type { RuleDef } from './rulefile.ts';
 import { expandAlertTemplate, type TemplateContext } from './template/index.ts';
-import type { Alert, AlertState, RuleHealth, RuleQueryFunc, RuleSample } from './types.ts';
+import { annotationsFromRecord, type Alert, type AlertState, type RuleHealth, type RuleQueryFunc, type RuleSample } from './types.ts';
 
 /** How long resolved alerts are kept for re-sending (Prometheus's resolvedRetention). */
 export const RESOLVED_RETENTION_MS = 15 * 60 * 1000;
@@ -77,7 +77,7 @@ export class AlertingRule {
       if (fresh.has(key)) {
         throw new FlowpilotError('FP_RULE_DUPLICATE_LABELSET', 'vector contains metrics with the same labelset after applying alert labels');
       }
-      const annotations = labelsFromRecord(await this.expandAll(this.def.annotationTemplates, s, ctx, tctx));
+      const annotations = annotationsFromRecord(await this.expandAll(this.def.annotationTemplates, s, ctx, tctx));
       fresh.set(key, {
         state: 'pending', labels, annotations, value: s.value, activeAt: tMs,
         firedAt: 0, resolvedAt: 0, lastSentAt: 0, validUntil: 0, keepFiringSince: 0,

@@ -47,6 +47,13 @@ export interface NotifierAlert {
   generatorURL: string;
 }
 
+/** Annotations: sorted and frozen like Labels, but empty values are kept (Prometheus sends them). */
+export function annotationsFromRecord(rec: Record<string, string>): Labels {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(rec).sort()) out[k] = rec[k];
+  return Object.freeze(out);
+}
+
 /** Wraps the PromQL engine as Prometheus's EngineQueryFunc does. */
 export function engineQueryFunc(engine: PromQLEngine): RuleQueryFunc {
   return async (q, tMs) => {

@@ -19,7 +19,7 @@ import { AlertingRule } from '../alerting.ts';
 import { RuleGroup } from '../group.ts';
 import { formatProblem, loadRuleFiles } from '../rulefile.ts';
 import { formatFloat } from '../template/index.ts';
-import { engineQueryFunc } from '../types.ts';
+import { annotationsFromRecord, engineQueryFunc } from '../types.ts';
 import { expandValues, parseSeriesDescription } from './series.ts';
 
 export interface UnitTestResult {
@@ -131,7 +131,7 @@ async function runGroup(tg: TestGroup, ruleFiles: string[], evalIntervalMs: numb
         }
         const exp = (tc.exp_alerts ?? []).map((a) => ({
           labels: labelsFromRecord({ ...stringify(a.exp_labels), alertname: tc.alertname }),
-          annotations: labelsFromRecord(stringify(a.exp_annotations)),
+          annotations: annotationsFromRecord(stringify(a.exp_annotations)),
         }));
         sortLA(got);
         sortLA(exp);
