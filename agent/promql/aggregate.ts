@@ -12,15 +12,10 @@ import { isValidLabelName } from './lexical.ts';
 import { MeanAccumulator, kahanSumInc, quantileOf } from './mathx.ts';
 import { StepAccumulator, StepCursor, stepTime } from './steps.ts';
 import { formatValue } from './value.ts';
+import { fastAggregate, groupLabelsOf } from './aggregate-fast.ts';
 
 function groupLabels(l: Labels, e: AggregateExpr): Labels {
-  const rec: Record<string, string> = {};
-  if (e.without) {
-    for (const n in l) if (n !== METRIC_NAME && !e.grouping.includes(n)) rec[n] = l[n]!;
-  } else {
-    for (const n of e.grouping) if (l[n] !== undefined) rec[n] = l[n];
-  }
-  return labelsFromRecord(rec);
+  return groupLabelsOf(l, e);
 }
 
 interface Group {
@@ -103,6 +98,8 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr, ctx: StepContext)
   if (e.op === 'count_values' && !isValidLabelName(label)) throw execError(`invalid label name ${JSON.stringify(label)}`);
   const input = ev.eval(e.expr, ctx);
   if (input.type !== 'vector') throw execError('aggregation over a non-vector');
+  const fast = fastAggregate(ev, e, input.series, ctx);
+  if (fast !== null) return { type: 'vector', series: fast };
   const cursor = new StepCursor(input.series);
   const acc = new StepAccumulator(false);
   const cache = new Map<Labels, Labels>();

@@ -1,0 +1,128 @@
+/**
+ * The allocation-light path for sum, avg, count, min, max, group, stddev and stdvar: each
+ * input series is assigned its group once, then its points are folded straight into flat
+ * per-(group, step) accumulators. Additions happen in the same order as the step-by-step
+ * path, so results are identical; it only avoids building per-step vectors and groups.
+ */
+import { METRIC_NAME, labelsFromRecord, labelsKey, type Labels } from '../tsdb/labels.ts';
+import type { AggregateExpr } from './ast.ts';
+import type { EvalSeries, StepContext } from './eval-types.ts';
+import type { Evaluator } from './evaluator.ts';
+import { kahanSumInc } from './mathx.ts';
+
+export const FAST_AGGREGATIONS: ReadonlySet<string> = new Set(['sum', 'avg', 'count', 'min', 'max', 'group', 'stddev', 'stdvar']);
+
+/** Above this many (group, step) cells the step-by-step path is used instead. */
+const MAX_CELLS = 4_000_000;
+
+export function groupLabelsOf(l: Labels, e: AggregateExpr): Labels {
+  const rec: Record<string, string> = {};
+  if (e.without) {
+    for (const n in l) if (n !== METRIC_NAME && !e.grouping.includes(n)) rec[n] = l[n]!;
+  } else {
+    for (const n of e.grouping) if (l[n] !== undefined) rec[n] = l[n];
+  }
+  return labelsFromRecord(rec);
+}
+
+/** Returns null when the aggregation is not handled here or would need too many cells. */
+export function fastAggregate(ev: Evaluator, e: AggregateExpr, input: EvalSeries[], ctx: StepContext): EvalSeries[] | null {
+  if (!FAST_AGGREGATIONS.has(e.op)) return null;
+  const groupIds = new Map<string, number>();
+  const groupLabels: Labels[] = [];
+  const seriesGroup = new Int32Array(input.length);
+  for (let i = 0; i < input.length; i++) {
+    const gl = groupLabelsOf(input[i]!.metric, e);
+    const key = labelsKey(gl);
+    let g = groupIds.get(key);
+    if (g === undefined) {
+      g = groupLabels.length;
+      groupIds.set(key, g);
+      groupLabels.push(gl);
+    }
+    seriesGroup[i] = g;
+  }
+  const steps = ctx.steps;
+  const cells = groupLabels.length * steps;
+  if (cells > MAX_CELLS) return null;
+  const count = new Float64Array(cells);
+  const a = new Float64Array(cells); // sum / min / max / mean
+  const c = new Float64Array(cells); // Kahan compensation
+  const m = e.op === 'avg' || e.op === 'stddev' || e.op === 'stdvar' ? new Float64Array(cells) : null; // mean or aux
+  const mc = e.op === 'stddev' || e.op === 'stdvar' ? new Float64Array(cells) : null;
+  const incremental = e.op === 'avg' ? new Uint8Array(cells) : null;
+  const op = e.op;
+  for (let i = 0; i < input.length; i++) {
+    ev.check();
+    const s = input[i]!;
+    const base = seriesGroup[i]! * steps;
+    for (let j = 0; j < s.ts.length; j++) {
+      const cell = base + Math.round((s.ts[j]! - ctx.start) / ctx.interval);
+      const v = s.vs[j]!;
+      const n = ++count[cell]!;
+      switch (op) {
+        case 'sum': [a[cell], c[cell]] = kahanSumInc(v, a[cell]!, c[cell]!); break;
+        case 'min': if (n === 1 || v < a[cell]! || Number.isNaN(a[cell]!)) a[cell] = v; break;
+        case 'max': if (n === 1 || v > a[cell]! || Number.isNaN(a[cell]!)) a[cell] = v; break;
+        case 'avg': addMean(cell, n, v, a, c, m!, incremental!); break;
+        case 'stddev': case 'stdvar': {
+          // a = mean, c = its compensation, m = aux, mc = its compensation.
+          const delta = v - (a[cell]! + c[cell]!);
+          [a[cell], c[cell]] = kahanSumInc(delta / n, a[cell]!, c[cell]!);
+          [m![cell], mc![cell]] = kahanSumInc(delta * (v - (a[cell]! + c[cell]!)), m![cell]!, mc![cell]!);
+          break;
+        }
+        default: break;
+      }
+    }
+  }
+  const out: EvalSeries[] = [];
+  for (let g = 0; g < groupLabels.length; g++) {
+    const ts: number[] = [];
+    const vs: number[] = [];
+    for (let k = 0; k < steps; k++) {
+      const cell = g * steps + k;
+      const n = count[cell]!;
+      if (n === 0) continue;
+      ts.push(ctx.start + k * ctx.interval);
+      vs.push(finish(op, cell, n, a, c, m, mc, incremental));
+    }
+    if (ts.length > 0) out.push({ metric: groupLabels[g]!, dropName: false, ts, vs });
+  }
+  return out;
+}
+
+/** Prometheus's avg: Kahan sum, switching to an incremental mean once the sum overflows. */
+function addMean(cell: number, n: number, v: number, sum: Float64Array, c: Float64Array, mean: Float64Array, inc: Uint8Array): void {
+  if (n === 1) {
+    sum[cell] = v;
+    mean[cell] = v;
+    return;
+  }
+  if (inc[cell] === 0) {
+    const [s, cc] = kahanSumInc(v, sum[cell]!, c[cell]!);
+    if (Number.isFinite(s) || Number.isNaN(s)) {
+      sum[cell] = s;
+      c[cell] = cc;
+      return;
+    }
+    inc[cell] = 1;
+    mean[cell] = sum[cell]! / (n - 1);
+    c[cell] = c[cell]! / (n - 1);
+  }
+  const q = (n - 1) / n;
+  [mean[cell], c[cell]] = kahanSumInc(v / n, q * mean[cell]!, q * c[cell]!);
+}
+
+function finish(op: string, cell: number, n: number, a: Float64Array, c: Float64Array, m: Float64Array | null, mc: Float64Array | null, inc: Uint8Array | null): number {
+  switch (op) {
+    case 'sum': return a[cell]! + c[cell]!;
+    case 'count': return n;
+    case 'group': return 1;
+    case 'min': case 'max': return a[cell]!;
+    case 'avg': return inc![cell] === 1 ? m![cell]! + c[cell]! : (a[cell]! + c[cell]!) / n;
+    case 'stdvar': return (m![cell]! + mc![cell]!) / n;
+    case 'stddev': return Math.sqrt((m![cell]! + mc![cell]!) / n);
+    default: return NaN;
+  }
+}
