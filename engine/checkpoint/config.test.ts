@@ -56,3 +56,18 @@ describe('checkpoint configuration', () => {
     assert.equal(rows.length, 11);
   });
 });
+
+describe('allowed roots come from the cluster', () => {
+  it('ignores a job\'s attempt to widen the allowed roots and refuses a job checkpoint dir outside them', () => {
+    const cluster = { 'execution.checkpointing.savepoint-dir': '/data/sp', 'execution.checkpointing.dir': '/data/chk' };
+    const job = { ...cluster, 'flowpilot.savepoint.allowed-roots': '/', 'execution.checkpointing.savepoint-dir': '/etc' };
+    const c = parseCheckpointConfig(job, { clusterConfig: cluster });
+    assert.deepEqual(c.allowedRoots, ['/data/sp', '/data/chk']);
+    assert.equal(c.savepointDir, '/etc', 'kept, but savepoints there are refused by the path check');
+    assert.throws(
+      () => parseCheckpointConfig({ ...cluster, 'execution.checkpointing.dir': '/data/chk/../../var' }, { clusterConfig: cluster }),
+      (e) => isFlowpilotError(e, 'FP_CHECKPOINT_CONFIG') && /outside/.test(e.message),
+    );
+    assert.equal(parseCheckpointConfig({ ...cluster, 'execution.checkpointing.dir': '/data/chk/job-a' }, { clusterConfig: cluster }).checkpointDir, '/data/chk/job-a');
+  });
+});

@@ -6,6 +6,7 @@
  * when the new key is absent. The zod schema is the one place that holds defaults and
  * descriptions; `describeCheckpointOptions` feeds docs/checkpoints.md.
  */
+import path from 'node:path';
 import { z } from 'zod';
 import { FlowpilotError } from '../../common/errors.ts';
 import type { CheckpointConfigView } from '../rest/backend.ts';
@@ -92,8 +93,9 @@ export function stripFileScheme(p: string): string {
   return p;
 }
 
-/** Reads the checkpoint configuration from a job's config map. Throws FP_CHECKPOINT_CONFIG on bad values. */
-export function parseCheckpointConfig(config: Record<string, string | number | undefined>): CheckpointConfig {
+type ConfigMap = Record<string, string | number | undefined>;
+
+function parseRaw(config: ConfigMap) {
   const input: Record<string, unknown> = {};
   for (const [oldKey, newKey] of Object.entries(OLD_KEYS)) {
     if (config[oldKey] !== undefined && config[newKey] === undefined) input[newKey] = config[oldKey];
@@ -106,12 +108,42 @@ export function parseCheckpointConfig(config: Record<string, string | number | u
       details: { issues: parsed.error.issues, httpStatus: 400 },
     });
   }
-  const c = parsed.data;
-  const checkpointDir = c['execution.checkpointing.dir'] ? stripFileScheme(c['execution.checkpointing.dir']) : null;
-  const savepointDir = c['execution.checkpointing.savepoint-dir'] ? stripFileScheme(c['execution.checkpointing.savepoint-dir']) : null;
-  const roots = c['flowpilot.savepoint.allowed-roots']
-    ? c['flowpilot.savepoint.allowed-roots'].split(',').map((s) => stripFileScheme(s.trim())).filter((s) => s.length > 0)
-    : [savepointDir, checkpointDir].filter((s): s is string => s !== null);
+  return parsed.data;
+}
+
+function dirOf(v: string | undefined): string | null {
+  return v ? stripFileScheme(v) : null;
+}
+
+function rootsOf(c: ReturnType<typeof parseRaw>): string[] {
+  const explicit = c['flowpilot.savepoint.allowed-roots'];
+  if (explicit) return explicit.split(',').map((s) => stripFileScheme(s.trim())).filter((s) => s.length > 0);
+  return [dirOf(c['execution.checkpointing.savepoint-dir']), dirOf(c['execution.checkpointing.dir'])].filter((s): s is string => s !== null);
+}
+
+/**
+ * Reads the checkpoint configuration. `config` is what the job runs with (cluster config
+ * overlaid by the job's own keys). Pass the cluster's own config as `clusterConfig`: the allowed
+ * roots then come from it alone, so a job (whose config a REST client can set) cannot widen
+ * them, and a job-level checkpoint dir must lie under them. Without `clusterConfig` (tests,
+ * tools) the roots come from `config`. Throws FP_CHECKPOINT_CONFIG (HTTP 400) on bad values.
+ */
+export function parseCheckpointConfig(config: ConfigMap, opts: { clusterConfig?: ConfigMap } = {}): CheckpointConfig {
+  const c = parseRaw(config);
+  const roots = rootsOf(opts.clusterConfig ? parseRaw(opts.clusterConfig) : c);
+  const checkpointDir = dirOf(c['execution.checkpointing.dir']);
+  if (opts.clusterConfig && checkpointDir !== null) {
+    const abs = path.resolve(checkpointDir);
+    const inside = roots.some((r) => {
+      const rel = path.relative(path.resolve(r), abs);
+      return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+    });
+    if (!inside) {
+      throw new FlowpilotError('FP_CHECKPOINT_CONFIG', `execution.checkpointing.dir ${checkpointDir} is outside the cluster's allowed roots (${roots.join(', ') || 'none configured'})`, {
+        details: { httpStatus: 400 },
+      });
+    }
+  }
   return {
     intervalMs: c['execution.checkpointing.interval'] ?? null,
     timeoutMs: c['execution.checkpointing.timeout'],
@@ -120,7 +152,7 @@ export function parseCheckpointConfig(config: Record<string, string | number | u
     numRetained: c['execution.checkpointing.num-retained'],
     retention: c['execution.checkpointing.externalized-checkpoint-retention'],
     checkpointDir,
-    savepointDir,
+    savepointDir: dirOf(c['execution.checkpointing.savepoint-dir']),
     tolerableFailed: c['execution.checkpointing.tolerable-failed-checkpoints'] ?? null,
     mode: c['execution.checkpointing.mode'],
     allowedRoots: roots,
