@@ -21,7 +21,7 @@ export class HttpExpositionSource implements TargetSource {
     this.timeoutSeconds = (timeoutMs / 1000).toString();
   }
 
-  async fetch(signal: AbortSignal): Promise<SourceResult> {
+  async fetch(signal: AbortSignal, isKnownSeries?: (series: string) => boolean): Promise<SourceResult> {
     const res = await request(this.url, {
       method: 'GET',
       signal,
@@ -38,7 +38,7 @@ export class HttpExpositionSource implements TargetSource {
     }
     let buf = Buffer.from(await res.body.arrayBuffer());
     if (String(res.headers['content-encoding'] ?? '').toLowerCase() === 'gzip') buf = gunzipSync(buf);
-    const parsed = parsePrometheusText(buf.toString('utf8'));
+    const parsed = parsePrometheusText(buf.toString('utf8'), isKnownSeries ? { isKnownSeries } : {});
     const first = parsed.errors[0];
     return {
       samples: parsed.samples,

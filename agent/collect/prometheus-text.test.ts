@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { familyOf, parseExpositionFloat, parsePrometheusText } from './prometheus-text.ts';
+import { KNOWN_SERIES, familyOf, parseExpositionFloat, parsePrometheusText } from './prometheus-text.ts';
 
 describe('Prometheus text exposition parser', () => {
   it('reads HELP and TYPE metadata and samples with labels', () => {
@@ -22,6 +22,7 @@ describe('Prometheus text exposition parser', () => {
       labels: { __name__: 'http_requests_total', method: 'post', code: '200' },
       value: 1027,
       timestampMs: 1395066363000,
+      series: 'http_requests_total{method="post",code="200"}',
     });
     assert.equal(r.samples[2]!.timestampMs, undefined);
     assert.equal(r.samples[2]!.value, 12.47);
@@ -103,6 +104,19 @@ describe('Prometheus text exposition parser', () => {
       [2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
     );
     for (const e of r.errors) assert.ok(e.message.length > 0);
+  });
+
+  it('skips rebuilding labels of series the caller already knows, but still checks value and timestamp', () => {
+    const known = new Set(['a{x="1"}', 'b']);
+    const r = parsePrometheusText('a{x="1"} 5 1000\na{x="2"} 6\nb 7\nb oops\n', { isKnownSeries: (s) => known.has(s) });
+    assert.equal(r.samples.length, 3);
+    assert.equal(r.samples[0]!.labels, KNOWN_SERIES);
+    assert.equal(r.samples[0]!.series, 'a{x="1"}');
+    assert.equal(r.samples[0]!.value, 5);
+    assert.equal(r.samples[0]!.timestampMs, 1000);
+    assert.deepEqual(r.samples[1]!.labels, { __name__: 'a', x: '2' });
+    assert.equal(r.samples[2]!.labels, KNOWN_SERIES);
+    assert.deepEqual(r.errors.map((e) => e.line), [4]);
   });
 
   it('parses floats like Go, rejecting what JavaScript alone would accept', () => {

@@ -19,6 +19,20 @@ export interface ParsedSample {
   value: number;
   /** Explicit timestamp in ms since the epoch, when the line carried one. */
   timestampMs?: number;
+  /**
+   * The series exactly as written (name and label set, before the value). Set by
+   * parsePrometheusText; a scrape cache keys on it. When the caller said the series is known,
+   * `labels` is KNOWN_SERIES and `name` is '' (the caller already holds them).
+   */
+  series?: string;
+}
+
+/** Placeholder labels of a sample whose series the caller already knows (see ParseOptions). */
+export const KNOWN_SERIES: Readonly<Record<string, string>> = Object.freeze({});
+
+export interface ParseOptions {
+  /** Series texts the caller has cached; their labels are not rebuilt (Prometheus's scrape cache idea). */
+  isKnownSeries?: (series: string) => boolean;
 }
 
 export interface FamilyMetadata {
@@ -60,15 +74,26 @@ function isBlank(c: number): boolean {
 
 /** Parses a float the way Go's strconv.ParseFloat does for exposition values (NaN, ±Inf, case-insensitive). */
 export function parseExpositionFloat(s: string): number | null {
-  if (s.length === 0) return null;
+  const n = s.length;
+  if (n === 0) return null;
+  // Fast path: only digits, signs, dots and exponents; Number() then agrees with Go (and rejects "1e", "--1").
+  let plain = true;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || c === 46 || c === 43 || c === 45 || c === 101 || c === 69)) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    const v = Number(s);
+    return Number.isNaN(v) ? null : v;
+  }
   const lower = s.toLowerCase();
   if (lower === 'nan') return Number.NaN;
   if (lower === '+inf' || lower === 'inf' || lower === '+infinity' || lower === 'infinity') return Number.POSITIVE_INFINITY;
   if (lower === '-inf' || lower === '-infinity') return Number.NEGATIVE_INFINITY;
-  // Number() accepts things Go rejects ("", " 1", "0x10"); guard with a strict pattern.
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return null;
-  const v = Number(s);
-  return Number.isNaN(v) ? null : v;
+  return null;
 }
 
 class LineError extends Error {}
@@ -154,6 +179,52 @@ function parseSampleLine(line: string): ParsedSample {
   return sample;
 }
 
+/** End of the series text (name plus label set) of a sample line, or -1 when it cannot be delimited. */
+function seriesEnd(line: string): number {
+  const n = line.length;
+  let i = 0;
+  while (i < n && isNameChar(line.charCodeAt(i))) i++;
+  if (i === 0) return -1;
+  let j = i;
+  while (j < n && isBlank(line.charCodeAt(j))) j++;
+  if (line.charCodeAt(j) !== 123 /* { */) return i;
+  j++;
+  let inQuote = false;
+  for (; j < n; j++) {
+    const c = line.charCodeAt(j);
+    if (inQuote) {
+      if (c === 92) j++;
+      else if (c === 34) inQuote = false;
+    } else if (c === 34) inQuote = true;
+    else if (c === 125) return j + 1;
+  }
+  return -1;
+}
+
+/** Value and optional timestamp after a known series (`rest` starts with a blank). */
+function parseValuePart(rest: string, series: string): ParsedSample {
+  const n = rest.length;
+  let i = 0;
+  while (i < n && isBlank(rest.charCodeAt(i))) i++;
+  let j = i;
+  while (j < n && !isBlank(rest.charCodeAt(j))) j++;
+  if (j === i) throw new LineError('missing value');
+  const value = parseExpositionFloat(rest.slice(i, j));
+  if (value === null) throw new LineError(`invalid value "${rest.slice(i, j)}"`);
+  const sample: ParsedSample = { name: '', labels: KNOWN_SERIES, value, series };
+  while (j < n && isBlank(rest.charCodeAt(j))) j++;
+  if (j < n) {
+    let k = j;
+    while (k < n && !isBlank(rest.charCodeAt(k))) k++;
+    const ts = rest.slice(j, k);
+    while (k < n && isBlank(rest.charCodeAt(k))) k++;
+    if (k < n) throw new LineError('unexpected text after the timestamp');
+    if (!/^-?\d+$/.test(ts)) throw new LineError(`invalid timestamp "${ts}"`);
+    sample.timestampMs = Number(ts);
+  }
+  return sample;
+}
+
 function unescapeHelp(s: string): string {
   return s.replace(/\\(\\|n)/g, (_m, c: string) => (c === 'n' ? '\n' : '\\'));
 }
@@ -178,7 +249,8 @@ function parseCommentLine(line: string, metadata: Map<string, FamilyMetadata>): 
 }
 
 /** Parses a whole exposition body. Never throws; malformed lines land in `errors`. */
-export function parsePrometheusText(body: string): ParseResult {
+export function parsePrometheusText(body: string, opts: ParseOptions = {}): ParseResult {
+  const known = opts.isKnownSeries;
   const samples: ParsedSample[] = [];
   const metadata = new Map<string, FamilyMetadata>();
   const errors: ParseError[] = [];
@@ -191,12 +263,25 @@ export function parsePrometheusText(body: string): ParseResult {
     lineNo++;
     let line = body.slice(start, end);
     start = end + 1;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    const trimmed = line.trim();
+    if (line.length === 0) continue;
+    if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+    const first = line.charCodeAt(0);
+    const last = line.charCodeAt(line.length - 1);
+    const trimmed = isBlank(first) || isBlank(last) ? line.trim() : line;
     if (trimmed.length === 0) continue;
     try {
       if (trimmed.charCodeAt(0) === 35 /* # */) parseCommentLine(trimmed, metadata);
-      else samples.push(parseSampleLine(trimmed));
+      else {
+        const end = seriesEnd(trimmed);
+        const series = end > 0 ? trimmed.slice(0, end) : '';
+        if (known !== undefined && end > 0 && (end === trimmed.length || isBlank(trimmed.charCodeAt(end))) && known(series)) {
+          samples.push(parseValuePart(trimmed.slice(end), series));
+        } else {
+          const sample = parseSampleLine(trimmed);
+          if (end > 0) sample.series = series;
+          samples.push(sample);
+        }
+      }
     } catch (err) {
       errors.push({ line: lineNo, message: err instanceof Error ? err.message : String(err), text: line.length > 200 ? `${line.slice(0, 200)}…` : line });
     }

@@ -20,6 +20,7 @@ import { silentLogger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { labelsFromRecord, labelsKey, type Labels } from '../tsdb/index.ts';
 import { mergeTargetLabels, targetKey, type ScrapeTarget } from './target.ts';
+import { KNOWN_SERIES, type ParsedSample } from './prometheus-text.ts';
 
 /** The part of the tsdb the scraper writes to (MemoryStorage implements it). */
 export interface SampleAppender {
@@ -102,6 +103,9 @@ export class ScrapeLoop {
   private readonly job: string;
   private readonly reportLabels: Labels[];
   private previous = new Map<string, Labels>();
+  /** Series text → final labels and key, for the series of the last successful scrape. */
+  private cache = new Map<string, { labels: Labels; key: string }>();
+  private readonly isKnown = (series: string): boolean => this.cache.has(series);
   private timer: NodeJS.Timeout | null = null;
   private readonly stopController = new AbortController();
   private running: Promise<void> | null = null;
@@ -163,6 +167,7 @@ export class ScrapeLoop {
       for (const labels of this.reportLabels) this.opts.appender.appendStaleMarker(labels, t);
       this.previous.clear();
     }
+    this.cache.clear();
   }
 
   /** One tick: an attempt, or, while backing off, an `up` 0 report without a request. */
@@ -179,7 +184,7 @@ export class ScrapeLoop {
     const timer = setTimeout(() => controller.abort(new Error(`context deadline exceeded (scrape timeout ${this.target.timeoutMs} ms)`)), this.target.timeoutMs);
     let result;
     try {
-      result = await this.target.source.fetch(controller.signal);
+      result = await this.target.source.fetch(controller.signal, this.isKnown);
     } catch (err) {
       const reason = controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : err;
       this.fail(start, (performance.now() - t0) / 1000, errorMessage(reason));
@@ -192,14 +197,22 @@ export class ScrapeLoop {
     this.succeed(start, (performance.now() - t0) / 1000, result.samples, result.parseErrors, result.firstParseError);
   }
 
-  private succeed(start: number, durationS: number, samples: import('./prometheus-text.ts').ParsedSample[], parseErrors: number, firstParseError: string | undefined): void {
+  private succeed(start: number, durationS: number, samples: ParsedSample[], parseErrors: number, firstParseError: string | undefined): void {
     const seen = new Map<string, Labels>();
+    const nextCache = new Map<string, { labels: Labels; key: string }>();
     let added = 0;
     const { appender } = this.opts;
     for (const s of samples) {
-      const labels = labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
+      let entry = s.series !== undefined ? this.cache.get(s.series) : undefined;
+      if (entry === undefined) {
+        if (s.labels === KNOWN_SERIES) continue;
+        const built = labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
+        entry = { labels: built, key: labelsKey(built) };
+      }
+      if (s.series !== undefined) nextCache.set(s.series, entry);
+      const labels = entry.labels;
       if (s.timestampMs === undefined) {
-        const key = labelsKey(labels);
+        const key = entry.key;
         if (!this.previous.has(key) && !seen.has(key)) added++;
         seen.set(key, labels);
         appender.append(labels, start, s.value);
@@ -209,6 +222,7 @@ export class ScrapeLoop {
     }
     for (const [key, labels] of this.previous) if (!seen.has(key)) appender.appendStaleMarker(labels, start);
     this.previous = seen;
+    this.cache = nextCache;
     if (parseErrors > 0) {
       this.opts.metrics.parseErrors.inc({ job: this.job }, parseErrors);
       this.log.warn({ parseErrors, first: firstParseError }, 'skipped malformed exposition lines');
@@ -231,6 +245,7 @@ export class ScrapeLoop {
   private fail(start: number, durationS: number, message: string): void {
     for (const labels of this.previous.values()) this.opts.appender.appendStaleMarker(labels, start);
     this.previous = new Map();
+    this.cache = new Map();
     const failures = this.state.consecutiveFailures + 1;
     const backoff = Math.min(this.target.intervalMs * 2 ** (failures - 1), Math.max(this.target.maxBackoffMs, this.target.intervalMs));
     this.opts.metrics.failures.inc({ job: this.job });

@@ -21,7 +21,8 @@ export interface SourceResult {
 export interface TargetSource {
   /** A short description for logs and /api/v1/targets (usually the URL). */
   readonly url: string;
-  fetch(signal: AbortSignal): Promise<SourceResult>;
+  /** `isKnownSeries` lets a text source skip rebuilding labels of series the loop has cached. */
+  fetch(signal: AbortSignal, isKnownSeries?: (series: string) => boolean): Promise<SourceResult>;
 }
 
 export interface ScrapeTarget {
