@@ -33,7 +33,7 @@ export interface ScalingServiceOptions {
   policy: ScalingPolicy;
   registry?: Registry;
   logger?: Logger;
-  /** decisions kept for the explain API */
+  /** decisions kept for the explain API; default: the policy's history.maxDecisions */
   capacity?: number;
   /** called for every decision with action "rescale"; errors are logged by the caller */
   onDecision?: (decision: ScaleDecision, observation: JobObservation) => void | Promise<void>;
@@ -48,7 +48,7 @@ export class ScalingService {
     this.opts = opts;
     this.controller = new ScalingController(opts.policy);
     this.recorder = new DecisionRecorder({
-      ...(opts.capacity !== undefined ? { capacity: opts.capacity } : {}),
+      capacity: opts.capacity ?? opts.policy.history.maxDecisions,
       ...(opts.registry ? { registry: opts.registry } : {}),
       ...(opts.logger ? { logger: opts.logger } : {}),
     });

@@ -75,7 +75,9 @@ export function updateHistory(h: ScalingHistory, obs: JobObservation, d: ScaleDe
   const recent = h.recent.filter((o) => o.time >= obs.time - keepMs);
   recent.push(obs);
   while (recent.length > 400) recent.shift();
-  const next: ScalingHistory = { ...h, recent, rescales: h.rescales.map((r) => ({ ...r, checked: [...r.checked] })) };
+  const maxAgeMs = seconds(policy.history.maxAge) * 1000;
+  const kept = h.rescales.filter((r, i) => i === h.rescales.length - 1 || r.time >= obs.time - maxAgeMs);
+  const next: ScalingHistory = { ...h, recent, rescales: kept.map((r) => ({ ...r, checked: [...r.checked] })) };
 
   // A rescale completes at the first RUNNING observation at its target parallelism.
   const last = next.rescales[next.rescales.length - 1];

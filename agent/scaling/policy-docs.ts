@@ -41,6 +41,26 @@ function rows(s: JsonSchema, prefix: string, out: string[]): void {
   }
 }
 
+export const POLICY_EXAMPLE = [
+  'utilization: { target: 0.75, max: 0.95, min: 0.5 }',
+  'cooldown: 10m',
+  'scaleDown: { delay: 30m }',
+  'limits:',
+  '  maxParallelism: 64',
+  '  vertices: { "cbc357ccb763df2852fee8c4fc7d55f2": { min: 2 } }',
+  'schedules:',
+  '  - name: business-hours',
+  '    cron: "0 8 * * 1-5"',
+  '    duration: 10h',
+  '    floor: { "*": 4 }',
+  '  - name: release-freeze',
+  '    cron: "0 0 24 12 *"',
+  '    duration: 2d',
+  '    blackout: true',
+  'jobs:',
+  '  orders-enrichment: { scaleDown: { delay: 1h } }',
+].join('\n');
+
 export function policyDocs(): string {
   const schema = z.toJSONSchema(policySchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   const out = [
@@ -65,23 +85,7 @@ export function policyDocs(): string {
     '## Example',
     '',
     '```yaml',
-    'utilization: { target: 0.75, max: 0.95, min: 0.5 }',
-    'cooldown: 10m',
-    'scaleDown: { delay: 30m }',
-    'limits:',
-    '  maxParallelism: 64',
-    '  vertices: { "cbc357ccb763df2852fee8c4fc7d55f2": { min: 2 } }',
-    'schedules:',
-    '  - name: business-hours',
-    '    cron: "0 8 * * 1-5"',
-    '    duration: 10h',
-    '    floor: { "*": 4 }',
-    '  - name: release-freeze',
-    '    cron: "0 0 24 12 *"',
-    '    duration: 2d',
-    '    blackout: true',
-    'jobs:',
-    '  orders-enrichment: { scaleDown: { delay: 1h } }',
+    POLICY_EXAMPLE.trimEnd(),
     '```',
     '',
   );

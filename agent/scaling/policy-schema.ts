@@ -130,7 +130,7 @@ export const policyShape = {
     .object({
       heapThreshold: fraction().default(0.9).describe('heap used / max above which the job is under memory pressure'),
       gcThreshold: fraction().default(0.25).describe('GC time fraction above which the job is under memory pressure'),
-      onPressure: z.enum(['scale-out', 'block']).default('scale-out').describe('scale-out: never scale down and add a step of parallelism; block: no rescale'),
+      onPressure: z.enum(['scale-out', 'block']).default('scale-out').describe('scale-out: no scale-down, and keyed vertices grow x1.5 to spread their state; block: no rescale at all'),
     })
     .strict()
     .prefault({}),
@@ -171,8 +171,8 @@ export const policyShape = {
     .prefault({}),
   history: z
     .object({
-      maxDecisions: z.number().int().min(10).default(2000).describe('decisions kept per job (ring)'),
-      maxAge: duration().default('8d').describe('observations and rate samples older than this are dropped'),
+      maxDecisions: z.number().int().min(10).default(2000).describe('decisions kept for the explain API (ring, all jobs)'),
+      maxAge: duration().default('8d').describe('rescale records (restart cost, effectiveness, cool-down) older than this are forgotten'),
     })
     .strict()
     .prefault({}),

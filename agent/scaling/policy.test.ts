@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { defaultPolicy, parsePolicy, policyForJob } from './policy.ts';
-import { policyDocs, policyDocsPath } from './policy-docs.ts';
+import { POLICY_EXAMPLE, policyDocs, policyDocsPath } from './policy-docs.ts';
 import { isFlowpilotError } from '../../common/errors.ts';
 
 function error(text: string): string {
@@ -50,6 +50,12 @@ describe('scaling policy', () => {
     assert.equal(orders.utilization.target, 0.6);
     assert.equal(orders.utilization.max, 0.95);
     assert.equal(policyForJob(p, 'other').cooldown, '5m');
+  });
+
+  it('accepts the example printed in the reference', () => {
+    const p = parsePolicy(POLICY_EXAMPLE, 'example.yaml');
+    assert.equal(p.schedules.length, 2);
+    assert.equal(policyForJob(p, 'x', 'orders-enrichment').scaleDown.delay, '1h');
   });
 
   it('keeps docs/scaling-policy.md in step with the schema (run node agent/scaling/policy-docs.ts)', () => {
