@@ -1,0 +1,211 @@
+/**
+ * The agent side of the benchmark, run in its own child process so that its RSS is the agent's
+ * alone. It wires the agent's own parts as agent/process/agent.ts does (config defaults from the
+ * config schema, MemoryStorage, PromQLEngine, RuleManager over the rule files, one ScrapeLoop
+ * per static target built by staticTargets) but drives them by hand with an injected clock:
+ * `warm` cycles of scrape-all-targets then evaluate-every-group, each one interval of simulated
+ * time apart, so range windows hold the same number of samples as Prometheus's do after as
+ * many real scrapes; then `measured` cycles whose CPU time (process.cpuUsage) and wall time are
+ * recorded. RSS is sampled throughout; the peak is also read from getrusage (maxRSS).
+ *
+ * Protocol: the parent forks this file, sends one AgentCycleRequest, and receives one
+ * `{ result }` or `{ error }` message.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Registry } from 'prom-client';
+import { MemoryStorage, type LabelMatcher } from '../../agent/tsdb/index.ts';
+import { PromQLEngine, parseExpr, type Expr } from '../../agent/promql/index.ts';
+import { AlertingRule, RuleManager, engineQueryFunc } from '../../agent/rules/index.ts';
+import { ScrapeLoop, createScrapeMetrics } from '../../agent/collect/scraper.ts';
+import { parseAgentConfig } from '../../agent/process/config.ts';
+import { staticTargets } from '../../agent/process/targets.ts';
+import { profiled, topFrames, type TopFrame } from './cpu-profile.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+export interface AgentCycleRequest {
+  /** Scrape groups: job label and host:port targets. */
+  scrape: Array<{ job: string; targets: string[] }>;
+  ruleFiles: string[];
+  intervalMs: number;
+  warm: number;
+  measured: number;
+  /** When set, one more cycle after the measured ones is CPU-profiled (and not counted); profiles are written here. */
+  profileDir?: string;
+}
+
+export interface CycleFigures {
+  scrapeCpuMs: number;
+  scrapeWallMs: number;
+  evalCpuMs: number;
+  evalWallMs: number;
+  /** Group name -> the group's own evaluation duration (wall, ms). */
+  groups: Record<string, number>;
+  /** `group/rule` -> duration (ms). */
+  rules: Record<string, number>;
+  /** True for the extra profiled cycle (its figures carry the profiler's overhead). */
+  profiled: boolean;
+}
+
+export interface AgentCycleResult {
+  cycles: CycleFigures[];
+  warm: number;
+  series: number;
+  samplesScraped: number;
+  targetsDown: string[];
+  ruleErrors: string[];
+  /** `selector (in rule)` for every vector selector of the pack that selects no series. */
+  selectorsWithoutData: string[];
+  alerts: Record<string, { pending: number; firing: number }>;
+  rssPeakSampledBytes: number;
+  maxRssBytes: number;
+  rssEndBytes: number;
+  heapUsedEndBytes: number;
+  profile?: { eval: TopFrame[]; scrape: TopFrame[]; files: string[] };
+}
+
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
+}
+
+function selectors(e: Expr, out: Array<{ text: string; matchers: readonly LabelMatcher[] }>, src: string): void {
+  switch (e.kind) {
+    case 'vector_selector':
+      out.push({ text: src.slice(e.pos.start, e.pos.end), matchers: e.matchers });
+      return;
+    case 'matrix_selector':
+      selectors(e.vector, out, src);
+      return;
+    case 'subquery':
+    case 'paren':
+    case 'unary':
+      selectors(e.expr, out, src);
+      return;
+    case 'aggregate':
+      selectors(e.expr, out, src);
+      if (e.param) selectors(e.param, out, src);
+      return;
+    case 'binary':
+      selectors(e.lhs, out, src);
+      selectors(e.rhs, out, src);
+      return;
+    case 'call':
+      for (const a of e.args) selectors(a, out, src);
+      return;
+    default:
+  }
+}
+
+export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycleResult> {
+  let rssPeak = 0;
+  const sampleRss = (): void => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+  };
+  const sampler = setInterval(sampleRss, 25);
+  try {
+    const intervalText = `${req.intervalMs}ms`;
+    const cfg = parseAgentConfig({
+      scrape: { interval: intervalText, static: req.scrape.map((s) => ({ job: s.job, targets: s.targets })) },
+      rules: { files: req.ruleFiles, evaluationInterval: intervalText, watch: false },
+    }, 'bench/agent-eval');
+    const registry = new Registry();
+    const storage = new MemoryStorage({ retentionMs: cfg.storage.retention, maxSeries: cfg.storage.maxSeries });
+    storage.registerMetrics(registry);
+    const engine = new PromQLEngine(storage, { timeoutMs: cfg.query.timeout, lookbackDeltaMs: cfg.query.lookbackDelta });
+    const rules = new RuleManager({ files: cfg.rules.files, query: engineQueryFunc(engine), appender: storage, evaluationIntervalMs: cfg.rules.evaluationInterval, registry });
+    const loaded = await rules.reload();
+    if (!loaded.ok) throw new Error(`rule files have problems: ${loaded.problems.map((p) => `${p.file}:${p.line}:${p.column} ${p.message}`).join('; ')}`);
+    let now = Math.floor(Date.now() / req.intervalMs) * req.intervalMs;
+    const metrics = createScrapeMetrics(registry);
+    const loops = staticTargets(cfg).map((t) => new ScrapeLoop(t, { pool: 'static', appender: storage, metrics, now: () => now }));
+
+    const cycles: CycleFigures[] = [];
+    const total = req.warm + req.measured + (req.profileDir !== undefined ? 1 : 0);
+    let profile: AgentCycleResult['profile'];
+    for (let i = 0; i < total; i++) {
+      const last = i === total - 1;
+      const doProfile = req.profileDir !== undefined && i === req.warm + req.measured;
+      const scrapeAll = async (): Promise<void> => {
+        await Promise.all(loops.map((l) => l.scrapeOnce()));
+      };
+      const c0 = process.cpuUsage();
+      const w0 = performance.now();
+      const scrapeProfile = doProfile ? (await profiled(scrapeAll)).profile : (await scrapeAll(), null);
+      const scrapeCpuMs = cpuMs(c0);
+      const scrapeWallMs = performance.now() - w0;
+      sampleRss();
+      const evalAt = now + Math.floor(req.intervalMs / 2);
+      const evalAll = (): Promise<void> => rules.evaluateAll(evalAt);
+      const c1 = process.cpuUsage();
+      const w1 = performance.now();
+      const evalProfile = doProfile ? (await profiled(evalAll)).profile : (await evalAll(), null);
+      const evalCpuMs = cpuMs(c1);
+      const evalWallMs = performance.now() - w1;
+      sampleRss();
+      const groups: Record<string, number> = {};
+      const ruleTimes: Record<string, number> = {};
+      for (const g of rules.groups()) {
+        groups[g.name] = g.evaluationDurationMs;
+        for (const r of g.rules) ruleTimes[`${g.name}/${r.name}`] = (ruleTimes[`${g.name}/${r.name}`] ?? 0) + r.evaluationDurationMs;
+      }
+      cycles.push({ scrapeCpuMs, scrapeWallMs, evalCpuMs, evalWallMs, groups, rules: ruleTimes, profiled: doProfile });
+      if (scrapeProfile && evalProfile && req.profileDir) {
+        const files = [join(req.profileDir, 'agent-eval.cpuprofile'), join(req.profileDir, 'agent-scrape.cpuprofile')];
+        writeFileSync(files[0]!, JSON.stringify(evalProfile));
+        writeFileSync(files[1]!, JSON.stringify(scrapeProfile));
+        profile = { eval: topFrames(evalProfile, ROOT), scrape: topFrames(scrapeProfile, ROOT), files };
+      }
+      if (!last) now += req.intervalMs;
+    }
+
+    const health = loops.map((l) => l.health());
+    const ruleErrors: string[] = [];
+    const selectorsWithoutData: string[] = [];
+    const alerts: AgentCycleResult['alerts'] = {};
+    for (const g of rules.groups()) {
+      for (const r of g.rules) {
+        if (r.health === 'err') ruleErrors.push(`${g.name}/${r.name}: ${r.lastError}`);
+        const found: Array<{ text: string; matchers: readonly LabelMatcher[] }> = [];
+        selectors(parseExpr(r.def.expr), found, r.def.expr);
+        for (const s of found) if (storage.series(s.matchers).length === 0) selectorsWithoutData.push(`${s.text} (in ${r.name})`);
+        if (r instanceof AlertingRule) {
+          for (const a of r.activeAlerts()) {
+            const entry = (alerts[r.name] ??= { pending: 0, firing: 0 });
+            if (a.state === 'firing') entry.firing++;
+            else if (a.state === 'pending') entry.pending++;
+          }
+        }
+      }
+    }
+    sampleRss();
+    const mem = process.memoryUsage();
+    return {
+      cycles,
+      warm: req.warm,
+      series: storage.seriesCount,
+      samplesScraped: health.reduce((n, t) => n + t.lastSamples, 0),
+      targetsDown: health.filter((t) => t.health !== 'up').map((t) => `${t.scrapeUrl}: ${t.lastError}`),
+      ruleErrors,
+      selectorsWithoutData,
+      alerts,
+      rssPeakSampledBytes: rssPeak,
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      rssEndBytes: mem.rss,
+      heapUsedEndBytes: mem.heapUsed,
+      ...(profile ? { profile } : {}),
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+if (import.meta.main && process.send) {
+  process.once('message', (msg: { request: AgentCycleRequest }) => {
+    runAgentCycles(msg.request).then(
+      (result) => process.send!({ result }, () => process.disconnect()),
+      (err: unknown) => process.send!({ error: err instanceof Error ? err.stack ?? err.message : String(err) }, () => process.disconnect()),
+    );
+  });
+}

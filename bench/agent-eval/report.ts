@@ -1,0 +1,141 @@
+/**
+ * Turns a BenchResult into figures (medians over the measured cycles), checks the targets
+ * (agent rule evaluation <= 1.0 x Prometheus's; agent RSS <= 300 MB) and renders the Markdown
+ * report that run.ts prints and writes under "## Agent evaluation" in BENCHMARKS.md.
+ */
+import { median, type BenchResult } from './bench.ts';
+
+export const RSS_TARGET_BYTES = 300 * 1024 * 1024;
+export const EVAL_RATIO_TARGET = 1.0;
+
+export interface Summary {
+  agentEvalCpuMs: number;
+  agentEvalWallMs: number;
+  agentScrapeCpuMs: number;
+  agentScrapeWallMs: number;
+  agentCycleCpuMs: number;
+  agentRssBytes: number;
+  promEvalMs: number;
+  promScrapeSumMs: number;
+  promScrapeMaxMs: number;
+  promCycleCpuMs: number | null;
+  promRssBytes: number;
+  promRssPeakBytes: number;
+  evalRatio: number;
+  checks: Array<{ ok: boolean; text: string }>;
+  /** Everything that makes the figures suspect (targets down, rule errors, missing data). */
+  problems: string[];
+}
+
+export function summarize(r: BenchResult): Summary {
+  const measured = r.agent.cycles.slice(r.agent.warm).filter((c) => !c.profiled);
+  const m = (f: (c: (typeof measured)[number]) => number): number => median(measured.map(f));
+  const agentEvalCpuMs = m((c) => c.evalCpuMs);
+  const promEvalMs = median(r.prometheus.rounds.map((x) => x.sumMs));
+  const evalRatio = agentEvalCpuMs / promEvalMs;
+  const agentRssBytes = Math.max(r.agent.maxRssBytes, r.agent.rssPeakSampledBytes);
+  const problems: string[] = [];
+  for (const t of r.agent.targetsDown) problems.push(`agent: target down: ${t}`);
+  for (const t of r.prometheus.targetsDown) problems.push(`Prometheus: target down: ${t}`);
+  for (const e of r.agent.ruleErrors) problems.push(`agent: rule error: ${e}`);
+  for (const s of r.agent.selectorsWithoutData) problems.push(`no series for selector ${s}`);
+  for (const n of r.prometheus.notes) problems.push(n);
+  if (r.agent.samplesScraped !== r.expectedSeries) problems.push(`agent scraped ${r.agent.samplesScraped} samples per cycle, the job exposes ${r.expectedSeries}`);
+  if (r.prometheus.samplesScraped !== r.expectedSeries) problems.push(`Prometheus scraped ${r.prometheus.samplesScraped} samples per cycle, the job exposes ${r.expectedSeries}`);
+  if (r.prometheus.rounds.length === 0) problems.push('Prometheus produced no measured evaluation');
+  const checks = [
+    {
+      ok: evalRatio <= EVAL_RATIO_TARGET,
+      text: `rule evaluation: agent ${ms(agentEvalCpuMs)} CPU vs Prometheus ${ms(promEvalMs)} = ${ratio(evalRatio)} (target <= ${EVAL_RATIO_TARGET.toFixed(1)} x)`,
+    },
+    { ok: agentRssBytes <= RSS_TARGET_BYTES, text: `agent RSS peak ${mb(agentRssBytes)} (target <= ${mb(RSS_TARGET_BYTES)})` },
+  ];
+  return {
+    agentEvalCpuMs,
+    agentEvalWallMs: m((c) => c.evalWallMs),
+    agentScrapeCpuMs: m((c) => c.scrapeCpuMs),
+    agentScrapeWallMs: m((c) => c.scrapeWallMs),
+    agentCycleCpuMs: m((c) => c.scrapeCpuMs + c.evalCpuMs),
+    agentRssBytes,
+    promEvalMs,
+    promScrapeSumMs: median(r.prometheus.scrapeRounds.map((x) => x.sumMs)),
+    promScrapeMaxMs: median(r.prometheus.scrapeRounds.map((x) => x.maxMs)),
+    promCycleCpuMs: r.prometheus.cpuPerCycleMs,
+    promRssBytes: r.prometheus.rssBytes,
+    promRssPeakBytes: r.prometheus.rssPeakBytes,
+    evalRatio,
+    checks,
+    problems,
+  };
+}
+
+function ms(x: number | null): string {
+  if (x === null || !Number.isFinite(x)) return 'n/a';
+  return x >= 100 ? `${x.toFixed(0)} ms` : `${x.toFixed(1)} ms`;
+}
+function mb(x: number): string {
+  return Number.isFinite(x) && x > 0 ? `${(x / 1024 / 1024).toFixed(0)} MB` : 'n/a';
+}
+function ratio(x: number | null): string {
+  return x === null || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(2)} x`;
+}
+
+function alertsLine(a: Record<string, { pending: number; firing: number }>): string {
+  const names = Object.keys(a).sort();
+  if (names.length === 0) return 'none';
+  return names.map((n) => `${n} ${a[n]!.pending}p/${a[n]!.firing}f`).join(', ');
+}
+
+/** The report body (no heading): tables, checks, sanity lines, and profile frames when present. */
+export function renderReport(r: BenchResult, s: Summary): string {
+  const o = r.options;
+  const measured = r.agent.cycles.slice(r.agent.warm).filter((c) => !c.profiled);
+  const lines: string[] = [];
+  lines.push(
+    `Synthetic job: ${o.vertices} vertices x ${o.subtasks} subtasks, ${r.expectedSeries} series on ${r.targets} targets (one per TaskManager, the JobManager, the agent's own metrics), Flink reporter names and labels; scrape and evaluation interval ${o.intervalMs} ms; ${o.warm} warm-up scrapes, then the median of ${measured.length} measured cycles (agent) and ${r.prometheus.rounds.length} measured evaluation rounds (Prometheus ${r.prometheus.version}). Rule pack: rules/*.yml (${Object.keys(r.prometheus.rules).length} rules). The two sides run one after the other on the same targets.`,
+    '',
+    '| measure | agent | Prometheus | agent / Prometheus |',
+    '|---|---:|---:|---:|',
+    `| rule evaluation, all groups (agent: CPU time; Prometheus: sum of prometheus_rule_group_last_duration_seconds) | ${ms(s.agentEvalCpuMs)} | ${ms(s.promEvalMs)} | ${ratio(s.evalRatio)} |`,
+    `| rule evaluation, wall time | ${ms(s.agentEvalWallMs)} | ${ms(s.promEvalMs)} | ${ratio(s.agentEvalWallMs / s.promEvalMs)} |`,
+    `| scrape of every target (agent: CPU time; Prometheus: sum of scrape_duration_seconds) | ${ms(s.agentScrapeCpuMs)} | ${ms(s.promScrapeSumMs)} | ${ratio(s.agentScrapeCpuMs / s.promScrapeSumMs)} |`,
+    `| scrape, wall time (agent: all targets at once; Prometheus: slowest target) | ${ms(s.agentScrapeWallMs)} | ${ms(s.promScrapeMaxMs)} | ${ratio(s.agentScrapeWallMs / s.promScrapeMaxMs)} |`,
+    `| CPU per scrape + evaluate cycle (Prometheus: process_cpu_seconds_total per interval) | ${ms(s.agentCycleCpuMs)} | ${ms(s.promCycleCpuMs)} | ${ratio(s.promCycleCpuMs === null ? null : s.agentCycleCpuMs / s.promCycleCpuMs)} |`,
+    `| RSS (agent: peak of the child process; Prometheus: process_resident_memory_bytes at the end) | ${mb(s.agentRssBytes)} | ${mb(s.promRssBytes)} | ${ratio(s.agentRssBytes / s.promRssBytes)} |`,
+    `| RSS peak (Prometheus: VmHWM) | ${mb(s.agentRssBytes)} | ${mb(s.promRssPeakBytes)} | ${ratio(s.agentRssBytes / s.promRssPeakBytes)} |`,
+    '',
+    'Per group (agent: wall time of the group in the median cycle; Prometheus: median last duration):',
+    '',
+    '| group | agent | Prometheus |',
+    '|---|---:|---:|',
+  );
+  const groups = new Set([...measured.flatMap((c) => Object.keys(c.groups)), ...r.prometheus.rounds.flatMap((x) => Object.keys(x.groups))]);
+  for (const g of [...groups].sort()) {
+    lines.push(`| ${g} | ${ms(median(measured.map((c) => c.groups[g] ?? NaN)))} | ${ms(median(r.prometheus.rounds.map((x) => x.groups[g] ?? NaN)))} |`);
+  }
+  const ruleNames = new Set(measured.flatMap((c) => Object.keys(c.rules)));
+  const ruleRows = [...ruleNames].map((n) => ({ n, agent: median(measured.map((c) => c.rules[n] ?? NaN)), prom: r.prometheus.rules[n] ?? NaN })).sort((a, b) => b.agent - a.agent);
+  lines.push('', 'Slowest rules (agent: median wall time; Prometheus: evaluationTime of its last evaluation from /api/v1/rules):', '', '| rule | agent | Prometheus |', '|---|---:|---:|');
+  for (const row of ruleRows.slice(0, 8)) lines.push(`| ${row.n} | ${ms(row.agent)} | ${ms(row.prom)} |`);
+  lines.push('', 'Targets:', '', ...s.checks.map((c) => `- ${c.ok ? 'met' : '**missed**'}: ${c.text}`));
+  lines.push(
+    '',
+    'Sanity:',
+    '',
+    `- samples per scrape cycle: job ${r.expectedSeries}, agent ${r.agent.samplesScraped}, Prometheus ${r.prometheus.samplesScraped}; agent tsdb series ${r.agent.series}, Prometheus head series ${r.prometheus.headSeries}`,
+    `- active alerts (pending/firing) agent: ${alertsLine(r.agent.alerts)}`,
+    `- active alerts (pending/firing) Prometheus: ${alertsLine(r.prometheus.alerts)}`,
+    `- agent cycles (scrape CPU / eval CPU, ms): ${r.agent.cycles.map((c, i) => `${i < r.agent.warm ? 'warm ' : c.profiled ? 'profiled ' : ''}${c.scrapeCpuMs.toFixed(0)}/${c.evalCpuMs.toFixed(0)}`).join(', ')}`,
+    `- Prometheus evaluation rounds (sum, ms): ${r.prometheus.rounds.map((x) => x.sumMs.toFixed(1)).join(', ') || 'none'}`,
+    `- problems: ${s.problems.length === 0 ? 'none' : s.problems.join('; ')}`,
+  );
+  const p = r.agent.profile;
+  if (p) {
+    lines.push('', 'Agent CPU profile of one extra evaluation (top frames by self time; total = inclusive):', '', '| frame | self | total |', '|---|---:|---:|');
+    for (const f of p.eval) lines.push(`| \`${f.frame}\` | ${ms(f.selfMs)} | ${ms(f.totalMs)} |`);
+    lines.push('', 'Agent CPU profile of one extra scrape:', '', '| frame | self | total |', '|---|---:|---:|');
+    for (const f of p.scrape) lines.push(`| \`${f.frame}\` | ${ms(f.selfMs)} | ${ms(f.totalMs)} |`);
+    lines.push('', `Profiles: ${p.files.join(', ')}`);
+  }
+  return lines.join('\n');
+}
