@@ -85,3 +85,28 @@ describe('PromQLEngine', () => {
     assert.equal(formatValue(0.1), '0.1');
   });
 });
+
+describe('PromQLEngine chunked range queries', () => {
+  it('gives the same matrix as the synchronous evaluation over many steps', async () => {
+    const engine = new PromQLEngine(counters(4, 200, 10_000));
+    const queries = [
+      'sum by (job) (rate(flink_records_total[1m]))',
+      'flink_records_total{subtask="2"} @ end() - flink_records_total{subtask="2"} @ start()',
+      'max_over_time(flink_records_total[5m:30s])',
+      'topk(1, flink_records_total)',
+    ];
+    for (const q of queries) {
+      const a = engine.rangeQuerySync(q, 0, 1_990_000, 5_000);
+      const b = await engine.rangeQuery(q, 0, 1_990_000, 5_000);
+      assert.deepEqual(b.data, a.data, q);
+    }
+  });
+
+  it('stops between chunks when the signal is aborted', async () => {
+    const engine = new PromQLEngine(counters(4, 200, 10_000));
+    const ac = new AbortController();
+    const p = engine.rangeQuery('flink_records_total', 0, 1_990_000, 1_000, { signal: ac.signal });
+    ac.abort();
+    await assert.rejects(p, (err: unknown) => err instanceof FlowpilotError && err.code === 'FP_PROMQL_CANCELED');
+  });
+});

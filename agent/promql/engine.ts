@@ -18,6 +18,12 @@ import { parseExpr } from './parser.ts';
 import { exprType } from './typecheck.ts';
 import type { MatrixSeries, QueryData, QueryResult, VectorSample } from './value.ts';
 
+/** Steps evaluated per chunk by the async rangeQuery before yielding to the event loop. */
+const RANGE_CHUNK_STEPS = 120;
+
+/** The whole query a chunk belongs to (for `@ start()`/`@ end()` and annotation positions). */
+interface QueryFrame { start: number; end: number; text: string }
+
 export class PromQLEngine {
   readonly storage: Queryable;
   readonly options: Required<EngineOptions>;
@@ -54,14 +60,20 @@ export class PromQLEngine {
 
   /** Evaluates at every step from start to end (inclusive); the result is always a matrix. */
   rangeQuerySync(query: string | Expr, startMs: number, endMs: number, stepMs: number, opts: QueryOptions = {}): QueryResult {
+    return this.rangeChunk(query, startMs, endMs, stepMs, opts, undefined);
+  }
+
+  private rangeChunk(query: string | Expr, startMs: number, endMs: number, stepMs: number, opts: QueryOptions, whole: QueryFrame | undefined): QueryResult {
     if (!(stepMs > 0)) throw new FlowpilotError('FP_PROMQL_EXEC', 'zero or negative query resolution step widths are not accepted');
     if (endMs < startMs) throw new FlowpilotError('FP_PROMQL_EXEC', 'end timestamp must not be before start time');
-    const { expr, text } = this.prepare(query);
+    const prepared = this.prepare(query);
+    const expr = prepared.expr;
+    const text = whole?.text ?? prepared.text;
     const t = exprType(expr);
     if (t !== 'vector' && t !== 'scalar') {
       throw new FlowpilotError('FP_PROMQL_EXEC', `invalid expression type "${t === 'matrix' ? 'range vector' : t}" for range query, must be Scalar or instant Vector`);
     }
-    const { value, warnings, infos } = this.run(expr, text, startMs, endMs, stepMs, opts);
+    const { value, warnings, infos } = this.run(expr, text, startMs, endMs, stepMs, opts, whole);
     let result: MatrixSeries[];
     if (value.type === 'scalar') {
       const timestamps: number[] = [];
@@ -80,8 +92,39 @@ export class PromQLEngine {
     return this.instantQuerySync(query, timeMs, opts);
   }
 
+  /**
+   * Like rangeQuerySync, but evaluates long queries in chunks of steps and yields to the
+   * event loop between chunks, so other requests proceed and an aborted signal or the
+   * timeout stops the query between chunks too. Steps are independent, so chunking does
+   * not change the result (`@ start()`/`@ end()` still refer to the whole range).
+   */
   async rangeQuery(query: string | Expr, startMs: number, endMs: number, stepMs: number, opts: QueryOptions = {}): Promise<QueryResult> {
-    return this.rangeQuerySync(query, startMs, endMs, stepMs, opts);
+    const steps = stepMs > 0 && endMs >= startMs ? Math.floor((endMs - startMs) / stepMs) + 1 : 0;
+    if (steps <= RANGE_CHUNK_STEPS) return this.rangeQuerySync(query, startMs, endMs, stepMs, opts);
+    const { expr, text } = this.prepare(query);
+    const deadline = performance.now() + (opts.timeoutMs ?? this.options.timeoutMs);
+    const merged = new Map<string, MatrixSeries>();
+    const warnings = new Set<string>();
+    const infos = new Set<string>();
+    for (let first = 0; first < steps; first += RANGE_CHUNK_STEPS) {
+      if (first > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) throw new FlowpilotError('FP_PROMQL_TIMEOUT', 'query timed out in expression evaluation');
+      const cs = startMs + first * stepMs;
+      const ce = startMs + Math.min(steps - 1, first + RANGE_CHUNK_STEPS - 1) * stepMs;
+      const part = this.rangeChunk(expr, cs, ce, stepMs, { ...opts, timeoutMs: remaining }, { start: startMs, end: endMs, text });
+      part.warnings.forEach((w) => warnings.add(w));
+      part.infos.forEach((i) => infos.add(i));
+      if (part.data.resultType !== 'matrix') continue;
+      for (const s of part.data.result) {
+        const key = labelsKey(s.metric);
+        const prev = merged.get(key);
+        if (prev === undefined) merged.set(key, { metric: s.metric, timestamps: [...s.timestamps], values: [...s.values] });
+        else { prev.timestamps.push(...s.timestamps); prev.values.push(...s.values); }
+      }
+    }
+    const result = [...merged.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
+    return { data: { resultType: 'matrix', result }, warnings: [...warnings], infos: [...infos] };
   }
 
   private prepare(query: string | Expr): { expr: Expr; text: string } {
@@ -89,14 +132,14 @@ export class PromQLEngine {
     return { expr: query, text: '' };
   }
 
-  private run(expr: Expr, text: string, start: number, end: number, step: number, opts: QueryOptions): { value: EvalValue; warnings: string[]; infos: string[] } {
+  private run(expr: Expr, text: string, start: number, end: number, step: number, opts: QueryOptions, whole?: QueryFrame): { value: EvalValue; warnings: string[]; infos: string[] } {
     if (opts.signal?.aborted === true) throw new FlowpilotError('FP_PROMQL_CANCELED', 'query was canceled');
     const annotations = { warnings: new Set<string>(), infos: new Set<string>() };
     const ev = new Evaluator({
       storage: this.storage,
       lookbackMs: opts.lookbackDeltaMs ?? this.options.lookbackDeltaMs,
-      queryStart: start,
-      queryEnd: end,
+      queryStart: whole?.start ?? start,
+      queryEnd: whole?.end ?? end,
       defaultSubqueryStepMs: this.options.defaultSubqueryStepMs,
       deadline: performance.now() + (opts.timeoutMs ?? this.options.timeoutMs),
       signal: opts.signal,
