@@ -12,10 +12,46 @@ export type TemplateFunc = (...args: GoValue[]) => GoValue | Promise<GoValue>;
 
 export class TemplateExecError extends Error {
   readonly pos: number;
-  constructor(message: string, pos: number) {
+  /** The node being executed, as Go prints it in `at <...>`. */
+  readonly context: string | undefined;
+  constructor(message: string, pos: number, context?: string) {
     super(message);
     this.pos = pos;
+    this.context = context;
   }
+}
+
+/** Go's parse.Node String() for the nodes we keep. */
+export function argString(a: Arg): string {
+  switch (a.kind) {
+    case 'func':
+      return a.name;
+    case 'string':
+      return a.quoted;
+    case 'number':
+      return a.text;
+    case 'bool':
+      return String(a.value);
+    case 'nil':
+      return 'nil';
+    case 'dot':
+      return '.';
+    case 'field':
+      return '.' + a.names.join('.');
+    case 'var':
+      return a.name + a.names.map((n) => '.' + n).join('');
+    case 'pipe':
+      return '(' + pipelineString(a.pipe) + ')' + a.names.map((n) => '.' + n).join('');
+  }
+}
+
+function pipelineString(p: Pipeline): string {
+  const decl = p.decl.length > 0 ? p.decl.join(', ') + (p.isAssign ? ' = ' : ' := ') : '';
+  return decl + p.cmds.map(commandString).join(' | ');
+}
+
+export function commandString(c: Command): string {
+  return c.args.map(argString).join(' ');
 }
 
 class LoopSignal {
@@ -105,9 +141,8 @@ export class Executor {
     let items: Array<[GoValue, GoValue]>;
     if (Array.isArray(v)) items = v.map((e, k) => [new GoInt(k), e]);
     else if (v instanceof GoMap) items = [...v.entries.keys()].sort().map((k) => [k, v.entries.get(k) ?? null]);
-    else if (v instanceof GoInt) items = Array.from({ length: Math.max(v.v, 0) }, (_, k) => [new GoInt(k), new GoInt(k)]);
     else if (v === null) items = [];
-    else throw new TemplateExecError(`range can't iterate over ${printValue(v)}`, n.pos);
+    else throw new TemplateExecError(`range can't iterate over ${printValue(v)}`, n.pipe.cmds[0]?.pos ?? n.pos, pipelineString(n.pipe));
     try {
       if (items.length === 0) {
         if (n.elseList) await this.walkList(n.elseList, dot);
@@ -152,17 +187,17 @@ export class Executor {
     const hasArgs = rest.length > 0 || final !== undefined;
     switch (first.kind) {
       case 'func':
-        return this.callFunc(first.name, rest, dot, final, first.pos);
+        return this.callFunc(first.name, rest, dot, final, first.pos, commandString(cmd));
       case 'field':
         if (hasArgs) throw new TemplateExecError(`can't give argument to non-function .${first.names.join('.')}`, first.pos);
-        return fieldChain(dot, first.names, first.pos);
+        return fieldChain(dot, first.names, first);
       case 'var': {
         if (hasArgs) throw new TemplateExecError(`can't give argument to non-function ${first.name}`, first.pos);
-        return fieldChain(this.lookupVar(first.name, first.pos), first.names, first.pos);
+        return fieldChain(this.lookupVar(first.name, first.pos), first.names, first);
       }
       case 'pipe': {
         if (hasArgs) throw new TemplateExecError(`can't give argument to non-function`, first.pos);
-        return fieldChain(await this.evalPipeline(first.pipe, dot), first.names, first.pos);
+        return fieldChain(await this.evalPipeline(first.pipe, dot), first.names, first);
       }
       default:
         if (hasArgs) throw new TemplateExecError(`can't give argument to non-function ${argText(first)}`, first.pos);
@@ -183,17 +218,17 @@ export class Executor {
       case 'string':
         return a.value;
       case 'field':
-        return fieldChain(dot, a.names, a.pos);
+        return fieldChain(dot, a.names, a);
       case 'var':
-        return fieldChain(this.lookupVar(a.name, a.pos), a.names, a.pos);
+        return fieldChain(this.lookupVar(a.name, a.pos), a.names, a);
       case 'pipe':
-        return fieldChain(await this.evalPipeline(a.pipe, dot), a.names, a.pos);
+        return fieldChain(await this.evalPipeline(a.pipe, dot), a.names, a);
       case 'func':
-        return this.callFunc(a.name, [], dot, undefined, a.pos);
+        return this.callFunc(a.name, [], dot, undefined, a.pos, a.name);
     }
   }
 
-  private async callFunc(name: string, argNodes: Arg[], dot: GoValue, final: GoValue | undefined, pos: number): Promise<GoValue> {
+  private async callFunc(name: string, argNodes: Arg[], dot: GoValue, final: GoValue | undefined, pos: number, context: string): Promise<GoValue> {
     if (name === 'and' || name === 'or') {
       // Short-circuit like Go 1.18+: stop at the first falsy (and) / truthy (or) argument.
       const all = [...argNodes];
@@ -214,7 +249,7 @@ export class Executor {
       return await fn(...args);
     } catch (err) {
       if (err instanceof TemplateExecError) throw err;
-      throw new TemplateExecError(`error calling ${name}: ${err instanceof Error ? err.message : String(err)}`, pos);
+      throw new TemplateExecError(`error calling ${name}: ${err instanceof Error ? err.message : String(err)}`, pos, context);
     }
   }
 }
@@ -234,15 +269,18 @@ function argText(a: Arg): string {
   }
 }
 
-function fieldChain(v: GoValue, names: string[], pos: number): GoValue {
+function fieldChain(v: GoValue, names: string[], node: Arg & { chainPos: number }): GoValue {
+  const fail = (msg: string): never => {
+    throw new TemplateExecError(msg, node.chainPos, argString(node));
+  };
   let cur = v;
   for (const name of names) {
     if (cur instanceof GoMap) cur = cur.entries.has(name) ? (cur.entries.get(name) ?? null) : cur.zero;
     else if (cur instanceof GoStruct) {
-      if (!(name in cur.fields)) throw new TemplateExecError(`can't evaluate field ${name} in type ${cur.typeName}`, pos);
+      if (!(name in cur.fields)) fail(`can't evaluate field ${name} in type ${cur.typeName}`);
       cur = cur.fields[name];
-    } else if (cur === null) throw new TemplateExecError(`nil pointer evaluating interface {}.${name}`, pos);
-    else throw new TemplateExecError(`can't evaluate field ${name} in type ${goTypeName(cur)}`, pos);
+    } else if (cur === null) fail(`nil pointer evaluating interface {}.${name}`);
+    else fail(`can't evaluate field ${name} in type ${goTypeName(cur)}`);
   }
   return cur;
 }

@@ -1,7 +1,8 @@
 /**
  * The function table of Prometheus rule templates: Go's builtins (printf, eq, lt, len,
  * index, ...) and Prometheus's own (humanize*, query, first, label, value, reReplaceAll,
- * title, ...), with Prometheus's exact number formatting. `query` runs through a
+ * title, ...), with Prometheus's exact number formatting. The set is Prometheus 2.42's
+ * (no now, toDuration or urlQueryEscape), so a file we accept also loads there. `query` runs through a
  * callback so that template expansion reads storage but does no I/O of its own.
  */
 import { formatFloat } from './gofmt.ts';
@@ -326,12 +327,6 @@ export function templateFuncs(ctx: TemplateContext): Map<string, TemplateFunc> {
     if (!Number.isFinite(x)) throw new Error('value is NaN or Inf');
     return floatToTime(x);
   });
-  f.set('toDuration', (v) => {
-    const x = toFloat(v);
-    if (!Number.isFinite(x)) throw new Error('value is NaN or Inf');
-    return new GoDuration(Math.round(x * 1000) * 1e6);
-  });
-  f.set('now', () => ctx.now);
   f.set('pathPrefix', () => {
     try {
       return new URL(ctx.externalURL).pathname.replace(/\/$/, '');
@@ -341,7 +336,6 @@ export function templateFuncs(ctx: TemplateContext): Map<string, TemplateFunc> {
   });
   f.set('externalURL', () => ctx.externalURL);
   f.set('parseDuration', (d) => parseDuration(str(d, 'parseDuration')) / 1000);
-  f.set('urlQueryEscape', (s) => queryEscape(str(s, 'urlQueryEscape')));
   return f;
 }
 

@@ -18,6 +18,8 @@ export type { TemplateContext, QuerySample } from './funcs.ts';
 export { TemplateSyntaxError } from './lex.ts';
 
 const PREDECLARED = ['$labels', '$externalLabels', '$externalURL', '$value'];
+/** Length of Prometheus's `{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}`. */
+const PREFIX_LENGTH = 112;
 
 export interface CompiledTemplate {
   name: string;
@@ -90,8 +92,14 @@ export async function expandAlertTemplate(t: CompiledTemplate, data: AlertTempla
     return await new Executor(funcsFor(ctx), vars).run(t.nodes, dot);
   } catch (err) {
     if (err instanceof TemplateExecError) {
-      const { line, col } = lineCol(t.text, err.pos);
-      return `<error expanding template: template: ${t.name}:${line}:${col}: executing "${t.name}": ${err.message}>`;
+      // Prometheus prepends its variable definitions on line 1, so Go's columns (0-based
+      // byte offsets) on that line are shifted by their length.
+      const before = Buffer.from(t.text.slice(0, err.pos), 'utf8');
+      const nl = before.lastIndexOf(10);
+      const line = 1 + before.filter((b) => b === 10).length;
+      const col = nl < 0 ? PREFIX_LENGTH + before.length : before.length - nl - 1;
+      const at = err.context !== undefined ? ` at <${err.context}>` : '';
+      return `<error expanding template: error executing template ${t.name}: template: ${t.name}:${line}:${col}: executing "${t.name}"${at}: ${err.message}>`;
     }
     return `<error expanding template: ${err instanceof Error ? err.message : String(err)}>`;
   }

@@ -7,15 +7,15 @@
 import { lex, TemplateSyntaxError, type Token } from './lex.ts';
 
 export type Arg =
-  | { kind: 'field'; names: string[]; pos: number } // .A.B on dot
-  | { kind: 'var'; name: string; names: string[]; pos: number } // $x.A.B
+  | { kind: 'field'; names: string[]; pos: number; chainPos: number } // .A.B on dot
+  | { kind: 'var'; name: string; names: string[]; pos: number; chainPos: number } // $x.A.B
   | { kind: 'dot'; pos: number }
   | { kind: 'nil'; pos: number }
   | { kind: 'bool'; value: boolean; pos: number }
   | { kind: 'number'; text: string; isInt: boolean; value: number; pos: number }
-  | { kind: 'string'; value: string; pos: number }
+  | { kind: 'string'; value: string; quoted: string; pos: number }
   | { kind: 'func'; name: string; pos: number }
-  | { kind: 'pipe'; pipe: Pipeline; names: string[]; pos: number };
+  | { kind: 'pipe'; pipe: Pipeline; names: string[]; pos: number; chainPos: number };
 
 export interface Command {
   args: Arg[];
@@ -224,6 +224,11 @@ class Parser {
     return { args, pos };
   }
 
+  /** Position of the next field token (Go reports a chained field at its first link). */
+  private peekFieldPos(): number {
+    return this.toks[this.i].kind === 'field' ? this.toks[this.i].pos : -1;
+  }
+
   private fieldChain(): string[] {
     const names: string[] = [];
     while (this.toks[this.i].kind === 'field') names.push(this.toks[this.i++].val);
@@ -233,17 +238,20 @@ class Parser {
   private parseOperand(): Arg {
     const t = this.next();
     switch (t.kind) {
-      case 'field':
-        return { kind: 'field', names: [t.val, ...this.fieldChain()], pos: t.pos };
+      case 'field': {
+        const next = this.peekFieldPos();
+        return { kind: 'field', names: [t.val, ...this.fieldChain()], pos: t.pos, chainPos: next < 0 ? t.pos : next };
+      }
       case 'dot':
         return { kind: 'dot', pos: t.pos };
       case 'var':
         if (!this.hasVar(t.val)) this.fail(`undefined variable "${t.val}"`, t.pos);
-        return { kind: 'var', name: t.val, names: this.fieldChain(), pos: t.pos };
+        const next = this.peekFieldPos();
+        return { kind: 'var', name: t.val, names: this.fieldChain(), pos: t.pos, chainPos: next < 0 ? t.pos : next };
       case 'string':
-        return { kind: 'string', value: unquote(t.val, t.pos), pos: t.pos };
+        return { kind: 'string', value: unquote(t.val, t.pos), quoted: t.val, pos: t.pos };
       case 'rawstring':
-        return { kind: 'string', value: t.val, pos: t.pos };
+        return { kind: 'string', value: t.val, quoted: '`' + t.val + '`', pos: t.pos };
       case 'char': {
         const s = unquote('"' + t.val.slice(1, -1).replace(/"/g, '\\"') + '"', t.pos);
         return { kind: 'number', text: t.val, isInt: true, value: s.codePointAt(0) ?? 0, pos: t.pos };
@@ -252,7 +260,8 @@ class Parser {
         return parseNumber(t.val, t.pos);
       case 'lparen': {
         const pipe = this.parsePipeline('paren', false);
-        return { kind: 'pipe', pipe, names: this.fieldChain(), pos: t.pos };
+        const next = this.peekFieldPos();
+        return { kind: 'pipe', pipe, names: this.fieldChain(), pos: t.pos, chainPos: next < 0 ? t.pos : next };
       }
       case 'ident':
         if (t.val === 'true' || t.val === 'false') return { kind: 'bool', value: t.val === 'true', pos: t.pos };
