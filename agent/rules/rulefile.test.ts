@@ -75,7 +75,7 @@ describe('rule file loading', () => {
     assert.deepEqual(problems(text), [
       'r.yml:3:15: group "bad": bad "interval": not a valid duration string: "1x" (use units ms, s, m, h, d, w, y such as 1m30s) [FP_RULE_DURATION]',
       'r.yml:6:30: group "bad", rule 1, "Broken": could not parse expression: 1:16: parse error: unexpected end of input [FP_RULE_EXPR]',
-      'r.yml:8:38: group "bad", rule 1, "Broken": template: __alert_Broken:1: function "nope" not defined (in annotation "summary") [FP_RULE_TEMPLATE]',
+      'r.yml:8:38: group "bad", rule 1, "Broken": annotation "summary": template: __alert_Broken:1: function "nope" not defined [FP_RULE_TEMPLATE]',
       'r.yml:9:17: group "bad", rule 2, "bad name": invalid recording rule name: bad name [FP_RULE_NAME]',
       'r.yml:15:11: group "bad", rule 3, "ok:rule": could not parse expression: 3:1: parse error: unexpected ")\\n" [FP_RULE_EXPR]',
       'r.yml:16:14: group "bad", rule 3, "ok:rule": invalid field \'for\' in recording rule [FP_RULE_FIELD]',
@@ -110,7 +110,7 @@ describe('rule file loading', () => {
   it('checks templates of alerting rules only (recording rule labels are plain)', () => {
     assert.deepEqual(problems('groups:\n  - name: g\n    rules:\n      - record: a\n        expr: up\n        labels: {x: "{{ oops"}\n'), []);
     assert.deepEqual(problems('groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        labels: {x: "ab {{ if 1 }}"}\n'), [
-      'r.yml:6:28: group "g", rule 1, "A": template: __alert_A:1: unexpected EOF: missing {{end}} for {{if}} (in label "x") [FP_RULE_TEMPLATE]',
+      'r.yml:6:28: group "g", rule 1, "A": label "x": template: __alert_A:1: unexpected EOF: missing {{end}} for {{if}} [FP_RULE_TEMPLATE]',
     ]);
   });
 });

@@ -287,7 +287,7 @@ class FileParser {
           } catch (err) {
             if (!(err instanceof TemplateSyntaxError)) throw err;
             this.report('FP_RULE_TEMPLATE', mapValueOffset(this.text, vn, value, err.pos),
-              `${ctx}${syntaxErrorMessage({ name: tname, text: value }, err)} (in ${map === labels ? 'label' : 'annotation'} "${k}")`);
+              `${ctx}${map === labels ? 'label' : 'annotation'} "${k}": ${syntaxErrorMessage({ name: tname, text: value }, err)}`);
           }
         }
       }
