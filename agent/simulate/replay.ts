@@ -33,7 +33,12 @@ export async function replay(o: ReplayOptions): Promise<{ lines: number; errors:
     if (line.trim() === '') continue;
     let out: string;
     try {
-      const raw = JSON.parse(line) as Record<string, unknown>;
+      let raw: Record<string, unknown>;
+      try {
+        raw = JSON.parse(line) as Record<string, unknown>;
+      } catch (err) {
+        throw new Error(`not JSON (${errorMessage(err)}); each line must be one observation object (docs/replay.md)`);
+      }
       const alerts = Array.isArray(raw.alerts) ? (raw.alerts as FiringAlert[]) : [];
       delete raw.alerts;
       const obs = parseObservation(raw, `${o.name ?? 'stdin'}:${lines}`);
