@@ -204,11 +204,7 @@ export class CheckpointCoordinator {
     if (kind === 'CHECKPOINT' && this.pendingOfKind('CHECKPOINT') >= this.config.maxConcurrent) {
       throw new FlowpilotError('FP_CHECKPOINT_BUSY', `max-concurrent-checkpoints (${this.config.maxConcurrent}) are already in progress`);
     }
-    const checkpointId = this.nextId++;
-    const location =
-      kind === 'CHECKPOINT'
-        ? await this.deps.storage.initCheckpoint(this.jobId, checkpointId)
-        : await this.deps.storage.initSavepoint(this.jobId, checkpointId, kind, opts.target);
+    const { checkpointId, location } = await this.allocate(kind, opts.target);
     const now = this.timers.now();
     const subtasksPerVertex: Record<string, number> = {};
     for (const v of this.graph.vertices) subtasksPerVertex[v.id] = v.parallelism;
@@ -228,6 +224,22 @@ export class CheckpointCoordinator {
     this.log.debug({ checkpointId, kind, dir: location.dir }, 'triggering checkpoint');
     this.deps.triggerSources({ checkpointId, timestamp: now, kind, dir: location.dir, externalPath: location.externalPath, drain: opts.drain ?? false });
     return p;
+  }
+
+  /** The next checkpoint id and its directory; ids of completed checkpoints left by an earlier run with this job id are skipped. */
+  private async allocate(kind: SnapshotKind, target: string | undefined): Promise<{ checkpointId: number; location: CheckpointLocation }> {
+    for (let tries = 0; ; tries++) {
+      const checkpointId = this.nextId++;
+      try {
+        const location =
+          kind === 'CHECKPOINT'
+            ? await this.deps.storage.initCheckpoint(this.jobId, checkpointId)
+            : await this.deps.storage.initSavepoint(this.jobId, checkpointId, kind, target);
+        return { checkpointId, location };
+      } catch (err) {
+        if (!(err instanceof FlowpilotError && err.code === 'FP_CHECKPOINT_EXISTS') || tries >= 10_000) throw err;
+      }
+    }
   }
 
   /** A subtask wrote its state and acknowledges; the last acknowledgement finalizes the checkpoint. */

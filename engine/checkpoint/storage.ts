@@ -93,11 +93,15 @@ export class CheckpointStorage {
     return path.join(path.resolve(stripFileScheme(this.options.checkpointDir)), jobId);
   }
 
-  /** Creates `<checkpoint-dir>/<job-id>/chk-<n>/`. */
+  /** Creates `<checkpoint-dir>/<job-id>/chk-<n>/`; FP_CHECKPOINT_EXISTS when a completed one is there. */
   async initCheckpoint(jobId: string, checkpointId: number): Promise<CheckpointLocation> {
     const dir = path.join(this.jobDir(jobId), checkpointDirName(checkpointId));
     await mkdir(path.dirname(dir), { recursive: true });
-    await rm(dir, { recursive: true, force: true }); // a leftover of a crashed JobManager with the same id
+    if (await exists(path.join(dir, METADATA_FILE_NAME))) {
+      // A completed checkpoint of an earlier run with the same job id: never overwrite it.
+      throw new FlowpilotError('FP_CHECKPOINT_EXISTS', `${dir} already holds a completed checkpoint`, { details: { checkpointId } });
+    }
+    await rm(dir, { recursive: true, force: true }); // a partial leftover (no _metadata) is garbage
     await mkdir(dir);
     const real = await realpathNearest(dir);
     return { kind: 'CHECKPOINT', checkpointId, jobId, dir: real, externalPath: externalPointer(real) };

@@ -1,7 +1,7 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isFlowpilotError, type FlowpilotError } from '../../common/errors.ts';
@@ -177,6 +177,27 @@ describe('CheckpointCoordinator periodic checkpoints', () => {
     assert.equal(s.thresholdErrors.length, 1);
     assert.ok(isFlowpilotError(s.thresholdErrors[0], 'FP_CHECKPOINT_TOLERABLE'));
     assert.match(s.coord.statsView().latestFailed!.failureMessage!, /declined.*disk full/);
+  });
+
+  it('never overwrites a completed checkpoint left by an earlier run with the same job id', async (t) => {
+    const first = await setup(t);
+    first.coord.start();
+    first.timers.advance(100);
+    await until(() => first.events.length === 1, 'first run completes chk-1');
+    first.coord.stop();
+    const metaBefore = await readFile(path.join(first.triggers[0]!.dir, '_metadata'));
+    // A second coordinator (a new JobManager) over the same directory, job id and config.
+    const second = new CheckpointCoordinator({
+      jobId: JOB_ID, jobName: 'test job', graph: g, config: first.coord.config,
+      storage: new CheckpointStorage({ checkpointDir: first.coord.config.checkpointDir, savepointDir: null, allowedRoots: first.coord.config.allowedRoots }),
+      timers: new ManualTimers(), triggerSources: () => undefined, notifyComplete: () => undefined,
+    });
+    second.start();
+    const p = await second.trigger('CHECKPOINT');
+    second.stop();
+    second.abortPending();
+    assert.equal(p.checkpointId, 2);
+    assert.deepEqual(await readFile(path.join(first.triggers[0]!.dir, '_metadata')), metaBefore);
   });
 
   it('rejects acknowledgements for unknown checkpoints, foreign subtasks and duplicates', async (t) => {
