@@ -110,3 +110,20 @@ describe('PromQLEngine chunked range queries', () => {
     await assert.rejects(p, (err: unknown) => err instanceof FlowpilotError && err.code === 'FP_PROMQL_CANCELED');
   });
 });
+
+describe('PromQLEngine metrics', () => {
+  it('counts queries by kind and outcome and records their duration', async () => {
+    const { Registry } = await import('prom-client');
+    const registry = new Registry();
+    const engine = new PromQLEngine(counters(2, 10));
+    engine.registerMetrics(registry);
+    engine.instantQuerySync('flink_records_total', 15_000);
+    await engine.rangeQuery('flink_records_total', 0, 60_000, 15_000);
+    assert.throws(() => engine.instantQuerySync('flink_records_total + on(job) flink_records_total', 15_000));
+    const text = await registry.metrics();
+    assert.match(text, /flowpilot_promql_queries_total\{kind="instant",result="success"\} 1/);
+    assert.match(text, /flowpilot_promql_queries_total\{kind="instant",result="error"\} 1/);
+    assert.match(text, /flowpilot_promql_queries_total\{kind="range",result="success"\} 1/);
+    assert.match(text, /flowpilot_promql_query_duration_seconds_count\{kind="instant"\} 2/);
+  });
+});

@@ -5,6 +5,7 @@
  * final removal of metric names flagged for dropping (delayed name removal), which is
  * where two series ending up with the same labels is an error.
  */
+import { Counter, Histogram, type Registry } from 'prom-client';
 import { FlowpilotError } from '../../common/errors.ts';
 import { labelsKey } from '../tsdb/labels.ts';
 import type { Queryable } from '../tsdb/storage.ts';
@@ -38,8 +39,47 @@ export class PromQLEngine {
     };
   }
 
+  /**
+   * Registers flowpilot_promql_query_duration_seconds{kind} and
+   * flowpilot_promql_queries_total{kind,result} in a prom-client registry.
+   */
+  registerMetrics(registry: Registry): void {
+    const duration = new Histogram({
+      name: 'flowpilot_promql_query_duration_seconds',
+      help: 'Wall time of PromQL queries.',
+      labelNames: ['kind'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [registry],
+    });
+    const total = new Counter({ name: 'flowpilot_promql_queries_total', help: 'PromQL queries by outcome.', labelNames: ['kind', 'result'], registers: [registry] });
+    this.observe = (kind, seconds, result) => {
+      duration.observe({ kind }, seconds);
+      total.inc({ kind, result });
+    };
+  }
+
+  private observe: ((kind: 'instant' | 'range', seconds: number, result: string) => void) | null = null;
+
+  private measured<T>(kind: 'instant' | 'range', fn: () => T): T {
+    if (this.observe === null) return fn();
+    const t0 = performance.now();
+    let result = 'success';
+    try {
+      return fn();
+    } catch (err) {
+      result = err instanceof FlowpilotError && err.code === 'FP_PROMQL_TIMEOUT' ? 'timeout' : err instanceof FlowpilotError && err.code === 'FP_PROMQL_CANCELED' ? 'canceled' : 'error';
+      throw err;
+    } finally {
+      this.observe(kind, (performance.now() - t0) / 1000, result);
+    }
+  }
+
   /** Evaluates at one instant. Returns a vector, scalar, string, or (for a range expression) a matrix. */
   instantQuerySync(query: string | Expr, timeMs: number, opts: QueryOptions = {}): QueryResult {
+    return this.measured('instant', () => this.instant(query, timeMs, opts));
+  }
+
+  private instant(query: string | Expr, timeMs: number, opts: QueryOptions): QueryResult {
     const { expr, text } = this.prepare(query);
     const { value, warnings, infos } = this.run(expr, text, timeMs, timeMs, 1, opts);
     let data: QueryData;
@@ -60,7 +100,7 @@ export class PromQLEngine {
 
   /** Evaluates at every step from start to end (inclusive); the result is always a matrix. */
   rangeQuerySync(query: string | Expr, startMs: number, endMs: number, stepMs: number, opts: QueryOptions = {}): QueryResult {
-    return this.rangeChunk(query, startMs, endMs, stepMs, opts, undefined);
+    return this.measured('range', () => this.rangeChunk(query, startMs, endMs, stepMs, opts, undefined));
   }
 
   private rangeChunk(query: string | Expr, startMs: number, endMs: number, stepMs: number, opts: QueryOptions, whole: QueryFrame | undefined): QueryResult {
@@ -101,6 +141,19 @@ export class PromQLEngine {
   async rangeQuery(query: string | Expr, startMs: number, endMs: number, stepMs: number, opts: QueryOptions = {}): Promise<QueryResult> {
     const steps = stepMs > 0 && endMs >= startMs ? Math.floor((endMs - startMs) / stepMs) + 1 : 0;
     if (steps <= RANGE_CHUNK_STEPS) return this.rangeQuerySync(query, startMs, endMs, stepMs, opts);
+    const t0 = performance.now();
+    try {
+      const r = await this.rangeChunked(query, startMs, endMs, stepMs, steps, opts);
+      this.observe?.('range', (performance.now() - t0) / 1000, 'success');
+      return r;
+    } catch (err) {
+      const code = err instanceof FlowpilotError ? err.code : '';
+      this.observe?.('range', (performance.now() - t0) / 1000, code === 'FP_PROMQL_TIMEOUT' ? 'timeout' : code === 'FP_PROMQL_CANCELED' ? 'canceled' : 'error');
+      throw err;
+    }
+  }
+
+  private async rangeChunked(query: string | Expr, startMs: number, endMs: number, stepMs: number, steps: number, opts: QueryOptions): Promise<QueryResult> {
     const { expr, text } = this.prepare(query);
     const deadline = performance.now() + (opts.timeoutMs ?? this.options.timeoutMs);
     const merged = new Map<string, MatrixSeries>();
