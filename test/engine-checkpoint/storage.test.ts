@@ -158,10 +158,18 @@ describe('savepoint path safety', () => {
     assert.equal(path.dirname(loc.dir), path.join(base, 'real', 'sps'));
   });
 
-  it('refuses restore paths outside the allowed roots', async (t) => {
+  it('refuses restore paths outside the allowed roots, also through a symlink inside the root', async (t) => {
     const base = await tempDir(t);
-    await mkdir(path.join(base, 'root'));
-    await assert.rejects(loadCheckpoint(path.join(base, 'root', '..'), { allowedRoots: [path.join(base, 'root')] }), (e) => isFlowpilotError(e, 'FP_SAVEPOINT_PATH'));
+    const root = path.join(base, 'root');
+    await mkdir(root);
+    const outsideStorage = new CheckpointStorage({ checkpointDir: null, savepointDir: null, allowedRoots: [path.join(base, 'outside')] });
+    const sp = await outsideStorage.initSavepoint(JOB_ID, 1, 'SAVEPOINT', path.join(base, 'outside'));
+    await writeSnapshot(outsideStorage, sp, g, new Map([[v.id, countingSnapshots(v, counts(3), 1)]]));
+    await symlink(sp.dir, path.join(root, 'looks-inside'));
+    for (const p of [path.join(root, '..'), path.join(root, '..', 'outside', path.basename(sp.dir)), path.join(root, 'looks-inside'), path.join(root, 'looks-inside', '_metadata')]) {
+      await assert.rejects(loadCheckpoint(p, { allowedRoots: [root] }), (e) => isFlowpilotError(e, 'FP_SAVEPOINT_PATH'), p);
+    }
+    assert.equal((await loadCheckpoint(path.join(root, 'looks-inside'))).metadata.checkpointId, 1, 'without roots (internal paths) it loads');
   });
 });
 
