@@ -222,7 +222,8 @@ function pinAt(e: Expr, t: number): Expr {
   switch (e.kind) {
     case 'vector_selector': return e.at === null ? { ...e, at } : e;
     case 'matrix_selector': return e.vector.at === null ? { ...e, vector: { ...e.vector, at } } : e;
-    case 'subquery': return { ...e, expr: pinAt(e.expr, t), at: e.at ?? at };
+    // Selectors inside a subquery run at the subquery's own steps: pin the subquery only.
+    case 'subquery': return e.at === null ? { ...e, at } : e;
     case 'paren': case 'unary': return { ...e, expr: pinAt(e.expr, t) };
     case 'call': return { ...e, args: e.args.map((a) => pinAt(a, t)) };
     case 'aggregate': return { ...e, expr: pinAt(e.expr, t), param: e.param === null ? null : pinAt(e.param, t) };
