@@ -66,4 +66,29 @@ describe('parity with promtool test rules', () => {
     assert.equal(ours.stdout, theirs.stdout);
     assert.equal(ours.stderr, theirs.stderr);
   });
+
+  it('stops a test group at a rule failing its limit, with the same message', async (t) => {
+    if (!needPromtool(t)) return;
+    const dir = await mkdtemp(join(tmpdir(), 'fp-parity-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'lim.yml'), 'groups:\n  - name: g\n    limit: 1\n    rules:\n      - alert: A\n        expr: g > 1\n');
+    await writeFile(join(dir, 'lim_test.yml'), [
+      'rule_files: [lim.yml]',
+      'tests:',
+      '  - interval: 1m',
+      '    input_series:',
+      "      - {series: 'g{i=\"1\"}', values: '0 0 5'}",
+      "      - {series: 'g{i=\"2\"}', values: '0 0 5'}",
+      '    alert_rule_test:',
+      '      - {eval_time: 3m, alertname: A, exp_alerts: []}',
+      '',
+    ].join('\n'));
+    const ours = await run(process.execPath, [cli, 'rules', 'test', 'lim_test.yml'], dir);
+    const theirs = await run(PROMTOOL, ['test', 'rules', 'lim_test.yml'], dir);
+    assert.equal(theirs.code, 1);
+    assert.match(theirs.stderr, /rule: A, time: 2m0s, err: exceeded limit of 1 with 2 alerts/);
+    assert.equal(ours.code, 1);
+    assert.equal(ours.stderr, theirs.stderr);
+    assert.equal(ours.stdout, theirs.stdout);
+  });
 });

@@ -19,6 +19,7 @@ import { AlertingRule } from '../alerting.ts';
 import { RuleGroup } from '../group.ts';
 import { formatProblem, loadRuleFiles } from '../rulefile.ts';
 import { formatFloat } from '../template/index.ts';
+import { formatGoDuration } from '../template/values.ts';
 import { annotationsFromRecord, engineQueryFunc } from '../types.ts';
 import { expandValues, parseSeriesDescription } from './series.ts';
 
@@ -116,7 +117,7 @@ async function runGroup(tg: TestGroup, ruleFiles: string[], evalIntervalMs: numb
     const evalErrs: string[] = [];
     for (const g of groups) {
       await g.eval(ts, { query, appender: storage, externalLabels, externalURL, resendDelayMs: 60_000 });
-      for (const r of g.rules) if (r.lastError !== null) evalErrs.push(`    rule: ${r.name}, time: ${formatDuration(ts)}, err: ${r.lastError}`);
+      for (const r of g.rules) if (r.lastError !== null) evalErrs.push(`    rule: ${r.name}, time: ${formatGoDuration(ts * 1e6)}, err: ${r.lastError}`);
     }
     if (evalErrs.length > 0) return [...errs, ...evalErrs];
     while (curr < evalTimes.length && ts <= evalTimes[curr] && evalTimes[curr] < ts + evalIntervalMs) {
