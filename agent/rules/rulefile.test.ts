@@ -113,4 +113,18 @@ describe('rule file loading', () => {
       'r.yml:6:28: group "g", rule 1, "A": label "x": template: __alert_A:1: unexpected EOF: missing {{end}} for {{if}} [FP_RULE_TEMPLATE]',
     ]);
   });
+
+  it('expands YAML aliases and merge keys like Go's yaml.v3', () => {
+    const { groups, problems: errs } = parseRuleFile(
+      'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n        labels: &common {severity: warning, team: s}\n' +
+        '      - alert: B\n        expr: up == 2\n        labels:\n          <<: *common\n          severity: critical\n      - alert: C\n        expr: up\n        labels: *common\n',
+      'r.yml',
+    );
+    assert.deepEqual(errs, []);
+    assert.deepEqual(groups[0].rules.map((r) => r.labels), [
+      { severity: 'warning', team: 's' },
+      { severity: 'critical', team: 's' },
+      { severity: 'warning', team: 's' },
+    ]);
+  });
 });

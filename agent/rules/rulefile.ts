@@ -7,7 +7,7 @@
  * problems of a file instead of stopping at the first, like `promtool check rules`.
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { FlowpilotError, type ErrorCode } from '../../common/errors.ts';
 import { parseExpr, type Expr } from '../promql/index.ts';
 import { DurationError, parseDuration } from './duration.ts';
@@ -66,6 +66,40 @@ export function formatProblem(p: RuleProblem): string {
 }
 
 /** Maps an offset inside a scalar's value back to an offset in the file, by aligning value and source. */
+/**
+ * Expands aliases (`*name`) and merge keys (`<<: *name`) in place, as Go's yaml.v3 does
+ * when Prometheus unmarshals a rule file; expanded nodes keep the anchor's positions.
+ */
+function expandAliases(doc: Document.Parsed): void {
+  visit(doc, {
+    Alias(_key, node) {
+      const target = node.resolve(doc);
+      return target ? (target.clone() as YamlNode) : undefined;
+    },
+  });
+  visit(doc, {
+    Map(_key, map) {
+      const merges = map.items.filter((p) => isScalar(p.key) && p.key.value === '<<');
+      if (merges.length === 0) return undefined;
+      map.items = map.items.filter((p) => !merges.includes(p));
+      const have = new Set(map.items.map((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key))));
+      for (const m of merges) {
+        const sources = isSeq(m.value) ? m.value.items : [m.value];
+        for (const src of sources) {
+          if (!isMap(src)) continue;
+          for (const p of src.items) {
+            const k = isScalar(p.key) ? String(p.key.value) : String(p.key);
+            if (have.has(k)) continue;
+            have.add(k);
+            map.items.push(p);
+          }
+        }
+      }
+      return undefined;
+    },
+  });
+}
+
 function mapValueOffset(text: string, node: Scalar, value: string, off: number): number {
   const [start, end] = node.range ?? [0, 0, 0];
   const src = text.slice(start, end);
@@ -106,6 +140,7 @@ class FileParser {
     const doc = parseDocument(this.text, { lineCounter: this.lc, uniqueKeys: true, prettyErrors: false });
     for (const e of doc.errors) this.report('FP_RULE_YAML', e.pos[0], `yaml: ${e.message.split('\n')[0]}`);
     if (doc.errors.length > 0) return [];
+    expandAliases(doc);
     const root = doc.contents;
     if (root === null || (isScalar(root) && root.value === null)) return [];
     if (!isMap(root)) {
