@@ -31,6 +31,8 @@ export function fastAggregate(ev: Evaluator, e: AggregateExpr, input: EvalSeries
   const groupIds = new Map<string, number>();
   const groupLabels: Labels[] = [];
   const seriesGroup = new Int32Array(input.length);
+  // A group keeps a metric name only through by (__name__); it is dropped later if any member's is.
+  const groupDropName: boolean[] = [];
   for (let i = 0; i < input.length; i++) {
     const gl = groupLabelsOf(input[i]!.metric, e);
     const key = labelsKey(gl);
@@ -39,7 +41,9 @@ export function fastAggregate(ev: Evaluator, e: AggregateExpr, input: EvalSeries
       g = groupLabels.length;
       groupIds.set(key, g);
       groupLabels.push(gl);
+      groupDropName.push(false);
     }
+    if (input[i]!.dropName && METRIC_NAME in gl) groupDropName[g] = true;
     seriesGroup[i] = g;
   }
   const steps = ctx.steps;
@@ -87,7 +91,7 @@ export function fastAggregate(ev: Evaluator, e: AggregateExpr, input: EvalSeries
       ts.push(ctx.start + k * ctx.interval);
       vs.push(finish(op, cell, n, a, c, m, mc, incremental));
     }
-    if (ts.length > 0) out.push({ metric: groupLabels[g]!, dropName: false, ts, vs });
+    if (ts.length > 0) out.push({ metric: groupLabels[g]!, dropName: groupDropName[g]!, ts, vs });
   }
   return out;
 }

@@ -39,6 +39,11 @@ function groupSamples(samples: StepSample[], e: AggregateExpr, cache: Map<Labels
   return [...groups.values()];
 }
 
+/** With by (__name__), a group's name is dropped later if any member's is. */
+function anyDropName(g: Group): boolean {
+  return METRIC_NAME in g.labels && g.samples.some((s) => s.dropName);
+}
+
 function simpleAggregate(op: AggregateExpr['op'], samples: StepSample[]): number {
   switch (op) {
     case 'sum': {
@@ -126,7 +131,7 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr, ctx: StepContext)
           warnedQuantile = true;
           ev.annotate('warning', `quantile value should be between 0 and 1, got ${formatValue(q)}`, e.param!);
         }
-        for (const g of groupSamples(samples, e, cache)) out.push({ metric: g.labels, dropName: false, v: quantileOf(q, g.samples.map((s) => s.v)) });
+        for (const g of groupSamples(samples, e, cache)) out.push({ metric: g.labels, dropName: anyDropName(g), v: quantileOf(q, g.samples.map((s) => s.v)) });
         break;
       }
       case 'count_values': {
@@ -144,7 +149,7 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr, ctx: StepContext)
         break;
       }
       default:
-        for (const g of groupSamples(samples, e, cache)) out.push({ metric: g.labels, dropName: false, v: simpleAggregate(e.op, g.samples) });
+        for (const g of groupSamples(samples, e, cache)) out.push({ metric: g.labels, dropName: anyDropName(g), v: simpleAggregate(e.op, g.samples) });
     }
     acc.add(t, out);
   }
