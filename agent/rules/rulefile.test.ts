@@ -114,7 +114,7 @@ describe('rule file loading', () => {
     ]);
   });
 
-  it('expands YAML aliases and merge keys like Go's yaml.v3', () => {
+  it('expands YAML aliases and merge keys like yaml.v3 in Go', () => {
     const { groups, problems: errs } = parseRuleFile(
       'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n        labels: &common {severity: warning, team: s}\n' +
         '      - alert: B\n        expr: up == 2\n        labels:\n          <<: *common\n          severity: critical\n      - alert: C\n        expr: up\n        labels: *common\n',
