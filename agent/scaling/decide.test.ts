@@ -4,7 +4,8 @@ import { ScalingController } from './controller.ts';
 import { ObservationBuilder, type IntervalRates } from './observation-builder.ts';
 import { policySchema } from './policy-schema.ts';
 import type { ScaleDecision } from './decision.ts';
-import type { FiringAlert } from './decide.ts';
+import { decide, type FiringAlert } from './decide.ts';
+import { emptyHistory, updateHistory, type ScalingHistory } from './history.ts';
 
 const PER_SUBTASK = 2500; // map records/s per subtask in these scenarios
 
@@ -272,5 +273,44 @@ describe('decide, model inputs', () => {
     assert.equal(d.backlogMode, true);
     assert.equal(d.action, 'none');
     assert.match(d.reasons.join('\n'), /no scale-down in backlog mode/);
+  });
+});
+
+describe('decide, restart cost against short overloads', () => {
+  function drive(restartCostSec: number): ScaleDecision[] {
+    const policy = policySchema.parse({});
+    const b = job(2);
+    let h: ScalingHistory = { ...emptyHistory('job-1', policy), episodes: [120, 150], restartCostSec, restartSamples: 3 };
+    const out: ScaleDecision[] = [];
+    let pending = 0;
+    for (let i = 0; i < 30; i++) {
+      const arrival = i < 8 ? 4000 : 6000; // the map sustains 5000
+      const processed = Math.min(arrival + pending / 15, 5000);
+      pending = Math.max(0, pending + (arrival - processed) * 15);
+      const obs = b.next(15, rates(processed, 2, pending));
+      const d = decide({ observation: obs }, h, policy, { now: () => obs.time });
+      h = updateHistory(h, obs, d, policy);
+      out.push(d);
+      if (d.action === 'rescale') break;
+    }
+    return out;
+  }
+
+  it('rides out an overload shorter than usual when scaling up and back would cost more downtime', () => {
+    const ds = drive(200);
+    const held = ds.find((d) => d.blockedBy === 'absorbing-short-overload');
+    assert.ok(held, 'held at first');
+    assert.match(held.reasons.join('\n'), /overloads of this job last ~150 s \(median of 2\); riding this one out adds ~\d+ s of lag, less than the ~400 s of downtime/);
+    const up = ds.find((d) => d.action === 'rescale');
+    assert.ok(up, 'scales once the overload outlasts the usual ones');
+    const start = ds[8]!.time;
+    assert.ok(up.time - start >= 150_000, `scaled after ${(up.time - start) / 1000} s`);
+  });
+
+  it('scales at once when restarts are cheap', () => {
+    const ds = drive(1);
+    const up = ds.find((d) => d.action === 'rescale')!;
+    assert.ok(up.time - ds[8]!.time <= 15_000, `scaled after ${(up.time - ds[8]!.time) / 1000} s`);
+    assert.ok(!ds.some((d) => d.blockedBy === 'absorbing-short-overload'));
   });
 });

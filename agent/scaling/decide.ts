@@ -59,7 +59,7 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
   const now = clock.now();
   const current = Object.fromEntries(obs.vertices.map((v) => [v.id, v.parallelism]));
   const restartSec = restartCost(history, obs, policy);
-  const d: ScaleDecision = { time: now, jobId: obs.jobId, action: 'none', parallelism: current, recommended: { ...current }, reasons: [], perVertex: {}, backlogMode: false, restartCostSec: restartSec, arrivalRate: 0 };
+  const d: ScaleDecision = { time: now, jobId: obs.jobId, action: 'none', parallelism: current, recommended: { ...current }, reasons: [], perVertex: {}, backlogMode: false, restartCostSec: restartSec, arrivalRate: 0, capacityRate: 0, lagSeconds: 0 };
   const block = (guard: Guard, reason: string): ScaleDecision => {
     d.blockedBy = guard;
     d.reasons.push(reason);
@@ -96,6 +96,8 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
   for (let i = Math.max(1, samples.length - k); i < samples.length; i++) intervals.push(computeRates(obs, windowStats([samples[i - 1]!, samples[i]!]), modelInputs));
   d.edgeRatios = long.ratios;
   d.arrivalRate = long.arrivalRate;
+  d.lagSeconds = Number.isFinite(long.lagSeconds) ? long.lagSeconds : 1e9;
+  d.capacityRate = jobCapacity(long);
   const lagThreshold = seconds(policy.backlog.lagThreshold);
   d.backlogMode = long.lagSeconds > lagThreshold || short.lagSeconds > lagThreshold;
 
@@ -136,6 +138,13 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
   }
   checkEffectiveness(d, history, policy);
   return applyGuards(d, obs, plans, history, policy, inputs.alerts ?? [], now);
+}
+
+/** The job's sustainable rate in source records/s: the tightest vertex, scaled by its share of the arrivals. */
+function jobCapacity(m: ReturnType<typeof computeRates>): number {
+  let cap = Number.POSITIVE_INFINITY;
+  for (const v of m.vertices.values()) if (v.targetRate > 0 && v.trueRate > 0) cap = Math.min(cap, (v.trueRate / v.targetRate) * m.arrivalRate);
+  return Number.isFinite(cap) ? cap : 0;
 }
 
 /** Did the last scale-up deliver? Compare the rate now with the rate before and the one expected. */
@@ -194,7 +203,7 @@ function applyGuards(
   const downs = Object.keys(target).filter((id) => target[id]! < current[id]!);
   d.reasons.push(...reasons);
   if (ups.length === 0 && downs.length === 0) {
-    if (blockedVertices.length > 0) return finish(d, 'ineffective-scale-up');
+    if (blockedVertices.length > 0) return finish(d, proposal.absorbing ? 'absorbing-short-overload' : 'ineffective-scale-up');
     if (d.blockedBy) return d;
     d.reasons.push('all vertices within the utilization band');
     return finish(d, 'within-band');

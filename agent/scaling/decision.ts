@@ -19,6 +19,7 @@ export type Guard =
   | 'memory-pressure'
   | 'quota'
   | 'ineffective-scale-up'
+  | 'absorbing-short-overload'
   | 'limits'
   | 'disabled';
 
@@ -71,6 +72,10 @@ export interface ScaleDecision {
   restartCostSec: number;
   forecastRate?: number;
   arrivalRate: number;
+  /** records/s (at the sources) the job sustains at its current parallelism: its bottleneck */
+  capacityRate: number;
+  /** backlog in seconds of arrivals (largest over sources) */
+  lagSeconds: number;
   /** measured edge ratios "u>v" (records into v per record into u) */
   edgeRatios?: Record<string, number>;
   /** vertices whose last scale-up was found ineffective in this evaluation, with why */

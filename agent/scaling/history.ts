@@ -42,6 +42,10 @@ export interface ScalingHistory {
   lastArrivalSample: number;
   /** sources: the last capacity observed while catching up unthrottled (busy time lies at sources) */
   sourceObserved: Record<string, { p: number; rate: number }>;
+  /** the overload in progress: arrivals above what the job sustained when it began */
+  episode?: { start: number; capacity: number };
+  /** lengths in seconds of past overload episodes, newest last */
+  episodes: number[];
 }
 
 export function emptyHistory(jobId: string, policy: ScalingPolicy): ScalingHistory {
@@ -59,6 +63,7 @@ export function emptyHistory(jobId: string, policy: ScalingPolicy): ScalingHisto
     forecast: emptyForecast(seconds(policy.forecast.bucket), seconds(policy.forecast.season)),
     lastArrivalSample: Number.NEGATIVE_INFINITY,
     sourceObserved: {},
+    episodes: [],
   };
 }
 
@@ -140,9 +145,30 @@ export function updateHistory(h: ScalingHistory, obs: JobObservation, d: ScaleDe
     }
   }
 
+  trackEpisode(next, d);
+
   if (d.arrivalRate > 0 && Object.keys(d.perVertex).length > 0 && d.time - h.lastArrivalSample >= 60_000) {
     next.forecast = addArrival(h.forecast, d.time, d.arrivalRate, seconds(policy.forecast.trendWindow));
     next.lastArrivalSample = d.time;
   }
   return next;
+}
+
+/**
+ * Overload episodes, measured on the load rather than on our reaction: one opens when arrivals
+ * exceed what the job sustained, and closes when arrivals fall back within that capacity (or
+ * after 6 h: then it was a new level, not an episode).
+ */
+function trackEpisode(h: ScalingHistory, d: ScaleDecision): void {
+  if (Object.keys(d.perVertex).length === 0 || !(d.capacityRate > 0)) return;
+  const ep = h.episode;
+  if (!ep) {
+    if (d.arrivalRate > d.capacityRate * 1.02) h.episode = { start: d.time, capacity: d.capacityRate };
+    return;
+  }
+  const age = (d.time - ep.start) / 1000;
+  if (d.arrivalRate <= ep.capacity || age > 6 * 3600) {
+    h.episodes = [...h.episodes, age].slice(-10);
+    delete h.episode;
+  }
 }

@@ -93,6 +93,11 @@ export const policyShape = {
       prior: duration().default('60s').describe('restart downtime assumed before one has been observed'),
       ewmaAlpha: fraction().default(0.5).describe('weight of the newest observed downtime in the learned restart cost'),
       transientIntervals: z.number().int().min(0).default(1).describe('metric intervals after RUNNING whose rates are ignored, on top of the measured restore time'),
+      absorbShortOverloads: z
+        .boolean()
+        .default(true)
+        .describe('ride out an overload expected to end soon (overloads seen so far were short) when the lag it adds is below the downtime of scaling up and back down'),
+      minEpisodes: z.number().int().min(1).default(2).describe('past overload episodes needed before their typical length is trusted'),
     })
     .strict()
     .prefault({}),

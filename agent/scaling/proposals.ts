@@ -37,6 +37,8 @@ export interface Proposal {
   target: Record<string, number>;
   reasons: string[];
   blockedVertices: string[];
+  /** a scale-up was held to ride out a short overload */
+  absorbing: boolean;
 }
 
 export function proposeTargets(input: ProposalInput): Proposal {
@@ -48,6 +50,7 @@ export function proposeTargets(input: ProposalInput): Proposal {
   const u = policy.utilization;
   const forceDown = actions.find((a) => a.action === 'scale_down');
   const delayMs = seconds(policy.scaleDown.delay) * 1000;
+  const absorb = absorbVerdict(input);
   for (const [id, plan] of plans) {
     const m: VertexModel = plan.model;
     const p = m.parallelism;
@@ -63,6 +66,11 @@ export function proposeTargets(input: ProposalInput): Proposal {
     if (alertUp && want <= p && (alertUp.vertex !== undefined || m.utilization >= u.target)) {
       want = Math.min(upCap, Math.max(m.recommended, p + 1, Math.ceil(p * 1.25)));
       reasons.push(`vertex ${id}: ${p} -> ${want}: alert ${alertUp.name} asks to scale up`);
+    }
+    if (want > p && plan.upTriggered && absorb) {
+      blockedVertices.push(id);
+      reasons.push(`vertex ${id}: scale-up held: ${absorb}`);
+      want = p;
     }
     if (want > p && ineffective) {
       blockedVertices.push(id);
@@ -91,7 +99,29 @@ export function proposeTargets(input: ProposalInput): Proposal {
 
   memoryScaleOut(input, target, reasons);
   rideAlong(input, target, reasons);
-  return { target, reasons, blockedVertices };
+  return { target, reasons, blockedVertices, absorbing: absorb !== undefined && blockedVertices.length > 0 };
+}
+
+/**
+ * Restart cost as a decision input: when the overloads this job has seen were short, riding the
+ * current one out may add less lag than the downtime of scaling up now and back down later.
+ * Returns why the scale-up is held, or undefined to go ahead.
+ */
+function absorbVerdict(input: ProposalInput): string | undefined {
+  const { d, history, policy, now } = input;
+  if (!policy.restart.absorbShortOverloads || history.episodes.length < policy.restart.minEpisodes || d.arrivalRate <= 0) return undefined;
+  const sorted = [...history.episodes].sort((a, b) => a - b);
+  const typical = sorted[Math.floor(sorted.length / 2)]!;
+  const elapsed = history.episode ? (now - history.episode.start) / 1000 : 0;
+  if (elapsed >= typical) return undefined; // longer than usual: treat as a new level
+  const overload = Math.max(0, (d.arrivalRate - d.capacityRate) / d.arrivalRate);
+  const addedLag = d.lagSeconds + overload * (typical - elapsed);
+  const cost = 2 * d.restartCostSec;
+  if (addedLag >= cost) return undefined;
+  return (
+    `overloads of this job last ~${Math.round(typical)} s (median of ${sorted.length}); riding this one out adds ~${Math.round(addedLag)} s of lag, ` +
+    `less than the ~${Math.round(cost)} s of downtime of scaling up now and back down later (learned restart cost ${Math.round(d.restartCostSec)} s)`
+  );
 }
 
 /** Memory pressure with scale-out: spread the keyed state over more subtasks (and TaskManagers). */
