@@ -174,6 +174,12 @@ export class FakeKubeApiServer {
     if (!current) throw notFound(t, name);
     if (method === 'GET') return [200, p.subresource ? scaleOf(t, current) : current];
     if (method !== 'PUT' && method !== 'PATCH') throw new KubeStatusError(405, 'MethodNotAllowed', `${method} is not supported`);
+    return this.write(p, a, name, method, contentType, raw);
+  }
+
+  /** PUT or PATCH of an existing object or its scale subresource. */
+  private write(p: ParsedPath, a: RequestAttributes, name: string, method: string, contentType: string, raw: string): [number, unknown] {
+    const t = p.type;
     const incoming = parseJson(raw);
     for (let i = 0; i < this.interleaves.length; i++) {
       if (this.interleaves[i]!.match(a)) {
