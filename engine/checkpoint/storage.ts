@@ -120,7 +120,11 @@ export class CheckpointStorage {
       );
     }
     const parent = await resolveAllowedPath(chosen, this.options.allowedRoots);
-    await mkdir(parent, { recursive: true });
+    try {
+      await mkdir(parent, { recursive: true });
+    } catch (err) {
+      throw pathError(`the savepoint target ${chosen} cannot be used as a directory (${(err as NodeJS.ErrnoException).code ?? String(err)})`, chosen);
+    }
     const dir = path.join(parent, savepointDirName(jobId));
     await mkdir(dir);
     // Re-check after creation: a symlink swapped in between the check and mkdir is caught here.

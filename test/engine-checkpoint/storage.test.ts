@@ -145,6 +145,8 @@ describe('savepoint path safety', () => {
     }
     assert.deepEqual(await readdir(outside), [], 'nothing was created outside the root');
     assert.ok(!existsSync(path.join(base, 'nowhere')));
+    await writeFile(path.join(root, 'a-file'), 'x');
+    await assert.rejects(storage.initSavepoint(JOB_ID, 1, 'SAVEPOINT', path.join(root, 'a-file')), (e) => isFlowpilotError(e, 'FP_SAVEPOINT_PATH') && /cannot be used as a directory/.test(e.message));
     const ok = await storage.initSavepoint(JOB_ID, 1, 'SAVEPOINT', `file:${root}/a/../b`);
     assert.equal(path.dirname(ok.dir), path.join(root, 'b'));
   });
