@@ -13,6 +13,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { Registry } from 'prom-client';
 import { MemoryStorage, type LabelMatcher } from '../../agent/tsdb/index.ts';
 import { PromQLEngine, parseExpr, type Expr } from '../../agent/promql/index.ts';
@@ -62,6 +63,10 @@ export interface AgentCycleResult {
   maxRssBytes: number;
   rssEndBytes: number;
   heapUsedEndBytes: number;
+  /** After a full GC with the store still alive (when the child runs with --expose-gc): what the agent keeps. */
+  retained?: { heapUsedBytes: number; rssBytes: number };
+  /** V8 heap spaces at the end (before that GC), MB, to show where the RSS goes. */
+  heapSpacesMb: Record<string, number>;
   profile?: { eval: TopFrame[]; scrape: TopFrame[]; files: string[] };
 }
 
@@ -181,6 +186,16 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
     }
     sampleRss();
     const mem = process.memoryUsage();
+    const heapSpacesMb: Record<string, number> = {};
+    for (const sp of getHeapSpaceStatistics()) if (sp.space_size > 1 << 20) heapSpacesMb[sp.space_name] = Math.round(sp.space_size / (1 << 20));
+    const gc = (globalThis as { gc?: () => void }).gc;
+    let retained: AgentCycleResult['retained'];
+    if (gc) {
+      gc();
+      const after = process.memoryUsage();
+      // The store, engine and rules are still referenced below, so this is what the agent keeps.
+      retained = { heapUsedBytes: after.heapUsed, rssBytes: after.rss };
+    }
     return {
       cycles,
       warm: req.warm,
@@ -194,6 +209,8 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       rssEndBytes: mem.rss,
       heapUsedEndBytes: mem.heapUsed,
+      heapSpacesMb,
+      ...(retained ? { retained } : {}),
       ...(profile ? { profile } : {}),
     };
   } finally {

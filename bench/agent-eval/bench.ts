@@ -32,6 +32,8 @@ export interface BenchOptions {
   seed: number;
   /** Profile one extra agent cycle and keep the profiles in this directory. */
   profileDir?: string;
+  /** Extra Node flags for the agent child (experiments only; the report names them). */
+  agentNodeFlags?: string[];
   /** The whole run must finish by this time (ms since the epoch). */
   deadline: number;
   log?: (line: string) => void;
@@ -61,8 +63,9 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-function runAgentChild(request: AgentCycleRequest, deadline: number): Promise<AgentCycleResult> {
-  const child = fork(join(HERE, 'agent-cycle.ts'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+function runAgentChild(request: AgentCycleRequest, deadline: number, nodeFlags: string[]): Promise<AgentCycleResult> {
+  // --expose-gc only lets the child measure its retained heap after the measured cycles.
+  const child = fork(join(HERE, 'agent-cycle.ts'), [], { execArgv: ['--expose-gc', ...nodeFlags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
   live.procs.add(child);
   return new Promise<AgentCycleResult>((resolveResult, reject) => {
     let settled = false;
@@ -125,7 +128,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResult> {
       warm: opts.warm,
       measured: opts.measured,
       ...(opts.profileDir ? { profileDir: opts.profileDir } : {}),
-    }, opts.deadline - 2_000);
+    }, opts.deadline - 2_000, opts.agentNodeFlags ?? []);
     log(`agent: ${agent.cycles.length} cycle(s) done`);
     return { options: opts, expectedSeries: job.seriesCount, targets: job.targets.length, agent, prometheus };
   } finally {

@@ -89,6 +89,7 @@ export function topFrames(profile: CpuProfile, root: string, n = 15): TopFrame[]
     }
   }
   return [...self.entries()]
+    .filter(([name]) => name !== '(idle)' && !name.startsWith('post node:inspector'))
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
     .map(([frame, us]) => ({ frame, selfMs: us / 1000, totalMs: (total.get(frame) ?? us) / 1000 }));

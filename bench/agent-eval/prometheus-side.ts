@@ -29,6 +29,9 @@ export interface PrometheusRunOptions {
   track(child: Child, dir: string): void;
 }
 
+/** Time after an answer is sent during which Prometheus is taken to be still parsing and appending it. */
+const SCRAPE_TAIL_MS = 500;
+
 export interface PrometheusRound {
   /** Group name -> last duration (ms). */
   groups: Record<string, number>;
@@ -38,6 +41,12 @@ export interface PrometheusRound {
 export interface PrometheusResult {
   version: string;
   rounds: PrometheusRound[];
+  /**
+   * Group name -> median last duration (ms) over the measured evaluations that no scrape
+   * overlapped (from request start to answer sent + SCRAPE_TAIL_MS); null when there was none.
+   */
+  quietGroups: Record<string, number | null>;
+  quietEvaluations: number;
   /** `group/rule` -> evaluationTime of its last evaluation (ms), from /api/v1/rules. */
   rules: Record<string, number>;
   /** Per measured scrape round: sum and max over targets of scrape_duration_seconds (ms). */
@@ -83,6 +92,23 @@ function vmHwm(pid: number | undefined): number {
   }
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** Whether any scrape was in flight (or still being ingested) during [from, to]. */
+function scrapeOverlaps(served: ServedTarget[], from: number, to: number): boolean {
+  for (const s of served) {
+    for (let i = 0; i < s.requests.length; i++) {
+      const end = (s.finished[i] ?? Infinity) + SCRAPE_TAIL_MS;
+      if (s.requests[i]! < to && end > from) return true;
+    }
+  }
+  return false;
+}
+
 /** Scrapes that started before tMs, on the target with the fewest. */
 function scrapesBefore(served: ServedTarget[], tMs: number): number {
   let min = Infinity;
@@ -123,6 +149,7 @@ export async function runPrometheus(opts: PrometheusRunOptions): Promise<Prometh
 
     const seen = new Map<string, number>();
     const observed = new Map<string, number[]>();
+    const observedAt = new Map<string, number[]>();
     let cpuStart: { cpu: number; scrapes: number } | null = null;
     let cpuEnd: { cpu: number; scrapes: number } | null = null;
     let metricsText = '';
@@ -138,6 +165,7 @@ export async function runPrometheus(opts: PrometheusRunOptions): Promise<Prometh
         const list = observed.get(key) ?? [];
         list.push((durations.get(key) ?? NaN) * 1000);
         observed.set(key, list);
+        observedAt.set(key, [...(observedAt.get(key) ?? []), ts * 1000]);
         if (cpuStart === null) cpuStart = { cpu, scrapes: scrapesBefore(opts.served, Date.now()) };
       }
       if (cpuStart !== null) cpuEnd = { cpu, scrapes: scrapesBefore(opts.served, Date.now()) };
@@ -161,6 +189,16 @@ export async function runPrometheus(opts: PrometheusRunOptions): Promise<Prometh
         sumMs += list[j]!;
       }
       rounds.push({ groups, sumMs });
+    }
+
+    // Decided after the loop: a scrape that started after an evaluation was first seen may still overlap it.
+    const quietGroups: Record<string, number | null> = {};
+    let quietEvaluations = 0;
+    for (const [key, list] of observed) {
+      const at = observedAt.get(key)!;
+      const quiet = list.filter((d, i) => !scrapeOverlaps(opts.served, at[i]!, at[i]! + d));
+      quietEvaluations += quiet.length;
+      quietGroups[groupName(key)] = quiet.length > 0 ? median(quiet) : null;
     }
 
     const ruleData = await api<{ groups: Array<{ name: string; rules: Array<{ name: string; evaluationTime: number; type: string; alerts?: Array<{ state: string }> }> }> }>(base, '/api/v1/rules');
@@ -198,6 +236,8 @@ export async function runPrometheus(opts: PrometheusRunOptions): Promise<Prometh
     return {
       version,
       rounds,
+      quietGroups,
+      quietEvaluations,
       rules,
       scrapeRounds,
       samplesScraped,

@@ -15,7 +15,12 @@ export interface Summary {
   agentScrapeWallMs: number;
   agentCycleCpuMs: number;
   agentRssBytes: number;
+  /** Median over the measured rounds of the sum over groups. */
   promEvalMs: number;
+  /** Sum over groups of the median over evaluations no scrape overlapped (a group without any: all its evaluations). */
+  promEvalQuietMs: number;
+  /** The Prometheus figure the targets are checked against: the quiet one (the lower, so the stricter). */
+  promEvalRefMs: number;
   promScrapeSumMs: number;
   promScrapeMaxMs: number;
   promCycleCpuMs: number | null;
@@ -32,7 +37,12 @@ export function summarize(r: BenchResult): Summary {
   const m = (f: (c: (typeof measured)[number]) => number): number => median(measured.map(f));
   const agentEvalCpuMs = m((c) => c.evalCpuMs);
   const promEvalMs = median(r.prometheus.rounds.map((x) => x.sumMs));
-  const evalRatio = agentEvalCpuMs / promEvalMs;
+  let promEvalQuietMs = 0;
+  for (const [g, quiet] of Object.entries(r.prometheus.quietGroups)) promEvalQuietMs += quiet ?? median(r.prometheus.rounds.map((x) => x.groups[g] ?? NaN));
+  const promEvalRefMs = Number.isFinite(promEvalQuietMs) && promEvalQuietMs > 0 ? Math.min(promEvalQuietMs, promEvalMs) : promEvalMs;
+  const agentEvalWallMs = m((c) => c.evalWallMs);
+  const evalRatio = agentEvalCpuMs / promEvalRefMs;
+  const wallRatio = agentEvalWallMs / promEvalRefMs;
   const agentRssBytes = Math.max(r.agent.maxRssBytes, r.agent.rssPeakSampledBytes);
   const problems: string[] = [];
   for (const t of r.agent.targetsDown) problems.push(`agent: target down: ${t}`);
@@ -46,18 +56,24 @@ export function summarize(r: BenchResult): Summary {
   const checks = [
     {
       ok: evalRatio <= EVAL_RATIO_TARGET,
-      text: `rule evaluation: agent ${ms(agentEvalCpuMs)} CPU vs Prometheus ${ms(promEvalMs)} = ${ratio(evalRatio)} (target <= ${EVAL_RATIO_TARGET.toFixed(1)} x)`,
+      text: `rule evaluation: agent ${ms(agentEvalCpuMs)} CPU time vs Prometheus ${ms(promEvalRefMs)} (sum of prometheus_rule_group_last_duration_seconds) = ${ratio(evalRatio)} (target <= ${EVAL_RATIO_TARGET.toFixed(1)} x)`,
+    },
+    {
+      ok: wallRatio <= EVAL_RATIO_TARGET,
+      text: `rule evaluation, wall against wall: agent ${ms(agentEvalWallMs)} vs Prometheus ${ms(promEvalRefMs)} = ${ratio(wallRatio)} (target <= ${EVAL_RATIO_TARGET.toFixed(1)} x)`,
     },
     { ok: agentRssBytes <= RSS_TARGET_BYTES, text: `agent RSS peak ${mb(agentRssBytes)} (target <= ${mb(RSS_TARGET_BYTES)})` },
   ];
   return {
     agentEvalCpuMs,
-    agentEvalWallMs: m((c) => c.evalWallMs),
+    agentEvalWallMs,
     agentScrapeCpuMs: m((c) => c.scrapeCpuMs),
     agentScrapeWallMs: m((c) => c.scrapeWallMs),
     agentCycleCpuMs: m((c) => c.scrapeCpuMs + c.evalCpuMs),
     agentRssBytes,
     promEvalMs,
+    promEvalQuietMs,
+    promEvalRefMs,
     promScrapeSumMs: median(r.prometheus.scrapeRounds.map((x) => x.sumMs)),
     promScrapeMaxMs: median(r.prometheus.scrapeRounds.map((x) => x.maxMs)),
     promCycleCpuMs: r.prometheus.cpuPerCycleMs,
@@ -92,26 +108,27 @@ export function renderReport(r: BenchResult, s: Summary): string {
   const measured = r.agent.cycles.slice(r.agent.warm).filter((c) => !c.profiled);
   const lines: string[] = [];
   lines.push(
-    `Synthetic job: ${o.vertices} vertices x ${o.subtasks} subtasks, ${r.expectedSeries} series on ${r.targets} targets (one per TaskManager, the JobManager, the agent's own metrics), Flink reporter names and labels; scrape and evaluation interval ${o.intervalMs} ms; ${o.warm} warm-up scrapes, then the median of ${measured.length} measured cycles (agent) and ${r.prometheus.rounds.length} measured evaluation rounds (Prometheus ${r.prometheus.version}). Rule pack: rules/*.yml (${Object.keys(r.prometheus.rules).length} rules). The two sides run one after the other on the same targets.`,
+    `Synthetic job: ${o.vertices} vertices x ${o.subtasks} subtasks, ${r.expectedSeries} series on ${r.targets} targets (one per TaskManager, the JobManager, the agent's own metrics), Flink reporter names and labels; scrape and evaluation interval ${o.intervalMs} ms; ${o.warm} warm-up scrapes, then the median of ${measured.length} measured cycles (agent) and ${r.prometheus.rounds.length} measured evaluation rounds (Prometheus ${r.prometheus.version}). Rule pack: rules/*.yml (${Object.keys(r.prometheus.rules).length} rules). The two sides run one after the other on the same targets.${o.agentNodeFlags?.length ? ` Agent child Node flags: \`${o.agentNodeFlags.join(' ')}\`.` : ''}`,
     '',
     '| measure | agent | Prometheus | agent / Prometheus |',
     '|---|---:|---:|---:|',
-    `| rule evaluation, all groups (agent: CPU time; Prometheus: sum of prometheus_rule_group_last_duration_seconds) | ${ms(s.agentEvalCpuMs)} | ${ms(s.promEvalMs)} | ${ratio(s.evalRatio)} |`,
-    `| rule evaluation, wall time | ${ms(s.agentEvalWallMs)} | ${ms(s.promEvalMs)} | ${ratio(s.agentEvalWallMs / s.promEvalMs)} |`,
+    `| rule evaluation, all groups (agent: CPU time; Prometheus: sum over groups of prometheus_rule_group_last_duration_seconds, evaluations no scrape overlapped) | ${ms(s.agentEvalCpuMs)} | ${ms(s.promEvalRefMs)} | ${ratio(s.evalRatio)} |`,
+    `| rule evaluation, wall time (Prometheus: as above) | ${ms(s.agentEvalWallMs)} | ${ms(s.promEvalRefMs)} | ${ratio(s.agentEvalWallMs / s.promEvalRefMs)} |`,
+    `| rule evaluation, Prometheus over every measured round (scrapes running alongside) | | ${ms(s.promEvalMs)} | ${ratio(s.agentEvalCpuMs / s.promEvalMs)} |`,
     `| scrape of every target (agent: CPU time; Prometheus: sum of scrape_duration_seconds) | ${ms(s.agentScrapeCpuMs)} | ${ms(s.promScrapeSumMs)} | ${ratio(s.agentScrapeCpuMs / s.promScrapeSumMs)} |`,
     `| scrape, wall time (agent: all targets at once; Prometheus: slowest target) | ${ms(s.agentScrapeWallMs)} | ${ms(s.promScrapeMaxMs)} | ${ratio(s.agentScrapeWallMs / s.promScrapeMaxMs)} |`,
     `| CPU per scrape + evaluate cycle (Prometheus: process_cpu_seconds_total per interval) | ${ms(s.agentCycleCpuMs)} | ${ms(s.promCycleCpuMs)} | ${ratio(s.promCycleCpuMs === null ? null : s.agentCycleCpuMs / s.promCycleCpuMs)} |`,
     `| RSS (agent: peak of the child process; Prometheus: process_resident_memory_bytes at the end) | ${mb(s.agentRssBytes)} | ${mb(s.promRssBytes)} | ${ratio(s.agentRssBytes / s.promRssBytes)} |`,
     `| RSS peak (Prometheus: VmHWM) | ${mb(s.agentRssBytes)} | ${mb(s.promRssPeakBytes)} | ${ratio(s.agentRssBytes / s.promRssPeakBytes)} |`,
     '',
-    'Per group (agent: wall time of the group in the median cycle; Prometheus: median last duration):',
+    'Per group (agent: median wall time of the group; Prometheus: median last duration over all measured rounds, and over the evaluations no scrape overlapped):',
     '',
-    '| group | agent | Prometheus |',
-    '|---|---:|---:|',
+    '| group | agent | Prometheus | Prometheus, no scrape in flight |',
+    '|---|---:|---:|---:|',
   );
   const groups = new Set([...measured.flatMap((c) => Object.keys(c.groups)), ...r.prometheus.rounds.flatMap((x) => Object.keys(x.groups))]);
   for (const g of [...groups].sort()) {
-    lines.push(`| ${g} | ${ms(median(measured.map((c) => c.groups[g] ?? NaN)))} | ${ms(median(r.prometheus.rounds.map((x) => x.groups[g] ?? NaN)))} |`);
+    lines.push(`| ${g} | ${ms(median(measured.map((c) => c.groups[g] ?? NaN)))} | ${ms(median(r.prometheus.rounds.map((x) => x.groups[g] ?? NaN)))} | ${ms(r.prometheus.quietGroups[g] ?? null)} |`);
   }
   const ruleNames = new Set(measured.flatMap((c) => Object.keys(c.rules)));
   const ruleRows = [...ruleNames].map((n) => ({ n, agent: median(measured.map((c) => c.rules[n] ?? NaN)), prom: r.prometheus.rules[n] ?? NaN })).sort((a, b) => b.agent - a.agent);
@@ -126,7 +143,8 @@ export function renderReport(r: BenchResult, s: Summary): string {
     `- active alerts (pending/firing) agent: ${alertsLine(r.agent.alerts)}`,
     `- active alerts (pending/firing) Prometheus: ${alertsLine(r.prometheus.alerts)}`,
     `- agent cycles (scrape CPU / eval CPU, ms): ${r.agent.cycles.map((c, i) => `${i < r.agent.warm ? 'warm ' : c.profiled ? 'profiled ' : ''}${c.scrapeCpuMs.toFixed(0)}/${c.evalCpuMs.toFixed(0)}`).join(', ')}`,
-    `- Prometheus evaluation rounds (sum, ms): ${r.prometheus.rounds.map((x) => x.sumMs.toFixed(1)).join(', ') || 'none'}`,
+    `- Prometheus evaluation rounds (sum, ms): ${r.prometheus.rounds.map((x) => x.sumMs.toFixed(1)).join(', ') || 'none'}; group evaluations with no scrape in flight: ${r.prometheus.quietEvaluations}`,
+    `- agent memory: heap after a full GC with the store, rules and scrape state kept ${r.agent.retained ? mb(r.agent.retained.heapUsedBytes) : 'n/a'} (RSS then ${r.agent.retained ? mb(r.agent.retained.rssBytes) : 'n/a'}); V8 spaces at the end (MB): ${Object.entries(r.agent.heapSpacesMb).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `- problems: ${s.problems.length === 0 ? 'none' : s.problems.join('; ')}`,
   );
   const p = r.agent.profile;

@@ -9,6 +9,7 @@
  *          [--warm 2] [--measured 3] [--seed 1] [--cpu-prof] [--write] [--json FILE] [--time-limit 170]
  *   --cpu-prof  profile one extra agent cycle and print its top frames
  *   --write     put the report under "## Agent evaluation" in BENCHMARKS.md (under flock)
+ *   --agent-node-flags "--max-semi-space-size=16"   extra Node flags for the agent child (experiments)
  * Finishes by itself within --time-limit seconds (default 170), killing Prometheus and every
  * child on any exit. Exit code 0 when both targets are met, 1 when one is missed, 2 on error.
  */
@@ -68,6 +69,7 @@ try {
     seed,
     deadline,
     ...(argv.includes('--cpu-prof') ? { profileDir: profileDir() } : {}),
+    ...(arg('--agent-node-flags') ? { agentNodeFlags: arg('--agent-node-flags')!.split(/\s+/).filter(Boolean) } : {}),
     log: (line) => process.stderr.write(`agent-eval: ${line}\n`),
   });
   const summary = summarize(result);

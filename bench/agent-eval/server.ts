@@ -2,7 +2,8 @@
  * Serves the synthetic job's targets over HTTP on 127.0.0.1, one port per target (each Flink
  * process has its own reporter port), on `/metrics` and `/`. Every answered request advances that
  * target's tick, so values change on every scrape, whoever scrapes. It keeps the start time of
- * every request so the Prometheus side can tell how many scrapes preceded an evaluation.
+ * every request, and when its answer was sent, so the Prometheus side can tell how many scrapes
+ * preceded an evaluation and whether a scrape was in flight during it.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +16,8 @@ export interface ServedTarget {
   url: string;
   /** Start times (ms since the epoch) of every answered scrape. */
   requests: number[];
+  /** When each answer was fully handed to the socket (same index as `requests`). */
+  finished: number[];
 }
 
 export interface TargetServers {
@@ -34,7 +37,7 @@ export async function serveTargets(targets: SyntheticTarget[]): Promise<TargetSe
   const served: ServedTarget[] = [];
   try {
     for (const target of targets) {
-      const entry: ServedTarget = { target, address: '', url: '', requests: [] };
+      const entry: ServedTarget = { target, address: '', url: '', requests: [], finished: [] };
       const server = createServer((req, res) => {
         const path = (req.url ?? '/').split('?')[0];
         if (req.method !== 'GET' || (path !== '/metrics' && path !== '/')) {
@@ -43,6 +46,9 @@ export async function serveTargets(targets: SyntheticTarget[]): Promise<TargetSe
         }
         const tick = entry.requests.length + 1;
         entry.requests.push(Date.now());
+        res.once('finish', () => {
+          entry.finished[tick - 1] = Date.now();
+        });
         const body = target.render(tick);
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body) });
         res.end(body);
