@@ -323,7 +323,7 @@ function histogramFn(ev: Evaluator, e: Call, ctx: StepContext, kind: 'quantile' 
     const out: StepSample[] = [];
     for (const g of groupBuckets(cursor.at(t))) {
       if (kind === 'fraction') {
-        out.push({ metric: g.metric, dropName: false, v: bucketFraction(params[0]![k]!, params[1]![k]!, g.buckets) });
+        out.push({ metric: g.metric, dropName: true, v: bucketFraction(params[0]![k]!, params[1]![k]!, g.buckets) });
         continue;
       }
       const q = params[0]![k]!;
@@ -333,7 +333,7 @@ function histogramFn(ev: Evaluator, e: Call, ctx: StepContext, kind: 'quantile' 
       }
       const r = bucketQuantile(q, g.buckets);
       if (r.fixed) ev.annotate('info', 'input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)', e.args[1]!);
-      out.push({ metric: g.metric, dropName: false, v: r.value });
+      out.push({ metric: g.metric, dropName: true, v: r.value });
     }
     acc.add(t, out);
   }

@@ -3,14 +3,18 @@
  * `le` label, grouped by their other labels. Bucket counts that decrease are raised to
  * keep them monotonic (with an info annotation), as Prometheus does.
  */
-import { METRIC_NAME, labelsFromRecord, labelsKey, type Labels } from '../tsdb/labels.ts';
+import { labelsFromRecord, labelsKey, type Labels } from '../tsdb/labels.ts';
 import type { StepSample } from './eval-types.ts';
 
 export interface Bucket { upper: number; count: number }
 
 export interface BucketGroup { metric: Labels; buckets: Bucket[] }
 
-/** Groups samples by labels without `le` (and without the metric name). */
+/**
+ * Groups samples by their labels without `le`. The metric name stays in the group key
+ * (and is dropped at the end of the query), so two histograms of different names with
+ * otherwise equal labels are not merged but collide, as in Prometheus.
+ */
 export function groupBuckets(samples: StepSample[]): BucketGroup[] {
   const groups = new Map<string, BucketGroup>();
   for (const s of samples) {
@@ -19,7 +23,7 @@ export function groupBuckets(samples: StepSample[]): BucketGroup[] {
     const upper = le.trim().toLowerCase() === '+inf' || le.trim().toLowerCase() === 'inf' ? Infinity : Number(le);
     if (le.trim() === '' || Number.isNaN(upper)) continue;
     const rec: Record<string, string> = {};
-    for (const n in s.metric) if (n !== 'le' && n !== METRIC_NAME) rec[n] = s.metric[n]!;
+    for (const n in s.metric) if (n !== 'le') rec[n] = s.metric[n]!;
     const metric = labelsFromRecord(rec);
     const key = labelsKey(metric);
     let g = groups.get(key);

@@ -6,7 +6,7 @@
  * experimental language features.
  */
 import { errorMessage } from '../../../common/errors.ts';
-import { formatLabels, labelsKey, type Labels } from '../../tsdb/labels.ts';
+import { formatLabels, labelsFromRecord, labelsKey, type Labels } from '../../tsdb/labels.ts';
 import type { LabelMatcher } from '../../tsdb/matchers.ts';
 import { MemoryStorage } from '../../tsdb/storage.ts';
 import type { Expr } from '../ast.ts';
@@ -156,6 +156,7 @@ export function runScript(text: string): CaseResult[] {
       for (const line of cmd.series) {
         const s = parseSeriesLine(line);
         if (s.histogram) { histograms.push(s.labels); continue; }
+        if (cmd.nhcb) nhcbSeries(s.labels, histograms);
         const key = labelsKey(s.labels);
         let entry = bySeries.get(key);
         if (entry === undefined) bySeries.set(key, (entry = { labels: s.labels, points: new Map() }));
@@ -172,6 +173,16 @@ export function runScript(text: string): CaseResult[] {
     results.push(runEval(engine, cmd, histograms));
   }
   return results;
+}
+
+/** load_with_nhcb also loads each classic `x_bucket` family as a native histogram `x`. */
+function nhcbSeries(labels: Labels, histograms: Labels[]): void {
+  const name = labels['__name__'];
+  if (name === undefined || !name.endsWith('_bucket') || labels['le'] === undefined) return;
+  const rec: Record<string, string> = { ...labels, __name__: name.slice(0, -'_bucket'.length) };
+  delete rec['le'];
+  const h = labelsFromRecord(rec);
+  if (!histograms.some((x) => labelsKey(x) === labelsKey(h))) histograms.push(h);
 }
 
 function skipReason(cmd: EvalCommand, histograms: Labels[]): string | null {
