@@ -84,7 +84,8 @@ function scenario(seed: number): { rules: string; test: string } {
     for (const n of names) alertTests.push(`      - {eval_time: ${m}m, alertname: ${n}, exp_alerts: []}`);
     for (const e of ['ALERTS', 'ALERTS_FOR_STATE', 'job:g:sum']) exprTests.push(`      - {expr: '${e}', eval_time: ${m}m, exp_samples: []}`);
   }
-  const test = `rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n${series.join('\n')}\n` +
+  // promtool orders groups through a Go map unless group_eval_order is given: fix the order.
+  const test = `rule_files: [rules.yml]\nevaluation_interval: 1m\ngroup_eval_order: [rec, alerts]\ntests:\n  - interval: 1m\n    input_series:\n${series.join('\n')}\n` +
     `    alert_rule_test:\n${alertTests.join('\n')}\n    promql_expr_test:\n${exprTests.join('\n')}\n`;
   return { rules, test };
 }
