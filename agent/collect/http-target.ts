@@ -21,17 +21,16 @@ export class HttpExpositionSource implements TargetSource {
     this.timeoutSeconds = (timeoutMs / 1000).toString();
   }
 
-  async fetch(signal: AbortSignal, isKnownSeries?: (series: string) => boolean): Promise<SourceResult> {
-    const res = await request(this.url, {
-      method: 'GET',
-      signal,
-      headers: {
-        accept: ACCEPT,
-        'accept-encoding': 'gzip',
-        'user-agent': 'flowpilot-agent/0.1',
-        'x-prometheus-scrape-timeout-seconds': this.timeoutSeconds,
-      },
-    });
+  async fetch(signal: AbortSignal, isKnownSeries?: (series: string, ordinal: number) => boolean): Promise<SourceResult> {
+    let res;
+    try {
+      res = await this.get(signal);
+    } catch (err) {
+      // A kept-alive connection the server closed meanwhile fails at once; retry once on a fresh
+      // one, as Go's HTTP client (and so Prometheus) does for idempotent requests.
+      if (signal.aborted || !isStaleConnection(err)) throw err;
+      res = await this.get(signal);
+    }
     if (res.statusCode < 200 || res.statusCode >= 300) {
       await res.body.dump();
       throw new FlowpilotError('FP_SCRAPE_HTTP_STATUS', `server returned HTTP status ${res.statusCode} ${STATUS_CODES[res.statusCode] ?? ''}`.trim());
@@ -46,4 +45,22 @@ export class HttpExpositionSource implements TargetSource {
       ...(first ? { firstParseError: `line ${first.line}: ${first.message}` } : {}),
     };
   }
+
+  private get(signal: AbortSignal) {
+    return request(this.url, {
+      method: 'GET',
+      signal,
+      headers: {
+        accept: ACCEPT,
+        'accept-encoding': 'gzip',
+        'user-agent': 'flowpilot-agent/0.1',
+        'x-prometheus-scrape-timeout-seconds': this.timeoutSeconds,
+      },
+    });
+  }
+}
+
+function isStaleConnection(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED';
 }

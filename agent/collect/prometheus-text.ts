@@ -31,8 +31,12 @@ export interface ParsedSample {
 export const KNOWN_SERIES: Readonly<Record<string, string>> = Object.freeze({});
 
 export interface ParseOptions {
-  /** Series texts the caller has cached; their labels are not rebuilt (Prometheus's scrape cache idea). */
-  isKnownSeries?: (series: string) => boolean;
+  /**
+   * Series texts the caller has cached; their labels are not rebuilt (Prometheus's scrape cache
+   * idea). `ordinal` is the index the sample will have in `samples`, so a caller can compare with
+   * the same position of its previous scrape before hashing the text.
+   */
+  isKnownSeries?: (series: string, ordinal: number) => boolean;
 }
 
 export interface FamilyMetadata {
@@ -98,13 +102,22 @@ export function parseExpositionFloat(s: string): number | null {
 
 class LineError extends Error {}
 
+/**
+ * A copy of a substring that does not keep the whole scrape body alive. V8 represents slices of
+ * 13+ characters as views into their parent; labels outlive the body in the store, so they must
+ * not be views. (Concatenation flattens into a fresh string; the slice then views only that.)
+ */
+export function ownString(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 /** Parses one sample line. Throws LineError on malformed input (caught per line by `parse`). */
 function parseSampleLine(line: string): ParsedSample {
   let i = 0;
   const n = line.length;
   if (!isNameStart(line.charCodeAt(0))) throw new LineError('invalid metric name');
   while (i < n && isNameChar(line.charCodeAt(i))) i++;
-  const name = line.slice(0, i);
+  const name = ownString(line.slice(0, i));
   const after = line.charCodeAt(i);
   if (i < n && after !== 123 && !isBlank(after)) throw new LineError('invalid metric name');
   const labels: Record<string, string> = { __name__: name };
@@ -121,7 +134,7 @@ function parseSampleLine(line: string): ParsedSample {
       const ls = i;
       if (!isLabelStart(line.charCodeAt(i))) throw new LineError(`invalid label name at column ${i + 1}`);
       while (i < n && isLabelChar(line.charCodeAt(i))) i++;
-      const lname = line.slice(ls, i);
+      const lname = ownString(line.slice(ls, i));
       while (i < n && isBlank(line.charCodeAt(i))) i++;
       if (line.charCodeAt(i) !== 61 /* = */) throw new LineError(`expected '=' after label name "${lname}"`);
       i++;
@@ -147,7 +160,7 @@ function parseSampleLine(line: string): ParsedSample {
         }
         i++;
       }
-      value += line.slice(chunk, i);
+      value = ownString(value + line.slice(chunk, i));
       i++; // closing quote
       if (lname === '__name__' || Object.hasOwn(labels, lname)) throw new LineError(`duplicate label "${lname}"`);
       labels[lname] = value;
@@ -274,7 +287,7 @@ export function parsePrometheusText(body: string, opts: ParseOptions = {}): Pars
       else {
         const end = seriesEnd(trimmed);
         const series = end > 0 ? trimmed.slice(0, end) : '';
-        if (known !== undefined && end > 0 && (end === trimmed.length || isBlank(trimmed.charCodeAt(end))) && known(series)) {
+        if (known !== undefined && end > 0 && (end === trimmed.length || isBlank(trimmed.charCodeAt(end))) && known(series, samples.length)) {
           samples.push(parseValuePart(trimmed.slice(end), series));
         } else {
           const sample = parseSampleLine(trimmed);

@@ -115,6 +115,30 @@ describe('scrape loop', () => {
     assert.equal(byX.get('2')!.t, c.now());
   });
 
+  it('keeps every series right when lines move, change in place, or repeat under another spelling', async (t) => {
+    const exp = await startExporter(t, 'a{x="1"} 1\na{x="2"} 2\nb 3\n');
+    const db = new MemoryStorage();
+    const c = clock();
+    const loop = new ScrapeLoop(target(exp.url), { pool: 'p', appender: db, metrics: createScrapeMetrics(), now: c.now });
+    await loop.scrapeOnce();
+    // Reordered, one line changed in place, and a{x="1"} written with a trailing comma.
+    exp.body = 'b 30\na{x="3"} 20\na{x="1",} 10\n';
+    c.advance(1000);
+    await loop.scrapeOnce();
+    const byX = new Map(latest(db, 'a').map((s) => [s.labels.x, s]));
+    assert.equal(byX.get('1')!.v, 10);
+    assert.equal(byX.get('1')!.stale, false);
+    assert.equal(byX.get('2')!.stale, true);
+    assert.equal(byX.get('3')!.v, 20);
+    assert.equal(latest(db, 'b')[0]!.v, 30);
+    assert.equal(latest(db, 'scrape_series_added')[0]!.v, 1);
+    exp.body = 'b 31\na{x="3"} 21\na{x="1",} 11\n';
+    c.advance(1000);
+    await loop.scrapeOnce();
+    assert.equal(new Map(latest(db, 'a').map((s) => [s.labels.x, s.v])).get('1'), 11);
+    assert.equal(latest(db, 'scrape_series_added')[0]!.v, 0);
+  });
+
   it('does not track staleness of samples that carry their own timestamp', async (t) => {
     const exp = await startExporter(t, 'ts_metric 1 1600000000000\n');
     const db = new MemoryStorage();

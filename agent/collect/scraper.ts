@@ -20,7 +20,7 @@ import { silentLogger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { labelsFromRecord, labelsKey, type Labels } from '../tsdb/index.ts';
 import { mergeTargetLabels, targetKey, type ScrapeTarget } from './target.ts';
-import { KNOWN_SERIES, type ParsedSample } from './prometheus-text.ts';
+import { KNOWN_SERIES, ownString, type ParsedSample } from './prometheus-text.ts';
 
 /** The part of the tsdb the scraper writes to (MemoryStorage implements it). */
 export interface SampleAppender {
@@ -102,10 +102,20 @@ export class ScrapeLoop {
   private readonly now: () => number;
   private readonly job: string;
   private readonly reportLabels: Labels[];
-  private previous = new Map<string, Labels>();
-  /** Series text → final labels and key, for the series of the last successful scrape. */
-  private cache = new Map<string, { labels: Labels; key: string }>();
-  private readonly isKnown = (series: string): boolean => this.cache.has(series);
+  /**
+   * The scrape cache: series text (or, for sources without text, the final label key) → final
+   * labels. It holds exactly the series of the last successful scrape; `gen` says when an entry
+   * was last seen, so no per-scrape maps are built. `keyRefs` counts staleness-tracked entries
+   * per final label set (two texts can name one series), so a marker is written only when the
+   * last of them is gone.
+   */
+  private cache = new Map<string, CacheEntry>();
+  private keyRefs = new Map<string, number>();
+  private gen = 0;
+  /** Series text and entry by sample position in the last good scrape: most lines repeat in place. */
+  private order: Array<string | undefined> = [];
+  private orderEntries: Array<CacheEntry | undefined> = [];
+  private readonly isKnown = (series: string, ordinal: number): boolean => this.order[ordinal] === series || this.cache.has(series);
   private timer: NodeJS.Timeout | null = null;
   private readonly stopController = new AbortController();
   private running: Promise<void> | null = null;
@@ -163,11 +173,27 @@ export class ScrapeLoop {
     await this.running?.catch(() => undefined);
     if (markStale) {
       const t = this.now();
-      for (const labels of this.previous.values()) this.opts.appender.appendStaleMarker(labels, t);
+      this.markAllStale(t);
       for (const labels of this.reportLabels) this.opts.appender.appendStaleMarker(labels, t);
-      this.previous.clear();
     }
     this.cache.clear();
+    this.keyRefs.clear();
+    this.order = [];
+    this.orderEntries = [];
+  }
+
+  /** Stale markers for every tracked series of the last good scrape; empties the cache. */
+  private markAllStale(t: number): void {
+    const done = new Set<string>();
+    for (const e of this.cache.values()) {
+      if (!e.tracked || done.has(e.key)) continue;
+      done.add(e.key);
+      this.opts.appender.appendStaleMarker(e.labels, t);
+    }
+    this.cache = new Map();
+    this.keyRefs = new Map();
+    this.order = [];
+    this.orderEntries = [];
   }
 
   /** One tick: an attempt, or, while backing off, an `up` 0 report without a request. */
@@ -198,31 +224,69 @@ export class ScrapeLoop {
   }
 
   private succeed(start: number, durationS: number, samples: ParsedSample[], parseErrors: number, firstParseError: string | undefined): void {
-    const seen = new Map<string, Labels>();
-    const nextCache = new Map<string, { labels: Labels; key: string }>();
-    let added = 0;
+    const gen = ++this.gen;
     const { appender } = this.opts;
-    for (const s of samples) {
-      let entry = s.series !== undefined ? this.cache.get(s.series) : undefined;
+    const cache = this.cache;
+    const nextOrder: Array<string | undefined> = new Array(samples.length);
+    const nextEntries: Array<CacheEntry | undefined> = new Array(samples.length);
+    let added = 0;
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i]!;
+      const text = s.series;
+      // Keep the owned copy of the text where there is one, so the scrape body is not retained.
+      let orderText = text;
+      let entry: CacheEntry | undefined;
+      if (text !== undefined) {
+        if (this.order[i] === text) {
+          entry = this.orderEntries[i];
+          orderText = this.order[i];
+        } else entry = cache.get(text);
+      }
       if (entry === undefined) {
         if (s.labels === KNOWN_SERIES) continue;
-        const built = labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
-        entry = { labels: built, key: labelsKey(built) };
+        const labels = labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
+        const key = labelsKey(labels);
+        const cacheKey = text !== undefined ? ownString(text) : `\u0001${key}`;
+        if (text !== undefined) orderText = cacheKey;
+        entry = cache.get(cacheKey);
+        if (entry === undefined) {
+          entry = { labels, key, gen: -1, tracked: false };
+          cache.set(cacheKey, entry);
+        }
       }
-      if (s.series !== undefined) nextCache.set(s.series, entry);
-      const labels = entry.labels;
+      if (text !== undefined) {
+        nextOrder[i] = orderText;
+        nextEntries[i] = entry;
+      }
       if (s.timestampMs === undefined) {
-        const key = entry.key;
-        if (!this.previous.has(key) && !seen.has(key)) added++;
-        seen.set(key, labels);
-        appender.append(labels, start, s.value);
+        if (!entry.tracked) {
+          const refs = this.keyRefs.get(entry.key) ?? 0;
+          entry.tracked = true;
+          this.keyRefs.set(entry.key, refs + 1);
+          // The same series under another spelling is not a new series.
+          if (refs > 0 && entry.gen === -1) entry.gen = gen - 1;
+        }
+        if (entry.gen < gen - 1) added++;
+        entry.gen = gen;
+        appender.append(entry.labels, start, s.value);
       } else {
-        appender.append(labels, s.timestampMs, s.value);
+        entry.gen = gen;
+        appender.append(entry.labels, s.timestampMs, s.value);
       }
     }
-    for (const [key, labels] of this.previous) if (!seen.has(key)) appender.appendStaleMarker(labels, start);
-    this.previous = seen;
-    this.cache = nextCache;
+    this.order = nextOrder;
+    this.orderEntries = nextEntries;
+    for (const [cacheKey, e] of cache) {
+      if (e.gen === gen) continue;
+      cache.delete(cacheKey);
+      if (!e.tracked) continue;
+      const left = (this.keyRefs.get(e.key) ?? 1) - 1;
+      if (left > 0) this.keyRefs.set(e.key, left);
+      else {
+        this.keyRefs.delete(e.key);
+        appender.appendStaleMarker(e.labels, start);
+      }
+    }
     if (parseErrors > 0) {
       this.opts.metrics.parseErrors.inc({ job: this.job }, parseErrors);
       this.log.warn({ parseErrors, first: firstParseError }, 'skipped malformed exposition lines');
@@ -243,9 +307,7 @@ export class ScrapeLoop {
   }
 
   private fail(start: number, durationS: number, message: string): void {
-    for (const labels of this.previous.values()) this.opts.appender.appendStaleMarker(labels, start);
-    this.previous = new Map();
-    this.cache = new Map();
+    this.markAllStale(start);
     const failures = this.state.consecutiveFailures + 1;
     const backoff = Math.min(this.target.intervalMs * 2 ** (failures - 1), Math.max(this.target.maxBackoffMs, this.target.intervalMs));
     this.opts.metrics.failures.inc({ job: this.job });
@@ -267,6 +329,15 @@ export class ScrapeLoop {
     const values = [up, durationS, scraped, scraped, added];
     for (let i = 0; i < values.length; i++) this.opts.appender.append(this.reportLabels[i]!, t, values[i]!);
   }
+}
+
+interface CacheEntry {
+  labels: Labels;
+  key: string;
+  /** The scrape generation that last saw this series. */
+  gen: number;
+  /** Seen without an explicit timestamp, so staleness applies. */
+  tracked: boolean;
 }
 
 export interface ScrapeManagerOptions {

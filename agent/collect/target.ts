@@ -22,7 +22,7 @@ export interface TargetSource {
   /** A short description for logs and /api/v1/targets (usually the URL). */
   readonly url: string;
   /** `isKnownSeries` lets a text source skip rebuilding labels of series the loop has cached. */
-  fetch(signal: AbortSignal, isKnownSeries?: (series: string) => boolean): Promise<SourceResult>;
+  fetch(signal: AbortSignal, isKnownSeries?: (series: string, ordinal: number) => boolean): Promise<SourceResult>;
 }
 
 export interface ScrapeTarget {
