@@ -24,7 +24,7 @@ describe('MemoryStorage', () => {
   });
 
   it('sees series created or dropped after an earlier identical selection', () => {
-    const st = new MemoryStorage({ retentionMs: 1000 });
+    const st = new MemoryStorage({ retentionMs: 1000, autoRetention: false });
     const sel = [eq('__name__', 'x')];
     st.append({ __name__: 'x', i: '1' }, 0, 1);
     assert.equal(st.select(sel, 0, 10_000).length, 1);
@@ -52,7 +52,7 @@ describe('MemoryStorage', () => {
   });
 
   it('drops samples beyond retention and forgets series left empty', () => {
-    const st = new MemoryStorage({ retentionMs: 10_000 });
+    const st = new MemoryStorage({ retentionMs: 10_000, autoRetention: false });
     st.append({ __name__: 'old' }, 0, 1);
     for (let t = 0; t <= 20_000; t += 1000) st.append({ __name__: 'live' }, t, t);
     const dropped = st.applyRetention(20_000);
@@ -60,6 +60,18 @@ describe('MemoryStorage', () => {
     assert.equal(st.seriesCount, 1);
     assert.deepEqual(st.labelValues('__name__'), ['live']);
     assert.equal(st.select([eq('__name__', 'live')], 0, 100_000)[0]!.t[0], 10_000);
+  });
+
+  it('applies retention by itself as sample time advances', () => {
+    const st = new MemoryStorage({ retentionMs: 60_000, autoRetention: true });
+    for (let t = 0; t <= 600_000; t += 1000) st.append({ __name__: 'auto' }, t, t);
+    st.append({ __name__: 'gone' }, 0, 1);
+    const [s] = st.select([eq('__name__', 'auto')], 0, Infinity);
+    assert.ok(s!.t.length <= 61 + 60_000 / 20 / 1000, `kept ${s!.t.length} samples`);
+    assert.ok(s!.t[0]! >= 600_000 - 60_000 - 3000);
+    const manual = new MemoryStorage({ retentionMs: 60_000, autoRetention: false });
+    for (let t = 0; t <= 600_000; t += 1000) manual.append({ __name__: 'auto' }, t, t);
+    assert.equal(manual.stats().samples, 601);
   });
 
   it('grows its ring buffers past their first capacity without losing order', () => {

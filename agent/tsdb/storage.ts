@@ -19,6 +19,13 @@ export const DEFAULT_MAX_SERIES = 1_000_000;
 export interface MemoryStorageOptions {
   /** Samples older than (newest time seen - retentionMs) are dropped by applyRetention. Default 2 h. */
   retentionMs?: number;
+  /**
+   * Run applyRetention by itself as sample time advances (every retentionMs/20, at least
+   * every minute of sample time), so memory stays bounded without a caller's timer.
+   * Default false: stores loaded with history out of wall-clock order (rule unit tests)
+   * must keep all of it; the agent process calls applyRetention on a timer instead.
+   */
+  autoRetention?: boolean;
   /** Number of live series beyond which new series are rejected. Default 1,000,000. */
   maxSeries?: number;
   logger?: Logger;
@@ -55,6 +62,9 @@ export class MemoryStorage implements Queryable {
   private outOfOrder = 0;
   private lastLimitLog = -Infinity;
   private maxTimeSeen = -Infinity;
+  private readonly autoRetention: boolean;
+  private readonly retentionEveryMs: number;
+  private lastRetentionT = -Infinity;
   /** Bumped whenever the set of series changes; invalidates selectCache. */
   private generation = 0;
   private cacheGeneration = 0;
@@ -62,6 +72,8 @@ export class MemoryStorage implements Queryable {
 
   constructor(opts: MemoryStorageOptions = {}) {
     this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.autoRetention = opts.autoRetention ?? false;
+    this.retentionEveryMs = Math.min(60_000, Math.max(1000, this.retentionMs / 20));
     this.maxSeries = opts.maxSeries ?? DEFAULT_MAX_SERIES;
     this.log = opts.logger ?? silentLogger();
   }
@@ -139,7 +151,13 @@ export class MemoryStorage implements Queryable {
     const r = s.append(tMs, value, stale);
     if (r === 'ok') {
       this.samples++;
-      if (tMs > this.maxTimeSeen) this.maxTimeSeen = tMs;
+      if (tMs > this.maxTimeSeen) {
+        this.maxTimeSeen = tMs;
+        if (this.autoRetention && tMs - this.lastRetentionT >= this.retentionEveryMs) {
+          this.lastRetentionT = tMs;
+          this.applyRetention(tMs);
+        }
+      }
     } else if (r === 'out_of_order') this.outOfOrder++;
     return r;
   }
@@ -208,6 +226,7 @@ export class MemoryStorage implements Queryable {
     this.postings.clear();
     this.samples = 0;
     this.maxTimeSeen = -Infinity;
+    this.lastRetentionT = -Infinity;
   }
 
   /**

@@ -140,7 +140,7 @@ function checkAnnotations(cmd: EvalCommand, res: QueryResult): string | null {
 }
 
 export function runScript(text: string): CaseResult[] {
-  const storage = new MemoryStorage({ retentionMs: Number.MAX_SAFE_INTEGER });
+  const storage = new MemoryStorage({ retentionMs: Number.MAX_SAFE_INTEGER, autoRetention: false });
   const engine = new PromQLEngine(storage, { timeoutMs: 30_000 });
   const histograms: Labels[] = [];
   const results: CaseResult[] = [];
