@@ -126,7 +126,7 @@ export class OutputGate {
 
   /** Resolves when no channel has a backlog, the gate fails, or the signal aborts. */
   waitForCapacity(signal?: AbortSignal): Promise<void> {
-    if (this.blocked === 0 || this.failure) return Promise.resolve();
+    if (this.blocked === 0 || this.failure || signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = () => {
         signal?.removeEventListener('abort', done);

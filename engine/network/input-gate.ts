@@ -127,6 +127,7 @@ export class InputGate {
 
   /** Resolves when some channel may have an entry (or failed), or the signal aborts. */
   waitForData(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.resolve();
     for (const gc of this.channels) if (gc.channel.queued > 0 || gc.channel.failure) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = () => {

@@ -233,6 +233,8 @@ export class TaskExecutor {
       hasCapacity: () => outputs.hasCapacity() && outputs.failure === null,
       waitForCapacity: async () => {
         if (outputs.failure) throw outputs.failure;
+        // A source that does not watch ctl.signal still stops here once it is cancelled.
+        if (signal.aborted) throw new Error('canceled');
         if (!outputs.hasCapacity()) {
           timer.switchTo(BACKPRESSURED);
           await outputs.waitForCapacity(signal);
@@ -245,6 +247,7 @@ export class TaskExecutor {
         if (y) await y;
       },
       idle: async (ms: number) => {
+        if (signal.aborted) throw new Error('canceled');
         outputs.flush();
         timer.switchTo(IDLE);
         await sleep(ms, signal);
