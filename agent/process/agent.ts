@@ -20,7 +20,7 @@ import { FlinkRestCollector, FlinkRestSource, type FlinkCollectResult } from '..
 import { KubePodDiscovery } from '../collect/kube-discovery.ts';
 import { parseObservation, type JobObservation } from '../collect/observation.ts';
 import { loadKubeConfig } from '../kube/client.ts';
-import { AgentApi, startAgentServer, type AgentServer } from '../server/api.ts';
+import { AgentApi, startAgentServer, type AgentApiOptions, type AgentServer } from '../server/api.ts';
 import type { AgentConfig } from './config.ts';
 import { ObservationRecorder } from './recorder.ts';
 import { discoveredTargets, flinkTarget, staticTargets } from './targets.ts';
@@ -48,6 +48,8 @@ export interface AgentProcessOptions {
   logger: Logger;
   version: string;
   onObservation?: ObservationHandler;
+  /** More HTTP routes on the agent's port (e.g. the autoscaler's decisions API); return true when handled. */
+  extraRoutes?: AgentApiOptions['extraRoutes'];
 }
 
 export class AgentProcess {
@@ -97,6 +99,7 @@ export class AgentProcess {
       queryTimeoutMs: cfg.query.timeout,
       version: this.opts.version,
       logger: this.log,
+      ...(this.opts.extraRoutes ? { extraRoutes: this.opts.extraRoutes } : {}),
     });
     this.server = await startAgentServer(cfg.listen.host, cfg.listen.port, api);
     const externalURL = cfg.rules.externalUrl || `http://${cfg.listen.host}:${this.server.port}`;
@@ -176,7 +179,10 @@ export class AgentProcess {
         continue;
       }
       this.observationsSeen++;
-      this.recorder?.write(obs);
+      if (this.recorder) {
+        const firing = (this.rules?.alerts() ?? []).filter((a) => a.alert.state === 'firing').map((a) => ({ labels: { ...a.alert.labels } }));
+        this.recorder.write(obs, firing);
+      }
       const handler = this.opts.onObservation;
       if (!handler) continue;
       const ctx: ObservationContext = { storage: this.storage, engine: this.engine, rules: this.rules, jobs: result.jobs, dryRun: this.config.dryRun, logger: this.log };

@@ -1,7 +1,7 @@
 /**
  * `--record FILE`: appends every JobObservation the collector produces as one JSON line, in the
  * schema of agent/scaling/observation.ts (documented in docs/replay.md), so `flowpilot scale
- * replay` can read the file back. Writes are queued on one append stream; a write error is
+ * replay` can read the file back, with the alerts firing at that moment. Writes are queued on one append stream; a write error is
  * logged once and recording stops, never the agent.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
@@ -27,9 +27,10 @@ export class ObservationRecorder {
     });
   }
 
-  write(obs: JobObservation): void {
+  /** Writes one line; firing alerts go into the line's `alerts` (docs/replay.md) so replay sees the same vetoes. */
+  write(obs: JobObservation, alerts: Array<{ labels: Record<string, string> }> = []): void {
     if (this.failed) return;
-    this.stream.write(`${JSON.stringify(obs)}\n`);
+    this.stream.write(`${JSON.stringify(alerts.length > 0 ? { ...obs, alerts } : obs)}\n`);
     this.written++;
   }
 

@@ -102,6 +102,8 @@ describe('flowpilot agent process', () => {
     assert.match(metrics, /flowpilot_tsdb_series \d+/);
     assert.equal((await fetch(`${base}/readyz`)).status, 200);
 
+    // An observation recorded while the alert fires carries it (replay sees the same alerts).
+    await waitFor('a recorded line with the firing alert', () => readFileSync(record, 'utf8').includes('"alerts":[{"labels":{"alertname":"FlinkBackpressured"'), 10_000);
     await agent.stop('SIGTERM');
     assert.equal(agent.proc.exitCode, 0, agent.output());
     const lines = readFileSync(record, 'utf8').trim().split('\n');
@@ -109,6 +111,9 @@ describe('flowpilot agent process', () => {
     const obs = parseObservationLine(lines[0]!, `${record}:1`);
     assert.equal(obs.jobName, 'orders-enrichment');
     assert.equal(obs.vertices.length, 3);
+    const withAlerts = lines.map((l) => JSON.parse(l) as { alerts?: Array<{ labels: Record<string, string> }> }).filter((l) => l.alerts);
+    assert.ok(withAlerts.length > 0, 'some recorded line carries the firing alert');
+    assert.equal(withAlerts[0]!.alerts![0]!.labels.alertname, 'FlinkBackpressured');
   });
 
   it('refuses a bad config file with its location and exit code 1', async (t) => {
