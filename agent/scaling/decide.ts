@@ -59,7 +59,7 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
   const now = clock.now();
   const current = Object.fromEntries(obs.vertices.map((v) => [v.id, v.parallelism]));
   const restartSec = restartCost(history, obs, policy);
-  const d: ScaleDecision = { time: now, jobId: obs.jobId, action: 'none', parallelism: current, recommended: { ...current }, reasons: [], perVertex: {}, backlogMode: false, restartCostSec: restartSec, arrivalRate: 0, capacityRate: 0, lagSeconds: 0 };
+  const d: ScaleDecision = { time: now, jobId: obs.jobId, action: 'none', parallelism: current, recommended: { ...current }, reasons: [], perVertex: {}, backlogMode: false, restartCostSec: restartSec, arrivalRate: 0, recentArrivalRate: 0, capacityRate: 0, lagSeconds: 0 };
   const block = (guard: Guard, reason: string): ScaleDecision => {
     d.blockedBy = guard;
     d.reasons.push(reason);
@@ -96,8 +96,9 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
   for (let i = Math.max(1, samples.length - k); i < samples.length; i++) intervals.push(computeRates(obs, windowStats([samples[i - 1]!, samples[i]!]), modelInputs));
   d.edgeRatios = long.ratios;
   d.arrivalRate = long.arrivalRate;
-  d.lagSeconds = Number.isFinite(long.lagSeconds) ? long.lagSeconds : 1e9;
-  d.capacityRate = jobCapacity(long);
+  d.lagSeconds = Number.isFinite(short.lagSeconds) ? short.lagSeconds : 1e9;
+  d.recentArrivalRate = short.arrivalRate;
+  d.capacityRate = jobCapacity(short);
   const lagThreshold = seconds(policy.backlog.lagThreshold);
   d.backlogMode = long.lagSeconds > lagThreshold || short.lagSeconds > lagThreshold;
 

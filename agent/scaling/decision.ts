@@ -72,7 +72,9 @@ export interface ScaleDecision {
   restartCostSec: number;
   forecastRate?: number;
   arrivalRate: number;
-  /** records/s (at the sources) the job sustains at its current parallelism: its bottleneck */
+  /** arrivals over the most recent intervals (the scale-up window) */
+  recentArrivalRate: number;
+  /** records/s (at the sources) the job sustains at its current parallelism (its bottleneck), over the recent intervals */
   capacityRate: number;
   /** backlog in seconds of arrivals (largest over sources) */
   lagSeconds: number;

@@ -163,11 +163,11 @@ function trackEpisode(h: ScalingHistory, d: ScaleDecision): void {
   if (Object.keys(d.perVertex).length === 0 || !(d.capacityRate > 0)) return;
   const ep = h.episode;
   if (!ep) {
-    if (d.arrivalRate > d.capacityRate * 1.02) h.episode = { start: d.time, capacity: d.capacityRate };
+    if (d.recentArrivalRate > d.capacityRate * 1.02) h.episode = { start: d.time, capacity: d.capacityRate };
     return;
   }
   const age = (d.time - ep.start) / 1000;
-  if (d.arrivalRate <= ep.capacity || age > 6 * 3600) {
+  if (d.recentArrivalRate <= ep.capacity || age > 6 * 3600) {
     h.episodes = [...h.episodes, age].slice(-10);
     delete h.episode;
   }

@@ -109,12 +109,12 @@ export function proposeTargets(input: ProposalInput): Proposal {
  */
 function absorbVerdict(input: ProposalInput): string | undefined {
   const { d, history, policy, now } = input;
-  if (!policy.restart.absorbShortOverloads || history.episodes.length < policy.restart.minEpisodes || d.arrivalRate <= 0) return undefined;
+  if (!policy.restart.absorbShortOverloads || history.episodes.length < policy.restart.minEpisodes || d.recentArrivalRate <= 0) return undefined;
   const sorted = [...history.episodes].sort((a, b) => a - b);
   const typical = sorted[Math.floor(sorted.length / 2)]!;
   const elapsed = history.episode ? (now - history.episode.start) / 1000 : 0;
   if (elapsed >= typical) return undefined; // longer than usual: treat as a new level
-  const overload = Math.max(0, (d.arrivalRate - d.capacityRate) / d.arrivalRate);
+  const overload = Math.max(0, (d.recentArrivalRate - d.capacityRate) / d.recentArrivalRate);
   const addedLag = d.lagSeconds + overload * (typical - elapsed);
   const cost = 2 * d.restartCostSec;
   if (addedLag >= cost) return undefined;

@@ -144,8 +144,9 @@ export class Plant {
       this.parallelism = this.pendingParallelism;
       this.pendingParallelism = undefined;
       this.restarts += 1;
-      this.runningSince = this.downUntil;
-      this.lastRestoreTime = this.downUntil;
+      // As in Flink, the job turns RUNNING when its tasks are deployed; restoring state follows.
+      this.runningSince = this.downUntil - this.lastRestoreMs;
+      this.lastRestoreTime = this.runningSince;
       this.resetCounters();
     }
     const { rate: cap, bottleneck } = this.capacity();
