@@ -54,7 +54,7 @@ export function register(program: Command): void {
   scale
     .command('explain')
     .description('print the last scaling decisions of a running agent, with their reasons and model numbers')
-    .option('--url <url>', 'agent base URL', 'http://127.0.0.1:9250')
+    .option('--url <url>', 'agent base URL (the agent listens on 9269 by default)', 'http://127.0.0.1:9269')
     .option('--job <id>', 'only this job')
     .option('--limit <n>', 'how many decisions', Number, 5)
     .option('--json', 'print the raw JSON')
