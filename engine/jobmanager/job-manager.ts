@@ -183,7 +183,7 @@ export class JobManager {
 
   async stop(): Promise<void> {
     if (this.tick) clearInterval(this.tick);
-    await Promise.all([...this.jobs.values()].filter((j) => !j.isTerminal).map((j) => j.cancel().catch(() => undefined)));
+    for (const job of this.jobs.values()) job.suspend();
     this.resources.stop();
     await this.rpc?.close();
     await this.ops?.close();

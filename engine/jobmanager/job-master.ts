@@ -365,6 +365,19 @@ export class JobMaster {
     this.finishWith('CANCELED');
   }
 
+  /**
+   * The JobManager is shutting down: the job becomes SUSPENDED (locally terminal, as in Flink)
+   * without RPC; TaskManagers cancel its subtasks themselves when the JobManager goes away.
+   */
+  suspend(): void {
+    if (this.isTerminal) return;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    this.deps.resources.releaseSlots(this.slots);
+    this.slots = [];
+    this.setStatus('SUSPENDED');
+  }
+
   private finishWith(status: JobStatus): void {
     if (this.isTerminal) return;
     if (status === 'FINISHED') this.releaseAttempt();
