@@ -2,6 +2,7 @@ import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { MemoryStorage, newMatcher, type Labels } from '../tsdb/index.ts';
 import { HttpExpositionSource } from './http-target.ts';
@@ -168,6 +169,19 @@ describe('scrape loop', () => {
     const h = loop.health();
     assert.equal(h.health, 'down');
     assert.equal(h.lastError, 'server returned HTTP status 500 Internal Server Error');
+  });
+
+  it('reads a gzip-compressed exposition', async (t) => {
+    const server = http.createServer((req, res) => {
+      assert.match(String(req.headers['accept-encoding']), /gzip/);
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-encoding': 'gzip' });
+      res.end(gzipSync('zipped{x="1"} 7\n'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+    const db = new MemoryStorage();
+    await new ScrapeLoop(target(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`), { pool: 'p', appender: db, metrics: createScrapeMetrics() }).scrapeOnce();
+    assert.equal(latest(db, 'zipped')[0]!.v, 7);
   });
 
   it('gives up on a slow target at the scrape timeout', async (t) => {

@@ -4,7 +4,7 @@
  * per-(group, step) accumulators. Additions happen in the same order as the step-by-step
  * path, so results are identical; it only avoids building per-step vectors and groups.
  */
-import { METRIC_NAME, labelsFromRecord, labelsKey, type Labels } from '../tsdb/labels.ts';
+import { METRIC_NAME, labelsFromRecord, type Labels } from '../tsdb/labels.ts';
 import type { AggregateExpr } from './ast.ts';
 import type { EvalSeries, StepContext } from './eval-types.ts';
 import type { Evaluator } from './evaluator.ts';
@@ -25,6 +25,27 @@ export function groupLabelsOf(l: Labels, e: AggregateExpr): Labels {
   return labelsFromRecord(rec);
 }
 
+/** A function from a series' labels to its group key (equal keys <=> equal group labels). */
+function groupKeyFunction(e: AggregateExpr): (l: Labels) => string {
+  if (e.without) {
+    const excluded = new Set([...e.grouping, METRIC_NAME]);
+    return (l) => {
+      const parts: string[] = [];
+      for (const n in l) if (!excluded.has(n)) parts.push(n, l[n]!);
+      return parts.join('\u0000');
+    };
+  }
+  const names = [...new Set(e.grouping)].sort();
+  return (l) => {
+    const parts: string[] = [];
+    for (const n of names) {
+      const v = l[n];
+      if (v !== undefined && v !== '') parts.push(n, v);
+    }
+    return parts.join('\u0000');
+  };
+}
+
 /** Returns null when the aggregation is not handled here or would need too many cells. */
 export function fastAggregate(ev: Evaluator, e: AggregateExpr, input: EvalSeries[], ctx: StepContext): EvalSeries[] | null {
   if (!FAST_AGGREGATIONS.has(e.op)) return null;
@@ -33,17 +54,19 @@ export function fastAggregate(ev: Evaluator, e: AggregateExpr, input: EvalSeries
   const seriesGroup = new Int32Array(input.length);
   // A group keeps a metric name only through by (__name__); it is dropped later if any member's is.
   const groupDropName: boolean[] = [];
+  const keyOf = groupKeyFunction(e);
   for (let i = 0; i < input.length; i++) {
-    const gl = groupLabelsOf(input[i]!.metric, e);
-    const key = labelsKey(gl);
+    const metric = input[i]!.metric;
+    // The key string is the only per-series allocation; label objects are built per group.
+    const key = keyOf(metric);
     let g = groupIds.get(key);
     if (g === undefined) {
       g = groupLabels.length;
       groupIds.set(key, g);
-      groupLabels.push(gl);
+      groupLabels.push(groupLabelsOf(metric, e));
       groupDropName.push(false);
     }
-    if (input[i]!.dropName && METRIC_NAME in gl) groupDropName[g] = true;
+    if (input[i]!.dropName && METRIC_NAME in groupLabels[g]!) groupDropName[g] = true;
     seriesGroup[i] = g;
   }
   const steps = ctx.steps;

@@ -35,8 +35,18 @@ export interface ScalingServiceOptions {
   logger?: Logger;
   /** decisions kept for the explain API; default: the policy's history.maxDecisions */
   capacity?: number;
+  /**
+   * Dry run: decide and explain, but every decision is a recommendation (as `execute: false`),
+   * so the engine never waits for a rescale nobody carries out.
+   */
+  dryRun?: boolean;
   /** called for every decision with action "rescale"; errors are logged by the caller */
   onDecision?: (decision: ScaleDecision, observation: JobObservation) => void | Promise<void>;
+}
+
+function recommendOnly(policy: ScalingPolicy): ScalingPolicy {
+  const jobs = Object.fromEntries(Object.entries(policy.jobs).map(([k, v]) => [k, { ...v, execute: false }]));
+  return { ...policy, execute: false, jobs };
 }
 
 export class ScalingService {
@@ -46,7 +56,7 @@ export class ScalingService {
 
   constructor(opts: ScalingServiceOptions) {
     this.opts = opts;
-    this.controller = new ScalingController(opts.policy);
+    this.controller = new ScalingController(opts.dryRun ? recommendOnly(opts.policy) : opts.policy);
     this.recorder = new DecisionRecorder({
       capacity: opts.capacity ?? opts.policy.history.maxDecisions,
       ...(opts.registry ? { registry: opts.registry } : {}),

@@ -97,6 +97,9 @@ describe('flowpilot agent process', () => {
     const apiAlerts = (await (await fetch(`${base}/api/v1/alerts`)).json()) as any;
     assert.equal(apiAlerts.data.alerts[0].state, 'firing');
 
+    const targets = (await (await fetch(`${base}/api/v1/targets`)).json()) as any;
+    assert.deepEqual(targets.data.activeTargets.map((x: any) => [x.labels.job, x.health]).sort(), [['demo', 'up'], ['flink', 'up']]);
+    assert.match(targets.data.activeTargets.find((x: any) => x.labels.job === 'demo').lastError, /skipped 1 malformed line/);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /flowpilot_scrape_parse_errors_total\{job="demo"\} [1-9]/);
     assert.match(metrics, /flowpilot_tsdb_series \d+/);
