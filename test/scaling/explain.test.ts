@@ -56,3 +56,19 @@ describe('flowpilot scale explain', () => {
     assert.match(down.stderr, /cannot reach the agent at http:\/\/127\.0\.0\.1:9.*\[FP_AGENT_UNREACHABLE\]/);
   });
 });
+
+describe('ScalingService in dry run', () => {
+  it('recommends without ever asking for a rescale', async () => {
+    const asked: unknown[] = [];
+    const svc = new ScalingService({ policy: defaultPolicy(), dryRun: true, onDecision: (d) => void asked.push(d) });
+    const b = new ObservationBuilder('job-d', [
+      { id: 'src', parallelism: 2 },
+      { id: 'map', parallelism: 2, inputs: [{ id: 'src', shipStrategy: 'REBALANCE' }] },
+    ]);
+    let last;
+    for (let i = 0; i < 10; i++) last = await svc.handle(b.next(15, { src: { inRate: 5000, busy: 0.1, pending: 1000 * i * 15 }, map: { inRate: 5000, busy: 1 } }));
+    assert.equal(asked.length, 0);
+    assert.equal(last!.blockedBy, 'disabled');
+    assert.ok(last!.recommended.map! > 2);
+  });
+});
