@@ -59,6 +59,8 @@ export interface AgentCycleResult {
   /** `selector (in rule)` for every vector selector of the pack that selects no series. */
   selectorsWithoutData: string[];
   alerts: Record<string, { pending: number; firing: number }>;
+  /** RSS once the agent's modules are loaded, before the first scrape. */
+  rssAtStartBytes: number;
   rssPeakSampledBytes: number;
   maxRssBytes: number;
   rssEndBytes: number;
@@ -104,6 +106,7 @@ function selectors(e: Expr, out: Array<{ text: string; matchers: readonly LabelM
 }
 
 export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycleResult> {
+  const rssAtStartBytes = process.memoryUsage.rss();
   let rssPeak = 0;
   const sampleRss = (): void => {
     rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
@@ -205,6 +208,7 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
       ruleErrors,
       selectorsWithoutData,
       alerts,
+      rssAtStartBytes,
       rssPeakSampledBytes: rssPeak,
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       rssEndBytes: mem.rss,

@@ -121,6 +121,8 @@ export function renderReport(r: BenchResult, s: Summary): string {
     `| RSS (agent: peak of the child process; Prometheus: process_resident_memory_bytes at the end) | ${mb(s.agentRssBytes)} | ${mb(s.promRssBytes)} | ${ratio(s.agentRssBytes / s.promRssBytes)} |`,
     `| RSS peak (Prometheus: VmHWM) | ${mb(s.agentRssBytes)} | ${mb(s.promRssPeakBytes)} | ${ratio(s.agentRssBytes / s.promRssPeakBytes)} |`,
     '',
+    `How to read it: Prometheus's rule-group durations are wall-clock times of a process that is scraping the same series meanwhile (${r.prometheus.quietEvaluations} of its measured group evaluations had no scrape in flight) on a machine shared with other work; the agent's evaluation CPU time leaves out time spent waiting for a core, its wall time does not. CPU against CPU, the closest pair is the whole-cycle row: process_cpu_seconds_total per interval against the agent's scrape + evaluation CPU.`,
+    '',
     'Per group (agent: median wall time of the group; Prometheus: median last duration over all measured rounds, and over the evaluations no scrape overlapped):',
     '',
     '| group | agent | Prometheus | Prometheus, no scrape in flight |',
@@ -144,7 +146,7 @@ export function renderReport(r: BenchResult, s: Summary): string {
     `- active alerts (pending/firing) Prometheus: ${alertsLine(r.prometheus.alerts)}`,
     `- agent cycles (scrape CPU / eval CPU, ms): ${r.agent.cycles.map((c, i) => `${i < r.agent.warm ? 'warm ' : c.profiled ? 'profiled ' : ''}${c.scrapeCpuMs.toFixed(0)}/${c.evalCpuMs.toFixed(0)}`).join(', ')}`,
     `- Prometheus evaluation rounds (sum, ms): ${r.prometheus.rounds.map((x) => x.sumMs.toFixed(1)).join(', ') || 'none'}; group evaluations with no scrape in flight: ${r.prometheus.quietEvaluations}`,
-    `- agent memory: heap after a full GC with the store, rules and scrape state kept ${r.agent.retained ? mb(r.agent.retained.heapUsedBytes) : 'n/a'} (RSS then ${r.agent.retained ? mb(r.agent.retained.rssBytes) : 'n/a'}); V8 spaces at the end (MB): ${Object.entries(r.agent.heapSpacesMb).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `- agent memory: RSS with its modules loaded, before the first scrape ${mb(r.agent.rssAtStartBytes)}; heap after a full GC with the store, rules and scrape state kept ${r.agent.retained ? mb(r.agent.retained.heapUsedBytes) : 'n/a'} (RSS then ${r.agent.retained ? mb(r.agent.retained.rssBytes) : 'n/a'}); V8 spaces at the end (MB): ${Object.entries(r.agent.heapSpacesMb).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `- problems: ${s.problems.length === 0 ? 'none' : s.problems.join('; ')}`,
   );
   const p = r.agent.profile;
