@@ -255,9 +255,11 @@ export class JobMaster {
         }
       }
     }
-    if (hit && !this.failingOver && (this.status === 'RUNNING' || this.status === 'RESTARTING')) {
-      this.failover(new Error(`org.apache.flink.runtime.jobmaster.JobMasterException: TaskManager with id ${tmId} is no longer reachable. ${reason}`), tmId);
-    }
+    if (!hit) return;
+    const err = new Error(`org.apache.flink.runtime.jobmaster.JobMasterException: TaskManager with id ${tmId} is no longer reachable. ${reason}`);
+    if (!this.failingOver && (this.status === 'RUNNING' || this.status === 'RESTARTING')) this.failover(err, tmId);
+    // Already failing over (often a consumer noticed the broken data connection first): keep the root cause too.
+    else this.record(err, tmId);
   }
 
   private allTasks(pred: (r: SubtaskRecord) => boolean): boolean {
