@@ -159,9 +159,9 @@ export class AgentApi {
     const rest = path.slice('/api/v1/'.length);
     switch (rest) {
       case 'query':
-        return this.query(res, form);
+        return this.query(req, res, form);
       case 'query_range':
-        return this.queryRange(res, form);
+        return this.queryRange(req, res, form);
       case 'series':
         return this.series(res, form);
       case 'labels':
@@ -189,7 +189,7 @@ export class AgentApi {
     sendJson(res, 404, { status: 'error', errorType: 'not_found', error: `unknown API endpoint ${path}` });
   }
 
-  private async query(res: http.ServerResponse, form: URLSearchParams): Promise<void> {
+  private async query(req: http.IncomingMessage, res: http.ServerResponse, form: URLSearchParams): Promise<void> {
     const q = form.get('query') ?? '';
     const t = parseTimeParam(form.get('time'), 'time', this.now());
     const timeoutMs = timeoutOf(form, this.opts.queryTimeoutMs);
@@ -199,13 +199,13 @@ export class AgentApi {
     } catch (err) {
       throw apiErrorFrom(err, 'query');
     }
-    const result = await this.opts.engine.instantQuery(expr, t, { timeoutMs, signal: AbortSignal.timeout(timeoutMs) }).catch((err: unknown) => {
+    const result = await this.opts.engine.instantQuery(expr, t, { timeoutMs, signal: clientGone(req, res) }).catch((err: unknown) => {
       throw apiErrorFrom(err);
     });
     success(res, toApiData(result.data), result.warnings, result.infos);
   }
 
-  private async queryRange(res: http.ServerResponse, form: URLSearchParams): Promise<void> {
+  private async queryRange(req: http.IncomingMessage, res: http.ServerResponse, form: URLSearchParams): Promise<void> {
     const start = parseTimeParam(form.get('start'), 'start');
     const end = parseTimeParam(form.get('end'), 'end');
     if (end < start) throw new ApiError('bad_data', 'invalid parameter "end": end timestamp must not be before start time');
@@ -221,7 +221,7 @@ export class AgentApi {
     } catch (err) {
       throw apiErrorFrom(err, 'query');
     }
-    const result = await this.opts.engine.rangeQuery(expr, start, end, step, { timeoutMs, signal: AbortSignal.timeout(timeoutMs) }).catch((err: unknown) => {
+    const result = await this.opts.engine.rangeQuery(expr, start, end, step, { timeoutMs, signal: clientGone(req, res) }).catch((err: unknown) => {
       throw apiErrorFrom(err);
     });
     success(res, toApiData(result.data), result.warnings, result.infos);
@@ -290,6 +290,20 @@ export class AgentApi {
     res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(`failed to reload config: ${r.problems.map((p) => (typeof p === 'string' ? p : formatProblemLike(p))).join('\n')}\n`);
   }
+}
+
+/**
+ * Aborted when the client goes away before the answer: the engine then stops (errorType
+ * `canceled`). The query timeout is the engine's own deadline, so running past it is `timeout`.
+ */
+function clientGone(req: http.IncomingMessage, res: http.ServerResponse): AbortSignal {
+  const ac = new AbortController();
+  const onClose = (): void => {
+    if (!res.writableEnded) ac.abort(new Error('client closed the connection'));
+  };
+  req.socket.once('close', onClose);
+  res.once('finish', () => req.socket.off('close', onClose));
+  return ac.signal;
 }
 
 function formatProblemLike(p: unknown): string {
