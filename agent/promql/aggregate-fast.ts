@@ -35,14 +35,18 @@ function groupKeyFunction(e: AggregateExpr): (l: Labels) => string {
       return parts.join('\u0000');
     };
   }
+  // The names are fixed for the aggregation, so the values alone identify the group
+  // (an absent label and an empty one are the same in PromQL).
   const names = [...new Set(e.grouping)].sort();
+  if (names.length === 0) return () => '';
+  if (names.length === 1) {
+    const n = names[0]!;
+    return (l) => l[n] ?? '';
+  }
   return (l) => {
-    const parts: string[] = [];
-    for (const n of names) {
-      const v = l[n];
-      if (v !== undefined && v !== '') parts.push(n, v);
-    }
-    return parts.join('\u0000');
+    let k = l[names[0]!] ?? '';
+    for (let i = 1; i < names.length; i++) k += '\u0000' + (l[names[i]!] ?? '');
+    return k;
   };
 }
 

@@ -113,9 +113,13 @@ export class MemSeries {
 
   /** The newest sample with minT <= t <= maxT, as a window of zero or one sample. */
   latest(minT: number, maxT: number): SeriesSamples {
-    let i = this.lowerBound(maxT);
-    if (i < this.len && this.tAt(i) === maxT) i++;
-    i--;
+    let i: number;
+    if (this.len > 0 && this.tAt(this.len - 1) <= maxT) i = this.len - 1; // the usual case: the newest sample
+    else {
+      i = this.lowerBound(maxT);
+      if (i < this.len && this.tAt(i) === maxT) i++;
+      i--;
+    }
     if (i < 0 || this.tAt(i) < minT) return { labels: this.labels, key: this.key, t: [], v: [], stale: null };
     const p = ((this.head + i) % this.cap) * 2;
     const t = this.buf[p]!;
