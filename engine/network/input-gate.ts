@@ -2,10 +2,14 @@
  * A task's input side: all channels of all its input edges behind one poll(). It rotates over
  * channels so no producer starves another, decodes wire batches when they are taken (so the
  * receive path stays cheap), tracks each channel's watermark for the task-level
- * currentInputWatermark, and knows when every channel has ended.
+ * currentInputWatermark, and knows when every channel has ended. It also aligns checkpoint
+ * barriers: a channel that delivered barrier n is blocked until every channel still open has
+ * delivered it; only then is the barrier handed to the task, once. A barrier with a higher id
+ * abandons an unfinished alignment; late barriers of an abandoned checkpoint are dropped.
  */
 import { Unpackr } from 'msgpackr';
-import { ENTRY_END, ENTRY_RECORDS, ENTRY_WATERMARK, type ChannelEntry, type InputChannel } from './channel.ts';
+import { performance } from 'node:perf_hooks';
+import { ENTRY_BARRIER, ENTRY_END, ENTRY_RECORDS, ENTRY_WATERMARK, type ChannelEntry, type InputChannel } from './channel.ts';
 
 export interface GateChannel {
   channel: InputChannel;
@@ -27,6 +31,13 @@ export class InputGate {
   private readonly channels: GateChannel[];
   private readonly ended: boolean[];
   private readonly watermarks: number[];
+  private readonly blocked: boolean[];
+  private aligning = false;
+  private alignId = -1;
+  private alignStart = 0;
+  private readyBarrier: PolledEntry | null = null;
+  /** Duration of the last (or the ongoing) alignment, in nanoseconds: Flink's checkpointAlignmentTime. */
+  private lastAlignmentNs = 0;
   private endedCount = 0;
   private next = 0;
   private waiter: (() => void) | null = null;
@@ -38,6 +49,7 @@ export class InputGate {
     this.channels = channels;
     this.ended = channels.map(() => false);
     this.watermarks = channels.map(() => MIN_WATERMARK);
+    this.blocked = channels.map(() => false);
     const wake = () => {
       const w = this.waiter;
       if (w) {
@@ -88,10 +100,17 @@ export class InputGate {
 
   /** The next entry from any channel, or undefined when none is ready. Throws if a channel failed. */
   poll(): PolledEntry | undefined {
+    const ready = this.readyBarrier;
+    if (ready !== null) {
+      this.readyBarrier = null;
+      return ready;
+    }
     const chs = this.channels;
     const n = chs.length;
+    const start = this.next;
     for (let k = 0; k < n; k++) {
-      const i = (this.next + k) % n;
+      const i = (start + k) % n;
+      if (this.blocked[i]) continue;
       const gc = chs[i]!;
       const ch = gc.channel;
       if (ch.failure) throw ch.failure;
@@ -113,10 +132,57 @@ export class InputGate {
           this.ended[i] = true;
           this.endedCount++;
         }
+        // The channel that ended may have been the last one an alignment waited for.
+        if (this.aligning && this.alignmentComplete()) this.readyBarrier = this.finishAlignment(gc, i);
+      } else if (entry.kind === ENTRY_BARRIER) {
+        const barrier = this.onBarrier(entry, gc, i);
+        if (barrier === null) {
+          k--; // consumed internally: look at the same channel again (it may hold more, or now be blocked)
+          continue;
+        }
+        return barrier;
       }
       return { entry, inputIndex: gc.inputIndex, channelIndex: gc.channelIndex };
     }
     return undefined;
+  }
+
+  /** Blocks the barrier's channel; returns the barrier once every open channel has delivered it. */
+  private onBarrier(entry: ChannelEntry, gc: GateChannel, i: number): PolledEntry | null {
+    const id = entry.value;
+    if (id < this.alignId || (id === this.alignId && !this.aligning)) return null; // abandoned or finished checkpoint
+    if (id > this.alignId) {
+      this.blocked.fill(false);
+      this.aligning = true;
+      this.alignId = id;
+      this.alignStart = performance.now();
+      this.alignedEntry = entry;
+    }
+    this.blocked[i] = true;
+    if (!this.alignmentComplete()) return null;
+    return this.finishAlignment(gc, i);
+  }
+
+  private alignedEntry: ChannelEntry | null = null;
+
+  private alignmentComplete(): boolean {
+    for (let j = 0; j < this.channels.length; j++) if (!this.ended[j] && !this.blocked[j]) return false;
+    return true;
+  }
+
+  private finishAlignment(gc: GateChannel, i: number): PolledEntry {
+    this.aligning = false;
+    this.blocked.fill(false);
+    this.lastAlignmentNs = Math.round((performance.now() - this.alignStart) * 1e6);
+    const entry = this.alignedEntry!;
+    this.alignedEntry = null;
+    this.next = (i + 1) % this.channels.length;
+    return { entry, inputIndex: gc.inputIndex, channelIndex: gc.channelIndex };
+  }
+
+  /** Flink's checkpointAlignmentTime: the last alignment's duration, or the ongoing one's so far (ns). */
+  checkpointAlignmentTimeNs(): number {
+    return this.aligning ? Math.round((performance.now() - this.alignStart) * 1e6) : this.lastAlignmentNs;
   }
 
   /** Wakes a pending waitForData (e.g. a timer is due on the task's mailbox). */
@@ -127,8 +193,11 @@ export class InputGate {
 
   /** Resolves when some channel may have an entry (or failed), or the signal aborts. */
   waitForData(signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.resolve();
-    for (const gc of this.channels) if (gc.channel.queued > 0 || gc.channel.failure) return Promise.resolve();
+    if (signal?.aborted || this.readyBarrier !== null) return Promise.resolve();
+    for (let i = 0; i < this.channels.length; i++) {
+      const ch = this.channels[i]!.channel;
+      if ((ch.queued > 0 && !this.blocked[i]) || ch.failure) return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       const done = () => {
         signal?.removeEventListener('abort', done);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../common/log.ts';
-import type { JobProgram, SourceControl, TaskContext, TaskInvokable } from '../contracts/task.ts';
+import type { JobProgram, SourceControl, SubtaskSnapshot, TaskContext, TaskInvokable } from '../contracts/task.ts';
 import type { ExecutionState } from '../rest/backend.ts';
 import { ShuffleService } from '../network/shuffle-service.ts';
 import type { TaskDeployment } from './deployment.ts';
@@ -75,12 +75,49 @@ function deployments(tmId: string): TaskDeployment[] {
   ];
 }
 
-async function run(n: number, delayMs: number, onRunning?: (tasks: TaskExecutor[]) => Promise<void>) {
+/** Like `program`, but both sides snapshot what they have seen: the source its count, the sink its sum. */
+function checkpointingProgram(n: number, delayMs: number, result: { sum: number; batches: number; committed: number[] }): JobProgram {
+  const inner = program(n, delayMs, result);
+  const enc = (v: number) => new TextEncoder().encode(String(v));
+  return {
+    graph: inner.graph,
+    createTask(vertexId: string, ctx: TaskContext): TaskInvokable {
+      if (vertexId === 'src') {
+        let emitted = 0;
+        return {
+          ...base,
+          processBatch() {},
+          async snapshotState(id: number) {
+            return { checkpointId: id, operators: [{ operatorId: 'op1', keyGroups: new Map(), operatorState: [enc(emitted)], unionState: [] }] };
+          },
+          async runSource(ctl: SourceControl) {
+            while (emitted < n) {
+              await ctl.waitForCapacity();
+              for (let k = 0; k < 16 && emitted < n; k++) ctx.outputs[0]!.emit(++emitted);
+            }
+          },
+        };
+      }
+      const t = inner.createTask(vertexId, ctx);
+      return {
+        ...t,
+        async snapshotState(id: number) {
+          return { checkpointId: id, operators: [{ operatorId: 'op2', keyGroups: new Map(), operatorState: [enc(result.sum)], unionState: [] }] };
+        },
+        async notifyCheckpointComplete(id: number) {
+          result.committed.push(id);
+        },
+      };
+    },
+  };
+}
+
+async function run(n: number, delayMs: number, onRunning?: (tasks: TaskExecutor[]) => Promise<void>, prog0?: JobProgram, result0?: { sum: number; batches: number; committed: number[] }, onCheckpoint?: (vertex: string, id: number, snap: SubtaskSnapshot | null) => void) {
   const shuffle = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 2, log: silentLogger() });
   const updater = new ViewUpdater(100);
-  const result = { sum: 0, batches: 0 };
+  const result = result0 ?? { sum: 0, batches: 0, committed: [] };
   const states: Record<string, ExecutionState[]> = { src: [], sink: [] };
-  const prog = program(n, delayMs, result);
+  const prog = prog0 ?? program(n, delayMs, result);
   const tasks = deployments('tm').map(
     (task) =>
       new TaskExecutor({
@@ -93,6 +130,7 @@ async function run(n: number, delayMs: number, onRunning?: (tasks: TaskExecutor[
         updater,
         log: silentLogger(),
         onState: (s) => states[task.vertexId]!.push(s),
+        onCheckpoint: (id, snap) => onCheckpoint?.(task.vertexId, id, snap),
       }),
   );
   const done = Promise.all(tasks.map((t) => t.start()));
@@ -135,5 +173,27 @@ describe('task executor', () => {
     assert.ok(Date.now() - t0 < 2000);
     assert.equal(states.src.at(-1), 'CANCELED');
     assert.equal(states.sink.at(-1), 'CANCELED');
+  });
+
+  it('takes a checkpoint whose sink state holds exactly the records the source had emitted at its snapshot', async () => {
+    const result = { sum: 0, batches: 0, committed: [] as number[] };
+    const snaps = new Map<string, number>();
+    const dec = (s: SubtaskSnapshot | null) => Number(new TextDecoder().decode(s!.operators[0]!.operatorState[0]!));
+    const prog = checkpointingProgram(20_000, 2, result);
+    await run(20_000, 2, async (tasks) => {
+      await new Promise((r) => setTimeout(r, 60));
+      tasks[0]!.triggerCheckpoint(1);
+      const deadline = Date.now() + 5000;
+      while (snaps.size < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      for (const t of tasks) t.notifyCheckpointComplete(1);
+    }, prog, result, (vertex, id, snap) => {
+      assert.equal(id, 1);
+      snaps.set(vertex, dec(snap));
+    });
+    const k = snaps.get('src')!;
+    assert.ok(k > 0 && k < 20_000, `source snapshot at ${k}`);
+    assert.equal(snaps.get('sink'), (k * (k + 1)) / 2);
+    assert.deepEqual(result.committed, [1]);
+    assert.equal(result.sum, (20_000 * 20_001) / 2);
   });
 });

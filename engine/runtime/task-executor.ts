@@ -5,12 +5,17 @@
  * account the time as busy, idle (no input) or backpressured (no credit). A source task runs
  * its own loop through SourceControl with the same accounting. Timers fire on the task's own
  * turn. The executor reports Flink ExecutionStates to its owner.
+ *
+ * Checkpoints (aligned): a source takes its snapshot and sends barrier n downstream at its next
+ * safe point (inside waitForCapacity() or idle()) after triggerCheckpoint(n); any other task
+ * snapshots when the input gate hands it the aligned barrier, then forwards the barrier. Every
+ * snapshot goes to `onCheckpoint`; notifyCheckpointComplete runs on the task's own turn.
  */
 import { performance } from 'node:perf_hooks';
 import type { ExecutionState } from '../rest/backend.ts';
-import type { JobProgram, ProcessingTimeService, RecordWriter, SourceControl, TaskContext, TaskInvokable } from '../contracts/task.ts';
+import type { JobProgram, ProcessingTimeService, RecordWriter, SourceControl, SubtaskSnapshot, TaskContext, TaskInvokable } from '../contracts/task.ts';
 import { computeKeyGroupRangeForOperatorIndex } from '../keygroups/key-groups.ts';
-import { ENTRY_END, ENTRY_RECORDS, ENTRY_WATERMARK, OutputChannel, OutputGate } from '../network/channel.ts';
+import { ENTRY_BARRIER, ENTRY_END, ENTRY_RECORDS, ENTRY_WATERMARK, OutputChannel, OutputGate } from '../network/channel.ts';
 import { InputGate, type GateChannel } from '../network/input-gate.ts';
 import { channelKey, type ShuffleService } from '../network/shuffle-service.ts';
 import type { Logger } from '../../common/log.ts';
@@ -39,6 +44,8 @@ export interface TaskExecutorDeps {
   updater: ViewUpdater;
   log: Logger;
   onState(state: ExecutionState, failure?: string): void;
+  /** A snapshot for checkpoint `checkpointId` was taken (or failed: `snapshot` null, `failure` set). */
+  onCheckpoint?(checkpointId: number, snapshot: SubtaskSnapshot | null, failure?: string): void;
 }
 
 const SLICE_MS = 8;
@@ -54,7 +61,10 @@ export class TaskExecutor {
   private readonly counters: OutputCounters = { numRecordsOut: 0, currentOutputWatermark: LONG_MIN_VALUE };
   private readonly gate: InputGate;
   private readonly writers: RecordWriter[] = [];
-  private readonly mailbox: Array<() => void> = [];
+  private readonly mailbox: Array<() => void | Promise<void>> = [];
+  /** Source tasks: work that waits for the source's next safe point (checkpoints, commit notifications). */
+  private readonly safePointWork: Array<() => Promise<void>> = [];
+  private safePointWake: (() => void) | null = null;
   private numRecordsIn = 0;
   private invokable: TaskInvokable | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -109,6 +119,7 @@ export class TaskExecutor {
         outputQueueLength: () => outputs.backlog(),
         inPoolUsage: () => gate.poolUsage(),
         outPoolUsage: () => outputs.poolUsage(options.creditPerChannel),
+        checkpointAlignmentTimeNs: () => gate.checkpointAlignmentTimeNs(),
       },
       deps.updater,
       options.viewSlots,
@@ -235,9 +246,13 @@ export class TaskExecutor {
         if (outputs.failure) throw outputs.failure;
         // A source that does not watch ctl.signal still stops here once it is cancelled.
         if (signal.aborted) throw new Error('canceled');
+        await this.runSafePointWork();
         if (!outputs.hasCapacity()) {
-          timer.switchTo(BACKPRESSURED);
-          await outputs.waitForCapacity(signal);
+          while (!outputs.hasCapacity() && !signal.aborted && !outputs.failure) {
+            timer.switchTo(BACKPRESSURED);
+            await Promise.race([outputs.waitForCapacity(signal), this.safePointSignal()]);
+            await this.runSafePointWork();
+          }
           timer.switchTo(BUSY);
           if (outputs.failure) throw outputs.failure;
           this.lastYield = performance.now();
@@ -248,9 +263,14 @@ export class TaskExecutor {
       },
       idle: async (ms: number) => {
         if (signal.aborted) throw new Error('canceled');
+        await this.runSafePointWork();
         outputs.flush();
-        timer.switchTo(IDLE);
-        await sleep(ms, signal);
+        const until = performance.now() + ms;
+        for (let left = ms; left > 0 && !signal.aborted; left = until - performance.now()) {
+          timer.switchTo(IDLE);
+          await Promise.race([sleep(left, signal), this.safePointSignal()]);
+          await this.runSafePointWork();
+        }
         timer.switchTo(BUSY);
         this.lastYield = performance.now();
       },
@@ -272,7 +292,8 @@ export class TaskExecutor {
       if (outputs.failure) throw outputs.failure;
       while (mailbox.length > 0 && outputs.hasCapacity()) {
         timer.switchTo(BUSY);
-        mailbox.shift()!();
+        const m = mailbox.shift()!();
+        if (m !== undefined) await m;
       }
       if (!outputs.hasCapacity()) {
         timer.switchTo(BACKPRESSURED);
@@ -301,16 +322,74 @@ export class TaskExecutor {
         r = inv.processWatermark(polled.inputIndex, polled.channelIndex, entry.value);
       } else if (entry.kind === ENTRY_END) {
         if (gate.finished) break;
+      } else if (entry.kind === ENTRY_BARRIER) {
+        r = this.checkpoint(entry.value, entry.payload);
       }
-      // Barriers (ENTRY_BARRIER) arrive with the checkpointing issue; until then they are ignored.
       if (r !== undefined) await r;
       const y = this.maybeYield();
       if (y) await y;
     }
     if (signal.aborted) return;
     timer.switchTo(BUSY);
-    while (mailbox.length > 0) mailbox.shift()!();
+    while (mailbox.length > 0) await mailbox.shift()!();
     await inv.endInput();
+  }
+
+  /** Sources: start checkpoint `checkpointId` at the source's next safe point. Others ignore it (barriers come in-band). */
+  triggerCheckpoint(checkpointId: number, payload?: unknown): void {
+    if (!this.deps.task.isSource || this.state !== 'RUNNING') return;
+    this.atSafePoint(() => this.checkpoint(checkpointId, payload));
+  }
+
+  /** Checkpoint `checkpointId` completed everywhere: let the chain commit, on its own turn. */
+  notifyCheckpointComplete(checkpointId: number): void {
+    const run = async () => {
+      try {
+        await this.invokable?.notifyCheckpointComplete(checkpointId);
+      } catch (err) {
+        this.deps.log.warn({ err: errorMessage(err), checkpointId }, 'notifyCheckpointComplete failed');
+      }
+    };
+    if (this.deps.task.isSource) this.atSafePoint(run);
+    else {
+      this.mailbox.push(run);
+      this.gate.wake();
+    }
+  }
+
+  private atSafePoint(work: () => Promise<void>): void {
+    this.safePointWork.push(work);
+    const w = this.safePointWake;
+    this.safePointWake = null;
+    w?.();
+  }
+
+  private safePointSignal(): Promise<void> {
+    if (this.safePointWork.length > 0) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.safePointWake = resolve));
+  }
+
+  private async runSafePointWork(): Promise<void> {
+    while (this.safePointWork.length > 0) {
+      this.timer.switchTo(BUSY);
+      await this.safePointWork.shift()!();
+    }
+  }
+
+  /** Snapshot, then barrier downstream (behind every record emitted before it), then report. */
+  private async checkpoint(checkpointId: number, payload?: unknown): Promise<void> {
+    const inv = this.invokable;
+    if (!inv) return;
+    let snapshot: SubtaskSnapshot;
+    try {
+      snapshot = await inv.snapshotState(checkpointId);
+    } catch (err) {
+      this.deps.log.warn({ err: errorMessage(err), checkpointId }, 'snapshot failed');
+      this.deps.onCheckpoint?.(checkpointId, null, errorMessage(err));
+      return;
+    }
+    for (const ch of this.outputs.channels) ch.emitEvent(ENTRY_BARRIER, checkpointId, payload);
+    this.deps.onCheckpoint?.(checkpointId, snapshot);
   }
 
   /** Flushes, sends end-of-partition on every channel and waits until it has all been shipped. */

@@ -30,6 +30,7 @@ export interface TaskReadings {
   outputQueueLength(): number;
   inPoolUsage(): number;
   outPoolUsage(): number;
+  checkpointAlignmentTimeNs(): number;
 }
 
 export interface MetricSample {
@@ -127,6 +128,7 @@ export class TaskMetrics implements TaskMetricHooks {
       'buffers.outputQueueLength': r.outputQueueLength(),
       'Shuffle.Netty.Input.Buffers.inPoolUsage': r.inPoolUsage(),
       'Shuffle.Netty.Output.Buffers.outPoolUsage': r.outPoolUsage(),
+      checkpointAlignmentTime: r.checkpointAlignmentTimeNs(),
       'buffers.inPoolUsage': r.inPoolUsage(),
       'buffers.outPoolUsage': r.outPoolUsage(),
     };
