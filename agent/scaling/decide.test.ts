@@ -89,7 +89,7 @@ describe('decide', () => {
   });
 
   it('delays a scale-down and applies the highest recommendation of the window (sliding max)', () => {
-    const r = start({ scaleDown: { delay: '5m', maxFactor: 0.9 }, cooldown: 0 }, 10);
+    const r = start({ scaleDown: { delay: '5m', maxFactor: 0.9, settle: 0 }, cooldown: 0 }, 10);
     steady(r, 12000, 8); // ~48 % busy at p=10: below the band
     steady(r, 2000, 40);
     const down = r.decisions.find((d) => d.action === 'rescale');
@@ -100,6 +100,16 @@ describe('decide', () => {
     const slidingMax = Math.max(...window.map((d) => d.recommended.map!), down.recommended.map!);
     assert.equal(down.parallelism.map, slidingMax);
     assert.ok(down.parallelism.map! > down.recommended.map!, 'kept the higher recommendation seen earlier in the window');
+  });
+
+  it('after a drop, waits for the window to settle and steps down once to the new level', () => {
+    const r = start({ scaleDown: { delay: '5m', maxFactor: 0.9 }, cooldown: 0 }, 10);
+    steady(r, 12000, 8);
+    steady(r, 2000, 60);
+    const downs = r.decisions.filter((d) => d.action === 'rescale');
+    assert.equal(downs.length, 1, JSON.stringify(downs.map((d) => d.parallelism)));
+    assert.equal(downs[0]!.parallelism.map, downs[0]!.perVertex.map!.recentNeed);
+    assert.ok(r.decisions.some((d) => d.reasons.some((x) => /load still falling/.test(x))), 'said why it waited');
   });
 
   it('detects an ineffective scale-up and blocks further scale-ups of that vertex', () => {

@@ -49,6 +49,8 @@ export interface VertexModel {
   recommended: number;
   /** the recommendation for the arrival rate alone (no catch-up), used by the scale-down sliding max */
   steadyRecommended: number;
+  /** the same over the most recent intervals only: shows a load that is still moving */
+  recentNeed: number;
   /** records/s expected at the recommended parallelism */
   expectedRate: number;
   pendingRecords?: number;

@@ -83,7 +83,10 @@ export const policyShape = {
   scaleDown: z
     .object({
       delay: duration().default('20m').describe('a scale-down waits this long and then applies the highest recommendation seen over this window (sliding max)'),
-      maxFactor: fraction().default(0.7).describe('one step removes at most this fraction of a vertex parallelism'),
+      maxFactor: fraction().default(0.8).describe('one step removes at most this fraction of a vertex parallelism'),
+      settle: fraction()
+        .default(0.8)
+        .describe('when the need over the latest intervals is below this fraction of the window max, the load is still falling: wait until the window holds the new level, then step down once'),
       minGain: z.number().min(0).default(0.15).describe('skip a scale-down that frees less than this fraction of the job slots (not worth a restart)'),
     })
     .strict()

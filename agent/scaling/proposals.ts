@@ -51,6 +51,7 @@ export function proposeTargets(input: ProposalInput): Proposal {
   const forceDown = actions.find((a) => a.action === 'scale_down');
   const delayMs = seconds(policy.scaleDown.delay) * 1000;
   const absorb = absorbVerdict(input);
+  const settling: string[] = [];
   for (const [id, plan] of plans) {
     const m: VertexModel = plan.model;
     const p = m.parallelism;
@@ -79,16 +80,23 @@ export function proposeTargets(input: ProposalInput): Proposal {
     }
     if (want === p && (plan.downCandidate || (forceDown && m.recommended < p))) {
       const firstTrigger = history.pendingDown[id] ?? now;
-      let down = Math.max(m.recommended, downFloor, plan.forecastRecommended);
       // Sliding max over the recommendations since the scale-down was first wanted (within the delay).
+      let windowMax = Math.max(m.recommended, plan.forecastRecommended);
       const since = Math.max(now - delayMs, firstTrigger);
-      for (const r of history.recommendations) if (r.time >= since && r.rec[id] !== undefined) down = Math.max(down, r.rec[id]!);
+      for (const r of history.recommendations) if (r.time >= since && r.rec[id] !== undefined) windowMax = Math.max(windowMax, r.rec[id]!);
+      const down = Math.max(windowMax, downFloor);
       if (down >= p) {
         /* the sliding max says the load came back within the window */
       } else if (d.backlogMode) reasons.push(`vertex ${id}: no scale-down in backlog mode`);
       else if (!forceDown && now - firstTrigger < delayMs) {
         reasons.push(`vertex ${id}: scale-down to ${down} pending for ${Math.round((now - firstTrigger) / 1000)} s of ${policy.scaleDown.delay}`);
         if (!d.blockedBy) d.blockedBy = 'scale-down-delay';
+      } else if (!forceDown && m.recentNeed < windowMax * policy.scaleDown.settle) {
+        // The load fell within the window: a step down now would only be partial; wait for the
+        // window to hold the new level, then step down once.
+        reasons.push(`vertex ${id}: load still falling (now needs ${m.recentNeed}, window max ${windowMax}): scale-down waits for the window to settle`);
+        if (!d.blockedBy) d.blockedBy = 'scale-down-delay';
+        settling.push(id);
       } else {
         want = down;
         reasons.push(describeDown(id, m, down, u.min) + (forceDown ? ` (alert ${forceDown.name})` : ` (highest recommendation over ${policy.scaleDown.delay})`));
@@ -97,6 +105,13 @@ export function proposeTargets(input: ProposalInput): Proposal {
     target[id] = want;
   }
 
+  // Scale down once for the job: while another vertex's drop is still settling, the ready ones wait.
+  const downs = Object.keys(target).filter((id) => target[id]! < current[id]!);
+  const ups = Object.keys(target).some((id) => target[id]! > current[id]!);
+  if (settling.length > 0 && downs.length > 0 && !ups && !forceDown) {
+    for (const id of downs) target[id] = current[id]!;
+    reasons.push(`scale-down of ${downs.join(', ')} waits for ${settling.join(', ')} to settle, so the job restarts once`);
+  }
   memoryScaleOut(input, target, reasons);
   rideAlong(input, target, reasons);
   return { target, reasons, blockedVertices, absorbing: absorb !== undefined && blockedVertices.length > 0 };

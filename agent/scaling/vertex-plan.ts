@@ -109,6 +109,8 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
   };
   rec = align(rec);
   const steadyRecommended = align(recommend(long, p, b, units, steadyRequired, lo, hi));
+  const recentRequired = short.targetRate / u.target + (input.catchUpSec > 0 ? (short.targetRate * input.restartSec) / input.catchUpSec : 0);
+  const recentNeed = align(recommend(short, p, b, units, recentRequired, lo, hi));
   const fcRequired = required * input.forecastFactor;
   const forecastRecommended = input.forecastFactor > 1 ? Math.max(rec, align(recommend(basis, p, b, units, fcRequired, lo, hi))) : rec;
   const forecastUp = input.forecastFactor > 1 && forecastRecommended > p && ((basis.targetRate + basis.catchUpRate) * input.forecastFactor) / Math.max(basis.trueRate, 1e-9) > u.max;
@@ -139,6 +141,7 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
     scalingExponent: b,
     recommended: rec,
     steadyRecommended,
+    recentNeed,
     expectedRate: basis.trueRate > 0 ? predictedRate(basis.trueRate, p, rec, b, units) : 0,
     notes,
   };
