@@ -58,7 +58,7 @@ setTimeout(() => {
   process.exit(2);
 }, timeLimitS * 1000 + 5_000).unref();
 
-const command = `node bench/agent-eval/run.ts ${argv.filter((a) => a !== '--write').join(' ')}`.trim();
+const command = `node bench/agent-eval/run.ts ${argv.join(' ')}`.trim();
 try {
   const result = await runBenchmark({
     vertices,
@@ -76,6 +76,7 @@ try {
   const report = renderReport(result, summary);
   const elapsed = ((Date.now() - started) / 1000).toFixed(0);
   process.stdout.write(`${report}\n\n(${elapsed} s)\n`);
+  if (result.agent.profile) process.stderr.write(`agent-eval: CPU profiles kept in ${result.agent.profile.files.join(', ')}\n`);
   const jsonFile = arg('--json');
   if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ result, summary }, null, 2));
   if (argv.includes('--write')) {
