@@ -5,7 +5,7 @@
  * API is served through `createRestBackend` (rest-backend.ts) over this object.
  */
 import { readFile } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Logger } from '../../common/log.ts';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import { startOpsServer, type OpsServer } from '../../common/service-http.ts';
@@ -14,7 +14,7 @@ import type { JobSubmission } from '../contracts/job-graph.ts';
 import { FlinkRegistry, type FlinkSample } from '../metrics/flink-registry.ts';
 import { ProcessMetrics } from '../metrics/process-metrics.ts';
 import { listenRpc, type RpcConnection, type RpcEnvelope } from '../rpc/connection.ts';
-import type { HeartbeatMessage, RegisterMessage, TaskStateMessage } from '../rpc/messages.ts';
+import type { AcknowledgeCheckpointMessage, HeartbeatMessage, RegisterMessage, TaskStateMessage } from '../rpc/messages.ts';
 import { loadJobProgram, type ProgramLoader } from '../runtime/program-loader.ts';
 import { ViewUpdater } from '../runtime/time-accounting.ts';
 import { resolveModulePath, sha256 } from '../runtime/module-resolver.ts';
@@ -105,6 +105,11 @@ export class JobManager {
           this.jobs.get(ts.jobId)?.onTaskState(ts);
           return undefined;
         }
+        case 'acknowledgeCheckpoint': {
+          const ack = msg as unknown as AcknowledgeCheckpointMessage;
+          this.jobs.get(ack.jobId)?.onCheckpointAck(ack);
+          return undefined;
+        }
         default:
           throw new FlowpilotError('FP_RPC_UNKNOWN', `JobManager got unknown message ${msg.t} from ${tmId ?? 'an unregistered peer'}`);
       }
@@ -145,6 +150,7 @@ export class JobManager {
       restart: new RestartStrategy(this.config),
       askTimeoutMs: this.config['rpc.ask-timeout'],
       slotRequestTimeoutMs: this.config['slot.request.timeout'],
+      checkpointDir: join(resolve(this.config['state.dir']), 'checkpoints', jobId),
       log: this.log,
       onTerminal: () => this.scheduleWaiting(),
     });

@@ -12,7 +12,9 @@ import { errorMessage } from '../../common/errors.ts';
 import type { JobGraph, JobSubmission } from '../contracts/job-graph.ts';
 import type { ExceptionView, ExecutionState, JobStatus } from '../rest/backend.ts';
 import type { RpcEnvelope } from '../rpc/connection.ts';
-import type { TaskStateMessage } from '../rpc/messages.ts';
+import type { AcknowledgeCheckpointMessage, TaskStateMessage } from '../rpc/messages.ts';
+import { CheckpointCoordinator, type CheckpointHost } from './checkpoint-coordinator.ts';
+import { assignSubtaskState } from './state-assignment.ts';
 import { attemptId, type JobDeployment, type TaskDeployment, type TaskLocation } from '../runtime/deployment.ts';
 import type { ResourceManager, SlotRef } from './resource-manager.ts';
 import type { RestartStrategy } from './restart-strategy.ts';
@@ -40,6 +42,8 @@ export interface JobMasterDeps {
   restart: RestartStrategy;
   askTimeoutMs: number;
   slotRequestTimeoutMs: number;
+  /** Where this job's checkpoints go (chk-N directories). */
+  checkpointDir: string;
   log: Logger;
   onTerminal(job: JobMaster): void;
 }
@@ -70,6 +74,8 @@ export class JobMaster {
   private waitingSince = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private failingOver = false;
+  /** Present when the job enables checkpointing (execution.checkpointing.interval). */
+  readonly checkpoints: CheckpointCoordinator | null;
 
   constructor(deps: JobMasterDeps) {
     this.deps = deps;
@@ -86,6 +92,40 @@ export class JobMaster {
       );
     }
     this.setStatus('CREATED');
+    const interval = Number.parseInt(deps.graph.config['execution.checkpointing.interval'] ?? '', 10);
+    this.checkpoints = interval > 0 ? new CheckpointCoordinator(this.checkpointHost(), deps.graph.config, deps.checkpointDir, this.log) : null;
+  }
+
+  private checkpointHost(): CheckpointHost {
+    const job = this;
+    return {
+      jobId: this.jobId,
+      get executionId() {
+        return job.executionId;
+      },
+      vertexParallelism: () => new Map(this.graph.vertices.map((v) => [v.id, v.parallelism])),
+      canCheckpoint: () => this.status === 'RUNNING' && !this.failingOver && this.slots.length > 0 && this.allTasks((r) => r.state === 'RUNNING'),
+      taskManagers: (sourcesOnly) => {
+        const ids = new Set<string>();
+        for (const v of this.graph.vertices) {
+          if (sourcesOnly && !(v.isSource || v.inputs.length === 0)) continue;
+          for (const r of this.subtasks.get(v.id) ?? []) if (r.taskManagerId) ids.add(r.taskManagerId);
+        }
+        return [...ids];
+      },
+      send: (tmId, msg) => {
+        try {
+          this.deps.resources.taskManagers.get(tmId)?.conn.send(msg);
+        } catch {
+          // lost TaskManager: the checkpoint times out or the failover aborts it
+        }
+      },
+    };
+  }
+
+  /** A subtask's snapshot (or refusal) for a checkpoint. */
+  onCheckpointAck(msg: AcknowledgeCheckpointMessage): void {
+    this.checkpoints?.onAcknowledge(msg.executionId, msg.vertexId, msg.subtaskIndex, msg.checkpointId, msg.snapshot, msg.failure);
   }
 
   get name(): string {
@@ -118,6 +158,7 @@ export class JobMaster {
   /** Starts scheduling; the job is RUNNING while it waits for slots, as in Flink. */
   start(): void {
     this.setStatus('RUNNING');
+    this.checkpoints?.start();
     this.tryDeploy();
   }
 
@@ -161,6 +202,8 @@ export class JobMaster {
       locations.set(v.id, locs);
     }
     const perTm = new Map<string, TaskDeployment[]>();
+    const latest = this.checkpoints?.latest ?? null;
+    if (latest) this.checkpoints!.markRestored();
     for (const v of this.graph.vertices) {
       const consumersOf = this.graph.vertices.flatMap((u) => u.inputs.filter((e) => e.sourceVertexId === v.id).map((e) => ({ u, e })));
       for (let i = 0; i < v.parallelism; i++) {
@@ -190,6 +233,8 @@ export class JobMaster {
             consumers: locations.get(u.id)!,
           })),
         };
+        const vertexState = latest?.vertices.get(v.id);
+        if (latest && vertexState) task.restore = assignSubtaskState(latest.id, vertexState, v.maxParallelism, v.parallelism, i);
         const tmId = rec.taskManagerId!;
         const list = perTm.get(tmId) ?? [];
         list.push(task);
@@ -282,6 +327,7 @@ export class JobMaster {
   private failover(err: Error, tmId: string | undefined, taskName?: string): void {
     if (this.failingOver || this.isTerminal) return;
     this.record(err, tmId, taskName);
+    this.checkpoints?.abortPending('the job is failing over');
     const decision = this.deps.restart.next();
     this.failingOver = true;
     this.log.warn({ err: err.message.split('\n')[0], restart: decision.restart }, 'job failover');
@@ -373,6 +419,7 @@ export class JobMaster {
    */
   suspend(): void {
     if (this.isTerminal) return;
+    this.checkpoints?.stop();
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
     this.deps.resources.releaseSlots(this.slots);
@@ -382,6 +429,7 @@ export class JobMaster {
 
   private finishWith(status: JobStatus): void {
     if (this.isTerminal) return;
+    this.checkpoints?.stop();
     if (status === 'FINISHED') this.releaseAttempt();
     this.setStatus(status);
     this.log.info({ status }, 'job reached a terminal state');
@@ -405,6 +453,7 @@ export class JobMaster {
       downtime: terminal ? -1 : s === 'FAILING' || s === 'RESTARTING' ? now - since : 0,
       numRestarts: this.numRestarts,
       fullRestarts: this.numRestarts,
+      ...(this.checkpoints?.metrics() ?? {}),
     };
     for (const st of ['INITIALIZING', 'CREATED', 'RUNNING', 'FAILING', 'CANCELLING', 'RESTARTING'] as JobStatus[]) {
       const key = st.toLowerCase();

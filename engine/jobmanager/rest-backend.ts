@@ -129,6 +129,9 @@ export function createRestBackend(jm: JobManager): RestBackend {
 
     taskManagerMetrics: (id) => jm.resources.taskManagers.get(id)?.metrics.taskManager,
 
+    checkpointStats: (jobId) => jm.jobs.get(jobId)?.checkpoints?.stats(),
+    checkpointConfig: (jobId) => jm.jobs.get(jobId)?.checkpoints?.config(),
+
     async submitJob(request: SubmitJobRequest): Promise<{ jobId: string }> {
       if (request.savepointPath) {
         throw new FlowpilotError('FP_REST_BAD_REQUEST', 'restoring from a savepoint is not supported yet by this engine version');

@@ -1,10 +1,9 @@
 /**
  * The control-plane messages between JobManager and TaskManagers, by type tag `t`. Requests
- * (R) are answered; the rest are one-way. Checkpoint messages (trigger, acknowledge, notify
- * complete) will join this list with the checkpointing issue.
+ * (R) are answered; the rest are one-way.
  */
 import type { ExecutionState, MetricValues } from '../rest/backend.ts';
-import type { JobDeployment } from '../runtime/deployment.ts';
+import type { JobDeployment, SubtaskSnapshotWire } from '../runtime/deployment.ts';
 
 /** TM → JM (R): join the cluster and offer slots. Answered with RegisteredMessage. */
 export interface RegisterMessage {
@@ -83,4 +82,32 @@ export interface ReleaseMessage {
 export interface DisconnectMessage {
   t: 'disconnect';
   reason: string;
+}
+
+/** JM → TM: start checkpoint `checkpointId` at every source subtask of the execution attempt. */
+export interface TriggerCheckpointMessage {
+  t: 'triggerCheckpoint';
+  executionId: string;
+  checkpointId: number;
+  timestamp: number;
+}
+
+/** TM → JM: a subtask took its snapshot for a checkpoint (or could not: `failure`). */
+export interface AcknowledgeCheckpointMessage {
+  t: 'acknowledgeCheckpoint';
+  taskManagerId: string;
+  jobId: string;
+  executionId: string;
+  vertexId: string;
+  subtaskIndex: number;
+  checkpointId: number;
+  snapshot: SubtaskSnapshotWire | null;
+  failure?: string;
+}
+
+/** JM → TM: the checkpoint completed everywhere; sinks may commit. */
+export interface NotifyCheckpointCompleteMessage {
+  t: 'notifyCheckpointComplete';
+  executionId: string;
+  checkpointId: number;
 }

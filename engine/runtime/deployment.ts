@@ -5,6 +5,7 @@
  * output goes (the consumer subtasks' TaskManagers and data addresses).
  */
 import type { JobSubmission, ShipStrategy } from '../contracts/job-graph.ts';
+import type { OperatorSnapshot, SubtaskRestore, SubtaskSnapshot } from '../contracts/task.ts';
 
 export interface TaskLocation {
   taskManagerId: string;
@@ -42,6 +43,8 @@ export interface TaskDeployment {
   headOperator: { id: string; name: string };
   inputs: InputEdgeDeployment[];
   outputs: OutputEdgeDeployment[];
+  /** State to start from (already cut to this subtask), or null for a fresh start. */
+  restore?: SubtaskSnapshotWire | null;
 }
 
 export interface JobDeployment {
@@ -57,4 +60,35 @@ export interface JobDeployment {
 
 export function attemptId(executionId: string, vertexId: string, subtaskIndex: number, attemptNumber: number): string {
   return `${executionId}_${vertexId}_${subtaskIndex}_${attemptNumber}`;
+}
+
+/** A subtask snapshot as it travels over RPC and sits on disk: Maps become arrays of pairs. */
+export interface SubtaskSnapshotWire {
+  checkpointId: number;
+  operators: Array<{ operatorId: string; keyGroups: Array<[number, Uint8Array]>; operatorState: Uint8Array[]; unionState: Uint8Array[] }>;
+}
+
+export function snapshotToWire(s: SubtaskSnapshot): SubtaskSnapshotWire {
+  return {
+    checkpointId: s.checkpointId,
+    operators: s.operators.map((o) => ({ operatorId: o.operatorId, keyGroups: [...o.keyGroups], operatorState: o.operatorState, unionState: o.unionState })),
+  };
+}
+
+export function restoreFromWire(w: SubtaskSnapshotWire): SubtaskRestore {
+  const operators = new Map<string, OperatorSnapshot>();
+  for (const o of w.operators) {
+    operators.set(o.operatorId, {
+      operatorId: o.operatorId,
+      keyGroups: new Map(o.keyGroups.map(([kg, b]) => [kg, toBytes(b)])),
+      operatorState: o.operatorState.map(toBytes),
+      unionState: o.unionState.map(toBytes),
+    });
+  }
+  return { checkpointId: w.checkpointId, operators };
+}
+
+/** msgpack gives Buffers; state code may expect plain Uint8Arrays. */
+function toBytes(b: Uint8Array): Uint8Array {
+  return b instanceof Uint8Array && b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

@@ -20,7 +20,7 @@ import { InputGate, type GateChannel } from '../network/input-gate.ts';
 import { channelKey, type ShuffleService } from '../network/shuffle-service.ts';
 import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
-import type { TaskDeployment } from './deployment.ts';
+import { restoreFromWire, type TaskDeployment } from './deployment.ts';
 import { channelIndexOf, consumersOf, createRecordWriter, isPointwise, producersOf, type OutputCounters } from './record-writers.ts';
 import { LONG_MIN_VALUE, TaskMetrics } from './task-metrics.ts';
 import { BACKPRESSURED, BUSY, IDLE, TaskTimer, type ViewUpdater } from './time-accounting.ts';
@@ -218,7 +218,7 @@ export class TaskExecutor {
       outputs: this.writers,
       metrics: this.metrics,
       time,
-      restored: null,
+      restored: task.restore ? restoreFromWire(task.restore) : null,
       config: job.config,
       signal: this.abort.signal,
       inputChannels: inputChannelCounts(task),

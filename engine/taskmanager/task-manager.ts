@@ -15,8 +15,19 @@ import { FlinkRegistry, type FlinkSample } from '../metrics/flink-registry.ts';
 import { ProcessMetrics } from '../metrics/process-metrics.ts';
 import { ShuffleService } from '../network/shuffle-service.ts';
 import { RpcConnection, type RpcEnvelope } from '../rpc/connection.ts';
-import type { CancelMessage, DeployMessage, HeartbeatMessage, MetricSnapshot, RegisterMessage, ReleaseMessage, TaskStateMessage } from '../rpc/messages.ts';
-import type { JobDeployment } from '../runtime/deployment.ts';
+import type {
+  AcknowledgeCheckpointMessage,
+  CancelMessage,
+  DeployMessage,
+  HeartbeatMessage,
+  MetricSnapshot,
+  NotifyCheckpointCompleteMessage,
+  RegisterMessage,
+  ReleaseMessage,
+  TaskStateMessage,
+  TriggerCheckpointMessage,
+} from '../rpc/messages.ts';
+import { snapshotToWire, type JobDeployment } from '../runtime/deployment.ts';
 import { loadJobProgram, type ProgramLoader } from '../runtime/program-loader.ts';
 import { TaskExecutor, isTerminal } from '../runtime/task-executor.ts';
 import { ViewUpdater } from '../runtime/time-accounting.ts';
@@ -212,6 +223,16 @@ export class TaskManager {
       case 'release':
         this.release((msg as unknown as ReleaseMessage).executionId);
         return {};
+      case 'triggerCheckpoint': {
+        const m = msg as unknown as TriggerCheckpointMessage;
+        for (const t of this.executions.get(m.executionId)?.executors ?? []) t.triggerCheckpoint(m.checkpointId);
+        return undefined;
+      }
+      case 'notifyCheckpointComplete': {
+        const m = msg as unknown as NotifyCheckpointCompleteMessage;
+        for (const t of this.executions.get(m.executionId)?.executors ?? []) t.notifyCheckpointComplete(m.checkpointId);
+        return undefined;
+      }
       case 'disconnect':
         this.conn?.destroy();
         return undefined;
@@ -250,6 +271,24 @@ export class TaskManager {
         updater: this.updater,
         log: this.log.child({ vertex: task.taskName, subtask: task.subtaskIndex }),
         onState: (state, failure) => this.reportState(dep, task.vertexId, task.subtaskIndex, task.attemptNumber, state, failure),
+        onCheckpoint: (checkpointId, snapshot, failure) => {
+          const ack: AcknowledgeCheckpointMessage = {
+            t: 'acknowledgeCheckpoint',
+            taskManagerId: this.id,
+            jobId: dep.jobId,
+            executionId: dep.executionId,
+            vertexId: task.vertexId,
+            subtaskIndex: task.subtaskIndex,
+            checkpointId,
+            snapshot: snapshot ? snapshotToWire(snapshot) : null,
+          };
+          if (failure !== undefined) ack.failure = failure;
+          try {
+            this.conn?.send(ack as unknown as RpcEnvelope);
+          } catch {
+            // the JobManager is gone; the checkpoint times out there
+          }
+        },
       });
       execution.executors.push(executor);
       executor.start().catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'task crashed'));

@@ -1,0 +1,278 @@
+/**
+ * One job's checkpoint coordinator: it triggers aligned checkpoints at the sources every
+ * `execution.checkpointing.interval` (one at a time, honouring min-pause and timeout),
+ * collects every subtask's snapshot, writes `chk-N/state` and then, last and atomically,
+ * `chk-N/_metadata`, keeps the newest `state.checkpoints.num-retained`, and only then tells
+ * the subtasks the checkpoint completed (sinks commit). A failed or timed-out checkpoint is
+ * counted and the job goes on. The latest completed checkpoint is what a restart restores.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Packr } from 'msgpackr';
+import type { Logger } from '../../common/log.ts';
+import type { CheckpointConfigView, CheckpointStatsView, CheckpointView } from '../rest/backend.ts';
+import type { SubtaskSnapshotWire } from '../runtime/deployment.ts';
+import type { VertexCheckpoint } from './state-assignment.ts';
+
+export interface CheckpointHost {
+  readonly jobId: string;
+  readonly executionId: string;
+  /** Vertex id → parallelism, for the current attempt. */
+  vertexParallelism(): Map<string, number>;
+  /** True when the job and every subtask are RUNNING. */
+  canCheckpoint(): boolean;
+  /** Task managers hosting source subtasks / any subtask of the current attempt. */
+  taskManagers(sourcesOnly: boolean): string[];
+  send(taskManagerId: string, msg: Record<string, unknown> & { t: string }): void;
+}
+
+export interface CompletedCheckpoint {
+  id: number;
+  executionId: string;
+  completedAt: number;
+  path: string;
+  vertices: Map<string, VertexCheckpoint>;
+}
+
+interface Pending {
+  id: number;
+  executionId: string;
+  triggeredAt: number;
+  expected: number;
+  acks: Map<string, SubtaskSnapshotWire>;
+  bytes: number;
+  timer: NodeJS.Timeout;
+}
+
+const HISTORY = 10;
+
+export class CheckpointCoordinator {
+  readonly interval: number;
+  readonly timeout: number;
+  readonly minPause: number;
+  readonly retained: number;
+  private readonly host: CheckpointHost;
+  private readonly dir: string;
+  private readonly log: Logger;
+  private readonly packr = new Packr({ useRecords: false, moreTypes: true });
+  private ticker: NodeJS.Timeout | null = null;
+  private nextId = 1;
+  private pending: Pending | null = null;
+  private lastEnd = 0;
+  latest: CompletedCheckpoint | null = null;
+  private readonly retainedPaths: string[] = [];
+  readonly history: CheckpointView[] = [];
+  counts = { restored: 0, total: 0, inProgress: 0, completed: 0, failed: 0 };
+  latestFailed: CheckpointView | null = null;
+  restored: { id: number; restoreTimestamp: number; externalPath: string } | null = null;
+
+  constructor(host: CheckpointHost, config: Record<string, string>, dir: string, log: Logger) {
+    this.host = host;
+    this.dir = dir;
+    this.log = log;
+    const num = (k: string, d: number) => {
+      const v = Number.parseInt(config[k] ?? '', 10);
+      return Number.isFinite(v) ? v : d;
+    };
+    this.interval = num('execution.checkpointing.interval', 0);
+    this.timeout = num('execution.checkpointing.timeout', 600_000);
+    this.minPause = num('execution.checkpointing.min-pause', 0);
+    this.retained = Math.max(1, num('state.checkpoints.num-retained', 1));
+  }
+
+  start(): void {
+    if (this.interval <= 0 || this.ticker) return;
+    this.ticker = setInterval(() => this.trigger(), Math.max(10, Math.min(this.interval, 1000)));
+    this.ticker.unref();
+  }
+
+  stop(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    this.abortPending('the job stopped');
+  }
+
+  /** Triggers a checkpoint if one is due; returns its id, or null. */
+  trigger(force = false): number | null {
+    const now = Date.now();
+    if (this.pending || !this.host.canCheckpoint()) return null;
+    if (!force && now - this.lastEnd < Math.max(this.interval, this.minPause)) return null;
+    const id = this.nextId++;
+    let expected = 0;
+    for (const p of this.host.vertexParallelism().values()) expected += p;
+    const p: Pending = {
+      id,
+      executionId: this.host.executionId,
+      triggeredAt: now,
+      expected,
+      acks: new Map(),
+      bytes: 0,
+      timer: setTimeout(() => this.fail(id, `Checkpoint expired before completing (timeout ${this.timeout} ms).`), this.timeout),
+    };
+    p.timer.unref();
+    this.pending = p;
+    this.counts.total++;
+    this.counts.inProgress = 1;
+    for (const tm of this.host.taskManagers(true)) {
+      this.host.send(tm, { t: 'triggerCheckpoint', executionId: p.executionId, checkpointId: id, timestamp: now });
+    }
+    return id;
+  }
+
+  onAcknowledge(executionId: string, vertexId: string, subtaskIndex: number, checkpointId: number, snapshot: SubtaskSnapshotWire | null, failure?: string): void {
+    const p = this.pending;
+    if (!p || p.id !== checkpointId || p.executionId !== executionId) return;
+    if (!snapshot) {
+      this.fail(checkpointId, `Task ${vertexId} (${subtaskIndex}) declined the checkpoint: ${failure ?? 'no snapshot'}`);
+      return;
+    }
+    p.acks.set(`${vertexId}/${subtaskIndex}`, snapshot);
+    for (const o of snapshot.operators) {
+      for (const [, b] of o.keyGroups) p.bytes += b.byteLength;
+      for (const b of o.operatorState) p.bytes += b.byteLength;
+      for (const b of o.unionState) p.bytes += b.byteLength;
+    }
+    if (p.acks.size === p.expected) void this.complete(p);
+  }
+
+  private async complete(p: Pending): Promise<void> {
+    clearTimeout(p.timer);
+    const chk = join(this.dir, `chk-${p.id}`);
+    const vertices = new Map<string, VertexCheckpoint>();
+    for (const [vid, par] of this.host.vertexParallelism()) {
+      vertices.set(vid, { parallelism: par, subtasks: Array.from({ length: par }, (_, i) => p.acks.get(`${vid}/${i}`)!) });
+    }
+    try {
+      await mkdir(chk, { recursive: true });
+      const state = this.packr.pack(Object.fromEntries([...vertices].map(([vid, v]) => [vid, v])));
+      await writeFile(join(chk, 'state'), state);
+      const meta = { checkpointId: p.id, jobId: this.host.jobId, timestamp: p.triggeredAt, completed: Date.now(), vertices: Object.fromEntries([...vertices].map(([vid, v]) => [vid, v.parallelism])), stateFile: 'state', bytes: state.length };
+      await writeFile(join(chk, '_metadata.tmp'), JSON.stringify(meta));
+      await rename(join(chk, '_metadata.tmp'), join(chk, '_metadata'));
+    } catch (err) {
+      this.fail(p.id, `could not write checkpoint ${p.id}: ${(err as Error).message}`);
+      return;
+    }
+    if (this.pending !== p) return; // aborted while writing
+    this.pending = null;
+    const now = Date.now();
+    this.lastEnd = now;
+    this.counts.inProgress = 0;
+    this.counts.completed++;
+    this.latest = { id: p.id, executionId: p.executionId, completedAt: now, path: chk, vertices };
+    this.pushHistory(this.view(p, 'COMPLETED', now, chk));
+    this.retainedPaths.push(chk);
+    while (this.retainedPaths.length > this.retained) await rm(this.retainedPaths.shift()!, { recursive: true, force: true }).catch(() => undefined);
+    for (const tm of this.host.taskManagers(false)) {
+      this.host.send(tm, { t: 'notifyCheckpointComplete', executionId: p.executionId, checkpointId: p.id });
+    }
+    this.log.debug({ checkpointId: p.id, bytes: p.bytes, ms: now - p.triggeredAt }, 'checkpoint completed');
+  }
+
+  private fail(id: number, message: string): void {
+    const p = this.pending;
+    if (!p || p.id !== id) return;
+    clearTimeout(p.timer);
+    this.pending = null;
+    this.lastEnd = Date.now();
+    this.counts.inProgress = 0;
+    this.counts.failed++;
+    const v = this.view(p, 'FAILED', Date.now());
+    v.failureTimestamp = Date.now();
+    v.failureMessage = message;
+    this.latestFailed = v;
+    this.pushHistory(v);
+    this.log.warn({ checkpointId: id, reason: message }, 'checkpoint failed');
+  }
+
+  /** On failover: the pending checkpoint cannot complete. */
+  abortPending(reason: string): void {
+    if (this.pending) this.fail(this.pending.id, `Checkpoint was aborted: ${reason}`);
+  }
+
+  markRestored(): void {
+    if (!this.latest) return;
+    this.counts.restored++;
+    this.restored = { id: this.latest.id, restoreTimestamp: Date.now(), externalPath: this.latest.path };
+  }
+
+  private view(p: Pending, status: CheckpointView['status'], now: number, path?: string): CheckpointView {
+    const v: CheckpointView = {
+      id: p.id,
+      status,
+      isSavepoint: false,
+      savepointFormat: null,
+      checkpointType: 'CHECKPOINT',
+      triggerTimestamp: p.triggeredAt,
+      latestAckTimestamp: now,
+      checkpointedSize: p.bytes,
+      stateSize: p.bytes,
+      endToEndDuration: now - p.triggeredAt,
+      processedData: 0,
+      persistedData: 0,
+      numSubtasks: p.expected,
+      numAcknowledgedSubtasks: p.acks.size,
+    };
+    if (path) {
+      v.externalPath = path;
+      v.discarded = false;
+    }
+    return v;
+  }
+
+  private pushHistory(v: CheckpointView): void {
+    this.history.unshift(v);
+    if (this.history.length > HISTORY) this.history.length = HISTORY;
+  }
+
+  stats(): CheckpointStatsView {
+    const latestCompleted = this.history.find((h) => h.status === 'COMPLETED') ?? null;
+    return {
+      counts: { ...this.counts },
+      history: this.history.map((h) => ({ ...h })),
+      latestCompleted,
+      latestSavepoint: null,
+      latestFailed: this.latestFailed,
+      restored: this.restored ? { id: this.restored.id, restoreTimestamp: this.restored.restoreTimestamp, isSavepoint: false, externalPath: this.restored.externalPath } : null,
+    };
+  }
+
+  config(): CheckpointConfigView {
+    return {
+      mode: 'EXACTLY_ONCE',
+      interval: this.interval,
+      timeout: this.timeout,
+      minPause: this.minPause,
+      maxConcurrent: 1,
+      externalization: { enabled: false, deleteOnCancellation: true },
+      stateBackend: 'HashMapStateBackend',
+      checkpointStorage: 'FileSystemCheckpointStorage',
+      unalignedCheckpoints: false,
+      tolerableFailedCheckpoints: 0,
+      alignedCheckpointTimeout: 0,
+      checkpointsAfterTasksFinish: false,
+      stateChangelogEnabled: false,
+      changelogStorage: 'memory',
+      changelogPeriodicMaterializationInterval: 600000,
+    };
+  }
+
+  /** Flink's job-scope checkpoint gauges. */
+  metrics(): Record<string, number> {
+    const last = this.history.find((h) => h.status === 'COMPLETED');
+    return {
+      totalNumberOfCheckpoints: this.counts.total,
+      numberOfInProgressCheckpoints: this.counts.inProgress,
+      numberOfCompletedCheckpoints: this.counts.completed,
+      numberOfFailedCheckpoints: this.counts.failed,
+      lastCheckpointRestoreTimestamp: this.restored?.restoreTimestamp ?? -1,
+      lastCheckpointSize: last?.checkpointedSize ?? -1,
+      lastCheckpointFullSize: last?.stateSize ?? -1,
+      lastCheckpointDuration: last?.endToEndDuration ?? -1,
+      lastCheckpointProcessedData: 0,
+      lastCheckpointPersistedData: 0,
+      lastCompletedCheckpointId: last?.id ?? -1,
+      lastCheckpointCompletedTimestamp: last ? last.latestAckTimestamp : -1,
+    };
+  }
+}
