@@ -28,10 +28,11 @@ describe('Flink-named Prometheus registry', () => {
 
   it('skips a sample whose labels do not fit its family instead of failing the scrape', async () => {
     const reg = new FlinkRegistry();
-    reg.addCollector(() => [
+    const samples: FlinkSample[] = [
       { scope: 'jobmanager', name: 'numRunningJobs', labels: { host: 'a' }, value: 1 },
       { scope: 'jobmanager', name: 'numRunningJobs', labels: { host: 'a', extra: 'x' }, value: 2 },
-    ]);
+    ];
+    reg.addCollector(() => samples);
     const text = await reg.metrics();
     assert.match(text, /flink_jobmanager_numRunningJobs\{host="a"\} 1/);
     assert.doesNotMatch(text, /extra/);
