@@ -115,10 +115,17 @@ export function alertmanagerConfig(): Record<string, unknown> {
   };
 }
 
+/** The error lines of a Prometheus/Alertmanager log (the last few), or its last lines. */
+export function failureLines(log: string): string {
+  const lines = log.split('\n').filter((l) => l.trim() !== '');
+  const errors = lines.filter((l) => /level=(error|fatal)/.test(l));
+  return (errors.length > 0 ? errors.slice(-4) : lines.slice(-6)).map((l) => `  ${l}`).join('\n');
+}
+
 async function waitReady(url: string, proc: LocalProcess, name: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!proc.isRunning()) throw new Error(`${name} exited while starting; the end of ${proc.logFile}:\n${proc.logTail(1500)}`);
+    if (!proc.isRunning()) throw new Error(`${name} exited while starting (log: ${proc.logFile}):\n${failureLines(proc.logTail(20_000))}`);
     try {
       const res = await request(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) });
       await res.body.dump();
