@@ -17,7 +17,7 @@ export const EMPTY_LABELS: Labels = Object.freeze({});
  * evaluation hot path.
  */
 const META = Symbol('flowpilot.labels');
-interface LabelsMeta { key: string | undefined; noName: Labels | undefined }
+interface LabelsMeta { key: string | undefined }
 
 function metaOf(l: Labels): LabelsMeta | undefined {
   return (l as unknown as Record<symbol, LabelsMeta | undefined>)[META];
@@ -31,7 +31,7 @@ export function labelsFromRecord(rec: Record<string, string | undefined>): Label
     const v = rec[n];
     if (v !== undefined && v !== '') out[n] = v;
   }
-  Object.defineProperty(out, META, { value: { key: undefined, noName: undefined } satisfies LabelsMeta, enumerable: false });
+  Object.defineProperty(out, META, { value: { key: undefined } satisfies LabelsMeta, enumerable: false });
   return Object.freeze(out);
 }
 
@@ -65,18 +65,14 @@ function computeKey(l: Labels): string {
   return parts.join('\u0000');
 }
 
-const withoutNameCache = new WeakMap<Labels, Labels>();
-
-/** The label set without `__name__`, cached per label object. */
+/**
+ * The label set without `__name__`. Not cached on the label object: a query that drops
+ * names from 100k stored series would otherwise keep 100k extra label sets and keys alive
+ * for as long as the series live.
+ */
 export function withoutMetricName(l: Labels): Labels {
   if (!(METRIC_NAME in l)) return l;
-  const meta = metaOf(l);
-  if (meta !== undefined) return (meta.noName ??= computeWithoutName(l));
-  let out = withoutNameCache.get(l);
-  if (out !== undefined) return out;
-  out = computeWithoutName(l);
-  if (Object.isFrozen(l)) withoutNameCache.set(l, out);
-  return out;
+  return computeWithoutName(l);
 }
 
 function computeWithoutName(l: Labels): Labels {
