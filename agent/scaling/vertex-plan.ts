@@ -111,9 +111,10 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
   const steadyRecommended = align(recommend(long, p, b, units, steadyRequired, lo, hi));
   const recentRequired = short.targetRate / u.target + (input.catchUpSec > 0 ? (short.targetRate * input.restartSec) / input.catchUpSec : 0);
   const recentNeed = align(recommend(short, p, b, units, recentRequired, lo, hi));
-  const fcRequired = required * input.forecastFactor;
+  // The forecast scales the arrivals; the backlog's catch-up is the reactive path's business.
+  const fcRequired = required + (input.forecastFactor - 1) * (basis.targetRate / u.target + restartTerm);
   const forecastRecommended = input.forecastFactor > 1 ? Math.max(rec, align(recommend(basis, p, b, units, fcRequired, lo, hi))) : rec;
-  const forecastUp = input.forecastFactor > 1 && forecastRecommended > p && ((basis.targetRate + basis.catchUpRate) * input.forecastFactor) / Math.max(basis.trueRate, 1e-9) > u.max;
+  const forecastUp = input.forecastFactor > 1 && forecastRecommended > p && (long.targetRate * input.forecastFactor) / Math.max(long.trueRate, 1e-9) > u.max;
 
   const skew = long.busyAvg > 0.01 ? long.busyMax / long.busyAvg : 1;
   const expectedSkew = units ? Math.ceil(units / p) / (units / p) : 1;
@@ -148,7 +149,10 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
   if (long.pending !== undefined) model.pendingRecords = long.pending;
   const recentRec = upTriggered ? rec : align(recommend(short, p, b, units, short.targetRate / u.target + short.catchUpRate + restartTermShort(short, input), lo, hi));
   const latest = recentUtilization.at(-1) ?? 0;
-  return { model, upTriggered: upTriggered && rec > p, rideAlongUp: latest > u.target ? Math.max(p, recentRec) : p, downCandidate, forecastUp, forecastRecommended, lo, hi };
+  // Joins a rescale if it runs hot now, or would run above target at the forecast arrivals.
+  const forecastHot = input.forecastFactor > 1 && (long.targetRate * input.forecastFactor) / Math.max(long.trueRate, 1e-9) > u.target;
+  const rideAlongUp = Math.max(latest > u.target ? recentRec : p, forecastHot ? forecastRecommended : p);
+  return { model, upTriggered: upTriggered && rec > p, rideAlongUp, downCandidate, forecastUp, forecastRecommended, lo, hi };
 }
 
 function restartTermShort(r: VertexRates, input: VertexPlanInput): number {
