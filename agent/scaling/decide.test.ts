@@ -324,3 +324,27 @@ describe('decide, restart cost against short overloads', () => {
     assert.ok(!ds.some((d) => d.blockedBy === 'absorbing-short-overload'));
   });
 });
+
+describe('decide, purity', () => {
+  it('returns the same decision for the same inputs and never mutates the history it is given', () => {
+    const policy = policySchema.parse({});
+    const b = job(2);
+    let h: ScalingHistory = emptyHistory('job-1', policy);
+    let pending = 0;
+    for (let i = 0; i < 14; i++) {
+      const arrival = i < 8 ? 4000 : 9000;
+      const processed = Math.min(arrival + pending / 15, 5000);
+      pending = Math.max(0, pending + (arrival - processed) * 15);
+      const obs = b.next(15, rates(processed, 2, pending));
+      const before = structuredClone(h);
+      const clock = { now: () => obs.time };
+      const d1 = decide({ observation: obs }, h, policy, clock);
+      const d2 = decide({ observation: obs }, h, policy, clock);
+      assert.deepEqual(d1, d2);
+      assert.deepEqual(h, before, 'history untouched by decide()');
+      const next = updateHistory(h, obs, d1, policy);
+      assert.deepEqual(h, before, 'history untouched by updateHistory() too');
+      h = next;
+    }
+  });
+});
