@@ -53,6 +53,7 @@ export async function runUp(flags: UpFlags): Promise<void> {
     `  JobManager   REST ${cluster.restUrl}   metrics http://127.0.0.1:${cluster.jobManager.ready.metricsPort}/metrics   rpc 127.0.0.1:${cluster.jobManager.ready.rpcPort}`,
     ...cluster.taskManagers.map((tm, i) => `  TaskManager ${i + 1}  metrics http://127.0.0.1:${tm.ready.metricsPort}/metrics   data port ${tm.ready.dataPort}   id ${tm.ready.id}`),
     cluster.jobId ? `  job          ${jobName} ${cluster.jobId}   ${cluster.restUrl}/jobs/${cluster.jobId}` : '  job          (none)',
+    ...(cluster.jobId && flags.jobArgs === undefined ? [`  job output   ${join(stateDir, 'output', jobName)}`] : []),
     cluster.agent ? `  agent        pid ${cluster.agent.child.pid}` : '  agent        (not started)',
     `  state dir    ${stateDir}`,
     'Press Ctrl-C to stop everything.',

@@ -8,7 +8,8 @@ import net from 'node:net';
 import { Packr, Unpackr } from 'msgpackr';
 import { FlowpilotError } from '../../common/errors.ts';
 
-export const MAX_RPC_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** Large enough for deployments that carry restored state and for snapshot acknowledgements. */
+export const MAX_RPC_MESSAGE_BYTES = 1024 * 1024 * 1024;
 
 export interface RpcEnvelope {
   /** Message type. */
