@@ -45,7 +45,7 @@ describe('Flink-REST actuation against the engine', () => {
   let flink: FlinkRest;
   let submission: JobSubmission;
   let jobId: string;
-  const missing: Record<'requirements' | 'savepoints' | 'checkpoints', string | undefined> = { requirements: undefined, savepoints: undefined, checkpoints: undefined };
+  const missing: Record<'requirements' | 'savepoints' | 'checkpoints' | 'restore', string | undefined> = { requirements: undefined, savepoints: undefined, checkpoints: undefined, restore: undefined };
   const lacks = (...features: Array<keyof typeof missing>): string | undefined =>
     skipReason ?? features.map((f) => missing[f]).find((m) => m !== undefined);
 
@@ -86,6 +86,12 @@ describe('Flink-REST actuation against the engine', () => {
     const probe = await fetch(`${cluster.restUrl}/jobs/${jobId}/savepoints`, { method: 'POST', body: JSON.stringify({ 'target-directory': join(cluster.dir, 'probe-savepoints'), triggerId: `${'0'.repeat(31)}1` }), headers: { 'content-type': 'application/json' } });
     if (probe.status === 400 && /not supported/i.test(await probe.text())) missing.savepoints = 'the engine does not support savepoints / stop-with-savepoint yet (400 "not supported by this cluster")';
     if ((await fetch(`${cluster.restUrl}/jobs/${jobId}/checkpoints`)).status !== 200) missing.checkpoints = 'the engine does not report checkpoint statistics yet (GET /jobs/:id/checkpoints is not 200)';
+    try {
+      const probeJob = await flink.runJar(jarId, { programArgsList: ['--output', join(cluster.dir, 'probe-out'), '--name', 'restore-probe'], parallelism: 1, savepointPath: `file:${join(cluster.dir, 'no-such-savepoint')}` });
+      await flink.cancel(probeJob);
+    } catch (err) {
+      if (/not supported/i.test((err as Error).message)) missing.restore = `the engine cannot start a job from a savepoint/checkpoint path yet (${(err as Error).message.slice(-90)})`;
+    }
   });
   after(async () => {
     await cluster?.stop();
@@ -130,7 +136,7 @@ describe('Flink-REST actuation against the engine', () => {
   });
 
   it('redeploys through a savepoint at the new parallelism and the job restores from it', async (t) => {
-    const why = lacks('savepoints');
+    const why = lacks('savepoints', 'restore');
     if (why) return t.skip(why);
     const current = await parallelism(jobId);
     const target = Object.fromEntries(Object.keys(current).map((v) => [v, 3]));
@@ -145,7 +151,7 @@ describe('Flink-REST actuation against the engine', () => {
   });
 
   it('rolls back to the old parallelism from the same savepoint when the new one cannot run', async (t) => {
-    const why = lacks('savepoints');
+    const why = lacks('savepoints', 'restore');
     if (why) return t.skip(why);
     const current = await parallelism(jobId);
     const target = Object.fromEntries(Object.keys(current).map((v) => [v, 64])); // far beyond 8 slots
@@ -159,7 +165,7 @@ describe('Flink-REST actuation against the engine', () => {
   });
 
   it('finishes a savepoint redeploy after a crash right after the stop, without a second copy', async (t) => {
-    const why = lacks('savepoints');
+    const why = lacks('savepoints', 'restore');
     if (why) return t.skip(why);
     const dir = join(cluster!.dir, 'j-crash1');
     const current = await parallelism(jobId);
@@ -178,7 +184,7 @@ describe('Flink-REST actuation against the engine', () => {
   });
 
   it('adopts a job submitted just before a crash instead of submitting it twice', async (t) => {
-    const why = lacks('savepoints');
+    const why = lacks('savepoints', 'restore');
     if (why) return t.skip(why);
     const dir = join(cluster!.dir, 'j-crash2');
     const current = await parallelism(jobId);
@@ -223,7 +229,7 @@ describe('Flink-REST actuation against the engine', () => {
   });
 
   it('brings a FAILED job back from its latest completed checkpoint, once, and leaves a CANCELED one alone', async (t) => {
-    const why = lacks('checkpoints');
+    const why = lacks('checkpoints', 'restore');
     if (why) return t.skip(why);
     const journal = new IntentJournal(new FileJournalStore(join(cluster!.dir, 'j-dr')));
     const alerts: string[] = [];
@@ -237,7 +243,9 @@ describe('Flink-REST actuation against the engine', () => {
     cluster!.taskManagers[0]!.kill('SIGKILL'); // restart-strategy none: the job fails
     await waitFor('the job to fail', 30_000, async () => (await flink.job(failedId))?.state === 'FAILED');
     await cluster!.addTaskManager(8);
-    assert.equal(await dr.check(NAME), 'submitted');
+    const state = await dr.check(NAME);
+    const doc = await journal.store.read<{ history: unknown[] }>('recovery.' + NAME);
+    assert.equal(state, 'submitted', JSON.stringify(doc?.value.history));
     const [newId] = await waitFor('a live copy', 30_000, async () => ((await live()).length === 1 ? live() : null));
     assert.notEqual(newId, failedId);
     assert.ok(['recovering', 'healthy'].includes(await dr.check(NAME)), 'a second check while it comes up does not submit again');
@@ -254,27 +262,48 @@ describe('Flink-REST actuation against the engine', () => {
     assert.equal(await dr.check(NAME), 'left-alone', 'a CANCELED job is someone\'s decision');
   });
 
-  it('does not resubmit a FAILED job without a checkpoint or savepoint to restore from, and says so', async (t) => {
+  it('after the TaskManagers die: never resubmits without state, and gives up after bounded, backed-off attempts', async (t) => {
     if (skipReason) return t.skip(skipReason);
-    const name = 'actuation-nostate';
     const alive = cluster!.taskManagers.filter((p) => p.exitCode === null && p.signalCode === null);
     if (alive.length === 0) await cluster!.addTaskManager(8);
-    const out = join(cluster!.dir, 'out-nostate');
-    mkdirSync(out, { recursive: true });
-    const id = await flink.runJar(submission.jarId, { programArgsList: ['--output', out, '--rate', '50', '--name', name, '--checkpoint-interval', '3600000'], parallelism: 1 });
-    await waitFor('the no-state job to run', 30_000, () => running(id));
-    const journal = new IntentJournal(new FileJournalStore(join(cluster!.dir, 'j-dr-nostate')));
+    const start = async (name: string, interval: number): Promise<string> => {
+      const out = join(cluster!.dir, `out-${name}`);
+      mkdirSync(out, { recursive: true });
+      const id = await flink.runJar(submission.jarId, { programArgsList: ['--output', out, '--rate', '50', '--name', name, '--checkpoint-interval', String(interval)], parallelism: 1 });
+      await waitFor(`${name} to run`, 30_000, () => running(id));
+      return id;
+    };
+    const noState = await start('actuation-nostate', 3_600_000);
+    const withState = missing.checkpoints ? undefined : await start('actuation-badjar', 300);
+    if (withState) await waitFor('a completed checkpoint', 30_000, async () => (await flink.checkpointPaths(withState)).latestCompleted);
+    const journal = new IntentJournal(new FileJournalStore(join(cluster!.dir, 'j-dr-down')));
     const alerts: string[] = [];
     const dr = new DisasterRecovery({
-      flink, journal, submission: () => submission, maxAttempts: 3, backoffMs: 100, maxBackoffMs: 1000,
-      log: silentLogger(), alert: (_k, sev, msg) => alerts.push(`${sev}: ${msg}`),
+      flink, journal, submission: () => ({ ...submission, jarId: 'no-such-module.ts' }), maxAttempts: 2, backoffMs: 50, maxBackoffMs: 100,
+      log: silentLogger(), alert: (k, sev, msg) => alerts.push(`${k} ${sev}: ${msg}`),
     });
-    assert.equal(await dr.check(name), 'healthy');
+    assert.equal(await dr.check('actuation-nostate'), 'healthy');
+    if (withState) assert.equal(await dr.check('actuation-badjar'), 'healthy');
     for (const p of cluster!.taskManagers) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-    await waitFor('the job to fail', 30_000, async () => (await flink.job(id))?.state === 'FAILED');
-    assert.equal(await dr.check(name), 'gave-up');
-    assert.equal((await flink.liveJobsNamed(name)).length, 0, 'nothing was submitted');
-    assert.ok(alerts.some((a) => a.startsWith('critical:') && a.includes('no completed checkpoint or savepoint')), alerts.join('\n'));
-    assert.equal(await dr.check(name), 'gave-up', 'and it stays given up');
+    await waitFor('the jobs to fail', 30_000, async () => (await flink.job(noState))?.state === 'FAILED' && (!withState || (await flink.job(withState))?.state === 'FAILED'));
+
+    assert.equal(await dr.check('actuation-nostate'), 'gave-up');
+    assert.equal((await flink.liveJobsNamed('actuation-nostate')).length, 0, 'nothing was submitted');
+    assert.ok(alerts.some((a) => a.startsWith('actuation-nostate critical:') && a.includes('no completed checkpoint or savepoint')), alerts.join('\n'));
+    assert.equal(await dr.check('actuation-nostate'), 'gave-up', 'and it stays given up');
+    if (!withState) return t.diagnostic('the bounded-attempts half needs checkpoint statistics from the engine');
+
+    const states: string[] = [];
+    for (let i = 0; i < 40 && states.at(-1) !== 'gave-up'; i++) {
+      states.push(await dr.check('actuation-badjar'));
+      await delay(40);
+    }
+    assert.equal(states.at(-1), 'gave-up', states.join(','));
+    assert.ok(states.includes('backing-off'), 'it waited between attempts');
+    const doc = (await journal.store.read<{ attempts: number; history: Array<{ note: string }> }>('recovery.actuation-badjar'))!.value;
+    assert.equal(doc.attempts, 2, 'exactly maxAttempts attempts');
+    assert.equal(doc.history.filter((h) => h.note.startsWith('submit failed')).length, 2);
+    assert.equal((await flink.liveJobsNamed('actuation-badjar')).length, 0);
+    assert.ok(alerts.some((a) => a.startsWith('actuation-badjar critical:') && a.includes('gave up after 2 attempts')), alerts.join('\n'));
   });
 });
