@@ -6,7 +6,8 @@
  * `warm` cycles of scrape-all-targets then evaluate-every-group, each one interval of simulated
  * time apart, so range windows hold the same number of samples as Prometheus's do after as
  * many real scrapes; then `measured` cycles whose CPU time (process.cpuUsage) and wall time are
- * recorded. RSS is sampled throughout; the peak is also read from getrusage (maxRSS).
+ * recorded. Every target is scraped at once, as the agent's ScrapeManager starts its loops
+ * together. RSS is sampled throughout; the peak is also read from getrusage (maxRSS).
  *
  * Protocol: the parent forks this file, sends one AgentCycleRequest, and receives one
  * `{ result }` or `{ error }` message.
@@ -22,6 +23,9 @@ import { ScrapeLoop, createScrapeMetrics } from '../../agent/collect/scraper.ts'
 import { parseAgentConfig } from '../../agent/process/config.ts';
 import { staticTargets } from '../../agent/process/targets.ts';
 import { profiled, topFrames, type TopFrame } from './cpu-profile.ts';
+// The deployed agent process loads this whole module graph (server, notifier, Kubernetes
+// client, ...); loading it here too makes the RSS the agent's, not just that of the parts driven.
+import '../../agent/process/agent.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
