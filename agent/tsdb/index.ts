@@ -6,7 +6,7 @@
  *   a series limit, stale markers, and registers flowpilot_tsdb_* metrics.
  */
 export type { Labels } from './labels.ts';
-export { EMPTY_LABELS, METRIC_NAME, compareLabels, formatLabels, labelsEqual, labelsFromPairs, labelsFromRecord, labelsKey, withoutMetricName } from './labels.ts';
+export { EMPTY_LABELS, METRIC_NAME, compareLabels, formatLabels, labelsEqual, labelsFromPairs, labelsFromRecord, labelsKey, withoutMetricName, labelsHash, sameLabels, compareLabelSets } from './labels.ts';
 export type { LabelMatcher, MatchType } from './matchers.ts';
 export { compileAnchoredRegex, formatMatcher, newMatcher } from './matchers.ts';
 export type { SeriesSamples } from './series.ts';

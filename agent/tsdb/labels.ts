@@ -17,7 +17,7 @@ export const EMPTY_LABELS: Labels = Object.freeze({});
  * evaluation hot path.
  */
 const META = Symbol('flowpilot.labels');
-interface LabelsMeta { key: string | undefined }
+interface LabelsMeta { key: string | undefined; hash: number | undefined }
 
 function metaOf(l: Labels): LabelsMeta | undefined {
   return (l as unknown as Record<symbol, LabelsMeta | undefined>)[META];
@@ -31,7 +31,7 @@ export function labelsFromRecord(rec: Record<string, string | undefined>): Label
     const v = rec[n];
     if (v !== undefined && v !== '') out[n] = v;
   }
-  Object.defineProperty(out, META, { value: { key: undefined } satisfies LabelsMeta, enumerable: false });
+  Object.defineProperty(out, META, { value: { key: undefined, hash: undefined } satisfies LabelsMeta, enumerable: false });
   return Object.freeze(out);
 }
 
@@ -63,6 +63,68 @@ function computeKey(l: Labels): string {
   for (const n in l) parts.push(n, l[n]!);
   parts.push('');
   return parts.join('\u0000');
+}
+
+/**
+ * A 53-bit hash of a label set (two 32-bit FNV-1a passes with different seeds), cached
+ * on canonical label objects. The store indexes series by it instead of keeping a key
+ * string of several hundred bytes per series.
+ */
+export function labelsHash(l: Labels): number {
+  const meta = metaOf(l);
+  if (meta !== undefined && meta.hash !== undefined) return meta.hash;
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ 0x5bd1e995;
+  for (const n in l) {
+    const v = l[n]!;
+    for (let i = 0; i < n.length; i++) {
+      const c = n.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    }
+    h1 = Math.imul(h1 ^ 0xff, 0x01000193);
+    h2 = Math.imul(h2 ^ 0xff, 0x5bd1e995);
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    }
+    h1 = Math.imul(h1 ^ 0xfe, 0x01000193);
+    h2 = Math.imul(h2 ^ 0xfe, 0x5bd1e995);
+  }
+  const h = (h1 >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
+  if (meta !== undefined) meta.hash = h;
+  return h;
+}
+
+/** Equality of two label sets without building keys. */
+export function sameLabels(a: Labels, b: Labels): boolean {
+  if (a === b) return true;
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  let m = 0;
+  for (const _ in b) m++;
+  return n === m;
+}
+
+/** Prometheus's label-set order (names, then values, pair by pair), without building keys. */
+export function compareLabelSets(a: Labels, b: Labels): number {
+  if (a === b) return 0;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  const n = Math.min(ka.length, kb.length);
+  for (let i = 0; i < n; i++) {
+    const na = ka[i]!;
+    const nb = kb[i]!;
+    if (na !== nb) return na < nb ? -1 : 1;
+    const va = a[na]!;
+    const vb = b[nb]!;
+    if (va !== vb) return va < vb ? -1 : 1;
+  }
+  return ka.length - kb.length;
 }
 
 /**

@@ -10,8 +10,6 @@ import type { Labels } from './labels.ts';
 /** Samples copied out of a series for one time window, oldest first. */
 export interface SeriesSamples {
   readonly labels: Labels;
-  /** Canonical label key (see labelsKey). */
-  readonly key: string;
   readonly t: readonly number[];
   readonly v: readonly number[];
   /** Per-sample stale-marker flags, or null when the window holds no stale marker. */
@@ -23,7 +21,6 @@ export type AppendOutcome = 'ok' | 'out_of_order' | 'duplicate';
 export class MemSeries {
   readonly id: number;
   readonly labels: Labels;
-  readonly key: string;
   /** [t0, v0, t1, v1, ...] over `cap` slots. */
   private buf: Float64Array;
   private cap: number;
@@ -31,11 +28,10 @@ export class MemSeries {
   private len = 0;
   private staleTs: Set<number> | null = null;
 
-  constructor(id: number, labels: Labels, key: string, initialCapacity = 8) {
+  constructor(id: number, labels: Labels, initialCapacity = 8) {
     const cap = Math.max(2, Math.ceil(initialCapacity));
     this.id = id;
     this.labels = labels;
-    this.key = key;
     this.cap = cap;
     this.buf = new Float64Array(cap * 2);
   }
@@ -108,7 +104,7 @@ export class MemSeries {
         stale[i] = 1;
       }
     }
-    return { labels: this.labels, key: this.key, t, v, stale };
+    return { labels: this.labels, t, v, stale };
   }
 
   /** The newest sample with minT <= t <= maxT, as a window of zero or one sample. */
@@ -120,11 +116,11 @@ export class MemSeries {
       if (i < this.len && this.tAt(i) === maxT) i++;
       i--;
     }
-    if (i < 0 || this.tAt(i) < minT) return { labels: this.labels, key: this.key, t: [], v: [], stale: null };
+    if (i < 0 || this.tAt(i) < minT) return { labels: this.labels, t: [], v: [], stale: null };
     const p = ((this.head + i) % this.cap) * 2;
     const t = this.buf[p]!;
     const stale = this.staleTs !== null && this.staleTs.has(t) ? [1] : null;
-    return { labels: this.labels, key: this.key, t: [t], v: [this.buf[p + 1]!], stale: stale === null ? null : Uint8Array.from(stale) };
+    return { labels: this.labels, t: [t], v: [this.buf[p + 1]!], stale: stale === null ? null : Uint8Array.from(stale) };
   }
 
   /** Logical index of the first sample with t >= x. */

@@ -48,7 +48,9 @@ describe('MemoryStorage', () => {
     const [s] = st.select([eq('__name__', 'up')], 0, 1000);
     assert.deepEqual(Array.from(s!.stale ?? []), [0, 1]);
     assert.ok(Number.isNaN(s!.v[1]));
-    assert.equal(st.markStaleByKey([labelsKey(labelsFromRecord(l))], 2000), 0, 'an already stale series gets no second marker');
+    assert.equal(st.markStale([l], 2000), 0, 'an already stale series gets no second marker');
+    st.append(l, 3000, 5);
+    assert.equal(st.markStale([labelsFromRecord(l), { __name__: 'nope' }], 4000), 1);
   });
 
   it('drops samples beyond retention and forgets series left empty', () => {

@@ -9,7 +9,8 @@ import type { Registry } from 'prom-client';
 import { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../../common/log.ts';
 import { silentLogger } from '../../common/log.ts';
-import { labelsFromRecord, labelsKey, type Labels } from './labels.ts';
+import { compareLabelSets, formatLabels, labelsFromRecord, type Labels } from './labels.ts';
+import { LabelHashIndex } from './hash-index.ts';
 import type { LabelMatcher } from './matchers.ts';
 import { MemSeries, type SeriesSamples } from './series.ts';
 
@@ -52,7 +53,7 @@ export class MemoryStorage implements Queryable {
   readonly retentionMs: number;
   readonly maxSeries: number;
   private readonly log: Logger;
-  private readonly byKey = new Map<string, MemSeries>();
+  private readonly index = new LabelHashIndex<MemSeries>();
   private readonly byId = new Map<number, MemSeries>();
   /** name -> value -> ids */
   private readonly postings = new Map<string, Map<string, Set<number>>>();
@@ -79,11 +80,11 @@ export class MemoryStorage implements Queryable {
   }
 
   get seriesCount(): number {
-    return this.byKey.size;
+    return this.index.size;
   }
 
   stats(): StorageStats {
-    return { series: this.byKey.size, samples: this.samples, seriesLimitRejections: this.limitRejections, outOfOrderSamples: this.outOfOrder };
+    return { series: this.index.size, samples: this.samples, seriesLimitRejections: this.limitRejections, outOfOrderSamples: this.outOfOrder };
   }
 
   /** Appends a float sample. Labels may be any record; they are canonicalized. */
@@ -96,11 +97,11 @@ export class MemoryStorage implements Queryable {
     return this.appendInternal(labels, tMs, NaN, true);
   }
 
-  /** Writes stale markers at tMs for every live series in `keys` (canonical keys) that is not already stale. */
-  markStaleByKey(keys: Iterable<string>, tMs: number): number {
+  /** Writes stale markers at tMs for every live series among `labels` that is not already stale. */
+  markStale(labels: Iterable<Labels | Record<string, string>>, tMs: number): number {
     let n = 0;
-    for (const k of keys) {
-      const s = this.byKey.get(k);
+    for (const l of labels) {
+      const s = this.index.get(canonicalLabels(l));
       if (s !== undefined && !s.isStale() && this.appendTo(s, tMs, NaN, true) === 'ok') n++;
     }
     return n;
@@ -113,8 +114,7 @@ export class MemoryStorage implements Queryable {
    */
   ref(labels: Labels | Record<string, string>): SeriesRef | null {
     const canonical = canonicalLabels(labels);
-    const key = keyOf(canonical);
-    return this.byKey.get(key) ?? this.createChecked(canonical, key);
+    return this.index.get(canonical) ?? this.createChecked(canonical);
   }
 
   /** Appends through a reference from ref(); a reference to a series dropped by retention is revived. */
@@ -130,20 +130,20 @@ export class MemoryStorage implements Queryable {
   private revive(ref: SeriesRef): MemSeries {
     const s = ref as MemSeries;
     if (this.byId.get(s.id) === s) return s;
-    return this.byKey.get(s.key) ?? this.createChecked(s.labels, s.key) ?? s;
+    return this.index.get(s.labels) ?? this.createChecked(s.labels) ?? s;
   }
 
-  private createChecked(labels: Labels, key: string): MemSeries | null {
-    if (this.byKey.size >= this.maxSeries) {
+  private createChecked(labels: Labels): MemSeries | null {
+    if (this.index.size >= this.maxSeries) {
       this.limitRejections++;
       const now = Date.now();
       if (now - this.lastLimitLog >= 60_000) {
         this.lastLimitLog = now;
-        this.log.warn({ maxSeries: this.maxSeries, rejected: this.limitRejections, series: key.replaceAll('\u0000', ' ') }, 'tsdb series limit reached; new series are dropped');
+        this.log.warn({ maxSeries: this.maxSeries, rejected: this.limitRejections, series: formatLabels(labels) }, 'tsdb series limit reached; new series are dropped');
       }
       return null;
     }
-    return this.createSeries(labels, key);
+    return this.createSeries(labels);
   }
 
   private appendTo(s: MemSeries, tMs: number, value: number, stale: boolean): AppendResult {
@@ -164,21 +164,20 @@ export class MemoryStorage implements Queryable {
 
   private appendInternal(input: Labels | Record<string, string>, tMs: number, value: number, stale: boolean): AppendResult {
     const labels = canonicalLabels(input);
-    const key = keyOf(labels);
-    let s: MemSeries | null | undefined = this.byKey.get(key);
+    let s: MemSeries | null | undefined = this.index.get(labels);
     if (s === undefined) {
       if (stale) return 'ok';
-      s = this.createChecked(labels, key);
+      s = this.createChecked(labels);
       if (s === null) return 'series_limit';
     }
     return this.appendTo(s, tMs, value, stale);
   }
 
 
-  private createSeries(labels: Labels, key: string): MemSeries {
-    const s = new MemSeries(this.nextId++, labels, key);
+  private createSeries(labels: Labels): MemSeries {
+    const s = new MemSeries(this.nextId++, labels);
     this.generation++;
-    this.byKey.set(key, s);
+    this.index.add(s);
     this.byId.set(s.id, s);
     for (const name in labels) {
       let values = this.postings.get(name);
@@ -193,7 +192,7 @@ export class MemoryStorage implements Queryable {
 
   private deleteSeries(s: MemSeries): void {
     this.generation++;
-    this.byKey.delete(s.key);
+    this.index.delete(s);
     this.byId.delete(s.id);
     for (const name in s.labels) {
       const values = this.postings.get(name);
@@ -210,7 +209,7 @@ export class MemoryStorage implements Queryable {
     if (!Number.isFinite(nowMs)) return 0;
     const minT = nowMs - this.retentionMs;
     let dropped = 0;
-    for (const s of this.byKey.values()) {
+    for (const s of [...this.index.values()]) {
       dropped += s.truncateBefore(minT);
       if (s.length === 0) this.deleteSeries(s);
     }
@@ -221,7 +220,7 @@ export class MemoryStorage implements Queryable {
   /** Removes every series and sample. */
   clear(): void {
     this.generation++;
-    this.byKey.clear();
+    this.index.clear();
     this.byId.clear();
     this.postings.clear();
     this.samples = 0;
@@ -281,7 +280,7 @@ export class MemoryStorage implements Queryable {
       for (const f of filters) if (!f.matches(s.labels[f.name] ?? '')) continue outer;
       out.push(s);
     }
-    out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    out.sort((a, b) => compareLabelSets(a.labels, b.labels));
     return out;
   }
 
@@ -331,7 +330,7 @@ export class MemoryStorage implements Queryable {
   /** Registers the store's gauges and counters (flowpilot_tsdb_*) in a prom-client registry. */
   registerMetrics(registry: Registry): void {
     const self = this;
-    new Gauge({ name: 'flowpilot_tsdb_series', help: 'Live series in the in-memory store.', registers: [registry], collect() { this.set(self.byKey.size); } });
+    new Gauge({ name: 'flowpilot_tsdb_series', help: 'Live series in the in-memory store.', registers: [registry], collect() { this.set(self.index.size); } });
     new Gauge({ name: 'flowpilot_tsdb_samples', help: 'Samples held in the in-memory store.', registers: [registry], collect() { this.set(self.samples); } });
     new Gauge({ name: 'flowpilot_tsdb_series_limit', help: 'Configured maximum number of series.', registers: [registry], collect() { this.set(self.maxSeries); } });
     new Counter({
@@ -350,16 +349,13 @@ export class MemoryStorage implements Queryable {
 }
 
 /** A stored series, as handed out by MemoryStorage.ref(). */
-export type SeriesRef = Pick<MemSeries, 'id' | 'labels' | 'key' | 'length' | 'isStale'>;
+export type SeriesRef = Pick<MemSeries, 'id' | 'labels' | 'length' | 'isStale'>;
 
 /** Frozen label records are taken as canonical (labelsFromRecord makes them so). */
 function canonicalLabels(input: Labels | Record<string, string>): Labels {
   return Object.isFrozen(input) ? (input as Labels) : labelsFromRecord(input);
 }
 
-function keyOf(labels: Labels): string {
-  return labelsKey(labels);
-}
 
 function* mapIds(ids: Set<number>, byId: Map<number, MemSeries>): Iterable<MemSeries> {
   for (const id of ids) {
