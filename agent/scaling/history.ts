@@ -84,16 +84,29 @@ export function updateHistory(h: ScalingHistory, obs: JobObservation, d: ScaleDe
   const kept = h.rescales.filter((r, i) => i === h.rescales.length - 1 || r.time >= obs.time - maxAgeMs);
   const next: ScalingHistory = { ...h, recent, rescales: kept.map((r) => ({ ...r, checked: [...r.checked] })) };
 
-  // A rescale completes at the first RUNNING observation at its target parallelism.
+  // A rescale completes at the first RUNNING observation at its target parallelism. Its downtime
+  // runs until records flow again: RUNNING time plus the restore duration when the job reports
+  // it, else the first observation showing records read (accurate to one metric interval).
   const last = next.rescales[next.rescales.length - 1];
-  if (last && last.completedAt === undefined && obs.state === 'RUNNING' && sameParallelism(obs, last.to)) {
+  if (last && last.downtimeSec === undefined && obs.state === 'RUNNING' && sameParallelism(obs, last.to)) {
+    last.completedAt ??= obs.time;
     const runningAt = obs.runningSince !== undefined && obs.runningSince >= last.time ? obs.runningSince : obs.time;
-    const restoreMs = obs.checkpoints?.lastRestoreTime !== undefined && obs.checkpoints.lastRestoreTime >= last.time ? (obs.checkpoints.lastRestoreMs ?? 0) : 0;
-    last.completedAt = obs.time;
-    last.downtimeSec = Math.max(0, (runningAt - last.time + restoreMs) / 1000);
-    const a = policy.restart.ewmaAlpha;
-    next.restartCostSec = next.restartCostSec === undefined ? last.downtimeSec : a * last.downtimeSec + (1 - a) * next.restartCostSec;
-    next.restartSamples = h.restartSamples + 1;
+    const restored = obs.checkpoints?.lastRestoreTime !== undefined && obs.checkpoints.lastRestoreTime >= last.time && obs.checkpoints.lastRestoreMs !== undefined;
+    const flowing = obs.vertices.some((v) => v.inputs.length === 0 && v.recordsIn > 0);
+    let downMs: number | undefined;
+    if (restored) downMs = runningAt - last.time + obs.checkpoints!.lastRestoreMs!;
+    else if (flowing) {
+      const prev = h.recent[h.recent.length - 1];
+      // Records started flowing between the previous observation and this one.
+      const since = prev && prev.time > last.time ? Math.max(runningAt, prev.time) : runningAt;
+      downMs = (since + obs.time) / 2 - last.time;
+    }
+    if (downMs !== undefined) {
+      last.downtimeSec = Math.max(0, downMs / 1000);
+      const a = policy.restart.ewmaAlpha;
+      next.restartCostSec = next.restartCostSec === undefined ? last.downtimeSec : a * last.downtimeSec + (1 - a) * next.restartCostSec;
+      next.restartSamples = h.restartSamples + 1;
+    }
   }
   if (last) for (const v of d.effectivenessChecked ?? []) if (!last.checked.includes(v)) last.checked.push(v);
 
