@@ -17,7 +17,6 @@ export interface FrameOptions {
   header?: string[];
 }
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 export function visibleLength(s: string): number {

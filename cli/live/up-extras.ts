@@ -27,6 +27,8 @@ export interface UpExtrasOptions {
   /** the TTY decision (default: out.isTTY) */
   isTTY?: boolean;
   intervalMs?: number;
+  /** ANSI colours on a terminal (default true; pass false for NO_COLOR) */
+  color?: boolean;
   /** default 9090 / 9093 (or the next free ports); 0 = any free port */
   prometheusPort?: number;
   alertmanagerPort?: number;
@@ -81,6 +83,7 @@ export async function startUpExtras(opts: UpExtrasOptions): Promise<UpExtras> {
           header,
           ...(opts.isTTY !== undefined ? { isTTY: opts.isTTY } : {}),
           ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
+          ...(opts.color !== undefined ? { color: opts.color } : {}),
         });
   let stopping: Promise<void> | null = null;
   return {
