@@ -16,6 +16,8 @@ import { MemSeries, type SeriesSamples } from './series.ts';
 
 export const DEFAULT_RETENTION_MS = 2 * 60 * 60 * 1000;
 export const DEFAULT_MAX_SERIES = 1_000_000;
+/** At most this many series references are held by the selection cache (8 bytes each). */
+const SELECT_CACHE_MAX_REFS = 500_000;
 
 export interface MemoryStorageOptions {
   /** Samples older than (newest time seen - retentionMs) are dropped by applyRetention. Default 2 h. */
@@ -70,6 +72,7 @@ export class MemoryStorage implements Queryable {
   private generation = 0;
   private cacheGeneration = 0;
   private readonly selectCache = new Map<string, MemSeries[]>();
+  private cachedRefs = 0;
 
   constructor(opts: MemoryStorageOptions = {}) {
     this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
@@ -238,13 +241,19 @@ export class MemoryStorage implements Queryable {
     for (const m of matchers) sig += m.name + '\u0000' + m.type + '\u0000' + m.value + '\u0000';
     if (this.cacheGeneration !== this.generation) {
       this.selectCache.clear();
+      this.cachedRefs = 0;
       this.cacheGeneration = this.generation;
     }
     const hit = this.selectCache.get(sig);
     if (hit !== undefined) return hit;
     const found = this.computeMatchingSeries(matchers);
-    if (this.selectCache.size >= 1000) this.selectCache.clear();
+    // Bound the cache by the references it holds (a wide selector can match every series).
+    if (this.selectCache.size >= 1000 || this.cachedRefs + found.length > SELECT_CACHE_MAX_REFS) {
+      this.selectCache.clear();
+      this.cachedRefs = 0;
+    }
     this.selectCache.set(sig, found);
+    this.cachedRefs += found.length;
     return found;
   }
 
