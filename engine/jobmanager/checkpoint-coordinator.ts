@@ -5,10 +5,14 @@
  * `chk-N/_metadata`, keeps the newest `state.checkpoints.num-retained`, and only then tells
  * the subtasks the checkpoint completed (sinks commit). A failed or timed-out checkpoint is
  * counted and the job goes on. The latest completed checkpoint is what a restart restores.
+ * A savepoint is the same protocol written to a directory the user chose, outside retention;
+ * it is self-contained (`state` + `_metadata`), so it can be moved and restored from.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Packr } from 'msgpackr';
+import { Packr, Unpackr } from 'msgpackr';
+import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import type { CheckpointConfigView, CheckpointStatsView, CheckpointView } from '../rest/backend.ts';
 import type { SubtaskSnapshotWire } from '../runtime/deployment.ts';
@@ -34,7 +38,15 @@ export interface CompletedCheckpoint {
   vertices: Map<string, VertexCheckpoint>;
 }
 
+export interface SavepointRequest {
+  /** The directory that will hold `savepoint-<job>-<random>/`. */
+  targetDirectory: string;
+  /** Called once the savepoint is stored (location) or failed (error). */
+  done(result: { location: string } | { error: string }): void;
+}
+
 interface Pending {
+  savepoint?: SavepointRequest;
   id: number;
   executionId: string;
   triggeredAt: number;
@@ -64,7 +76,9 @@ export class CheckpointCoordinator {
   readonly history: CheckpointView[] = [];
   counts = { restored: 0, total: 0, inProgress: 0, completed: 0, failed: 0 };
   latestFailed: CheckpointView | null = null;
-  restored: { id: number; restoreTimestamp: number; externalPath: string } | null = null;
+  restored: { id: number; restoreTimestamp: number; externalPath: string; isSavepoint: boolean } | null = null;
+  /** Set when the job started from a savepoint: it counts as the latest completed checkpoint. */
+  private fromSavepoint = false;
 
   constructor(host: CheckpointHost, config: Record<string, string>, dir: string, log: Logger) {
     this.host = host;
@@ -92,8 +106,8 @@ export class CheckpointCoordinator {
     this.abortPending('the job stopped');
   }
 
-  /** Triggers a checkpoint if one is due; returns its id, or null. */
-  trigger(force = false): number | null {
+  /** Triggers a checkpoint if one is due (or a savepoint now); returns its id, or null. */
+  trigger(force = false, savepoint?: SavepointRequest): number | null {
     const now = Date.now();
     if (this.pending || !this.host.canCheckpoint()) return null;
     if (!force && now - this.lastEnd < Math.max(this.interval, this.minPause)) return null;
@@ -109,6 +123,7 @@ export class CheckpointCoordinator {
       bytes: 0,
       timer: setTimeout(() => this.fail(id, `Checkpoint expired before completing (timeout ${this.timeout} ms).`), this.timeout),
     };
+    if (savepoint) p.savepoint = savepoint;
     p.timer.unref();
     this.pending = p;
     this.counts.total++;
@@ -137,7 +152,9 @@ export class CheckpointCoordinator {
 
   private async complete(p: Pending): Promise<void> {
     clearTimeout(p.timer);
-    const chk = join(this.dir, `chk-${p.id}`);
+    const chk = p.savepoint
+      ? join(p.savepoint.targetDirectory, `savepoint-${this.host.jobId.slice(0, 6)}-${randomBytes(6).toString('hex')}`)
+      : join(this.dir, `chk-${p.id}`);
     const vertices = new Map<string, VertexCheckpoint>();
     for (const [vid, par] of this.host.vertexParallelism()) {
       vertices.set(vid, { parallelism: par, subtasks: Array.from({ length: par }, (_, i) => p.acks.get(`${vid}/${i}`)!) });
@@ -146,7 +163,16 @@ export class CheckpointCoordinator {
       await mkdir(chk, { recursive: true });
       const state = this.packr.pack(Object.fromEntries([...vertices].map(([vid, v]) => [vid, v])));
       await writeFile(join(chk, 'state'), state);
-      const meta = { checkpointId: p.id, jobId: this.host.jobId, timestamp: p.triggeredAt, completed: Date.now(), vertices: Object.fromEntries([...vertices].map(([vid, v]) => [vid, v.parallelism])), stateFile: 'state', bytes: state.length };
+      const meta = {
+        checkpointId: p.id,
+        jobId: this.host.jobId,
+        type: p.savepoint ? 'SAVEPOINT' : 'CHECKPOINT',
+        timestamp: p.triggeredAt,
+        completed: Date.now(),
+        vertices: Object.fromEntries([...vertices].map(([vid, v]) => [vid, v.parallelism])),
+        stateFile: 'state',
+        bytes: state.length,
+      };
       await writeFile(join(chk, '_metadata.tmp'), JSON.stringify(meta));
       await rename(join(chk, '_metadata.tmp'), join(chk, '_metadata'));
     } catch (err) {
@@ -161,7 +187,8 @@ export class CheckpointCoordinator {
     this.counts.completed++;
     this.latest = { id: p.id, executionId: p.executionId, completedAt: now, path: chk, vertices };
     this.pushHistory(this.view(p, 'COMPLETED', now, chk));
-    this.retainedPaths.push(chk);
+    if (p.savepoint) p.savepoint.done({ location: chk });
+    else this.retainedPaths.push(chk);
     while (this.retainedPaths.length > this.retained) await rm(this.retainedPaths.shift()!, { recursive: true, force: true }).catch(() => undefined);
     for (const tm of this.host.taskManagers(false)) {
       this.host.send(tm, { t: 'notifyCheckpointComplete', executionId: p.executionId, checkpointId: p.id });
@@ -182,6 +209,7 @@ export class CheckpointCoordinator {
     v.failureMessage = message;
     this.latestFailed = v;
     this.pushHistory(v);
+    p.savepoint?.done({ error: message });
     this.log.warn({ checkpointId: id, reason: message }, 'checkpoint failed');
   }
 
@@ -193,16 +221,23 @@ export class CheckpointCoordinator {
   markRestored(): void {
     if (!this.latest) return;
     this.counts.restored++;
-    this.restored = { id: this.latest.id, restoreTimestamp: Date.now(), externalPath: this.latest.path };
+    this.restored = { id: this.latest.id, restoreTimestamp: Date.now(), externalPath: this.latest.path, isSavepoint: this.fromSavepoint };
+  }
+
+  /** Starts the job from a loaded savepoint (or retained checkpoint); ids continue after it. */
+  startFrom(cp: CompletedCheckpoint): void {
+    this.latest = cp;
+    this.fromSavepoint = true;
+    this.nextId = Math.max(this.nextId, cp.id + 1);
   }
 
   private view(p: Pending, status: CheckpointView['status'], now: number, path?: string): CheckpointView {
     const v: CheckpointView = {
       id: p.id,
       status,
-      isSavepoint: false,
-      savepointFormat: null,
-      checkpointType: 'CHECKPOINT',
+      isSavepoint: p.savepoint !== undefined,
+      savepointFormat: p.savepoint ? 'CANONICAL' : null,
+      checkpointType: p.savepoint ? 'SAVEPOINT' : 'CHECKPOINT',
       triggerTimestamp: p.triggeredAt,
       latestAckTimestamp: now,
       checkpointedSize: p.bytes,
@@ -226,14 +261,15 @@ export class CheckpointCoordinator {
   }
 
   stats(): CheckpointStatsView {
-    const latestCompleted = this.history.find((h) => h.status === 'COMPLETED') ?? null;
+    const latestCompleted = this.history.find((h) => h.status === 'COMPLETED' && !h.isSavepoint) ?? null;
+    const latestSavepoint = this.history.find((h) => h.status === 'COMPLETED' && h.isSavepoint) ?? null;
     return {
       counts: { ...this.counts },
       history: this.history.map((h) => ({ ...h })),
       latestCompleted,
-      latestSavepoint: null,
+      latestSavepoint,
       latestFailed: this.latestFailed,
-      restored: this.restored ? { id: this.restored.id, restoreTimestamp: this.restored.restoreTimestamp, isSavepoint: false, externalPath: this.restored.externalPath } : null,
+      restored: this.restored ? { id: this.restored.id, restoreTimestamp: this.restored.restoreTimestamp, isSavepoint: this.restored.isSavepoint, externalPath: this.restored.externalPath } : null,
     };
   }
 
@@ -275,4 +311,32 @@ export class CheckpointCoordinator {
       lastCheckpointCompletedTimestamp: last ? last.latestAckTimestamp : -1,
     };
   }
+}
+
+/** Reads a savepoint or checkpoint directory written by a coordinator (`_metadata` + `state`). */
+export async function loadCheckpoint(path: string): Promise<CompletedCheckpoint> {
+  let meta: { checkpointId?: unknown; stateFile?: unknown; vertices?: unknown };
+  try {
+    meta = JSON.parse(await readFile(join(path, '_metadata'), 'utf8')) as typeof meta;
+  } catch (err) {
+    throw new FlowpilotError('FP_SAVEPOINT_INVALID', `${path} is not a savepoint or checkpoint directory (no readable _metadata): ${errorMessage(err)}`);
+  }
+  if (typeof meta.checkpointId !== 'number' || typeof meta.stateFile !== 'string' || typeof meta.vertices !== 'object' || meta.vertices === null) {
+    throw new FlowpilotError('FP_SAVEPOINT_INVALID', `${path}/_metadata is incomplete or corrupt`);
+  }
+  let raw: Record<string, VertexCheckpoint>;
+  try {
+    raw = new Unpackr({ useRecords: false, moreTypes: true }).unpack(await readFile(join(path, meta.stateFile))) as Record<string, VertexCheckpoint>;
+  } catch (err) {
+    throw new FlowpilotError('FP_SAVEPOINT_INVALID', `the state of ${path} cannot be read: ${errorMessage(err)}`);
+  }
+  const vertices = new Map<string, VertexCheckpoint>();
+  for (const [vid, parallelism] of Object.entries(meta.vertices as Record<string, number>)) {
+    const v = raw[vid];
+    if (!v || !Array.isArray(v.subtasks) || v.subtasks.length !== parallelism) {
+      throw new FlowpilotError('FP_SAVEPOINT_INVALID', `the state of ${path} does not match its _metadata for vertex ${vid}`);
+    }
+    vertices.set(vid, v);
+  }
+  return { id: meta.checkpointId, executionId: '', completedAt: Date.now(), path, vertices };
 }

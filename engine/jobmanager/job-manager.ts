@@ -19,6 +19,8 @@ import { loadJobProgram, type ProgramLoader } from '../runtime/program-loader.ts
 import { ViewUpdater } from '../runtime/time-accounting.ts';
 import { resolveModulePath, sha256 } from '../runtime/module-resolver.ts';
 import { JobMaster, newId } from './job-master.ts';
+import { loadCheckpoint, type CompletedCheckpoint } from './checkpoint-coordinator.ts';
+import type { JobGraph } from '../contracts/job-graph.ts';
 import { ResourceManager } from './resource-manager.ts';
 import { RestartStrategy } from './restart-strategy.ts';
 
@@ -35,6 +37,10 @@ export interface SubmitOptions {
   parallelismOverrides?: Record<string, number>;
   jobId?: string;
   configuration?: Record<string, string>;
+  /** Start from this savepoint (or retained checkpoint) directory. */
+  savepointPath?: string;
+  /** Allow savepoint state for operators the job no longer has. */
+  allowNonRestoredState?: boolean;
 }
 
 export class JobManager {
@@ -138,6 +144,7 @@ export class JobManager {
     };
     if (opts.parallelismOverrides) submission.parallelismOverrides = opts.parallelismOverrides;
     const program = await this.loader(submission);
+    const initialRestore = opts.savepointPath ? await this.loadSavepoint(opts.savepointPath, program.graph, opts.allowNonRestoredState ?? false) : undefined;
     const jobId = opts.jobId ?? newId();
     if (this.jobs.has(jobId)) throw new FlowpilotError('FP_REST_CONFLICT', `job ${jobId} already exists`);
     const graph = { ...program.graph, jobId, config: { ...program.graph.config, ...(opts.configuration ?? {}) } };
@@ -151,6 +158,8 @@ export class JobManager {
       askTimeoutMs: this.config['rpc.ask-timeout'],
       slotRequestTimeoutMs: this.config['slot.request.timeout'],
       checkpointDir: join(resolve(this.config['state.dir']), 'checkpoints', jobId),
+      defaultSavepointDir: join(resolve(this.config['state.dir']), 'savepoints'),
+      initialRestore,
       log: this.log,
       onTerminal: () => this.scheduleWaiting(),
     });
@@ -158,6 +167,29 @@ export class JobManager {
     this.log.info({ jobId, name: graph.jobName, vertices: graph.vertices.length }, 'job submitted');
     job.start();
     return job;
+  }
+
+  /** Loads a savepoint and checks it fits the job: vertices known (unless allowed) and parallelism ≤ maxParallelism. */
+  private async loadSavepoint(path: string, graph: JobGraph, allowNonRestoredState: boolean): Promise<CompletedCheckpoint> {
+    const bad = (message: string) => new FlowpilotError('FP_JOB_BUILD', message, { details: { httpStatus: 400 } });
+    let cp: CompletedCheckpoint;
+    try {
+      cp = await loadCheckpoint(resolve(path));
+    } catch (err) {
+      throw bad(errorMessage(err));
+    }
+    const byId = new Map(graph.vertices.map((v) => [v.id, v]));
+    for (const [vid, state] of cp.vertices) {
+      const v = byId.get(vid);
+      const hasState = state.subtasks.some((s) => s.operators.some((o) => o.keyGroups.length > 0 || o.operatorState.length > 0 || o.unionState.length > 0));
+      if (!v && hasState && !allowNonRestoredState) {
+        throw bad(`Failed to rollback to checkpoint/savepoint ${path}. Cannot map checkpoint/savepoint state for operator ${vid} to the new program, because the operator is not available in the new program. If you want to allow to skip this, you can set the --allowNonRestoredState option on the CLI.`);
+      }
+    }
+    for (const v of graph.vertices) {
+      if (v.parallelism > v.maxParallelism) throw bad(`The parallelism ${v.parallelism} of ${v.name} is higher than its max parallelism ${v.maxParallelism}.`);
+    }
+    return cp;
   }
 
   get numRunningJobs(): number {

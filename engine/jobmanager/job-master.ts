@@ -13,7 +13,8 @@ import type { JobGraph, JobSubmission } from '../contracts/job-graph.ts';
 import type { ExceptionView, ExecutionState, JobStatus } from '../rest/backend.ts';
 import type { RpcEnvelope } from '../rpc/connection.ts';
 import type { AcknowledgeCheckpointMessage, TaskStateMessage } from '../rpc/messages.ts';
-import { CheckpointCoordinator, type CheckpointHost } from './checkpoint-coordinator.ts';
+import { CheckpointCoordinator, type CheckpointHost, type CompletedCheckpoint } from './checkpoint-coordinator.ts';
+import type { SavepointOperation } from '../rest/backend.ts';
 import { assignSubtaskState } from './state-assignment.ts';
 import { attemptId, type JobDeployment, type TaskDeployment, type TaskLocation } from '../runtime/deployment.ts';
 import type { ResourceManager, SlotRef } from './resource-manager.ts';
@@ -44,6 +45,10 @@ export interface JobMasterDeps {
   slotRequestTimeoutMs: number;
   /** Where this job's checkpoints go (chk-N directories). */
   checkpointDir: string;
+  /** Savepoint directory when a request names none. */
+  defaultSavepointDir: string;
+  /** State to start from (a savepoint given at submission). */
+  initialRestore?: CompletedCheckpoint;
   log: Logger;
   onTerminal(job: JobMaster): void;
 }
@@ -74,8 +79,9 @@ export class JobMaster {
   private waitingSince = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private failingOver = false;
-  /** Present when the job enables checkpointing (execution.checkpointing.interval). */
-  readonly checkpoints: CheckpointCoordinator | null;
+  /** Every job has one; it checkpoints periodically only when execution.checkpointing.interval is set. */
+  readonly checkpoints: CheckpointCoordinator;
+  private readonly savepointOps = new Map<string, SavepointOperation>();
 
   constructor(deps: JobMasterDeps) {
     this.deps = deps;
@@ -92,8 +98,59 @@ export class JobMaster {
       );
     }
     this.setStatus('CREATED');
-    const interval = Number.parseInt(deps.graph.config['execution.checkpointing.interval'] ?? '', 10);
-    this.checkpoints = interval > 0 ? new CheckpointCoordinator(this.checkpointHost(), deps.graph.config, deps.checkpointDir, this.log) : null;
+    this.checkpoints = new CheckpointCoordinator(this.checkpointHost(), deps.graph.config, deps.checkpointDir, this.log);
+    if (deps.initialRestore) this.checkpoints.startFrom(deps.initialRestore);
+  }
+
+  /** True when the job checkpoints periodically or has taken a savepoint (REST then serves checkpoint stats). */
+  get checkpointingEnabled(): boolean {
+    return this.checkpoints.interval > 0 || this.checkpoints.counts.total > 0;
+  }
+
+  /**
+   * Takes a savepoint into `targetDirectory` (or the default), retrying while another checkpoint
+   * is in flight or subtasks are not all running; then cancels the job (`cancel-job`) or stops it
+   * (stop-with-savepoint: the job ends FINISHED). Returns the trigger id for savepointStatus.
+   */
+  requestSavepoint(targetDirectory: string | undefined, after: 'none' | 'cancel' | 'stop', triggerId = newId()): string {
+    if (this.savepointOps.has(triggerId)) return triggerId;
+    this.savepointOps.set(triggerId, { status: 'IN_PROGRESS' });
+    const dir = targetDirectory ?? this.graph.config['execution.checkpointing.savepoint-dir'] ?? this.graph.config['state.savepoints.dir'] ?? this.deps.defaultSavepointDir;
+    const deadline = Date.now() + this.checkpoints.timeout;
+    const failed = (message: string) =>
+      this.savepointOps.set(triggerId, { status: 'COMPLETED', failure: { className: 'org.apache.flink.runtime.checkpoint.CheckpointException', message, stackTrace: message } });
+    const attempt = () => {
+      if (this.isTerminal) return failed(`The job is ${this.status}.`);
+      const id = this.checkpoints.trigger(true, {
+        targetDirectory: dir,
+        done: (r) => {
+          if ('error' in r) return failed(r.error);
+          this.savepointOps.set(triggerId, { status: 'COMPLETED', location: r.location });
+          if (after === 'cancel') void this.cancel();
+          if (after === 'stop') void this.stopAfterSavepoint();
+        },
+      });
+      if (id !== null) return;
+      if (Date.now() > deadline) return failed('Could not start the savepoint: the job was not running on all subtasks, or another checkpoint did not finish.');
+      setTimeout(attempt, 100).unref();
+    };
+    attempt();
+    return triggerId;
+  }
+
+  savepointStatus(triggerId: string): SavepointOperation | undefined {
+    return this.savepointOps.get(triggerId);
+  }
+
+  /** Stop-with-savepoint's second half: the savepoint holds everything, so the subtasks end and the job is FINISHED. */
+  private async stopAfterSavepoint(): Promise<void> {
+    if (this.isTerminal || this.status === 'CANCELLING') return;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    this.failingOver = true; // no failover for the subtasks we are stopping
+    await this.cancelAttempt();
+    this.failingOver = false;
+    this.finishWith('FINISHED');
   }
 
   private checkpointHost(): CheckpointHost {
@@ -125,7 +182,7 @@ export class JobMaster {
 
   /** A subtask's snapshot (or refusal) for a checkpoint. */
   onCheckpointAck(msg: AcknowledgeCheckpointMessage): void {
-    this.checkpoints?.onAcknowledge(msg.executionId, msg.vertexId, msg.subtaskIndex, msg.checkpointId, msg.snapshot, msg.failure);
+    this.checkpoints.onAcknowledge(msg.executionId, msg.vertexId, msg.subtaskIndex, msg.checkpointId, msg.snapshot, msg.failure);
   }
 
   get name(): string {
@@ -158,7 +215,7 @@ export class JobMaster {
   /** Starts scheduling; the job is RUNNING while it waits for slots, as in Flink. */
   start(): void {
     this.setStatus('RUNNING');
-    this.checkpoints?.start();
+    this.checkpoints.start();
     this.tryDeploy();
   }
 
@@ -202,8 +259,8 @@ export class JobMaster {
       locations.set(v.id, locs);
     }
     const perTm = new Map<string, TaskDeployment[]>();
-    const latest = this.checkpoints?.latest ?? null;
-    if (latest) this.checkpoints!.markRestored();
+    const latest = this.checkpoints.latest;
+    if (latest) this.checkpoints.markRestored();
     for (const v of this.graph.vertices) {
       const consumersOf = this.graph.vertices.flatMap((u) => u.inputs.filter((e) => e.sourceVertexId === v.id).map((e) => ({ u, e })));
       for (let i = 0; i < v.parallelism; i++) {
@@ -327,7 +384,7 @@ export class JobMaster {
   private failover(err: Error, tmId: string | undefined, taskName?: string): void {
     if (this.failingOver || this.isTerminal) return;
     this.record(err, tmId, taskName);
-    this.checkpoints?.abortPending('the job is failing over');
+    this.checkpoints.abortPending('the job is failing over');
     const decision = this.deps.restart.next();
     this.failingOver = true;
     this.log.warn({ err: err.message.split('\n')[0], restart: decision.restart }, 'job failover');
@@ -419,7 +476,7 @@ export class JobMaster {
    */
   suspend(): void {
     if (this.isTerminal) return;
-    this.checkpoints?.stop();
+    this.checkpoints.stop();
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
     this.deps.resources.releaseSlots(this.slots);
@@ -429,7 +486,7 @@ export class JobMaster {
 
   private finishWith(status: JobStatus): void {
     if (this.isTerminal) return;
-    this.checkpoints?.stop();
+    this.checkpoints.stop();
     if (status === 'FINISHED') this.releaseAttempt();
     this.setStatus(status);
     this.log.info({ status }, 'job reached a terminal state');
@@ -453,7 +510,7 @@ export class JobMaster {
       downtime: terminal ? -1 : s === 'FAILING' || s === 'RESTARTING' ? now - since : 0,
       numRestarts: this.numRestarts,
       fullRestarts: this.numRestarts,
-      ...(this.checkpoints?.metrics() ?? {}),
+      ...(this.checkpointingEnabled ? this.checkpoints.metrics() : {}),
     };
     for (const st of ['INITIALIZING', 'CREATED', 'RUNNING', 'FAILING', 'CANCELLING', 'RESTARTING'] as JobStatus[]) {
       const key = st.toLowerCase();

@@ -96,6 +96,12 @@ export function createRestBackend(jm: JobManager): RestBackend {
     return job;
   };
 
+  const mustRunning = (jobId: string): JobMaster => {
+    const job = mustJob(jobId);
+    if (job.isTerminal) throw new FlowpilotError('FP_REST_CONFLICT', `Job ${jobId} is in state ${job.status}; a savepoint needs a running job.`);
+    return job;
+  };
+
   return {
     jobManagerConfig(): Record<string, string> {
       const out: Record<string, string> = {};
@@ -129,14 +135,31 @@ export function createRestBackend(jm: JobManager): RestBackend {
 
     taskManagerMetrics: (id) => jm.resources.taskManagers.get(id)?.metrics.taskManager,
 
-    checkpointStats: (jobId) => jm.jobs.get(jobId)?.checkpoints?.stats(),
-    checkpointConfig: (jobId) => jm.jobs.get(jobId)?.checkpoints?.config(),
+    checkpointStats: (jobId) => {
+      const job = jm.jobs.get(jobId);
+      return job?.checkpointingEnabled ? job.checkpoints.stats() : undefined;
+    },
+    checkpointConfig: (jobId) => {
+      const job = jm.jobs.get(jobId);
+      return job?.checkpointingEnabled ? job.checkpoints.config() : undefined;
+    },
+
+    async triggerSavepoint(jobId, request) {
+      const job = mustRunning(jobId);
+      return { triggerId: job.requestSavepoint(request.targetDirectory, request.cancelJob ? 'cancel' : 'none', request.triggerId) };
+    },
+
+    async stopWithSavepoint(jobId, request) {
+      const job = mustRunning(jobId);
+      return { triggerId: job.requestSavepoint(request.targetDirectory, 'stop', request.triggerId) };
+    },
+
+    savepointStatus: (jobId, triggerId) => jm.jobs.get(jobId)?.savepointStatus(triggerId),
 
     async submitJob(request: SubmitJobRequest): Promise<{ jobId: string }> {
-      if (request.savepointPath) {
-        throw new FlowpilotError('FP_REST_BAD_REQUEST', 'restoring from a savepoint is not supported yet by this engine version');
-      }
       const job = await jm.submit({
+        savepointPath: request.savepointPath,
+        allowNonRestoredState: request.allowNonRestoredState,
         modulePath: request.modulePath,
         programArgs: request.programArgs,
         parallelism: request.parallelism,

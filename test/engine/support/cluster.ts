@@ -98,14 +98,18 @@ export class TestCluster {
 
   /** Submits a job module through /jars/upload and /jars/:id/run. */
   async submit(modulePath: string, programArgs: string[], parallelism?: number): Promise<string> {
+    return this.submitWith(modulePath, programArgs, parallelism === undefined ? {} : { parallelism });
+  }
+
+  /** Like submit, with any /jars/:id/run body fields (parallelism, savepointPath, allowNonRestoredState). */
+  async submitWith(modulePath: string, programArgs: string[], extra: Record<string, unknown>): Promise<string> {
     const form = new FormData();
     const { readFileSync } = await import('node:fs');
     const { basename } = await import('node:path');
     form.append('jarfile', new Blob([readFileSync(modulePath)]), basename(modulePath));
     const up = await this.rest<{ filename: string }>('/jars/upload', { method: 'POST', body: form });
     const jarId = basename(up.filename);
-    const body: Record<string, unknown> = { programArgsList: programArgs };
-    if (parallelism !== undefined) body.parallelism = parallelism;
+    const body: Record<string, unknown> = { programArgsList: programArgs, ...extra };
     const run = await this.rest<{ jobid: string }>(`/jars/${encodeURIComponent(jarId)}/run`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
