@@ -112,7 +112,7 @@ function jobLines(job: JobStatus, width: number, paint: Paint): string[] {
   for (const v of job.vertices) {
     const name = v.name.length > nameWidth ? `${v.name.slice(0, nameWidth - 1)}…` : v.name;
     const bp = v.backpressure ? paint(BP_COLOR[v.backpressure], v.backpressure) : '-';
-    lines.push(row(name, String(v.parallelism), fmtRate(v.inRate), fmtRate(v.outRate), v.isSource ? fmtCount(v.pendingRecords) : '', bp, v.busyRatio === null ? '-' : `${Math.round(v.busyRatio * 100)}%`));
+    lines.push(row(name, String(v.parallelism), fmtRate(v.inRate), v.isSink && v.outRate === 0 ? '-' : fmtRate(v.outRate), v.isSource ? fmtCount(v.pendingRecords) : '', bp, v.busyRatio === null ? '-' : `${Math.round(v.busyRatio * 100)}%`));
   }
   return lines;
 }

@@ -1,0 +1,82 @@
+/**
+ * The live status view with a real agent beside a real engine: the agent (in this process, on a
+ * free port) collects from the engine's REST API, evaluates a rule file whose alert fires at
+ * once, and runs the scaling service behind /api/v1/scaling/decisions. The view must show the
+ * firing alert and the agent's last decision with its reason.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { silentLogger } from '../../common/log.ts';
+import { up, type LocalCluster } from '../../engine/local/launcher.ts';
+import { AgentProcess } from '../../agent/process/agent.ts';
+import { parseAgentConfig } from '../../agent/process/config.ts';
+import { ScalingService } from '../../agent/record/scaling-service.ts';
+import { defaultPolicy } from '../../agent/scaling/policy.ts';
+import { startStatusView } from '../../cli/live/status-view.ts';
+
+describe('live status view with a real agent', () => {
+  let dir = '';
+  let cluster: LocalCluster | null = null;
+  let agent: AgentProcess | null = null;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fp-live-agent-'));
+    cluster = await up({
+      taskManagers: 1,
+      slots: 1,
+      restPort: 0,
+      metricsPort: 0,
+      stateDir: join(dir, 'state'),
+      job: 'word-count',
+      jobArgs: ['--rate', '20'],
+      parallelism: 1,
+      agent: false,
+      define: [],
+      log: silentLogger(),
+      childOutput: new Writable({ write: (_c, _e, cb) => cb() }),
+    });
+    const rules = join(dir, 'live.yml');
+    writeFileSync(
+      rules,
+      ['groups:', '  - name: live', '    rules:', '      - alert: LiveViewJobRunning', '        expr: flink_jobmanager_numRunningJobs > 0', '        labels: { severity: info }', '        annotations: { summary: "a job is running" }', ''].join('\n'),
+    );
+    const config = parseAgentConfig(
+      { listen: { host: '127.0.0.1', port: 0 }, flink: { urls: [cluster.restUrl] }, scrape: { interval: '1s' }, rules: { files: [rules], evaluationInterval: '1s' } },
+      'test',
+    );
+    const scaling = new ScalingService({ policy: defaultPolicy() });
+    agent = new AgentProcess({
+      config,
+      logger: silentLogger(),
+      version: 'test',
+      onObservation: async (obs, ctx) => void (await scaling.handle(obs, { rules: ctx.rules })),
+      extraRoutes: (req, res) => scaling.routes(req, res),
+    });
+    await agent.start();
+  });
+
+  after(async () => {
+    await agent?.stop();
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows the firing alert and the last scaling decision with its reason', async () => {
+    let text = '';
+    const out = new PassThrough();
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const view = startStatusView({ restUrl: cluster!.restUrl, agentUrl: `http://127.0.0.1:${agent!.port}`, out, intervalMs: 300 });
+    try {
+      const re = /job word-count RUNNING p=1 .* \| alerts: LiveViewJobRunning \| scaling: (no rescale|rescale)[^|\n]* — \S[^\n]*/;
+      const deadline = Date.now() + 25_000;
+      while (!re.test(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      assert.match(text, re);
+    } finally {
+      await view.stop();
+    }
+  });
+});
