@@ -21,6 +21,8 @@ export type AppendOutcome = 'ok' | 'out_of_order' | 'duplicate';
 export class MemSeries {
   readonly id: number;
   readonly labels: Labels;
+  /** Set when the store has dropped the series (retention or clear). */
+  dead = false;
   /** [t0, v0, t1, v1, ...] over `cap` slots. */
   private buf: Float64Array;
   private cap: number;

@@ -34,6 +34,19 @@ describe('MemoryStorage', () => {
     assert.deepEqual(st.select(sel, 0, 10_000).map((s) => s.labels['i']), ['2']);
   });
 
+  it('revives a series through an old reference after retention dropped it', () => {
+    const st = new MemoryStorage({ retentionMs: 1000 });
+    const ref = st.ref({ __name__: 'r', a: '1' })!;
+    st.appendRef(ref, 0, 1);
+    st.append({ __name__: 'r', a: '2' }, 5000, 1);
+    st.applyRetention(5000);
+    assert.deepEqual(st.select([eq('__name__', 'r')], 0, 10_000).map((s) => s.labels['a']), ['2']);
+    assert.equal(st.appendRef(ref, 6000, 7), 'ok');
+    const got = st.select([eq('__name__', 'r'), eq('a', '1')], 0, 10_000);
+    assert.deepEqual(got.map((s) => [...s.v]), [[7]]);
+    assert.deepEqual(st.labelValues('a'), ['1', '2']);
+  });
+
   it('returns series in label order', () => {
     const st = new MemoryStorage();
     for (const i of ['b', 'a', 'c']) st.append({ __name__: 'x', i }, 0, 1);

@@ -56,9 +56,10 @@ export class MemoryStorage implements Queryable {
   readonly maxSeries: number;
   private readonly log: Logger;
   private readonly index = new LabelHashIndex<MemSeries>();
-  private readonly byId = new Map<number, MemSeries>();
   /** name -> value -> ids */
-  private readonly postings = new Map<string, Map<string, Set<number>>>();
+  /** name -> value -> series with that label, in creation (id) order. Deleted series are compacted out after retention. */
+  private readonly postings = new Map<string, Map<string, MemSeries[]>>();
+  private deletedSincePostingsCompaction = 0;
   private nextId = 1;
   private samples = 0;
   private limitRejections = 0;
@@ -132,7 +133,7 @@ export class MemoryStorage implements Queryable {
 
   private revive(ref: SeriesRef): MemSeries {
     const s = ref as MemSeries;
-    if (this.byId.get(s.id) === s) return s;
+    if (!s.dead) return s;
     return this.index.get(s.labels) ?? this.createChecked(s.labels) ?? s;
   }
 
@@ -150,7 +151,7 @@ export class MemoryStorage implements Queryable {
   }
 
   private appendTo(s: MemSeries, tMs: number, value: number, stale: boolean): AppendResult {
-    if (this.byId.get(s.id) !== s) return 'series_limit';
+    if (s.dead) return 'series_limit';
     const r = s.append(tMs, value, stale);
     if (r === 'ok') {
       this.samples++;
@@ -181,14 +182,13 @@ export class MemoryStorage implements Queryable {
     const s = new MemSeries(this.nextId++, labels);
     this.generation++;
     this.index.add(s);
-    this.byId.set(s.id, s);
     for (const name in labels) {
       let values = this.postings.get(name);
       if (values === undefined) this.postings.set(name, (values = new Map()));
       const value = labels[name]!;
-      let ids = values.get(value);
-      if (ids === undefined) values.set(value, (ids = new Set()));
-      ids.add(s.id);
+      const list = values.get(value);
+      if (list === undefined) values.set(value, [s]);
+      else list.push(s);
     }
     return s;
   }
@@ -196,15 +196,23 @@ export class MemoryStorage implements Queryable {
   private deleteSeries(s: MemSeries): void {
     this.generation++;
     this.index.delete(s);
-    this.byId.delete(s.id);
-    for (const name in s.labels) {
-      const values = this.postings.get(name);
-      const ids = values?.get(s.labels[name]!);
-      if (values === undefined || ids === undefined) continue;
-      ids.delete(s.id);
-      if (ids.size === 0) values.delete(s.labels[name]!);
+    s.dead = true;
+    this.deletedSincePostingsCompaction++;
+  }
+
+  /** Removes deleted series from the postings lists (in one pass, after a retention run). */
+  private compactPostings(): void {
+    if (this.deletedSincePostingsCompaction === 0) return;
+    for (const [name, values] of this.postings) {
+      for (const [value, list] of values) {
+        if (!list.some((x) => x.dead)) continue;
+        const kept = list.filter((x) => !x.dead);
+        if (kept.length === 0) values.delete(value);
+        else values.set(value, kept);
+      }
       if (values.size === 0) this.postings.delete(name);
     }
+    this.deletedSincePostingsCompaction = 0;
   }
 
   /** Drops samples older than `nowMs - retentionMs`, and series left empty. Returns samples dropped. */
@@ -216,6 +224,7 @@ export class MemoryStorage implements Queryable {
       dropped += s.truncateBefore(minT);
       if (s.length === 0) this.deleteSeries(s);
     }
+    this.compactPostings();
     this.samples -= dropped;
     return dropped;
   }
@@ -223,9 +232,10 @@ export class MemoryStorage implements Queryable {
   /** Removes every series and sample. */
   clear(): void {
     this.generation++;
+    for (const s of this.index.values()) s.dead = true;
     this.index.clear();
-    this.byId.clear();
     this.postings.clear();
+    this.deletedSincePostingsCompaction = 0;
     this.samples = 0;
     this.maxTimeSeen = -Infinity;
     this.lastRetentionT = -Infinity;
@@ -258,7 +268,7 @@ export class MemoryStorage implements Queryable {
   }
 
   private computeMatchingSeries(matchers: readonly LabelMatcher[]): MemSeries[] {
-    let candidates: Set<number> | null = null;
+    let candidates: MemSeries[] | null = null;
     const filters: LabelMatcher[] = [];
     for (const m of matchers) {
       if (m.matches('')) {
@@ -267,24 +277,18 @@ export class MemoryStorage implements Queryable {
       }
       const values = this.postings.get(m.name);
       if (values === undefined) return [];
-      let ids: Set<number>;
-      if (m.type === '=') {
-        ids = values.get(m.value) ?? new Set();
-      } else {
-        ids = new Set();
-        for (const [v, set] of values) if (m.matches(v)) for (const id of set) ids.add(id);
-      }
-      if (candidates === null) candidates = ids;
+      let list: MemSeries[];
+      if (m.type === '=') list = values.get(m.value) ?? [];
       else {
-        const [small, big]: [Set<number>, Set<number>] = candidates.size <= ids.size ? [candidates, ids] : [ids, candidates];
-        const next = new Set<number>();
-        for (const id of small) if (big.has(id)) next.add(id);
-        candidates = next;
+        const parts: MemSeries[][] = [];
+        for (const [v, l] of values) if (m.matches(v)) parts.push(l);
+        list = parts.length === 1 ? parts[0]! : parts.flat().sort((a, b) => a.id - b.id);
       }
-      if (candidates.size === 0) return [];
+      candidates = candidates === null ? list : intersectById(candidates, list);
+      if (candidates.length === 0) return [];
     }
     const out: MemSeries[] = [];
-    const pool: Iterable<MemSeries> = candidates === null ? this.byId.values() : mapIds(candidates, this.byId);
+    const pool: Iterable<MemSeries> = candidates ?? this.index.values();
     outer: for (const s of pool) {
       for (const f of filters) if (!f.matches(s.labels[f.name] ?? '')) continue outer;
       out.push(s);
@@ -292,6 +296,7 @@ export class MemoryStorage implements Queryable {
     out.sort((a, b) => compareLabelSets(a.labels, b.labels));
     return out;
   }
+
 
   select(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesSamples[] {
     const series = this.matchingSeries(matchers);
@@ -366,9 +371,20 @@ function canonicalLabels(input: Labels | Record<string, string>): Labels {
 }
 
 
-function* mapIds(ids: Set<number>, byId: Map<number, MemSeries>): Iterable<MemSeries> {
-  for (const id of ids) {
-    const s = byId.get(id);
-    if (s !== undefined) yield s;
+/** Intersection of two lists sorted by series id. */
+function intersectById(a: MemSeries[], b: MemSeries[]): MemSeries[] {
+  const out: MemSeries[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!.id;
+    const y = b[j]!.id;
+    if (x === y) {
+      out.push(a[i]!);
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
   }
+  return out;
 }
