@@ -94,6 +94,10 @@ export class CheckpointCoordinator {
     this.retained = Math.max(1, num('state.checkpoints.num-retained', 1));
   }
 
+  get inProgress(): boolean {
+    return this.pending !== null;
+  }
+
   start(): void {
     if (this.interval <= 0 || this.ticker) return;
     this.ticker = setInterval(() => this.trigger(), Math.max(10, Math.min(this.interval, 1000)));

@@ -159,6 +159,10 @@ export class JobManager {
       slotRequestTimeoutMs: this.config['slot.request.timeout'],
       checkpointDir: join(resolve(this.config['state.dir']), 'checkpoints', jobId),
       defaultSavepointDir: join(resolve(this.config['state.dir']), 'savepoints'),
+      rebuild: async (s) => {
+        const p = await this.loader(s);
+        return { ...p.graph, jobId, config: { ...p.graph.config, ...(opts.configuration ?? {}) } };
+      },
       initialRestore,
       log: this.log,
       onTerminal: () => this.scheduleWaiting(),

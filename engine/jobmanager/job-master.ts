@@ -49,6 +49,8 @@ export interface JobMasterDeps {
   defaultSavepointDir: string;
   /** State to start from (a savepoint given at submission). */
   initialRestore?: CompletedCheckpoint;
+  /** Rebuilds the job graph for a changed submission (in-place rescale). */
+  rebuild(submission: JobSubmission): Promise<JobGraph>;
   log: Logger;
   onTerminal(job: JobMaster): void;
 }
@@ -62,8 +64,10 @@ export function newId(): string {
 
 export class JobMaster {
   readonly jobId: string;
-  readonly graph: JobGraph;
-  readonly submission: JobSubmission;
+  /** Replaced by an in-place rescale. */
+  graph: JobGraph;
+  submission: JobSubmission;
+  numRescales = 0;
   readonly module: JobModule;
   status: JobStatus = 'INITIALIZING';
   readonly statusTimestamps: Partial<Record<JobStatus, number>> = {};
@@ -140,6 +144,55 @@ export class JobMaster {
 
   savepointStatus(triggerId: string): SavepointOperation | undefined {
     return this.savepointOps.get(triggerId);
+  }
+
+  /**
+   * In-place rescale (PUT /jobs/:id/resource-requirements): take a checkpoint, stop the
+   * current attempt, rebuild the graph with the new per-vertex parallelism, and redeploy it
+   * restoring from that checkpoint. Counts as a restart and a rescale, as in Flink.
+   */
+  async rescale(parallelism: Record<string, number>): Promise<void> {
+    const changes: Record<string, number> = {};
+    for (const v of this.graph.vertices) {
+      const p = parallelism[v.id];
+      if (p !== undefined && p !== v.parallelism) changes[v.id] = p;
+    }
+    if (Object.keys(changes).length === 0 || this.isTerminal) return;
+    const submission: JobSubmission = { ...this.submission, parallelismOverrides: { ...this.submission.parallelismOverrides, ...changes } };
+    const graph = await this.deps.rebuild(submission);
+    if (this.status === 'RUNNING' && this.slots.length > 0) await this.checkpointNow();
+    if (this.isTerminal) return;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    this.failingOver = true;
+    this.setStatus('RESTARTING');
+    this.checkpoints.abortPending('the job is rescaling');
+    await this.cancelAttempt();
+    this.graph = graph;
+    this.submission = submission;
+    for (const v of graph.vertices) {
+      const old = this.subtasks.get(v.id) ?? [];
+      const attempt = old.reduce((m, r) => Math.max(m, r.attempt + 1), 0);
+      this.subtasks.set(v.id, Array.from({ length: v.parallelism }, (_, index) => ({ index, state: 'CREATED' as ExecutionState, attempt, taskManagerId: null, timestamps: { CREATED: Date.now() } })));
+    }
+    for (const id of [...this.subtasks.keys()]) if (!graph.vertices.some((v) => v.id === id)) this.subtasks.delete(id);
+    this.numRestarts++;
+    this.numRescales++;
+    this.failingOver = false;
+    this.log.info({ parallelism: Object.fromEntries(graph.vertices.map((v) => [v.name, v.parallelism])) }, 'rescaling in place');
+    this.setStatus('RUNNING');
+    this.tryDeploy();
+  }
+
+  /** Triggers a checkpoint and waits (bounded) until it completes, so a rescale loses no progress. */
+  private async checkpointNow(): Promise<void> {
+    const before = this.checkpoints.latest?.id ?? 0;
+    const deadline = Date.now() + Math.min(this.checkpoints.timeout, 30_000);
+    while (Date.now() < deadline && !this.isTerminal) {
+      if ((this.checkpoints.latest?.id ?? 0) > before) return;
+      if (!this.checkpoints.inProgress) this.checkpoints.trigger(true);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Stop-with-savepoint's second half: the savepoint holds everything, so the subtasks end and the job is FINISHED. */
@@ -510,6 +563,7 @@ export class JobMaster {
       downtime: terminal ? -1 : s === 'FAILING' || s === 'RESTARTING' ? now - since : 0,
       numRestarts: this.numRestarts,
       fullRestarts: this.numRestarts,
+      numRescales: this.numRescales,
       ...(this.checkpointingEnabled ? this.checkpoints.metrics() : {}),
     };
     for (const st of ['INITIALIZING', 'CREATED', 'RUNNING', 'FAILING', 'CANCELLING', 'RESTARTING'] as JobStatus[]) {

@@ -156,6 +156,26 @@ export function createRestBackend(jm: JobManager): RestBackend {
 
     savepointStatus: (jobId, triggerId) => jm.jobs.get(jobId)?.savepointStatus(triggerId),
 
+    getResourceRequirements(jobId) {
+      const job = jm.jobs.get(jobId);
+      if (!job) return undefined;
+      return Object.fromEntries(job.graph.vertices.map((v) => [v.id, { lowerBound: 1, upperBound: v.parallelism }]));
+    },
+
+    async setResourceRequirements(jobId, requirements) {
+      const job = mustRunning(jobId);
+      const target: Record<string, number> = {};
+      for (const v of job.graph.vertices) {
+        const r = requirements[v.id];
+        if (!r) continue;
+        if (r.upperBound > v.maxParallelism) {
+          throw new FlowpilotError('FP_REST_BAD_REQUEST', `upper bound ${r.upperBound} of vertex ${v.id} exceeds its max parallelism ${v.maxParallelism}`);
+        }
+        target[v.id] = Math.max(1, r.upperBound === -1 ? v.parallelism : r.upperBound);
+      }
+      void job.rescale(target).catch((err: unknown) => jm.log.error({ jobId, err: (err as Error).message }, 'rescale failed'));
+    },
+
     async submitJob(request: SubmitJobRequest): Promise<{ jobId: string }> {
       const job = await jm.submit({
         savepointPath: request.savepointPath,
