@@ -63,8 +63,9 @@ export interface AgentCycleResult {
   /** `selector (in rule)` for every vector selector of the pack that selects no series. */
   selectorsWithoutData: string[];
   alerts: Record<string, { pending: number; firing: number }>;
-  /** RSS once the agent's modules are loaded, before the first scrape. */
+  /** RSS and heap once the agent's modules are loaded, before the first scrape. */
   rssAtStartBytes: number;
+  heapUsedAtStartBytes: number;
   rssPeakSampledBytes: number;
   maxRssBytes: number;
   rssEndBytes: number;
@@ -110,7 +111,7 @@ function selectors(e: Expr, out: Array<{ text: string; matchers: readonly LabelM
 }
 
 export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycleResult> {
-  const rssAtStartBytes = process.memoryUsage.rss();
+  const { rss: rssAtStartBytes, heapUsed: heapUsedAtStartBytes } = process.memoryUsage();
   let rssPeak = 0;
   const sampleRss = (): void => {
     rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
@@ -213,6 +214,7 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
       selectorsWithoutData,
       alerts,
       rssAtStartBytes,
+      heapUsedAtStartBytes,
       rssPeakSampledBytes: rssPeak,
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       rssEndBytes: mem.rss,

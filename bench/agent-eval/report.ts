@@ -150,7 +150,7 @@ export function renderReport(r: BenchResult, s: Summary): string {
     `- active alerts (pending/firing) Prometheus: ${alertsLine(r.prometheus.alerts)}`,
     `- agent cycles (scrape CPU / eval CPU, ms): ${r.agent.cycles.map((c, i) => `${i < r.agent.warm ? 'warm ' : c.profiled ? 'profiled ' : ''}${c.scrapeCpuMs.toFixed(0)}/${c.evalCpuMs.toFixed(0)}`).join(', ')}`,
     `- Prometheus evaluation rounds (sum, ms): ${r.prometheus.rounds.map((x) => x.sumMs.toFixed(1)).join(', ') || 'none'}; group evaluations with no scrape in flight: ${r.prometheus.quietEvaluations}`,
-    `- agent memory: RSS with its modules loaded, before the first scrape ${mb(r.agent.rssAtStartBytes)}; heap after a full GC with the store, rules and scrape state kept ${r.agent.retained ? mb(r.agent.retained.heapUsedBytes) : 'n/a'} (RSS then ${r.agent.retained ? mb(r.agent.retained.rssBytes) : 'n/a'}); V8 spaces at the end (MB): ${Object.entries(r.agent.heapSpacesMb).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `- agent memory: RSS with its modules loaded, before the first scrape ${mb(r.agent.rssAtStartBytes)}; heap after a full GC with the store, rules and scrape state kept ${r.agent.retained ? `${mb(r.agent.retained.heapUsedBytes)}, ${Math.round((r.agent.retained.heapUsedBytes - r.agent.heapUsedAtStartBytes) / r.agent.series)} bytes per series over the heap at start` : 'n/a'} (RSS then ${r.agent.retained ? mb(r.agent.retained.rssBytes) : 'n/a'}); V8 spaces at the end (MB): ${Object.entries(r.agent.heapSpacesMb).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `- problems: ${s.problems.length === 0 ? 'none' : s.problems.join('; ')}`,
   );
   const p = r.agent.profile;
