@@ -4,6 +4,7 @@
  *   (b) a keyed count with a network shuffle across two TaskManagers,
  * each beside a bare Node loop doing the same per-record work in the same run, as a ratio, plus
  * the peak RSS of every TaskManager. Targets: (a) >= 25 %, (b) >= 8 %, RSS <= 300 MB.
+ * (c) repeats (b) with a checkpoint every second and prints it beside (b): target >= 90 %.
  * Usage: node bench/engine-throughput/run.ts [--records N] [-D key=value ...]
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -170,6 +171,8 @@ async function main(): Promise<void> {
   const bareB = best(bareKeyed, RECORDS);
   const b = await engineRun(join(ROOT, 'bench/engine-throughput/jobs/keyed.ts'), `--limit ${RECORDS} --partitions 2`, 2, 2, RECORDS);
   console.log(`(b) keyed count, shuffle across 2 TMs:    engine ${fmt(b.rate)} rec/s   bare loop ${fmt(bareB)} rec/s   ratio ${((100 * b.rate) / bareB).toFixed(1)} % (target >= 8 %)   TM peak RSS ${b.peakRss.map(mb).join(', ')}`);
+  const c = await engineRun(join(ROOT, 'bench/engine-throughput/jobs/keyed.ts'), `--limit ${RECORDS} --partitions 2 --checkpoint-interval 1000`, 2, 2, RECORDS);
+  console.log(`(c) (b) with 1 s checkpoints:              engine ${fmt(c.rate)} rec/s   without ${fmt(b.rate)} rec/s   ratio ${((100 * c.rate) / b.rate).toFixed(1)} % (target >= 90 %)   TM peak RSS ${c.peakRss.map(mb).join(', ')}`);
 }
 
 main().catch((err: unknown) => {

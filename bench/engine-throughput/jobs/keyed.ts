@@ -1,6 +1,7 @@
 /**
  * Benchmark job (b): generator -> keyBy(key) -> count per key in ValueState -> discard sink,
- * with a network shuffle between the two vertices. Args: --limit N, --partitions N.
+ * with a network shuffle between the two vertices. Args: --limit N, --partitions N,
+ * --checkpoint-interval MS (0 = no checkpoints).
  */
 import type { StreamExecutionEnvironment } from '../../../engine/api/environment.ts';
 import { generatorSource } from '../../../engine/connectors/generator.ts';
@@ -17,6 +18,8 @@ export default function keyed(env: StreamExecutionEnvironment, argv: string[]): 
   const limit = arg('limit', 1_000_000);
   const partitions = arg('partitions', 2);
   env.setJobName('bench-keyed');
+  const interval = arg('checkpoint-interval', 0);
+  if (interval > 0) env.enableCheckpointing(interval);
   env
     .fromSource(generatorSource<BenchRecord>({ partitions, profile: 'constant:1000000000', limit, record: (p, o) => makeRecord(p, o, partitions), name: 'bench', batchSize: 1000 }))
     .keyBy((r) => r.key)
