@@ -143,14 +143,13 @@ function computeWithoutName(l: Labels): Labels {
   return labelsFromRecord(rec);
 }
 
+/** Prometheus's label-set order; same as comparing labelsKey strings, without building them. */
 export function compareLabels(a: Labels, b: Labels): number {
-  const ka = labelsKey(a);
-  const kb = labelsKey(b);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+  return compareLabelSets(a, b);
 }
 
 export function labelsEqual(a: Labels, b: Labels): boolean {
-  return labelsKey(a) === labelsKey(b);
+  return sameLabels(a, b);
 }
 
 /** Renders `{__name__="x", a="b"}` as Go's labels.String() does (used in error texts). */
