@@ -149,13 +149,29 @@ export class ShuffleService {
     const byId = new Map<number, InputChannel>();
     const ended = new Set<number>();
     const unpackr = new Unpackr({ useRecords: true });
+    // Credits granted in one turn of the event loop go out together, in one write.
+    const credits = new Map<number, number>();
+    let flushScheduled = false;
+    const flushCredits = () => {
+      flushScheduled = false;
+      if (socket.destroyed || credits.size === 0) return credits.clear();
+      const frames: Buffer[] = [];
+      for (const [id, n] of credits) frames.push(numberFrame(FRAME_CREDIT, id, n));
+      credits.clear();
+      socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    };
+    const grant = (id: number, n: number) => {
+      credits.set(id, (credits.get(id) ?? 0) + n);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushCredits);
+      }
+    };
     const decoder = new FrameDecoder((type, id, payload) => {
       if (type === FRAME_OPEN) {
         const ch = this.inputChannel(payload.toString('utf8'));
         byId.set(id, ch);
-        ch.attachProducer((n) => {
-          if (!socket.destroyed) socket.write(numberFrame(FRAME_CREDIT, id, n));
-        });
+        ch.attachProducer((n) => grant(id, n));
         return;
       }
       const ch = byId.get(id);
@@ -240,21 +256,33 @@ class DataClient {
     this.socket.on('close', () => lost());
   }
 
+  /** Corks the socket for the rest of this turn, so every frame written in it leaves in one writev. */
+  private corked = false;
+  private cork(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
+  }
+
   open(out: OutputChannel): void {
     const id = this.nextId++;
     this.outputs.set(id, out);
     const socket = this.socket;
     const packr = this.packr;
+    const cork = () => this.cork();
     const transport: ChannelTransport = {
       send(entry: ChannelEntry): number {
         if (socket.destroyed) throw new FlowpilotError('FP_NET_CONNECTION_LOST', `data connection for ${out.key} is closed`);
+        cork();
         switch (entry.kind) {
           case ENTRY_RECORDS: {
             const payload = packr.pack(entry.records);
-            socket.cork();
             socket.write(frameHeader(FRAME_BATCH, id, payload.length));
             socket.write(payload);
-            socket.uncork();
             return payload.length + 9;
           }
           case ENTRY_WATERMARK:
