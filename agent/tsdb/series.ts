@@ -1,11 +1,16 @@
 /**
- * One in-memory series: a growable ring buffer (by half each time) of (timestamp ms, value) pairs kept
- * interleaved in a single Float64Array, so a series costs one allocation. Appends go to
- * the tail in time order; retention drops from the head. Stale markers (Prometheus's
- * StaleNaN) are rare, so they are kept as a set of their timestamps beside a NaN value,
- * because JavaScript does not reliably preserve NaN payload bits.
+ * One in-memory series. The newest samples (up to RING_SAMPLES) sit raw in a ring buffer
+ * of interleaved (timestamp ms, value) pairs in one Float64Array, which is all an instant
+ * selector reads. Older samples move into compressed chunks (chunk.ts). Appends go to the
+ * tail in time order; retention drops from the head (whole chunks, then ring samples).
+ * Stale markers (Prometheus's StaleNaN) are rare, so they are kept as a set of their
+ * timestamps beside a NaN value, because JavaScript does not reliably preserve NaN bits.
  */
+import { ChunkArchive } from './chunk.ts';
 import type { Labels } from './labels.ts';
+
+/** Raw samples kept per series before older ones are compressed: 10 m at a 5 s scrape, so typical rule windows never decode. */
+export const RING_SAMPLES = 128;
 
 /** Samples copied out of a series for one time window, oldest first. */
 export interface SeriesSamples {
@@ -29,6 +34,7 @@ export class MemSeries {
   private head = 0;
   private len = 0;
   private staleTs: Set<number> | null = null;
+  private archive: ChunkArchive | null = null;
 
   constructor(id: number, labels: Labels, initialCapacity = 8) {
     const cap = Math.max(2, Math.ceil(initialCapacity));
@@ -39,7 +45,7 @@ export class MemSeries {
   }
 
   get length(): number {
-    return this.len;
+    return this.len + (this.archive?.count ?? 0);
   }
 
   private tAt(i: number): number {
@@ -65,7 +71,10 @@ export class MemSeries {
         return 'duplicate';
       }
     }
-    if (this.len === this.cap) this.grow();
+    if (this.len === this.cap) {
+      if (this.cap >= RING_SAMPLES) this.evictOldest();
+      else this.grow();
+    }
     const p = ((this.head + this.len) % this.cap) * 2;
     this.buf[p] = t;
     this.buf[p + 1] = stale ? NaN : v;
@@ -74,40 +83,60 @@ export class MemSeries {
     return 'ok';
   }
 
-  /** Drops samples with t < minT; returns how many were dropped. */
+  /** Moves the oldest ring sample into the compressed archive. */
+  private evictOldest(): void {
+    const p = this.head * 2;
+    (this.archive ??= new ChunkArchive()).push(this.buf[p]!, this.buf[p + 1]!);
+    this.head = (this.head + 1) % this.cap;
+    this.len--;
+  }
+
+  /** Drops samples with t < minT (whole chunks of the archive); returns how many were dropped. */
   truncateBefore(minT: number): number {
     let n = 0;
+    if (this.archive !== null) {
+      n += this.archive.dropBefore(minT);
+      if (this.archive.count === 0) this.archive = null;
+    }
     while (this.len > 0 && this.buf[this.head * 2]! < minT) {
-      if (this.staleTs !== null) this.staleTs.delete(this.buf[this.head * 2]!);
       this.head = (this.head + 1) % this.cap;
       this.len--;
       n++;
     }
-    if (this.staleTs !== null && this.staleTs.size === 0) this.staleTs = null;
+    if (this.staleTs !== null) {
+      const oldest = this.archive?.minT ?? (this.len > 0 ? this.tAt(0) : Infinity);
+      for (const t of this.staleTs) if (t < oldest) this.staleTs.delete(t);
+      if (this.staleTs.size === 0) this.staleTs = null;
+    }
     return n;
   }
 
-  /** Copies samples with minT <= t <= maxT. */
+  /** Copies samples with minT <= t <= maxT (from the archive when the window reaches back that far). */
   window(minT: number, maxT: number): SeriesSamples {
     const lo = this.lowerBound(minT);
     let hi = this.lowerBound(maxT);
     while (hi < this.len && this.tAt(hi) <= maxT) hi++;
-    const n = Math.max(0, hi - lo);
     // Plain arrays: far cheaper to allocate than typed arrays for the few samples of a window.
-    const t: number[] = new Array(n);
-    const v: number[] = new Array(n);
+    const t: number[] = [];
+    const v: number[] = [];
+    if (this.archive !== null && this.archive.maxT >= minT && this.archive.minT <= maxT) this.archive.collect(minT, maxT, t, v);
+    for (let i = lo; i < hi; i++) {
+      const p = ((this.head + i) % this.cap) * 2;
+      t.push(this.buf[p]!);
+      v.push(this.buf[p + 1]!);
+    }
     let stale: Uint8Array | null = null;
-    for (let i = 0; i < n; i++) {
-      const p = ((this.head + lo + i) % this.cap) * 2;
-      t[i] = this.buf[p]!;
-      v[i] = this.buf[p + 1]!;
-      if (this.staleTs !== null && this.staleTs.has(t[i]!)) {
-        stale ??= new Uint8Array(n);
-        stale[i] = 1;
+    if (this.staleTs !== null) {
+      for (let i = 0; i < t.length; i++) {
+        if (this.staleTs.has(t[i]!)) {
+          stale ??= new Uint8Array(t.length);
+          stale[i] = 1;
+        }
       }
     }
     return { labels: this.labels, t, v, stale };
   }
+
 
   /** The newest sample with minT <= t <= maxT, as a window of zero or one sample. */
   latest(minT: number, maxT: number): SeriesSamples {
@@ -118,7 +147,15 @@ export class MemSeries {
       if (i < this.len && this.tAt(i) === maxT) i++;
       i--;
     }
-    if (i < 0 || this.tAt(i) < minT) return { labels: this.labels, t: [], v: [], stale: null };
+    if (i < 0) {
+      // Nothing in the ring at or before maxT: the answer, if any, is in the archive.
+      if (this.archive === null || this.archive.minT > maxT) return { labels: this.labels, t: [], v: [], stale: null };
+      const w = this.window(minT, maxT);
+      const k = w.t.length - 1;
+      if (k < 0) return w;
+      return { labels: this.labels, t: [w.t[k]!], v: [w.v[k]!], stale: w.stale !== null && w.stale[k] === 1 ? Uint8Array.of(1) : null };
+    }
+    if (this.tAt(i) < minT) return { labels: this.labels, t: [], v: [], stale: null };
     const p = ((this.head + i) % this.cap) * 2;
     const t = this.buf[p]!;
     const stale = this.staleTs !== null && this.staleTs.has(t) ? [1] : null;
@@ -139,7 +176,7 @@ export class MemSeries {
 
   /** Grows by half: series fill up to their retention and stay there, so less slack wins. */
   private grow(): void {
-    const newCap = Math.ceil(this.cap * 1.5);
+    const newCap = Math.min(Math.ceil(this.cap * 1.5), Math.max(RING_SAMPLES, this.cap + 1));
     const buf = new Float64Array(newCap * 2);
     for (let i = 0; i < this.len; i++) {
       const p = ((this.head + i) % this.cap) * 2;
