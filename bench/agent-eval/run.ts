@@ -6,7 +6,7 @@
  * agent rule evaluation <= 1.0 x Prometheus's, agent RSS <= 300 MB.
  *
  * Usage: node bench/agent-eval/run.ts [--vertices 64] [--subtasks 128] [--interval 5000]
- *          [--warm 2] [--measured 5] [--seed 1] [--cpu-prof] [--write] [--json FILE] [--time-limit 170]
+ *          [--warm 2] [--measured 8] [--seed 1] [--cpu-prof] [--write] [--json FILE] [--time-limit 170]
  *   --cpu-prof  profile one extra agent cycle and print its top frames
  *   --write     put the report under "## Agent evaluation" in BENCHMARKS.md (under flock)
  *   --agent-node-flags "--max-semi-space-size=16"   extra Node flags for the agent child (experiments)
@@ -38,7 +38,7 @@ const vertices = num('--vertices', 64);
 const subtasks = num('--subtasks', 128);
 const intervalMs = num('--interval', 5_000);
 const warm = num('--warm', 2);
-const measured = num('--measured', 5);
+const measured = num('--measured', 8);
 const seed = num('--seed', 1);
 const timeLimitS = num('--time-limit', 170);
 const started = Date.now();
