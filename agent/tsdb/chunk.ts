@@ -167,14 +167,21 @@ class ActiveChunk {
     return { minT: this.minT, maxT: this.maxT, count: this.count, bytes: this.w.buf.subarray(0, this.w.len) };
   }
 
-  seal(): SealedChunk {
-    return { minT: this.minT, maxT: this.maxT, count: this.count, bytes: this.w.buf.slice(0, this.w.len) };
-  }
+
 }
 
-/** The compressed, older part of one series: sealed chunks plus the one being filled. */
+/** Fields per sealed chunk in ChunkArchive.meta: start, byte length, count, minT, maxT. */
+const META_STRIDE = 5;
+
+/**
+ * The compressed, older part of one series: sealed chunks stored back to back in one
+ * byte buffer (one allocation per series, not one per chunk), plus the chunk being filled.
+ */
 export class ChunkArchive {
-  private sealed: SealedChunk[] = [];
+  private data: Uint8Array = new Uint8Array(0);
+  private dataLen = 0;
+  /** [start, byteLength, count, minT, maxT] per sealed chunk, oldest first. */
+  private meta: number[] = [];
   private active: ActiveChunk | null = null;
   count = 0;
 
@@ -183,26 +190,50 @@ export class ChunkArchive {
     else this.active.add(t, v);
     this.count++;
     if (this.active.count >= CHUNK_SAMPLES) {
-      this.sealed.push(this.active.seal());
+      this.seal(this.active.view());
       this.active = null;
     }
   }
 
+  private seal(c: SealedChunk): void {
+    const need = this.dataLen + c.bytes.length;
+    if (need > this.data.length) {
+      const next = new Uint8Array(Math.max(need, Math.ceil(this.data.length * 1.5)));
+      next.set(this.data.subarray(0, this.dataLen));
+      this.data = next;
+    }
+    this.data.set(c.bytes, this.dataLen);
+    this.meta.push(this.dataLen, c.bytes.length, c.count, c.minT, c.maxT);
+    this.dataLen = need;
+  }
+
+  private get sealedChunks(): number {
+    return this.meta.length / META_STRIDE;
+  }
+
   get minT(): number {
-    return this.sealed.length > 0 ? this.sealed[0]!.minT : this.active?.minT ?? Infinity;
+    return this.meta.length > 0 ? this.meta[3]! : this.active?.minT ?? Infinity;
   }
 
   get maxT(): number {
-    return this.active !== null ? this.active.maxT : this.sealed.length > 0 ? this.sealed[this.sealed.length - 1]!.maxT : -Infinity;
+    if (this.active !== null) return this.active.maxT;
+    return this.meta.length > 0 ? this.meta[this.meta.length - 1]! : -Infinity;
   }
 
   /** Drops whole chunks that end before minT; returns how many samples went. */
   dropBefore(minT: number): number {
     let dropped = 0;
     let k = 0;
-    while (k < this.sealed.length && this.sealed[k]!.maxT < minT) dropped += this.sealed[k++]!.count;
-    if (k > 0) this.sealed = this.sealed.slice(k);
-    if (this.sealed.length === 0 && this.active !== null && this.active.maxT < minT) {
+    while (k < this.sealedChunks && this.meta[k * META_STRIDE + 4]! < minT) dropped += this.meta[k++ * META_STRIDE + 2]!;
+    if (k > 0) {
+      const cut = k < this.sealedChunks ? this.meta[k * META_STRIDE]! : this.dataLen;
+      this.data.copyWithin(0, cut, this.dataLen);
+      this.dataLen -= cut;
+      this.meta = this.meta.slice(k * META_STRIDE);
+      for (let i = 0; i < this.meta.length; i += META_STRIDE) this.meta[i] = this.meta[i]! - cut;
+      if (this.data.length > 2 * this.dataLen + 64) this.data = this.data.slice(0, this.dataLen);
+    }
+    if (this.meta.length === 0 && this.active !== null && this.active.maxT < minT) {
       dropped += this.active.count;
       this.active = null;
     }
@@ -215,7 +246,6 @@ export class ChunkArchive {
     const tmpT: number[] = [];
     const tmpV: number[] = [];
     const visit = (c: SealedChunk): void => {
-      if (c.maxT < minT || c.minT > maxT) return;
       tmpT.length = 0;
       tmpV.length = 0;
       decodeChunk(c, tmpT, tmpV);
@@ -224,7 +254,13 @@ export class ChunkArchive {
         if (t >= minT && t <= maxT) { ts.push(t); vs.push(tmpV[i]!); }
       }
     };
-    for (const c of this.sealed) visit(c);
-    if (this.active !== null) visit(this.active.view());
+    for (let i = 0; i < this.meta.length; i += META_STRIDE) {
+      const cMin = this.meta[i + 3]!;
+      const cMax = this.meta[i + 4]!;
+      if (cMax < minT || cMin > maxT) continue;
+      const start = this.meta[i]!;
+      visit({ minT: cMin, maxT: cMax, count: this.meta[i + 2]!, bytes: this.data.subarray(start, start + this.meta[i + 1]!) });
+    }
+    if (this.active !== null && this.active.maxT >= minT && this.active.minT <= maxT) visit(this.active.view());
   }
 }
