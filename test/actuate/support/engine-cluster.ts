@@ -46,9 +46,10 @@ function waitReady(child: ChildProcess, what: string, timeoutMs: number): Promis
   });
 }
 
-function launch(args: string[], logFile: string[]): ChildProcess {
+function launch(args: string[], logFile: string[], cwd: string): ChildProcess {
+  // cwd is the cluster's temp dir, so a relative path an engine process writes to stays inside it.
   const child = spawn(NODE, [join(ROOT, 'cli/main.ts'), ...args], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    cwd, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: { ...process.env, FLOWPILOT_PARENT_PID: String(process.pid), FLOWPILOT_LOG_LEVEL: 'info' },
   });
   child.stdout?.on('data', (b: Buffer) => logFile.push(b.toString()));
@@ -60,7 +61,7 @@ export async function startEngineCluster(opts: { taskManagers: number; slots: nu
   const dir = mkdtempSync(join(tmpdir(), 'fp-engine-'));
   const logs: string[] = [];
   const defines = (opts.define ?? []).flatMap((d) => ['-D', d]);
-  const jobManager = launch(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(dir, 'jm'), ...defines], logs);
+  const jobManager = launch(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(dir, 'jm'), ...defines], logs, dir);
   const children: ChildProcess[] = [jobManager];
   const stop = async (): Promise<void> => {
     for (const c of children) {
@@ -78,7 +79,7 @@ export async function startEngineCluster(opts: { taskManagers: number; slots: nu
     const taskManagers: ChildProcess[] = [];
     let n = 0;
     const addTaskManager = async (slots: number): Promise<ChildProcess> => {
-      const tm = launch(['engine', 'taskmanager', '--jobmanager', `127.0.0.1:${ready.rpcPort}`, '--slots', String(slots), '--state-dir', join(dir, `tm${n++}`), ...defines], logs);
+      const tm = launch(['engine', 'taskmanager', '--jobmanager', `127.0.0.1:${ready.rpcPort}`, '--slots', String(slots), '--state-dir', join(dir, `tm${n++}`), ...defines], logs, dir);
       children.push(tm);
       taskManagers.push(tm);
       await waitReady(tm, 'TaskManager', 30_000);
