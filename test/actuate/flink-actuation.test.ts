@@ -225,6 +225,38 @@ describe('Flink-REST actuation against the engine', () => {
     jobId = submitted;
   });
 
+  it('verifies a redeploy whose resubmit was journaled just before a crash, without submitting again', async (t) => {
+    const why = lacks('savepoints', 'restore');
+    if (why) return t.skip(why);
+    const dir = join(cluster!.dir, 'j-crash3');
+    const current = await parallelism(jobId);
+    const target = Object.fromEntries(Object.keys(current).map((v) => [v, 2]));
+    const crashed = context(dir);
+    const trigger = 'ef'.repeat(16);
+    let h = await crashed.journal.begin(NAME, { jobId, jobName: NAME, current, target, reasons: ['test'], mode: 'savepoint' });
+    h = await crashed.journal.annotate(h, { triggerId: trigger, jobName: NAME });
+    await flink.stopWithSavepoint(jobId, submission.savepointDirectory, trigger);
+    h = await crashed.journal.advance(h, 'savepoint-triggered');
+    const st = await waitFor('the savepoint', 30_000, async () => {
+      const x = await flink.savepointStatus(jobId, trigger);
+      return x && x.status !== 'IN_PROGRESS' ? x : null;
+    });
+    const location = (st as { location: string }).location;
+    await waitFor('the old job to end', 30_000, async () => TERMINAL_JOB_STATES.has((await flink.job(jobId))?.state ?? 'FINISHED'));
+    h = await crashed.journal.advance(h, 'stopped', { savepointLocation: location });
+    const submitted = await submitFromSavepoint(flink, submission, location, target);
+    await crashed.journal.advance(h, 'submitted', { newJobId: submitted });
+    // crash here: submitted and journaled, not yet verified
+    const runsBefore = (await flink.jobsOverview()).length;
+    const [r] = await new Actuator({ context: context(dir) }).resumeAll();
+    assert.equal(r!.outcome, 'succeeded', r!.message);
+    assert.deepEqual(r!.steps, ['intent', 'savepoint-triggered', 'stopped', 'submitted', 'verified']);
+    assert.equal(r!.jobId, submitted);
+    assert.equal((await flink.jobsOverview()).length, runsBefore, 'no job was submitted on resume');
+    assert.deepEqual(await live(), [submitted]);
+    jobId = submitted;
+  });
+
   it('takes a periodic savepoint and keeps only the newest N, deleting older local ones', async (t) => {
     const why = lacks('savepoints');
     if (why) return t.skip(why);
