@@ -151,6 +151,21 @@ describe('decide', () => {
     assert.ok(up.parallelism.map! > 2);
   });
 
+  it('ignores a veto that names another job, and honours one that names this job', () => {
+    const jobId = start().b.next(15, rates(1, 2, 0)).jobId;
+    const other = start();
+    steady(other, 4000, 8);
+    const elsewhere: FiringAlert[] = [{ labels: { alertname: 'CheckpointsFailing', flowpilot_action: 'block', job_id: 'ffffffffffffffffffffffffffffffff' } }];
+    step(other, 9000, elsewhere);
+    assert.equal(step(other, 9000, elsewhere).blockedBy === 'alert-veto', false);
+    assert.ok(other.decisions.some((d) => d.action === 'rescale'), 'the overload is acted on');
+    const same = start();
+    steady(same, 4000, 8);
+    const here: FiringAlert[] = [{ labels: { alertname: 'CheckpointsFailing', flowpilot_action: 'block', job_id: jobId } }];
+    step(same, 9000, here);
+    assert.equal(step(same, 9000, here).blockedBy, 'alert-veto');
+  });
+
   it('holds a schedule floor and respects a blackout', () => {
     const floor = start({ schedules: [{ name: 'peak', cron: '0 * * * *', duration: '1h', floor: { map: 6 } }] });
     const d = step(floor, 4000);

@@ -43,11 +43,19 @@ export function restartCost(history: ScalingHistory, obs: JobObservation, policy
   return Math.max(seconds(policy.restart.prior), (ck?.lastRestoreMs ?? 0) / 1000, (ck?.lastDurationMs ?? 0) / 1000);
 }
 
-function alertActions(alerts: readonly FiringAlert[], label: string): AlertAction[] {
+/** An alert that names a job (job_id or job_name) speaks only for that job; one without names every job. */
+function concernsJob(a: FiringAlert, obs: JobObservation): boolean {
+  const { job_id: id, job_name: name } = a.labels;
+  if (id !== undefined && id !== obs.jobId) return false;
+  if (name !== undefined && obs.jobName !== undefined && name !== obs.jobName) return false;
+  return true;
+}
+
+function alertActions(alerts: readonly FiringAlert[], label: string, obs: JobObservation): AlertAction[] {
   const out: AlertAction[] = [];
   for (const a of alerts) {
     const action = a.labels[label];
-    if (!action) continue;
+    if (!action || !concernsJob(a, obs)) continue;
     const vertex = a.labels.vertex_id ?? a.labels.task_id;
     out.push({ action, name: a.labels.alertname ?? 'alert', ...(vertex ? { vertex } : {}) });
   }
@@ -180,7 +188,7 @@ function applyGuards(
   now: number,
 ): ScaleDecision {
   const current = d.parallelism;
-  const actions = alertActions(alerts, policy.alerts.label);
+  const actions = alertActions(alerts, policy.alerts.label, obs);
   const vetoAll = actions.find((a) => a.action === 'block');
   const vetoDown = actions.find((a) => a.action === 'block_scale_down');
   const vetoUp = actions.find((a) => a.action === 'block_scale_up');
