@@ -9,6 +9,7 @@ import { parseDocument, LineCounter } from 'yaml';
 import { z } from 'zod';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import { parsePromDuration } from '../server/params.ts';
+import { actuationConfigSchema } from '../actuate/config.ts';
 
 /** The default port: outside Flink's usual reporter range (9249–9260) and Prometheus's 9090. */
 export const DEFAULT_PORT = 9269;
@@ -145,6 +146,14 @@ export const agentConfigSchema = z
       .strict()
       .prefault({})
       .describe('observation recording for replay'),
+    scaling: z
+      .object({
+        policyFile: z.string().optional().describe('the scaling policy (YAML, docs/scaling-policy.md); default: the built-in policy'),
+      })
+      .strict()
+      .prefault({})
+      .describe('the autoscaler\'s decisions'),
+    actuation: actuationConfigSchema.prefault({}).describe('how decisions are carried out (docs/actuation.md); dryRun overrides the mode'),
     dryRun: z.boolean().default(true).describe('recommend only: never act on the cluster'),
   })
   .strict();

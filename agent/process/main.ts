@@ -7,7 +7,9 @@ import { createLogger } from '../../common/log.ts';
 import { onShutdown } from '../../common/shutdown.ts';
 import pkg from '../../package.json' with { type: 'json' };
 import { loadAgentConfigFile, parseAgentConfig, type AgentConfig } from './config.ts';
+import { hostname } from 'node:os';
 import { AgentProcess, type ObservationHandler } from './agent.ts';
+import { Autoscaler } from './autoscaler.ts';
 
 export interface AgentFlags {
   config?: string;
@@ -23,6 +25,9 @@ export interface AgentFlags {
   evalInterval?: string;
   dryRun?: boolean;
   flinkSamples?: boolean;
+  policy?: string;
+  actuation?: string;
+  journal?: string;
 }
 
 type Raw = Record<string, unknown>;
@@ -56,15 +61,40 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
   if (flags.record !== undefined) section(raw, 'record').file = flags.record;
   if (flags.dryRun !== undefined) raw.dryRun = flags.dryRun;
   if (flags.flinkSamples !== undefined) section(raw, 'flink').samples = flags.flinkSamples;
+  if (flags.policy !== undefined) section(raw, 'scaling').policyFile = flags.policy;
+  if (flags.actuation !== undefined) section(raw, 'actuation').mode = flags.actuation;
+  if (flags.journal !== undefined) section(section(raw, 'actuation'), 'journal').dir = flags.journal;
+  // Actions go to the cluster the agent collects from, unless the file says otherwise.
+  const urls = (raw.flink as Raw | undefined)?.urls;
+  const actuation = section(raw, 'actuation');
+  if (actuation.flinkRestUrl === undefined && Array.isArray(urls) && typeof urls[0] === 'string') actuation.flinkRestUrl = urls[0];
   return parseAgentConfig(raw, flags.config ? `${flags.config} with command-line flags` : 'command-line flags');
 }
 
-/** Runs the agent until SIGTERM/SIGINT. `onObservation` is where the autoscaler plugs in. */
+/**
+ * Runs the agent until SIGTERM/SIGINT, with the autoscaler on its observations unless the
+ * caller passes its own handler. The identity (for leases and events) is the pod name in
+ * Kubernetes (POD_NAME, set by the chart), else the host name.
+ */
 export async function runAgent(flags: AgentFlags, onObservation?: ObservationHandler): Promise<AgentProcess> {
   const config = resolveConfig(flags);
   const logger = createLogger({ name: 'flowpilot-agent' });
-  const agent = new AgentProcess({ config, logger, version: pkg.version, ...(onObservation ? { onObservation } : {}) });
-  onShutdown(() => agent.stop());
+  let autoscaler: Autoscaler | null = null;
+  const agent = new AgentProcess({
+    config,
+    logger,
+    version: pkg.version,
+    onObservation: onObservation ?? ((obs, ctx) => autoscaler?.handle(obs, ctx)),
+    extraRoutes: (req, res) => (autoscaler ? autoscaler.routes(req, res) : Promise.resolve(false)),
+  });
+  if (!onObservation) {
+    autoscaler = new Autoscaler(config, { registry: agent.registry, logger, identity: process.env.POD_NAME ?? hostname() });
+    await autoscaler.start();
+  }
+  onShutdown(async () => {
+    await agent.stop();
+    await autoscaler?.stop();
+  });
   await agent.start();
   process.stdout.write(`flowpilot agent listening on http://${config.listen.host}:${agent.port}\n`);
   return agent;

@@ -24,6 +24,9 @@ export function register(program: Command): void {
     .option('--eval-interval <duration>', 'default rule evaluation interval, e.g. 15s')
     .option('--dry-run', 'recommend only; never act on the cluster (the default)')
     .option('--no-dry-run', 'allow actions on the cluster')
+    .option('--policy <file>', 'scaling policy file (docs/scaling-policy.md)')
+    .option('--actuation <mode>', 'how rescales are carried out: in-place, savepoint, kubernetes-deployment, flink-deployment, dry-run')
+    .option('--journal <dir>', 'directory of the intent journal (file journal)')
     .action(async (opts: Record<string, unknown>) => {
       const { runAgent } = await import('../../agent/process/main.ts');
       await runAgent(opts);
