@@ -54,4 +54,23 @@ describe('savepoints', () => {
     const overview = await cluster.rest<{ taskmanagers: number }>('/overview');
     assert.equal(overview.taskmanagers, 1);
   });
+
+  it('fails a savepoint whose directory cannot be created, and the job keeps running', async (t) => {
+    const cluster = await new TestCluster({ taskManagers: 1, slots: 1 }).start();
+    t.after(() => cluster.stop());
+    const id = await cluster.submit(JOB, ['--output', join(cluster.dir, 'o'), '--rate', '200', '--checkpoint-interval', '300'], 1);
+    await cluster.waitFor(async () => (await cluster.rest<{ counts: { completed: number } }>(`/jobs/${id}/checkpoints`)).counts.completed >= 1, 15_000, 'a checkpoint');
+    const { 'request-id': triggerId } = await cluster.rest<{ 'request-id': string }>(`/jobs/${id}/savepoints`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ 'target-directory': '/proc/flowpilot-cannot-write-here', 'cancel-job': false }),
+    });
+    let status: SavepointStatus | undefined;
+    await cluster.waitFor(async () => {
+      status = await cluster.rest<SavepointStatus>(`/jobs/${id}/savepoints/${triggerId}`);
+      return status.status.id === 'COMPLETED';
+    }, 10_000, 'the savepoint to fail');
+    assert.ok(status?.operation?.['failure-cause'], JSON.stringify(status));
+    assert.equal(await cluster.jobStatus(id), 'RUNNING');
+  });
 });
