@@ -8,6 +8,8 @@ import {
   type HelmBinary, type K8sObject,
 } from './helm.ts';
 import { staleChartFiles } from '../../scripts/sync-chart-files.ts';
+import { parseAgentConfig, type AgentConfig } from '../../agent/process/config.ts';
+import { parsePolicy } from '../../agent/scaling/policy.ts';
 
 const skip = missingHelm();
 const variants = readdirSync(join(chartDir, 'ci')).filter((f) => f.endsWith('-values.yaml')).sort();
@@ -30,6 +32,12 @@ function find(objs: K8sObject[], kind: string, nameSuffix = ''): K8sObject | und
 }
 function podSpec(obj: K8sObject): PodSpec {
   return (obj as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
+}
+/** The agent's config file as the chart renders it, parsed by the agent's own config loader. */
+function agentConfigOf(objs: K8sObject[]): AgentConfig {
+  const cm = find(objs, 'ConfigMap', '-agent') as unknown as { data: Record<string, string> };
+  parsePolicy(cm.data['policy.yaml'] ?? '', 'policy.yaml');
+  return parseAgentConfig(parse(cm.data['agent.yaml'] ?? '') as unknown, 'agent.yaml');
 }
 function renderVariant(helm: HelmBinary, file: string, extra: string[] = []): K8sObject[] {
   return template(helm, ['-f', join(chartDir, 'ci', file), ...apiVersionArgs, ...extra]);
@@ -57,6 +65,9 @@ for (const helm of helmBinaries()) {
         const objs = renderVariant(helm, v);
         assert.ok(objs.length > 3, `${v} rendered ${objs.length} objects`);
         for (const obj of objs) await validateObject(obj);
+        const config = agentConfigOf(objs);
+        const agentOnly = objs.some((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-agent'));
+        assert.equal(config.actuation.leaderElection.enabled, agentOnly, `${v}: leader election in agent-only mode, never for a sidecar`);
       }
     });
 
@@ -82,10 +93,11 @@ for (const helm of helmBinaries()) {
         assert.ok(jm);
         const names = podSpec(jm).containers.map((c) => c.name);
         assert.deepEqual(names, ['jobmanager', 'agent']);
-        const cm = find(objs, 'ConfigMap', '-agent') as unknown as { data: Record<string, string> };
-        const config = parse(cm.data['agent.yaml']) as { flinkUrl: string; actuation: { mode: string } };
-        assert.equal(config.flinkUrl, 'http://127.0.0.1:8081');
+        const config = agentConfigOf(objs);
+        assert.deepEqual(config.flink.urls, ['http://127.0.0.1:8081']);
         assert.equal(config.actuation.mode, 'in-place');
+        assert.equal(config.actuation.defaults.taskManagerWorkload?.name, 'rel-flowpilot-taskmanager');
+        assert.equal(config.dryRun, false);
       });
 
       it('renders a TaskManager Deployment with the requested replicas and a kept PVC for state', () => {
@@ -139,11 +151,11 @@ for (const helm of helmBinaries()) {
       it('patches a named FlinkDeployment and records only in dry-run', () => {
         const objs = renderVariant(helm, '03-agent-only-flinkdeployment-values.yaml');
         assert.equal(find(objs, 'PodDisruptionBudget'), undefined);
-        const cm = find(objs, 'ConfigMap', '-agent') as unknown as { data: Record<string, string> };
-        const config = parse(cm.data['agent.yaml']) as { flinkUrl: string; actuation: { mode: string; flinkDeployment: string } };
+        const config = agentConfigOf(objs);
         assert.equal(config.actuation.mode, 'dry-run');
-        assert.equal(config.actuation.flinkDeployment, 'orders');
-        assert.equal(config.flinkUrl, 'http://orders-rest.streaming.svc:8081');
+        assert.equal(config.dryRun, true);
+        assert.equal(config.actuation.defaults.flinkDeployment?.name, 'orders');
+        assert.deepEqual(config.flink.urls, ['http://orders-rest.streaming.svc:8081']);
       });
     });
 

@@ -1,44 +1,55 @@
 {{/* The agent's config file (see docs/agent.md); flags in the container args refer to it. */}}
 {{- define "flowpilot.agentConfig" -}}
-flinkUrl: {{ include "flowpilot.flinkUrl" . | quote }}
 listen:
   host: 0.0.0.0
   port: {{ .Values.agent.port }}
-scrapeInterval: {{ .Values.agent.scrapeInterval }}
-evaluationInterval: {{ .Values.agent.evaluationInterval }}
-retention: {{ .Values.agent.retention }}
-ruleFiles:
-  - /etc/flowpilot/rules/*.yml
-{{- with .Values.agent.alertmanagers }}
-alertmanagers:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
-{{- with .Values.agent.webhooks }}
-webhooks:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
+flink:
+  urls: [{{ include "flowpilot.flinkUrl" . | quote }}]
+scrape:
+  interval: {{ .Values.agent.scrapeInterval }}
+rules:
+  files: [/etc/flowpilot/rules]
+  evaluationInterval: {{ .Values.agent.evaluationInterval }}
+alerting:
+  alertmanagers: {{ toJson .Values.agent.alertmanagers }}
+  webhooks: {{ toJson .Values.agent.webhooks }}
+storage:
+  retention: {{ .Values.agent.retention }}
+scaling:
+  policyFile: /etc/flowpilot/agent/policy.yaml
 dryRun: {{ .Values.agent.dryRun }}
-policyFile: /etc/flowpilot/agent/policy.yaml
-journal:
-  configMap: {{ include "flowpilot.fullname" . }}-journal
-  namespace: {{ .Release.Namespace }}
 actuation:
   mode: {{ include "flowpilot.actuationMode" . }}
-  {{- if eq .Values.mode "engine" }}
-  taskManagerDeployment: {{ include "flowpilot.fullname" . }}-taskmanager
-  {{- end }}
-  {{- if eq .Values.mode "operator-sidecar" }}
-  flinkDeployment: {{ include "flowpilot.fullname" . }}
-  {{- else if .Values.agentOnly.flinkDeployment.name }}
-  flinkDeployment: {{ .Values.agentOnly.flinkDeployment.name }}
-  {{- end }}
-  namespace: {{ .Release.Namespace }}
-{{- if and (eq .Values.mode "agent-only") .Values.agentOnly.leaderElection.enabled }}
-leaderElection:
-  lease: {{ include "flowpilot.leaseName" . }}
-  namespace: {{ .Release.Namespace }}
-  leaseDurationSeconds: {{ .Values.agentOnly.leaderElection.leaseDurationSeconds }}
-{{- end }}
+  flinkRestUrl: {{ include "flowpilot.flinkUrl" . | quote }}
+  journal:
+    kind: configmap
+    configMapName: {{ include "flowpilot.fullname" . }}-journal
+  kubernetes:
+    enabled: true
+    connection: in-cluster
+    namespace: {{ .Release.Namespace }}
+  leaderElection:
+    enabled: {{ and (eq .Values.mode "agent-only") .Values.agentOnly.leaderElection.enabled }}
+    leaseName: {{ include "flowpilot.leaseName" . }}
+    leaseDuration: {{ printf "%ds" (int .Values.agentOnly.leaderElection.leaseDurationSeconds) }}
+  defaults:
+    {{- if eq .Values.mode "engine" }}
+    taskManagerWorkload:
+      kind: Deployment
+      name: {{ include "flowpilot.fullname" . }}-taskmanager
+      namespace: {{ .Release.Namespace }}
+      slotsPerTaskManager: {{ .Values.engine.taskmanager.slots }}
+    {{- else if eq .Values.mode "operator-sidecar" }}
+    flinkDeployment:
+      name: {{ include "flowpilot.fullname" . }}
+      namespace: {{ .Release.Namespace }}
+    {{- else if .Values.agentOnly.flinkDeployment.name }}
+    flinkDeployment:
+      name: {{ .Values.agentOnly.flinkDeployment.name }}
+      namespace: {{ .Release.Namespace }}
+    {{- else }}
+    {}
+    {{- end }}
 {{- end }}
 
 {{- define "flowpilot.actuationMode" -}}
