@@ -22,7 +22,7 @@ import { JobMaster, newId } from './job-master.ts';
 import { loadCheckpoint, type CompletedCheckpoint } from './checkpoint-coordinator.ts';
 import type { JobGraph } from '../contracts/job-graph.ts';
 import { ResourceManager } from './resource-manager.ts';
-import { RestartStrategy } from './restart-strategy.ts';
+import { createRestartStrategy, parseRestartStrategyConfig, type RestartBackoff } from '../restart/restart-strategy.ts';
 
 export interface JobManagerDeps {
   config: JobManagerConfig;
@@ -154,7 +154,7 @@ export class JobManager {
       submission,
       module: { sha256: moduleSha, fileName: basename(given), bytes },
       resources: this.resources,
-      restart: new RestartStrategy(this.config),
+      restart: this.restartStrategyFor(graph.config),
       askTimeoutMs: this.config['rpc.ask-timeout'],
       slotRequestTimeoutMs: this.config['slot.request.timeout'],
       checkpointDir: join(resolve(this.config['state.dir']), 'checkpoints', jobId),
@@ -171,6 +171,17 @@ export class JobManager {
     this.log.info({ jobId, name: graph.jobName, vertices: graph.vertices.length }, 'job submitted');
     job.start();
     return job;
+  }
+
+  /**
+   * The job's restart strategy (engine/restart): the cluster's restart-strategy.* values,
+   * overlaid by the job's own keys, as Flink merges cluster and job configuration.
+   */
+  restartStrategyFor(jobConfig: Record<string, string>): RestartBackoff {
+    const merged: Record<string, string | number> = {};
+    for (const [k, v] of Object.entries(this.config)) if (k.startsWith('restart-strategy.') && v !== undefined) merged[k] = v as string | number;
+    for (const [k, v] of Object.entries(jobConfig)) if (k.startsWith('restart-strategy.')) merged[k] = v;
+    return createRestartStrategy(parseRestartStrategyConfig(merged, { checkpointingEnabled: jobConfig['execution.checkpointing.interval'] !== undefined }));
   }
 
   /** Loads a savepoint and checks it fits the job: vertices known (unless allowed) and parallelism ≤ maxParallelism. */

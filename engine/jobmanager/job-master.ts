@@ -18,7 +18,7 @@ import type { SavepointOperation } from '../rest/backend.ts';
 import { assignSubtaskState } from './state-assignment.ts';
 import { attemptId, type JobDeployment, type TaskDeployment, type TaskLocation } from '../runtime/deployment.ts';
 import type { ResourceManager, SlotRef } from './resource-manager.ts';
-import type { RestartStrategy } from './restart-strategy.ts';
+import type { RestartBackoff } from '../restart/restart-strategy.ts';
 
 export interface SubtaskRecord {
   index: number;
@@ -40,7 +40,8 @@ export interface JobMasterDeps {
   submission: JobSubmission;
   module: JobModule;
   resources: ResourceManager;
-  restart: RestartStrategy;
+  /** engine/restart's decision object, built from the cluster's and the job's restart-strategy.* keys. */
+  restart: RestartBackoff;
   askTimeoutMs: number;
   slotRequestTimeoutMs: number;
   /** Where this job's checkpoints go (chk-N directories). */
@@ -236,6 +237,11 @@ export class JobMaster {
   /** A subtask's snapshot (or refusal) for a checkpoint. */
   onCheckpointAck(msg: AcknowledgeCheckpointMessage): void {
     this.checkpoints.onAcknowledge(msg.executionId, msg.vertexId, msg.subtaskIndex, msg.checkpointId, msg.snapshot, msg.failure);
+  }
+
+  /** Flink's description of the job's restart strategy, for the REST job config. */
+  get restartDescription(): string {
+    return this.deps.restart.describe();
   }
 
   get name(): string {
@@ -437,14 +443,17 @@ export class JobMaster {
   private failover(err: Error, tmId: string | undefined, taskName?: string): void {
     if (this.failingOver || this.isTerminal) return;
     this.record(err, tmId, taskName);
+    const decision = this.deps.restart.onFailure(Date.now());
+    // A failure while a restart is still pending joins it (Flink's exponential-delay merging).
+    if (decision.restart && decision.merged && this.restartTimer) return;
     this.checkpoints.abortPending('the job is failing over');
-    const decision = this.deps.restart.next();
     this.failingOver = true;
     this.log.warn({ err: err.message.split('\n')[0], restart: decision.restart }, 'job failover');
     this.setStatus(decision.restart ? 'RESTARTING' : 'FAILING');
     void this.cancelAttempt().then(() => {
       this.failingOver = false;
       if (!decision.restart) {
+        this.log.warn({ reason: decision.reason }, 'no restart');
         this.finishWith('FAILED');
         return;
       }

@@ -56,7 +56,7 @@ export function createRestBackend(jm: JobManager): RestBackend {
       maxParallelism: -1,
       schedulerType: 'Default',
       parallelism: job.submission.parallelism ?? jm.config['parallelism.default'],
-      restartStrategy: 'Cluster level default restart strategy',
+      restartStrategy: job.restartDescription,
       config: { ...job.graph.config },
       vertices,
       exceptions: job.exceptions.map((e) => ({ ...e })),
