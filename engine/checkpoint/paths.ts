@@ -6,7 +6,7 @@
  * symlinks are followed (fs.realpath of the nearest existing ancestor); a dangling symlink on
  * the way is refused, since creating the directory would follow it somewhere unchecked.
  */
-import { lstat, realpath } from 'node:fs/promises';
+import { lstat, mkdir, realpath, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { FlowpilotError } from '../../common/errors.ts';
@@ -103,4 +103,34 @@ export async function resolveAllowedPath(userPath: string, allowedRoots: readonl
     );
   }
   return real;
+}
+
+/**
+ * Creates a directory and its missing parents one level at a time. Node's recursive mkdir can
+ * spin forever on file systems that refuse creation with ENOENT (a target under /proc), which
+ * would leave a checkpoint or savepoint hanging; this fails on the first refusal instead.
+ */
+export async function ensureDir(dir: string): Promise<void> {
+  if (!path.isAbsolute(dir)) throw pathError(`the directory ${dir} must be an absolute path`, dir);
+  const missing: string[] = [];
+  let p = dir;
+  for (;;) {
+    try {
+      if (!(await stat(p)).isDirectory()) throw pathError(`${p} exists and is not a directory`, dir);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      missing.push(p);
+      const parent = path.dirname(p);
+      if (parent === p) break;
+      p = parent;
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await mkdir(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
 }

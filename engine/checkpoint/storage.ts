@@ -17,7 +17,7 @@ import type { ExternalizedCheckpointRetention } from './config.ts';
 import { stripFileScheme } from './config.ts';
 import { decodeMetadata, encodeMetadata, METADATA_FILE_NAME, type CheckpointMetadata, type SnapshotKind } from './metadata.ts';
 import {
-  checkpointDirName, externalPointer, parseCheckpointDirName, pathError, realpathNearest, resolveAllowedPath, savepointDirName,
+  checkpointDirName, ensureDir, externalPointer, parseCheckpointDirName, pathError, realpathNearest, resolveAllowedPath, savepointDirName,
 } from './paths.ts';
 import { readChunks, type ChunkRead } from './state-files.ts';
 
@@ -96,7 +96,7 @@ export class CheckpointStorage {
   /** Creates `<checkpoint-dir>/<job-id>/chk-<n>/`; FP_CHECKPOINT_EXISTS when a completed one is there. */
   async initCheckpoint(jobId: string, checkpointId: number): Promise<CheckpointLocation> {
     const dir = path.join(this.jobDir(jobId), checkpointDirName(checkpointId));
-    await mkdir(path.dirname(dir), { recursive: true });
+    await ensureDir(path.dirname(dir));
     if (await exists(path.join(dir, METADATA_FILE_NAME))) {
       // A completed checkpoint of an earlier run with the same job id: never overwrite it.
       throw new FlowpilotError('FP_CHECKPOINT_EXISTS', `${dir} already holds a completed checkpoint`, { details: { checkpointId } });
@@ -121,7 +121,7 @@ export class CheckpointStorage {
     }
     const parent = await resolveAllowedPath(chosen, this.options.allowedRoots);
     try {
-      await mkdir(parent, { recursive: true });
+      await ensureDir(parent);
     } catch (err) {
       throw pathError(`the savepoint target ${chosen} cannot be used as a directory (${(err as NodeJS.ErrnoException).code ?? String(err)})`, chosen);
     }

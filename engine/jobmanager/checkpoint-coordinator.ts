@@ -9,14 +9,15 @@
  * it is self-contained (`state` + `_metadata`), so it can be moved and restored from.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join } from 'node:path';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Packr, Unpackr } from 'msgpackr';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import type { CheckpointConfigView, CheckpointStatsView, CheckpointView } from '../rest/backend.ts';
 import type { SubtaskSnapshotWire } from '../runtime/deployment.ts';
 import type { VertexCheckpoint } from './state-assignment.ts';
+import { ensureDir } from '../checkpoint/paths.ts';
 
 export interface CheckpointHost {
   readonly jobId: string;
@@ -343,34 +344,4 @@ export async function loadCheckpoint(path: string): Promise<CompletedCheckpoint>
     vertices.set(vid, v);
   }
   return { id: meta.checkpointId, executionId: '', completedAt: Date.now(), path, vertices };
-}
-
-/**
- * Creates a directory and its missing parents one level at a time. Node's recursive mkdir can
- * spin forever on file systems that refuse creation with ENOENT (e.g. a target under /proc),
- * which would leave a savepoint IN_PROGRESS and a thread busy; this fails on the first refusal.
- */
-export async function ensureDir(path: string): Promise<void> {
-  if (!isAbsolute(path)) throw new FlowpilotError('FP_SAVEPOINT_PATH', `checkpoint directory ${path} must be an absolute path`);
-  const missing: string[] = [];
-  let p = path;
-  for (;;) {
-    try {
-      if (!(await stat(p)).isDirectory()) throw new FlowpilotError('FP_SAVEPOINT_PATH', `${p} exists and is not a directory`);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      missing.push(p);
-      const parent = dirname(p);
-      if (parent === p) break;
-      p = parent;
-    }
-  }
-  for (const dir of missing.reverse()) {
-    try {
-      await mkdir(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
 }
