@@ -10,7 +10,8 @@
  * when pods change. If the API server does not support watch, discovery keeps polling.
  * `podTargets` is the pure filtering step, tested on its own.
  */
-import { CoreV1Api, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { kubeLib } from '../kube/lib.ts';
 import type { Logger } from '../../common/log.ts';
 import { silentLogger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
@@ -82,7 +83,7 @@ export class KubePodDiscovery {
 
   constructor(kc: KubeConfig, config: PodDiscoveryConfig, onTargets: (targets: DiscoveredTarget[]) => void | Promise<void>, logger?: Logger) {
     this.kc = kc;
-    this.core = kc.makeApiClient(CoreV1Api);
+    this.core = kc.makeApiClient(kubeLib().CoreV1Api);
     this.config = config;
     this.onTargets = onTargets;
     this.log = (logger ?? silentLogger()).child({ discovery: 'kubernetes-pods', job: config.job });
@@ -126,7 +127,7 @@ export class KubePodDiscovery {
   private async startWatches(): Promise<void> {
     if (this.watchUnsupported || this.stopped) return;
     const paths = this.config.namespaces.length === 0 ? ['/api/v1/pods'] : this.config.namespaces.map((ns) => `/api/v1/namespaces/${ns}/pods`);
-    const watch = new Watch(this.kc);
+    const watch = new (kubeLib().Watch)(this.kc);
     for (const path of paths) {
       try {
         const ac = await watch.watch(

@@ -6,10 +6,10 @@
  * Every call is bounded by a timeout. Patch calls must pass `MERGE_PATCH`: client-node
  * otherwise sends JSON Patch, which a merge-patch body is not.
  */
-import {
-  KubeConfig, AppsV1Api, CoreV1Api, CoordinationV1Api, EventsV1Api, CustomObjectsApi,
-  PatchStrategy, setHeaderOptions, ApiException,
+import type {
+  KubeConfig, AppsV1Api, CoreV1Api, CoordinationV1Api, EventsV1Api, CustomObjectsApi, ConfigurationOptions,
 } from '@kubernetes/client-node';
+import { kubeLib, kubeLibIfLoaded } from './lib.ts';
 import { FlowpilotError, type ErrorCode } from '../../common/errors.ts';
 
 export type KubeConnection =
@@ -29,11 +29,27 @@ export interface KubeClients {
   timeoutMs: number;
 }
 
-/** The request option that makes a patch call send application/merge-patch+json. */
-export const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+let mergePatch: ConfigurationOptions | undefined;
+function mergePatchOptions(): ConfigurationOptions {
+  const k = kubeLib();
+  return (mergePatch ??= k.setHeaderOptions('Content-Type', k.PatchStrategy.MergePatch));
+}
+
+/**
+ * The request option that makes a patch call send application/merge-patch+json. Its fields are
+ * built on first read, so importing this module does not load client-node (lib.ts).
+ */
+export const MERGE_PATCH: ConfigurationOptions = {
+  get middleware() {
+    return mergePatchOptions().middleware;
+  },
+  get middlewareMergeStrategy() {
+    return mergePatchOptions().middlewareMergeStrategy;
+  },
+};
 
 export function loadKubeConfig(conn: KubeConnection): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new (kubeLib().KubeConfig)();
   try {
     if (conn.kind === 'in-cluster') kc.loadFromCluster(conn.pathPrefix);
     else if (conn.kind === 'file') {
@@ -51,6 +67,7 @@ export function loadKubeConfig(conn: KubeConnection): KubeConfig {
 
 export function createKubeClients(conn: KubeConnection, opts: { namespace?: string; timeoutMs?: number } = {}): KubeClients {
   const config = loadKubeConfig(conn);
+  const { AppsV1Api, CoreV1Api, CoordinationV1Api, EventsV1Api, CustomObjectsApi } = kubeLib();
   const ctx = config.getContextObject(config.getCurrentContext());
   const namespace = opts.namespace ?? ctx?.namespace ?? 'default';
   return {
@@ -95,7 +112,9 @@ function statusOf(body: unknown): { message?: string; reason?: string } {
 /** Maps any error of a Kubernetes call to a FlowpilotError; `what` says which call, for the message. */
 export function kubeError(err: unknown, what: string): FlowpilotError {
   if (err instanceof FlowpilotError) return err;
-  if (err instanceof ApiException) {
+  // No ApiException can exist before client-node is loaded.
+  const ApiException = kubeLibIfLoaded()?.ApiException;
+  if (ApiException !== undefined && err instanceof ApiException) {
     const code = CODES[err.code] ?? 'FP_KUBE_API';
     const st = statusOf(err.body);
     const hint = err.code === 403 ? ' Grant this verb to the agent\'s ServiceAccount in its Role (see the Helm chart\'s rbac values).' : '';

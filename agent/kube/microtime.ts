@@ -4,15 +4,16 @@
  * Lease acquireTime/renewTime and events.k8s.io eventTime; client-node's V1MicroTime
  * serialises correctly. Responses come back as strings and are parsed here.
  */
-import { V1MicroTime } from '@kubernetes/client-node';
+import type { V1MicroTime } from '@kubernetes/client-node';
+import { kubeLib } from './lib.ts';
 
 export function microTime(ms: number): V1MicroTime {
-  return new V1MicroTime(ms);
+  return new (kubeLib().V1MicroTime)(ms);
 }
 
 /** The wire form, for places that hold the value as a string. */
 export function formatMicroTime(ms: number): string {
-  return new V1MicroTime(ms).toISOString();
+  return microTime(ms).toISOString();
 }
 
 /** Epoch ms of a MicroTime read back from the API (string or Date), or null. */
