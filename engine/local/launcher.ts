@@ -27,6 +27,8 @@ export interface UpOptions {
   jobArgs: string[];
   parallelism?: number;
   agent: boolean;
+  /** Extra arguments for the agent (after the Flink URL, scrape targets and rules the launcher passes). */
+  agentArgs?: string[];
   /** Extra -D options for every engine process. */
   define: string[];
   log: Logger;
@@ -171,8 +173,11 @@ export async function up(opts: UpOptions): Promise<LocalCluster> {
     let agent: ChildInfo | null = null;
     if (opts.agent && existsSync(join(ROOT, 'cli/commands/agent.ts'))) {
       const scrape = [jm, ...tms].map((c) => `http://127.0.0.1:${c.ready.metricsPort}/metrics`);
-      const args = ['agent', '--flink-url', restUrl, '--scrape', ...scrape];
+      // The reporter endpoints are scraped, so REST feeds the agent's job observations only
+      // (storing REST figures too would count every series twice).
+      const args = ['agent', '--flink-url', restUrl, '--no-flink-samples', '--scrape', ...scrape];
       if (existsSync(join(ROOT, 'rules'))) args.push('--rules', join(ROOT, 'rules'));
+      args.push(...(opts.agentArgs ?? []));
       agent = await startAgent(args, opts).catch((err: unknown) => {
         opts.log.warn({ err: (err as Error).message }, 'the agent did not start; the engine keeps running without it');
         return null;
