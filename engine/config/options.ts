@@ -33,6 +33,8 @@ export const jobManagerSchema = z.object({
   'metrics.reporter.prom.host': z.string().default('127.0.0.1').describe('Address /metrics binds to.'),
   'metrics.reporter.prom.port': z.coerce.number().int().min(0).max(65535).default(9249).describe('Port of /metrics, /healthz, /readyz.'),
   'state.dir': z.string().default('./flowpilot-state/jobmanager').describe('Directory for uploaded job modules and checkpoints.'),
+  'flowpilot.savepoint.allowed-roots': z.string().default('').describe('Comma-separated directories that savepoint targets and restore paths must lie under (after `..` and symlinks are resolved). Empty: state.dir, state.savepoints.dir and the JobManager working directory.'),
+  'state.savepoints.dir': z.string().optional().describe('Cluster default savepoint directory when a request names none (default <state.dir>/savepoints).'),
   'restart-strategy.type': z.enum(['fixed-delay', 'none', 'disable', 'exponential-delay']).default('fixed-delay').describe('Restart strategy after a failure.'),
   'restart-strategy.fixed-delay.attempts': count(2147483647, 0).describe('Restarts before the job fails (fixed-delay).'),
   'restart-strategy.fixed-delay.delay': ms(1000).describe('Pause before each restart (ms, fixed-delay).'),

@@ -22,6 +22,7 @@ import { JobMaster, newId } from './job-master.ts';
 import { loadCheckpoint, type CompletedCheckpoint } from './checkpoint-coordinator.ts';
 import type { JobGraph } from '../contracts/job-graph.ts';
 import { ResourceManager } from './resource-manager.ts';
+import { resolveAllowedPath } from '../checkpoint/paths.ts';
 import { createRestartStrategy, parseRestartStrategyConfig, type RestartBackoff } from '../restart/restart-strategy.ts';
 
 export interface JobManagerDeps {
@@ -158,7 +159,7 @@ export class JobManager {
       askTimeoutMs: this.config['rpc.ask-timeout'],
       slotRequestTimeoutMs: this.config['slot.request.timeout'],
       checkpointDir: join(resolve(this.config['state.dir']), 'checkpoints', jobId),
-      defaultSavepointDir: join(resolve(this.config['state.dir']), 'savepoints'),
+      defaultSavepointDir: this.defaultSavepointDir,
       rebuild: async (s) => {
         const p = await this.loader(s);
         return { ...p.graph, jobId, config: { ...p.graph.config, ...(opts.configuration ?? {}) } };
@@ -171,6 +172,26 @@ export class JobManager {
     this.log.info({ jobId, name: graph.jobName, vertices: graph.vertices.length }, 'job submitted');
     job.start();
     return job;
+  }
+
+  /**
+   * Directories that savepoint targets and restore paths must lie under. From the cluster config
+   * only (a job's own config must not widen them): flowpilot.savepoint.allowed-roots, else
+   * state.dir, the cluster savepoint dir and the working directory (a local cluster's home).
+   */
+  get savepointRoots(): string[] {
+    const listed = this.config['flowpilot.savepoint.allowed-roots'].split(',').map((r) => r.trim()).filter((r) => r !== '');
+    if (listed.length > 0) return listed.map((r) => resolve(r));
+    return [resolve(this.config['state.dir']), this.defaultSavepointDir, process.cwd()];
+  }
+
+  get defaultSavepointDir(): string {
+    return resolve(this.config['state.savepoints.dir'] ?? join(this.config['state.dir'], 'savepoints'));
+  }
+
+  /** The real path of a savepoint target or restore path; FP_SAVEPOINT_PATH (HTTP 400) when it lies outside the allowed roots. */
+  async checkSavepointPath(path: string, what: string): Promise<string> {
+    return resolveAllowedPath(path, this.savepointRoots, what);
   }
 
   /**
@@ -187,9 +208,10 @@ export class JobManager {
   /** Loads a savepoint and checks it fits the job: vertices known (unless allowed) and parallelism ≤ maxParallelism. */
   private async loadSavepoint(path: string, graph: JobGraph, allowNonRestoredState: boolean): Promise<CompletedCheckpoint> {
     const bad = (message: string) => new FlowpilotError('FP_JOB_BUILD', message, { details: { httpStatus: 400 } });
+    const real = await this.checkSavepointPath(path.startsWith('/') || path.startsWith('file:') ? path : resolve(path), 'savepoint path');
     let cp: CompletedCheckpoint;
     try {
-      cp = await loadCheckpoint(resolve(path));
+      cp = await loadCheckpoint(real);
     } catch (err) {
       throw bad(errorMessage(err));
     }

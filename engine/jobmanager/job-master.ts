@@ -15,6 +15,7 @@ import type { RpcEnvelope } from '../rpc/connection.ts';
 import type { AcknowledgeCheckpointMessage, TaskStateMessage } from '../rpc/messages.ts';
 import { CheckpointCoordinator, type CheckpointHost, type CompletedCheckpoint } from './checkpoint-coordinator.ts';
 import type { SavepointOperation } from '../rest/backend.ts';
+import { SavepointOperations } from '../checkpoint/savepoint-operations.ts';
 import { assignSubtaskState } from './state-assignment.ts';
 import { attemptId, type JobDeployment, type TaskDeployment, type TaskLocation } from '../runtime/deployment.ts';
 import type { ResourceManager, SlotRef } from './resource-manager.ts';
@@ -86,7 +87,7 @@ export class JobMaster {
   private failingOver = false;
   /** Every job has one; it checkpoints periodically only when execution.checkpointing.interval is set. */
   readonly checkpoints: CheckpointCoordinator;
-  private readonly savepointOps = new Map<string, SavepointOperation>();
+  private readonly savepointOps: SavepointOperations;
 
   constructor(deps: JobMasterDeps) {
     this.deps = deps;
@@ -95,6 +96,7 @@ export class JobMaster {
     this.submission = deps.submission;
     this.module = deps.module;
     this.log = deps.log.child({ jobId: deps.jobId });
+    this.savepointOps = new SavepointOperations(deps.jobId);
     this.setStatus('INITIALIZING');
     for (const v of deps.graph.vertices) {
       this.subtasks.set(
@@ -117,20 +119,22 @@ export class JobMaster {
    * is in flight or subtasks are not all running; then cancels the job (`cancel-job`) or stops it
    * (stop-with-savepoint: the job ends FINISHED). Returns the trigger id for savepointStatus.
    */
-  requestSavepoint(targetDirectory: string | undefined, after: 'none' | 'cancel' | 'stop', triggerId = newId()): string {
-    if (this.savepointOps.has(triggerId)) return triggerId;
-    this.savepointOps.set(triggerId, { status: 'IN_PROGRESS' });
-    const dir = targetDirectory ?? this.graph.config['execution.checkpointing.savepoint-dir'] ?? this.graph.config['state.savepoints.dir'] ?? this.deps.defaultSavepointDir;
+  requestSavepoint(targetDirectory: string, after: 'none' | 'cancel' | 'stop', requestedTriggerId?: string): string {
+    const kind = after === 'stop' ? 'SYNC_SAVEPOINT' : 'SAVEPOINT';
+    // A retry with a known id, or the same request again, gets the running trigger; anything else is a 409.
+    const admission = this.savepointOps.admit(kind, targetDirectory, requestedTriggerId);
+    if (admission.join) return admission.triggerId;
+    const triggerId = admission.triggerId;
+    this.savepointOps.begin(triggerId, kind, targetDirectory);
     const deadline = Date.now() + this.checkpoints.timeout;
-    const failed = (message: string) =>
-      this.savepointOps.set(triggerId, { status: 'COMPLETED', failure: { className: 'org.apache.flink.runtime.checkpoint.CheckpointException', message, stackTrace: message } });
+    const failed = (message: string) => this.savepointOps.fail(triggerId, new Error(message));
     const attempt = () => {
       if (this.isTerminal) return failed(`The job is ${this.status}.`);
       const id = this.checkpoints.trigger(true, {
-        targetDirectory: dir,
+        targetDirectory,
         done: (r) => {
           if ('error' in r) return failed(r.error);
-          this.savepointOps.set(triggerId, { status: 'COMPLETED', location: r.location });
+          this.savepointOps.complete(triggerId, r.location);
           if (after === 'cancel') void this.cancel();
           if (after === 'stop') void this.stopAfterSavepoint();
         },
@@ -143,8 +147,13 @@ export class JobMaster {
     return triggerId;
   }
 
+  /** Where a savepoint goes when the request names no target: the job's savepoint dir, else the cluster's. */
+  get defaultSavepointTarget(): string {
+    return this.graph.config['execution.checkpointing.savepoint-dir'] ?? this.graph.config['state.savepoints.dir'] ?? this.deps.defaultSavepointDir;
+  }
+
   savepointStatus(triggerId: string): SavepointOperation | undefined {
-    return this.savepointOps.get(triggerId);
+    return this.savepointOps.status(triggerId);
   }
 
   /**

@@ -146,12 +146,14 @@ export function createRestBackend(jm: JobManager): RestBackend {
 
     async triggerSavepoint(jobId, request) {
       const job = mustRunning(jobId);
-      return { triggerId: job.requestSavepoint(request.targetDirectory, request.cancelJob ? 'cancel' : 'none', request.triggerId) };
+      const target = await jm.checkSavepointPath(request.targetDirectory ?? job.defaultSavepointTarget, 'savepoint target');
+      return { triggerId: job.requestSavepoint(target, request.cancelJob ? 'cancel' : 'none', request.triggerId) };
     },
 
     async stopWithSavepoint(jobId, request) {
       const job = mustRunning(jobId);
-      return { triggerId: job.requestSavepoint(request.targetDirectory, 'stop', request.triggerId) };
+      const target = await jm.checkSavepointPath(request.targetDirectory ?? job.defaultSavepointTarget, 'savepoint target');
+      return { triggerId: job.requestSavepoint(target, 'stop', request.triggerId) };
     },
 
     savepointStatus: (jobId, triggerId) => jm.jobs.get(jobId)?.savepointStatus(triggerId),

@@ -56,7 +56,7 @@ describe('savepoints', () => {
   });
 
   it('fails a savepoint whose directory cannot be created, and the job keeps running', async (t) => {
-    const cluster = await new TestCluster({ taskManagers: 1, slots: 1 }).start();
+    const cluster = await new TestCluster({ taskManagers: 1, slots: 1, jmDefine: ['flowpilot.savepoint.allowed-roots=/proc'] }).start();
     t.after(() => cluster.stop());
     const id = await cluster.submit(JOB, ['--output', join(cluster.dir, 'o'), '--rate', '200', '--checkpoint-interval', '300'], 1);
     await cluster.waitFor(async () => (await cluster.rest<{ counts: { completed: number } }>(`/jobs/${id}/checkpoints`)).counts.completed >= 1, 15_000, 'a checkpoint');
