@@ -36,10 +36,13 @@ describe('decision record', () => {
     assert.equal(line.event, 'scaling_decision');
     assert.equal(line.job_id, 'job-x');
     const text = await registry.metrics();
-    assert.match(text, /flowpilot_scaling_true_rate\{job_id="job-x",vertex_id="map"\} 5000/);
-    assert.match(text, /flowpilot_scaling_current_parallelism\{job_id="job-x",vertex_id="map"\} 2/);
-    assert.match(text, /flowpilot_scaling_decisions_total\{job_id="job-x",action="none",blocked_by="warming-up"\} 1/);
-    assert.match(text, /flowpilot_scaling_decisions_total\{job_id="job-x",action="none",blocked_by="within-band"\} 7/);
+    assert.match(text, /flowpilot_scaling_true_rate\{job_id="job-x",job_name="",vertex_id="map"\} 5000/);
+    assert.match(text, /flowpilot_scaling_current_parallelism\{job_id="job-x",job_name="",vertex_id="map"\} 2/);
+    assert.match(text, /flowpilot_scaling_decisions_total\{job_id="job-x",job_name="",action="none",blocked_by="warming-up"\} 1/);
+    assert.match(text, /flowpilot_scaling_decisions_total\{job_id="job-x",job_name="",action="none",blocked_by="within-band"\} 7/);
+    const band = defaultPolicy().utilization;
+    assert.match(text, new RegExp(`flowpilot_scaling_utilization_band_low\\{job_id="job-x",job_name=""\\} ${band.min}`));
+    assert.match(text, new RegExp(`flowpilot_scaling_utilization_band_high\\{job_id="job-x",job_name=""\\} ${band.max}`));
   });
 
   it('serves GET /api/v1/scaling/decisions filtered by job, newest last', async (t) => {

@@ -39,19 +39,26 @@ export interface DecisionMetrics {
   utilization: Gauge;
   recommended: Gauge;
   current: Gauge;
+  bandLow: Gauge;
+  bandHigh: Gauge;
+  bandTarget: Gauge;
   decisions: Counter;
 }
 
 export function registerDecisionMetrics(registry: Registry): DecisionMetrics {
-  const labelNames = ['job_id', 'vertex_id'] as const;
+  const labelNames = ['job_id', 'job_name', 'vertex_id'] as const;
   const g = (name: string, help: string): Gauge => new Gauge({ name, help, labelNames, registers: [registry] });
+  const job = (name: string, help: string): Gauge => new Gauge({ name, help, labelNames: ['job_id', 'job_name'], registers: [registry] });
   return {
     trueRate: g('flowpilot_scaling_true_rate', 'Records/s the vertex can process at its current parallelism (model).'),
     targetRate: g('flowpilot_scaling_target_rate', 'Records/s arriving for the vertex, propagated from the sources.'),
     utilization: g('flowpilot_scaling_utilization', 'Demand (target + catch-up) over true rate.'),
     recommended: g('flowpilot_scaling_recommended_parallelism', 'Parallelism the model recommends before guards.'),
     current: g('flowpilot_scaling_current_parallelism', 'Parallelism the vertex runs at.'),
-    decisions: new Counter({ name: 'flowpilot_scaling_decisions_total', help: 'Scaling evaluations by outcome.', labelNames: ['job_id', 'action', 'blocked_by'], registers: [registry] }),
+    bandLow: job('flowpilot_scaling_utilization_band_low', 'Utilization below which a vertex is scaled down (policy).'),
+    bandHigh: job('flowpilot_scaling_utilization_band_high', 'Utilization above which a vertex is scaled up (policy).'),
+    bandTarget: job('flowpilot_scaling_utilization_target', 'Utilization each vertex is sized for (policy).'),
+    decisions: new Counter({ name: 'flowpilot_scaling_decisions_total', help: 'Scaling evaluations by outcome.', labelNames: ['job_id', 'job_name', 'action', 'blocked_by'], registers: [registry] }),
   };
 }
 
@@ -71,18 +78,24 @@ export class DecisionRecorder {
     this.ring.push(d);
     const m = this.metrics;
     if (m) {
+      const jobLabels = { job_id: d.jobId, job_name: d.jobName ?? '' };
       for (const [vertex, v] of Object.entries(d.perVertex)) {
-        const labels = { job_id: d.jobId, vertex_id: vertex };
+        const labels = { ...jobLabels, vertex_id: vertex };
         m.trueRate.set(labels, v.trueRate);
         m.targetRate.set(labels, v.targetRate);
         m.utilization.set(labels, v.utilization);
         m.recommended.set(labels, v.recommended);
         m.current.set(labels, v.parallelism);
       }
-      m.decisions.inc({ job_id: d.jobId, action: d.action, blocked_by: d.blockedBy ?? '' });
+      if (d.utilizationBand) {
+        m.bandLow.set(jobLabels, d.utilizationBand.min);
+        m.bandHigh.set(jobLabels, d.utilizationBand.max);
+        m.bandTarget.set(jobLabels, d.utilizationBand.target);
+      }
+      m.decisions.inc({ ...jobLabels, action: d.action, blocked_by: d.blockedBy ?? '' });
     }
     this.log?.info(
-      { event: 'scaling_decision', job_id: d.jobId, action: d.action, parallelism: d.parallelism, recommended: d.recommended, blocked_by: d.blockedBy, reasons: d.reasons, backlog_mode: d.backlogMode, restart_cost_sec: d.restartCostSec },
+      { event: 'scaling_decision', job_id: d.jobId, job_name: d.jobName, action: d.action, parallelism: d.parallelism, recommended: d.recommended, blocked_by: d.blockedBy, reasons: d.reasons, backlog_mode: d.backlogMode, restart_cost_sec: d.restartCostSec },
       d.action === 'rescale' ? 'rescale decided' : `no rescale${d.blockedBy ? ` (${d.blockedBy})` : ''}`,
     );
   }

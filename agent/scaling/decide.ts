@@ -67,7 +67,12 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
   const now = clock.now();
   const current = Object.fromEntries(obs.vertices.map((v) => [v.id, v.parallelism]));
   const restartSec = restartCost(history, obs, policy);
-  const d: ScaleDecision = { time: now, jobId: obs.jobId, action: 'none', parallelism: current, recommended: { ...current }, reasons: [], perVertex: {}, backlogMode: false, restartCostSec: restartSec, arrivalRate: 0, recentArrivalRate: 0, capacityRate: 0, lagSeconds: 0 };
+  const d: ScaleDecision = {
+    time: now, jobId: obs.jobId, ...(obs.jobName !== undefined ? { jobName: obs.jobName } : {}),
+    utilizationBand: { min: policy.utilization.min, target: policy.utilization.target, max: policy.utilization.max },
+    action: 'none', parallelism: current, recommended: { ...current }, reasons: [], perVertex: {}, backlogMode: false,
+    restartCostSec: restartSec, arrivalRate: 0, recentArrivalRate: 0, capacityRate: 0, lagSeconds: 0,
+  };
   const block = (guard: Guard, reason: string): ScaleDecision => {
     d.blockedBy = guard;
     d.reasons.push(reason);

@@ -60,6 +60,9 @@ export interface VertexModel {
 export interface ScaleDecision {
   time: number;
   jobId: string;
+  jobName?: string;
+  /** the policy's utilization band for this job: scale up above max, down below min, size for target */
+  utilizationBand?: { min: number; target: number; max: number };
   action: 'none' | 'rescale';
   /** the parallelism per vertex to run (the current one when action is none) */
   parallelism: Record<string, number>;
