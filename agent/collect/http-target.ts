@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { STATUS_CODES } from 'node:http';
 import { request } from 'undici';
 import { FlowpilotError } from '../../common/errors.ts';
-import { parsePrometheusText } from './prometheus-text.ts';
+import { parsePrometheusText, type KnownSeriesTest } from './prometheus-text.ts';
 import type { SourceResult, TargetSource } from './target.ts';
 
 const ACCEPT = 'text/plain;version=0.0.4;q=1,*/*;q=0.1';
@@ -21,7 +21,7 @@ export class HttpExpositionSource implements TargetSource {
     this.timeoutSeconds = (timeoutMs / 1000).toString();
   }
 
-  async fetch(signal: AbortSignal, isKnownSeries?: (series: string, ordinal: number) => boolean): Promise<SourceResult> {
+  async fetch(signal: AbortSignal, isKnownSeries?: KnownSeriesTest): Promise<SourceResult> {
     let res;
     try {
       res = await this.get(signal);

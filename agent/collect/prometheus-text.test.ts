@@ -17,7 +17,9 @@ describe('Prometheus text exposition parser', () => {
     );
     assert.deepEqual(r.errors, []);
     assert.equal(r.samples.length, 3);
-    assert.deepEqual(r.samples[0], {
+    const { seriesHash, seriesCheck, ...first } = r.samples[0]!;
+    assert.ok(Number.isSafeInteger(seriesHash) && Number.isSafeInteger(seriesCheck));
+    assert.deepEqual(first, {
       name: 'http_requests_total',
       labels: { __name__: 'http_requests_total', method: 'post', code: '200' },
       value: 1027,
@@ -117,6 +119,23 @@ describe('Prometheus text exposition parser', () => {
     assert.deepEqual(r.samples[1]!.labels, { __name__: 'a', x: '2' });
     assert.equal(r.samples[2]!.labels, KNOWN_SERIES);
     assert.deepEqual(r.errors.map((e) => e.line), [4]);
+  });
+
+  it('hashes series texts so that the same series shares hash and check bits and others do not', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 2000; i++) lines.push(`flink_taskmanager_job_task_busyTimeMsPerSecond{job_id="7e92",task_name="Map",subtask_index="${i}",tm_id="tm-${i % 16}",host="10_0_1_${i % 7}"} ${i}`);
+    const a = parsePrometheusText(lines.join('\n')).samples;
+    const b = parsePrometheusText(`${lines.slice(0, 10).reverse().join('\n')}\nflink_taskmanager_job_task_busyTimeMsPerSecond {job_id="7e92",task_name="Map",subtask_index="0",tm_id="tm-0",host="10_0_1_0"}  9`).samples;
+    const ids = new Set(a.map((s) => `${s.seriesHash}/${s.seriesCheck}`));
+    assert.equal(ids.size, 2000);
+    for (const s of a) assert.ok(s.seriesHash! >= 0 && s.seriesHash! < 2 ** 53 && s.seriesCheck! >= 0 && s.seriesCheck! < 2 ** 32);
+    for (let i = 0; i < 10; i++) {
+      assert.equal(b[i]!.seriesHash, a[9 - i]!.seriesHash);
+      assert.equal(b[i]!.seriesCheck, a[9 - i]!.seriesCheck);
+    }
+    // A blank between the name and the label set does not change the series.
+    assert.equal(b[10]!.seriesHash, a[0]!.seriesHash);
+    assert.equal(b[10]!.seriesCheck, a[0]!.seriesCheck);
   });
 
   it('parses floats like Go, rejecting what JavaScript alone would accept', () => {

@@ -21,10 +21,16 @@ export interface ParsedSample {
   timestampMs?: number;
   /**
    * The series exactly as written (name and label set, before the value). Set by
-   * parsePrometheusText; a scrape cache keys on it. When the caller said the series is known,
-   * `labels` is KNOWN_SERIES and `name` is '' (the caller already holds them).
+   * parsePrometheusText. When the caller said the series is known, `labels` is KNOWN_SERIES and
+   * `name` is '' (the caller already holds them).
    */
   series?: string;
+  /**
+   * A 53-bit hash of `series` and 32 more check bits (see SeriesTextHash), set with `series`:
+   * a scrape cache keys on these numbers instead of keeping every series text.
+   */
+  seriesHash?: number;
+  seriesCheck?: number;
 }
 
 /** Placeholder labels of a sample whose series the caller already knows (see ParseOptions). */
@@ -36,8 +42,15 @@ export interface ParseOptions {
    * idea). `ordinal` is the index the sample will have in `samples`, so a caller can compare with
    * the same position of its previous scrape before hashing the text.
    */
-  isKnownSeries?: (series: string, ordinal: number) => boolean;
+  isKnownSeries?: KnownSeriesTest;
 }
+
+/**
+ * Says whether the caller has cached a series text. `hash` (53 bits) and `check` (32 more bits)
+ * come from 64 bits of hash state over the text, so two different texts among n series share
+ * both with a chance of about n^2 / 2^65 (1e-11 for a target of 10,000 series).
+ */
+export type KnownSeriesTest = (series: string, ordinal: number, hash: number, check: number) => boolean;
 
 export interface FamilyMetadata {
   type: MetricType;
@@ -192,26 +205,62 @@ function parseSampleLine(line: string): ParsedSample {
   return sample;
 }
 
-/** End of the series text (name plus label set) of a sample line, or -1 when it cannot be delimited. */
+/** Hash and check bits of the series text delimited by the last seriesEnd call. */
+let lastHash = 0;
+let lastCheck = 0;
+
+/** Murmur3's finalizer: spreads every input bit over the 32 output bits. */
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * End of the series text (name plus label set) of a sample line, or -1 when it cannot be
+ * delimited. Hashes the text on the way (two FNV-1a passes with different primes, each
+ * finalized), into lastHash (53 bits) and lastCheck (32 bits). Blanks between the name and
+ * `{` do not count: they do not change the series.
+ */
 function seriesEnd(line: string): number {
   const n = line.length;
+  let h1 = 0x811c9dc5;
+  let h2 = 0x050c5d1f;
   let i = 0;
-  while (i < n && isNameChar(line.charCodeAt(i))) i++;
+  for (; i < n; i++) {
+    const c = line.charCodeAt(i);
+    if (!isNameChar(c)) break;
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
   if (i === 0) return -1;
   let j = i;
   while (j < n && isBlank(line.charCodeAt(j))) j++;
-  if (line.charCodeAt(j) !== 123 /* { */) return i;
-  j++;
+  if (line.charCodeAt(j) !== 123 /* { */) return finishHash(h1, h2, i);
   let inQuote = false;
   for (; j < n; j++) {
     const c = line.charCodeAt(j);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
     if (inQuote) {
-      if (c === 92) j++;
-      else if (c === 34) inQuote = false;
+      if (c === 92) {
+        j++;
+        const e = line.charCodeAt(j);
+        h1 = Math.imul(h1 ^ e, 0x01000193);
+        h2 = Math.imul(h2 ^ e, 0x5bd1e995);
+      } else if (c === 34) inQuote = false;
     } else if (c === 34) inQuote = true;
-    else if (c === 125) return j + 1;
+    else if (c === 125) return finishHash(h1, h2, j + 1);
   }
   return -1;
+}
+
+function finishHash(h1: number, h2: number, end: number): number {
+  const a = fmix32(h1);
+  const b = fmix32(h2);
+  lastHash = a * 0x200000 + (b >>> 11);
+  lastCheck = fmix32(Math.imul(h1, 0x27d4eb2f) ^ b);
+  return end;
 }
 
 /** Value and optional timestamp after a known series (`rest` starts with a blank). */
@@ -287,13 +336,20 @@ export function parsePrometheusText(body: string, opts: ParseOptions = {}): Pars
       else {
         const end = seriesEnd(trimmed);
         const series = end > 0 ? trimmed.slice(0, end) : '';
-        if (known !== undefined && end > 0 && (end === trimmed.length || isBlank(trimmed.charCodeAt(end))) && known(series, samples.length)) {
-          samples.push(parseValuePart(trimmed.slice(end), series));
+        const hash = lastHash;
+        const check = lastCheck;
+        let sample: ParsedSample;
+        if (known !== undefined && end > 0 && (end === trimmed.length || isBlank(trimmed.charCodeAt(end))) && known(series, samples.length, hash, check)) {
+          sample = parseValuePart(trimmed.slice(end), series);
         } else {
-          const sample = parseSampleLine(trimmed);
+          sample = parseSampleLine(trimmed);
           if (end > 0) sample.series = series;
-          samples.push(sample);
         }
+        if (end > 0) {
+          sample.seriesHash = hash;
+          sample.seriesCheck = check;
+        }
+        samples.push(sample);
       }
     } catch (err) {
       errors.push({ line: lineNo, message: err instanceof Error ? err.message : String(err), text: line.length > 200 ? `${line.slice(0, 200)}…` : line });

@@ -18,14 +18,21 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../common/log.ts';
 import { silentLogger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
-import { labelsFromRecord, labelsKey, type Labels } from '../tsdb/index.ts';
+import { labelsFromRecord, labelsHash, sameLabels, type Labels, type SeriesRef } from '../tsdb/index.ts';
 import { mergeTargetLabels, targetKey, type ScrapeTarget } from './target.ts';
-import { KNOWN_SERIES, ownString, type ParsedSample } from './prometheus-text.ts';
+import { KNOWN_SERIES, type ParsedSample } from './prometheus-text.ts';
 
-/** The part of the tsdb the scraper writes to (MemoryStorage implements it). */
+/**
+ * The part of the tsdb the scraper writes to (MemoryStorage implements it). Scraped series are
+ * appended through references (`ref`), so the store's label set is the only one kept per series.
+ */
 export interface SampleAppender {
   append(labels: Labels, tMs: number, value: number): unknown;
   appendStaleMarker(labels: Labels, tMs: number): unknown;
+  /** The stored series for a label set (created when new), or null when the series limit refuses it. */
+  ref(labels: Labels): SeriesRef | null;
+  appendRef(ref: SeriesRef, tMs: number, value: number): unknown;
+  appendStaleMarkerRef(ref: SeriesRef, tMs: number): unknown;
 }
 
 export type TargetHealthState = 'up' | 'down' | 'unknown';
@@ -103,19 +110,19 @@ export class ScrapeLoop {
   private readonly job: string;
   private readonly reportLabels: Labels[];
   /**
-   * The scrape cache: series text (or, for sources without text, the final label key) → final
-   * labels. It holds exactly the series of the last successful scrape; `gen` says when an entry
-   * was last seen, so no per-scrape maps are built. `keyRefs` counts staleness-tracked entries
-   * per final label set (two texts can name one series), so a marker is written only when the
-   * last of them is gone.
+   * The scrape cache: the hash of a series text (or, for sources without text, of the final
+   * labels) → the stored series. Texts themselves are not kept (about 400 bytes each at Flink's
+   * label sets); the parser's 53-bit hash plus 32 check bits stand for them. It holds exactly
+   * the series of the last successful scrape; `gen` says when an entry was last seen, so no
+   * per-scrape maps are built. `seriesRefs` counts staleness-tracked entries per stored series
+   * (two texts can name one series), so a marker is written only when the last of them is gone.
    */
-  private cache = new Map<string, CacheEntry>();
-  private keyRefs = new Map<string, number>();
+  private cache = new Map<number, CacheEntry>();
+  private seriesRefs = new Map<object, number>();
   private gen = 0;
-  /** Series text and entry by sample position in the last good scrape: most lines repeat in place. */
-  private order: Array<string | undefined> = [];
-  private orderEntries: Array<CacheEntry | undefined> = [];
-  private readonly isKnown = (series: string, ordinal: number): boolean => this.order[ordinal] === series || this.cache.has(series);
+  /** Entry by sample position in the last good scrape: most lines repeat in place. */
+  private order: Array<CacheEntry | undefined> = [];
+  private readonly isKnown = (_series: string, ordinal: number, hash: number, check: number): boolean => this.lookup(ordinal, hash, check, null) !== undefined;
   private timer: NodeJS.Timeout | null = null;
   private readonly stopController = new AbortController();
   private running: Promise<void> | null = null;
@@ -177,23 +184,58 @@ export class ScrapeLoop {
       for (const labels of this.reportLabels) this.opts.appender.appendStaleMarker(labels, t);
     }
     this.cache.clear();
-    this.keyRefs.clear();
+    this.seriesRefs.clear();
     this.order = [];
-    this.orderEntries = [];
   }
 
   /** Stale markers for every tracked series of the last good scrape; empties the cache. */
   private markAllStale(t: number): void {
-    const done = new Set<string>();
-    for (const e of this.cache.values()) {
-      if (!e.tracked || done.has(e.key)) continue;
-      done.add(e.key);
-      this.opts.appender.appendStaleMarker(e.labels, t);
+    const done = new Set<object>();
+    for (const first of this.cache.values()) {
+      for (let e: CacheEntry | null = first; e !== null; e = e.next) {
+        if (!e.tracked || e.ref === null || done.has(e.ref)) continue;
+        done.add(e.ref);
+        this.opts.appender.appendStaleMarkerRef(e.ref, t);
+      }
     }
     this.cache = new Map();
-    this.keyRefs = new Map();
+    this.seriesRefs = new Map();
     this.order = [];
-    this.orderEntries = [];
+  }
+
+  /**
+   * The cache entry for a series text's hash (or, with `labels`, for a label set's hash): first
+   * the entry at the same position of the last scrape, then the map.
+   */
+  private lookup(ordinal: number, hash: number, check: number, labels: Labels | null): CacheEntry | undefined {
+    const at = this.order[ordinal];
+    if (at !== undefined && at.hash === hash && at.check === check && (labels === null || sameLabels(entryLabels(at), labels))) return at;
+    for (let e = this.cache.get(hash) ?? null; e !== null; e = e.next) {
+      if (e.check === check && (labels === null || sameLabels(entryLabels(e), labels))) return e;
+    }
+    return undefined;
+  }
+
+  private insert(entry: CacheEntry): void {
+    const first = this.cache.get(entry.hash);
+    if (first !== undefined) entry.next = first;
+    this.cache.set(entry.hash, entry);
+  }
+
+  /** Removes an entry from its hash chain. */
+  private remove(entry: CacheEntry): void {
+    const first = this.cache.get(entry.hash);
+    if (first === entry) {
+      if (entry.next === null) this.cache.delete(entry.hash);
+      else this.cache.set(entry.hash, entry.next);
+      return;
+    }
+    for (let e = first ?? null; e !== null; e = e.next) {
+      if (e.next === entry) {
+        e.next = entry.next;
+        return;
+      }
+    }
   }
 
   /** One tick: an attempt, or, while backing off, an `up` 0 report without a request. */
@@ -226,65 +268,64 @@ export class ScrapeLoop {
   private succeed(start: number, durationS: number, samples: ParsedSample[], parseErrors: number, firstParseError: string | undefined): void {
     const gen = ++this.gen;
     const { appender } = this.opts;
-    const cache = this.cache;
-    const nextOrder: Array<string | undefined> = new Array(samples.length);
-    const nextEntries: Array<CacheEntry | undefined> = new Array(samples.length);
+    const nextOrder: Array<CacheEntry | undefined> = new Array(samples.length);
     let added = 0;
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i]!;
-      const text = s.series;
-      // Keep the owned copy of the text where there is one, so the scrape body is not retained.
-      let orderText = text;
       let entry: CacheEntry | undefined;
-      if (text !== undefined) {
-        if (this.order[i] === text) {
-          entry = this.orderEntries[i];
-          orderText = this.order[i];
-        } else entry = cache.get(text);
+      let merged: Labels | null = null;
+      let hash: number;
+      let check: number;
+      if (s.seriesHash !== undefined) {
+        hash = s.seriesHash;
+        check = s.seriesCheck!;
+        entry = this.lookup(i, hash, check, null);
+      } else {
+        // A source without series text (the Flink REST collector): key on the final labels.
+        merged = labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
+        hash = labelsHash(merged);
+        check = 0;
+        entry = this.lookup(i, hash, check, merged);
       }
       if (entry === undefined) {
         if (s.labels === KNOWN_SERIES) continue;
-        const labels = labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
-        const key = labelsKey(labels);
-        const cacheKey = text !== undefined ? ownString(text) : `\u0001${key}`;
-        if (text !== undefined) orderText = cacheKey;
-        entry = cache.get(cacheKey);
-        if (entry === undefined) {
-          entry = { labels, key, gen: -1, tracked: false };
-          cache.set(cacheKey, entry);
+        merged ??= labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
+        const ref = appender.ref(merged);
+        entry = { hash, check, ref, labels: ref === null ? merged : null, gen: -1, tracked: false, next: null };
+        if (ref !== null) {
+          // Another spelling of a series this target already has is not a new series.
+          const refs = this.seriesRefs.get(ref) ?? 0;
+          if (refs > 0) entry.gen = gen - 1;
         }
-      }
-      if (text !== undefined) {
-        nextOrder[i] = orderText;
-        nextEntries[i] = entry;
-      }
+        this.insert(entry);
+      } else if (entry.ref === null) this.retryRef(entry);
+      nextOrder[i] = entry;
+      const ref = entry.ref;
       if (s.timestampMs === undefined) {
-        if (!entry.tracked) {
-          const refs = this.keyRefs.get(entry.key) ?? 0;
+        if (!entry.tracked && ref !== null) {
           entry.tracked = true;
-          this.keyRefs.set(entry.key, refs + 1);
-          // The same series under another spelling is not a new series.
-          if (refs > 0 && entry.gen === -1) entry.gen = gen - 1;
+          this.seriesRefs.set(ref, (this.seriesRefs.get(ref) ?? 0) + 1);
         }
         if (entry.gen < gen - 1) added++;
         entry.gen = gen;
-        appender.append(entry.labels, start, s.value);
+        if (ref !== null) appender.appendRef(ref, start, s.value);
       } else {
         entry.gen = gen;
-        appender.append(entry.labels, s.timestampMs, s.value);
+        if (ref !== null) appender.appendRef(ref, s.timestampMs, s.value);
       }
     }
     this.order = nextOrder;
-    this.orderEntries = nextEntries;
-    for (const [cacheKey, e] of cache) {
-      if (e.gen === gen) continue;
-      cache.delete(cacheKey);
-      if (!e.tracked) continue;
-      const left = (this.keyRefs.get(e.key) ?? 1) - 1;
-      if (left > 0) this.keyRefs.set(e.key, left);
-      else {
-        this.keyRefs.delete(e.key);
-        appender.appendStaleMarker(e.labels, start);
+    for (const first of this.cache.values()) {
+      for (let e: CacheEntry | null = first; e !== null; e = e.next) {
+        if (e.gen === gen) continue;
+        this.remove(e);
+        if (!e.tracked || e.ref === null) continue;
+        const left = (this.seriesRefs.get(e.ref) ?? 1) - 1;
+        if (left > 0) this.seriesRefs.set(e.ref, left);
+        else {
+          this.seriesRefs.delete(e.ref);
+          appender.appendStaleMarkerRef(e.ref, start);
+        }
       }
     }
     if (parseErrors > 0) {
@@ -304,6 +345,14 @@ export class ScrapeLoop {
     });
     this.report(start, 1, durationS, samples.length, added);
     this.opts.onScraped?.(start);
+  }
+
+  /** A series the store refused (series limit) is asked for again on every scrape that has it. */
+  private retryRef(entry: CacheEntry): void {
+    const ref = this.opts.appender.ref(entry.labels!);
+    if (ref === null) return;
+    entry.ref = ref;
+    entry.labels = null;
   }
 
   private fail(start: number, durationS: number, message: string): void {
@@ -332,12 +381,23 @@ export class ScrapeLoop {
 }
 
 interface CacheEntry {
-  labels: Labels;
-  key: string;
+  /** The series text's hash (53 bits) and check bits, or the final labels' hash and 0. */
+  hash: number;
+  check: number;
+  /** The stored series; null while the store's series limit refuses it. */
+  ref: SeriesRef | null;
+  /** The final labels, kept only while `ref` is null (to retry). */
+  labels: Labels | null;
   /** The scrape generation that last saw this series. */
   gen: number;
   /** Seen without an explicit timestamp, so staleness applies. */
   tracked: boolean;
+  /** The next entry with the same hash (a chain, almost always empty). */
+  next: CacheEntry | null;
+}
+
+function entryLabels(e: CacheEntry): Labels {
+  return e.ref !== null ? e.ref.labels : e.labels!;
 }
 
 export interface ScrapeManagerOptions {

@@ -6,7 +6,7 @@
  * labels win and a clashing scraped label is kept as `exported_<name>`; with honor_labels true
  * the scraped labels win. Empty label values are dropped afterwards, as in Prometheus.
  */
-import type { ParsedSample } from './prometheus-text.ts';
+import type { KnownSeriesTest, ParsedSample } from './prometheus-text.ts';
 
 /** What a source hands back for one scrape. */
 export interface SourceResult {
@@ -22,7 +22,7 @@ export interface TargetSource {
   /** A short description for logs and /api/v1/targets (usually the URL). */
   readonly url: string;
   /** `isKnownSeries` lets a text source skip rebuilding labels of series the loop has cached. */
-  fetch(signal: AbortSignal, isKnownSeries?: (series: string, ordinal: number) => boolean): Promise<SourceResult>;
+  fetch(signal: AbortSignal, isKnownSeries?: KnownSeriesTest): Promise<SourceResult>;
 }
 
 export interface ScrapeTarget {

@@ -60,6 +60,12 @@ export class MemoryStorage implements Queryable {
   /** name -> value -> series with that label, in creation (id) order. Deleted series are compacted out after retention. */
   private readonly postings = new Map<string, Map<string, MemSeries[]>>();
   private deletedSincePostingsCompaction = 0;
+  /**
+   * One copy of every label value of a live series. Scraped label values repeat across many
+   * series (job_id, task_name, tm_id, host, ...); stored label sets share these strings instead
+   * of each holding its own. Rebuilt from the postings after series are deleted.
+   */
+  private interned = new Map<string, string>();
   private nextId = 1;
   private samples = 0;
   private limitRejections = 0;
@@ -178,7 +184,8 @@ export class MemoryStorage implements Queryable {
   }
 
 
-  private createSeries(labels: Labels): MemSeries {
+  private createSeries(input: Labels): MemSeries {
+    const labels = this.internLabels(input);
     const s = new MemSeries(this.nextId++, labels);
     this.generation++;
     this.index.add(s);
@@ -200,6 +207,23 @@ export class MemoryStorage implements Queryable {
     this.deletedSincePostingsCompaction++;
   }
 
+  /**
+   * The label set on interned values. Strings cannot be compared by identity, so the set is
+   * rebuilt whenever one of its values was seen before (once per new series).
+   */
+  private internLabels(input: Labels): Labels {
+    let seen = false;
+    for (const name in input) {
+      const v = input[name]!;
+      if (this.interned.has(v)) seen = true;
+      else this.interned.set(v, v);
+    }
+    if (!seen) return input;
+    const rec: Record<string, string> = {};
+    for (const name in input) rec[name] = this.interned.get(input[name]!)!;
+    return labelsFromRecord(rec);
+  }
+
   /** Removes deleted series from the postings lists (in one pass, after a retention run). */
   private compactPostings(): void {
     if (this.deletedSincePostingsCompaction === 0) return;
@@ -213,6 +237,8 @@ export class MemoryStorage implements Queryable {
       if (values.size === 0) this.postings.delete(name);
     }
     this.deletedSincePostingsCompaction = 0;
+    this.interned = new Map();
+    for (const values of this.postings.values()) for (const v of values.keys()) this.interned.set(v, v);
   }
 
   /** Drops samples older than `nowMs - retentionMs`, and series left empty. Returns samples dropped. */
@@ -235,6 +261,7 @@ export class MemoryStorage implements Queryable {
     for (const s of this.index.values()) s.dead = true;
     this.index.clear();
     this.postings.clear();
+    this.interned.clear();
     this.deletedSincePostingsCompaction = 0;
     this.samples = 0;
     this.maxTimeSeen = -Infinity;
