@@ -1,27 +1,33 @@
 /**
  * One job's checkpoint coordinator: it triggers aligned checkpoints at the sources every
  * `execution.checkpointing.interval` (one at a time, honouring min-pause and timeout),
- * collects every subtask's snapshot, writes `chk-N/state` and then, last and atomically,
- * `chk-N/_metadata`, keeps the newest `state.checkpoints.num-retained`, and only then tells
- * the subtasks the checkpoint completed (sinks commit). A failed or timed-out checkpoint is
- * counted and the job goes on. The latest completed checkpoint is what a restart restores.
- * A savepoint is the same protocol written to a directory the user chose, outside retention;
- * it is self-contained (`state` + `_metadata`), so it can be moved and restored from.
+ * collects every subtask's snapshot, writes them with engine/checkpoint's storage (one fsync'd
+ * state file per subtask, indexed per key group with CRCs, then `_metadata` last and atomically),
+ * keeps the newest `state.checkpoints.num-retained`, and only then tells the subtasks the
+ * checkpoint completed (sinks commit). A failed or timed-out checkpoint is counted and the job
+ * goes on. The latest completed checkpoint is what a restart restores (restore plans from
+ * engine/checkpoint/restore.ts; TaskManagers read their own chunks). A savepoint is the same
+ * protocol written to a directory the user chose, outside retention; it is self-contained.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Packr, Unpackr } from 'msgpackr';
-import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
+import type { JobGraph } from '../contracts/job-graph.ts';
 import type { CheckpointConfigView, CheckpointStatsView, CheckpointView } from '../rest/backend.ts';
-import type { SubtaskSnapshotWire } from '../runtime/deployment.ts';
-import type { VertexCheckpoint } from './state-assignment.ts';
-import { ensureDir } from '../checkpoint/paths.ts';
+import { snapshotFromWire, type SubtaskSnapshotWire } from '../runtime/deployment.ts';
+import { ensureDir, externalPointer, savepointDirName } from '../checkpoint/paths.ts';
+import { writeSubtaskState } from '../checkpoint/state-files.ts';
+import { buildMetadata } from '../checkpoint/pending.ts';
+import { loadCheckpoint, writeMetadataAtomically, type LoadedCheckpoint } from '../checkpoint/storage.ts';
+import type { SubtaskStateHandle } from '../checkpoint/metadata.ts';
 
 export interface CheckpointHost {
   readonly jobId: string;
   readonly executionId: string;
+  readonly jobName: string;
+  /** The graph of the current attempt. */
+  graph(): JobGraph;
   /** Vertex id → parallelism, for the current attempt. */
   vertexParallelism(): Map<string, number>;
   /** True when the job and every subtask are RUNNING. */
@@ -36,7 +42,8 @@ export interface CompletedCheckpoint {
   executionId: string;
   completedAt: number;
   path: string;
-  vertices: Map<string, VertexCheckpoint>;
+  /** Its `_metadata` and directory; restore plans are cut from it. */
+  loaded: LoadedCheckpoint;
 }
 
 export interface SavepointRequest {
@@ -52,7 +59,7 @@ interface Pending {
   executionId: string;
   triggeredAt: number;
   expected: number;
-  acks: Map<string, SubtaskSnapshotWire>;
+  acks: Map<string, { vertexId: string; subtaskIndex: number; snapshot: SubtaskSnapshotWire }>;
   bytes: number;
   timer: NodeJS.Timeout;
 }
@@ -67,7 +74,6 @@ export class CheckpointCoordinator {
   private readonly host: CheckpointHost;
   private readonly dir: string;
   private readonly log: Logger;
-  private readonly packr = new Packr({ useRecords: false, moreTypes: true });
   private ticker: NodeJS.Timeout | null = null;
   private nextId = 1;
   private pending: Pending | null = null;
@@ -146,7 +152,7 @@ export class CheckpointCoordinator {
       this.fail(checkpointId, `Task ${vertexId} (${subtaskIndex}) declined the checkpoint: ${failure ?? 'no snapshot'}`);
       return;
     }
-    p.acks.set(`${vertexId}/${subtaskIndex}`, snapshot);
+    p.acks.set(`${vertexId}#${subtaskIndex}`, { vertexId, subtaskIndex, snapshot });
     for (const o of snapshot.operators) {
       for (const [, b] of o.keyGroups) p.bytes += b.byteLength;
       for (const b of o.operatorState) p.bytes += b.byteLength;
@@ -157,29 +163,20 @@ export class CheckpointCoordinator {
 
   private async complete(p: Pending): Promise<void> {
     clearTimeout(p.timer);
-    const chk = p.savepoint
-      ? join(p.savepoint.targetDirectory, `savepoint-${this.host.jobId.slice(0, 6)}-${randomBytes(6).toString('hex')}`)
-      : join(this.dir, `chk-${p.id}`);
-    const vertices = new Map<string, VertexCheckpoint>();
-    for (const [vid, par] of this.host.vertexParallelism()) {
-      vertices.set(vid, { parallelism: par, subtasks: Array.from({ length: par }, (_, i) => p.acks.get(`${vid}/${i}`)!) });
-    }
+    const chk = p.savepoint ? join(p.savepoint.targetDirectory, savepointDirName(this.host.jobId)) : join(this.dir, `chk-${p.id}`);
+    let loaded: LoadedCheckpoint;
     try {
       await ensureDir(chk);
-      const state = this.packr.pack(Object.fromEntries([...vertices].map(([vid, v]) => [vid, v])));
-      await writeFile(join(chk, 'state'), state);
-      const meta = {
-        checkpointId: p.id,
-        jobId: this.host.jobId,
-        type: p.savepoint ? 'SAVEPOINT' : 'CHECKPOINT',
-        timestamp: p.triggeredAt,
-        completed: Date.now(),
-        vertices: Object.fromEntries([...vertices].map(([vid, v]) => [vid, v.parallelism])),
-        stateFile: 'state',
-        bytes: state.length,
-      };
-      await writeFile(join(chk, '_metadata.tmp'), JSON.stringify(meta));
-      await rename(join(chk, '_metadata.tmp'), join(chk, '_metadata'));
+      const handles = new Map<string, SubtaskStateHandle>();
+      await Promise.all(
+        [...p.acks].map(async ([key, a]) => {
+          handles.set(key, await writeSubtaskState(chk, a.vertexId, a.subtaskIndex, snapshotFromWire(a.snapshot)));
+        }),
+      );
+      const kind = p.savepoint ? 'SAVEPOINT' : 'CHECKPOINT';
+      const metadata = buildMetadata(this.host.graph(), { checkpointId: p.id, kind, formatType: 'CANONICAL', triggerTimestamp: p.triggeredAt, acks: handles }, this.host.jobName, this.host.jobId, Date.now());
+      await writeMetadataAtomically(chk, metadata);
+      loaded = { dir: chk, externalPath: externalPointer(chk), metadata };
     } catch (err) {
       this.fail(p.id, `could not write checkpoint ${p.id}: ${(err as Error).message}`);
       return;
@@ -190,7 +187,7 @@ export class CheckpointCoordinator {
     this.lastEnd = now;
     this.counts.inProgress = 0;
     this.counts.completed++;
-    this.latest = { id: p.id, executionId: p.executionId, completedAt: now, path: chk, vertices };
+    this.latest = { id: p.id, executionId: p.executionId, completedAt: now, path: chk, loaded };
     this.pushHistory(this.view(p, 'COMPLETED', now, chk));
     if (p.savepoint) p.savepoint.done({ location: chk });
     else this.retainedPaths.push(chk);
@@ -318,30 +315,12 @@ export class CheckpointCoordinator {
   }
 }
 
-/** Reads a savepoint or checkpoint directory written by a coordinator (`_metadata` + `state`). */
-export async function loadCheckpoint(path: string): Promise<CompletedCheckpoint> {
-  let meta: { checkpointId?: unknown; stateFile?: unknown; vertices?: unknown };
-  try {
-    meta = JSON.parse(await readFile(join(path, '_metadata'), 'utf8')) as typeof meta;
-  } catch (err) {
-    throw new FlowpilotError('FP_SAVEPOINT_INVALID', `${path} is not a savepoint or checkpoint directory (no readable _metadata): ${errorMessage(err)}`);
-  }
-  if (typeof meta.checkpointId !== 'number' || typeof meta.stateFile !== 'string' || typeof meta.vertices !== 'object' || meta.vertices === null) {
-    throw new FlowpilotError('FP_SAVEPOINT_INVALID', `${path}/_metadata is incomplete or corrupt`);
-  }
-  let raw: Record<string, VertexCheckpoint>;
-  try {
-    raw = new Unpackr({ useRecords: false, moreTypes: true }).unpack(await readFile(join(path, meta.stateFile))) as Record<string, VertexCheckpoint>;
-  } catch (err) {
-    throw new FlowpilotError('FP_SAVEPOINT_INVALID', `the state of ${path} cannot be read: ${errorMessage(err)}`);
-  }
-  const vertices = new Map<string, VertexCheckpoint>();
-  for (const [vid, parallelism] of Object.entries(meta.vertices as Record<string, number>)) {
-    const v = raw[vid];
-    if (!v || !Array.isArray(v.subtasks) || v.subtasks.length !== parallelism) {
-      throw new FlowpilotError('FP_SAVEPOINT_INVALID', `the state of ${path} does not match its _metadata for vertex ${vid}`);
-    }
-    vertices.set(vid, v);
-  }
-  return { id: meta.checkpointId, executionId: '', completedAt: Date.now(), path, vertices };
+/**
+ * Loads a savepoint or retained checkpoint for a restore, checking its `_metadata` CRC, every
+ * reference, every state file's size and every chunk's CRC (engine/checkpoint/storage.ts), so a
+ * corrupt or partial snapshot is refused before anything starts. Errors are HTTP 400.
+ */
+export async function loadCompletedCheckpoint(path: string, allowedRoots: readonly string[]): Promise<CompletedCheckpoint> {
+  const loaded = await loadCheckpoint(path, { allowedRoots, verify: 'full' });
+  return { id: loaded.metadata.checkpointId, executionId: '', completedAt: loaded.metadata.completionTimestamp, path: loaded.dir, loaded };
 }

@@ -19,7 +19,9 @@ import { loadJobProgram, type ProgramLoader } from '../runtime/program-loader.ts
 import { ViewUpdater } from '../runtime/time-accounting.ts';
 import { resolveModulePath, sha256 } from '../runtime/module-resolver.ts';
 import { JobMaster, newId } from './job-master.ts';
-import { loadCheckpoint, type CompletedCheckpoint } from './checkpoint-coordinator.ts';
+import { loadCompletedCheckpoint, type CompletedCheckpoint } from './checkpoint-coordinator.ts';
+import { assignRestoreState, type RestoreAssignment } from '../checkpoint/restore.ts';
+import { withMaxParallelism } from '../checkpoint/job-checkpointing.ts';
 import type { JobGraph } from '../contracts/job-graph.ts';
 import { ResourceManager } from './resource-manager.ts';
 import { resolveAllowedPath } from '../checkpoint/paths.ts';
@@ -145,10 +147,12 @@ export class JobManager {
     };
     if (opts.parallelismOverrides) submission.parallelismOverrides = opts.parallelismOverrides;
     const program = await this.loader(submission);
-    const initialRestore = opts.savepointPath ? await this.loadSavepoint(opts.savepointPath, program.graph, opts.allowNonRestoredState ?? false) : undefined;
+    const restore = opts.savepointPath ? await this.loadSavepoint(opts.savepointPath, program.graph, opts.allowNonRestoredState ?? false) : undefined;
+    const initialRestore = restore?.checkpoint;
     const jobId = opts.jobId ?? newId();
     if (this.jobs.has(jobId)) throw new FlowpilotError('FP_REST_CONFLICT', `job ${jobId} already exists`);
-    const graph = { ...program.graph, jobId, config: { ...program.graph.config, ...(opts.configuration ?? {}) } };
+    const built = restore?.graph ?? program.graph;
+    const graph = { ...built, jobId, config: { ...built.config, ...(opts.configuration ?? {}) } };
     const job = new JobMaster({
       jobId,
       graph,
@@ -205,28 +209,22 @@ export class JobManager {
     return createRestartStrategy(parseRestartStrategyConfig(merged, { checkpointingEnabled: jobConfig['execution.checkpointing.interval'] !== undefined }));
   }
 
-  /** Loads a savepoint and checks it fits the job: vertices known (unless allowed) and parallelism ≤ maxParallelism. */
-  private async loadSavepoint(path: string, graph: JobGraph, allowNonRestoredState: boolean): Promise<CompletedCheckpoint> {
-    const bad = (message: string) => new FlowpilotError('FP_JOB_BUILD', message, { details: { httpStatus: 400 } });
-    const real = await this.checkSavepointPath(path.startsWith('/') || path.startsWith('file:') ? path : resolve(path), 'savepoint path');
-    let cp: CompletedCheckpoint;
-    try {
-      cp = await loadCheckpoint(real);
-    } catch (err) {
-      throw bad(errorMessage(err));
-    }
-    const byId = new Map(graph.vertices.map((v) => [v.id, v]));
-    for (const [vid, state] of cp.vertices) {
-      const v = byId.get(vid);
-      const hasState = state.subtasks.some((s) => s.operators.some((o) => o.keyGroups.length > 0 || o.operatorState.length > 0 || o.unionState.length > 0));
-      if (!v && hasState && !allowNonRestoredState) {
-        throw bad(`Failed to rollback to checkpoint/savepoint ${path}. Cannot map checkpoint/savepoint state for operator ${vid} to the new program, because the operator is not available in the new program. If you want to allow to skip this, you can set the --allowNonRestoredState option on the CLI.`);
+  /**
+   * Loads a savepoint (or retained checkpoint) under the allowed roots, fully verified, and checks
+   * that it fits the job (Flink's rules: state for operators the job lacks needs
+   * allowNonRestoredState; parallelism ≤ maxParallelism; maxParallelism adopted from the state
+   * when the job does not set it). Returns the checkpoint and the graph to run. Errors are 400s.
+   */
+  private async loadSavepoint(path: string, graph: JobGraph, allowNonRestoredState: boolean): Promise<{ checkpoint: CompletedCheckpoint; graph: JobGraph }> {
+    const pointer = path.startsWith('/') || path.startsWith('file:') ? path : resolve(path);
+    const checkpoint = await loadCompletedCheckpoint(pointer, this.savepointRoots);
+    for (const v of graph.vertices) {
+      if (v.parallelism > v.maxParallelism) {
+        throw new FlowpilotError('FP_RESTORE_PARALLELISM', `The parallelism ${v.parallelism} of ${v.name} is higher than its max parallelism ${v.maxParallelism}.`, { details: { httpStatus: 400 } });
       }
     }
-    for (const v of graph.vertices) {
-      if (v.parallelism > v.maxParallelism) throw bad(`The parallelism ${v.parallelism} of ${v.name} is higher than its max parallelism ${v.maxParallelism}.`);
-    }
-    return cp;
+    const assignment: RestoreAssignment = assignRestoreState(checkpoint.loaded, graph, { allowNonRestoredState });
+    return { checkpoint, graph: withMaxParallelism(graph, assignment.maxParallelism) };
   }
 
   get numRunningJobs(): number {

@@ -16,7 +16,8 @@ import type { AcknowledgeCheckpointMessage, TaskStateMessage } from '../rpc/mess
 import { CheckpointCoordinator, type CheckpointHost, type CompletedCheckpoint } from './checkpoint-coordinator.ts';
 import type { SavepointOperation } from '../rest/backend.ts';
 import { SavepointOperations } from '../checkpoint/savepoint-operations.ts';
-import { assignSubtaskState } from './state-assignment.ts';
+import { assignRestoreState, type RestoreAssignment } from '../checkpoint/restore.ts';
+import { withMaxParallelism } from '../checkpoint/job-checkpointing.ts';
 import { attemptId, type JobDeployment, type TaskDeployment, type TaskLocation } from '../runtime/deployment.ts';
 import type { ResourceManager, SlotRef } from './resource-manager.ts';
 import type { RestartBackoff } from '../restart/restart-strategy.ts';
@@ -223,6 +224,10 @@ export class JobMaster {
       get executionId() {
         return job.executionId;
       },
+      get jobName() {
+        return job.name;
+      },
+      graph: () => this.graph,
       vertexParallelism: () => new Map(this.graph.vertices.map((v) => [v.id, v.parallelism])),
       canCheckpoint: () => this.status === 'RUNNING' && !this.failingOver && this.slots.length > 0 && this.allTasks((r) => r.state === 'RUNNING'),
       taskManagers: (sourcesOnly) => {
@@ -328,7 +333,18 @@ export class JobMaster {
     }
     const perTm = new Map<string, TaskDeployment[]>();
     const latest = this.checkpoints.latest;
-    if (latest) this.checkpoints.markRestored();
+    let assignment: RestoreAssignment | null = null;
+    if (latest) {
+      try {
+        // The same program (failover, in-place rescale) or one checked at submission: state it lacks is skipped.
+        assignment = assignRestoreState(latest.loaded, this.graph, { allowNonRestoredState: true });
+      } catch (err) {
+        this.fail(new Error(`cannot restore checkpoint ${latest.id}: ${errorMessage(err)}`), undefined);
+        return;
+      }
+      this.checkpoints.markRestored();
+      this.graph = withMaxParallelism(this.graph, assignment.maxParallelism);
+    }
     for (const v of this.graph.vertices) {
       const consumersOf = this.graph.vertices.flatMap((u) => u.inputs.filter((e) => e.sourceVertexId === v.id).map((e) => ({ u, e })));
       for (let i = 0; i < v.parallelism; i++) {
@@ -358,8 +374,8 @@ export class JobMaster {
             consumers: locations.get(u.id)!,
           })),
         };
-        const vertexState = latest?.vertices.get(v.id);
-        if (latest && vertexState) task.restore = assignSubtaskState(latest.id, vertexState, v.maxParallelism, v.parallelism, i);
+        const plan = assignment?.subtasks[v.id]?.[i];
+        if (plan) task.restore = plan;
         const tmId = rec.taskManagerId!;
         const list = perTm.get(tmId) ?? [];
         list.push(task);

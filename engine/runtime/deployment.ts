@@ -5,7 +5,8 @@
  * output goes (the consumer subtasks' TaskManagers and data addresses).
  */
 import type { JobSubmission, ShipStrategy } from '../contracts/job-graph.ts';
-import type { OperatorSnapshot, SubtaskRestore, SubtaskSnapshot } from '../contracts/task.ts';
+import type { SubtaskSnapshot } from '../contracts/task.ts';
+import type { SubtaskRestorePlan } from '../checkpoint/restore.ts';
 
 export interface TaskLocation {
   taskManagerId: string;
@@ -44,7 +45,8 @@ export interface TaskDeployment {
   inputs: InputEdgeDeployment[];
   outputs: OutputEdgeDeployment[];
   /** State to start from (already cut to this subtask), or null for a fresh start. */
-  restore?: SubtaskSnapshotWire | null;
+  /** The chunks of the latest completed checkpoint this subtask restores (engine/checkpoint/restore.ts), read from shared storage. */
+  restore?: SubtaskRestorePlan | null;
 }
 
 export interface JobDeployment {
@@ -75,17 +77,17 @@ export function snapshotToWire(s: SubtaskSnapshot): SubtaskSnapshotWire {
   };
 }
 
-export function restoreFromWire(w: SubtaskSnapshotWire): SubtaskRestore {
-  const operators = new Map<string, OperatorSnapshot>();
-  for (const o of w.operators) {
-    operators.set(o.operatorId, {
+/** The snapshot a subtask acknowledged, back from the wire (for writing its state file). */
+export function snapshotFromWire(w: SubtaskSnapshotWire): SubtaskSnapshot {
+  return {
+    checkpointId: w.checkpointId,
+    operators: w.operators.map((o) => ({
       operatorId: o.operatorId,
       keyGroups: new Map(o.keyGroups.map(([kg, b]) => [kg, toBytes(b)])),
       operatorState: o.operatorState.map(toBytes),
       unionState: o.unionState.map(toBytes),
-    });
-  }
-  return { checkpointId: w.checkpointId, operators };
+    })),
+  };
 }
 
 /** msgpack gives Buffers; state code may expect plain Uint8Arrays. */

@@ -20,7 +20,9 @@ import { InputGate, type GateChannel } from '../network/input-gate.ts';
 import { channelKey, type ShuffleService } from '../network/shuffle-service.ts';
 import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
-import { restoreFromWire, type TaskDeployment } from './deployment.ts';
+import type { TaskDeployment } from './deployment.ts';
+import { readSubtaskRestore } from '../checkpoint/restore.ts';
+import type { SubtaskRestore } from '../contracts/task.ts';
 import { channelIndexOf, consumersOf, createRecordWriter, isPointwise, producersOf, type OutputCounters } from './record-writers.ts';
 import { LONG_MIN_VALUE, TaskMetrics } from './task-metrics.ts';
 import { BACKPRESSURED, BUSY, IDLE, TaskTimer, type ViewUpdater } from './time-accounting.ts';
@@ -156,7 +158,9 @@ export class TaskExecutor {
     const { task, log } = this.deps;
     try {
       this.setState('INITIALIZING');
-      this.invokable = this.deps.program.createTask(task.vertexId, this.context());
+      // The restore plan's chunks are read (and CRC-checked) before the task exists; a bad chunk fails the task.
+      const restored = task.restore ? await readSubtaskRestore(task.restore) : null;
+      this.invokable = this.deps.program.createTask(task.vertexId, this.context(restored));
       if (this.abort.signal.aborted) throw new Error('canceled');
       this.setState('RUNNING');
       const timeout = this.deps.options.bufferTimeoutMs;
@@ -192,7 +196,7 @@ export class TaskExecutor {
     }
   }
 
-  private context(): TaskContext {
+  private context(restored: SubtaskRestore | null): TaskContext {
     const { task, job } = this.deps;
     const time: ProcessingTimeService = {
       now: () => Date.now(),
@@ -218,7 +222,7 @@ export class TaskExecutor {
       outputs: this.writers,
       metrics: this.metrics,
       time,
-      restored: task.restore ? restoreFromWire(task.restore) : null,
+      restored,
       config: job.config,
       signal: this.abort.signal,
       inputChannels: inputChannelCounts(task),

@@ -115,6 +115,10 @@ describe('savepoint input checks', () => {
     // Another target while one runs: a clear conflict naming the running trigger (or it ran after the first completed).
     if (c.status === 409) assert.match(c.text, new RegExp(`already in progress.*${first}|${first}.*already in progress`));
     else assert.equal(c.status, 202, c.text);
+    for (const r of [a, b, c].filter((x) => x.status === 202)) {
+      const trigger = (JSON.parse(r.text) as { 'request-id': string })['request-id'];
+      await cluster.waitFor(async () => (await cluster.rest<SavepointStatus>(`/jobs/${id}/savepoints/${trigger}`)).status.id === 'COMPLETED', 15_000, 'the savepoints to finish');
+    }
     const sync = await Promise.all([post(cluster, `/jobs/${id}/stop`, { targetDirectory: target }), post(cluster, `/jobs/${id}/savepoints`, { 'target-directory': target })]);
     assert.equal(sync[0].status, 202, sync[0].text);
     assert.equal(sync[1].status, 409, `a savepoint while stop-with-savepoint runs: ${sync[1].status} ${sync[1].text}`);
