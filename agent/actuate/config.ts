@@ -83,6 +83,10 @@ export const actuationConfigSchema = z.object({
     backoff: duration().default('10s').describe('first pause between attempts; doubles each time'),
     maxBackoff: duration().default('5m'),
   }).strict().default({ enabled: false, jobs: [], maxAttempts: 3, backoff: '10s', maxBackoff: '5m' }),
+  faultInjection: z.object({
+    crashAfter: z.enum(['off', 'savepoint-triggered', 'stopped', 'submitted']).default('off')
+      .describe('FOR TESTS ONLY: exit the process with code 137 right after this journal step is written (crash-resume tests)'),
+  }).strict().default({ crashAfter: 'off' }).describe('FOR TESTS ONLY: deterministic crash points; never set in production'),
   memory: z.object({
     overhead: z.number().min(0).max(2).default(0.2).describe('head room over the heap peak'),
     gcPressureMsPerSecond: z.number().min(0).default(100).describe('GC ms per second above which heap is too small'),

@@ -47,6 +47,24 @@ export interface RuntimeDeps {
   clock?: () => number;
 }
 
+/**
+ * FOR TESTS ONLY (`faultInjection.crashAfter`): once the named step is durably journaled, the
+ * process exits with 137 (as if SIGKILLed), so crash-resume tests hit that point exactly.
+ */
+export function injectCrash(journal: IntentJournal, step: ActuationConfig['faultInjection']['crashAfter'], deps: Pick<RuntimeDeps, 'log'> & { exit?: (code: number) => void }): void {
+  if (step === 'off') return;
+  const advance = journal.advance.bind(journal);
+  const exit = deps.exit ?? ((code: number) => process.exit(code));
+  journal.advance = async (h, s, data, note) => {
+    const next = await advance(h, s, data, note);
+    if (s === step) {
+      deps.log.error({ jobKey: h.record.jobKey, step: s }, 'fault injection: exiting right after this journal step');
+      exit(137);
+    }
+    return next;
+  };
+}
+
 export function createActuationRuntime(cfg: ActuationConfig, deps: RuntimeDeps): ActuationRuntime {
   const clock = deps.clock ?? Date.now;
   const flink = new FlinkRest(cfg.flinkRestUrl, durationMs(cfg.restTimeout));
@@ -60,6 +78,7 @@ export function createActuationRuntime(cfg: ActuationConfig, deps: RuntimeDeps):
     ? new ConfigMapJournalStore({ clients: kube, name: cfg.journal.configMapName })
     : new FileJournalStore(cfg.journal.dir);
   const journal = new IntentJournal(store, clock);
+  injectCrash(journal, cfg.faultInjection.crashAfter, deps);
   const elector = kube && cfg.leaderElection.enabled
     ? new LeaderElector({
       clients: kube, leaseName: cfg.leaderElection.leaseName, identity: deps.identity, log: deps.log, clock,

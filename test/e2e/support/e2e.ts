@@ -1,0 +1,187 @@
+/**
+ * Shared harness of the autoscaler end-to-end tests: a real engine cluster (JobManager and
+ * TaskManagers as child processes, from test/actuate/support), a job module uploaded and run
+ * through the REST API, and the real `flowpilot agent` as a child process whose JSON log lines
+ * (stderr) are parsed so a test can see each scaling decision and each action's outcome. Also
+ * small REST probes (job state, per-vertex parallelism, live copies of a job) and the policy
+ * file tuned for test speed. Every process is killed by pid and every temp dir removed by the
+ * returned `stop()` functions.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+
+export const ROOT = resolve(import.meta.dirname, '../../..');
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function waitUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, intervalMs = 250): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${String(lastErr)})` : ''}`);
+    await delay(intervalMs);
+  }
+}
+
+export function tempDir(prefix: string): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+// ---------------------------------------------------------------- REST probes
+
+export interface JobView {
+  jid: string;
+  name: string;
+  state: string;
+  vertices: Array<{ id: string; name: string; parallelism: number }>;
+}
+
+async function getJson<T>(url: string): Promise<T | null> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  if (res.status === 404) return null;
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  return await res.json() as T;
+}
+
+export async function jobView(restUrl: string, jobId: string): Promise<JobView | null> {
+  return getJson<JobView>(`${restUrl}/jobs/${jobId}`);
+}
+
+export async function jobsOverview(restUrl: string): Promise<Array<{ jid: string; name: string; state: string; 'start-time': number }>> {
+  return (await getJson<{ jobs: Array<{ jid: string; name: string; state: string; 'start-time': number }> }>(`${restUrl}/jobs/overview`))?.jobs ?? [];
+}
+
+const TERMINAL = new Set(['FAILED', 'CANCELED', 'FINISHED', 'SUSPENDED']);
+
+export async function liveJobs(restUrl: string, name: string): Promise<string[]> {
+  return (await jobsOverview(restUrl)).filter((j) => j.name === name && !TERMINAL.has(j.state)).map((j) => j.jid);
+}
+
+export async function runJar(restUrl: string, jarId: string, body: Record<string, unknown>): Promise<string> {
+  const res = await fetch(`${restUrl}/jars/${jarId}/run`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000),
+  });
+  const out = await res.json() as { jobid?: string; errors?: string[] };
+  if (!res.ok || !out.jobid) throw new Error(`run failed: HTTP ${res.status} ${JSON.stringify(out)}`);
+  return out.jobid;
+}
+
+/** The parallelism of the vertex whose name matches, or null when the job is not found. */
+export async function vertexParallelism(restUrl: string, jobId: string, name: RegExp): Promise<number | null> {
+  const j = await jobView(restUrl, jobId);
+  const v = j?.vertices.find((x) => name.test(x.name));
+  return v ? v.parallelism : null;
+}
+
+// ---------------------------------------------------------------- the agent
+
+export interface AgentLine {
+  time: number;
+  msg: string;
+  [k: string]: unknown;
+}
+
+export interface AgentChild {
+  proc: ChildProcess;
+  url: string;
+  /** Every JSON log line so far, across restarts of this handle. */
+  lines(): AgentLine[];
+  output(): string;
+  /** The scaling decisions that asked for a rescale, in order. */
+  rescales(): AgentLine[];
+  /** 'rescale action finished' lines, in order. */
+  actions(): AgentLine[];
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/** Starts `flowpilot agent` with `args` (plus --port 0); resolves once it prints where it listens. */
+export async function startAgent(args: string[], opts: { cwd: string; lines?: AgentLine[] }): Promise<AgentChild> {
+  const proc = spawn(process.execPath, [join(ROOT, 'cli/main.ts'), 'agent', '--port', '0', '--host', '127.0.0.1', ...args], {
+    cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FLOWPILOT_LOG_LEVEL: 'info' },
+  });
+  const lines = opts.lines ?? [];
+  let tail = '';
+  let partial = '';
+  const onErr = (b: Buffer): void => {
+    const text = partial + b.toString();
+    tail = (tail + b.toString()).slice(-30_000);
+    const parts = text.split('\n');
+    partial = parts.pop() ?? '';
+    for (const p of parts) {
+      if (!p.startsWith('{')) continue;
+      try {
+        lines.push(JSON.parse(p) as AgentLine);
+      } catch { /* not a log line */ }
+    }
+  };
+  proc.stderr!.on('data', onErr);
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`agent did not start within 30 s:\n${tail}`)), 30_000);
+    proc.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]!);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`agent exited with ${code} before it listened:\n${tail}`));
+    });
+  });
+  return {
+    proc, url, exited,
+    lines: () => lines,
+    output: () => tail,
+    rescales: () => lines.filter((l) => l.msg === 'rescale decided'),
+    actions: () => lines.filter((l) => l.msg === 'rescale action finished'),
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill(signal);
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- policy
+
+/**
+ * A scaling policy for test speed: 1 s metric intervals (the agent's scrape interval), a 6 s
+ * metric window, scale-up after 2 intervals above the band, a 10 s cool-down and a 12 s
+ * scale-down delay, restart cost assumed 5 s until measured, no forecast.
+ */
+export function writeTestPolicy(path: string, overrides: Record<string, unknown> = {}): string {
+  const policy = {
+    metricsWindow: '6s',
+    upConfirmIntervals: 2,
+    catchUp: '30s',
+    backlog: { lagThreshold: '30s' },
+    cooldown: '10s',
+    scaleDown: { delay: '12s' },
+    restart: { prior: '5s', absorbShortOverloads: false },
+    effectiveness: { enabled: false },
+    forecast: { enabled: false },
+    ...overrides,
+  };
+  writeFileSync(path, stringify(policy));
+  return path;
+}
