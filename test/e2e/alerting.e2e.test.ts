@@ -11,12 +11,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { missingBinaries, startChild, waitFor, type Child } from '../support/processes.ts';
 import { instantQuery, startAlertmanager, startPrometheus, type PromServer } from '../support/prom-stack.ts';
 import { TestCluster } from '../engine/support/cluster.ts';
+import { shortenedRulePack } from '../support/rule-pack.ts';
 import { expandVariables, panelQueries } from '../../dashboards/queries.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -74,19 +75,6 @@ function key(a: ApiAlert): string {
 
 function firingKeys(list: ApiAlert[]): string[] {
   return list.filter((a) => a.state === 'firing').map(key).sort();
-}
-
-/** Copies the rule pack with every `for:` shortened, keeping expressions and labels as they are. */
-function shortenedRulePack(dir: string): string[] {
-  const src = join(ROOT, 'rules');
-  return readdirSync(src)
-    .filter((f) => f.endsWith('.yml'))
-    .map((f) => {
-      const text = readFileSync(join(src, f), 'utf8').replace(/^(\s+)for: \S+$/gm, '$1for: 3s');
-      const out = join(dir, f);
-      writeFileSync(out, text);
-      return out;
-    });
 }
 
 function startAgent(args: string[]): Child {

@@ -1,0 +1,87 @@
+/**
+ * End to end for the dashboards: the local stack as `flowpilot up` runs it (a JobManager, two
+ * TaskManagers, the order-enrichment job overloaded by a rate step, and the agent rescaling it
+ * in place) is scraped by a real Prometheus 2.42, which also scrapes the agent's own /metrics and
+ * evaluates the rule pack (every `for:` shortened to 3 s). Then every query of every generated
+ * dashboard, with Grafana's variables set to "All", must return data from Prometheus. The policy
+ * caps the enrichment vertex at parallelism 2, so the job stays overloaded (and alerts keep firing)
+ * after the agent's rescale. Takes about a minute.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { silentLogger } from '../../common/log.ts';
+import { up, type LocalCluster } from '../../engine/local/launcher.ts';
+import { expandVariables, panelQueries } from '../../dashboards/queries.ts';
+import { freePort, missingBinaries, waitFor } from '../support/processes.ts';
+import { instantQuery, startPrometheus, type PromServer } from '../support/prom-stack.ts';
+import { shortenedRulePack } from '../support/rule-pack.ts';
+
+const POLICY = `
+metricsWindow: 20s
+upConfirmIntervals: 2
+cooldown: 30s
+restart:
+  prior: 5s
+limits:
+  maxParallelism: 2
+forecast:
+  enabled: false
+`;
+
+describe('dashboards end to end', () => {
+  const skip = missingBinaries(['prometheus']);
+  it('answers every dashboard panel query with data from Prometheus scraping the engine and the agent', { skip: skip ?? false, timeout: 180_000 }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-dash-e2e-'));
+    let cluster: LocalCluster | null = null;
+    let prom: PromServer | null = null;
+    t.after(async () => {
+      await prom?.stop();
+      await cluster?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    writeFileSync(join(dir, 'policy.yml'), POLICY);
+    const agentPort = await freePort();
+    cluster = await up({
+      taskManagers: 2,
+      slots: 4,
+      restPort: 0,
+      metricsPort: 0,
+      stateDir: join(dir, 'state'),
+      job: 'order-enrichment',
+      jobArgs: ['--profile', 'steps:400@0s,2500@5s', '--latency', '50', '--capacity', '20', '--checkpoint-interval', '1000', '--window', '2000', '--output', join(dir, 'out')],
+      parallelism: 1,
+      agent: true,
+      agentArgs: ['--port', String(agentPort), '--scrape-interval', '1s', '--eval-interval', '1s', '--no-dry-run', '--actuation', 'in-place', '--policy', join(dir, 'policy.yml'), '--journal', join(dir, 'journal')],
+      define: [],
+      log: silentLogger(),
+      childOutput: new Writable({ write: (_c, _e, cb) => cb() }),
+    });
+    assert.ok(cluster.agent, 'the agent runs');
+    const engineTargets = [cluster.jobManager, ...cluster.taskManagers].map((c) => `127.0.0.1:${String(c.ready.metricsPort)}`);
+    prom = await startPrometheus({
+      jobs: [{ job: 'flink', targets: engineTargets }, { job: 'flowpilot-agent', targets: [`127.0.0.1:${agentPort}`] }],
+      ruleFiles: shortenedRulePack(dir),
+    });
+    const base = prom.url;
+
+    // The stack has done what the dashboards show: checkpoints completed, the agent rescaled, alerts fire.
+    await waitFor('a completed checkpoint in Prometheus', async () => (await instantQuery(base, 'flink_jobmanager_job_numberOfCompletedCheckpoints > 0')).length > 0, 60_000, 1000);
+    await waitFor('a rescale decision of the agent', async () => (await instantQuery(base, 'flowpilot_scaling_decisions_total{action="rescale"} > 0')).length > 0, 90_000, 1000);
+    await waitFor('a firing alert in Prometheus', async () => (await instantQuery(base, 'ALERTS{alertstate="firing"}')).length > 0, 60_000, 1000);
+    await waitFor('the uptime series to have a minute of history', async () => (await instantQuery(base, 'count_over_time(flink_jobmanager_job_uptime[1m]) > 20')).length > 0, 60_000, 1000);
+
+    const empty: string[] = [];
+    const queries = panelQueries();
+    for (const q of queries) {
+      const expr = expandVariables(q.expr, '30s');
+      const result = await instantQuery(base, expr);
+      if (result.length === 0) empty.push(`${q.dashboard} / ${q.panel} [${q.refId}]: ${expr}`);
+    }
+    t.diagnostic(`${queries.length} panel queries, ${queries.length - empty.length} with data`);
+    assert.deepEqual(empty, [], `panel queries without data:\n  ${empty.join('\n  ')}`);
+  });
+});
