@@ -22,6 +22,8 @@ export interface ApiAlert {
   annotations: Record<string, string>;
   state: 'pending' | 'firing';
   activeAt: string;
+  /** set while an alert is kept firing by keep_firing_for */
+  keepFiringSince?: string;
   value: string;
 }
 
@@ -31,6 +33,7 @@ function apiAlert(a: Alert): ApiAlert {
     annotations: { ...a.annotations },
     state: a.state as 'pending' | 'firing',
     activeAt: goTimeJSON(a.activeAt),
+    ...(a.keepFiringSince > 0 ? { keepFiringSince: goTimeJSON(a.keepFiringSince) } : {}),
     value: formatFloat(a.value, 'e', -1),
   };
 }

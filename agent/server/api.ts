@@ -19,7 +19,13 @@ import { parseExpr, toApiData, type PromQLEngine } from '../promql/index.ts';
 import type { LabelMatcher, Labels } from '../tsdb/index.ts';
 import type { TargetHealth } from '../collect/scraper.ts';
 import { ApiError, STATUS_OF, goTime, parseDurationParam, parseTimeParam, readForm } from './params.ts';
-import { alertsData, rulesData, type RuleSource } from './rules-view.ts';
+import { alertsApiData, rulesApiData, type RuleGroup } from '../rules/index.ts';
+
+/** What the server needs from the rule manager. */
+export interface RuleSource {
+  groups(): readonly RuleGroup[];
+  reload(): Promise<{ ok: boolean; problems: readonly unknown[] }>;
+}
 
 /** The read side of the store the API lists from (MemoryStorage implements it). */
 export interface SeriesIndex {
@@ -167,11 +173,16 @@ export class AgentApi {
       case 'labels':
         return success(res, this.labelNames(form));
       case 'alerts':
-        return success(res, alertsData(this.opts.rules?.groups() ?? []));
+        return success(res, alertsApiData(this.opts.rules?.groups() ?? []));
       case 'rules': {
         const type = form.get('type');
         if (type !== null && type !== '' && type !== 'alert' && type !== 'record') throw new ApiError('bad_data', `invalid parameter "type": not supported value "${type}"`);
-        return success(res, rulesData(this.opts.rules?.groups() ?? [], type || null));
+        return success(res, rulesApiData(this.opts.rules?.groups() ?? [], {
+          ...(type ? { type } : {}),
+          ruleNames: form.getAll('rule_name[]'),
+          groupNames: form.getAll('rule_group[]'),
+          files: form.getAll('file[]'),
+        }));
       }
       case 'targets':
         return success(res, this.targetsData(form.get('state')));
