@@ -51,12 +51,17 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<PromServ
     config.alerting = { alertmanagers: [{ static_configs: [{ targets: [new URL(opts.alertmanagerUrl).host] }] }] };
   }
   writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
-  const child = startChild(bin, [
+  return launch('prometheus', bin, dir, port, [
     `--config.file=${join(dir, 'prometheus.yml')}`,
     `--storage.tsdb.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--web.enable-lifecycle',
   ]);
+}
+
+/** Starts a server binary on 127.0.0.1:port, waits for /-/ready, and removes its temp dir on stop. */
+async function launch(name: string, bin: string, dir: string, port: number, args: string[]): Promise<PromServer> {
+  const child = startChild(bin, args);
   const url = `http://127.0.0.1:${port}`;
   const server: PromServer = {
     url,
@@ -68,7 +73,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<PromServ
     },
   };
   try {
-    await waitReady(url, child, 'prometheus');
+    await waitReady(url, child, name);
   } catch (err) {
     await server.stop();
     throw err;
@@ -89,29 +94,12 @@ export async function startAlertmanager(webhookUrl?: string): Promise<PromServer
     receivers: [receiver],
   };
   writeFileSync(join(dir, 'alertmanager.yml'), stringify(config));
-  const child = startChild(bin, [
+  return launch('alertmanager', bin, dir, port, [
     `--config.file=${join(dir, 'alertmanager.yml')}`,
     `--storage.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--cluster.listen-address=',
   ]);
-  const url = `http://127.0.0.1:${port}`;
-  const server: PromServer = {
-    url,
-    port,
-    child,
-    async stop() {
-      await child.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  try {
-    await waitReady(url, child, 'alertmanager');
-  } catch (err) {
-    await server.stop();
-    throw err;
-  }
-  return server;
 }
 
 export interface VectorSample {
