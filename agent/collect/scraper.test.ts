@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { MemoryStorage, newMatcher, type Labels } from '../tsdb/index.ts';
 import { HttpExpositionSource } from './http-target.ts';
-import { ScrapeLoop, ScrapeManager, createScrapeMetrics } from './scraper.ts';
+import { ScrapeLoop, ScrapeManager, createScrapeMetrics, scrapeOffset } from './scraper.ts';
 import type { ScrapeTarget } from './target.ts';
 
 interface Exporter {
@@ -249,5 +249,27 @@ describe('scrape manager', () => {
     assert.equal(latest(db, 'a')[0]!.stale, true);
     assert.equal(latest(db, 'up')[0]!.stale, true);
     assert.equal(mgr.targets().length, 0);
+  });
+
+  it('spreads targets over the interval, each scraped at its own stable offset', async (t) => {
+    const offsets = Array.from({ length: 40 }, (_, i) => scrapeOffset(`instance=10.0.0.${i}:9249,job=flink|http://10.0.0.${i}:9249/metrics`, 5000));
+    for (const o of offsets) assert.ok(Number.isInteger(o) && o >= 0 && o < 5000);
+    assert.ok(new Set(offsets.map((o) => Math.floor(o / 500))).size >= 6, `offsets bunch up: ${offsets.join(' ')}`);
+    assert.equal(scrapeOffset('a|b', 5000), scrapeOffset('a|b', 5000));
+
+    const exp = await startExporter(t, 'a 1\n');
+    const seen: number[] = [];
+    const db = new MemoryStorage();
+    const tg = target(exp.url, { intervalMs: 400 });
+    const loop = new ScrapeLoop(tg, { pool: 'p', appender: db, metrics: createScrapeMetrics(), onScraped: (startMs) => seen.push(startMs) });
+    t.after(() => loop.stop(false));
+    loop.start();
+    await new Promise((r) => setTimeout(r, 950));
+    assert.ok(seen.length >= 2, `expected scrapes, saw ${seen.length}`);
+    // Timers fire a little late, never early.
+    for (const startMs of seen) {
+      const late = (((startMs - loop.offsetMs) % 400) + 400) % 400;
+      assert.ok(late < 100, `scrape at ${startMs} is ${late} ms past offset ${loop.offsetMs} of the 400 ms interval`);
+    }
   });
 });

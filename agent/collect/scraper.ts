@@ -156,9 +156,24 @@ export class ScrapeLoop {
     return { ...this.state, labels: { ...this.state.labels } };
   }
 
-  /** Starts scraping now and then every interval; missed ticks are skipped, not replayed. */
+  /**
+   * Where in each interval this target is scraped (ms after a multiple of the interval): a
+   * stable hash of the target, as Prometheus spreads its targets, so a pool's scrapes (and the
+   * memory their bodies and parsed samples take) do not all land in the same instant.
+   */
+  get offsetMs(): number {
+    return scrapeOffset(this.key, this.target.intervalMs);
+  }
+
+  /**
+   * Starts scraping at the target's next offset in the interval (at most one interval from now)
+   * and then every interval; missed ticks are skipped, not replayed.
+   */
   start(): void {
-    const first = this.now();
+    const now0 = this.now();
+    const interval = this.target.intervalMs;
+    const wait = (((this.offsetMs - (now0 % interval)) % interval) + interval) % interval;
+    const first = now0 + wait;
     const tick = (): void => {
       if (this.stopController.signal.aborted) return;
       this.running = this.scrapeOnce().finally(() => {
@@ -170,7 +185,8 @@ export class ScrapeLoop {
         this.timer = setTimeout(tick, Math.max(0, next - now));
       });
     };
-    tick();
+    if (wait === 0) tick();
+    else this.timer = setTimeout(tick, wait);
   }
 
   /** Stops the loop. With `markStale`, writes stale markers for all of the target's series now. */
@@ -378,6 +394,13 @@ export class ScrapeLoop {
     const values = [up, durationS, scraped, scraped, added];
     for (let i = 0; i < values.length; i++) this.opts.appender.append(this.reportLabels[i]!, t, values[i]!);
   }
+}
+
+/** A target's scrape offset within its interval: FNV-1a of its key, modulo the interval. */
+export function scrapeOffset(key: string, intervalMs: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % Math.max(1, Math.floor(intervalMs));
 }
 
 interface CacheEntry {

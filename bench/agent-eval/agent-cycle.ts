@@ -6,8 +6,11 @@
  * `warm` cycles of scrape-all-targets then evaluate-every-group, each one interval of simulated
  * time apart, so range windows hold the same number of samples as Prometheus's do after as
  * many real scrapes; then `measured` cycles whose CPU time (process.cpuUsage) and wall time are
- * recorded. Every target is scraped at once, as the agent's ScrapeManager starts its loops
- * together. RSS is sampled throughout; the peak is also read from getrusage (maxRSS).
+ * recorded. The targets are scraped one after another in the order of their scrape offsets:
+ * the agent's loops scrape each target at its own hash offset within the interval
+ * (ScrapeLoop.offsetMs), so at this size (tens of ms per target, seconds between offsets) two
+ * targets' scrapes do not overlap. All samples of a cycle carry the cycle's time. RSS is sampled
+ * throughout; the peak is also read from getrusage (maxRSS).
  *
  * Protocol: the parent forks this file, sends one AgentCycleRequest, and receives one
  * `{ result }` or `{ error }` message.
@@ -134,6 +137,7 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
     const metrics = createScrapeMetrics(registry);
     const loops = staticTargets(cfg).map((t) => new ScrapeLoop(t, { pool: 'static', appender: storage, metrics, now: () => now }));
 
+    const ordered = [...loops].sort((a, b) => a.offsetMs - b.offsetMs);
     const cycles: CycleFigures[] = [];
     const total = req.warm + req.measured + (req.profileDir !== undefined ? 1 : 0);
     let profile: AgentCycleResult['profile'];
@@ -141,7 +145,7 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
       const last = i === total - 1;
       const doProfile = req.profileDir !== undefined && i === req.warm + req.measured;
       const scrapeAll = async (): Promise<void> => {
-        await Promise.all(loops.map((l) => l.scrapeOnce()));
+        for (const l of ordered) await l.scrapeOnce();
       };
       const c0 = process.cpuUsage();
       const w0 = performance.now();
