@@ -1,7 +1,9 @@
 /**
  * One in-memory series. The newest samples (up to RING_SAMPLES) sit raw in a ring buffer
- * of interleaved (timestamp ms, value) pairs in one Float64Array, which is all an instant
- * selector reads. Older samples move into compressed chunks (chunk.ts). Appends go to the
+ * of interleaved (timestamp ms, value) pairs in one plain array of doubles, which is all an
+ * instant selector reads. (A plain array lives in the V8 heap, where the garbage collector
+ * compacts it; a Float64Array of more than 64 bytes gets its own malloc block outside the heap,
+ * and 100k series regrowing theirs left the process's RSS far above its live data.) Older samples move into compressed chunks (chunk.ts). Appends go to the
  * tail in time order; retention drops from the head (whole chunks, then ring samples).
  * Stale markers (Prometheus's StaleNaN) are rare, so they are kept as a set of their
  * timestamps beside a NaN value, because JavaScript does not reliably preserve NaN bits.
@@ -29,7 +31,7 @@ export class MemSeries {
   /** Set when the store has dropped the series (retention or clear). */
   dead = false;
   /** [t0, v0, t1, v1, ...] over `cap` slots. */
-  private buf: Float64Array;
+  private buf: number[];
   private cap: number;
   private head = 0;
   private len = 0;
@@ -41,7 +43,7 @@ export class MemSeries {
     this.id = id;
     this.labels = labels;
     this.cap = cap;
-    this.buf = new Float64Array(cap * 2);
+    this.buf = doubles(cap * 2);
   }
 
   get length(): number {
@@ -177,7 +179,7 @@ export class MemSeries {
   /** Grows by half: series fill up to their retention and stay there, so less slack wins. */
   private grow(): void {
     const newCap = Math.min(Math.ceil(this.cap * 1.5), Math.max(RING_SAMPLES, this.cap + 1));
-    const buf = new Float64Array(newCap * 2);
+    const buf = doubles(newCap * 2);
     for (let i = 0; i < this.len; i++) {
       const p = ((this.head + i) % this.cap) * 2;
       buf[i * 2] = this.buf[p]!;
@@ -187,4 +189,11 @@ export class MemSeries {
     this.cap = newCap;
     this.head = 0;
   }
+}
+
+/** A packed array of `n` doubles (V8 keeps it unboxed, 8 bytes per element). */
+function doubles(n: number): number[] {
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(0.5);
+  return a;
 }
