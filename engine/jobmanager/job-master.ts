@@ -4,31 +4,30 @@
  * i of every vertex), deployment to TaskManagers, and failover. A failed subtask or a lost
  * TaskManager cancels the current execution attempt and, if the restart strategy allows,
  * redeploys a new attempt on the slots that remain (RESTARTING → RUNNING); otherwise the job
- * fails. Restoring from the latest checkpoint slots in at `deployAttempt` (checkpoint issue).
+ * fails. Every attempt restores from the latest completed checkpoint (restore plans from
+ * engine/checkpoint/restore.ts); an in-place rescale is a restart at new parallelisms. Its
+ * parts: execution-records.ts (subtask states), deployment-plan.ts (TaskDeployments),
+ * task-manager-gateway.ts (RPC to TaskManagers), job-savepoints.ts, job-metrics.ts.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { JobGraph, JobSubmission } from '../contracts/job-graph.ts';
-import type { ExceptionView, ExecutionState, JobStatus } from '../rest/backend.ts';
-import type { RpcEnvelope } from '../rpc/connection.ts';
+import type { ExceptionView, JobStatus } from '../rest/backend.ts';
 import type { AcknowledgeCheckpointMessage, TaskStateMessage } from '../rpc/messages.ts';
 import { CheckpointCoordinator, type CheckpointHost, type CompletedCheckpoint } from './checkpoint-coordinator.ts';
 import type { SavepointOperation } from '../rest/backend.ts';
-import { SavepointOperations } from '../checkpoint/savepoint-operations.ts';
+import { JobSavepoints, type AfterSavepoint } from './job-savepoints.ts';
+import { jobMetrics } from './job-metrics.ts';
 import { assignRestoreState, type RestoreAssignment } from '../checkpoint/restore.ts';
 import { withMaxParallelism } from '../checkpoint/job-checkpointing.ts';
-import { attemptId, type JobDeployment, type TaskDeployment, type TaskLocation } from '../runtime/deployment.ts';
+import type { TaskLocation } from '../runtime/deployment.ts';
+import { planDeployments } from './deployment-plan.ts';
+import { TaskManagerGateway } from './task-manager-gateway.ts';
+import { ExecutionRecords, TERMINAL_TASK } from './execution-records.ts';
+export type { SubtaskRecord } from './execution-records.ts';
 import type { ResourceManager, SlotRef } from './resource-manager.ts';
 import type { RestartBackoff } from '../restart/restart-strategy.ts';
-
-export interface SubtaskRecord {
-  index: number;
-  state: ExecutionState;
-  attempt: number;
-  taskManagerId: string | null;
-  timestamps: Partial<Record<ExecutionState, number>>;
-}
 
 export interface JobModule {
   sha256: string;
@@ -59,7 +58,6 @@ export interface JobMasterDeps {
 }
 
 const TERMINAL_JOB: ReadonlySet<JobStatus> = new Set(['FAILED', 'CANCELED', 'FINISHED', 'SUSPENDED']);
-const TERMINAL_TASK: ReadonlySet<ExecutionState> = new Set(['FINISHED', 'CANCELED', 'FAILED']);
 
 export function newId(): string {
   return randomBytes(16).toString('hex');
@@ -78,7 +76,7 @@ export class JobMaster {
   readonly statusTotals: Partial<Record<JobStatus, number>> = {};
   numRestarts = 0;
   readonly exceptions: ExceptionView[] = [];
-  readonly subtasks: Map<string, SubtaskRecord[]> = new Map();
+  readonly subtasks: ExecutionRecords;
   executionId = '';
   private slots: SlotRef[] = [];
   private readonly deps: JobMasterDeps;
@@ -88,7 +86,8 @@ export class JobMaster {
   private failingOver = false;
   /** Every job has one; it checkpoints periodically only when execution.checkpointing.interval is set. */
   readonly checkpoints: CheckpointCoordinator;
-  private readonly savepointOps: SavepointOperations;
+  private readonly savepoints: JobSavepoints;
+  private readonly gateway: TaskManagerGateway;
 
   constructor(deps: JobMasterDeps) {
     this.deps = deps;
@@ -97,17 +96,13 @@ export class JobMaster {
     this.submission = deps.submission;
     this.module = deps.module;
     this.log = deps.log.child({ jobId: deps.jobId });
-    this.savepointOps = new SavepointOperations(deps.jobId);
+    this.gateway = new TaskManagerGateway(deps.resources, deps.askTimeoutMs, this.log);
     this.setStatus('INITIALIZING');
-    for (const v of deps.graph.vertices) {
-      this.subtasks.set(
-        v.id,
-        Array.from({ length: v.parallelism }, (_, index) => ({ index, state: 'CREATED' as ExecutionState, attempt: 0, taskManagerId: null, timestamps: { CREATED: Date.now() } })),
-      );
-    }
+    this.subtasks = ExecutionRecords.forGraph(deps.graph);
     this.setStatus('CREATED');
     this.checkpoints = new CheckpointCoordinator(this.checkpointHost(), deps.graph.config, deps.checkpointDir, this.log);
     if (deps.initialRestore) this.checkpoints.startFrom(deps.initialRestore);
+    this.savepoints = new JobSavepoints(this);
   }
 
   /** True when the job checkpoints periodically or has taken a savepoint (REST then serves checkpoint stats). */
@@ -115,37 +110,9 @@ export class JobMaster {
     return this.checkpoints.interval > 0 || this.checkpoints.counts.total > 0;
   }
 
-  /**
-   * Takes a savepoint into `targetDirectory` (or the default), retrying while another checkpoint
-   * is in flight or subtasks are not all running; then cancels the job (`cancel-job`) or stops it
-   * (stop-with-savepoint: the job ends FINISHED). Returns the trigger id for savepointStatus.
-   */
-  requestSavepoint(targetDirectory: string, after: 'none' | 'cancel' | 'stop', requestedTriggerId?: string): string {
-    const kind = after === 'stop' ? 'SYNC_SAVEPOINT' : 'SAVEPOINT';
-    // A retry with a known id, or the same request again, gets the running trigger; anything else is a 409.
-    const admission = this.savepointOps.admit(kind, targetDirectory, requestedTriggerId);
-    if (admission.join) return admission.triggerId;
-    const triggerId = admission.triggerId;
-    this.savepointOps.begin(triggerId, kind, targetDirectory);
-    const deadline = Date.now() + this.checkpoints.timeout;
-    const failed = (message: string) => this.savepointOps.fail(triggerId, new Error(message));
-    const attempt = () => {
-      if (this.isTerminal) return failed(`The job is ${this.status}.`);
-      const id = this.checkpoints.trigger(true, {
-        targetDirectory,
-        done: (r) => {
-          if ('error' in r) return failed(r.error);
-          this.savepointOps.complete(triggerId, r.location);
-          if (after === 'cancel') void this.cancel();
-          if (after === 'stop') void this.stopAfterSavepoint();
-        },
-      });
-      if (id !== null) return;
-      if (Date.now() > deadline) return failed('Could not start the savepoint: the job was not running on all subtasks, or another checkpoint did not finish.');
-      setTimeout(attempt, 100).unref();
-    };
-    attempt();
-    return triggerId;
+  /** Takes (or joins) a savepoint into a checked `targetDirectory`, then cancels or stops the job as asked. Returns the trigger id. */
+  requestSavepoint(targetDirectory: string, after: AfterSavepoint, requestedTriggerId?: string): string {
+    return this.savepoints.request(targetDirectory, after, requestedTriggerId);
   }
 
   /** Where a savepoint goes when the request names no target: the job's savepoint dir, else the cluster's. */
@@ -154,7 +121,7 @@ export class JobMaster {
   }
 
   savepointStatus(triggerId: string): SavepointOperation | undefined {
-    return this.savepointOps.status(triggerId);
+    return this.savepoints.status(triggerId);
   }
 
   /**
@@ -181,12 +148,7 @@ export class JobMaster {
     await this.cancelAttempt();
     this.graph = graph;
     this.submission = submission;
-    for (const v of graph.vertices) {
-      const old = this.subtasks.get(v.id) ?? [];
-      const attempt = old.reduce((m, r) => Math.max(m, r.attempt + 1), 0);
-      this.subtasks.set(v.id, Array.from({ length: v.parallelism }, (_, index) => ({ index, state: 'CREATED' as ExecutionState, attempt, taskManagerId: null, timestamps: { CREATED: Date.now() } })));
-    }
-    for (const id of [...this.subtasks.keys()]) if (!graph.vertices.some((v) => v.id === id)) this.subtasks.delete(id);
+    this.subtasks.rescaleTo(graph);
     this.numRestarts++;
     this.numRescales++;
     this.failingOver = false;
@@ -207,7 +169,7 @@ export class JobMaster {
   }
 
   /** Stop-with-savepoint's second half: the savepoint holds everything, so the subtasks end and the job is FINISHED. */
-  private async stopAfterSavepoint(): Promise<void> {
+  async finishAfterStop(): Promise<void> {
     if (this.isTerminal || this.status === 'CANCELLING') return;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
@@ -229,22 +191,9 @@ export class JobMaster {
       },
       graph: () => this.graph,
       vertexParallelism: () => new Map(this.graph.vertices.map((v) => [v.id, v.parallelism])),
-      canCheckpoint: () => this.status === 'RUNNING' && !this.failingOver && this.slots.length > 0 && this.allTasks((r) => r.state === 'RUNNING'),
-      taskManagers: (sourcesOnly) => {
-        const ids = new Set<string>();
-        for (const v of this.graph.vertices) {
-          if (sourcesOnly && !(v.isSource || v.inputs.length === 0)) continue;
-          for (const r of this.subtasks.get(v.id) ?? []) if (r.taskManagerId) ids.add(r.taskManagerId);
-        }
-        return [...ids];
-      },
-      send: (tmId, msg) => {
-        try {
-          this.deps.resources.taskManagers.get(tmId)?.conn.send(msg);
-        } catch {
-          // lost TaskManager: the checkpoint times out or the failover aborts it
-        }
-      },
+      canCheckpoint: () => this.status === 'RUNNING' && !this.failingOver && this.slots.length > 0 && this.subtasks.every((r) => r.state === 'RUNNING'),
+      taskManagers: (sourcesOnly) => this.subtasks.taskManagers(this.graph, sourcesOnly),
+      send: (tmId, msg) => this.gateway.send(tmId, msg),
     };
   }
 
@@ -280,11 +229,6 @@ export class JobMaster {
     this.statusTimestamps[status] = now;
   }
 
-  private setTask(rec: SubtaskRecord, state: ExecutionState): void {
-    rec.state = state;
-    rec.timestamps[state] = Date.now();
-  }
-
   /** Starts scheduling; the job is RUNNING while it waits for slots, as in Flink. */
   start(): void {
     this.setStatus('RUNNING');
@@ -299,7 +243,7 @@ export class JobMaster {
     if (!slots) {
       if (this.waitingSince === 0) {
         this.waitingSince = Date.now();
-        for (const recs of this.subtasks.values()) for (const r of recs) if (r.state === 'CREATED') this.setTask(r, 'SCHEDULED');
+        this.subtasks.schedule();
         this.log.info({ required: this.requiredSlots, available: this.deps.resources.availableSlots }, 'waiting for slots');
       } else if (Date.now() - this.waitingSince > this.deps.slotRequestTimeoutMs) {
         this.fail(new Error(`NoResourceAvailableException: could not acquire the minimum required resources (${this.requiredSlots} slots) within ${this.deps.slotRequestTimeoutMs} ms`), undefined);
@@ -327,11 +271,10 @@ export class JobMaster {
         }
         locs.push({ taskManagerId: tm.id, dataAddress: `${tm.host}:${tm.dataPort}` });
         recs[i]!.taskManagerId = tm.id;
-        this.setTask(recs[i]!, 'DEPLOYING');
+        ExecutionRecords.setState(recs[i]!, 'DEPLOYING');
       }
       locations.set(v.id, locs);
     }
-    const perTm = new Map<string, TaskDeployment[]>();
     const latest = this.checkpoints.latest;
     let assignment: RestoreAssignment | null = null;
     if (latest) {
@@ -345,63 +288,11 @@ export class JobMaster {
       this.checkpoints.markRestored();
       this.graph = withMaxParallelism(this.graph, assignment.maxParallelism);
     }
-    for (const v of this.graph.vertices) {
-      const consumersOf = this.graph.vertices.flatMap((u) => u.inputs.filter((e) => e.sourceVertexId === v.id).map((e) => ({ u, e })));
-      for (let i = 0; i < v.parallelism; i++) {
-        const rec = this.subtasks.get(v.id)![i]!;
-        const task: TaskDeployment = {
-          vertexId: v.id,
-          taskName: v.name,
-          subtaskIndex: i,
-          parallelism: v.parallelism,
-          maxParallelism: v.maxParallelism,
-          attemptNumber: rec.attempt,
-          attemptId: attemptId(executionId, v.id, i, rec.attempt),
-          isSource: v.isSource || v.inputs.length === 0,
-          headOperator: { id: v.operators[0]?.id ?? v.id, name: v.operators[0]?.name ?? v.name },
-          inputs: v.inputs.map((e) => ({
-            inputIndex: e.inputIndex,
-            sourceVertexId: e.sourceVertexId,
-            ship: e.ship,
-            producerParallelism: this.vertex(e.sourceVertexId).parallelism,
-          })),
-          outputs: consumersOf.map(({ u, e }) => ({
-            targetVertexId: u.id,
-            inputIndex: e.inputIndex,
-            ship: e.ship,
-            consumerParallelism: u.parallelism,
-            consumerMaxParallelism: u.maxParallelism,
-            consumers: locations.get(u.id)!,
-          })),
-        };
-        const plan = assignment?.subtasks[v.id]?.[i];
-        if (plan) task.restore = plan;
-        const tmId = rec.taskManagerId!;
-        const list = perTm.get(tmId) ?? [];
-        list.push(task);
-        perTm.set(tmId, list);
-      }
-    }
-    await Promise.all(
-      [...perTm].map(async ([tmId, tasks]) => {
-        const tm = this.deps.resources.taskManagers.get(tmId);
-        const deployment: JobDeployment = {
-          jobId: this.jobId,
-          jobName: this.name,
-          executionId,
-          module: this.module,
-          submission: this.submission,
-          config: this.graph.config,
-          tasks,
-        };
-        try {
-          if (!tm) throw new Error(`TaskManager ${tmId} is gone`);
-          await tm.conn.request({ t: 'deploy', deployment } as unknown as RpcEnvelope, this.deps.askTimeoutMs);
-        } catch (err) {
-          if (this.executionId === executionId) this.failover(new Error(`deployment to ${tmId} failed: ${errorMessage(err)}`), tmId);
-        }
-      }),
-    );
+    const perTm = planDeployments(this.graph, executionId, this.subtasks, locations, assignment);
+    const base = { jobId: this.jobId, jobName: this.name, executionId, module: this.module, submission: this.submission, config: this.graph.config };
+    await this.gateway.deploy(base, perTm, (tmId, err) => {
+      if (this.executionId === executionId) this.failover(err, tmId);
+    });
   }
 
   private vertex(id: string) {
@@ -415,7 +306,7 @@ export class JobMaster {
     if (msg.executionId !== this.executionId) return;
     const rec = this.subtasks.get(msg.vertexId)?.[msg.subtaskIndex];
     if (!rec || rec.attempt !== msg.attemptNumber || TERMINAL_TASK.has(rec.state)) return;
-    this.setTask(rec, msg.state);
+    ExecutionRecords.setState(rec, msg.state);
     if ((msg.state === 'FAILED' || msg.state === 'CANCELED') && !this.failingOver && this.status === 'RUNNING') {
       // CANCELED without the JobManager asking: the TaskManager is shutting down or lost us.
       const v = this.vertex(msg.vertexId);
@@ -423,7 +314,7 @@ export class JobMaster {
       this.failover(new Error(why), msg.taskManagerId, `${v.name} (${msg.subtaskIndex + 1}/${v.parallelism})`);
       return;
     }
-    if (msg.state === 'FINISHED' && this.status === 'RUNNING' && this.allTasks((r) => r.state === 'FINISHED')) {
+    if (msg.state === 'FINISHED' && this.status === 'RUNNING' && this.subtasks.every((r) => r.state === 'FINISHED')) {
       this.finishWith('FINISHED');
     }
   }
@@ -432,25 +323,12 @@ export class JobMaster {
   onTaskManagerLost(tmId: string, reason: string): void {
     if (this.isTerminal) return;
     this.slots = this.slots.filter((s) => s.taskManagerId !== tmId);
-    let hit = false;
-    for (const recs of this.subtasks.values()) {
-      for (const r of recs) {
-        if (r.taskManagerId === tmId && !TERMINAL_TASK.has(r.state)) {
-          this.setTask(r, 'FAILED');
-          hit = true;
-        }
-      }
-    }
+    const hit = this.subtasks.failOn(tmId);
     if (!hit) return;
     const err = new Error(`org.apache.flink.runtime.jobmaster.JobMasterException: TaskManager with id ${tmId} is no longer reachable. ${reason}`);
     if (!this.failingOver && (this.status === 'RUNNING' || this.status === 'RESTARTING')) this.failover(err, tmId);
     // Already failing over (often a consumer noticed the broken data connection first): keep the root cause too.
     else this.record(err, tmId);
-  }
-
-  private allTasks(pred: (r: SubtaskRecord) => boolean): boolean {
-    for (const recs of this.subtasks.values()) for (const r of recs) if (!pred(r)) return false;
-    return true;
   }
 
   private record(err: Error, tmId: string | undefined, taskName?: string): void {
@@ -486,14 +364,7 @@ export class JobMaster {
         this.restartTimer = null;
         if (this.status !== 'RESTARTING') return;
         this.numRestarts++;
-        for (const recs of this.subtasks.values()) {
-          for (const r of recs) {
-            r.attempt++;
-            r.taskManagerId = null;
-            r.timestamps = {};
-            this.setTask(r, 'CREATED');
-          }
-        }
+        this.subtasks.newAttempt();
         this.setStatus('RUNNING');
         this.tryDeploy();
       }, decision.delayMs);
@@ -509,40 +380,15 @@ export class JobMaster {
   /** Cancels every running subtask of the current attempt and frees the job's slots. */
   private async cancelAttempt(): Promise<void> {
     const executionId = this.executionId;
-    const tms = new Set<string>();
-    for (const recs of this.subtasks.values()) {
-      for (const r of recs) {
-        if (TERMINAL_TASK.has(r.state)) continue;
-        if (r.taskManagerId) tms.add(r.taskManagerId);
-        if (r.state !== 'CREATED' && r.state !== 'SCHEDULED') this.setTask(r, 'CANCELING');
-      }
-    }
-    await Promise.all(
-      [...tms].map(async (id) => {
-        const tm = this.deps.resources.taskManagers.get(id);
-        if (!tm) return;
-        try {
-          await tm.conn.request({ t: 'cancel', executionId }, this.deps.askTimeoutMs);
-        } catch (err) {
-          this.log.warn({ taskManagerId: id, err: errorMessage(err) }, 'cancel failed');
-        }
-      }),
-    );
-    for (const recs of this.subtasks.values()) for (const r of recs) if (!TERMINAL_TASK.has(r.state)) this.setTask(r, 'CANCELED');
+    const tms = this.subtasks.startCancel();
+    await this.gateway.cancel(executionId, tms);
+    this.subtasks.finishCancel();
     this.releaseAttempt();
   }
 
   private releaseAttempt(): void {
     const executionId = this.executionId;
-    const used = new Set(this.slots.map((s) => s.taskManagerId));
-    for (const id of used) {
-      const tm = this.deps.resources.taskManagers.get(id);
-      try {
-        tm?.conn.send({ t: 'release', executionId });
-      } catch {
-        // gone already
-      }
-    }
+    this.gateway.release(executionId, this.slots.map((s) => s.taskManagerId));
     this.deps.resources.releaseSlots(this.slots);
     this.slots = [];
   }
@@ -586,26 +432,14 @@ export class JobMaster {
 
   /** Job-scope metrics on the JobManager under Flink's names. */
   metrics(): Record<string, number> {
-    const now = Date.now();
-    const s = this.status;
-    const since = this.statusTimestamps[s] ?? now;
-    const terminal = this.isTerminal;
-    const cur = (st: JobStatus) => (s === st ? now - since : 0);
-    const total = (st: JobStatus) => (this.statusTotals[st] ?? 0) + cur(st);
-    const out: Record<string, number> = {
-      uptime: terminal ? -1 : s === 'RUNNING' ? now - since : 0,
-      downtime: terminal ? -1 : s === 'FAILING' || s === 'RESTARTING' ? now - since : 0,
+    return jobMetrics({
+      status: this.status,
+      isTerminal: this.isTerminal,
+      statusTimestamps: this.statusTimestamps,
+      statusTotals: this.statusTotals,
       numRestarts: this.numRestarts,
-      fullRestarts: this.numRestarts,
       numRescales: this.numRescales,
-      ...(this.checkpointingEnabled ? this.checkpoints.metrics() : {}),
-    };
-    for (const st of ['INITIALIZING', 'CREATED', 'RUNNING', 'FAILING', 'CANCELLING', 'RESTARTING'] as JobStatus[]) {
-      const key = st.toLowerCase();
-      out[`${key}Time`] = cur(st);
-      out[`${key}TimeTotal`] = total(st);
-      out[`${key}State`] = s === st ? 1 : 0;
-    }
-    return out;
+      checkpointMetrics: this.checkpointingEnabled ? this.checkpoints.metrics() : null,
+    });
   }
 }
