@@ -24,6 +24,7 @@ import { assignRestoreState, type RestoreAssignment } from '../checkpoint/restor
 import { withMaxParallelism } from '../checkpoint/job-checkpointing.ts';
 import type { JobGraph } from '../contracts/job-graph.ts';
 import { ResourceManager } from './resource-manager.ts';
+import { ReactiveScaler } from './reactive-scaler.ts';
 import { resolveAllowedPath } from '../checkpoint/paths.ts';
 import { createRestartStrategy, parseRestartStrategyConfig, type RestartBackoff } from '../restart/restart-strategy.ts';
 
@@ -62,6 +63,7 @@ export class JobManager {
   private rpc: { close(): Promise<void> } | null = null;
   private ops: OpsServer | null = null;
   private tick: NodeJS.Timeout | null = null;
+  private readonly reactive: ReactiveScaler | null = null;
 
   constructor(deps: JobManagerDeps) {
     this.config = deps.config;
@@ -73,8 +75,20 @@ export class JobManager {
     this.resources = new ResourceManager(deps.log, c['heartbeat.timeout'], c['heartbeat.interval']);
     this.resources.onLost((tm, reason) => {
       for (const job of this.jobs.values()) job.onTaskManagerLost(tm.id, reason);
+      this.reactive?.resourcesChanged();
     });
-    this.resources.onRegistered(() => this.scheduleWaiting());
+    this.resources.onRegistered(() => {
+      this.scheduleWaiting();
+      this.reactive?.resourcesChanged();
+    });
+    if (c['scheduler-mode'] === 'reactive') {
+      this.reactive = new ReactiveScaler({
+        stabilizationMs: c['jobmanager.adaptive-scheduler.resource-stabilization-timeout'],
+        totalSlots: () => this.resources.totalSlots,
+        jobs: () => this.jobs.values(),
+        log: deps.log,
+      });
+    }
   }
 
   get host(): string {
@@ -256,6 +270,7 @@ export class JobManager {
 
   async stop(): Promise<void> {
     if (this.tick) clearInterval(this.tick);
+    this.reactive?.stop();
     for (const job of this.jobs.values()) job.suspend();
     this.resources.stop();
     await this.rpc?.close();

@@ -69,6 +69,8 @@ export class JobMaster {
   graph: JobGraph;
   submission: JobSubmission;
   numRescales = 0;
+  /** Upper bounds from PUT resource-requirements, by vertex id (reactive mode scales up to them). */
+  readonly upperBounds: Record<string, number> = {};
   readonly module: JobModule;
   status: JobStatus = 'INITIALIZING';
   readonly statusTimestamps: Partial<Record<JobStatus, number>> = {};

@@ -174,6 +174,9 @@ export function createRestBackend(jm: JobManager): RestBackend {
           throw new FlowpilotError('FP_REST_BAD_REQUEST', `upper bound ${r.upperBound} of vertex ${v.id} exceeds its max parallelism ${v.maxParallelism}`);
         }
         target[v.id] = Math.max(1, r.upperBound === -1 ? v.parallelism : r.upperBound);
+        job.upperBounds[v.id] = r.upperBound === -1 ? v.maxParallelism : r.upperBound;
+        // Reactive mode: no more than the cluster's slots.
+        if (jm.config['scheduler-mode'] === 'reactive') target[v.id] = Math.min(target[v.id]!, Math.max(1, jm.resources.totalSlots));
       }
       void job.rescale(target).catch((err: unknown) => jm.log.error({ jobId, err: (err as Error).message }, 'rescale failed'));
     },
