@@ -1,16 +1,20 @@
 /**
  * An HTTP exposition endpoint as a scrape source: GET with undici under the scrape timeout,
- * gzip accepted, text format 0.0.4 parsed by prometheus-text.ts. A non-2xx status is a failed
+ * gzip accepted, text format 0.0.4 parsed by prometheus-text.ts chunk by chunk (a body is
+ * never held as one string: megabyte strings sit in V8's large-object space until a full GC). A non-2xx status is a failed
  * scrape with Prometheus's wording ("server returned HTTP status 500 Internal Server Error").
  */
 import { gunzipSync } from 'node:zlib';
+import { StringDecoder } from 'node:string_decoder';
 import { STATUS_CODES } from 'node:http';
 import { request } from 'undici';
 import { FlowpilotError } from '../../common/errors.ts';
-import { parsePrometheusText, type KnownSeriesTest } from './prometheus-text.ts';
+import { ExpositionParser, type KnownSeriesTest } from './prometheus-text.ts';
 import type { SourceResult, TargetSource } from './target.ts';
 
 const ACCEPT = 'text/plain;version=0.0.4;q=1,*/*;q=0.1';
+/** Piece size for feeding a decompressed body to the parser. */
+const PIECE = 64 * 1024;
 
 export class HttpExpositionSource implements TargetSource {
   readonly url: string;
@@ -35,9 +39,21 @@ export class HttpExpositionSource implements TargetSource {
       await res.body.dump();
       throw new FlowpilotError('FP_SCRAPE_HTTP_STATUS', `server returned HTTP status ${res.statusCode} ${STATUS_CODES[res.statusCode] ?? ''}`.trim());
     }
-    let buf = Buffer.from(await res.body.arrayBuffer());
-    if (String(res.headers['content-encoding'] ?? '').toLowerCase() === 'gzip') buf = gunzipSync(buf);
-    const parsed = parsePrometheusText(buf.toString('utf8'), isKnownSeries ? { isKnownSeries } : {});
+    const parser = new ExpositionParser(isKnownSeries ? { isKnownSeries } : {});
+    const decoder = new StringDecoder('utf8');
+    if (String(res.headers['content-encoding'] ?? '').toLowerCase() === 'gzip') {
+      const buf = gunzipSync(Buffer.from(await res.body.arrayBuffer()));
+      for (let off = 0; off < buf.length; off += PIECE) parser.push(decoder.write(buf.subarray(off, off + PIECE)));
+    } else {
+      // Parsed in one synchronous pass once the body is in: what parsing allocates is then
+      // consumed by the scrape loop before anything else runs, and dies young. (Parsing as
+      // chunks arrive keeps it alive across network waits, which promotes it to the old space.)
+      const chunks: Buffer[] = [];
+      for await (const chunk of res.body) chunks.push(chunk as Buffer);
+      for (const chunk of chunks) parser.push(decoder.write(chunk));
+    }
+    parser.push(decoder.end());
+    const parsed = parser.end();
     const first = parsed.errors[0];
     return {
       samples: parsed.samples,

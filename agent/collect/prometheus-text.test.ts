@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KNOWN_SERIES, familyOf, parseExpositionFloat, parsePrometheusText } from './prometheus-text.ts';
+import { ExpositionParser, KNOWN_SERIES, familyOf, parseExpositionFloat, parsePrometheusText } from './prometheus-text.ts';
 
 describe('Prometheus text exposition parser', () => {
   it('reads HELP and TYPE metadata and samples with labels', () => {
@@ -136,6 +136,36 @@ describe('Prometheus text exposition parser', () => {
     // A blank between the name and the label set does not change the series.
     assert.equal(b[10]!.seriesHash, a[0]!.seriesHash);
     assert.equal(b[10]!.seriesCheck, a[0]!.seriesCheck);
+  });
+
+  it('gives the same samples, metadata and error lines when the body arrives in pieces of any size', () => {
+    const body = [
+      '# HELP a A gauge.',
+      '# TYPE a gauge',
+      'a{x="1",y="é\\"q\\""} 1',
+      '',
+      'bad line here',
+      '',
+      '',
+      'a{x="2"} 2 1000',
+      'b 3',
+      'c{unterminated="x 4',
+      'd 5',
+    ].join('\n');
+    const whole = parsePrometheusText(body);
+    assert.equal(whole.samples.length, 4);
+    assert.deepEqual(whole.errors.map((e) => e.line), [5, 10]);
+    for (const size of [1, 2, 3, 7, 16, body.length]) {
+      for (const trailing of ['', '\n']) {
+        const p = new ExpositionParser();
+        const text = body + trailing;
+        for (let i = 0; i < text.length; i += size) p.push(text.slice(i, i + size));
+        const r = p.end();
+        assert.deepEqual(r.samples, whole.samples, `pieces of ${size}`);
+        assert.deepEqual(r.errors, whole.errors, `pieces of ${size}`);
+        assert.deepEqual([...r.metadata], [...whole.metadata]);
+      }
+    }
   });
 
   it('parses floats like Go, rejecting what JavaScript alone would accept', () => {

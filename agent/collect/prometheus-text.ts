@@ -310,52 +310,92 @@ function parseCommentLine(line: string, metadata: Map<string, FamilyMetadata>): 
   metadata.set(family!, meta);
 }
 
-/** Parses a whole exposition body. Never throws; malformed lines land in `errors`. */
-export function parsePrometheusText(body: string, opts: ParseOptions = {}): ParseResult {
-  const known = opts.isKnownSeries;
-  const samples: ParsedSample[] = [];
-  const metadata = new Map<string, FamilyMetadata>();
-  const errors: ParseError[] = [];
-  let start = 0;
-  let lineNo = 0;
-  const len = body.length;
-  while (start < len) {
-    let end = body.indexOf('\n', start);
-    if (end < 0) end = len;
-    lineNo++;
-    let line = body.slice(start, end);
-    start = end + 1;
-    if (line.length === 0) continue;
-    if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-    const first = line.charCodeAt(0);
-    const last = line.charCodeAt(line.length - 1);
-    const trimmed = isBlank(first) || isBlank(last) ? line.trim() : line;
-    if (trimmed.length === 0) continue;
-    try {
-      if (trimmed.charCodeAt(0) === 35 /* # */) parseCommentLine(trimmed, metadata);
-      else {
-        const end = seriesEnd(trimmed);
-        const series = end > 0 ? trimmed.slice(0, end) : '';
-        const hash = lastHash;
-        const check = lastCheck;
-        let sample: ParsedSample;
-        if (known !== undefined && end > 0 && (end === trimmed.length || isBlank(trimmed.charCodeAt(end))) && known(series, samples.length, hash, check)) {
-          sample = parseValuePart(trimmed.slice(end), series);
-        } else {
-          sample = parseSampleLine(trimmed);
-          if (end > 0) sample.series = series;
+/**
+ * An exposition parser fed in pieces (a response body chunk by chunk), so a scrape never holds
+ * its whole body as one string: bodies of megabytes would otherwise land in V8's large-object
+ * space and stay there until the next full garbage collection. `push` parses every complete
+ * line and keeps the partial last one; `end` parses what is left and returns the result.
+ */
+export class ExpositionParser {
+  private readonly known: KnownSeriesTest | undefined;
+  private readonly samples: ParsedSample[] = [];
+  private readonly metadata = new Map<string, FamilyMetadata>();
+  private readonly errors: ParseError[] = [];
+  private lineNo = 0;
+  private rest = '';
+
+  constructor(opts: ParseOptions = {}) {
+    this.known = opts.isKnownSeries;
+  }
+
+  push(text: string): void {
+    const body = this.rest.length > 0 ? this.rest + text : text;
+    const last = body.lastIndexOf('\n');
+    if (last < 0) {
+      this.rest = body;
+      return;
+    }
+    this.parseLines(body, last);
+    // A copy, so the kept tail does not pin the whole chunk.
+    this.rest = last + 1 < body.length ? ownString(body.slice(last + 1)) : '';
+  }
+
+  end(): ParseResult {
+    if (this.rest.length > 0) this.parseLines(this.rest, this.rest.length);
+    this.rest = '';
+    return { samples: this.samples, metadata: this.metadata, errors: this.errors };
+  }
+
+  /** Parses the lines of body[0, stop), where `stop` is the index of a newline or the body's length. */
+  private parseLines(body: string, stop: number): void {
+    const known = this.known;
+    const samples = this.samples;
+    let next = 0;
+    while (next <= stop) {
+      const start = next;
+      let end = body.indexOf('\n', start);
+      if (end < 0 || end > stop) end = stop;
+      next = end + 1;
+      this.lineNo++;
+      let line = body.slice(start, end);
+      if (line.length === 0) continue;
+      if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+      const first = line.charCodeAt(0);
+      const lastC = line.charCodeAt(line.length - 1);
+      const trimmed = isBlank(first) || isBlank(lastC) ? line.trim() : line;
+      if (trimmed.length === 0) continue;
+      try {
+        if (trimmed.charCodeAt(0) === 35 /* # */) parseCommentLine(trimmed, this.metadata);
+        else {
+          const end = seriesEnd(trimmed);
+          const series = end > 0 ? trimmed.slice(0, end) : '';
+          const hash = lastHash;
+          const check = lastCheck;
+          let sample: ParsedSample;
+          if (known !== undefined && end > 0 && (end === trimmed.length || isBlank(trimmed.charCodeAt(end))) && known(series, samples.length, hash, check)) {
+            sample = parseValuePart(trimmed.slice(end), series);
+          } else {
+            sample = parseSampleLine(trimmed);
+            if (end > 0) sample.series = series;
+          }
+          if (end > 0) {
+            sample.seriesHash = hash;
+            sample.seriesCheck = check;
+          }
+          samples.push(sample);
         }
-        if (end > 0) {
-          sample.seriesHash = hash;
-          sample.seriesCheck = check;
-        }
-        samples.push(sample);
+      } catch (err) {
+        this.errors.push({ line: this.lineNo, message: err instanceof Error ? err.message : String(err), text: line.length > 200 ? `${line.slice(0, 200)}…` : line });
       }
-    } catch (err) {
-      errors.push({ line: lineNo, message: err instanceof Error ? err.message : String(err), text: line.length > 200 ? `${line.slice(0, 200)}…` : line });
     }
   }
-  return { samples, metadata, errors };
+}
+
+/** Parses a whole exposition body. Never throws; malformed lines land in `errors`. */
+export function parsePrometheusText(body: string, opts: ParseOptions = {}): ParseResult {
+  const p = new ExpositionParser(opts);
+  p.push(body);
+  return p.end();
 }
 
 /** The family a series belongs to, given the declared families (histogram/summary suffixes folded). */
