@@ -27,5 +27,5 @@ COPY dashboards/json ./dashboards/json
 USER 10001:10001
 # REST 8081, RPC 6123, TaskManager data 6124, engine metrics 9249, agent 9269.
 EXPOSE 8081 6123 6124 9249 9269
-ENTRYPOINT ["node", "/app/cli/main.ts"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "/app/cli/main.ts"]
 CMD ["--help"]

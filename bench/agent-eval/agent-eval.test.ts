@@ -5,10 +5,12 @@
  * Needs the prometheus binary: fails under CI=true without it, skips otherwise.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { missingBinaries } from '../../test/support/processes.ts';
 import { loadRuleFiles } from '../../agent/rules/index.ts';
-import { RULE_FILES, runBenchmark } from './bench.ts';
+import { AGENT_GLIBC_TUNABLES, AGENT_NODE_FLAGS, RULE_FILES, runBenchmark } from './bench.ts';
 import { renderReport, summarize } from './report.ts';
 import { replaceSection } from './write-section.ts';
 import { syntheticJob, javaDouble } from './synthetic-job.ts';
@@ -16,6 +18,16 @@ import { syntheticJob, javaDouble } from './synthetic-job.ts';
 const skip = missingBinaries(['prometheus']);
 
 describe('agent-eval benchmark', () => {
+  it('runs its agent child with the Node flags and malloc settings the deployed agent gets', () => {
+    const root = join(import.meta.dirname, '../..');
+    const launcher = readFileSync(join(root, 'bin/flowpilot'), 'utf8');
+    const agentBranch = launcher.slice(launcher.indexOf('if [ "$1" = agent ]'));
+    for (const flag of AGENT_NODE_FLAGS) assert.match(agentBranch, new RegExp(`exec "\\$node" [^\\n]*${flag}`), `bin/flowpilot agent lacks ${flag}`);
+    assert.ok(agentBranch.includes(AGENT_GLIBC_TUNABLES), 'bin/flowpilot agent sets other GLIBC_TUNABLES');
+    const entrypoint = readFileSync(join(root, 'Dockerfile'), 'utf8').split('\n').find((l) => l.startsWith('ENTRYPOINT'))!;
+    for (const flag of AGENT_NODE_FLAGS) assert.ok(entrypoint.includes(`"${flag}"`), `the Dockerfile ENTRYPOINT lacks ${flag}`);
+  });
+
   it('renders Flink reporter lines whose values change on every scrape and whose counters never go back', () => {
     const job = syntheticJob({ vertices: 4, subtasks: 8, intervalMs: 1000, seed: 7 });
     const tm = job.targets.find((t) => t.name === 'taskmanager-0')!;

@@ -6,7 +6,7 @@
  * Every child process and temp dir it starts is tracked in `live` and removed in `finally`;
  * `killEverythingNow` does the same synchronously for exit and signal handlers.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,6 +49,29 @@ export interface BenchResult {
 
 const live = { procs: new Set<ChildProcess>(), dirs: new Set<string>() };
 
+/** The Node flags `bin/flowpilot agent` (and the Dockerfile) run the agent with; agent-eval.test.ts checks they agree. */
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=16'];
+/** glibc malloc settings `bin/flowpilot agent` exports. */
+export const AGENT_GLIBC_TUNABLES = 'glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=131072:glibc.malloc.mmap_threshold=131072';
+
+/**
+ * The environment `bin/flowpilot agent` gives the agent: the glibc tunables and Node's compile
+ * cache in node_modules/.cache. `warmCompileCache` fills that cache first, as any earlier start
+ * of the agent from this tree does.
+ */
+export function agentEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? AGENT_GLIBC_TUNABLES,
+    NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(ROOT, 'node_modules/.cache/flowpilot-node'),
+  };
+}
+
+/** Loads the agent's module graph once under agentEnv(), so the compile cache holds it. */
+export function warmCompileCache(): void {
+  spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(join(ROOT, 'agent/process/main.ts'))}); await import(${JSON.stringify(join(HERE, 'agent-cycle.ts'))});`], { env: agentEnv(), stdio: 'ignore', timeout: 60_000 });
+}
+
 /** Kills every child still running and removes every temp dir, synchronously. */
 export function killEverythingNow(): void {
   for (const p of live.procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
@@ -65,7 +88,8 @@ export function median(xs: number[]): number {
 
 function runAgentChild(request: AgentCycleRequest, deadline: number, nodeFlags: string[]): Promise<AgentCycleResult> {
   // --expose-gc only lets the child measure its retained heap after the measured cycles.
-  const child = fork(join(HERE, 'agent-cycle.ts'), [], { execArgv: ['--expose-gc', ...nodeFlags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  warmCompileCache();
+  const child = fork(join(HERE, 'agent-cycle.ts'), [], { execArgv: ['--expose-gc', ...AGENT_NODE_FLAGS, ...nodeFlags], env: agentEnv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
   live.procs.add(child);
   return new Promise<AgentCycleResult>((resolveResult, reject) => {
     let settled = false;

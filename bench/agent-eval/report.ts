@@ -3,7 +3,7 @@
  * (agent rule evaluation <= 1.0 x Prometheus's; agent RSS <= 300 MB) and renders the Markdown
  * report that run.ts prints and writes under "## Agent evaluation" in BENCHMARKS.md.
  */
-import { median, type BenchResult } from './bench.ts';
+import { AGENT_GLIBC_TUNABLES, AGENT_NODE_FLAGS, median, type BenchResult } from './bench.ts';
 
 export const RSS_TARGET_BYTES = 300 * 1024 * 1024;
 export const EVAL_RATIO_TARGET = 1.0;
@@ -112,7 +112,7 @@ export function renderReport(r: BenchResult, s: Summary): string {
   const lines: string[] = [];
   const quietAll = Object.values(r.prometheus.quietGroups).every((q) => q !== null);
   lines.push(
-    `Synthetic job: ${o.vertices} vertices x ${o.subtasks} subtasks, ${r.expectedSeries} series on ${r.targets} targets (one per TaskManager, the JobManager, the agent's own metrics), Flink reporter names and labels; scrape and evaluation interval ${o.intervalMs} ms; ${o.warm} warm-up scrapes, then the median of ${measured.length} measured cycles (agent) and ${r.prometheus.rounds.length} measured evaluation rounds (Prometheus ${r.prometheus.version}). Rule pack: rules/*.yml (${Object.keys(r.prometheus.rules).length} rules). The two sides run one after the other on the same targets.${o.agentNodeFlags?.length ? ` Agent child Node flags: \`${o.agentNodeFlags.join(' ')}\`.` : ''}`,
+    `Synthetic job: ${o.vertices} vertices x ${o.subtasks} subtasks, ${r.expectedSeries} series on ${r.targets} targets (one per TaskManager, the JobManager, the agent's own metrics), Flink reporter names and labels; scrape and evaluation interval ${o.intervalMs} ms; ${o.warm} warm-up scrapes, then the median of ${measured.length} measured cycles (agent) and ${r.prometheus.rounds.length} measured evaluation rounds (Prometheus ${r.prometheus.version}). Rule pack: rules/*.yml (${Object.keys(r.prometheus.rules).length} rules). The two sides run one after the other on the same targets. The agent child runs with the settings \`bin/flowpilot agent\` gives the agent: Node flags \`${AGENT_NODE_FLAGS.join(' ')}\`, \`GLIBC_TUNABLES=${AGENT_GLIBC_TUNABLES}\`, and Node's compile cache, filled by one earlier load of the agent's modules.${o.agentNodeFlags?.length ? ` Extra agent child Node flags: \`${o.agentNodeFlags.join(' ')}\`.` : ''}`,
     '',
     '| measure | agent | Prometheus | agent / Prometheus |',
     '|---|---:|---:|---:|',
