@@ -43,6 +43,7 @@ export const jobManagerSchema = z.object({
   'restart-strategy.exponential-delay.backoff-multiplier': z.coerce.number().min(1).default(1.5).describe('Growth factor of the pause.'),
   'restart-strategy.exponential-delay.attempts-before-reset-backoff': count(2147483647, 0).describe('Restarts before the job fails (exponential-delay).'),
   'parallelism.default': count(1).describe('Parallelism of operators that set none.'),
+  'jobmanager.job-dirs': z.string().default('').describe('Comma-separated directories of job modules besides engine/jobs: an uploaded module with the same content as one there is imported from there (so its relative imports resolve).'),
   'scheduler-mode': z.enum(['default', 'reactive']).default('default').describe('reactive: TaskManagers joining or leaving rescale running jobs in place to the available slots (up to their upper bounds).'),
   'jobmanager.adaptive-scheduler.resource-stabilization-timeout': ms(10_000, 0).describe('Reactive mode waits this long (ms) after the last TaskManager change before rescaling.'),
   'slot.request.timeout': ms(300_000, 100).describe('A job that cannot get its slots for this long fails (ms).'),

@@ -17,7 +17,7 @@ import { listenRpc, type RpcConnection, type RpcEnvelope } from '../rpc/connecti
 import type { AcknowledgeCheckpointMessage, HeartbeatMessage, RegisterMessage, TaskStateMessage } from '../rpc/messages.ts';
 import { loadJobProgram, type ProgramLoader } from '../runtime/program-loader.ts';
 import { ViewUpdater } from '../runtime/time-accounting.ts';
-import { resolveModulePath, sha256 } from '../runtime/module-resolver.ts';
+import { DEFAULT_JOB_DIRS, resolveModulePath, sha256 } from '../runtime/module-resolver.ts';
 import { JobMaster, newId } from './job-master.ts';
 import { loadCompletedCheckpoint, type CompletedCheckpoint } from './checkpoint-coordinator.ts';
 import { assignRestoreState, type RestoreAssignment } from '../checkpoint/restore.ts';
@@ -153,7 +153,8 @@ export class JobManager {
       throw new FlowpilotError('FP_JOB_BUILD', `cannot read job module ${given}: ${errorMessage(err)}`, { cause: err });
     }
     const moduleSha = sha256(bytes);
-    const modulePath = resolveModulePath(given, moduleSha) ?? given;
+    const extraDirs = this.config['jobmanager.job-dirs'].split(',').map((d) => d.trim()).filter((d) => d !== '').map((d) => resolve(d));
+    const modulePath = resolveModulePath(given, moduleSha, [...DEFAULT_JOB_DIRS, ...extraDirs]) ?? given;
     const submission: JobSubmission = {
       modulePath,
       programArgs: opts.programArgs ?? [],

@@ -37,7 +37,10 @@ export class RpcConnection {
   private readonly unpackr = new Unpackr({ useRecords: false, moreTypes: true });
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private buf: Buffer | null = null;
+  private chunks: Buffer[] = [];
+  private have = 0;
+  /** Bytes needed before the pending frame is complete (0: unknown). */
+  private need = 0;
   private closedWith: Error | null = null;
   private readonly closeListeners: Array<(err: Error) => void> = [];
   /** Answers requests and receives one-way messages; a returned value (or promise) is the answer. */
@@ -137,9 +140,19 @@ export class RpcConnection {
     this.socket.destroy();
   }
 
+  /**
+   * Frames arrive in socket chunks (~64 KB). Chunks are only collected until the pending frame is
+   * complete, then joined once: concatenating on every chunk would copy a large frame (a
+   * checkpoint acknowledgement of tens of MB) quadratically and stall the event loop.
+   */
   private onData(chunk: Buffer): void {
-    let buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
-    this.buf = null;
+    this.chunks.push(chunk);
+    this.have += chunk.length;
+    if (this.have < this.need) return;
+    let buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.have);
+    this.chunks = [];
+    this.have = 0;
+    this.need = 0;
     let off = 0;
     while (buf.length - off >= 4) {
       const len = buf.readUInt32BE(off);
@@ -147,14 +160,18 @@ export class RpcConnection {
         this.socket.destroy(new FlowpilotError('FP_RPC_FRAME', `RPC message of ${len} bytes is too large`));
         return;
       }
-      if (buf.length - off - 4 < len) break;
+      if (buf.length - off - 4 < len) {
+        this.need = 4 + len;
+        break;
+      }
       const msg = this.unpackr.unpack(buf.subarray(off + 4, off + 4 + len)) as RpcEnvelope;
       off += 4 + len;
       this.dispatch(msg);
     }
     if (off < buf.length) {
       buf = Buffer.from(buf.subarray(off));
-      this.buf = buf;
+      this.chunks.push(buf);
+      this.have = buf.length;
     }
   }
 
