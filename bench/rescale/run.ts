@@ -7,7 +7,7 @@
  *   (2) an in-place rescale 3 → 4 through PUT /jobs/:id/resource-requirements,
  * each printed beside plain fs write+read of the same bytes in the same run
  * (io-baseline.ts). Target: downtime ≤ 2 × raw I/O + 1 s.
- * Usage: node bench/rescale/run.ts [--sizes 10MB,100MB,1GB] [--value-bytes 4096]
+ * Usage: node bench/rescale/run.ts [--sizes 10MB,100MB,1GB] [--value-bytes 4096] [-D key=value ...]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -22,6 +22,8 @@ const argv = process.argv.slice(2);
 const arg = (n: string) => (argv.includes(n) ? argv[argv.indexOf(n) + 1] : undefined);
 const SIZES = (arg('--sizes') ?? '10MB,100MB,1GB').split(',').map(parseBytes);
 const VALUE_BYTES = Number(arg('--value-bytes') ?? 4096);
+/** `-D key=value` options are passed to every engine process. */
+const DEFINES = argv.flatMap((a, i) => (a === '-D' && argv[i + 1] ? ['-D', argv[i + 1]!] : []));
 
 interface Proc {
   child: ChildProcess;
@@ -47,9 +49,9 @@ async function main(): Promise<void> {
     const procs: Proc[] = [];
     try {
       const raw = await measureIoBaseline(bytes, { dir });
-      const jm = await start(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(dir, 'jm'), '-D', 'rpc.ask-timeout=120000', '-D', `jobmanager.job-dirs=${join(ROOT, 'bench/rescale/jobs')}`], dir);
+      const jm = await start(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(dir, 'jm'), '-D', 'rpc.ask-timeout=120000', '-D', `jobmanager.job-dirs=${join(ROOT, 'bench/rescale/jobs')}`, ...DEFINES], dir);
       procs.push(jm);
-      for (let i = 0; i < 2; i++) procs.push(await start(['engine', 'taskmanager', '--jobmanager', `127.0.0.1:${jm.ready.rpcPort}`, '--slots', '2', '--state-dir', join(dir, `tm${i}`), '-D', 'rpc.ask-timeout=120000'], dir));
+      for (let i = 0; i < 2; i++) procs.push(await start(['engine', 'taskmanager', '--jobmanager', `127.0.0.1:${jm.ready.rpcPort}`, '--slots', '2', '--state-dir', join(dir, `tm${i}`), '-D', 'rpc.ask-timeout=120000', ...DEFINES], dir));
       const url = `http://127.0.0.1:${jm.ready.restPort}`;
       const rest = async <T>(path: string, init?: RequestInit): Promise<T> => {
         const r = await fetch(`${url}${path}`, { ...init, signal: AbortSignal.timeout(120_000) });
