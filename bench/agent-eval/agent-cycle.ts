@@ -9,8 +9,10 @@
  * recorded. The targets are scraped one after another in the order of their scrape offsets:
  * the agent's loops scrape each target at its own hash offset within the interval
  * (ScrapeLoop.offsetMs), so at this size (tens of ms per target, seconds between offsets) two
- * targets' scrapes do not overlap. All samples of a cycle carry the cycle's time. RSS is sampled
- * throughout; the peak is also read from getrusage (maxRSS).
+ * targets' scrapes do not overlap. All samples of a cycle carry the cycle's time. Cycles are
+ * paced in real time, one interval apart, as the deployed agent's are (unless `paced` is false):
+ * V8 collects the old generation in the idle time between them, which back-to-back cycles never
+ * leave it. RSS is sampled throughout; the peak is also read from getrusage (maxRSS).
  *
  * Protocol: the parent forks this file, sends one AgentCycleRequest, and receives one
  * `{ result }` or `{ error }` message.
@@ -41,6 +43,8 @@ export interface AgentCycleRequest {
   measured: number;
   /** When set, one more cycle after the measured ones is CPU-profiled (and not counted); profiles are written here. */
   profileDir?: string;
+  /** Start each cycle one interval (real time) after the previous one; default true. */
+  paced?: boolean;
 }
 
 export interface CycleFigures {
@@ -175,6 +179,8 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
         profile = { eval: topFrames(evalProfile, ROOT), scrape: topFrames(scrapeProfile, ROOT), files };
       }
       if (!last) now += req.intervalMs;
+      const idle = req.intervalMs - (performance.now() - w0);
+      if (!last && req.paced !== false && idle > 0) await new Promise((r) => setTimeout(r, idle));
     }
 
     const health = loops.map((l) => l.health());

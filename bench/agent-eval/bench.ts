@@ -32,6 +32,8 @@ export interface BenchOptions {
   seed: number;
   /** Profile one extra agent cycle and keep the profiles in this directory. */
   profileDir?: string;
+  /** Pace the agent's cycles one interval apart in real time, as deployed (default true; false for quick experiments). */
+  paced?: boolean;
   /** Extra Node flags for the agent child (experiments only; the report names them). */
   agentNodeFlags?: string[];
   /** The whole run must finish by this time (ms since the epoch). */
@@ -126,7 +128,8 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResult> {
     log(`synthetic job: ${opts.vertices} vertices x ${opts.subtasks} subtasks, ${job.seriesCount} series on ${job.targets.length} targets, interval ${opts.intervalMs} ms`);
 
     // Prometheus gets at most what is left minus a share for the agent.
-    const agentShare = Math.max(20_000, (opts.deadline - Date.now()) * 0.4);
+    const pacedMs = opts.paced === false ? 0 : (opts.warm + opts.measured + 2) * opts.intervalMs + 15_000;
+    const agentShare = Math.max(20_000, (opts.deadline - Date.now()) * 0.4, pacedMs);
     log('prometheus: starting, scraping and evaluating');
     const prometheus = await runPrometheus({
       scrape,
@@ -151,6 +154,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResult> {
       intervalMs: opts.intervalMs,
       warm: opts.warm,
       measured: opts.measured,
+      paced: opts.paced !== false,
       ...(opts.profileDir ? { profileDir: opts.profileDir } : {}),
     }, opts.deadline - 2_000, opts.agentNodeFlags ?? []);
     log(`agent: ${agent.cycles.length} cycle(s) done`);
