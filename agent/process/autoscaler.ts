@@ -4,6 +4,8 @@
  * actuation runtime (in place, savepoint, Kubernetes, or recommend only). Actions run beside the
  * observation loop, never blocking it; the actuator keeps one action in flight per job, and each
  * cycle `tick()` resumes actions left in flight (after a crash) and checks jobs for recovery.
+ * Ticks also run on their own timer (every scrape interval, from start): observations exist only
+ * for running jobs, and a crash after a stop, or a FAILED job, leaves none to drive them.
  */
 import type http from 'node:http';
 import type { Registry } from 'prom-client';
@@ -45,6 +47,8 @@ export class Autoscaler {
   private readonly log: Logger;
   private readonly inFlight = new Map<string, Promise<void>>();
   private ticking: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly tickEveryMs: number;
   /** The latest outcome per job, for the explain API. */
   readonly lastResults = new Map<string, ActuationResult>();
 
@@ -52,6 +56,7 @@ export class Autoscaler {
     this.log = deps.logger.child({ component: 'autoscaler' });
     const policy = config.scaling.policyFile ? loadPolicyFile(config.scaling.policyFile) : defaultPolicy();
     this.mode = config.dryRun ? 'dry-run' : config.actuation.mode;
+    this.tickEveryMs = Math.max(500, config.scrape.interval);
     this.runtime = this.mode === 'dry-run' && !config.actuation.recovery.enabled && !config.actuation.periodicSavepoints.enabled
       ? null
       : createActuationRuntime(config.actuation, { log: this.log, registry: deps.registry, identity: deps.identity });
@@ -66,9 +71,15 @@ export class Autoscaler {
 
   async start(): Promise<void> {
     await this.runtime?.start();
+    if (!this.runtime) return;
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.tickEveryMs);
+    this.timer.unref();
   }
 
   async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     await Promise.allSettled([...this.inFlight.values(), this.ticking ?? Promise.resolve()]);
     await this.runtime?.stop();
   }

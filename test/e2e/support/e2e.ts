@@ -8,10 +8,12 @@
  * returned `stop()` functions.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { IntentJournal, type IntentRecord } from '../../../agent/actuate/journal/intent.ts';
+import { FileJournalStore } from '../../../agent/actuate/journal/file-store.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -184,4 +186,81 @@ export function writeTestPolicy(path: string, overrides: Record<string, unknown>
   };
   writeFileSync(path, stringify(policy));
   return path;
+}
+
+// ---------------------------------------------------------------- the counting job and watching it
+
+export interface CountingJob {
+  name: string;
+  jarId: string;
+  jobId: string;
+  out: string;
+  programArgs: string[];
+  limit: number;
+}
+
+/** Uploads engine/jobs/counting.ts and runs it; resolves once it is RUNNING. */
+export async function startCountingJob(restUrl: string, dir: string, o: { name: string; rate: number; limit: number; parallelism: number; checkpointIntervalMs: number }): Promise<CountingJob> {
+  const { uploadJobModule } = await import('../../actuate/support/engine-cluster.ts');
+  const jarId = await uploadJobModule(restUrl, join(ROOT, 'engine/jobs/counting.ts'));
+  const out = join(dir, `out-${o.name}`);
+  mkdirSync(out, { recursive: true });
+  const programArgs = ['--output', out, '--rate', String(o.rate), '--limit', String(o.limit), '--name', o.name, '--checkpoint-interval', String(o.checkpointIntervalMs)];
+  const jobId = await runJar(restUrl, jarId, { programArgsList: programArgs, parallelism: o.parallelism });
+  await waitUntil(`job ${o.name} to run`, 30_000, async () => (await jobView(restUrl, jobId))?.state === 'RUNNING');
+  return { name: o.name, jarId, jobId, out, programArgs, limit: o.limit };
+}
+
+/**
+ * Polls the live copies of a job name every 200 ms: the most copies seen at once, and the longest
+ * stretch with no RUNNING copy (after the first was seen), until `stop()` (call it before a
+ * bounded job reaches its end: that is not an outage).
+ */
+export function watchJob(restUrl: string, name: string): { stop(): Promise<{ maxCopies: number; longestGapMs: number; gaps: number }> } {
+  let maxCopies = 0;
+  let longestGapMs = 0;
+  let gaps = 0;
+  let gapStart: number | null = null;
+  let seen = false;
+  let running = true;
+  const until = Date.now() + 150_000; // never outlives a test that forgot to stop it
+  const loop = (async () => {
+    while (running && Date.now() < until) {
+      try {
+        const jobs = (await jobsOverview(restUrl)).filter((j) => j.name === name);
+        const live = jobs.filter((j) => !TERMINAL.has(j.state));
+        maxCopies = Math.max(maxCopies, live.length);
+        const up = jobs.some((j) => j.state === 'RUNNING');
+        const now = Date.now();
+        if (up) {
+          seen = true;
+          if (gapStart !== null) longestGapMs = Math.max(longestGapMs, now - gapStart);
+          gapStart = null;
+        } else if (seen && gapStart === null) {
+          gapStart = now;
+          gaps++;
+        }
+      } catch { /* JobManager busy: try again */ }
+      await delay(200);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      if (gapStart !== null) longestGapMs = Math.max(longestGapMs, Date.now() - gapStart);
+      return { maxCopies, longestGapMs, gaps };
+    },
+  };
+}
+
+/** Writes an agent config file (docs/agent.md schema) and returns its path. */
+export function writeAgentConfig(path: string, cfg: Record<string, unknown>): string {
+  writeFileSync(path, stringify(cfg));
+  return path;
+}
+
+/** The journal record of a job's current or last action, read through the agent's own file journal. */
+export async function journalRecord(journalDir: string, jobKey: string): Promise<IntentRecord | null> {
+  return (await new IntentJournal(new FileJournalStore(journalDir)).get(jobKey))?.record ?? null;
 }
