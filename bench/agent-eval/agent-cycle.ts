@@ -28,9 +28,10 @@ import { ScrapeLoop, createScrapeMetrics } from '../../agent/collect/scraper.ts'
 import { parseAgentConfig } from '../../agent/process/config.ts';
 import { staticTargets } from '../../agent/process/targets.ts';
 import { profiled, topFrames, type TopFrame } from './cpu-profile.ts';
-// The deployed agent process loads this whole module graph (server, notifier, Kubernetes
-// client, ...); loading it here too makes the RSS the agent's, not just that of the parts driven.
-import '../../agent/process/agent.ts';
+// The deployed agent process (`flowpilot agent`) loads this whole module graph (server,
+// notifier, autoscaler, actuation, ...); loading it here too makes the RSS the agent's, not
+// just that of the parts driven. (The CLI's own command registration is not included.)
+import '../../agent/process/main.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
