@@ -78,6 +78,7 @@ export class CheckpointCoordinator {
   private nextId = 1;
   private pending: Pending | null = null;
   private lastEnd = 0;
+  private lastTrigger = 0;
   latest: CompletedCheckpoint | null = null;
   private readonly retainedPaths: string[] = [];
   readonly history: CheckpointView[] = [];
@@ -107,7 +108,7 @@ export class CheckpointCoordinator {
 
   start(): void {
     if (this.interval <= 0 || this.ticker) return;
-    this.ticker = setInterval(() => this.trigger(), Math.max(10, Math.min(this.interval, 1000)));
+    this.ticker = setInterval(() => this.trigger(), Math.max(10, Math.min(this.interval / 10, 100)));
     this.ticker.unref();
   }
 
@@ -121,8 +122,10 @@ export class CheckpointCoordinator {
   trigger(force = false, savepoint?: SavepointRequest): number | null {
     const now = Date.now();
     if (this.pending || !this.host.canCheckpoint()) return null;
-    if (!force && now - this.lastEnd < Math.max(this.interval, this.minPause)) return null;
+    // Flink's timing: the next periodic checkpoint is due at max(lastTrigger + interval, lastEnd + min-pause).
+    if (!force && (now - this.lastTrigger < this.interval || now - this.lastEnd < this.minPause)) return null;
     const id = this.nextId++;
+    this.lastTrigger = now;
     let expected = 0;
     for (const p of this.host.vertexParallelism().values()) expected += p;
     const p: Pending = {
