@@ -150,8 +150,16 @@ export class TaskManager {
       hardware: { cpuCores: os.availableParallelism(), physicalMemory: os.totalmem(), freeMemory: os.freemem() },
       heapMax: v8.getHeapStatistics().heap_size_limit,
     };
-    const reply = await conn.request(msg as unknown as RpcEnvelope, this.config['rpc.ask-timeout'], this.stopController.signal);
+    // The JobManager may deploy to us (from inside its registration handler) before its reply
+    // arrives; task state reports for that deployment must go out on this connection, not be dropped.
     this.conn = conn;
+    let reply: RpcEnvelope;
+    try {
+      reply = await conn.request(msg as unknown as RpcEnvelope, this.config['rpc.ask-timeout'], this.stopController.signal);
+    } catch (err) {
+      if (this.conn === conn) this.conn = null;
+      throw err;
+    }
     this.registered = true;
     const interval = Number(reply.heartbeatIntervalMs ?? this.config['heartbeat.interval']);
     this.log.info({ jobManagerId: reply.jobManagerId }, 'registered with the JobManager');
