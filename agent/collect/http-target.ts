@@ -39,26 +39,37 @@ export class HttpExpositionSource implements TargetSource {
       await res.body.dump();
       throw new FlowpilotError('FP_SCRAPE_HTTP_STATUS', `server returned HTTP status ${res.statusCode} ${STATUS_CODES[res.statusCode] ?? ''}`.trim());
     }
-    const parser = new ExpositionParser(isKnownSeries ? { isKnownSeries } : {});
-    const decoder = new StringDecoder('utf8');
+    const chunks: Buffer[] = [];
     if (String(res.headers['content-encoding'] ?? '').toLowerCase() === 'gzip') {
       const buf = gunzipSync(Buffer.from(await res.body.arrayBuffer()));
-      for (let off = 0; off < buf.length; off += PIECE) parser.push(decoder.write(buf.subarray(off, off + PIECE)));
+      for (let off = 0; off < buf.length; off += PIECE) chunks.push(buf.subarray(off, off + PIECE));
     } else {
-      // Parsed in one synchronous pass once the body is in: what parsing allocates is then
-      // consumed by the scrape loop before anything else runs, and dies young. (Parsing as
-      // chunks arrive keeps it alive across network waits, which promotes it to the old space.)
-      const chunks: Buffer[] = [];
       for await (const chunk of res.body) chunks.push(chunk as Buffer);
-      for (const chunk of chunks) parser.push(decoder.write(chunk));
     }
-    parser.push(decoder.end());
-    const parsed = parser.end();
-    const first = parsed.errors[0];
+    // Parsed once the body is in, in one synchronous pass the scrape loop drives batch by batch:
+    // each chunk's samples are consumed before the next chunk is parsed, so what parsing
+    // allocates dies young. (Parsing as chunks arrive would keep it alive across network waits.)
     return {
-      samples: parsed.samples,
-      parseErrors: parsed.errors.length,
-      ...(first ? { firstParseError: `line ${first.line}: ${first.message}` } : {}),
+      samples: [],
+      parseErrors: 0,
+      parse(onBatch) {
+        const parser = new ExpositionParser(isKnownSeries ? { isKnownSeries } : {});
+        const decoder = new StringDecoder('utf8');
+        for (const chunk of chunks) {
+          parser.push(decoder.write(chunk));
+          const batch = parser.takeSamples();
+          if (batch.length > 0) onBatch(batch);
+        }
+        parser.push(decoder.end());
+        const parsed = parser.end();
+        if (parsed.samples.length > 0) onBatch(parsed.samples);
+        const first = parsed.errors[0];
+        return {
+          samples: parser.sampleCount,
+          parseErrors: parsed.errors.length,
+          ...(first ? { firstParseError: `line ${first.line}: ${first.message}` } : {}),
+        };
+      },
     };
   }
 

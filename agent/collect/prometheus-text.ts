@@ -318,7 +318,9 @@ function parseCommentLine(line: string, metadata: Map<string, FamilyMetadata>): 
  */
 export class ExpositionParser {
   private readonly known: KnownSeriesTest | undefined;
-  private readonly samples: ParsedSample[] = [];
+  private samples: ParsedSample[] = [];
+  /** Samples already handed out by takeSamples (ordinals continue after them). */
+  private taken = 0;
   private readonly metadata = new Map<string, FamilyMetadata>();
   private readonly errors: ParseError[] = [];
   private lineNo = 0;
@@ -340,6 +342,19 @@ export class ExpositionParser {
     this.rest = last + 1 < body.length ? ownString(body.slice(last + 1)) : '';
   }
 
+  /** The samples parsed since the last call (or the start); `end` returns only those after. */
+  takeSamples(): ParsedSample[] {
+    const out = this.samples;
+    this.taken += out.length;
+    this.samples = [];
+    return out;
+  }
+
+  /** Samples parsed so far, taken or not. */
+  get sampleCount(): number {
+    return this.taken + this.samples.length;
+  }
+
   end(): ParseResult {
     if (this.rest.length > 0) this.parseLines(this.rest, this.rest.length);
     this.rest = '';
@@ -351,6 +366,7 @@ export class ExpositionParser {
     const known = this.known;
     const samples = this.samples;
     let next = 0;
+    // (takeSamples is never called while this runs, so `samples` stays this.samples.)
     while (next <= stop) {
       const start = next;
       let end = body.indexOf('\n', start);
@@ -372,7 +388,7 @@ export class ExpositionParser {
           const hash = lastHash;
           const check = lastCheck;
           let sample: ParsedSample;
-          if (known !== undefined && end > 0 && (end === trimmed.length || isBlank(trimmed.charCodeAt(end))) && known(series, samples.length, hash, check)) {
+          if (known !== undefined && end > 0 && (end === trimmed.length || isBlank(trimmed.charCodeAt(end))) && known(series, this.taken + samples.length, hash, check)) {
             sample = parseValuePart(trimmed.slice(end), series);
           } else {
             sample = parseSampleLine(trimmed);

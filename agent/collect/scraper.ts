@@ -19,7 +19,7 @@ import type { Logger } from '../../common/log.ts';
 import { silentLogger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { labelsFromRecord, labelsHash, sameLabels, type Labels, type SeriesRef } from '../tsdb/index.ts';
-import { mergeTargetLabels, targetKey, type ScrapeTarget } from './target.ts';
+import { mergeTargetLabels, targetKey, type ScrapeTarget, type SourceResult } from './target.ts';
 import { KNOWN_SERIES, type ParsedSample } from './prometheus-text.ts';
 
 /**
@@ -278,58 +278,72 @@ export class ScrapeLoop {
       this.stopController.signal.removeEventListener('abort', onStop);
     }
     if (this.stopController.signal.aborted) return;
-    this.succeed(start, (performance.now() - t0) / 1000, result.samples, result.parseErrors, result.firstParseError);
+    this.succeed(start, (performance.now() - t0) / 1000, result);
   }
 
-  private succeed(start: number, durationS: number, samples: ParsedSample[], parseErrors: number, firstParseError: string | undefined): void {
-    const gen = ++this.gen;
+  /** Appends one scraped sample (position i of this scrape); returns 1 when it starts a new series for this target. */
+  private ingest(s: ParsedSample, i: number, gen: number, start: number, nextOrder: Array<CacheEntry | undefined>): number {
     const { appender } = this.opts;
-    const nextOrder: Array<CacheEntry | undefined> = new Array(samples.length);
-    let added = 0;
-    for (let i = 0; i < samples.length; i++) {
-      const s = samples[i]!;
-      let entry: CacheEntry | undefined;
-      let merged: Labels | null = null;
-      let hash: number;
-      let check: number;
-      if (s.seriesHash !== undefined) {
-        hash = s.seriesHash;
-        check = s.seriesCheck!;
-        entry = this.lookup(i, hash, check, null);
-      } else {
-        // A source without series text (the Flink REST collector): key on the final labels.
-        merged = labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
-        hash = labelsHash(merged);
-        check = 0;
-        entry = this.lookup(i, hash, check, merged);
-      }
-      if (entry === undefined) {
-        if (s.labels === KNOWN_SERIES) continue;
-        merged ??= labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
-        const ref = appender.ref(merged);
-        entry = { hash, check, ref, labels: ref === null ? merged : null, gen: -1, tracked: false, next: null };
-        if (ref !== null) {
-          // Another spelling of a series this target already has is not a new series.
-          const refs = this.seriesRefs.get(ref) ?? 0;
-          if (refs > 0) entry.gen = gen - 1;
-        }
-        this.insert(entry);
-      } else if (entry.ref === null) this.retryRef(entry);
-      nextOrder[i] = entry;
-      const ref = entry.ref;
-      if (s.timestampMs === undefined) {
-        if (!entry.tracked && ref !== null) {
-          entry.tracked = true;
-          this.seriesRefs.set(ref, (this.seriesRefs.get(ref) ?? 0) + 1);
-        }
-        if (entry.gen < gen - 1) added++;
-        entry.gen = gen;
-        if (ref !== null) appender.appendRef(ref, start, s.value);
-      } else {
-        entry.gen = gen;
-        if (ref !== null) appender.appendRef(ref, s.timestampMs, s.value);
-      }
+    let entry: CacheEntry | undefined;
+    let merged: Labels | null = null;
+    let hash: number;
+    let check: number;
+    if (s.seriesHash !== undefined) {
+      hash = s.seriesHash;
+      check = s.seriesCheck!;
+      entry = this.lookup(i, hash, check, null);
+    } else {
+      // A source without series text (the Flink REST collector): key on the final labels.
+      merged = labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
+      hash = labelsHash(merged);
+      check = 0;
+      entry = this.lookup(i, hash, check, merged);
     }
+    if (entry === undefined) {
+      if (s.labels === KNOWN_SERIES) return 0;
+      merged ??= labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
+      const ref = appender.ref(merged);
+      entry = { hash, check, ref, labels: ref === null ? merged : null, gen: -1, tracked: false, next: null };
+      if (ref !== null) {
+        // Another spelling of a series this target already has is not a new series.
+        const refs = this.seriesRefs.get(ref) ?? 0;
+        if (refs > 0) entry.gen = gen - 1;
+      }
+      this.insert(entry);
+    } else if (entry.ref === null) this.retryRef(entry);
+    nextOrder[i] = entry;
+    const ref = entry.ref;
+    if (s.timestampMs === undefined) {
+      if (!entry.tracked && ref !== null) {
+        entry.tracked = true;
+        this.seriesRefs.set(ref, (this.seriesRefs.get(ref) ?? 0) + 1);
+      }
+      const isNew = entry.gen < gen - 1 ? 1 : 0;
+      entry.gen = gen;
+      if (ref !== null) appender.appendRef(ref, start, s.value);
+      return isNew;
+    }
+    entry.gen = gen;
+    if (ref !== null) appender.appendRef(ref, s.timestampMs, s.value);
+    return 0;
+  }
+
+  private succeed(start: number, durationS: number, result: SourceResult): void {
+    const gen = ++this.gen;
+    const nextOrder: Array<CacheEntry | undefined> = [];
+    let added = 0;
+    let n = 0;
+    const onBatch = (batch: ParsedSample[]): void => {
+      for (const s of batch) added += this.ingest(s, n++, gen, start, nextOrder);
+    };
+    let { parseErrors, firstParseError } = result;
+    let total = result.samples.length;
+    if (result.parse !== undefined) {
+      const summary = result.parse(onBatch);
+      ({ parseErrors, firstParseError } = summary);
+      total = summary.samples;
+    } else onBatch(result.samples);
+    const samplesLength = total;
     this.order = nextOrder;
     for (const first of this.cache.values()) {
       for (let e: CacheEntry | null = first; e !== null; e = e.next) {
@@ -340,7 +354,7 @@ export class ScrapeLoop {
         if (left > 0) this.seriesRefs.set(e.ref, left);
         else {
           this.seriesRefs.delete(e.ref);
-          appender.appendStaleMarkerRef(e.ref, start);
+          this.opts.appender.appendStaleMarkerRef(e.ref, start);
         }
       }
     }
@@ -355,11 +369,11 @@ export class ScrapeLoop {
       lastError: parseErrors > 0 ? `skipped ${parseErrors} malformed line(s); ${firstParseError ?? ''}` : '',
       lastScrape: start,
       lastScrapeDurationSeconds: durationS,
-      lastSamples: samples.length,
+      lastSamples: samplesLength,
       consecutiveFailures: 0,
       nextAttemptAt: 0,
     });
-    this.report(start, 1, durationS, samples.length, added);
+    this.report(start, 1, durationS, samplesLength, added);
     this.opts.onScraped?.(start);
   }
 

@@ -15,6 +15,18 @@ export interface SourceResult {
   parseErrors: number;
   /** The first error, for the log line and /api/v1/targets. */
   firstParseError?: string;
+  /**
+   * When set, `samples` is empty and the samples come from this call instead, in batches, so
+   * the caller can consume each batch before the next is parsed (they then die young). It runs
+   * synchronously, once, and returns the counts the fields above would have held.
+   */
+  parse?: (onBatch: (batch: ParsedSample[]) => void) => ParseSummary;
+}
+
+export interface ParseSummary {
+  samples: number;
+  parseErrors: number;
+  firstParseError?: string;
 }
 
 /** Where a target's samples come from. Implementations must honour the AbortSignal. */
