@@ -171,3 +171,8 @@ export async function readSubtaskRestore(plan: SubtaskRestorePlan): Promise<Subt
   }
   return { checkpointId: plan.checkpointId, operators };
 }
+
+/** The graph with the maxParallelism a restore adopted from its state, per vertex id. */
+export function withMaxParallelism(graph: JobGraph, maxParallelism: Record<string, number>): JobGraph {
+  return { ...graph, vertices: graph.vertices.map((v) => (maxParallelism[v.id] !== undefined && maxParallelism[v.id] !== v.maxParallelism ? { ...v, maxParallelism: maxParallelism[v.id]! } : v)) };
+}

@@ -21,7 +21,7 @@ import { DEFAULT_JOB_DIRS, resolveModulePath, sha256 } from '../runtime/module-r
 import { JobMaster, newId } from './job-master.ts';
 import { loadCompletedCheckpoint, type CompletedCheckpoint } from './checkpoint-coordinator.ts';
 import { assignRestoreState, type RestoreAssignment } from '../checkpoint/restore.ts';
-import { withMaxParallelism } from '../checkpoint/job-checkpointing.ts';
+import { withMaxParallelism } from '../checkpoint/restore.ts';
 import type { JobGraph } from '../contracts/job-graph.ts';
 import { ResourceManager } from './resource-manager.ts';
 import { ReactiveScaler } from './reactive-scaler.ts';

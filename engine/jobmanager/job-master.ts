@@ -20,7 +20,7 @@ import type { SavepointOperation } from '../rest/backend.ts';
 import { JobSavepoints, type AfterSavepoint } from './job-savepoints.ts';
 import { jobMetrics } from './job-metrics.ts';
 import { assignRestoreState, type RestoreAssignment } from '../checkpoint/restore.ts';
-import { withMaxParallelism } from '../checkpoint/job-checkpointing.ts';
+import { withMaxParallelism } from '../checkpoint/restore.ts';
 import type { TaskLocation } from '../runtime/deployment.ts';
 import { planDeployments } from './deployment-plan.ts';
 import { TaskManagerGateway } from './task-manager-gateway.ts';
