@@ -168,6 +168,21 @@ describe('Prometheus text exposition parser', () => {
     }
   });
 
+  it('hands out samples in batches whose positions continue across batches', () => {
+    const seen: number[] = [];
+    const p = new ExpositionParser({ isKnownSeries: (_s, ordinal) => (seen.push(ordinal), false) });
+    p.push('a 1\nb 2\nc');
+    const first = p.takeSamples();
+    p.push(' 3\nd 4\n');
+    const second = p.takeSamples();
+    const rest = p.end();
+    assert.deepEqual(first.map((x) => x.name), ['a', 'b']);
+    assert.deepEqual(second.map((x) => x.name), ['c', 'd']);
+    assert.equal(rest.samples.length, 0);
+    assert.equal(p.sampleCount, 4);
+    assert.deepEqual(seen, [0, 1, 2, 3]);
+  });
+
   it('parses floats like Go, rejecting what JavaScript alone would accept', () => {
     assert.equal(parseExpositionFloat('0x10'), null);
     assert.equal(parseExpositionFloat(''), null);
