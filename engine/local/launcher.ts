@@ -5,7 +5,7 @@
  * IPC, exit with the launcher (IPC disconnect or parent pid gone), and are stopped by pid,
  * SIGTERM first and SIGKILL after a grace period, when the launcher stops.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { basename, join, resolve } from 'node:path';
@@ -15,6 +15,8 @@ import type { Logger } from '../../common/log.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'cli/main.ts');
+/** The agent starts through bin/flowpilot, which sets its memory flags (semi-space, malloc, compile cache) in one place. */
+const BIN = join(ROOT, 'bin/flowpilot');
 
 export interface UpOptions {
   taskManagers: number;
@@ -199,7 +201,8 @@ export async function up(opts: UpOptions): Promise<LocalCluster> {
 
 /** The agent does not report over IPC; it counts as ready once it has stayed up for a moment. */
 async function startAgent(args: string[], opts: UpOptions): Promise<ChildInfo> {
-  const child = fork(CLI, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, FLOWPILOT_PARENT_PID: String(process.pid) } });
+  // The script execs Node with the same IPC channel, so the agent still sees its parent go.
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, FLOWPILOT_PARENT_PID: String(process.pid) } });
   const out = opts.childOutput ?? process.stderr;
   child.stdout!.on('data', (d: Buffer) => out.write(d));
   child.stderr!.on('data', (d: Buffer) => out.write(d));
