@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option('--state-dir <dir>', 'directory for state, job modules and job output', './flowpilot-state')
     .option('--job <name>', 'sample job in engine/jobs (word-count, order-enrichment, counting) or a module path; "none" for no job', 'order-enrichment')
     .option('--job-args <args>', 'program arguments for the job (space separated); default: --output <state-dir>/output/<job>')
-    .option('--parallelism <n>', 'job parallelism (default: half the slots, so the agent has room to scale up)')
+    .option('--parallelism <n>', 'job parallelism (default: 2, so the agent has room to scale up)')
     .option('--agent-port <port>', 'the agent\'s HTTP API port', '9269')
     .option('--no-agent', 'do not start the agent')
     .option('--dry-run', 'the agent recommends only; by default it rescales the job in place')

@@ -74,7 +74,7 @@ export async function runUp(flags: UpFlags): Promise<void> {
     stateDir,
     job,
     jobArgs,
-    parallelism: flags.parallelism !== undefined ? int('parallelism', flags.parallelism, 1) : Math.max(1, Math.floor((taskManagers * slots) / 2)),
+    parallelism: flags.parallelism !== undefined ? int('parallelism', flags.parallelism, 1) : Math.min(2, taskManagers * slots),
     agent: flags.agent,
     agentArgs: agentArgs(flags, stateDir, agentPort),
     define: flags.define ?? [],
