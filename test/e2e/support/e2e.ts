@@ -167,13 +167,13 @@ export async function startAgent(args: string[], opts: { cwd: string; lines?: Ag
 // ---------------------------------------------------------------- policy
 
 /**
- * A scaling policy for test speed: 1 s metric intervals (the agent's scrape interval), a 6 s
+ * A scaling policy for test speed: 1 s metric intervals (the agent's scrape interval), an 8 s
  * metric window, scale-up after 2 intervals above the band, a 10 s cool-down and a 12 s
  * scale-down delay, restart cost assumed 5 s until measured, no forecast.
  */
 export function writeTestPolicy(path: string, overrides: Record<string, unknown> = {}): string {
   const policy = {
-    metricsWindow: '6s',
+    metricsWindow: '8s',
     upConfirmIntervals: 2,
     catchUp: '30s',
     backlog: { lagThreshold: '30s' },
