@@ -108,6 +108,8 @@ export class CheckpointCoordinator {
 
   start(): void {
     if (this.interval <= 0 || this.ticker) return;
+    // The first periodic checkpoint is due one interval after the job runs, not at once.
+    this.lastTrigger = Date.now();
     this.ticker = setInterval(() => this.trigger(), Math.max(10, Math.min(this.interval / 10, 100)));
     this.ticker.unref();
   }
