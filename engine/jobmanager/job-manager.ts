@@ -160,7 +160,8 @@ export class JobManager {
       programArgs: opts.programArgs ?? [],
       parallelism: opts.parallelism ?? this.config['parallelism.default'],
     };
-    if (opts.parallelismOverrides) submission.parallelismOverrides = opts.parallelismOverrides;
+    const overrides = { ...parseVertexParallelismOverrides(opts.configuration?.[VERTEX_OVERRIDES_KEY]), ...opts.parallelismOverrides };
+    if (Object.keys(overrides).length > 0) submission.parallelismOverrides = overrides;
     const program = await this.loader(submission);
     const restore = opts.savepointPath ? await this.loadSavepoint(opts.savepointPath, program.graph, opts.allowNonRestoredState ?? false) : undefined;
     const initialRestore = restore?.checkpoint;
@@ -279,4 +280,21 @@ export class JobManager {
     this.process.stop();
     this.updater.stop();
   }
+}
+
+/** Flink's per-vertex parallelism option, as `/jars/:id/run` passes it in flinkConfiguration. */
+export const VERTEX_OVERRIDES_KEY = 'pipeline.jobvertex-parallelism-overrides';
+
+/** Parses Flink's `vertexId:parallelism,...` form; a malformed entry is a 400 naming it. */
+export function parseVertexParallelismOverrides(text: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (text === undefined || text.trim() === '') return out;
+  for (const entry of text.split(',')) {
+    const m = /^\s*([0-9a-f]{32})\s*:\s*(\d+)\s*$/.exec(entry);
+    if (!m || Number(m[2]) < 1) {
+      throw new FlowpilotError('FP_REST_BAD_REQUEST', `${VERTEX_OVERRIDES_KEY}: "${entry.trim()}" is not <32-hex vertex id>:<parallelism ≥ 1>`);
+    }
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
 }

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { TestCluster } from './support/cluster.ts';
 
 const JOB = resolve(import.meta.dirname, 'support/test-jobs.ts');
+const WORD_COUNT = resolve(import.meta.dirname, '../../engine/jobs/word-count.ts');
 
 describe('job submission and cancellation', () => {
   it('answers 400 for a module that throws while building, keeps the cluster up, then runs and cancels a good job', async (t) => {
@@ -23,5 +24,24 @@ describe('job submission and cancellation', () => {
     assert.equal(after['slots-available'], 2);
     const job = await cluster.rest<{ vertices: Array<{ status: string }> }>(`/jobs/${jobId}`);
     assert.deepEqual(job.vertices.map((v) => v.status), ['CANCELED', 'CANCELED']);
+  });
+
+  it('runs each vertex at the parallelism pipeline.jobvertex-parallelism-overrides gives it, and refuses a malformed entry', async (t) => {
+    const cluster = await new TestCluster({ taskManagers: 1, slots: 4 }).start();
+    t.after(() => cluster.stop());
+    const args = ['--rate', '20'];
+    const first = await cluster.submit(WORD_COUNT, args, 1);
+    const ids = (await cluster.rest<{ vertices: Array<{ id: string }> }>(`/jobs/${first}`)).vertices.map((v) => v.id);
+    assert.ok(ids.length >= 2, 'word count has a keyed stage after its source');
+    await fetch(`${cluster.restUrl}/jobs/${first}`, { method: 'PATCH', signal: AbortSignal.timeout(5000) });
+    await cluster.waitFor(async () => (await cluster.jobStatus(first)) === 'CANCELED', 10_000, 'the first job to be canceled');
+    const last = ids.at(-1)!;
+    const jobId = await cluster.submitWith(WORD_COUNT, args, { parallelism: 1, flinkConfiguration: { 'pipeline.jobvertex-parallelism-overrides': `${ids[0]}:1,${last}:3` } });
+    const job = await cluster.rest<{ vertices: Array<{ id: string; parallelism: number }> }>(`/jobs/${jobId}`);
+    assert.deepEqual(job.vertices.map((v) => v.parallelism), ids.map((id) => (id === last ? 3 : 1)));
+    await assert.rejects(
+      cluster.submitWith(WORD_COUNT, args, { flinkConfiguration: { 'pipeline.jobvertex-parallelism-overrides': 'map:2' } }),
+      /→ 400: .*jobvertex-parallelism-overrides/,
+    );
   });
 });
