@@ -40,6 +40,11 @@ export function rescaleRequest(d: ScaleDecision, obs: JobObservation, mode: Actu
   };
 }
 
+/** Actions are tracked by job name when known: a savepoint redeploy changes the job id mid-action. */
+function jobKeyOf(obs: JobObservation): string {
+  return obs.jobName ?? obs.jobId;
+}
+
 export class Autoscaler {
   readonly service: ScalingService;
   readonly runtime: ActuationRuntime | null;
@@ -87,7 +92,7 @@ export class Autoscaler {
   /** The agent's ObservationHandler. */
   handle = async (obs: JobObservation, ctx: ObservationContext): Promise<void> => {
     this.tick();
-    await this.service.handle(obs, { rules: ctx.rules });
+    await this.service.handle(obs, { rules: ctx.rules, actionInFlight: this.inFlight.has(jobKeyOf(obs)) });
   };
 
   /** The agent's extra HTTP routes: GET /api/v1/scaling/decisions. */
@@ -108,10 +113,8 @@ export class Autoscaler {
 
   private actuate(d: ScaleDecision, obs: JobObservation): void {
     if (!this.runtime) return;
-    if (this.inFlight.has(d.jobId)) {
-      this.log.info({ jobId: d.jobId }, 'a rescale is already in flight for this job; the decision waits');
-      return;
-    }
+    const key = jobKeyOf(obs);
+    if (this.inFlight.has(key)) return; // decide() was told, and blocked with rescale-in-progress
     const req = rescaleRequest(d, obs, this.mode);
     const run = this.runtime.actuator
       .execute(req)
@@ -120,8 +123,8 @@ export class Autoscaler {
         const code = isFlowpilotError(err) ? err.code : undefined;
         this.log.warn({ jobId: d.jobId, code, err: errorMessage(err) }, 'the rescale was not carried out');
       })
-      .finally(() => this.inFlight.delete(d.jobId));
-    this.inFlight.set(d.jobId, run);
+      .finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, run);
   }
 
   private remember(res: ActuationResult): void {

@@ -65,9 +65,9 @@ export class ScalingService {
   }
 
   /** Decide for one observation; usable as the agent's ObservationHandler. */
-  handle = async (observation: JobObservation, ctx?: { rules?: AlertSource | null }): Promise<ScaleDecision> => {
+  handle = async (observation: JobObservation, ctx?: { rules?: AlertSource | null; actionInFlight?: boolean }): Promise<ScaleDecision> => {
     // The observation's own time is the clock: the collector stamps it when it collects.
-    const d = this.controller.step(observation, firingAlerts(ctx?.rules));
+    const d = this.controller.step(observation, firingAlerts(ctx?.rules), undefined, { actionInFlight: ctx?.actionInFlight === true });
     this.recorder.record(d);
     if (d.action === 'rescale' && this.opts.onDecision) await this.opts.onDecision(d, observation);
     return d;

@@ -1,6 +1,7 @@
 /**
  * ScalingController: the thin stateful shell around the pure decide(). It keeps one
- * ScalingHistory per job, resolves each job's policy (with its overrides) once, and after
+ * ScalingHistory per job (by job name when known: a savepoint redeploy gives the job a new id,
+ * and its learned restart cost, cool-down and scale-down window must carry over), resolves each job's policy (with its overrides) once, and after
  * every decision folds the observation and the decision into the history. The agent's loop,
  * `scale replay` and the simulator all drive the engine through it.
  */
@@ -29,16 +30,19 @@ export class ScalingController {
     return p;
   }
 
-  history(jobId: string): ScalingHistory | undefined {
-    return this.histories.get(jobId);
+  /** The history of a job, by its name or (when it has none) its id. */
+  history(jobKey: string): ScalingHistory | undefined {
+    return this.histories.get(jobKey);
   }
 
   /** Decides for one observation; the clock defaults to the observation's time (replay). */
-  step(observation: JobObservation, alerts: readonly FiringAlert[] = [], clock?: Clock): ScaleDecision {
+  step(observation: JobObservation, alerts: readonly FiringAlert[] = [], clock?: Clock, opts: { actionInFlight?: boolean } = {}): ScaleDecision {
     const policy = this.policyFor(observation.jobId, observation.jobName);
-    const h = this.histories.get(observation.jobId) ?? emptyHistory(observation.jobId, policy);
-    const decision = decide({ observation, alerts }, h, policy, clock ?? { now: () => observation.time });
-    this.histories.set(observation.jobId, updateHistory(h, observation, decision, policy));
+    const key = observation.jobName ?? observation.jobId;
+    const h = this.histories.get(key) ?? emptyHistory(observation.jobId, policy);
+    const inputs = { observation, alerts, ...(opts.actionInFlight ? { actionInFlight: true } : {}) };
+    const decision = decide(inputs, h, policy, clock ?? { now: () => observation.time });
+    this.histories.set(key, updateHistory(h, observation, decision, policy));
     return decision;
   }
 }

@@ -237,6 +237,26 @@ describe('decide, model inputs', () => {
     assert.equal(blocked.decisions.at(-1)!.blockedBy, 'memory-pressure');
   });
 
+  it('decides nothing while an action for the job is still being carried out, and says so', () => {
+    const r = start();
+    steady(r, 4000, 8);
+    const obs = r.b.next(15, rates(9000, 2, 0));
+    const busy = r.c.step(obs, [], undefined, { actionInFlight: true });
+    assert.equal(busy.action, 'none');
+    assert.equal(busy.blockedBy, 'rescale-in-progress');
+    assert.match(busy.reasons.join('\n'), /still being carried out/);
+  });
+
+  it('keeps a job\'s history across a savepoint redeploy that gives it a new job id', () => {
+    const c = new ScalingController(policySchema.parse({}));
+    const b = job();
+    for (let i = 0; i < 6; i++) c.step({ ...b.next(15, rates(4000, 2, 0)), jobName: 'orders' });
+    const before = c.history('orders')!;
+    const after = c.step({ ...b.next(15, rates(4000, 2, 0)), jobId: 'f'.repeat(32), jobName: 'orders' });
+    assert.equal(c.history('orders')!.recent.length, before.recent.length + 1, 'the same history grew');
+    assert.notEqual(after.blockedBy, 'warming-up', 'no fresh warm-up for the redeployed job');
+  });
+
   it('learns the restart cost from the observed downtime', () => {
     // Without a reported restore duration: from the decision until records flow again, to one interval.
     const r = start();

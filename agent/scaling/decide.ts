@@ -31,6 +31,8 @@ export interface DecisionInputs {
   observation: JobObservation;
   /** alerts firing now (from the rule engine), with their labels */
   alerts?: readonly FiringAlert[];
+  /** an action for this job is still being carried out (e.g. a savepoint redeploy being verified) */
+  actionInFlight?: boolean;
 }
 
 export interface Clock {
@@ -79,6 +81,7 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
     return d;
   };
   if (obs.state !== 'RUNNING') return block('job-not-running', `job is ${obs.state}, not RUNNING`);
+  if (inputs.actionInFlight) return block('rescale-in-progress', 'an action for this job is still being carried out; deciding again once it ends');
 
   const last = lastRescale(history);
   const arrived = (to: Record<string, number>): boolean => obs.vertices.every((v) => to[v.id] === undefined || to[v.id] === v.parallelism);
