@@ -1,31 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFromModule } from '../program/build.ts';
 import { LocalJobRun } from '../testing/local-harness.ts';
-import wordCount, { sentence, type WordCount } from './word-count.ts';
-
-function expectedCounts(limit: number, partitions: number): Map<string, number> {
-  const m = new Map<string, number>();
-  for (let g = 0; g < limit; g++) {
-    for (const w of sentence(g % partitions, Math.floor(g / partitions), partitions).split(' ')) m.set(w, (m.get(w) ?? 0) + 1);
-  }
-  return m;
-}
-
-function finalCounts(dir: string): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const f of readdirSync(dir).filter((x) => x.startsWith('part-'))) {
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
-      if (line === '') continue;
-      const r = JSON.parse(line) as WordCount;
-      m.set(r.word, Math.max(m.get(r.word) ?? 0, r.count));
-    }
-  }
-  return m;
-}
+import wordCount from './word-count.ts';
+import { committedWordCounts as finalCounts, expectedWordCounts as expectedCounts } from './word-count-checker.ts';
 
 describe('word count job', () => {
   it('counts every word exactly at parallelism 3', async (t) => {
