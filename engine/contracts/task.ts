@@ -125,6 +125,11 @@ export interface TaskInvokable {
   notifyCheckpointComplete(checkpointId: number): Promise<void>;
   /** Releases resources; called on finish and on cancel. */
   close(): Promise<void>;
+  /**
+   * Optional: how full the task's asynchronous work is (0..1), e.g. requests in flight ÷ capacity.
+   * The runtime counts that share of the time the task waits for input as busy.
+   */
+  occupancy?(): number;
 }
 
 /** A built job: the graph plus the factory for its subtasks. Produced by the dataflow layer. */

@@ -55,6 +55,11 @@ export class AsyncWaitOperator extends StreamOperator {
     return this.inFlight;
   }
 
+  /** Requests in flight ÷ capacity: how busy this I/O-bound operator is while its task waits for input. */
+  occupancy(): number {
+    return this.inFlight / this.capacity;
+  }
+
   processBatch(records: unknown[], timestamps: number[]): void | Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     const i = this.admit(records, timestamps, 0);

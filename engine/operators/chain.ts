@@ -11,6 +11,7 @@ import { ChainingOutput, WriterOutput } from './outputs.ts';
 import { isPromise, LONG_MIN_VALUE, noTimestamps, StreamOperator, WATERMARK_IDLE, WATERMARK_MAX } from './operator.ts';
 import { SourceOperator } from './source.ts';
 import { WatermarkValve } from './watermark-valve.ts';
+import { AsyncWaitOperator } from './async.ts';
 
 /** What the program layer knows about a vertex's chain, enough to instantiate it per subtask. */
 export interface ChainPlan {
@@ -79,6 +80,13 @@ export class OperatorChain implements TaskInvokable {
     if (!(head instanceof SourceOperator)) throw new Error('runSource called on a chain without a source');
     await head.run(ctl);
     if (!ctl.signal.aborted) await this.endInput();
+  }
+
+  /** The fullest async operator of the chain (0 when the chain has none). */
+  occupancy(): number {
+    let max = 0;
+    for (const op of this.ops) if (op instanceof AsyncWaitOperator) max = Math.max(max, op.occupancy());
+    return max;
   }
 
   processBatch(inputIndex: number, _channel: number, records: unknown[]): void | Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * Flink's per-task time accounting and rate views. A task is always in exactly one of three
  * states: busy (processing, or awaiting an async processBatch), idle (no input) or
- * backpressured (blocked on output credit). `TaskTimer` integrates time per state; `RateView`
+ * backpressured (blocked on output credit); an idle stretch of an I/O-bound task counts as busy
+ * in proportion to its occupancy (see TaskTimer.setOccupancy). `TaskTimer` integrates time per state; `RateView`
  * turns any growing total into a per-second rate averaged over a window (Flink's MeterView and
  * TimerGauge: 60 s window, updated every 5 s), so busy + idle + backpressured ≈ 1000 ms/s.
  */
@@ -16,24 +17,56 @@ export class TaskTimer {
   private readonly accum = [0, 0, 0];
   state: TaskTimeState;
   private since: number;
+  /** How full an I/O-bound task is while it waits for input (0..1); see setOccupancy. */
+  private occupancy: (() => number) | null = null;
+  private occupancyAtStart = 0;
 
   constructor(initial: TaskTimeState = IDLE) {
     this.state = initial;
     this.since = performance.now();
   }
 
+  /**
+   * An async operator keeps requests in flight while its task waits for input. That time is not
+   * idle capacity: with `occupancy` = in-flight ÷ capacity, that share of every idle stretch counts
+   * as busy (Little's law), so busy time follows the load smoothly instead of staying near 0 until
+   * the operator saturates.
+   */
+  setOccupancy(read: () => number): void {
+    this.occupancy = read;
+    this.occupancyAtStart = this.readOccupancy();
+  }
+
   switchTo(state: TaskTimeState): void {
     if (state === this.state) return;
-    const now = performance.now();
-    this.accum[this.state]! += now - this.since;
+    this.flush(performance.now());
     this.state = state;
-    this.since = now;
   }
 
   /** Total ms spent in `state`, including the current stretch. */
   total(state: TaskTimeState): number {
+    if (this.state === IDLE && this.occupancy) this.flush(performance.now());
     const base = this.accum[state]!;
     return state === this.state ? base + (performance.now() - this.since) : base;
+  }
+
+  private flush(now: number): void {
+    const d = now - this.since;
+    if (this.state === IDLE && this.occupancy) {
+      const end = this.readOccupancy();
+      const busyShare = (this.occupancyAtStart + end) / 2;
+      this.accum[BUSY]! += d * busyShare;
+      this.accum[IDLE]! += d * (1 - busyShare);
+      this.occupancyAtStart = end;
+    } else {
+      this.accum[this.state]! += d;
+    }
+    this.since = now;
+  }
+
+  private readOccupancy(): number {
+    const v = this.occupancy ? this.occupancy() : 0;
+    return Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0;
   }
 }
 
