@@ -98,9 +98,10 @@ describe('savepoint input checks', () => {
     await cluster.waitFor(async () => (await cluster.rest<{ counts: { completed: number } }>(`/jobs/${id}/checkpoints`)).counts.completed >= 1, 15_000, 'a checkpoint');
     mkdirSync(join(cluster.dir, 'sp'), { recursive: true });
     const target = join(cluster.dir, 'sp');
-    // Fired together: the second reaches the JobManager while the first is in progress.
-    const [a, b, c] = await Promise.all([
-      post(cluster, `/jobs/${id}/savepoints`, { 'target-directory': target }),
+    // The first is accepted before the others are sent (fired all at once, any of them could win);
+    // the others reach the JobManager while it is in progress, or just after it completed.
+    const a = await post(cluster, `/jobs/${id}/savepoints`, { 'target-directory': target });
+    const [b, c] = await Promise.all([
       post(cluster, `/jobs/${id}/savepoints`, { 'target-directory': target }),
       post(cluster, `/jobs/${id}/savepoints`, { 'target-directory': join(cluster.dir, 'other') }),
     ]);
