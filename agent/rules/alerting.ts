@@ -9,7 +9,8 @@ import { FlowpilotError } from '../../common/errors.ts';
 import { labelsFromRecord, labelsKey, type Labels } from '../tsdb/index.ts';
 import type { RuleDef } from './rulefile.ts';
 import { expandAlertTemplate, type TemplateContext } from './template/index.ts';
-import { annotationsFromRecord, type Alert, type AlertState, type RuleHealth, type RuleQueryFunc, type RuleSample } from './types.ts';
+import { annotationsFromRecord, type Alert, type AlertState, type RuleQueryFunc, type RuleSample } from './types.ts';
+import { RuleState } from './rule-state.ts';
 
 /** How long resolved alerts are kept for re-sending (Prometheus's resolvedRetention). */
 export const RESOLVED_RETENTION_MS = 15 * 60 * 1000;
@@ -20,22 +21,9 @@ export interface AlertEvalContext {
   externalURL: string;
 }
 
-export class AlertingRule {
-  readonly def: RuleDef;
+export class AlertingRule extends RuleState {
   /** Alert instances by label-set key. */
   active = new Map<string, Alert>();
-  health: RuleHealth = 'unknown';
-  lastError: string | null = null;
-  lastEvaluation = 0;
-  evaluationDurationMs = 0;
-
-  constructor(def: RuleDef) {
-    this.def = def;
-  }
-
-  get name(): string {
-    return this.def.name;
-  }
 
   /** Rule state: the highest state among its alerts. */
   state(): AlertState {

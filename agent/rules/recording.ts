@@ -5,23 +5,10 @@
  */
 import { FlowpilotError } from '../../common/errors.ts';
 import { labelsFromRecord, labelsKey } from '../tsdb/index.ts';
-import type { RuleDef } from './rulefile.ts';
-import type { RuleHealth, RuleQueryFunc, RuleSample } from './types.ts';
+import type { RuleQueryFunc, RuleSample } from './types.ts';
+import { RuleState } from './rule-state.ts';
 
-export class RecordingRule {
-  readonly def: RuleDef;
-  health: RuleHealth = 'unknown';
-  lastError: string | null = null;
-  lastEvaluation = 0;
-  evaluationDurationMs = 0;
-
-  constructor(def: RuleDef) {
-    this.def = def;
-  }
-
-  get name(): string {
-    return this.def.name;
-  }
+export class RecordingRule extends RuleState {
 
   async eval(tMs: number, query: RuleQueryFunc, limit: number): Promise<RuleSample[]> {
     const res = await query(this.def.ast, tMs);
