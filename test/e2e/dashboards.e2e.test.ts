@@ -12,9 +12,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { silentLogger } from '../../common/log.ts';
-import { up, type LocalCluster } from '../../engine/local/launcher.ts';
+import type { LocalCluster } from '../../engine/local/launcher.ts';
+import { startQuietCluster } from '../support/local-cluster.ts';
 import { expandVariables, panelQueries } from '../../dashboards/queries.ts';
 import { freePort, missingBinaries, waitFor } from '../support/processes.ts';
 import { instantQuery, startPrometheus, type PromServer } from '../support/prom-stack.ts';
@@ -45,20 +44,14 @@ describe('dashboards end to end', () => {
     });
     writeFileSync(join(dir, 'policy.yml'), POLICY);
     const agentPort = await freePort();
-    cluster = await up({
+    cluster = await startQuietCluster({
       taskManagers: 2,
       slots: 4,
-      restPort: 0,
-      metricsPort: 0,
       stateDir: join(dir, 'state'),
       job: 'order-enrichment',
       jobArgs: ['--profile', 'steps:400@0s,2500@5s', '--latency', '50', '--capacity', '20', '--checkpoint-interval', '1000', '--window', '2000', '--output', join(dir, 'out')],
-      parallelism: 1,
       agent: true,
       agentArgs: ['--port', String(agentPort), '--scrape-interval', '1s', '--eval-interval', '1s', '--no-dry-run', '--actuation', 'in-place', '--policy', join(dir, 'policy.yml'), '--journal', join(dir, 'journal')],
-      define: [],
-      log: silentLogger(),
-      childOutput: new Writable({ write: (_c, _e, cb) => cb() }),
     });
     assert.ok(cluster.agent, 'the agent runs');
     const engineTargets = [cluster.jobManager, ...cluster.taskManagers].map((c) => `127.0.0.1:${String(c.ready.metricsPort)}`);

@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { silentLogger } from '../../common/log.ts';
-import { up, type LocalCluster } from '../../engine/local/launcher.ts';
+import type { LocalCluster } from '../../engine/local/launcher.ts';
+import { startQuietCluster } from '../support/local-cluster.ts';
 import { AgentProcess } from '../../agent/process/agent.ts';
 import { parseAgentConfig } from '../../agent/process/config.ts';
 import { ScalingService } from '../../agent/record/scaling-service.ts';
@@ -25,19 +26,8 @@ describe('live status view with a real agent', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fp-live-agent-'));
-    cluster = await up({
-      taskManagers: 1,
-      slots: 1,
-      restPort: 0,
-      metricsPort: 0,
+    cluster = await startQuietCluster({
       stateDir: join(dir, 'state'),
-      job: 'word-count',
-      jobArgs: ['--rate', '20'],
-      parallelism: 1,
-      agent: false,
-      define: [],
-      log: silentLogger(),
-      childOutput: new Writable({ write: (_c, _e, cb) => cb() }),
     });
     const rules = join(dir, 'live.yml');
     writeFileSync(

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { createServer } from 'node:net';
-import { silentLogger } from '../../common/log.ts';
-import { up, type LocalCluster } from '../../engine/local/launcher.ts';
+import type { LocalCluster } from '../../engine/local/launcher.ts';
+import { startQuietCluster } from '../support/local-cluster.ts';
 import { startStatusView } from '../../cli/live/status-view.ts';
 import { visibleLength } from '../../cli/live/status-render.ts';
 
@@ -53,19 +53,11 @@ describe('live status view against a running engine', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fp-live-'));
-    cluster = await up({
-      taskManagers: 1,
+    cluster = await startQuietCluster({
       slots: 2,
-      restPort: 0,
-      metricsPort: 0,
       stateDir: dir,
-      job: 'word-count',
       jobArgs: ['--rate', '50'],
       parallelism: 2,
-      agent: false,
-      define: [],
-      log: silentLogger(),
-      childOutput: new Writable({ write: (_c, _e, cb) => cb() }),
     });
   });
 

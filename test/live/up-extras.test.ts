@@ -10,9 +10,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
-import { silentLogger } from '../../common/log.ts';
-import { up, type LocalCluster } from '../../engine/local/launcher.ts';
+import { PassThrough } from 'node:stream';
+import type { LocalCluster } from '../../engine/local/launcher.ts';
+import { startQuietCluster } from '../support/local-cluster.ts';
 import { startUpExtras } from '../../cli/live/up-extras.ts';
 
 function missing(): string | null {
@@ -44,19 +44,8 @@ describe('flowpilot up --with-prometheus extras on a running engine', { skip: sk
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fp-live-up-'));
-    cluster = await up({
-      taskManagers: 1,
-      slots: 1,
-      restPort: 0,
-      metricsPort: 0,
+    cluster = await startQuietCluster({
       stateDir: join(dir, 'engine'),
-      job: 'word-count',
-      jobArgs: ['--rate', '20'],
-      parallelism: 1,
-      agent: false,
-      define: [],
-      log: silentLogger(),
-      childOutput: new Writable({ write: (_c, _e, cb) => cb() }),
     });
   });
 
