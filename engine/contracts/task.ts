@@ -129,7 +129,7 @@ export interface TaskInvokable {
    * Optional: how full the task's asynchronous work is (0..1), e.g. requests in flight ÷ capacity.
    * The runtime counts that share of the time the task waits for input as busy.
    */
-  occupancy?(): number;
+  readonly occupancy?: () => number;
 }
 
 /** A built job: the graph plus the factory for its subtasks. Produced by the dataflow layer. */

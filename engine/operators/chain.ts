@@ -35,12 +35,16 @@ export class OperatorChain implements TaskInvokable {
   private ended = false;
   private outputIdle = false;
   private closed = false;
+  /** Only chains with async I/O have one: the fullest async operator's occupancy. */
+  readonly occupancy?: () => number;
 
   constructor(plan: ChainPlan, ctx: TaskContext) {
     this.plan = plan;
     this.ctx = ctx;
     this.ops = plan.operators.map((o) => o.create());
     this.head = this.ops[0]!;
+    const asyncOps = this.ops.filter((op): op is AsyncWaitOperator => op instanceof AsyncWaitOperator);
+    if (asyncOps.length > 0) this.occupancy = () => Math.max(...asyncOps.map((op) => op.occupancy()));
     const channels = ctx.inputChannels ?? plan.inputChannels;
     this.valves = plan.inputTimestamped.map((_, i) => new WatermarkValve(channels[i] ?? 1));
     ctx.metrics.gauge('currentInputWatermark', () => this.inputWatermark());
@@ -80,13 +84,6 @@ export class OperatorChain implements TaskInvokable {
     if (!(head instanceof SourceOperator)) throw new Error('runSource called on a chain without a source');
     await head.run(ctl);
     if (!ctl.signal.aborted) await this.endInput();
-  }
-
-  /** The fullest async operator of the chain (0 when the chain has none). */
-  occupancy(): number {
-    let max = 0;
-    for (const op of this.ops) if (op instanceof AsyncWaitOperator) max = Math.max(max, op.occupancy());
-    return max;
   }
 
   processBatch(inputIndex: number, _channel: number, records: unknown[]): void | Promise<void> {

@@ -161,8 +161,8 @@ export class TaskExecutor {
       // The restore plan's chunks are read (and CRC-checked) before the task exists; a bad chunk fails the task.
       const restored = task.restore ? await readSubtaskRestore(task.restore) : null;
       this.invokable = this.deps.program.createTask(task.vertexId, this.context(restored));
-      const inv = this.invokable;
-      if (inv.occupancy) this.timer.setOccupancy(() => inv.occupancy!());
+      const occupancy = this.invokable.occupancy;
+      if (occupancy) this.timer.setOccupancy(occupancy);
       if (this.abort.signal.aborted) throw new Error('canceled');
       this.setState('RUNNING');
       const timeout = this.deps.options.bufferTimeoutMs;
