@@ -20,6 +20,12 @@ const common = {
   'execution.buffer-timeout': ms(100, 0).describe('A partly filled output batch is sent after this long (ms).'),
   'taskmanager.network.batch-size': count(512).describe('Records per network batch before it is sent without waiting.'),
   'taskmanager.network.memory.buffers-per-channel': count(4).describe('Batches a receiving channel can hold; its credit.'),
+  'taskmanager.network.memory.buffer-debloat.enabled': z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(true).describe('Size network batches to each consumer\'s throughput so its buffered input takes about the target to process (on by default here; off in Flink).'),
+  'taskmanager.network.memory.buffer-debloat.target': ms(1000, 1).describe('Time a consumer\'s buffered input should take to process (ms).'),
+  'taskmanager.network.memory.buffer-debloat.period': ms(200, 10).describe('How often the batch size is recomputed (ms).'),
+  'taskmanager.network.memory.buffer-debloat.samples': count(20).describe('Periods in the moving average of the throughput.'),
+  'taskmanager.network.memory.buffer-debloat.threshold-percentages': count(25, 0).describe('A new batch size is announced only when it differs by more than this percentage.'),
+  'taskmanager.network.memory.buffer-debloat.min-batch': count(16).describe('Smallest batch size (records) debloating announces.'),
   'metrics.view.update-interval': ms(5000, 10).describe('How often per-second rates (meters, time gauges) are updated (ms).'),
   'metrics.view.window': ms(60_000, 10).describe('Window over which per-second rates are averaged (ms), as Flink MeterView.'),
 };
@@ -65,6 +71,18 @@ export const taskManagerSchema = z.object({
 export type JobManagerConfig = z.infer<typeof jobManagerSchema>;
 export type TaskManagerConfig = z.infer<typeof taskManagerSchema>;
 export type RuntimeOptions = Pick<JobManagerConfig, keyof typeof common>;
+
+/** The task executors' buffer-debloating settings from `taskmanager.network.memory.buffer-debloat.*` (null when off). */
+export function debloatOptions(c: RuntimeOptions): { targetMs: number; periodMs: number; samples: number; thresholdPercent: number; minBatch: number } | null {
+  if (!c['taskmanager.network.memory.buffer-debloat.enabled']) return null;
+  return {
+    targetMs: c['taskmanager.network.memory.buffer-debloat.target'],
+    periodMs: c['taskmanager.network.memory.buffer-debloat.period'],
+    samples: c['taskmanager.network.memory.buffer-debloat.samples'],
+    thresholdPercent: c['taskmanager.network.memory.buffer-debloat.threshold-percentages'],
+    minBatch: c['taskmanager.network.memory.buffer-debloat.min-batch'],
+  };
+}
 
 function parseWith<S extends z.ZodType>(schema: S, input: Record<string, unknown>, what: string): z.infer<S> {
   const result = schema.safeParse(input);

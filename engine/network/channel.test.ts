@@ -118,6 +118,57 @@ describe('credit-based channels', () => {
     }
   });
 
+  it('lets a consumer announce a smaller batch size that producers honour, in memory and over TCP', async () => {
+    const log = silentLogger();
+    const a = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 4, log });
+    const b = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 4, log });
+    await a.start();
+    const portB = await b.start();
+    try {
+      const gate = new OutputGate();
+      const remote = new OutputChannel('z/v/0/0/0', 100, gate);
+      const local = new OutputChannel('z/v/0/1/0', 100, gate);
+      // Announced before the producer connects (remote) and after (local): both must arrive.
+      const inGate = new InputGate([
+        { channel: b.inputChannel('z/v/0/0/0'), inputIndex: 0, channelIndex: 0 },
+        { channel: b.inputChannel('z/v/0/1/0'), inputIndex: 0, channelIndex: 1 },
+      ]);
+      assert.equal(inGate.buffers(), 8);
+      b.inputChannel('z/v/0/0/0').announceBatchSize(7);
+      a.connectRemote(remote, `127.0.0.1:${portB}`);
+      b.connectLocal(local);
+      inGate.announceBatchSize(7);
+      for (let i = 0; i < 50 && remote.batchLimit !== 7; i++) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(remote.batchLimit, 7);
+      assert.equal(local.batchLimit, 7);
+      local.setBatchLimit(1000);
+      assert.equal(local.batchLimit, 100, 'never above the configured batch size');
+      local.setBatchLimit(7);
+      for (let i = 0; i < 21; i++) {
+        remote.add(i);
+        local.add(i);
+      }
+      const sizes: number[][] = [[], []];
+      let got = 0;
+      while (got < 42) {
+        const p = inGate.poll();
+        if (!p) {
+          await inGate.waitForData();
+          continue;
+        }
+        if (p.entry.kind !== ENTRY_RECORDS) continue;
+        sizes[p.channelIndex]!.push(p.entry.records!.length);
+        got += p.entry.records!.length;
+      }
+      assert.deepEqual(sizes, [[7, 7, 7], [7, 7, 7]]);
+      assert.equal(inGate.takeConsumed(), 42);
+      assert.equal(inGate.takeConsumed(), 0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('fails the receiving channels when the producing TaskManager goes away', async () => {
     const log = silentLogger();
     const a = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 2, log });

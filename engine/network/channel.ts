@@ -4,8 +4,10 @@
  * grants one credit for every entry it hands to its task; the sending `OutputChannel` ships an
  * entry only while it holds credit and otherwise parks it in its backlog. A task whose outputs
  * have a backlog is not given more input (see OutputGate), so buffering stays bounded by
- * capacity plus what one input batch can produce. Transports (in-memory or TCP) only move
- * entries and credits; they never decide when to send.
+ * capacity plus what one input batch can produce. The receiver may also announce a smaller
+ * batch size (buffer debloating, see buffer-debloater.ts); the sender then closes its batches
+ * at that size. Transports (in-memory or TCP) only move entries, credits and announcements;
+ * they never decide when to send.
  */
 import { FlowpilotError } from '../../common/errors.ts';
 
@@ -43,7 +45,10 @@ export class InputChannel {
   private readonly queue: ChannelEntry[] = [];
   private head = 0;
   private grant: ((credit: number) => void) | null = null;
+  private announce: ((batchSize: number) => void) | null = null;
   private owed = 0;
+  /** The batch size announced before the producer connected, sent when it does. */
+  private announcedBatch = 0;
   failure: Error | null = null;
   /** Called when an entry arrives or the channel fails; set by the input gate. */
   onAvailable: (() => void) | null = null;
@@ -57,13 +62,24 @@ export class InputChannel {
     return this.queue.length - this.head;
   }
 
-  /** Connects the producer: it receives the full initial credit, plus credit owed from before. */
-  attachProducer(grant: (credit: number) => void): void {
+  /**
+   * Connects the producer: it receives the full initial credit, plus credit owed from before,
+   * and the batch size announced so far, if any.
+   */
+  attachProducer(grant: (credit: number) => void, announce?: (batchSize: number) => void): void {
     if (this.grant) throw new FlowpilotError('FP_NET_CHANNEL', `channel ${this.key} already has a producer`);
     this.grant = grant;
+    this.announce = announce ?? null;
+    if (this.announce && this.announcedBatch > 0) this.announce(this.announcedBatch);
     const initial = this.capacity - this.queued + this.owed;
     this.owed = 0;
     if (initial > 0) grant(initial);
+  }
+
+  /** Asks the producer to close its batches at `batchSize` records (buffer debloating). */
+  announceBatchSize(batchSize: number): void {
+    this.announcedBatch = batchSize;
+    this.announce?.(batchSize);
   }
 
   /** Called by the transport. An entry without credit is a protocol violation. */
@@ -101,6 +117,7 @@ export class InputChannel {
     this.queue.length = 0;
     this.head = 0;
     this.grant = null;
+    this.announce = null;
   }
 }
 
@@ -196,12 +213,15 @@ export class OutputChannel {
   private credit = 0;
   private readonly backlog: ChannelEntry[] = [];
   private backlogHead = 0;
+  /** Records at which a batch is closed: batchSize, or less when the receiver announced less. */
+  private limit: number;
   /** The batch being filled; the record writer pushes into it directly. */
   batch: unknown[] = [];
 
   constructor(key: string, batchSize: number, gate: OutputGate) {
     this.key = key;
     this.batchSize = batchSize;
+    this.limit = batchSize;
     this.gate = gate;
     gate.channels.push(this);
   }
@@ -224,10 +244,20 @@ export class OutputChannel {
     this.drain();
   }
 
+  /** The size at which batches are closed now. */
+  get batchLimit(): number {
+    return this.limit;
+  }
+
+  /** The receiver announced a batch size (it never exceeds the configured one); the open batch closes at its next record. */
+  setBatchLimit(n: number): void {
+    this.limit = Math.max(1, Math.min(this.batchSize, Math.floor(n)));
+  }
+
   add(record: unknown): void {
     const b = this.batch;
     b.push(record);
-    if (b.length >= this.batchSize) this.finishBatch();
+    if (b.length >= this.limit) this.finishBatch();
   }
 
   finishBatch(): void {

@@ -14,6 +14,8 @@ export const FRAME_END = 4;
 export const FRAME_CREDIT = 5;
 export const FRAME_BARRIER = 6;
 export const FRAME_FAIL = 7;
+/** Receiver → sender: the batch size to use from now on (buffer debloating). */
+export const FRAME_BATCH_SIZE = 8;
 
 export const HEADER_BYTES = 9;
 /** Refuse absurd frames rather than allocate them (a corrupt or foreign peer). */

@@ -44,6 +44,8 @@ export class InputGate {
   private readonly unpackr = new Unpackr({ useRecords: true });
   numBytesIn = 0;
   numBytesInRemote = 0;
+  /** Records handed to the task since the last takeConsumed() (for buffer debloating). */
+  private consumed = 0;
 
   constructor(channels: GateChannel[]) {
     this.channels = channels;
@@ -91,6 +93,25 @@ export class InputGate {
     return cap === 0 ? 0 : used / cap;
   }
 
+  /** Receiving buffers (credit) over all channels. */
+  buffers(): number {
+    let cap = 0;
+    for (const gc of this.channels) cap += gc.channel.capacity;
+    return cap;
+  }
+
+  /** Records handed out since the last call. */
+  takeConsumed(): number {
+    const n = this.consumed;
+    this.consumed = 0;
+    return n;
+  }
+
+  /** Asks every producer to close its batches at `batchSize` records (buffer debloating). */
+  announceBatchSize(batchSize: number): void {
+    for (const gc of this.channels) gc.channel.announceBatchSize(batchSize);
+  }
+
   /** Total entries queued on all channels (inputQueueLength). */
   queued(): number {
     let n = 0;
@@ -125,6 +146,7 @@ export class InputGate {
           entry.records = this.unpackr.unpack(entry.bytes) as unknown[];
           entry.bytes = null;
         }
+        this.consumed += entry.records!.length;
       } else if (entry.kind === ENTRY_WATERMARK) {
         this.watermarks[i] = entry.value;
       } else if (entry.kind === ENTRY_END) {

@@ -23,6 +23,7 @@ import {
 import {
   FRAME_BARRIER,
   FRAME_BATCH,
+  FRAME_BATCH_SIZE,
   FRAME_CREDIT,
   FRAME_END,
   FRAME_FAIL,
@@ -93,7 +94,7 @@ export class ShuffleService {
       },
       close() {},
     });
-    input.attachProducer((n) => out.addCredit(n));
+    input.attachProducer((n) => out.addCredit(n), (size) => out.setBatchLimit(size));
   }
 
   /** Wires an output channel to a consumer in the TaskManager whose data server is `address` (host:port). */
@@ -171,7 +172,9 @@ export class ShuffleService {
       if (type === FRAME_OPEN) {
         const ch = this.inputChannel(payload.toString('utf8'));
         byId.set(id, ch);
-        ch.attachProducer((n) => grant(id, n));
+        ch.attachProducer((n) => grant(id, n), (size) => {
+          if (!socket.destroyed) socket.write(numberFrame(FRAME_BATCH_SIZE, id, size));
+        });
         return;
       }
       const ch = byId.get(id);
@@ -236,6 +239,7 @@ class DataClient {
     this.socket.setNoDelay(true);
     const decoder = new FrameDecoder((type, id, payload) => {
       if (type === FRAME_CREDIT) this.outputs.get(id)?.addCredit(payload.readDoubleBE(0));
+      else if (type === FRAME_BATCH_SIZE) this.outputs.get(id)?.setBatchLimit(payload.readDoubleBE(0));
     });
     this.socket.on('data', (chunk: Buffer) => {
       try {

@@ -18,6 +18,7 @@ import { computeKeyGroupRangeForOperatorIndex } from '../keygroups/key-groups.ts
 import { ENTRY_BARRIER, ENTRY_END, ENTRY_RECORDS, ENTRY_WATERMARK, OutputChannel, OutputGate } from '../network/channel.ts';
 import { InputGate, type GateChannel } from '../network/input-gate.ts';
 import { channelKey, type ShuffleService } from '../network/shuffle-service.ts';
+import { BufferDebloater, type DebloatOptions } from '../network/buffer-debloater.ts';
 import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { TaskDeployment } from './deployment.ts';
@@ -34,6 +35,8 @@ export interface TaskExecutorOptions {
   viewSlots: number;
   /** Buffers per receiving channel (taskmanager.network.memory.buffers-per-channel). */
   creditPerChannel: number;
+  /** Buffer debloating of this task's inputs (taskmanager.network.memory.buffer-debloat.*); null: off. */
+  debloat?: (Omit<DebloatOptions, 'maxBatch'> & { periodMs: number }) | null;
 }
 
 export interface TaskExecutorDeps {
@@ -70,6 +73,8 @@ export class TaskExecutor {
   private numRecordsIn = 0;
   private invokable: TaskInvokable | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
+  private debloatTimer: NodeJS.Timeout | null = null;
+  private debloater: BufferDebloater | null = null;
   private done: Promise<void> | null = null;
   private lastYield = performance.now();
 
@@ -122,6 +127,11 @@ export class TaskExecutor {
         inPoolUsage: () => gate.poolUsage(),
         outPoolUsage: () => outputs.poolUsage(options.creditPerChannel),
         checkpointAlignmentTimeNs: () => gate.checkpointAlignmentTimeNs(),
+        debloatedBufferSize: () => this.debloater?.batchSize ?? options.batchSize,
+        estimatedTimeToConsumeBuffersMs: () => {
+          const thr = this.debloater?.averageThroughput ?? -1;
+          return thr > 0 ? Math.round((gate.queued() * this.debloater!.batchSize * 1000) / thr) : 0;
+        },
       },
       deps.updater,
       options.viewSlots,
@@ -167,6 +177,7 @@ export class TaskExecutor {
       this.setState('RUNNING');
       const timeout = this.deps.options.bufferTimeoutMs;
       this.flushTimer = setInterval(() => this.outputs.flush(), Math.max(1, timeout));
+      this.startDebloating();
       if (task.isSource) await this.runSource();
       else await this.runInput();
       if (this.abort.signal.aborted) throw new Error('canceled');
@@ -183,8 +194,27 @@ export class TaskExecutor {
       }
     } finally {
       if (this.flushTimer) clearInterval(this.flushTimer);
+      if (this.debloatTimer) clearInterval(this.debloatTimer);
       this.timer.switchTo(IDLE);
     }
+  }
+
+  /** Every period, sizes the producers' batches to this task's measured throughput. */
+  private startDebloating(): void {
+    const d = this.deps.options.debloat;
+    const gate = this.gate;
+    if (!d || gate.numChannels === 0) return;
+    const debloater = new BufferDebloater({ ...d, maxBatch: this.deps.options.batchSize });
+    this.debloater = debloater;
+    const buffers = gate.buffers();
+    let last = performance.now();
+    gate.takeConsumed();
+    this.debloatTimer = setInterval(() => {
+      const now = performance.now();
+      const size = debloater.sample(gate.takeConsumed(), now - last, buffers);
+      last = now;
+      if (size !== null) gate.announceBatchSize(size);
+    }, Math.max(1, d.periodMs));
   }
 
   private async closeInvokable(): Promise<void> {

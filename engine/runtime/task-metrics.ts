@@ -31,6 +31,10 @@ export interface TaskReadings {
   inPoolUsage(): number;
   outPoolUsage(): number;
   checkpointAlignmentTimeNs(): number;
+  /** Buffer debloating: the batch size (records) announced to the producers. */
+  debloatedBufferSize(): number;
+  /** Buffer debloating: how long the queued input would take at the measured throughput (ms). */
+  estimatedTimeToConsumeBuffersMs(): number;
 }
 
 export interface MetricSample {
@@ -129,6 +133,8 @@ export class TaskMetrics implements TaskMetricHooks {
       'Shuffle.Netty.Input.Buffers.inPoolUsage': r.inPoolUsage(),
       'Shuffle.Netty.Output.Buffers.outPoolUsage': r.outPoolUsage(),
       checkpointAlignmentTime: r.checkpointAlignmentTimeNs(),
+      debloatedBufferSize: r.debloatedBufferSize(),
+      estimatedTimeToConsumeBuffersMs: r.estimatedTimeToConsumeBuffersMs(),
       'buffers.inPoolUsage': r.inPoolUsage(),
       'buffers.outPoolUsage': r.outPoolUsage(),
     };

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../common/log.ts';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import { startOpsServer, type OpsServer } from '../../common/service-http.ts';
-import type { TaskManagerConfig } from '../config/options.ts';
+import { debloatOptions, type TaskManagerConfig } from '../config/options.ts';
 import { FlinkRegistry, type FlinkSample } from '../metrics/flink-registry.ts';
 import { ProcessMetrics } from '../metrics/process-metrics.ts';
 import { ShuffleService } from '../network/shuffle-service.ts';
@@ -275,7 +275,7 @@ export class TaskManager {
         program,
         job: { jobId: dep.jobId, jobName: dep.jobName, executionId: dep.executionId, config: dep.config },
         task,
-        options: { batchSize: c['taskmanager.network.batch-size'], bufferTimeoutMs: c['execution.buffer-timeout'], viewSlots: this.viewSlots, creditPerChannel: c['taskmanager.network.memory.buffers-per-channel'] },
+        options: { batchSize: c['taskmanager.network.batch-size'], bufferTimeoutMs: c['execution.buffer-timeout'], viewSlots: this.viewSlots, creditPerChannel: c['taskmanager.network.memory.buffers-per-channel'], debloat: debloatOptions(c) },
         updater: this.updater,
         log: this.log.child({ vertex: task.taskName, subtask: task.subtaskIndex }),
         onState: (state, failure) => this.reportState(dep, task.vertexId, task.subtaskIndex, task.attemptNumber, state, failure),
