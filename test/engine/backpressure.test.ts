@@ -12,14 +12,14 @@ function rssBytes(pid: number): number {
 }
 
 describe('backpressure', () => {
-  it('makes a fast source wait on a slow sink across TaskManagers, with bounded memory', async (t) => {
+  it('makes a fast source wait on a slow sink across TaskManagers, with bounded memory and debloated buffers', async (t) => {
     const cluster = await new TestCluster({
       taskManagers: 2,
       slots: 1,
       define: ['metrics.view.update-interval=250', 'metrics.view.window=2000'],
     }).start();
     t.after(() => cluster.stop());
-    const jobId = await cluster.submit(JOB, ['--job', 'slow', '--sink-delay-ms', '20', '--ship', 'REBALANCE', '--parallelism', '2'], 2);
+    const jobId = await cluster.submit(JOB, ['--job', 'slow', '--sink-delay-ms', '1', '--sink-record-ms', '0.5', '--ship', 'REBALANCE', '--parallelism', '2'], 2);
     await cluster.waitFor(async () => (await cluster.jobStatus(jobId)) === 'RUNNING', 10_000, 'the job to run');
     let sourceBp: number[] = [];
     let sourceBusy: number[] = [];
@@ -48,6 +48,22 @@ describe('backpressure', () => {
       const rest = await cluster.rest<Array<{ id: string; max: number }>>(`/jobs/${jobId}/vertices/${sourceVertex}/subtasks/metrics?get=backPressuredTimeMsPerSecond&agg=max`);
       return rest[0]?.id === 'backPressuredTimeMsPerSecond' && rest[0].max > 500;
     }, 5000, 'the REST API to report the backpressure');
+    // Buffer debloating: the slow sink announced smaller batches, so what waits in front of it
+    // takes about the 1 s target to process, not 2 channels x 4 buffers x 512 records.
+    let debloated: number[] = [];
+    let estimated: number[] = [];
+    await cluster.waitFor(async () => {
+      debloated = [];
+      estimated = [];
+      for (const tm of cluster.tms) {
+        const text = await cluster.metrics(tm.ready.metricsPort);
+        debloated.push(...sampleValues(text, 'flink_taskmanager_job_task_debloatedBufferSize', { task_name: 'Sink:_slow' }));
+        estimated.push(...sampleValues(text, 'flink_taskmanager_job_task_estimatedTimeToConsumeBuffersMs', { task_name: 'Sink:_slow' }));
+      }
+      return debloated.length === 2 && debloated.every((v) => v < 512) && estimated.every((v) => v > 0 && v < 2000);
+    }, 10_000, 'the sinks to debloat their input').catch((err: Error) => {
+      throw new Error(`${err.message}: batch sizes ${debloated}, ${estimated} ms buffered`);
+    });
     for (const tm of cluster.tms) {
       const rss = rssBytes(tm.child.pid!);
       assert.ok(rss < 300 * 1024 * 1024, `TaskManager RSS ${Math.round(rss / 1048576)} MB`);

@@ -3,7 +3,8 @@
  * can be tested without the dataflow layer. `createJobProgram` reads `--job`:
  *   wordcount: "Source: lines -> Flat Map" (bounded, deterministic lines) --HASH--> "Keyed Count -> Sink: counts",
  *              which writes `<out>/counts-<subtask>.txt` ("word<TAB>count" lines) at end of input;
- *   slow:      an unbounded numbers source --HASH--> a sink that sleeps `--sink-delay-ms` per batch;
+ *   slow:      an unbounded numbers source --HASH--> a sink that sleeps `--sink-delay-ms` per batch
+ *              plus `--sink-record-ms` per record;
  *   chain:     a bounded source with map/filter chained in one vertex (for the throughput bench);
  *   throws:    throws while building (for the bad-module path).
  */
@@ -118,12 +119,14 @@ class NumbersSource extends BaseTask {
 
 class SlowSink extends BaseTask {
   private readonly delayMs: number;
-  constructor(ctx: TaskContext, delayMs: number) {
+  private readonly perRecordMs: number;
+  constructor(ctx: TaskContext, delayMs: number, perRecordMs: number) {
     super(ctx);
     this.delayMs = delayMs;
+    this.perRecordMs = perRecordMs;
   }
-  override processBatch(): Promise<void> {
-    return new Promise((r) => setTimeout(r, this.delayMs));
+  override processBatch(_i: number, _c: number, records: unknown[]): Promise<void> {
+    return new Promise((r) => setTimeout(r, this.delayMs + this.perRecordMs * records.length));
   }
 }
 
@@ -186,7 +189,8 @@ export function createJobProgram(submission: JobSubmission): JobProgram {
     vertices = [src, sink];
     const limit = Number(a.get('records') ?? Number.MAX_SAFE_INTEGER);
     const delay = Number(a.get('sink-delay-ms') ?? 50);
-    make = { [src.id]: (ctx) => new NumbersSource(ctx, limit), [sink.id]: (ctx) => new SlowSink(ctx, delay) };
+    const perRecord = Number(a.get('sink-record-ms') ?? 0);
+    make = { [src.id]: (ctx) => new NumbersSource(ctx, limit), [sink.id]: (ctx) => new SlowSink(ctx, delay, perRecord) };
   } else if (kind === 'chain') {
     const src = vertex('Source: numbers -> Map -> Filter', p, [], false);
     const sink = vertex('Sink: sum', p, [{ from: src.name, ship }], true);
