@@ -1,13 +1,13 @@
 /**
  * Per-subtask state files. A task's SubtaskSnapshot (already msgpack bytes per key group and
  * per operator-state entry, see engine/state) is written to one file in the checkpoint
- * directory: for each operator of the chain, its key groups in ascending order, then its
- * operator-state entries, then its union-state entries. The write is asynchronous (the task
- * keeps processing), ends with fsync, and yields a SubtaskStateHandle that indexes every chunk
+ * directory by the TaskManager running it: for each operator of the chain, its key groups in
+ * ascending order, then its operator-state entries, then its union-state entries. The write is
+ * asynchronous (the task keeps processing), ends with fsync, and yields a SubtaskStateHandle that indexes every chunk
  * by (offset, length, crc32), so a restore at any parallelism reads exactly its key groups.
  * Reading merges adjacent chunks of one file into one read and checks every CRC.
  */
-import { open } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -24,8 +24,12 @@ export function stateFileName(vertexId: string, subtaskIndex: number): string {
 }
 
 /**
- * Writes one subtask's snapshot into `checkpointDir` and returns the handle to acknowledge with.
- * The snapshot's byte arrays must not be mutated until the promise settles.
+ * Writes one subtask's snapshot into `checkpointDir` (which must exist: a TaskManager never
+ * creates it, so a write into a checkpoint directory that was discarded meanwhile fails with
+ * ENOENT) and returns the handle to acknowledge with. CRCs are computed batch by batch as the
+ * file is written, so a large snapshot does not hold the event loop for long. A failed write
+ * removes its partial file (best effort). The snapshot's byte arrays must not be mutated until
+ * the promise settles.
  */
 export async function writeSubtaskState(
   checkpointDir: string,
@@ -34,29 +38,47 @@ export async function writeSubtaskState(
   snapshot: SubtaskSnapshot,
 ): Promise<SubtaskStateHandle> {
   const chunks: Uint8Array[] = [];
+  /** For chunks[i]: the tuple and position its CRC goes into once computed. */
+  const crcSlots: Array<[number[], number]> = [];
   let offset = 0;
-  const add = (bytes: Uint8Array): ChunkRef => {
-    const ref: ChunkRef = [offset, bytes.byteLength, crc32(bytes)];
+  const add = (bytes: Uint8Array, ref: number[], crcPos: number): void => {
+    ref.push(offset, bytes.byteLength, 0);
     offset += bytes.byteLength;
-    if (bytes.byteLength > 0) chunks.push(bytes);
-    return ref;
+    if (bytes.byteLength > 0) {
+      chunks.push(bytes);
+      crcSlots.push([ref, crcPos]);
+    }
   };
   const operators: OperatorChunks[] = snapshot.operators.map((op) => {
     const keyGroups: KeyGroupChunk[] = [...op.keyGroups.keys()]
       .sort((a, b) => a - b)
-      .map((kg) => [kg, ...add(op.keyGroups.get(kg)!)] as KeyGroupChunk);
-    return { operatorId: op.operatorId, keyGroups, operatorState: op.operatorState.map(add), unionState: op.unionState.map(add) };
+      .map((kg) => {
+        const ref: number[] = [kg];
+        add(op.keyGroups.get(kg)!, ref, 3);
+        return ref as KeyGroupChunk;
+      });
+    const refs = (list: Uint8Array[]) =>
+      list.map((b) => {
+        const ref: number[] = [];
+        add(b, ref, 2);
+        return ref as ChunkRef;
+      });
+    return { operatorId: op.operatorId, keyGroups, operatorState: refs(op.operatorState), unionState: refs(op.unionState) };
   });
   const hasEntries = operators.some((o) => o.keyGroups.length + o.operatorState.length + o.unionState.length > 0);
   if (!hasEntries) return { checkpointId: snapshot.checkpointId, vertexId, subtaskIndex, file: null, size: 0, operators };
   const file = stateFileName(vertexId, subtaskIndex);
-  const fh = await open(path.join(checkpointDir, file), 'wx');
+  const full = path.join(checkpointDir, file);
+  const fh = await open(full, 'wx');
+  let ok = false;
   try {
     let i = 0;
     while (i < chunks.length) {
       const batch: Uint8Array[] = [];
       let bytes = 0;
       while (i < chunks.length && batch.length < MAX_IOV && (batch.length === 0 || bytes + chunks[i]!.byteLength <= MAX_WRITE_BYTES)) {
+        const [ref, pos] = crcSlots[i]!;
+        ref[pos] = crc32(chunks[i]!);
         bytes += chunks[i]!.byteLength;
         batch.push(chunks[i]!);
         i++;
@@ -68,8 +90,10 @@ export async function writeSubtaskState(
       }
     }
     await fh.sync();
+    ok = true;
   } finally {
     await fh.close();
+    if (!ok) await unlink(full).catch(() => undefined);
   }
   return { checkpointId: snapshot.checkpointId, vertexId, subtaskIndex, file, size: offset, operators };
 }

@@ -99,6 +99,17 @@ export interface SubtaskSnapshot {
   operators: OperatorSnapshot[];
 }
 
+/**
+ * What a checkpoint trigger tells every task (to sources with the trigger, to the others
+ * in-band with the barrier): the kind of snapshot and the absolute directory on storage every
+ * TaskManager reaches (`chk-<n>/` or a `savepoint-*` directory) where each subtask writes its own
+ * state file. File names in the acknowledged handle are relative to it.
+ */
+export interface CheckpointOptions {
+  kind: 'CHECKPOINT' | 'SAVEPOINT' | 'SYNC_SAVEPOINT';
+  dir: string;
+}
+
 export interface SubtaskRestore {
   checkpointId: number;
   /** By operator id. Keyed state contains only the key groups in this subtask's range. */

@@ -1,24 +1,28 @@
 /**
  * One job's checkpoint coordinator: it triggers aligned checkpoints at the sources every
- * `execution.checkpointing.interval` (one at a time, honouring min-pause and timeout),
- * collects every subtask's snapshot, writes them with engine/checkpoint's storage (one fsync'd
- * state file per subtask, indexed per key group with CRCs, then `_metadata` last and atomically),
- * keeps the newest `state.checkpoints.num-retained`, and only then tells the subtasks the
- * checkpoint completed (sinks commit). A failed or timed-out checkpoint is counted and the job
- * goes on. The latest completed checkpoint is what a restart restores (restore plans from
- * engine/checkpoint/restore.ts; TaskManagers read their own chunks). A savepoint is the same
- * protocol written to a directory the user chose, outside retention; it is self-contained.
+ * `execution.checkpointing.interval` (one at a time, honouring min-pause and timeout). It
+ * creates the checkpoint's directory (`chk-<n>` under the job's checkpoint dir, or a
+ * `savepoint-*` directory under the user's target) and names it in the trigger every
+ * TaskManager of the job gets; each subtask writes its own state file there and acknowledges
+ * with a small handle (engine/taskmanager/checkpoint-writer.ts). When every handle is in, the
+ * coordinator checks the files and writes `_metadata` last and atomically, keeps the newest
+ * `state.checkpoints.num-retained`, and only then tells the subtasks the checkpoint completed
+ * (sinks commit). A declined, failed or expired checkpoint is counted, its directory removed
+ * (tolerantly: TaskManagers may still be writing into it), and the job goes on, unless more than
+ * `execution.checkpointing.tolerable-failed-checkpoints` fail in a row: then the job fails over
+ * (its restart strategy decides) and restarts from the latest completed checkpoint. A savepoint
+ * is the same protocol, outside retention and the failure count; it is self-contained.
  */
-import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../common/log.ts';
+import { errorMessage } from '../../common/errors.ts';
 import type { JobGraph } from '../contracts/job-graph.ts';
+import type { CheckpointOptions } from '../contracts/task.ts';
 import type { CheckpointConfigView, CheckpointStatsView, CheckpointView } from '../rest/backend.ts';
-import { snapshotFromWire, type SubtaskSnapshotWire } from '../runtime/deployment.ts';
+import { parseCheckpointConfig } from '../checkpoint/config.ts';
 import { ensureDir, externalPointer, savepointDirName } from '../checkpoint/paths.ts';
-import { writeSubtaskState } from '../checkpoint/state-files.ts';
-import { buildMetadata } from '../checkpoint/pending.ts';
+import { buildMetadata, checkHandle, verifyStateFiles } from '../checkpoint/pending.ts';
 import { loadCheckpoint, writeMetadataAtomically, type LoadedCheckpoint } from '../checkpoint/storage.ts';
 import type { SubtaskStateHandle } from '../checkpoint/metadata.ts';
 
@@ -35,6 +39,8 @@ export interface CheckpointHost {
   /** Task managers hosting source subtasks / any subtask of the current attempt. */
   taskManagers(sourcesOnly: boolean): string[];
   send(taskManagerId: string, msg: Record<string, unknown> & { t: string }): void;
+  /** More consecutive checkpoints failed than tolerated: fail the job over (restart strategy applies). */
+  failJob(err: Error): void;
 }
 
 export interface CompletedCheckpoint {
@@ -59,7 +65,9 @@ interface Pending {
   executionId: string;
   triggeredAt: number;
   expected: number;
-  acks: Map<string, { vertexId: string; subtaskIndex: number; snapshot: SubtaskSnapshotWire }>;
+  /** Absolute directory the subtasks write into and `_metadata` goes to. */
+  dir: string;
+  acks: Map<string, SubtaskStateHandle>;
   bytes: number;
   timer: NodeJS.Timeout;
 }
@@ -87,6 +95,10 @@ export class CheckpointCoordinator {
   restored: { id: number; restoreTimestamp: number; externalPath: string; isSavepoint: boolean } | null = null;
   /** Set when the job started from a savepoint: it counts as the latest completed checkpoint. */
   private fromSavepoint = false;
+  /** execution.checkpointing.tolerable-failed-checkpoints; null: unlimited. */
+  readonly tolerableFailed: number | null;
+  /** Checkpoints failed in a row since the last completed one (Flink's CheckpointFailureManager count). */
+  consecutiveFailures = 0;
 
   constructor(host: CheckpointHost, config: Record<string, string>, dir: string, log: Logger) {
     this.host = host;
@@ -100,6 +112,7 @@ export class CheckpointCoordinator {
     this.timeout = num('execution.checkpointing.timeout', 600_000);
     this.minPause = num('execution.checkpointing.min-pause', 0);
     this.retained = Math.max(1, num('state.checkpoints.num-retained', 1));
+    this.tolerableFailed = tolerableOf(config, log);
   }
 
   get inProgress(): boolean {
@@ -135,6 +148,7 @@ export class CheckpointCoordinator {
       executionId: this.host.executionId,
       triggeredAt: now,
       expected,
+      dir: savepoint ? join(savepoint.targetDirectory, savepointDirName(this.host.jobId)) : join(this.dir, `chk-${id}`),
       acks: new Map(),
       bytes: 0,
       timer: setTimeout(() => this.fail(id, `Checkpoint expired before completing (timeout ${this.timeout} ms).`), this.timeout),
@@ -144,46 +158,61 @@ export class CheckpointCoordinator {
     this.pending = p;
     this.counts.total++;
     this.counts.inProgress = 1;
-    for (const tm of this.host.taskManagers(true)) {
-      this.host.send(tm, { t: 'triggerCheckpoint', executionId: p.executionId, checkpointId: id, timestamp: now });
-    }
+    void this.begin(p);
     return id;
   }
 
-  onAcknowledge(executionId: string, vertexId: string, subtaskIndex: number, checkpointId: number, snapshot: SubtaskSnapshotWire | null, failure?: string): void {
-    const p = this.pending;
-    if (!p || p.id !== checkpointId || p.executionId !== executionId) return;
-    if (!snapshot) {
-      this.fail(checkpointId, `Task ${vertexId} (${subtaskIndex}) declined the checkpoint: ${failure ?? 'no snapshot'}`);
+  /** Creates the directory, then tells every TaskManager of the job where checkpoint `p.id` goes. */
+  private async begin(p: Pending): Promise<void> {
+    try {
+      await ensureDir(p.dir);
+    } catch (err) {
+      this.fail(p.id, `could not create the checkpoint directory ${p.dir}: ${errorMessage(err)}`);
       return;
     }
-    p.acks.set(`${vertexId}#${subtaskIndex}`, { vertexId, subtaskIndex, snapshot });
-    for (const o of snapshot.operators) {
-      for (const [, b] of o.keyGroups) p.bytes += b.byteLength;
-      for (const b of o.operatorState) p.bytes += b.byteLength;
-      for (const b of o.unionState) p.bytes += b.byteLength;
+    if (this.pending !== p) {
+      await removeDir(p.dir); // expired or aborted while the directory was being created
+      return;
     }
+    const options: CheckpointOptions = { kind: p.savepoint ? 'SAVEPOINT' : 'CHECKPOINT', dir: p.dir };
+    for (const tm of this.host.taskManagers(false)) {
+      this.host.send(tm, { t: 'triggerCheckpoint', executionId: p.executionId, checkpointId: p.id, timestamp: p.triggeredAt, options });
+    }
+  }
+
+  /** A subtask's state handle (its file is written and fsync'd in the checkpoint's directory) or its refusal. */
+  onAcknowledge(executionId: string, vertexId: string, subtaskIndex: number, checkpointId: number, handle: SubtaskStateHandle | null, failure?: string): void {
+    const p = this.pending;
+    if (!p || p.id !== checkpointId || p.executionId !== executionId) return;
+    if (!handle) {
+      this.fail(checkpointId, `Task ${vertexId} (${subtaskIndex}) declined the checkpoint: ${failure ?? 'no state handle'}`);
+      return;
+    }
+    const bad = checkHandle(this.host.graph(), checkpointId, vertexId, subtaskIndex, handle);
+    if (bad) {
+      this.fail(checkpointId, `Task ${vertexId} (${subtaskIndex}) acknowledged with a bad state handle: ${bad}`);
+      return;
+    }
+    const key = `${vertexId}#${subtaskIndex}`;
+    if (!p.acks.has(key)) p.bytes += handle.size;
+    p.acks.set(key, handle);
     if (p.acks.size === p.expected) void this.complete(p);
   }
 
   private async complete(p: Pending): Promise<void> {
     clearTimeout(p.timer);
-    const chk = p.savepoint ? join(p.savepoint.targetDirectory, savepointDirName(this.host.jobId)) : join(this.dir, `chk-${p.id}`);
+    const chk = p.dir;
     let loaded: LoadedCheckpoint;
     try {
-      await ensureDir(chk);
-      const handles = new Map<string, SubtaskStateHandle>();
-      await Promise.all(
-        [...p.acks].map(async ([key, a]) => {
-          handles.set(key, await writeSubtaskState(chk, a.vertexId, a.subtaskIndex, snapshotFromWire(a.snapshot)));
-        }),
-      );
       const kind = p.savepoint ? 'SAVEPOINT' : 'CHECKPOINT';
-      const metadata = buildMetadata(this.host.graph(), { checkpointId: p.id, kind, formatType: 'CANONICAL', triggerTimestamp: p.triggeredAt, acks: handles }, this.host.jobName, this.host.jobId, Date.now());
+      const metadata = buildMetadata(this.host.graph(), { checkpointId: p.id, kind, formatType: 'CANONICAL', triggerTimestamp: p.triggeredAt, acks: p.acks }, this.host.jobName, this.host.jobId, Date.now());
+      // The TaskManagers wrote the files; _metadata is only written once all are there at their acknowledged sizes.
+      await verifyStateFiles(chk, metadata);
+      if (this.pending !== p) return; // expired or aborted meanwhile
       await writeMetadataAtomically(chk, metadata);
       loaded = { dir: chk, externalPath: externalPointer(chk), metadata };
     } catch (err) {
-      this.fail(p.id, `could not write checkpoint ${p.id}: ${(err as Error).message}`);
+      this.fail(p.id, `could not complete checkpoint ${p.id}: ${errorMessage(err)}`);
       return;
     }
     if (this.pending !== p) return; // aborted while writing
@@ -192,22 +221,29 @@ export class CheckpointCoordinator {
     this.lastEnd = now;
     this.counts.inProgress = 0;
     this.counts.completed++;
+    this.consecutiveFailures = 0;
     this.latest = { id: p.id, executionId: p.executionId, completedAt: now, path: chk, loaded };
     this.pushHistory(this.view(p, 'COMPLETED', now, chk));
     if (p.savepoint) p.savepoint.done({ location: chk });
     else this.retainedPaths.push(chk);
-    while (this.retainedPaths.length > this.retained) await rm(this.retainedPaths.shift()!, { recursive: true, force: true }).catch(() => undefined);
+    while (this.retainedPaths.length > this.retained) await removeDir(this.retainedPaths.shift()!);
     for (const tm of this.host.taskManagers(false)) {
       this.host.send(tm, { t: 'notifyCheckpointComplete', executionId: p.executionId, checkpointId: p.id });
     }
     this.log.debug({ checkpointId: p.id, bytes: p.bytes, ms: now - p.triggeredAt }, 'checkpoint completed');
   }
 
-  private fail(id: number, message: string): void {
+  /**
+   * Checkpoint `id` failed: counted, its directory removed. `counts` false for an abort (failover,
+   * rescale, stop), which Flink does not hold against the tolerable-failure limit; savepoint
+   * failures are not held against it either.
+   */
+  private fail(id: number, message: string, counts = true): void {
     const p = this.pending;
     if (!p || p.id !== id) return;
     clearTimeout(p.timer);
     this.pending = null;
+    void removeDir(p.dir);
     this.lastEnd = Date.now();
     this.counts.inProgress = 0;
     this.counts.failed++;
@@ -218,11 +254,22 @@ export class CheckpointCoordinator {
     this.pushHistory(v);
     p.savepoint?.done({ error: message });
     this.log.warn({ checkpointId: id, reason: message }, 'checkpoint failed');
+    if (!counts || p.savepoint || this.tolerableFailed === null) return;
+    this.consecutiveFailures++;
+    if (this.consecutiveFailures > this.tolerableFailed) {
+      const failures = this.consecutiveFailures;
+      this.consecutiveFailures = 0;
+      this.host.failJob(
+        new Error(
+          `org.apache.flink.util.FlinkRuntimeException: Exceeded checkpoint tolerable failure threshold (${this.tolerableFailed}; ${failures} failed in a row). The latest checkpoint failed due to: ${message}`,
+        ),
+      );
+    }
   }
 
   /** On failover: the pending checkpoint cannot complete. */
   abortPending(reason: string): void {
-    if (this.pending) this.fail(this.pending.id, `Checkpoint was aborted: ${reason}`);
+    if (this.pending) this.fail(this.pending.id, `Checkpoint was aborted: ${reason}`, false);
   }
 
   markRestored(): void {
@@ -291,7 +338,7 @@ export class CheckpointCoordinator {
       stateBackend: 'HashMapStateBackend',
       checkpointStorage: 'FileSystemCheckpointStorage',
       unalignedCheckpoints: false,
-      tolerableFailedCheckpoints: 0,
+      tolerableFailedCheckpoints: this.tolerableFailed ?? 2147483647,
       alignedCheckpointTimeout: 0,
       checkpointsAfterTasksFinish: false,
       stateChangelogEnabled: false,
@@ -328,4 +375,30 @@ export class CheckpointCoordinator {
 export async function loadCompletedCheckpoint(path: string, allowedRoots: readonly string[]): Promise<CompletedCheckpoint> {
   const loaded = await loadCheckpoint(path, { allowedRoots, verify: 'full' });
   return { id: loaded.metadata.checkpointId, executionId: '', completedAt: loaded.metadata.completionTimestamp, path: loaded.dir, loaded };
+}
+
+/**
+ * Removes a checkpoint directory. TaskManagers may still be writing into it (an expired or
+ * declined checkpoint): a file created between the listing and the rmdir makes it fail with
+ * ENOTEMPTY, so it is retried; a late writer then finds the directory gone and declines.
+ */
+async function removeDir(dir: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      await rm(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+    }
+  }
+}
+
+/** execution.checkpointing.tolerable-failed-checkpoints from the job's config; null (unlimited) when absent. */
+function tolerableOf(config: Record<string, string>, log: Logger): number | null {
+  try {
+    return parseCheckpointConfig({ 'execution.checkpointing.tolerable-failed-checkpoints': config['execution.checkpointing.tolerable-failed-checkpoints'] }).tolerableFailed;
+  } catch (err) {
+    log.warn({ err: errorMessage(err) }, 'ignoring execution.checkpointing.tolerable-failed-checkpoints');
+    return null;
+  }
 }

@@ -196,12 +196,15 @@ export class JobMaster {
       canCheckpoint: () => this.status === 'RUNNING' && !this.failingOver && this.slots.length > 0 && this.subtasks.every((r) => r.state === 'RUNNING'),
       taskManagers: (sourcesOnly) => this.subtasks.taskManagers(this.graph, sourcesOnly),
       send: (tmId, msg) => this.gateway.send(tmId, msg),
+      failJob: (err) => {
+        if (this.status === 'RUNNING') this.failover(err, undefined);
+      },
     };
   }
 
-  /** A subtask's snapshot (or refusal) for a checkpoint. */
+  /** A subtask's state handle (its file is already on storage) or refusal for a checkpoint. */
   onCheckpointAck(msg: AcknowledgeCheckpointMessage): void {
-    this.checkpoints.onAcknowledge(msg.executionId, msg.vertexId, msg.subtaskIndex, msg.checkpointId, msg.snapshot, msg.failure);
+    this.checkpoints.onAcknowledge(msg.executionId, msg.vertexId, msg.subtaskIndex, msg.checkpointId, msg.handle, msg.failure);
   }
 
   /** Flink's description of the job's restart strategy, for the REST job config. */

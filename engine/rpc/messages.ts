@@ -3,7 +3,9 @@
  * (R) are answered; the rest are one-way.
  */
 import type { ExecutionState, MetricValues } from '../rest/backend.ts';
-import type { JobDeployment, SubtaskSnapshotWire } from '../runtime/deployment.ts';
+import type { JobDeployment } from '../runtime/deployment.ts';
+import type { CheckpointOptions } from '../contracts/task.ts';
+import type { SubtaskStateHandle } from '../checkpoint/metadata.ts';
 
 /** TM → JM (R): join the cluster and offer slots. Answered with RegisteredMessage. */
 export interface RegisterMessage {
@@ -84,15 +86,24 @@ export interface DisconnectMessage {
   reason: string;
 }
 
-/** JM → TM: start checkpoint `checkpointId` at every source subtask of the execution attempt. */
+/**
+ * JM → TM: start checkpoint `checkpointId` at every source subtask of the execution attempt.
+ * `options` names the directory (already created by the JobManager) the subtasks write into;
+ * the sources pass it on with their barriers.
+ */
 export interface TriggerCheckpointMessage {
   t: 'triggerCheckpoint';
   executionId: string;
   checkpointId: number;
   timestamp: number;
+  options: CheckpointOptions;
 }
 
-/** TM → JM: a subtask took its snapshot for a checkpoint (or could not: `failure`). */
+/**
+ * TM → JM: a subtask's state file for a checkpoint is written and fsync'd in the checkpoint's
+ * directory; `handle` says where (file name, size, per-operator chunk offsets and CRCs). No state
+ * bytes travel here. `handle` null with `failure`: the subtask declined (snapshot or write failed).
+ */
 export interface AcknowledgeCheckpointMessage {
   t: 'acknowledgeCheckpoint';
   taskManagerId: string;
@@ -101,7 +112,7 @@ export interface AcknowledgeCheckpointMessage {
   vertexId: string;
   subtaskIndex: number;
   checkpointId: number;
-  snapshot: SubtaskSnapshotWire | null;
+  handle: SubtaskStateHandle | null;
   failure?: string;
 }
 

@@ -5,7 +5,6 @@
  * output goes (the consumer subtasks' TaskManagers and data addresses).
  */
 import type { JobSubmission, ShipStrategy } from '../contracts/job-graph.ts';
-import type { SubtaskSnapshot } from '../contracts/task.ts';
 import type { SubtaskRestorePlan } from '../checkpoint/restore.ts';
 
 export interface TaskLocation {
@@ -62,35 +61,4 @@ export interface JobDeployment {
 
 export function attemptId(executionId: string, vertexId: string, subtaskIndex: number, attemptNumber: number): string {
   return `${executionId}_${vertexId}_${subtaskIndex}_${attemptNumber}`;
-}
-
-/** A subtask snapshot as it travels over RPC and sits on disk: Maps become arrays of pairs. */
-export interface SubtaskSnapshotWire {
-  checkpointId: number;
-  operators: Array<{ operatorId: string; keyGroups: Array<[number, Uint8Array]>; operatorState: Uint8Array[]; unionState: Uint8Array[] }>;
-}
-
-export function snapshotToWire(s: SubtaskSnapshot): SubtaskSnapshotWire {
-  return {
-    checkpointId: s.checkpointId,
-    operators: s.operators.map((o) => ({ operatorId: o.operatorId, keyGroups: [...o.keyGroups], operatorState: o.operatorState, unionState: o.unionState })),
-  };
-}
-
-/** The snapshot a subtask acknowledged, back from the wire (for writing its state file). */
-export function snapshotFromWire(w: SubtaskSnapshotWire): SubtaskSnapshot {
-  return {
-    checkpointId: w.checkpointId,
-    operators: w.operators.map((o) => ({
-      operatorId: o.operatorId,
-      keyGroups: new Map(o.keyGroups.map(([kg, b]) => [kg, toBytes(b)])),
-      operatorState: o.operatorState.map(toBytes),
-      unionState: o.unionState.map(toBytes),
-    })),
-  };
-}
-
-/** msgpack gives Buffers; state code may expect plain Uint8Arrays. */
-function toBytes(b: Uint8Array): Uint8Array {
-  return b instanceof Uint8Array && b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

@@ -1,7 +1,9 @@
 /**
  * A TaskManager process: it serves data connections (ShuffleService), registers with the
  * JobManager and offers its slots, heartbeats with a metric snapshot, runs the subtasks it is
- * deployed (one TaskExecutor each), and reports their ExecutionStates. When the JobManager
+ * deployed (one TaskExecutor each), and reports their ExecutionStates. Each subtask's checkpoint
+ * snapshot is written by this process into the checkpoint's directory (checkpoint-writer.ts)
+ * and acknowledged with its small state handle. When the JobManager
  * connection is lost it cancels its subtasks and registers again until the registration
  * timeout. /metrics carries Flink's TaskManager, task and operator series.
  */
@@ -27,7 +29,9 @@ import type {
   TaskStateMessage,
   TriggerCheckpointMessage,
 } from '../rpc/messages.ts';
-import { snapshotToWire, type JobDeployment } from '../runtime/deployment.ts';
+import type { JobDeployment, TaskDeployment } from '../runtime/deployment.ts';
+import type { SubtaskStateHandle } from '../checkpoint/metadata.ts';
+import { CheckpointWriter } from './checkpoint-writer.ts';
 import { loadJobProgram, type ProgramLoader } from '../runtime/program-loader.ts';
 import { TaskExecutor, isTerminal } from '../runtime/task-executor.ts';
 import { ViewUpdater } from '../runtime/time-accounting.ts';
@@ -58,6 +62,7 @@ export class TaskManager {
   private readonly process: ProcessMetrics;
   private readonly modules: JobModules;
   private readonly executions = new Map<string, RunningExecution>();
+  readonly checkpointWriter = new CheckpointWriter();
   private ops: OpsServer | null = null;
   private conn: RpcConnection | null = null;
   private registered = false;
@@ -233,7 +238,9 @@ export class TaskManager {
         return {};
       case 'triggerCheckpoint': {
         const m = msg as unknown as TriggerCheckpointMessage;
-        for (const t of this.executions.get(m.executionId)?.executors ?? []) t.triggerCheckpoint(m.checkpointId);
+        // Every TaskManager of the job gets the trigger: its subtasks write into m.options.dir.
+        if (this.executions.has(m.executionId)) this.checkpointWriter.setTarget(m.executionId, m.checkpointId, m.options);
+        for (const t of this.executions.get(m.executionId)?.executors ?? []) t.triggerCheckpoint(m.checkpointId, m.options);
         return undefined;
       }
       case 'notifyCheckpointComplete': {
@@ -280,22 +287,15 @@ export class TaskManager {
         log: this.log.child({ vertex: task.taskName, subtask: task.subtaskIndex }),
         onState: (state, failure) => this.reportState(dep, task.vertexId, task.subtaskIndex, task.attemptNumber, state, failure),
         onCheckpoint: (checkpointId, snapshot, failure) => {
-          const ack: AcknowledgeCheckpointMessage = {
-            t: 'acknowledgeCheckpoint',
-            taskManagerId: this.id,
-            jobId: dep.jobId,
-            executionId: dep.executionId,
-            vertexId: task.vertexId,
-            subtaskIndex: task.subtaskIndex,
-            checkpointId,
-            snapshot: snapshot ? snapshotToWire(snapshot) : null,
-          };
-          if (failure !== undefined) ack.failure = failure;
-          try {
-            this.conn?.send(ack as unknown as RpcEnvelope);
-          } catch {
-            // the JobManager is gone; the checkpoint times out there
-          }
+          if (!snapshot) return this.acknowledge(dep, task, checkpointId, null, failure ?? 'no snapshot');
+          // The task goes on processing; the ack goes out once the state file is fsync'd.
+          this.checkpointWriter.write(dep.executionId, task.vertexId, task.subtaskIndex, checkpointId, snapshot).then(
+            (handle) => this.acknowledge(dep, task, checkpointId, handle),
+            (err: unknown) => {
+              this.log.warn({ err: errorMessage(err), checkpointId, vertex: task.taskName, subtask: task.subtaskIndex }, 'could not write the checkpoint state file; declining');
+              this.acknowledge(dep, task, checkpointId, null, `could not write the state file: ${errorMessage(err)}`);
+            },
+          );
         },
       });
       execution.executors.push(executor);
@@ -304,6 +304,26 @@ export class TaskManager {
     // Report the new subtasks' metrics soon rather than at the next heartbeat.
     setTimeout(() => this.sendHeartbeat(), 200).unref();
     return {};
+  }
+
+  /** Acknowledges (handle) or declines (null, failure) a checkpoint for one subtask. */
+  private acknowledge(dep: JobDeployment, task: TaskDeployment, checkpointId: number, handle: SubtaskStateHandle | null, failure?: string): void {
+    const ack: AcknowledgeCheckpointMessage = {
+      t: 'acknowledgeCheckpoint',
+      taskManagerId: this.id,
+      jobId: dep.jobId,
+      executionId: dep.executionId,
+      vertexId: task.vertexId,
+      subtaskIndex: task.subtaskIndex,
+      checkpointId,
+      handle,
+    };
+    if (failure !== undefined) ack.failure = failure;
+    try {
+      this.conn?.send(ack as unknown as RpcEnvelope);
+    } catch {
+      // the JobManager is gone; the checkpoint times out there
+    }
   }
 
   private reportState(dep: JobDeployment, vertexId: string, subtaskIndex: number, attemptNumber: number, state: TaskStateMessage['state'], failure?: string): void {
@@ -340,6 +360,7 @@ export class TaskManager {
       for (const t of ex.executors) t.dispose();
       this.executions.delete(executionId);
     }
+    this.checkpointWriter.release(executionId);
     this.shuffle.releaseExecution(executionId);
   }
 
