@@ -49,9 +49,9 @@ async function main(): Promise<void> {
     const procs: Proc[] = [];
     try {
       const raw = await measureIoBaseline(bytes, { dir });
-      const jm = await start(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(dir, 'jm'), '-D', 'rpc.ask-timeout=120000', '-D', `jobmanager.job-dirs=${join(ROOT, 'bench/rescale/jobs')}`, ...DEFINES], dir);
+      const jm = await start(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(dir, 'jm'), '-D', `jobmanager.job-dirs=${join(ROOT, 'bench/rescale/jobs')}`, ...DEFINES], dir);
       procs.push(jm);
-      for (let i = 0; i < 2; i++) procs.push(await start(['engine', 'taskmanager', '--jobmanager', `127.0.0.1:${jm.ready.rpcPort}`, '--slots', '2', '--state-dir', join(dir, `tm${i}`), '-D', 'rpc.ask-timeout=120000', ...DEFINES], dir));
+      for (let i = 0; i < 2; i++) procs.push(await start(['engine', 'taskmanager', '--jobmanager', `127.0.0.1:${jm.ready.rpcPort}`, '--slots', '2', '--state-dir', join(dir, `tm${i}`), ...DEFINES], dir));
       const url = `http://127.0.0.1:${jm.ready.restPort}`;
       const rest = async <T>(path: string, init?: RequestInit): Promise<T> => {
         const r = await fetch(`${url}${path}`, { ...init, signal: AbortSignal.timeout(120_000) });

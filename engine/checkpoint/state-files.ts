@@ -3,8 +3,9 @@
  * per operator-state entry, see engine/state) is written to one file in the checkpoint
  * directory by the TaskManager running it: for each operator of the chain, its key groups in
  * ascending order, then its operator-state entries, then its union-state entries. The write is
- * asynchronous (the task keeps processing), ends with fsync, and yields a SubtaskStateHandle that indexes every chunk
- * by (offset, length, crc32), so a restore at any parallelism reads exactly its key groups.
+ * asynchronous (the task keeps processing), ends with fsync, and yields a SubtaskStateHandle
+ * that indexes every chunk by (offset, length, crc32), so a restore at any parallelism reads
+ * exactly its key groups.
  * Reading merges adjacent chunks of one file into one read and checks every CRC.
  */
 import { open, unlink } from 'node:fs/promises';

@@ -169,6 +169,7 @@ export class JobManager {
     if (this.jobs.has(jobId)) throw new FlowpilotError('FP_REST_CONFLICT', `job ${jobId} already exists`);
     const built = restore?.graph ?? program.graph;
     const graph = { ...built, jobId, config: { ...built.config, ...(opts.configuration ?? {}) } };
+    const checkpointRoot = await this.checkpointRoot(graph.config);
     const job = new JobMaster({
       jobId,
       graph,
@@ -178,7 +179,7 @@ export class JobManager {
       restart: this.restartStrategyFor(graph.config),
       askTimeoutMs: this.config['rpc.ask-timeout'],
       slotRequestTimeoutMs: this.config['slot.request.timeout'],
-      checkpointDir: join(resolve(this.config['state.dir']), 'checkpoints', jobId),
+      checkpointDir: join(checkpointRoot, jobId),
       defaultSavepointDir: this.defaultSavepointDir,
       rebuild: async (s) => {
         const p = await this.loader(s);
@@ -203,6 +204,17 @@ export class JobManager {
     const listed = this.config['flowpilot.savepoint.allowed-roots'].split(',').map((r) => r.trim()).filter((r) => r !== '');
     if (listed.length > 0) return listed.map((r) => resolve(r));
     return [resolve(this.config['state.dir']), this.defaultSavepointDir, process.cwd()];
+  }
+
+  /**
+   * Where a job's `<job-id>/chk-<n>` directories go: its execution.checkpointing.dir (old key
+   * state.checkpoints.dir), which must lie under the allowed roots, else `<state.dir>/checkpoints`.
+   * TaskManagers write their state files there, so it must be shared storage every one reaches.
+   */
+  private async checkpointRoot(config: Record<string, string>): Promise<string> {
+    const dir = config['execution.checkpointing.dir'] ?? config['state.checkpoints.dir'];
+    if (dir === undefined) return join(resolve(this.config['state.dir']), 'checkpoints');
+    return resolveAllowedPath(dir, this.savepointRoots, 'checkpoint directory');
   }
 
   get defaultSavepointDir(): string {

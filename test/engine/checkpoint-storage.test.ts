@@ -71,12 +71,19 @@ describe('TaskManagers write their own checkpoint state', () => {
       tms.push(tm);
     }
     await until(() => tms.every((tm) => tm.isRegistered), 10_000, 'TaskManagers to register');
-    const job = await jm.submit({ modulePath: STATE_JOB, programArgs: jobArgs(join(dir, 'ts'), 300), parallelism: 2 });
+    await assert.rejects(
+      jm.submit({ modulePath: STATE_JOB, programArgs: jobArgs(join(dir, 'ts'), 300), parallelism: 2, configuration: { 'execution.checkpointing.dir': join(tmpdir(), 'fp-outside-roots', 'chk') } }),
+      (err: { code?: string }) => err.code === 'FP_SAVEPOINT_PATH',
+      'a job checkpoint directory outside the allowed roots is refused',
+    );
+    // The job names its own checkpoint directory (under the cluster's allowed roots), as shared storage would be.
+    const shared = join(dir, 'jm', 'shared-checkpoints');
+    const job = await jm.submit({ modulePath: STATE_JOB, programArgs: jobArgs(join(dir, 'ts'), 300), parallelism: 2, configuration: { 'execution.checkpointing.dir': `file://${shared}` } });
     const seen: Array<{ ack: AcknowledgeCheckpointMessage; wireBytes: number; fileSize: number | null; metadataThere: boolean }> = [];
     const received = job.onCheckpointAck.bind(job);
     job.onCheckpointAck = (ack) => {
       // What the JobManager holds at the moment an acknowledgement arrives, before it handles it.
-      const chk = join(dir, 'jm', 'checkpoints', job.jobId, `chk-${ack.checkpointId}`);
+      const chk = join(shared, job.jobId, `chk-${ack.checkpointId}`);
       const file = ack.handle?.file ? join(chk, ack.handle.file) : null;
       seen.push({ ack, wireBytes: pack(ack).length, fileSize: file && existsSync(file) ? statSync(file).size : null, metadataThere: existsSync(join(chk, '_metadata')) });
       received(ack);
@@ -94,6 +101,7 @@ describe('TaskManagers write their own checkpoint state', () => {
       assert.equal('snapshot' in s.ack, false);
     }
     const latest = job.checkpoints.latest!;
+    assert.equal(latest.path, join(shared, job.jobId, `chk-${latest.id}`));
     assert.ok(existsSync(join(latest.path, '_metadata')));
     for (const f of latest.loaded.metadata.files) assert.ok(existsSync(join(latest.path, f.name)), `${f.name} is in ${latest.path}`);
   });
