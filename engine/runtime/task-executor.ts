@@ -50,7 +50,8 @@ export interface TaskExecutorDeps {
   log: Logger;
   onState(state: ExecutionState, failure?: string): void;
   /** A snapshot for checkpoint `checkpointId` was taken (or failed: `snapshot` null, `failure` set). */
-  onCheckpoint?(checkpointId: number, snapshot: SubtaskSnapshot | null, failure?: string): void;
+  /** `options`: what the trigger or the barrier carried (a CheckpointOptions: where the state goes). */
+  onCheckpoint?(checkpointId: number, snapshot: SubtaskSnapshot | null, failure?: string, options?: unknown): void;
 }
 
 const SLICE_MS = 8;
@@ -421,11 +422,11 @@ export class TaskExecutor {
       snapshot = await inv.snapshotState(checkpointId);
     } catch (err) {
       this.deps.log.warn({ err: errorMessage(err), checkpointId }, 'snapshot failed');
-      this.deps.onCheckpoint?.(checkpointId, null, errorMessage(err));
+      this.deps.onCheckpoint?.(checkpointId, null, errorMessage(err), payload);
       return;
     }
     for (const ch of this.outputs.channels) ch.emitEvent(ENTRY_BARRIER, checkpointId, payload);
-    this.deps.onCheckpoint?.(checkpointId, snapshot);
+    this.deps.onCheckpoint?.(checkpointId, snapshot, undefined, payload);
   }
 
   /** Flushes, sends end-of-partition on every channel and waits until it has all been shipped. */

@@ -2,9 +2,9 @@
  * A TaskManager's side of checkpoint storage, as in Flink: each subtask writes its own state
  * file into the checkpoint's directory on storage every TaskManager reaches, and acknowledges
  * with the small handle only. The JobManager names the directory in the trigger it sends to
- * every TaskManager of the job (sources also pass it on with their barriers); a barrier can
- * overtake that RPC on another TaskManager, so a write waits (bounded) until its checkpoint's
- * target is known. Writes run asynchronously to the task, which goes on processing after its
+ * every TaskManager of the job, and the sources pass it on with their barriers, so a task
+ * normally knows it from its barrier. Should neither have it, a write waits (bounded) until the
+ * trigger names its checkpoint's target. Writes run asynchronously to the task, which goes on processing after its
  * synchronous snapshot; the handle is returned once the file is fsync'd. A write into a
  * directory the JobManager has discarded meanwhile (an aborted or expired checkpoint) fails
  * with ENOENT, which the caller turns into a decline; it never creates the directory.
@@ -21,6 +21,13 @@ const KEEP_TARGETS = 8;
 interface ExecutionTargets {
   targets: Map<number, CheckpointOptions>;
   waiters: Map<number, Array<(o: CheckpointOptions | null) => void>>;
+}
+
+/** True when a trigger's or barrier's payload has the shape of CheckpointOptions (the directory is checked on use). */
+export function isCheckpointOptions(o: unknown): o is CheckpointOptions {
+  if (!o || typeof o !== 'object') return false;
+  const { kind, dir } = o as Record<string, unknown>;
+  return typeof dir === 'string' && (kind === 'CHECKPOINT' || kind === 'SAVEPOINT' || kind === 'SYNC_SAVEPOINT');
 }
 
 export class CheckpointWriter {

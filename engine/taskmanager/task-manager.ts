@@ -31,7 +31,7 @@ import type {
 } from '../rpc/messages.ts';
 import type { JobDeployment, TaskDeployment } from '../runtime/deployment.ts';
 import type { SubtaskStateHandle } from '../checkpoint/metadata.ts';
-import { CheckpointWriter } from './checkpoint-writer.ts';
+import { CheckpointWriter, isCheckpointOptions } from './checkpoint-writer.ts';
 import { loadJobProgram, type ProgramLoader } from '../runtime/program-loader.ts';
 import { TaskExecutor, isTerminal } from '../runtime/task-executor.ts';
 import { ViewUpdater } from '../runtime/time-accounting.ts';
@@ -286,8 +286,10 @@ export class TaskManager {
         updater: this.updater,
         log: this.log.child({ vertex: task.taskName, subtask: task.subtaskIndex }),
         onState: (state, failure) => this.reportState(dep, task.vertexId, task.subtaskIndex, task.attemptNumber, state, failure),
-        onCheckpoint: (checkpointId, snapshot, failure) => {
+        onCheckpoint: (checkpointId, snapshot, failure, options) => {
           if (!snapshot) return this.acknowledge(dep, task, checkpointId, null, failure ?? 'no snapshot');
+          // The barrier names the directory; without it the writer waits for the trigger's.
+          if (isCheckpointOptions(options)) this.checkpointWriter.setTarget(dep.executionId, checkpointId, options);
           // The task goes on processing; the ack goes out once the state file is fsync'd.
           this.checkpointWriter.write(dep.executionId, task.vertexId, task.subtaskIndex, checkpointId, snapshot).then(
             (handle) => this.acknowledge(dep, task, checkpointId, handle),
