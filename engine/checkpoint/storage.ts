@@ -67,6 +67,26 @@ export async function writeMetadataAtomically(dir: string, meta: CheckpointMetad
   await fsyncDir(dir);
 }
 
+/**
+ * Removes a checkpoint directory. TaskManagers may still be writing into it (an expired or
+ * declined checkpoint): a file created between the listing and the rmdir makes it fail with
+ * ENOTEMPTY, so it is retried; a late writer then finds the directory gone and declines.
+ * Returns null when the directory is gone, else why it could not be removed.
+ */
+export async function removeCheckpointDir(dir: string): Promise<string | null> {
+  let last: unknown = null;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      await rm(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+      return null;
+    } catch (err) {
+      last = err;
+      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+    }
+  }
+  return (last as NodeJS.ErrnoException).code ?? String(last);
+}
+
 async function fsyncDir(dir: string): Promise<void> {
   const dh = await open(dir, 'r');
   try {
@@ -136,9 +156,9 @@ export class CheckpointStorage {
     await writeMetadataAtomically(location.dir, meta, hooks);
   }
 
-  /** Deletes a failed, aborted or subsumed checkpoint's directory. */
+  /** Deletes a failed, aborted or subsumed checkpoint's directory (tolerating TaskManagers still writing into it). */
   async discard(location: CheckpointLocation): Promise<void> {
-    await rm(location.dir, { recursive: true, force: true });
+    await removeCheckpointDir(location.dir);
   }
 
   /**

@@ -13,7 +13,6 @@
  * (its restart strategy decides) and restarts from the latest completed checkpoint. A savepoint
  * is the same protocol, outside retention and the failure count; it is self-contained.
  */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
@@ -23,7 +22,7 @@ import type { CheckpointConfigView, CheckpointStatsView, CheckpointView } from '
 import { parseCheckpointConfig } from '../checkpoint/config.ts';
 import { ensureDir, externalPointer, savepointDirName } from '../checkpoint/paths.ts';
 import { buildMetadata, checkHandle, verifyStateFiles } from '../checkpoint/pending.ts';
-import { loadCheckpoint, writeMetadataAtomically, type LoadedCheckpoint } from '../checkpoint/storage.ts';
+import { loadCheckpoint, removeCheckpointDir, writeMetadataAtomically, type LoadedCheckpoint } from '../checkpoint/storage.ts';
 import type { SubtaskStateHandle } from '../checkpoint/metadata.ts';
 
 export interface CheckpointHost {
@@ -171,7 +170,7 @@ export class CheckpointCoordinator {
       return;
     }
     if (this.pending !== p) {
-      await removeDir(p.dir); // expired or aborted while the directory was being created
+      await this.discard(p.dir); // expired or aborted while the directory was being created
       return;
     }
     const options: CheckpointOptions = { kind: p.savepoint ? 'SAVEPOINT' : 'CHECKPOINT', dir: p.dir };
@@ -226,7 +225,7 @@ export class CheckpointCoordinator {
     this.pushHistory(this.view(p, 'COMPLETED', now, chk));
     if (p.savepoint) p.savepoint.done({ location: chk });
     else this.retainedPaths.push(chk);
-    while (this.retainedPaths.length > this.retained) await removeDir(this.retainedPaths.shift()!);
+    while (this.retainedPaths.length > this.retained) await this.discard(this.retainedPaths.shift()!);
     for (const tm of this.host.taskManagers(false)) {
       this.host.send(tm, { t: 'notifyCheckpointComplete', executionId: p.executionId, checkpointId: p.id });
     }
@@ -243,7 +242,7 @@ export class CheckpointCoordinator {
     if (!p || p.id !== id) return;
     clearTimeout(p.timer);
     this.pending = null;
-    void removeDir(p.dir);
+    void this.discard(p.dir);
     this.lastEnd = Date.now();
     this.counts.inProgress = 0;
     this.counts.failed++;
@@ -265,6 +264,12 @@ export class CheckpointCoordinator {
         ),
       );
     }
+  }
+
+  /** Removes a checkpoint directory that is no longer wanted; a failure is logged, never thrown. */
+  private async discard(dir: string): Promise<void> {
+    const why = await removeCheckpointDir(dir);
+    if (why) this.log.warn({ dir, err: why }, 'could not remove a checkpoint directory');
   }
 
   /** On failover: the pending checkpoint cannot complete. */
@@ -375,22 +380,6 @@ export class CheckpointCoordinator {
 export async function loadCompletedCheckpoint(path: string, allowedRoots: readonly string[]): Promise<CompletedCheckpoint> {
   const loaded = await loadCheckpoint(path, { allowedRoots, verify: 'full' });
   return { id: loaded.metadata.checkpointId, executionId: '', completedAt: loaded.metadata.completionTimestamp, path: loaded.dir, loaded };
-}
-
-/**
- * Removes a checkpoint directory. TaskManagers may still be writing into it (an expired or
- * declined checkpoint): a file created between the listing and the rmdir makes it fail with
- * ENOTEMPTY, so it is retried; a late writer then finds the directory gone and declines.
- */
-async function removeDir(dir: string): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      await rm(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
-    }
-  }
 }
 
 /** execution.checkpointing.tolerable-failed-checkpoints from the job's config; null (unlimited) when absent. */
