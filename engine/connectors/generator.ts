@@ -119,16 +119,19 @@ class GeneratorReader<T> implements SourceReader<T> {
   /**
    * Emits up to one batch of due records in global sequence order (offset, then partition), so
    * event times derived from due times never go backwards within a subtask, even when its
-   * partitions were restored at different offsets. Returns how many were emitted.
+   * partitions were restored at different offsets. Stops early once the outputs have no credit
+   * left. Returns how many were emitted.
    */
-  private emitDue(out: SourceOutput<T>, due: number): number {
+  private emitDue(out: SourceOutput<T>, due: number, ctl: SourceControl): number {
     const k = this.partitions.length;
     const n = this.n;
     const f = this.factory;
     const shares = this.shares;
     for (let i = 0; i < k; i++) shares[i] = partitionShare(due, this.partitions[i]!, n);
     let emitted = 0;
-    while (emitted < this.batchSize) {
+    // Stop early when the outputs ran out of credit (checked every 16 records): what is emitted
+    // beyond that waits in the output backlog, ahead of the next checkpoint barrier.
+    while (emitted < this.batchSize && ((emitted & 15) !== 0 || emitted === 0 || ctl.hasCapacity())) {
       let best = -1;
       let bestG = Number.POSITIVE_INFINITY;
       for (let i = 0; i < k; i++) {
@@ -158,7 +161,7 @@ class GeneratorReader<T> implements SourceReader<T> {
     while (!ctl.signal.aborted) {
       const now = this.ctx.now();
       const due = this.dueTotal(now);
-      const emitted = this.emitDue(out, due);
+      const emitted = this.emitDue(out, due, ctl);
       await out.flush();
       if (this.finished()) return;
       if (emitted === 0) {
