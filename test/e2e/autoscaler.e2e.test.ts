@@ -221,6 +221,7 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
     figures('savepoint', {
       stepToDecisionS: (decision.time - s.startedAt - stepAt * 1000) / 1000, enrich: (decision.parallelism as Record<string, number>)[s.enrich],
       decisionToVerifiedS: (first.time - decision.time) / 1000, noRunningCopyS: outage.longestGapMs / 1000,
+      stepsAfterDecisionS: record!.history.map((h) => [h.step, (h.at - decision.time) / 1000]),
     });
     await agent.kill();
     await waitForFinish(s, agent, 60_000);
