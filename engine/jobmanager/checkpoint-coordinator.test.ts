@@ -147,4 +147,30 @@ describe('checkpoint coordinator with TaskManager-written state', () => {
     await failOne(s);
     assert.equal(s.failures.length, 1, 'the count starts again after the failover');
   });
+
+  it('lets a savepoint overtake a periodic checkpoint in flight, without holding the abort against the tolerable limit', async (t) => {
+    const s = setup({ 'execution.checkpointing.tolerable-failed-checkpoints': '0' });
+    t.after(s.cleanup);
+    const periodic = await trigger(s);
+    const results: Array<{ location: string } | { error: string }> = [];
+    const target = path.join(s.root, 'savepoints');
+    const id = s.coord.trigger(true, { targetDirectory: target, done: (r) => results.push(r) });
+    assert.equal(id, periodic.checkpointId + 1, 'the savepoint starts at once');
+    assert.equal(s.coord.counts.failed, 1);
+    assert.match(s.coord.latestFailed?.failureMessage ?? '', /subsumed by a savepoint/);
+    assert.equal(s.failures.length, 0, 'the aborted checkpoint does not count toward the tolerable failures');
+    await until(() => s.triggers.some((x) => x.checkpointId === id), 'the savepoint trigger');
+    const sp = s.triggers.find((x) => x.checkpointId === id)!;
+    assert.equal(sp.options.kind, 'SAVEPOINT');
+    // A late acknowledgement of the aborted checkpoint changes nothing.
+    s.coord.onAcknowledge('exec-1', VERTEX, 0, periodic.checkpointId, null, 'late');
+    for (const i of [0, 1]) s.coord.onAcknowledge('exec-1', VERTEX, i, id!, await writeSubtaskState(sp.options.dir, VERTEX, i, snapshot(id!, i)));
+    await until(() => results.length === 1, 'the savepoint to complete');
+    assert.ok('location' in results[0]!, JSON.stringify(results[0]));
+    assert.equal(s.failures.length, 0);
+    const second = s.coord.trigger(true, { targetDirectory: target, done: () => undefined });
+    assert.equal(second, id! + 1);
+    assert.equal(s.coord.trigger(true), null, 'a periodic checkpoint never aborts a savepoint');
+    assert.equal(s.coord.trigger(true, { targetDirectory: target, done: () => undefined }), null, 'nor does another savepoint');
+  });
 });

@@ -135,7 +135,12 @@ export class CheckpointCoordinator {
   /** Triggers a checkpoint if one is due (or a savepoint now); returns its id, or null. */
   trigger(force = false, savepoint?: SavepointRequest): number | null {
     const now = Date.now();
-    if (this.pending || !this.host.canCheckpoint()) return null;
+    if (!this.host.canCheckpoint()) return null;
+    // A savepoint does not queue behind a periodic checkpoint (under backpressure that one can
+    // take seconds): the periodic one is aborted, its barriers are overtaken by the savepoint's,
+    // and it is not held against the tolerable-failure limit (Flink runs the two concurrently).
+    if (savepoint && this.pending && !this.pending.savepoint) this.fail(this.pending.id, 'Checkpoint was aborted: subsumed by a savepoint', false);
+    if (this.pending) return null;
     // Flink's timing: the next periodic checkpoint is due at max(lastTrigger + interval, lastEnd + min-pause).
     if (!force && (now - this.lastTrigger < this.interval || now - this.lastEnd < this.minPause)) return null;
     const id = this.nextId++;
