@@ -28,9 +28,6 @@ const ENRICH = /Enrich/;
 // 8 source partitions: a source subtask without a partition finishes at once, so no target up to 8
 // may exceed them (the savepoint path runs every vertex at the largest target, see below).
 const JOB_ARGS = ['--partitions', '8', '--latency', '50', '--capacity', '10', '--checkpoint-interval', '1000', '--window', '2000', '--out-of-orderness', '500'];
-// Open finding (docs/e2e.md): passes in some runs; in others the engine's stop-with-savepoint of
-// the backpressured job does not complete within the 30 s savepoint timeout (action timed-out).
-const TODO_SAVEPOINT = 'stop-with-savepoint of the backpressured job sometimes exceeds 30 s on the engine; see docs/e2e.md';
 const SCRAPE = ['--scrape-interval', '1s', '--eval-interval', '1s'];
 const METRIC_WINDOW_S = 8; // the test policy's metricsWindow
 
@@ -71,8 +68,9 @@ async function startScenario(name: string, profile: string, limit: number, clean
  */
 function policyFor(s: Scenario, path: string): string {
   return writeTestPolicy(path, {
-    // settle 0: step down as soon as the delay has passed (the test's load drops in one step).
-    scaleDown: { delay: '12s', settle: 0 },
+    // The default settle: the 8 s metric window blends the old and the new level for a while
+    // after the drop, so the agent waits until its window holds the new level and steps down once.
+    scaleDown: { delay: '12s' },
     limits: { slotSharing: true, maxParallelism: 8, vertices: { [s.source]: { min: 2, max: 2 }, [s.windows]: { min: 2, max: 2 }, [s.enrich]: { min: 2, max: 8 } } },
   });
 }
@@ -106,10 +104,11 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
     for (const c of cleanups.reverse()) await c();
   });
 
-  it('scales up in place within 2 metric windows of a x4 step, converges in at most 2 rescales, scales down once after the delay, and loses or duplicates nothing', { timeout: 115_000 }, async (t) => {
+  it('scales up in place within 2 metric windows of a x4 step, converges in at most 2 rescales, scales down once after the delay, and loses or duplicates nothing', { timeout: 140_000 }, async () => {
     const stepAt = 12;
     const dropAt = 35;
-    const limit = 250 * stepAt + 1000 * (dropAt - stepAt) + 250 * 45;
+    // 60 s at the low rate after the drop: the single scale-down has come 35-40 s after it.
+    const limit = 250 * stepAt + 1000 * (dropAt - stepAt) + 250 * 60;
     const s = await startScenario('e2e-in-place', `steps:250@0s,1000@${stepAt}s,250@${dropAt}s`, limit, cleanups);
     const tmp = tempDir('fp-e2e-agent-');
     cleanups.push(() => tmp.remove());
@@ -117,7 +116,7 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
     const agent = await startAgent(['--flink-url', s.cluster.restUrl, '--no-dry-run', '--actuation', 'in-place', '--policy', policy, '--journal', join(tmp.dir, 'journal'), ...SCRAPE], { cwd: tmp.dir });
     cleanups.push(() => agent.kill());
 
-    await waitForFinish(s, agent, 100_000);
+    await waitForFinish(s, agent, 125_000);
     const decisions = agent.rescales();
     const actions = agent.actions();
     const stepTime = s.startedAt + stepAt * 1000;
@@ -149,16 +148,7 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
     assert.ok(ups.length >= 1, `no scale-up decision:\n${agent.output().slice(-3000)}`);
     assert.ok(ups[0]!.time >= stepTime, 'no scale-up before the step');
     const reactionS = (ups[0]!.time - stepTime) / 1000;
-    if (ups.length > 2 || downs.length !== 1) {
-      // Open finding (docs/e2e.md): on the engine the model has taken 3 scale-ups (4, 7, 8) and 2
-      // scale-downs in some runs. Reported as TODO while the rest of the scenario is still checked.
-      t.todo(`${ups.length} scale-ups ${JSON.stringify(ups.map(enrichOf))} and ${downs.length} scale-downs ${JSON.stringify(downs.map(enrichOf))}`);
-    }
-    if (reactionS > 2 * METRIC_WINDOW_S) {
-      // Open finding (docs/e2e.md): on the loaded 2-core machine the first decision has come 0-2 s
-      // after 2 windows. Reported as TODO while the rest of the scenario is still checked.
-      t.todo(`first scale-up ${reactionS} s after the step, more than 2 metric windows (${2 * METRIC_WINDOW_S} s)`);
-    }
+    assert.ok(reactionS <= 2 * METRIC_WINDOW_S, `first scale-up ${reactionS} s after the step, more than 2 metric windows (${2 * METRIC_WINDOW_S} s)`);
     assert.ok(enrichOf(ups[0]!) > 2, 'the enrichment vertex grows');
     assert.ok(ups.length <= 2, `converges in at most 2 rescales, got ${ups.length}: ${JSON.stringify(ups.map(enrichOf))}`);
     assert.equal(downs.length, 1, `exactly one scale-down, got ${JSON.stringify(downs.map(enrichOf))}`);
@@ -171,7 +161,7 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
     assert.equal(check.ordersSeen, limit);
   });
 
-  it('rescales through a savepoint: stop-with-savepoint, resubmit at the new parallelism, RUNNING and restored, one copy, nothing lost or duplicated', { timeout: 115_000, todo: TODO_SAVEPOINT }, async () => {
+  it('rescales through a savepoint: stop-with-savepoint, resubmit at the new parallelism, RUNNING and restored, one copy, nothing lost or duplicated', { timeout: 115_000 }, async () => {
     const stepAt = 10;
     const limit = 250 * stepAt + 1000 * 30;
     const s = await startScenario('e2e-savepoint', `steps:250@0s,1000@${stepAt}s`, limit, cleanups);
