@@ -175,9 +175,9 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
       actuation: {
         mode: 'savepoint', flinkRestUrl: s.cluster.restUrl, journal: { dir: join(tmp.dir, 'journal') },
         timing: { pollInterval: '200ms', verifyTimeout: '40s', savepointTimeout: '30s' },
-        // The engine's /jars/:id/run ignores pipeline.jobvertex-parallelism-overrides (every vertex
-        // runs at the run's parallelism), so the agent is told not to expect per-vertex overrides.
-        defaults: { jarId: s.jarId, savepointDirectory: join(s.cluster.dir, 'savepoints'), programArgs, perVertexOverrides: false },
+        // Per-vertex overrides (the default): the resubmit carries pipeline.jobvertex-parallelism-overrides,
+        // so only the enrichment vertex changes and the pinned source and windows stay at 2.
+        defaults: { jarId: s.jarId, savepointDirectory: join(s.cluster.dir, 'savepoints'), programArgs },
       },
     });
     const agent = await startAgent(['--config', config], { cwd: tmp.dir });
@@ -203,6 +203,8 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
     const view = await jobView(s.cluster.restUrl, newId);
     assert.equal(view?.state, 'RUNNING');
     assert.equal(view!.vertices.find((v) => v.id === s.enrich)!.parallelism, (decision.parallelism as Record<string, number>)[s.enrich]);
+    assert.equal(view!.vertices.find((v) => v.id === s.source)!.parallelism, 2, 'the pinned source keeps its parallelism (per-vertex override)');
+    assert.equal(view!.vertices.find((v) => v.id === s.windows)!.parallelism, 2, 'the pinned windows keep theirs');
     assert.ok(decision.time >= s.startedAt + stepAt * 1000, 'no rescale before the step');
     const cps = await (await fetch(`${s.cluster.restUrl}/jobs/${newId}/checkpoints`)).json() as { latest?: { restored?: { external_path?: string } } };
     assert.equal(cps.latest?.restored?.external_path, record!.data.savepointLocation, 'restored from the savepoint');
