@@ -5,7 +5,8 @@
  * how many records are due by now since the generator's start time (kept in state, so the
  * backlog of a restart shows up as lag). Partitions go to subtasks round-robin (p % parallelism);
  * offsets and the start time are union operator state, so any parallelism restores them.
- * Gauge `pendingRecords` = records due by now - records emitted, over this subtask's partitions.
+ * Gauge `pendingRecords` = records due by now - records emitted, over this subtask's partitions;
+ * `GeneratorSourceReader.topic.<name>.partition.<p>.currentOffset` per partition it reads.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { SourceControl } from '../contracts/task.ts';
@@ -82,6 +83,10 @@ class GeneratorReader<T> implements SourceReader<T> {
     this.start = ctx.now();
     if (ctx.restored !== null) this.restore(ctx.restored.unionState);
     ctx.metrics.gauge('pendingRecords', () => this.pendingRecords());
+    // One offset gauge per partition this subtask reads, named as Flink's Kafka source reader
+    // names them (key-value groups topic/partition), so partition counts can be discovered.
+    const topic = options.name ?? 'generator';
+    this.partitions.forEach((p, i) => ctx.metrics.gauge('GeneratorSourceReader.currentOffset', () => this.offsets[i]!, [['topic', topic], ['partition', String(p)]]));
   }
 
   private restore(entries: Uint8Array[]): void {

@@ -29,8 +29,14 @@ export interface RecordWriter {
 
 /** Hooks the runtime gives a task to report Flink's operator-level metrics. */
 export interface TaskMetricHooks {
-  /** Registers a gauge under Flink's name, e.g. `pendingRecords`, `currentInputWatermark`. */
-  gauge(name: string, read: () => number): void;
+  /**
+   * Registers a gauge under Flink's name, e.g. `pendingRecords`, `currentInputWatermark`.
+   * `keyValues` are Flink's key-value metric groups, placed before the last segment of `name`:
+   * `gauge('KafkaSourceReader.currentOffset', f, [['topic', 't'], ['partition', '0']])` is the REST
+   * metric `KafkaSourceReader.topic.t.partition.0.currentOffset` and the Prometheus metric
+   * `..._KafkaSourceReader_topic_partition_currentOffset{topic="t",partition="0"}`.
+   */
+  gauge(name: string, read: () => number, keyValues?: Array<[string, string]>): void;
   /** Adds to a counter under Flink's name, e.g. `numLateRecordsDropped`. */
   count(name: string, delta: number): void;
 }

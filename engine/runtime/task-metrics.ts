@@ -41,6 +41,15 @@ export interface MetricSample {
   scope: 'task' | 'operator';
   name: string;
   value: number;
+  /** Labels from key-value metric groups (operator gauges registered with keyValues). */
+  labels?: Record<string, string>;
+}
+
+/** A gauge inside key-value groups: its Prometheus name (keys only) and labels (the values). */
+interface GroupGauge {
+  name: string;
+  labels: Record<string, string>;
+  read: () => number;
 }
 
 export class TaskMetrics implements TaskMetricHooks {
@@ -51,6 +60,8 @@ export class TaskMetrics implements TaskMetricHooks {
   private readonly updater: ViewUpdater;
   private readonly views: RateView[] = [];
   private readonly gauges = new Map<string, () => number>();
+  /** Gauges in key-value groups, by REST metric id. */
+  private readonly groupGauges = new Map<string, GroupGauge>();
   private readonly counters = new Map<string, number>();
   private readonly counterRates = new Map<string, RateView>();
   private readonly slots: number;
@@ -85,8 +96,16 @@ export class TaskMetrics implements TaskMetricHooks {
     return v;
   }
 
-  gauge(name: string, read: () => number): void {
-    this.gauges.set(name, read);
+  gauge(name: string, read: () => number, keyValues?: Array<[string, string]>): void {
+    if (!keyValues || keyValues.length === 0) {
+      this.gauges.set(name, read);
+      return;
+    }
+    const cut = name.lastIndexOf('.');
+    const group = cut < 0 ? '' : `${name.slice(0, cut)}.`;
+    const leaf = name.slice(cut + 1);
+    const restId = `${group}${keyValues.map(([k, v]) => `${k}.${v}`).join('.')}.${leaf}`;
+    this.groupGauges.set(restId, { name: `${group}${keyValues.map(([k]) => k).join('.')}.${leaf}`, labels: Object.fromEntries(keyValues), read });
   }
 
   count(name: string, delta: number): void {
@@ -166,6 +185,7 @@ export class TaskMetrics implements TaskMetricHooks {
     const out: Record<string, number | string> = { ...this.taskValues() };
     const prefix = restOperatorName(this.headOperatorName);
     for (const [k, v] of Object.entries(this.operatorValues())) out[`${prefix}.${k}`] = v;
+    for (const [id, g] of this.groupGauges) out[`${prefix}.${id}`] = g.read();
     out.isBackPressured = this.r.isBackPressured() ? 'true' : 'false';
     return out;
   }
@@ -174,6 +194,7 @@ export class TaskMetrics implements TaskMetricHooks {
     const out: MetricSample[] = [];
     for (const [name, value] of Object.entries(this.taskValues())) out.push({ scope: 'task', name, value });
     for (const [name, value] of Object.entries(this.operatorValues())) out.push({ scope: 'operator', name, value });
+    for (const g of this.groupGauges.values()) out.push({ scope: 'operator', name: g.name, value: g.read(), labels: g.labels });
     return out;
   }
 

@@ -388,7 +388,7 @@ export class TaskManager {
         const opLabels = { ...labels, operator_id: task.headOperator.id, operator_name: task.headOperator.name };
         for (const s of t.metrics.samples()) {
           if (s.scope === 'task') yield { scope: 'taskmanager_job_task', name: s.name, labels, value: s.value };
-          else yield { scope: 'taskmanager_job_task_operator', name: s.name, labels: opLabels, value: s.value };
+          else yield { scope: 'taskmanager_job_task_operator', name: s.name, labels: s.labels ? { ...opLabels, ...s.labels } : opLabels, value: s.value };
         }
       }
     }
