@@ -53,7 +53,10 @@ export interface FlinkRestCollectorOptions {
 const VERTEX_AGG_METRICS = ['numRecordsIn', 'numRecordsOut', 'busyTimeMsPerSecond', 'backPressuredTimeMsPerSecond', 'idleTimeMsPerSecond'];
 const TM_AGG_METRICS = ['Status.JVM.Memory.Heap.Used', 'Status.JVM.Memory.Heap.Max', 'Status.JVM.GarbageCollector.All.TimeMsPerSecond', 'Status.JVM.CPU.Load'];
 const AGGS = ['min', 'max', 'avg', 'sum'];
-const KAFKA_PARTITION = /\.KafkaSourceReader\.topic\.(.+)\.partition\.(\d+)\.currentOffset$/;
+// Source partitions, from the per-partition offset gauges of Flink's Kafka source reader (and any
+// reader that names them the same way, e.g. the flowpilot engine's generator):
+// <reader>SourceReader.topic.<t>.partition.<n>.currentOffset.
+const SOURCE_PARTITION = /\.\w*SourceReader\.topic\.(.+)\.partition\.(\d+)\.currentOffset$/;
 
 type Labels = Record<string, string>;
 
@@ -257,7 +260,7 @@ export class FlinkRestCollector {
     ];
     const partitions = new Set<string>();
     for (const id of ids) {
-      const m = KAFKA_PARTITION.exec(id);
+      const m = SOURCE_PARTITION.exec(id);
       if (m) partitions.add(`${m[1]}/${m[2]}`);
     }
     const [agg] = await Promise.all([
