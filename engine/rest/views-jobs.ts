@@ -115,9 +115,9 @@ export function ioMetrics(values: MetricValues | undefined): Record<string, numb
     'read-records-complete': complete,
     'write-records': long('numRecordsOut'),
     'write-records-complete': complete,
-    'accumulated-backpressured-time': long('accumulatedBackPressuredTimeMs'),
-    'accumulated-idle-time': long('accumulatedIdleTimeMs'),
-    'accumulated-busy-time': num(values, 'accumulatedBusyTimeMs') ?? 0,
+    'accumulated-backpressured-time': long('accumulateBackPressuredTimeMs'),
+    'accumulated-idle-time': long('accumulateIdleTimeMs'),
+    'accumulated-busy-time': num(values, 'accumulateBusyTimeMs') ?? 0,
   };
 }
 

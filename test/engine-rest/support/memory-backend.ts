@@ -135,9 +135,9 @@ function taskMetrics(v: VertexView, index: number): MetricValues {
     idleTimeMsPerSecond: Math.max(0, 1000 - busy - bp),
     backPressuredTimeMsPerSecond: bp,
     isBackPressured: bp > 500,
-    accumulatedBusyTimeMs: busy * 3600.5,
-    accumulatedIdleTimeMs: Math.max(0, 1000 - busy - bp) * 3600,
-    accumulatedBackPressuredTimeMs: bp * 3600,
+    accumulateBusyTimeMs: busy * 3600.5,
+    accumulateIdleTimeMs: Math.max(0, 1000 - busy - bp) * 3600,
+    accumulateBackPressuredTimeMs: bp * 3600,
     currentInputWatermark: v.id === V_SOURCE ? '-9223372036854775808' : NOW - 2_000,
     currentOutputWatermark: NOW - 2_000,
   };
