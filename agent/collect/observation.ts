@@ -84,6 +84,10 @@ export function buildJobObservation(args: {
     const sourceIn = isSource ? sumMatching(agg, (id) => /^Source__.*\.numRecordsIn$/.test(id)) : undefined;
     const recordsOut = finite(agg.get('numRecordsOut')?.sum) ?? finite(Number(v.metrics?.['write-records']));
     const pending = isSource ? sumMatching(agg, (id) => id.endsWith('.pendingRecords')) : undefined;
+    // Cumulative times from the job details (Flink >= 1.17): exact over any window, where the
+    // per-second gauges are averages over the reporter's 60 s view and lag a change.
+    const accBusy = finite(Number(v.metrics?.['accumulated-busy-time']));
+    const accBp = finite(Number(v.metrics?.['accumulated-backpressured-time']));
     return {
       id: v.id,
       name: v.name,
@@ -94,6 +98,7 @@ export function buildJobObservation(args: {
       recordsOut: nonNeg(recordsOut),
       busyMsPerSecond: busyOf(agg),
       backPressuredMsPerSecond: minMax(agg, 'backPressuredTimeMsPerSecond') ?? { avg: 0, max: 0 },
+      ...(accBusy !== undefined && accBusy >= 0 && accBp !== undefined && accBp >= 0 ? { accumulatedBusyMs: accBusy, accumulatedBackPressuredMs: accBp } : {}),
       ...(pending !== undefined ? { pendingRecords: Math.max(0, pending) } : {}),
       ...(figures?.partitions !== undefined ? { partitions: figures.partitions } : {}),
     };

@@ -25,6 +25,8 @@ export const vertexObservationSchema = z.object({
   recordsOut: z.number().min(0).describe('cumulative records out, summed over subtasks'),
   busyMsPerSecond: minMax,
   backPressuredMsPerSecond: minMax,
+  accumulatedBusyMs: z.number().min(0).optional().describe('cumulative busy time summed over subtasks (job details accumulated-busy-time), when reported'),
+  accumulatedBackPressuredMs: z.number().min(0).optional().describe('cumulative backpressured time summed over subtasks (accumulated-backpressured-time), when reported'),
   pendingRecords: z.number().min(0).optional().describe('sources: sum of pendingRecords (lag), when reported'),
   partitions: z.number().int().min(0).optional().describe('sources: number of source partitions, when known'),
 });
