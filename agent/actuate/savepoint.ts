@@ -2,7 +2,9 @@
  * Rescale through a savepoint: stop-with-savepoint (drain=false), resubmit the job's jar with
  * the new parallelism (and per-vertex overrides) from that savepoint, and check that the new
  * job runs at the target and restored from it. If the new job does not come up, roll back:
- * cancel it and resubmit the old parallelism from the same savepoint. A savepoint that fails
+ * cancel it and resubmit the old parallelism from the same savepoint, or, when the new job got
+ * past that savepoint (completed checkpoints), from where it got to (rollback-source.ts), so its
+ * committed output is not written twice. A savepoint that fails
  * leaves the job running and untouched. Journal steps:
  *   intent → savepoint-triggered(triggerId) → stopped(location) → submitted(newJobId)
  *     → verified | rolling-back → rollback-submitted(jobId) → rolled-back | failed
@@ -17,6 +19,7 @@ import { describeError, errorData } from './context.ts';
 import { runsAt, TERMINAL_JOB_STATES, type FlinkRest } from './flink-rest.ts';
 import type { IntentHandle } from './journal/intent.ts';
 import { formatVertexOverrides, maxParallelism, type JobSubmission } from './types.ts';
+import { rollbackSource } from './rollback-source.ts';
 
 /** Compares savepoint paths across spellings: file:/x, file:///x and /x are the same place. */
 export function samePath(a: string, b: string): boolean {
@@ -159,7 +162,10 @@ export async function runSavepoint(ctx: ActuatorContext, h0: IntentHandle): Prom
   }
 
   if (h.record.step === 'rolling-back') {
-    const location = h.record.data.savepointLocation!;
+    const source = await rollbackSource(ctx, flink, sub, h);
+    h = source.h;
+    if (source.kind === 'keep-new-job') return ctx.journal.finish(h, 'failed', 'failed', source.why);
+    const location = source.location;
     const failed = h.record.data.newJobId;
     if (failed) {
       await flink.cancel(failed);
@@ -170,16 +176,17 @@ export async function runSavepoint(ctx: ActuatorContext, h0: IntentHandle): Prom
     }
     const adopted = await liveCopy(flink, h.record.data.jobName, [req.jobId, ...(failed ? [failed] : [])]);
     const rollbackJobId = adopted ?? await submitFromSavepoint(flink, sub, location, oldParallelism);
-    h = await ctx.journal.advance(h, 'rollback-submitted', { rollbackJobId });
+    h = await ctx.journal.advance(h, 'rollback-submitted', { rollbackJobId, rollbackLocation: location }, source.why);
   }
 
   if (h.record.step === 'rollback-submitted') {
     const jobId = h.record.data.rollbackJobId!;
-    const problem = await verifyRestored(ctx, flink, jobId, expectedParallelism(sub, oldParallelism), h.record.data.savepointLocation!);
+    const from = typeof h.record.data.rollbackLocation === 'string' ? h.record.data.rollbackLocation : h.record.data.savepointLocation!;
+    const problem = await verifyRestored(ctx, flink, jobId, expectedParallelism(sub, oldParallelism), from);
     if (problem === null) {
-      return ctx.journal.finish(h, 'rolled-back', 'rolled-back', `rescale failed; job ${jobId} runs again at the old parallelism from ${h.record.data.savepointLocation}`);
+      return ctx.journal.finish(h, 'rolled-back', 'rolled-back', `rescale failed; job ${jobId} runs again at the old parallelism from ${from}`);
     }
-    return ctx.journal.finish(h, 'failed', 'failed', `rollback job ${jobId} did not come up (${problem}); the job needs recovery from ${h.record.data.savepointLocation}`);
+    return ctx.journal.finish(h, 'failed', 'failed', `rollback job ${jobId} did not come up (${problem}); the job needs recovery from ${from}`);
   }
   return h;
 }

@@ -14,7 +14,7 @@ import { startEngineCluster, uploadJobModule, servesFlinkRest, type EngineCluste
 import { FlinkRest, TERMINAL_JOB_STATES } from '../../agent/actuate/flink-rest.ts';
 import { Actuator } from '../../agent/actuate/actuator.ts';
 import { DEFAULT_TIMING, defaultSleep, type ActuatorContext } from '../../agent/actuate/context.ts';
-import { IntentJournal } from '../../agent/actuate/journal/intent.ts';
+import { IntentJournal, type IntentRecord } from '../../agent/actuate/journal/intent.ts';
 import { FileJournalStore } from '../../agent/actuate/journal/file-store.ts';
 import { PeriodicSavepoints } from '../../agent/actuate/periodic-savepoints.ts';
 import { DisasterRecovery } from '../../agent/actuate/disaster-recovery.ts';
@@ -177,6 +177,42 @@ describe('Flink-REST actuation against the engine', () => {
     assert.deepEqual(await live(), [r.jobId]);
     assert.deepEqual(await parallelism(r.jobId), current);
     jobId = r.jobId;
+  });
+
+  it('rolls back from where the new job got to, not the rescale savepoint, once the new job completed checkpoints', async (t) => {
+    const why = lacks('savepoints', 'restore', 'checkpoints');
+    if (why) return t.skip(why);
+    const dir = join(cluster!.dir, 'j-rb-progress');
+    const current = await parallelism(jobId);
+    const target = Object.fromEntries(Object.keys(current).map((v) => [v, 3]));
+    // The agent got as far as a running new job that checkpointed, then gave it up (as when its
+    // verification times out): journal 'rolling-back' with that job, then resume.
+    const ctx = context(dir);
+    let h = await ctx.journal.begin(NAME, { jobId, jobName: NAME, current, target, reasons: ['test'], mode: 'savepoint' });
+    const triggerId = 'cd'.repeat(16);
+    h = await ctx.journal.annotate(h, { triggerId, jobName: NAME });
+    await flink.stopWithSavepoint(jobId, submission.savepointDirectory, triggerId);
+    const op = await waitFor('the rescale savepoint', 30_000, async () => {
+      const s = await flink.savepointStatus(jobId, triggerId);
+      return s?.status === 'COMPLETED' ? s : null;
+    });
+    await waitFor('the old job to stop', 30_000, async () => TERMINAL_JOB_STATES.has((await flink.job(jobId))?.state ?? 'FINISHED'));
+    h = await ctx.journal.advance(h, 'stopped', { savepointLocation: op.location });
+    const newJobId = await submitFromSavepoint(flink, submission, op.location, target);
+    h = await ctx.journal.advance(h, 'submitted', { newJobId });
+    await waitFor('the new job to complete a checkpoint', 30_000, async () => (await flink.checkpointPaths(newJobId)).latestCompleted);
+    await ctx.journal.advance(h, 'rolling-back', {}, 'test: verification gave up');
+    const [r] = await new Actuator({ context: context(dir) }).resumeAll();
+    assert.equal(r!.outcome, 'rolled-back', r!.message);
+    const record = (await ctx.journal.store.read<IntentRecord>(`action.${NAME}`))!.value;
+    const from = record.data.rollbackLocation as string;
+    assert.ok(from && from !== op.location, `rolled back from ${from}, not the rescale savepoint ${op.location}`);
+    assert.equal((await flink.checkpointPaths(newJobId)).latestSavepoint, from, 'the new job was stopped with that savepoint');
+    assert.equal((await flink.job(newJobId))?.state, 'FINISHED');
+    assert.equal((await flink.checkpointPaths(r!.jobId)).restored, from);
+    assert.deepEqual(await live(), [r!.jobId]);
+    assert.deepEqual(await parallelism(r!.jobId), current);
+    jobId = r!.jobId;
   });
 
   it('finishes a savepoint redeploy after a crash right after the stop, without a second copy', async (t) => {
