@@ -24,7 +24,7 @@ import { assignRestoreState, type RestoreAssignment } from '../checkpoint/restor
 import { withMaxParallelism } from '../checkpoint/restore.ts';
 import type { JobGraph } from '../contracts/job-graph.ts';
 import { ResourceManager } from './resource-manager.ts';
-import { ReactiveScaler } from './reactive-scaler.ts';
+import { ReactiveScaler, reactiveTarget } from './reactive-scaler.ts';
 import { resolveAllowedPath } from '../checkpoint/paths.ts';
 import { createRestartStrategy, parseRestartStrategyConfig, type RestartBackoff } from '../restart/restart-strategy.ts';
 
@@ -162,7 +162,17 @@ export class JobManager {
     };
     const overrides = { ...parseVertexParallelismOverrides(opts.configuration?.[VERTEX_OVERRIDES_KEY]), ...opts.parallelismOverrides };
     if (Object.keys(overrides).length > 0) submission.parallelismOverrides = overrides;
-    const program = await this.loader(submission);
+    let program = await this.loader(submission);
+    // Reactive mode ignores the submitted parallelism: every vertex starts at what the cluster's
+    // slots allow (up to its max parallelism), as later TaskManager changes rescale it to.
+    const slots = this.resources.totalSlots;
+    if (this.config['scheduler-mode'] === 'reactive' && slots > 0) {
+      const target = reactiveTarget({ graph: program.graph, upperBounds: {} }, slots);
+      if (target) {
+        submission.parallelismOverrides = { ...submission.parallelismOverrides, ...target };
+        program = await this.loader(submission);
+      }
+    }
     const restore = opts.savepointPath ? await this.loadSavepoint(opts.savepointPath, program.graph, opts.allowNonRestoredState ?? false) : undefined;
     const initialRestore = restore?.checkpoint;
     const jobId = opts.jobId ?? newId();

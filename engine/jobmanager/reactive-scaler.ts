@@ -4,7 +4,8 @@
  * `jobmanager.adaptive-scheduler.resource-stabilization-timeout` (every change restarts the
  * wait), then rescales each running job in place, from its latest checkpoint, to
  * min(upper bound, total slots) per vertex: the upper bound is what PUT resource-requirements
- * set, else the vertex's maxParallelism. As in Flink, reactive mode is meant for one job per
+ * set, else the vertex's maxParallelism. A job submitted in reactive mode starts at that
+ * parallelism too, whatever it asked for (JobManager.submit). As in Flink, reactive mode is meant for one job per
  * cluster; with slot sharing a job needs as many slots as its largest parallelism.
  */
 import type { Logger } from '../../common/log.ts';
@@ -26,7 +27,7 @@ export interface ReactiveScalerDeps {
 }
 
 /** The per-vertex parallelism reactive mode runs a job at with `slots` slots; null when nothing changes. */
-export function reactiveTarget(job: ReactiveJob, slots: number): Record<string, number> | null {
+export function reactiveTarget(job: Pick<ReactiveJob, 'graph' | 'upperBounds'>, slots: number): Record<string, number> | null {
   const target: Record<string, number> = {};
   let changed = false;
   for (const v of job.graph.vertices) {

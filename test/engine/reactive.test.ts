@@ -18,7 +18,7 @@ interface JobView {
 }
 
 describe('reactive mode', () => {
-  it('rescales a running job up when a TaskManager joins and down when one leaves, from its latest checkpoint, without loss or duplicates', async (t) => {
+  it('starts a job at the available slots, rescales it up when a TaskManager joins and down when one leaves, from its latest checkpoint, without loss or duplicates', async (t) => {
     const cluster = await new TestCluster({
       taskManagers: 2,
       slots: 1,
@@ -32,8 +32,9 @@ describe('reactive mode', () => {
       return job.state === 'RUNNING' && job.vertices.every((v) => v.parallelism === p && v.status === 'RUNNING');
     };
     const checkpoints = async (id: string) => cluster.rest<{ counts: { completed: number; restored: number } }>(`/jobs/${id}/checkpoints`);
-    const id = await cluster.submit(JOB, args(3000), 2);
-    await cluster.waitFor(() => runningAt(id, 2), 15_000, 'parallelism 2');
+    // Reactive mode ignores the requested parallelism (1): the job starts at the cluster's 2 slots.
+    const id = await cluster.submit(JOB, args(3000), 1);
+    await cluster.waitFor(() => runningAt(id, 2), 15_000, 'parallelism 2 (the slots), not the requested 1');
     await cluster.waitFor(async () => (await checkpoints(id)).counts.completed >= 1, 15_000, 'a checkpoint');
 
     const joinedAt = Date.now();
