@@ -1,11 +1,9 @@
 /**
  * State assignment for a restore, as Flink's StateAssignmentOperation: from a loaded
  * checkpoint or savepoint and the JobGraph about to run (at any parallelism), which bytes each
- * new subtask gets. Operators are matched by operator id, wherever they sit in the new chains.
- * Keyed state: exactly the key groups of the subtask's new range
- * (computeKeyGroupRangeForOperatorIndex). Operator list state: kept per subtask when the
- * parallelism is unchanged, else all entries dealt round-robin. Union state: every entry to
- * every subtask. The checks run before anything is read, so a mismatch never half-restores:
+ * new subtask gets. Operators are matched by operator id, wherever they sit in the new chains;
+ * the per-operator rule (key groups by range, list state kept or dealt round-robin, union state
+ * to all) is engine/state/state-assignment.ts, shared with the in-memory test harness. The checks run before anything is read, so a mismatch never half-restores:
  * parallelism above the state's maxParallelism, a changed user-set maxParallelism (an
  * auto-configured one adopts the state's), and state of an operator the job no longer has
  * (allowed only with allowNonRestoredState). `assignRestoreState` is pure; the plans it returns
@@ -18,6 +16,7 @@ import { computeKeyGroupRangeForOperatorIndex } from '../keygroups/key-groups.ts
 import type { OperatorStateMeta } from './metadata.ts';
 import type { LoadedCheckpoint } from './storage.ts';
 import { readChunks, type ChunkRead } from './state-files.ts';
+import { assignOperatorState, type StatePart } from '../state/state-assignment.ts';
 
 export interface OperatorRestorePlan {
   operatorId: string;
@@ -89,28 +88,16 @@ function chooseMaxParallelism(v: JobVertexSpec, states: OperatorStateMeta[], whe
 }
 
 function planOperator(state: OperatorStateMeta, parallelism: number, maxParallelism: number, i: number): OperatorRestorePlan | null {
-  const range = computeKeyGroupRangeForOperatorIndex(maxParallelism, parallelism, i);
-  const keyGroups: OperatorRestorePlan['keyGroups'] = [];
-  for (const s of state.subtasks) {
-    if (s.file === null) continue;
-    for (const [kg, offset, length, crc] of s.keyGroups) {
-      if (kg >= range.start && kg <= range.end) keyGroups.push({ keyGroup: kg, read: { file: s.file, offset, length, crc } });
-    }
-  }
-  keyGroups.sort((a, b) => a.keyGroup - b.keyGroup);
   const reads = (file: string | null, refs: Array<[number, number, number]>): ChunkRead[] =>
     file === null ? [] : refs.map(([offset, length, crc]) => ({ file, offset, length, crc }));
-  let operatorState: ChunkRead[];
-  if (state.parallelism === parallelism) {
-    const own = state.subtasks[i]!;
-    operatorState = reads(own.file, own.operatorState);
-  } else {
-    const all = state.subtasks.flatMap((s) => reads(s.file, s.operatorState));
-    operatorState = all.filter((_, j) => j % parallelism === i);
-  }
-  const unionState = state.subtasks.flatMap((s) => reads(s.file, s.unionState));
-  if (keyGroups.length + operatorState.length + unionState.length === 0) return null;
-  return { operatorId: state.operatorId, keyGroups, operatorState, unionState };
+  const parts: StatePart<ChunkRead>[] = state.subtasks.map((s) => ({
+    keyGroups: s.file === null ? [] : s.keyGroups.map(([kg, offset, length, crc]): [number, ChunkRead] => [kg, { file: s.file!, offset, length, crc }]),
+    operatorState: reads(s.file, s.operatorState),
+    unionState: reads(s.file, s.unionState),
+  }));
+  const own = assignOperatorState(parts, parallelism, maxParallelism, i);
+  if (own.keyGroups.length + own.operatorState.length + own.unionState.length === 0) return null;
+  return { operatorId: state.operatorId, keyGroups: own.keyGroups.map(([keyGroup, read]) => ({ keyGroup, read })), operatorState: own.operatorState, unionState: own.unionState };
 }
 
 /**

@@ -1,36 +1,26 @@
 /**
- * Redistributes one vertex's subtask snapshots to a new parallelism, as Flink's
- * StateAssignmentOperation: keyed state goes by key group to the subtask whose range holds it
- * (computeKeyGroupRangeForOperatorIndex); operator list state is concatenated and dealt
- * round-robin; union state is given whole to every subtask. The runtime may use this when it
- * restores a checkpoint or savepoint at a different parallelism.
+ * Redistributes one vertex's in-memory subtask snapshots to a new parallelism (the local test
+ * harness's restore), by the same rule a restore from files uses (state-assignment.ts).
+ * `snapshots` are indexed by old subtask index.
  */
 import type { OperatorSnapshot, SubtaskRestore, SubtaskSnapshot } from '../contracts/task.ts';
-import { computeKeyGroupRangeForOperatorIndex } from '../keygroups/key-groups.ts';
+import { assignOperatorState, type StatePart } from './state-assignment.ts';
 
 export function repartitionSnapshots(snapshots: SubtaskSnapshot[], newParallelism: number, maxParallelism: number): SubtaskRestore[] {
   const checkpointId = snapshots[0]?.checkpointId ?? 0;
-  const byOperator = new Map<string, OperatorSnapshot[]>();
-  for (const s of snapshots) {
-    for (const op of s.operators) {
-      const list = byOperator.get(op.operatorId) ?? [];
-      list.push(op);
-      byOperator.set(op.operatorId, list);
-    }
-  }
+  const empty: StatePart<Uint8Array> = { keyGroups: [], operatorState: [], unionState: [] };
+  const operatorIds = new Set(snapshots.flatMap((s) => s.operators.map((op) => op.operatorId)));
   const restores: SubtaskRestore[] = [];
   for (let i = 0; i < newParallelism; i++) restores.push({ checkpointId, operators: new Map() });
-  for (const [operatorId, parts] of byOperator) {
-    const listEntries = parts.flatMap((p) => p.operatorState);
-    const union = parts.flatMap((p) => p.unionState);
+  for (const operatorId of operatorIds) {
+    const parts = snapshots.map((s): StatePart<Uint8Array> => {
+      const op = s.operators.find((o) => o.operatorId === operatorId);
+      return op ? { keyGroups: [...op.keyGroups], operatorState: op.operatorState, unionState: op.unionState } : empty;
+    });
     for (let i = 0; i < newParallelism; i++) {
-      const range = computeKeyGroupRangeForOperatorIndex(maxParallelism, newParallelism, i);
-      const keyGroups = new Map<number, Uint8Array>();
-      for (const p of parts) {
-        for (const [kg, bytes] of p.keyGroups) if (kg >= range.start && kg <= range.end) keyGroups.set(kg, bytes);
-      }
-      const operatorState = listEntries.filter((_, j) => j % newParallelism === i);
-      restores[i]!.operators.set(operatorId, { operatorId, keyGroups, operatorState, unionState: union });
+      const own = assignOperatorState(parts, newParallelism, maxParallelism, i);
+      const snapshot: OperatorSnapshot = { operatorId, keyGroups: new Map(own.keyGroups), operatorState: own.operatorState, unionState: own.unionState };
+      restores[i]!.operators.set(operatorId, snapshot);
     }
   }
   return restores;
