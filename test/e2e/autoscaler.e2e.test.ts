@@ -64,16 +64,14 @@ async function startScenario(name: string, profile: string, limit: number, clean
 /**
  * The test policy: the enrichment vertex may move between 2 and 8 and the model sizes every
  * other vertex itself (the source is backpressured, not slow, so it must stay; the window/sink
- * vertex idles, so it may shrink). `pinned` fixes the source and the window/sink vertex at 2,
- * for the Kubernetes scenario, whose assertions read per-vertex overrides.
+ * vertex idles, so it may shrink).
  */
-function policyFor(s: Scenario, path: string, pinned = false): string {
-  const vertices = pinned ? { [s.source]: { min: 2, max: 2 }, [s.windows]: { min: 2, max: 2 }, [s.enrich]: { min: 2, max: 8 } } : { [s.enrich]: { min: 2, max: 8 } };
+function policyFor(s: Scenario, path: string): string {
   return writeTestPolicy(path, {
     // The default settle: the 8 s metric window blends the old and the new level for a while
     // after the drop, so the agent waits until its window holds the new level and steps down once.
     scaleDown: { delay: '12s' },
-    limits: { slotSharing: true, maxParallelism: 8, vertices },
+    limits: { slotSharing: true, maxParallelism: 8, vertices: { [s.enrich]: { min: 2, max: 8 } } },
   });
 }
 
@@ -123,10 +121,11 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
     const actions = agent.actions();
     const stepTime = s.startedAt + stepAt * 1000;
     const dropTime = s.startedAt + dropAt * 1000;
-    // What was carried out: each action's request is in its journal history; the decisions logged
-    // while an action was in flight wait and are not counted.
+    // Every rescale decision starts an action: while one is in flight, decide() blocks with
+    // rescale-in-progress, so the decisions and the actions pair up one to one.
     const enrichOf = (r: AgentLine): number => (r.parallelism as Record<string, number>)[s.enrich]!;
-    const started = decisions.filter((d) => !agent.lines().some((l) => l.msg.startsWith('a rescale is already in flight') && Math.abs(l.time - d.time) < 50));
+    const started = decisions;
+    assert.equal(decisions.length, actions.length, 'one action per rescale decision');
     // Direction from the enrichment vertex's previous parallelism (it starts at 2).
     const prev = (i: number): number => (i === 0 ? 2 : enrichOf(started[i - 1]!));
     const ups = started.filter((r, i) => enrichOf(r) > prev(i));
@@ -240,7 +239,7 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
     });
     const tmp = tempDir('fp-e2e-agent-');
     cleanups.push(() => tmp.remove());
-    policyFor(s, join(tmp.dir, 'policy.yml'), true);
+    policyFor(s, join(tmp.dir, 'policy.yml'));
     const agents: Record<string, AgentChild> = {};
     for (const mode of ['kubernetes-deployment', 'flink-deployment']) {
       const config = writeAgentConfig(join(tmp.dir, `${mode}.yml`), {
@@ -284,8 +283,9 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
     const target = fdDecision.parallelism as Record<string, number>;
     assert.equal(spec.job.parallelism, Math.max(...Object.values(target)));
     const overrides = Object.fromEntries(spec.flinkConfiguration['pipeline.jobvertex-parallelism-overrides']!.split(',').map((kv) => kv.split(':') as [string, string]));
-    assert.equal(Number(overrides[s.enrich]), target[s.enrich]);
-    assert.equal(Number(overrides[s.source]), 2);
+    assert.deepEqual(Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, Number(v)])), target, 'every vertex at its decided parallelism');
+    assert.ok(target[s.enrich]! > 2, 'the enrichment vertex grows');
+    assert.equal(target[s.source], 2, 'the backpressured source does not');
     assert.equal(spec.taskManager.replicas, fdRecord!.request.taskManagers);
     assert.equal(spec.flinkConfiguration['taskmanager.numberOfTaskSlots'], '4', 'the rest of the spec is kept');
     figures('kubernetes', {
