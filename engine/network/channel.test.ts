@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../common/log.ts';
 import { ENTRY_END, ENTRY_RECORDS, ENTRY_WATERMARK, InputChannel, OutputChannel, OutputGate, eventEntry } from './channel.ts';
@@ -6,6 +6,19 @@ import { InputGate } from './input-gate.ts';
 import { ShuffleService } from './shuffle-service.ts';
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/** Two TaskManagers' data planes on 127.0.0.1 (a sends to b), closed when the test ends. */
+async function twoTaskManagers(t: TestContext, capacity: number): Promise<{ a: ShuffleService; b: ShuffleService; addressB: string }> {
+  const log = silentLogger();
+  const a = new ShuffleService({ host: '127.0.0.1', port: 0, capacity, log });
+  const b = new ShuffleService({ host: '127.0.0.1', port: 0, capacity, log });
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  await a.start();
+  return { a, b, addressB: `127.0.0.1:${await b.start()}` };
+}
 
 /** Produces `total` records as fast as credit allows; returns the producer's peak backlog. */
 async function produce(gate: OutputGate, out: OutputChannel, total: number, stats: { peakBacklog: number; waits: number }): Promise<void> {
@@ -77,118 +90,91 @@ describe('credit-based channels', () => {
     assert.equal((input.failure as { code?: string } | null)?.code, 'FP_NET_CREDIT');
   });
 
-  it('carries batches between two TaskManagers over TCP in order, bounded by credit', async () => {
-    const log = silentLogger();
-    const a = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 2, log });
-    const b = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 2, log });
-    await a.start();
-    const portB = await b.start();
-    try {
-      const keys = ['x/v/0/0/0', 'x/v/0/1/0'];
-      const gates = keys.map(() => new OutputGate());
-      const outs = keys.map((k, i) => new OutputChannel(k, 50, gates[i]!));
-      for (const o of outs) a.connectRemote(o, `127.0.0.1:${portB}`);
-      const inGate = new InputGate(keys.map((k, i) => ({ channel: b.inputChannel(k), inputIndex: 0, channelIndex: i })));
-      const stats = outs.map(() => ({ peakBacklog: 0, waits: 0 }));
-      const producers = outs.map((o, i) => produce(gates[i]!, o, 3000, stats[i]!));
-      const received: number[][] = [[], []];
-      let peakQueued = 0;
-      while (!inGate.finished) {
-        peakQueued = Math.max(peakQueued, inGate.queued());
-        const p = inGate.poll();
-        if (!p) {
-          await inGate.waitForData();
-          continue;
-        }
-        if (p.entry.kind === ENTRY_RECORDS) {
-          received[p.channelIndex]!.push(...(p.entry.records as number[]));
-          if (received[0]!.length % 500 === 0) await new Promise((r) => setTimeout(r, 2));
-        }
+  it('carries batches between two TaskManagers over TCP in order, bounded by credit', async (t) => {
+    const { a, b, addressB } = await twoTaskManagers(t, 2);
+    const keys = ['x/v/0/0/0', 'x/v/0/1/0'];
+    const gates = keys.map(() => new OutputGate());
+    const outs = keys.map((k, i) => new OutputChannel(k, 50, gates[i]!));
+    for (const o of outs) a.connectRemote(o, addressB);
+    const inGate = new InputGate(keys.map((k, i) => ({ channel: b.inputChannel(k), inputIndex: 0, channelIndex: i })));
+    const stats = outs.map(() => ({ peakBacklog: 0, waits: 0 }));
+    const producers = outs.map((o, i) => produce(gates[i]!, o, 3000, stats[i]!));
+    const received: number[][] = [[], []];
+    let peakQueued = 0;
+    while (!inGate.finished) {
+      peakQueued = Math.max(peakQueued, inGate.queued());
+      const p = inGate.poll();
+      if (!p) {
+        await inGate.waitForData();
+        continue;
       }
-      await Promise.all(producers);
-      const expected = Array.from({ length: 3000 }, (_, i) => i);
-      assert.deepEqual(received[0], expected);
-      assert.deepEqual(received[1], expected);
-      assert.ok(peakQueued <= 4, `receiver held ${peakQueued} entries with 2 channels × credit 2`);
-      assert.ok(inGate.numBytesIn > 0);
-      assert.ok(stats.some((s) => s.waits > 0), 'producers should have waited for credit');
-    } finally {
-      await a.close();
-      await b.close();
+      if (p.entry.kind === ENTRY_RECORDS) {
+        received[p.channelIndex]!.push(...(p.entry.records as number[]));
+        if (received[0]!.length % 500 === 0) await new Promise((r) => setTimeout(r, 2));
+      }
     }
+    await Promise.all(producers);
+    const expected = Array.from({ length: 3000 }, (_, i) => i);
+    assert.deepEqual(received[0], expected);
+    assert.deepEqual(received[1], expected);
+    assert.ok(peakQueued <= 4, `receiver held ${peakQueued} entries with 2 channels × credit 2`);
+    assert.ok(inGate.numBytesIn > 0);
+    assert.ok(stats.some((s) => s.waits > 0), 'producers should have waited for credit');
   });
 
-  it('lets a consumer announce a smaller batch size that producers honour, in memory and over TCP', async () => {
-    const log = silentLogger();
-    const a = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 4, log });
-    const b = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 4, log });
-    await a.start();
-    const portB = await b.start();
-    try {
-      const gate = new OutputGate();
-      const remote = new OutputChannel('z/v/0/0/0', 100, gate);
-      const local = new OutputChannel('z/v/0/1/0', 100, gate);
-      // Announced before the producer connects (remote) and after (local): both must arrive.
-      const inGate = new InputGate([
-        { channel: b.inputChannel('z/v/0/0/0'), inputIndex: 0, channelIndex: 0 },
-        { channel: b.inputChannel('z/v/0/1/0'), inputIndex: 0, channelIndex: 1 },
-      ]);
-      assert.equal(inGate.buffers(), 8);
-      b.inputChannel('z/v/0/0/0').announceBatchSize(7);
-      a.connectRemote(remote, `127.0.0.1:${portB}`);
-      b.connectLocal(local);
-      inGate.announceBatchSize(7);
-      for (let i = 0; i < 50 && remote.batchLimit !== 7; i++) await new Promise((r) => setTimeout(r, 5));
-      assert.equal(remote.batchLimit, 7);
-      assert.equal(local.batchLimit, 7);
-      local.setBatchLimit(1000);
-      assert.equal(local.batchLimit, 100, 'never above the configured batch size');
-      local.setBatchLimit(7);
-      for (let i = 0; i < 21; i++) {
-        remote.add(i);
-        local.add(i);
-      }
-      const sizes: number[][] = [[], []];
-      let got = 0;
-      while (got < 42) {
-        const p = inGate.poll();
-        if (!p) {
-          await inGate.waitForData();
-          continue;
-        }
-        if (p.entry.kind !== ENTRY_RECORDS) continue;
-        sizes[p.channelIndex]!.push(p.entry.records!.length);
-        got += p.entry.records!.length;
-      }
-      assert.deepEqual(sizes, [[7, 7, 7], [7, 7, 7]]);
-      assert.equal(inGate.takeConsumed(), 42);
-      assert.equal(inGate.takeConsumed(), 0);
-    } finally {
-      await a.close();
-      await b.close();
+  it('lets a consumer announce a smaller batch size that producers honour, in memory and over TCP', async (t) => {
+    const { a, b, addressB } = await twoTaskManagers(t, 4);
+    const gate = new OutputGate();
+    const remote = new OutputChannel('z/v/0/0/0', 100, gate);
+    const local = new OutputChannel('z/v/0/1/0', 100, gate);
+    // Announced before the producer connects (remote) and after (local): both must arrive.
+    const inGate = new InputGate([
+      { channel: b.inputChannel('z/v/0/0/0'), inputIndex: 0, channelIndex: 0 },
+      { channel: b.inputChannel('z/v/0/1/0'), inputIndex: 0, channelIndex: 1 },
+    ]);
+    assert.equal(inGate.buffers(), 8);
+    b.inputChannel('z/v/0/0/0').announceBatchSize(7);
+    a.connectRemote(remote, addressB);
+    b.connectLocal(local);
+    inGate.announceBatchSize(7);
+    for (let i = 0; i < 50 && remote.batchLimit !== 7; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(remote.batchLimit, 7);
+    assert.equal(local.batchLimit, 7);
+    local.setBatchLimit(1000);
+    assert.equal(local.batchLimit, 100, 'never above the configured batch size');
+    local.setBatchLimit(7);
+    for (let i = 0; i < 21; i++) {
+      remote.add(i);
+      local.add(i);
     }
+    const sizes: number[][] = [[], []];
+    let got = 0;
+    while (got < 42) {
+      const p = inGate.poll();
+      if (!p) {
+        await inGate.waitForData();
+        continue;
+      }
+      if (p.entry.kind !== ENTRY_RECORDS) continue;
+      sizes[p.channelIndex]!.push(p.entry.records!.length);
+      got += p.entry.records!.length;
+    }
+    assert.deepEqual(sizes, [[7, 7, 7], [7, 7, 7]]);
+    assert.equal(inGate.takeConsumed(), 42);
+    assert.equal(inGate.takeConsumed(), 0);
   });
 
-  it('fails the receiving channels when the producing TaskManager goes away', async () => {
-    const log = silentLogger();
-    const a = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 2, log });
-    const b = new ShuffleService({ host: '127.0.0.1', port: 0, capacity: 2, log });
-    await a.start();
-    const portB = await b.start();
-    try {
-      const out = new OutputChannel('y/v/0/0/0', 10, new OutputGate());
-      a.connectRemote(out, `127.0.0.1:${portB}`);
-      const inGate = new InputGate([{ channel: b.inputChannel('y/v/0/0/0'), inputIndex: 0, channelIndex: 0 }]);
-      out.add(1);
-      out.finishBatch();
-      while (!inGate.poll()) await inGate.waitForData();
-      await a.close();
-      await inGate.waitForData();
-      assert.throws(() => inGate.poll(), /lost/);
-    } finally {
-      await a.close();
-      await b.close();
-    }
+  it('fails the receiving channels when the producing TaskManager goes away', async (t) => {
+    const { a, b, addressB } = await twoTaskManagers(t, 2);
+    const out = new OutputChannel('y/v/0/0/0', 10, new OutputGate());
+    a.connectRemote(out, addressB);
+    const inGate = new InputGate([{ channel: b.inputChannel('y/v/0/0/0'), inputIndex: 0, channelIndex: 0 }]);
+    out.add(1);
+    out.finishBatch();
+    while (!inGate.poll()) await inGate.waitForData();
+    await a.close();
+    await inGate.waitForData();
+    assert.throws(() => inGate.poll(), /lost/);
   });
 
   it('drops the channels of a released execution and keeps late ones from lingering', async () => {
