@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeKube, MERGE, type FakeKube } from '../support/fake-kube/index.ts';
+import { startFakeKubeWithClients } from '../support/fake-kube/with-clients.ts';
 import { createKubeClients, kubeCall, type KubeClients } from '../../agent/kube/client.ts';
 import { agentRoleRules } from '../../agent/kube/permissions.ts';
 import { LeaderElector } from '../../agent/kube/leader-election.ts';
@@ -54,8 +55,7 @@ describe('Kubernetes actuators', () => {
   let clients: KubeClients;
   let dir: string;
   before(async () => {
-    kube = await startFakeKube();
-    clients = createKubeClients({ kind: 'file', path: kube.kubeconfigPath });
+    ({ kube, clients } = await startFakeKubeWithClients());
     dir = mkdtempSync(join(tmpdir(), 'fp-actuate-'));
     seedWorkloads(kube);
   });
@@ -164,10 +164,7 @@ describe('the agent Role', () => {
 describe('the ConfigMap journal', () => {
   let kube: FakeKube;
   let clients: KubeClients;
-  before(async () => {
-    kube = await startFakeKube();
-    clients = createKubeClients({ kind: 'file', path: kube.kubeconfigPath });
-  });
+  before(async () => ({ kube, clients } = await startFakeKubeWithClients()));
   after(() => kube.close());
 
   it('keeps both writes when two writers of different keys race on one ConfigMap', async () => {

@@ -6,6 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.ts';
+import { startFakeKubeWithClients } from '../support/fake-kube/with-clients.ts';
 import { createKubeClients, kubeCall, type KubeClients } from '../../agent/kube/client.ts';
 import { LeaderElector } from '../../agent/kube/leader-election.ts';
 import { KubeEventRecorder } from '../../agent/kube/events.ts';
@@ -20,10 +21,7 @@ function delay(ms: number): Promise<void> {
 describe('leader election over a Lease', () => {
   let kube: FakeKube;
   let clients: KubeClients;
-  before(async () => {
-    kube = await startFakeKube();
-    clients = createKubeClients({ kind: 'file', path: kube.kubeconfigPath });
-  });
+  before(async () => ({ kube, clients } = await startFakeKubeWithClients()));
   after(() => kube.close());
 
   it('elects exactly one of two agents and fails over after the lease expires', async () => {
@@ -71,10 +69,7 @@ describe('leader election over a Lease', () => {
 describe('decision Events', () => {
   let kube: FakeKube;
   let clients: KubeClients;
-  before(async () => {
-    kube = await startFakeKube();
-    clients = createKubeClients({ kind: 'file', path: kube.kubeconfigPath });
-  });
+  before(async () => ({ kube, clients } = await startFakeKubeWithClients()));
   after(() => kube.close());
 
   it('creates an events.k8s.io/v1 Event whose eventTime carries 6 fractional digits', async () => {

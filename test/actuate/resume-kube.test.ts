@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.ts';
+import { startFakeKubeWithClients } from '../support/fake-kube/with-clients.ts';
 import { createKubeClients, type KubeClients } from '../../agent/kube/client.ts';
 import { Actuator } from '../../agent/actuate/actuator.ts';
 import { DEFAULT_TIMING, defaultSleep, type ActuatorContext } from '../../agent/actuate/context.ts';
@@ -35,8 +36,7 @@ describe('resuming Kubernetes actions after a crash', () => {
   let clients: KubeClients;
   let dir: string;
   before(async () => {
-    kube = await startFakeKube();
-    clients = createKubeClients({ kind: 'file', path: kube.kubeconfigPath });
+    ({ kube, clients } = await startFakeKubeWithClients());
     dir = mkdtempSync(join(tmpdir(), 'fp-resume-'));
     kube.server.putObject('deployments.apps', 'flink', { metadata: { name: 'tm' }, spec: { replicas: 2 } });
     kube.server.putObject('flinkdeployments.flink.apache.org', 'flink', { metadata: { name: 'orders' }, spec: { job: { parallelism: 2 } } });
