@@ -42,6 +42,8 @@ export class LeaderElector {
   private leading = false;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** The election step in flight, if any (settles, never rejects). */
+  private stepping: Promise<void> = Promise.resolve();
 
   constructor(opts: LeaderElectionOptions) {
     const leaseDurationSeconds = opts.leaseDurationSeconds ?? 15;
@@ -140,7 +142,9 @@ export class LeaderElector {
     const tick = async (): Promise<void> => {
       if (!this.running) return;
       try {
-        await this.tryAcquireOrRenew();
+        const step = this.tryAcquireOrRenew();
+        this.stepping = step.then(() => undefined, () => undefined);
+        await step;
       } catch (err) {
         this.o.log.warn({ err, lease: this.o.leaseName }, 'leader election step failed');
         if (this.leading && !this.isLeader()) this.setLeading(false);
@@ -157,23 +161,35 @@ export class LeaderElector {
     this.setLeading(false);
   }
 
-  /** Stops and, if we hold the Lease, hands it back so another candidate takes over at once. */
+  /**
+   * Stops and, if we hold the Lease, hands it back so another candidate takes over at once. An
+   * election step still in flight (a renew, or an acquire) is waited for first, so it cannot
+   * take the Lease back after the release; a write conflict means the Lease changed meanwhile,
+   * so it is read again.
+   */
   async release(): Promise<void> {
     const wasLeading = this.leading;
     this.stop();
-    if (!wasLeading) return;
+    await this.stepping;
+    // A step that was in flight may have just acquired the Lease: then it is released too.
+    const acquiredMeanwhile = this.leading;
+    this.setLeading(false);
+    if (!wasLeading && !acquiredMeanwhile) return;
     const c = this.o.clients;
-    const lease = await kubeCall(c, 'read lease for release', () => c.coordination.readNamespacedLease({ name: this.o.leaseName, namespace: this.namespace }));
-    if (lease.spec?.holderIdentity !== this.o.identity) return;
-    const now = this.o.clock();
-    const body: V1Lease = {
-      ...lease,
-      spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(now), acquireTime: microTime(now) },
-    };
-    try {
-      await kubeCall(c, 'release lease', () => c.coordination.replaceNamespacedLease({ name: this.o.leaseName, namespace: this.namespace, body }));
-    } catch (err) {
-      if (!isKubeCode(err, 'FP_KUBE_CONFLICT')) throw err;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const lease = await kubeCall(c, 'read lease for release', () => c.coordination.readNamespacedLease({ name: this.o.leaseName, namespace: this.namespace }));
+      if (lease.spec?.holderIdentity !== this.o.identity) return;
+      const now = this.o.clock();
+      const body: V1Lease = {
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(now), acquireTime: microTime(now) },
+      };
+      try {
+        await kubeCall(c, 'release lease', () => c.coordination.replaceNamespacedLease({ name: this.o.leaseName, namespace: this.namespace, body }));
+        return;
+      } catch (err) {
+        if (!isKubeCode(err, 'FP_KUBE_CONFLICT')) throw err;
+      }
     }
   }
 }

@@ -64,6 +64,23 @@ describe('leader election over a Lease', () => {
     await a.release();
     assert.equal(await b.tryAcquireOrRenew(), true, 'a released lease is free without waiting 30 s');
   });
+
+  it('leaves the lease free after a release even while its renew loop was mid-step', async () => {
+    // A 1 ms retry period keeps a renew in flight most of the time: release must wait for it,
+    // or that renew (or a re-acquire) lands after the release and the lease stays taken.
+    for (let i = 0; i < 15; i++) {
+      const e = new LeaderElector({ clients, leaseName: 'release-race', identity: 'racer', leaseDurationSeconds: 30, retryPeriodMs: 1 });
+      e.start();
+      const t0 = Date.now();
+      while (!e.isLeader() && Date.now() - t0 < 5000) await delay(5);
+      await delay(i % 5);
+      await e.release();
+      await delay(20);
+      const spec = kube.server.getObject('leases.coordination.k8s.io', 'flink', 'release-race')!.spec as Record<string, unknown>;
+      assert.equal(spec.holderIdentity, '', `round ${i}: the lease is free after release`);
+      assert.equal(e.isLeader(), false);
+    }
+  });
 });
 
 describe('decision Events', () => {
