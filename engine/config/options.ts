@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { FlowpilotError } from '../../common/errors.ts';
+import type { DebloatSettings } from '../network/buffer-debloater.ts';
 
 const ms = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const count = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
@@ -73,7 +74,7 @@ export type TaskManagerConfig = z.infer<typeof taskManagerSchema>;
 export type RuntimeOptions = Pick<JobManagerConfig, keyof typeof common>;
 
 /** The task executors' buffer-debloating settings from `taskmanager.network.memory.buffer-debloat.*` (null when off). */
-export function debloatOptions(c: RuntimeOptions): { targetMs: number; periodMs: number; samples: number; thresholdPercent: number; minBatch: number } | null {
+export function debloatOptions(c: RuntimeOptions): DebloatSettings | null {
   if (!c['taskmanager.network.memory.buffer-debloat.enabled']) return null;
   return {
     targetMs: c['taskmanager.network.memory.buffer-debloat.target'],

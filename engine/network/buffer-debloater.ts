@@ -21,6 +21,9 @@ export interface DebloatOptions {
   maxBatch: number;
 }
 
+/** What a task is configured with: the options above (the maximum is the batch size) and the sampling period. */
+export type DebloatSettings = Omit<DebloatOptions, 'maxBatch'> & { periodMs: number };
+
 export class BufferDebloater {
   private readonly opts: DebloatOptions;
   private throughput = -1;

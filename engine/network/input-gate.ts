@@ -84,13 +84,8 @@ export class InputGate {
 
   /** Fraction of the receiving buffers (credit) in use over all channels: Flink's inPoolUsage. */
   poolUsage(): number {
-    let used = 0;
-    let cap = 0;
-    for (const gc of this.channels) {
-      used += gc.channel.queued;
-      cap += gc.channel.capacity;
-    }
-    return cap === 0 ? 0 : used / cap;
+    const cap = this.buffers();
+    return cap === 0 ? 0 : this.queued() / cap;
   }
 
   /** Receiving buffers (credit) over all channels. */

@@ -18,7 +18,7 @@ import { computeKeyGroupRangeForOperatorIndex } from '../keygroups/key-groups.ts
 import { ENTRY_BARRIER, ENTRY_END, ENTRY_RECORDS, ENTRY_WATERMARK, OutputChannel, OutputGate } from '../network/channel.ts';
 import { InputGate, type GateChannel } from '../network/input-gate.ts';
 import { channelKey, type ShuffleService } from '../network/shuffle-service.ts';
-import { BufferDebloater, type DebloatOptions } from '../network/buffer-debloater.ts';
+import { BufferDebloater, type DebloatSettings } from '../network/buffer-debloater.ts';
 import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { TaskDeployment } from './deployment.ts';
@@ -36,7 +36,7 @@ export interface TaskExecutorOptions {
   /** Buffers per receiving channel (taskmanager.network.memory.buffers-per-channel). */
   creditPerChannel: number;
   /** Buffer debloating of this task's inputs (taskmanager.network.memory.buffer-debloat.*); null: off. */
-  debloat?: (Omit<DebloatOptions, 'maxBatch'> & { periodMs: number }) | null;
+  debloat?: DebloatSettings | null;
 }
 
 export interface TaskExecutorDeps {

@@ -124,12 +124,11 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
     // Every rescale decision starts an action: while one is in flight, decide() blocks with
     // rescale-in-progress, so the decisions and the actions pair up one to one.
     const enrichOf = (r: AgentLine): number => (r.parallelism as Record<string, number>)[s.enrich]!;
-    const started = decisions;
     assert.equal(decisions.length, actions.length, 'one action per rescale decision');
     // Direction from the enrichment vertex's previous parallelism (it starts at 2).
-    const prev = (i: number): number => (i === 0 ? 2 : enrichOf(started[i - 1]!));
-    const ups = started.filter((r, i) => enrichOf(r) > prev(i));
-    const downs = started.filter((r, i) => enrichOf(r) < prev(i));
+    const prev = (i: number): number => (i === 0 ? 2 : enrichOf(decisions[i - 1]!));
+    const ups = decisions.filter((r, i) => enrichOf(r) > prev(i));
+    const downs = decisions.filter((r, i) => enrichOf(r) < prev(i));
     figures('in-place timeline', {
       decisions: decisions.map((r) => ({ t: (r.time - s.startedAt) / 1000, enrich: enrichOf(r) })),
       actions: actions.map((a) => ({ t: (a.time - s.startedAt) / 1000, outcome: a.outcome })),
