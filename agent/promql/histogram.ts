@@ -80,32 +80,33 @@ export function bucketQuantile(q: number, input: Bucket[]): { value: number; fix
   return { value: bucketStart + (bucketEnd - bucketStart) * (rank / count), fixed };
 }
 
-/** Estimated cumulative count at x, interpolating linearly inside the bucket holding x. */
-function cumulativeAt(x: number, buckets: Bucket[]): number {
-  let lowerBound = 0;
-  let lowerCount = 0;
-  for (let i = 0; i < buckets.length; i++) {
-    const b = buckets[i]!;
-    if (x <= b.upper) {
-      if (b.upper === Infinity) return i === 0 ? 0 : lowerCount;
-      if (i === 0 && b.upper <= 0) return x < b.upper ? 0 : b.count;
-      const start = i === 0 ? Math.min(0, b.upper) : lowerBound;
-      if (x <= start) return lowerCount;
-      return lowerCount + ((b.count - lowerCount) * (x - start)) / (b.upper - start);
-    }
-    lowerBound = b.upper;
-    lowerCount = b.count;
-  }
-  return lowerCount;
-}
-
+/**
+ * The fraction of observations between lower and upper, as Prometheus's BucketFraction
+ * computes it for classic histograms: a single +Inf bucket is a valid histogram; the
+ * first bucket's lower bound is 0 when its upper bound is above 0 and -Inf otherwise;
+ * inside a bucket the cumulative count is interpolated linearly, except in a bucket
+ * starting at -Inf, which counts whole (there is nothing to interpolate against).
+ */
 export function bucketFraction(lower: number, upper: number, input: Bucket[]): number {
   const { buckets } = prepare(input);
-  if (buckets.length < 2 || buckets[buckets.length - 1]!.upper !== Infinity) return NaN;
+  if (buckets.length === 0 || buckets[buckets.length - 1]!.upper !== Infinity) return NaN;
   const total = buckets[buckets.length - 1]!.count;
   if (total === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return NaN;
   if (lower >= upper) return 0;
-  const lo = lower === -Infinity ? 0 : cumulativeAt(lower, buckets);
-  const hi = upper === Infinity ? total : cumulativeAt(upper, buckets);
+  let below = 0; // cumulative count at the current bucket's lower bound
+  let lowerRank: number | null = null;
+  let upperRank: number | null = null;
+  for (let i = 0; i < buckets.length && (lowerRank === null || upperRank === null); i++) {
+    const b = buckets[i]!;
+    const from = i > 0 ? buckets[i - 1]!.upper : b.upper > 0 ? 0 : -Infinity;
+    const at = (x: number): number => (from === -Infinity ? b.count : below + ((b.count - below) * (x - from)) / (b.upper - from));
+    if (lowerRank === null && from >= lower) lowerRank = below;
+    if (upperRank === null && from >= upper) upperRank = below;
+    if (lowerRank === null && from < lower && b.upper > lower) lowerRank = at(lower);
+    if (upperRank === null && from < upper && b.upper > upper) upperRank = at(upper);
+    below = b.count;
+  }
+  const lo = lowerRank === null || lowerRank > total ? total : lowerRank;
+  const hi = upperRank === null || upperRank > total ? total : upperRank;
   return (hi - lo) / total;
 }

@@ -55,4 +55,20 @@ describe('promqltest runner', () => {
     const strict = runConformance(testdata, { minPassRatio: 1.01, verbose: false, out: () => {} });
     assert.equal(strict.exitCode, 1);
   });
+
+  it('skips, with the reason, the cases after a load or command it cannot read, and runs the rest', () => {
+    const script = [
+      'load 1m', '  a 1 2 3', '  b 1@st5 2@st5', '',
+      'eval instant at 1m a', '  a 2', '',
+      'clear', '',
+      'load 1m', '  c 4 5', '',
+      'eval instant at 1m c', '  c 5', '',
+      'set_future_option true', '',
+      'eval instant at 1m c', '  c 5', '',
+    ].join('\n');
+    const results = runScript(script);
+    assert.deepEqual(results.map((r) => r.status), ['skipped', 'passed', 'skipped']);
+    assert.match(results[0]!.reason, /line 3 uses a notation this runner does not read/);
+    assert.match(results[2]!.reason, /unknown command "set_future_option true"/);
+  });
 });

@@ -144,17 +144,31 @@ export function runScript(text: string): CaseResult[] {
   const engine = new PromQLEngine(storage, { timeoutMs: 30_000 });
   const histograms: Labels[] = [];
   const results: CaseResult[] = [];
+  // Set when a load or command could not be read: every eval up to the next `clear` is skipped with this reason,
+  // since its data would be incomplete (Prometheus's harness grows notations faster than this reader).
+  let unreadable: string | null = null;
   for (const cmd of parseScript(text)) {
     if (cmd.kind === 'clear') {
       storage.clear();
       histograms.length = 0;
+      unreadable = null;
+      continue;
+    }
+    if (cmd.kind === 'unsupported') {
+      unreadable = `line ${cmd.line}: ${cmd.reason}`;
       continue;
     }
     if (cmd.kind === 'load') {
       // A later line for the same series and time replaces the earlier point, as in Prometheus's harness.
       const bySeries = new Map<string, { labels: Labels; points: Map<number, Point> }>();
-      for (const line of cmd.series) {
-        const s = parseSeriesLine(line);
+      for (const [j, line] of cmd.series.entries()) {
+        let s: ReturnType<typeof parseSeriesLine>;
+        try {
+          s = parseSeriesLine(line);
+        } catch (err) {
+          unreadable = `load at line ${cmd.line + j + 1} uses a notation this runner does not read (${errorMessage(err)})`;
+          continue;
+        }
         if (s.histogram) { histograms.push(s.labels); continue; }
         if (cmd.nhcb) nhcbSeries(s.labels, histograms);
         const key = labelsKey(s.labels);
@@ -168,6 +182,10 @@ export function runScript(text: string): CaseResult[] {
           else storage.appendStaleMarker(labels, t);
         }
       }
+      continue;
+    }
+    if (unreadable !== null) {
+      results.push({ line: cmd.line, query: cmd.query, status: 'skipped', reason: unreadable });
       continue;
     }
     results.push(runEval(engine, cmd, histograms));

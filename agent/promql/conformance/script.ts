@@ -9,6 +9,8 @@ import { parseDurationMs } from '../lexical.ts';
 
 export interface LoadCommand { kind: 'load'; line: number; stepMs: number; series: string[]; nhcb: boolean }
 export interface ClearCommand { kind: 'clear'; line: number }
+/** A command this reader does not know: the runner skips what depends on it, with the reason. */
+export interface UnsupportedCommand { kind: 'unsupported'; line: number; reason: string }
 
 export interface Expectation {
   type: 'fail' | 'warn' | 'info' | 'no_warn' | 'no_info' | 'ordered';
@@ -32,7 +34,7 @@ export interface EvalCommand {
   results: string[];
 }
 
-export type Command = LoadCommand | ClearCommand | EvalCommand;
+export type Command = LoadCommand | ClearCommand | EvalCommand | UnsupportedCommand;
 
 function duration(text: string, line: number): number {
   const neg = text.startsWith('-');
@@ -87,7 +89,8 @@ export function parseScript(text: string): Command[] {
       while (i + 1 < lines.length && lines[i + 1] !== '') i++;
       continue;
     }
-    throw new Error(`line ${i + 1}: unknown command ${JSON.stringify(l)}`);
+    out.push({ kind: 'unsupported', line: i + 1, reason: `unknown command ${JSON.stringify(l)}` });
+    while (i + 1 < lines.length && lines[i + 1] !== '') i++;
   }
   return out;
 }
