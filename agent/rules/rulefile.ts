@@ -7,7 +7,7 @@
  * problems of a file instead of stopping at the first, like `promtool check rules`.
  */
 import { readFile } from 'node:fs/promises';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node as YamlNode, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { FlowpilotError, type ErrorCode } from '../../common/errors.ts';
 import { parseExpr, type Expr } from '../promql/index.ts';
 import { DurationError, parseDuration } from './duration.ts';
@@ -137,7 +137,10 @@ class FileParser {
   }
 
   parse(): GroupDef[] {
-    const doc = parseDocument(this.text, { lineCounter: this.lc, uniqueKeys: true, prettyErrors: false });
+    // Prometheus decodes the first YAML document of a rule file and ignores the rest.
+    const docs = parseAllDocuments(this.text, { lineCounter: this.lc, uniqueKeys: true, prettyErrors: false });
+    if (!Array.isArray(docs) || docs.length === 0) return [];
+    const doc = docs[0]!;
     for (const e of doc.errors) this.report('FP_RULE_YAML', e.pos[0], `yaml: ${e.message.split('\n')[0]}`);
     if (doc.errors.length > 0) return [];
     expandAliases(doc);

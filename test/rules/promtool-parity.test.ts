@@ -91,4 +91,32 @@ describe('parity with promtool test rules', () => {
     assert.equal(ours.stderr, theirs.stderr);
     assert.equal(ours.stdout, theirs.stdout);
   });
+
+  describe('facts of promtool\'s own fixtures (test/rules/fixtures/promtool-facts, rebuilt from cmd/promtool/testdata)', () => {
+    const facts = join(fixtures, 'promtool-facts');
+    for (const file of ['facts_test.yml', 'typing_test.yml', 'multidoc_test.yml']) {
+      it(`${file}: both runners pass with the same report`, async (t) => {
+        const ours = await run(process.execPath, [cli, 'rules', 'test', file], facts);
+        assert.equal(ours.code, 0, ours.stdout + ours.stderr);
+        if (!needPromtool(t)) return;
+        const theirs = await run(PROMTOOL, ['test', 'rules', file], facts);
+        assert.equal(theirs.code, 0, theirs.stdout + theirs.stderr);
+        assert.equal(ours.stdout, theirs.stdout);
+      });
+    }
+
+    it('semantics3_test.yml: flowpilot passes; promtool 2.42 fails exactly where Prometheus 3 made ranges and lookback left-open', async (t) => {
+      const ours = await run(process.execPath, [cli, 'rules', 'test', 'semantics3_test.yml'], facts);
+      assert.equal(ours.code, 0, ours.stdout + ours.stderr);
+      if (!needPromtool(t)) return;
+      const theirs = await run(PROMTOOL, ['test', 'rules', 'semantics3_test.yml'], facts);
+      assert.equal(theirs.code, 1);
+      const failed = [...theirs.stderr.matchAll(/expr: "([^"]+)", time: (\S+),\n\s+exp: ([^\n]+)\n\s+got: ([^\n]+)/g)].map((m) => `${m[1]}@${m[2]} exp ${m[3]} got ${m[4]}`);
+      assert.deepEqual(failed, [
+        'timestamp(gap)@5m exp nil got {} 0E+00',
+        'count_over_time(constant_data[1h])@1h exp {} 6E+01 got {} 6.1E+01',
+        'job:probe:count_over_time1m@1m exp {__name__="job:probe:count_over_time1m", job="p"} 6E+01 got {__name__="job:probe:count_over_time1m", job="p"} 6.1E+01',
+      ]);
+    });
+  });
 });

@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { glob } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
 import { errorMessage } from '../../../common/errors.ts';
 import { PromQLEngine } from '../../promql/index.ts';
 import { labelsFromRecord, MemoryStorage, compareLabels, type Labels } from '../../tsdb/index.ts';
@@ -31,8 +31,8 @@ export interface UnitTestResult {
   errors: string[];
 }
 
-interface AlertTest { eval_time: string; alertname: string; exp_alerts?: Array<{ exp_labels?: Record<string, string>; exp_annotations?: Record<string, string> }> }
-interface ExprTest { expr: string; eval_time: string; exp_samples?: Array<{ labels: string; value: number | string }> }
+interface AlertTest { eval_time?: string; alertname: string; exp_alerts?: Array<{ exp_labels?: Record<string, string>; exp_annotations?: Record<string, string> }> }
+interface ExprTest { expr: string; eval_time?: string; exp_samples?: Array<{ labels?: string; value: number | string }> }
 interface TestGroup {
   interval?: string;
   name?: string;
@@ -65,6 +65,31 @@ function checkFields(node: unknown, allowed: string[], type: string, lc: LineCou
 }
 
 const dur = (s: string | undefined, dflt: number): number => (s === undefined || s === null ? dflt : parseDuration(String(s)));
+
+/**
+ * Go's yaml decoder fills a string field with a plain scalar's source text, whatever YAML type it
+ * resolves to: `values: 0x10` is the string "0x10" (0 repeated 10 times), not 16. Every field of the
+ * test file is a string but a sample's value, so plain scalars keep their source text here and
+ * `sampleValue` reads values as Go's float64 decoding would.
+ */
+function keepPlainSource(doc: Document): void {
+  visit(doc, {
+    Scalar(_key, node) {
+      if (node.type === 'PLAIN' && node.value !== null && typeof node.value !== 'string' && node.source !== undefined) node.value = node.source;
+    },
+  });
+}
+
+/** A sample value as Go's yaml decodes a float64: YAML's .inf/.nan spellings, otherwise a number. */
+function sampleValue(v: unknown): number {
+  const s = String(v).trim();
+  const special = /^([-+]?)\.(inf|Inf|INF)$/.exec(s);
+  if (special !== null) return special[1] === '-' ? -Infinity : Infinity;
+  if (/^\.(nan|NaN|NAN)$/.test(s)) return NaN;
+  const n = Number(s.replace(/_/g, ''));
+  if (s === '' || Number.isNaN(n)) throw new Error(`cannot unmarshal ${JSON.stringify(s)} into a sample value`);
+  return n;
+}
 
 function laString(items: Array<{ labels: Labels; annotations: Labels }>): string {
   if (items.length === 0) return '[]';
@@ -107,8 +132,9 @@ async function runGroup(tg: TestGroup, ruleFiles: string[], evalIntervalMs: numb
   groups.sort((a, b) => rank(a.name) - rank(b.name));
   const externalLabels = labelsFromRecord(tg.external_labels ?? {});
   const externalURL = tg.external_url ?? '';
-  const alertTests = [...(tg.alert_rule_test ?? [])].map((t) => ({ ...t, ms: parseDuration(String(t.eval_time)) }));
-  const exprTests = [...(tg.promql_expr_test ?? [])].map((t) => ({ ...t, ms: parseDuration(String(t.eval_time)) }));
+  // promtool: a missing eval_time is the zero duration.
+  const alertTests = [...(tg.alert_rule_test ?? [])].map((t) => ({ ...t, ms: dur(t.eval_time, 0) }));
+  const exprTests = [...(tg.promql_expr_test ?? [])].map((t) => ({ ...t, ms: dur(t.eval_time, 0) }));
   const evalTimes = [...new Set(alertTests.map((t) => t.ms))].sort((a, b) => a - b);
   const maxT = Math.max(0, ...alertTests.map((t) => t.ms), ...exprTests.map((t) => t.ms));
   const testName = tg.name ? `    name: ${tg.name},\n` : '';
@@ -154,7 +180,11 @@ async function runGroup(tg: TestGroup, ruleFiles: string[], evalIntervalMs: numb
     }
     let exp: Array<{ labels: Labels; value: number }>;
     try {
-      exp = (tc.exp_samples ?? []).map((s) => ({ labels: parseSeriesDescription(String(s.labels)), value: Number(s.value) }));
+      // promtool: a missing labels field is the empty label set.
+      exp = (tc.exp_samples ?? []).map((s) => ({
+        labels: s.labels === undefined || s.labels === null || String(s.labels).trim() === '' ? labelsFromRecord({}) : parseSeriesDescription(String(s.labels)),
+        value: sampleValue(s.value),
+      }));
     } catch (err) {
       errs.push(`    expr: ${JSON.stringify(tc.expr)}, time: ${formatDuration(tc.ms)}, err: ${errorMessage(err)}`);
       continue;
@@ -194,6 +224,7 @@ export async function runUnitTestFile(file: string): Promise<UnitTestResult> {
       result.errors.push(`yaml: unmarshal errors:\n${fieldErrs.map((e) => `  ${e}`).join('\n')}`);
       return result;
     }
+    keepPlainSource(parsed);
     doc = (parsed.toJS() ?? {}) as Record<string, unknown>;
   } catch (err) {
     result.errors.push(errorMessage(err));

@@ -6,6 +6,7 @@
  */
 import { FlowpilotError } from '../../../common/errors.ts';
 import { parseExpr } from '../../promql/index.ts';
+import { parseNumberLiteral } from '../../promql/lexical.ts';
 import { labelsFromRecord, type Labels } from '../../tsdb/index.ts';
 
 /** A sample slot: a number, 'stale', or null (no sample). */
@@ -14,7 +15,8 @@ export type SeriesPoint = number | 'stale' | null;
 function parseNumber(s: string): number {
   if (/^[+-]?inf$/i.test(s)) return s.startsWith('-') ? -Infinity : Infinity;
   if (/^[+-]?nan$/i.test(s)) return NaN;
-  const n = Number(s);
+  // Numbers as PromQL's lexer reads them: `010` is octal 8 and `0x1f` hex, as promtool reads them.
+  const n = /^[+-]?(0x[0-9a-f]+|0[0-7]+)$/i.test(s) ? parseNumberLiteral(s)! : Number(s);
   if (s.trim() === '' || Number.isNaN(n)) throw new Error(`invalid number ${JSON.stringify(s)}`);
   return n;
 }
