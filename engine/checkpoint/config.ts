@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { FlowpilotError } from '../../common/errors.ts';
-import type { CheckpointConfigView } from '../rest/backend.ts';
+import type { CheckpointConfigView } from '../contracts/checkpoints.ts';
 
 const UNIT_MS: Array<[RegExp, number]> = [
   [/^(ms|milli|millis|millisecond|milliseconds)$/, 1],

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FlowpilotError } from '../../common/errors.ts';
-import type { SavepointOperation } from '../rest/backend.ts';
+import type { SavepointOperation } from '../contracts/checkpoints.ts';
 import type { SnapshotKind } from './metadata.ts';
 
 interface Operation {

@@ -12,7 +12,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:f
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { FlowpilotError } from '../../common/errors.ts';
-import type { JobStatus } from '../rest/backend.ts';
+import type { JobStatus } from '../contracts/status.ts';
 import type { ExternalizedCheckpointRetention } from './config.ts';
 import { stripFileScheme } from './config.ts';
 import { decodeMetadata, encodeMetadata, METADATA_FILE_NAME, type CheckpointMetadata, type SnapshotKind } from './metadata.ts';

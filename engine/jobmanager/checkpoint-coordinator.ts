@@ -18,7 +18,7 @@ import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { JobGraph } from '../contracts/job-graph.ts';
 import type { CheckpointOptions } from '../contracts/task.ts';
-import type { CheckpointConfigView, CheckpointStatsView, CheckpointView } from '../rest/backend.ts';
+import type { CheckpointConfigView, CheckpointStatsView, CheckpointView } from '../contracts/checkpoints.ts';
 import { parseCheckpointConfig } from '../checkpoint/config.ts';
 import { ensureDir, externalPointer, savepointDirName } from '../checkpoint/paths.ts';
 import { buildMetadata, checkHandle, verifyStateFiles } from '../checkpoint/pending.ts';

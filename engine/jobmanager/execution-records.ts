@@ -6,7 +6,7 @@
  * loss of one TaskManager. A Map by vertex id, so readers keep using get().
  */
 import type { JobGraph } from '../contracts/job-graph.ts';
-import type { ExecutionState } from '../rest/backend.ts';
+import type { ExecutionState } from '../contracts/status.ts';
 
 export interface SubtaskRecord {
   index: number;

@@ -14,7 +14,7 @@ import type { JobSubmission } from '../contracts/job-graph.ts';
 import { FlinkRegistry, type FlinkSample } from '../metrics/flink-registry.ts';
 import { ProcessMetrics } from '../metrics/process-metrics.ts';
 import { listenRpc, type RpcConnection, type RpcEnvelope } from '../rpc/connection.ts';
-import type { AcknowledgeCheckpointMessage, HeartbeatMessage, RegisterMessage, TaskStateMessage } from '../rpc/messages.ts';
+import { asJobManagerBound } from '../rpc/messages.ts';
 import { loadJobProgram, type ProgramLoader } from '../runtime/program-loader.ts';
 import { ViewUpdater } from '../runtime/time-accounting.ts';
 import { DEFAULT_JOB_DIRS, resolveModulePath, sha256 } from '../runtime/module-resolver.ts';
@@ -110,31 +110,29 @@ export class JobManager {
 
   private accept(conn: RpcConnection): void {
     let tmId: string | null = null;
-    conn.handler = (msg: RpcEnvelope) => {
+    conn.handler = (envelope: RpcEnvelope) => {
+      const msg = asJobManagerBound(envelope);
+      if (msg instanceof Error) {
+        throw new FlowpilotError('FP_RPC_UNKNOWN', `JobManager got a bad message from ${tmId ?? 'an unregistered peer'}: ${msg.message}`);
+      }
       switch (msg.t) {
         case 'register': {
-          const reg = msg as unknown as RegisterMessage;
-          tmId = reg.taskManagerId;
-          this.resources.register(conn, reg);
+          tmId = msg.taskManagerId;
+          this.resources.register(conn, msg);
           return { jobManagerId: this.id, heartbeatIntervalMs: this.config['heartbeat.interval'] };
         }
         case 'heartbeat': {
-          const hb = msg as unknown as HeartbeatMessage;
-          if (!this.resources.heartbeat(hb.taskManagerId, hb.metrics)) conn.send({ t: 'disconnect', reason: 'not registered' });
+          if (!this.resources.heartbeat(msg.taskManagerId, msg.metrics)) conn.send({ t: 'disconnect', reason: 'not registered' });
           return undefined;
         }
         case 'taskState': {
-          const ts = msg as unknown as TaskStateMessage;
-          this.jobs.get(ts.jobId)?.onTaskState(ts);
+          this.jobs.get(msg.jobId)?.onTaskState(msg);
           return undefined;
         }
         case 'acknowledgeCheckpoint': {
-          const ack = msg as unknown as AcknowledgeCheckpointMessage;
-          this.jobs.get(ack.jobId)?.onCheckpointAck(ack);
+          this.jobs.get(msg.jobId)?.onCheckpointAck(msg);
           return undefined;
         }
-        default:
-          throw new FlowpilotError('FP_RPC_UNKNOWN', `JobManager got unknown message ${msg.t} from ${tmId ?? 'an unregistered peer'}`);
       }
     };
   }

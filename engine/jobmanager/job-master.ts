@@ -11,12 +11,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../common/log.ts';
-import { errorMessage } from '../../common/errors.ts';
+import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import type { JobGraph, JobSubmission } from '../contracts/job-graph.ts';
-import type { ExceptionView, JobStatus } from '../rest/backend.ts';
+import {
+  parallelismWithin, validateResourceRequirements, type ResourceRequirements, type ResourceRequirementsOutcome,
+} from '../contracts/resources.ts';
+import type { ExceptionView, JobStatus } from '../contracts/status.ts';
 import type { AcknowledgeCheckpointMessage, TaskStateMessage } from '../rpc/messages.ts';
 import { CheckpointCoordinator, type CheckpointHost, type CompletedCheckpoint } from './checkpoint-coordinator.ts';
-import type { SavepointOperation } from '../rest/backend.ts';
+import type { SavepointOperation } from '../contracts/checkpoints.ts';
 import { JobSavepoints, type AfterSavepoint } from './job-savepoints.ts';
 import { jobMetrics } from './job-metrics.ts';
 import { assignRestoreState, type RestoreAssignment } from '../checkpoint/restore.ts';
@@ -71,6 +74,10 @@ export class JobMaster {
   numRescales = 0;
   /** Upper bounds from PUT resource-requirements, by vertex id (reactive mode scales up to them). */
   readonly upperBounds: Record<string, number> = {};
+  /** Lower bounds from PUT resource-requirements, by vertex id. */
+  readonly lowerBounds: Record<string, number> = {};
+  /** In-place rescales run one after another, in the order they were accepted. */
+  private rescaleQueue: Promise<void> = Promise.resolve();
   readonly module: JobModule;
   status: JobStatus = 'INITIALIZING';
   readonly statusTimestamps: Partial<Record<JobStatus, number>> = {};
@@ -126,20 +133,73 @@ export class JobMaster {
     return this.savepoints.status(triggerId);
   }
 
+  /** The bounds in force: what PUT resource-requirements set, else 1 .. the vertex's current parallelism (Flink's default). */
+  get resourceRequirements(): ResourceRequirements {
+    return Object.fromEntries(this.graph.vertices.map((v) => [
+      v.id, { lowerBound: this.lowerBounds[v.id] ?? 1, upperBound: this.upperBounds[v.id] ?? v.parallelism },
+    ]));
+  }
+
+  /** Slots this job holds now (with slot sharing, its largest parallelism once deployed). */
+  get heldSlots(): number {
+    return this.slots.length;
+  }
+
   /**
-   * In-place rescale (PUT /jobs/:id/resource-requirements): take a checkpoint, stop the
-   * current attempt, rebuild the graph with the new per-vertex parallelism, and redeploy it
-   * restoring from that checkpoint. Counts as a restart and a rescale, as in Flink.
+   * PUT /jobs/:id/resource-requirements, as Flink's adaptive scheduler: validates the request
+   * once against the job's vertices (FP_REST_BAD_REQUEST listing every problem), keeps the
+   * bounds, and runs each vertex at min(upper bound, `availableSlots`), so a bound above the
+   * cluster's slots runs at what the slots allow. With no slot known (no TaskManager), the job
+   * keeps its parallelism within the new bounds. Resolves once the rescale is accepted (the new
+   * graph is built) or nothing needs to change; the restart itself follows in order.
    */
-  async rescale(parallelism: Record<string, number>): Promise<void> {
+  async setResourceRequirements(requested: ResourceRequirements, availableSlots: number): Promise<ResourceRequirementsOutcome> {
+    if (this.isTerminal || this.status === 'CANCELLING') {
+      throw new FlowpilotError('FP_REST_CONFLICT', `Job ${this.jobId} is ${this.status}; its resource requirements cannot change.`);
+    }
+    const requirements = validateResourceRequirements(this.graph.vertices, requested);
+    const parallelism = availableSlots > 0
+      ? parallelismWithin(requirements, availableSlots)
+      : Object.fromEntries(this.graph.vertices.map((v) => [v.id, Math.min(v.parallelism, requirements[v.id]!.upperBound)]));
+    for (const [id, b] of Object.entries(requirements)) {
+      this.lowerBounds[id] = b.lowerBound;
+      this.upperBounds[id] = b.upperBound;
+    }
+    const lowerBoundUnmet = Object.entries(requirements).filter(([id, b]) => b.lowerBound > parallelism[id]!).map(([id]) => id);
+    if (lowerBoundUnmet.length > 0) {
+      this.log.warn({ availableSlots, lowerBoundUnmet }, 'resource requirements: lower bound above the available slots; running at what the slots allow');
+    }
+    const rescaling = await this.rescale(parallelism);
+    return { requirements, parallelism, availableSlots, rescaling, lowerBoundUnmet };
+  }
+
+  /**
+   * In-place rescale (resource requirements, reactive mode): builds the graph at the new
+   * per-vertex parallelism, then (after any rescale accepted before it) takes a checkpoint,
+   * stops the current attempt and redeploys the new graph restoring from that checkpoint. Counts
+   * as a restart and a rescale, as in Flink. Resolves true once the rescale is queued, false when
+   * nothing changes; a build error rejects (the job is untouched).
+   */
+  async rescale(parallelism: Record<string, number>): Promise<boolean> {
     const changes: Record<string, number> = {};
     for (const v of this.graph.vertices) {
       const p = parallelism[v.id];
       if (p !== undefined && p !== v.parallelism) changes[v.id] = p;
     }
-    if (Object.keys(changes).length === 0 || this.isTerminal) return;
+    if (Object.keys(changes).length === 0 || this.isTerminal) return false;
     const submission: JobSubmission = { ...this.submission, parallelismOverrides: { ...this.submission.parallelismOverrides, ...changes } };
     const graph = await this.deps.rebuild(submission);
+    const run = this.rescaleQueue.then(() => this.applyRescale(graph, submission));
+    this.rescaleQueue = run.catch((err: unknown) => {
+      this.log.error({ err: errorMessage(err) }, 'in-place rescale failed');
+      this.record(err instanceof Error ? err : new Error(String(err)), undefined);
+    });
+    return true;
+  }
+
+  private async applyRescale(graph: JobGraph, submission: JobSubmission): Promise<void> {
+    if (this.isTerminal) return;
+    if (graph.vertices.every((v) => this.graph.vertices.find((c) => c.id === v.id)?.parallelism === v.parallelism)) return;
     if (this.status === 'RUNNING' && this.slots.length > 0) await this.checkpointNow();
     if (this.isTerminal) return;
     if (this.restartTimer) clearTimeout(this.restartTimer);

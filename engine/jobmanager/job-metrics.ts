@@ -3,7 +3,7 @@
  * rescales, the per-status `<status>Time`, `<status>TimeTotal` and `<status>State` gauges, and
  * the checkpoint gauges when the job checkpoints.
  */
-import type { JobStatus } from '../rest/backend.ts';
+import type { JobStatus } from '../contracts/status.ts';
 
 export interface JobMetricsSource {
   status: JobStatus;

@@ -6,7 +6,7 @@
  * up to the checkpoint timeout), and what follows: nothing, cancel, or stop.
  */
 import { SavepointOperations } from '../checkpoint/savepoint-operations.ts';
-import type { SavepointOperation } from '../rest/backend.ts';
+import type { SavepointOperation } from '../contracts/checkpoints.ts';
 import type { CheckpointCoordinator } from './checkpoint-coordinator.ts';
 
 export interface SavepointJob {

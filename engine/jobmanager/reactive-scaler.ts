@@ -16,7 +16,7 @@ export interface ReactiveJob {
   readonly graph: { vertices: Array<{ id: string; parallelism: number; maxParallelism: number }> };
   /** Upper bounds set through resource-requirements, by vertex id. */
   readonly upperBounds: Record<string, number>;
-  rescale(parallelism: Record<string, number>): Promise<void>;
+  rescale(parallelism: Record<string, number>): Promise<unknown>;
 }
 
 export interface ReactiveScalerDeps {

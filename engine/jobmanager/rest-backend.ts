@@ -158,27 +158,13 @@ export function createRestBackend(jm: JobManager): RestBackend {
 
     savepointStatus: (jobId, triggerId) => jm.jobs.get(jobId)?.savepointStatus(triggerId),
 
-    getResourceRequirements(jobId) {
-      const job = jm.jobs.get(jobId);
-      if (!job) return undefined;
-      return Object.fromEntries(job.graph.vertices.map((v) => [v.id, { lowerBound: 1, upperBound: v.parallelism }]));
-    },
+    getResourceRequirements: (jobId) => jm.jobs.get(jobId)?.resourceRequirements,
 
-    async setResourceRequirements(jobId, requirements) {
-      const job = mustRunning(jobId);
-      const target: Record<string, number> = {};
-      for (const v of job.graph.vertices) {
-        const r = requirements[v.id];
-        if (!r) continue;
-        if (r.upperBound > v.maxParallelism) {
-          throw new FlowpilotError('FP_REST_BAD_REQUEST', `upper bound ${r.upperBound} of vertex ${v.id} exceeds its max parallelism ${v.maxParallelism}`);
-        }
-        target[v.id] = Math.max(1, r.upperBound === -1 ? v.parallelism : r.upperBound);
-        job.upperBounds[v.id] = r.upperBound === -1 ? v.maxParallelism : r.upperBound;
-        // Reactive mode: no more than the cluster's slots.
-        if (jm.config['scheduler-mode'] === 'reactive') target[v.id] = Math.min(target[v.id]!, Math.max(1, jm.resources.totalSlots));
-      }
-      void job.rescale(target).catch((err: unknown) => jm.log.error({ jobId, err: (err as Error).message }, 'rescale failed'));
+    async setResourceRequirements(jobId, requested) {
+      const job = mustJob(jobId);
+      // Reactive mode runs one job on every slot; otherwise the job gets the free slots and the ones it holds.
+      const slots = jm.config['scheduler-mode'] === 'reactive' ? jm.resources.totalSlots : jm.resources.availableSlots + job.heldSlots;
+      return job.setResourceRequirements(requested, slots);
     },
 
     async submitJob(request: SubmitJobRequest): Promise<{ jobId: string }> {

@@ -7,7 +7,6 @@
  */
 import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
-import type { RpcEnvelope } from '../rpc/connection.ts';
 import type { JobDeployment, TaskDeployment } from '../runtime/deployment.ts';
 import type { ResourceManager } from './resource-manager.ts';
 
@@ -30,7 +29,7 @@ export class TaskManagerGateway {
         try {
           if (!tm) throw new Error(`TaskManager ${tmId} is gone`);
           const deployment: JobDeployment = { ...base, tasks };
-          await tm.conn.request({ t: 'deploy', deployment } as unknown as RpcEnvelope, this.askTimeoutMs);
+          await tm.conn.request({ t: 'deploy', deployment }, this.askTimeoutMs);
         } catch (err) {
           onFailure(tmId, new Error(`deployment to ${tmId} failed: ${errorMessage(err)}`));
         }

@@ -13,31 +13,21 @@
  * "Checkpointing has not been enabled.").
  */
 import type { ShipStrategy } from '../contracts/job-graph.ts';
+import type { ExceptionView, ExecutionState, JobStatus, MetricValues } from '../contracts/status.ts';
+import type {
+  CheckpointConfigView, CheckpointStatsView, SavepointOperation,
+} from '../contracts/checkpoints.ts';
+import type { ResourceRequirements, ResourceRequirementsOutcome } from '../contracts/resources.ts';
 
+// The shared contracts (engine/contracts/), re-exported for the REST layer's modules.
 export type { ShipStrategy };
-
-/** Flink's JobStatus, in enum order. Note CANCELLING (two L) for jobs. */
-export const JOB_STATUSES = [
-  'INITIALIZING', 'CREATED', 'RUNNING', 'FAILING', 'FAILED', 'CANCELLING',
-  'CANCELED', 'FINISHED', 'RESTARTING', 'SUSPENDED', 'RECONCILING',
-] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
-/** Flink's ExecutionState, in enum order. Note CANCELING (one L) for tasks. */
-export const EXECUTION_STATES = [
-  'CREATED', 'SCHEDULED', 'DEPLOYING', 'RUNNING', 'FINISHED', 'CANCELING',
-  'CANCELED', 'FAILED', 'RECONCILING', 'INITIALIZING',
-] as const;
-export type ExecutionState = (typeof EXECUTION_STATES)[number];
-
-/**
- * One metric value. Strings pass through unchanged (use them to control the exact text, e.g.
- * "NaN" or "-9223372036854775808"); numbers are written as JavaScript prints them; booleans as
- * "true"/"false".
- */
-export type MetricValue = number | string | boolean;
-/** Metric values of one component, keyed by Flink's REST metric id (e.g. `busyTimeMsPerSecond`, `Source__orders.pendingRecords`). */
-export type MetricValues = Record<string, MetricValue>;
+export { EXECUTION_STATES, JOB_STATUSES } from '../contracts/status.ts';
+export type { ExceptionView, ExecutionState, JobStatus, MetricValue, MetricValues } from '../contracts/status.ts';
+export type {
+  CheckpointConfigView, CheckpointStatsView, CheckpointStatus, CheckpointTaskView, CheckpointType, CheckpointView,
+  SavepointOperation,
+} from '../contracts/checkpoints.ts';
+export type { ResourceRequirements, ResourceRequirementsOutcome } from '../contracts/resources.ts';
 
 export interface SubtaskView {
   /** Subtask index, 0-based. */
@@ -71,19 +61,6 @@ export interface VertexView {
   inputs: VertexInputView[];
   /** Exactly `parallelism` entries, by subtask index. */
   subtasks: SubtaskView[];
-}
-
-export interface ExceptionView {
-  /** e.g. "Error" or "org.example.SomeException". */
-  exceptionName: string;
-  stacktrace: string;
-  timestamp: number;
-  /** Absent for global failures. */
-  taskName?: string;
-  endpoint?: string;
-  taskManagerId?: string;
-  failureLabels?: Record<string, string>;
-  concurrentExceptions?: ExceptionView[];
 }
 
 export interface JobView {
@@ -144,77 +121,6 @@ export interface TaskManagerView {
   blocked?: boolean;
 }
 
-export type CheckpointStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
-export type CheckpointType = 'CHECKPOINT' | 'UNALIGNED_CHECKPOINT' | 'SAVEPOINT' | 'SYNC_SAVEPOINT';
-
-export interface CheckpointTaskView {
-  status: CheckpointStatus;
-  latestAckTimestamp: number;
-  checkpointedSize: number;
-  stateSize: number;
-  endToEndDuration: number;
-  numSubtasks: number;
-  numAcknowledgedSubtasks: number;
-}
-
-export interface CheckpointView {
-  id: number;
-  status: CheckpointStatus;
-  isSavepoint: boolean;
-  savepointFormat: 'CANONICAL' | 'NATIVE' | null;
-  checkpointType: CheckpointType;
-  triggerTimestamp: number;
-  latestAckTimestamp: number;
-  checkpointedSize: number;
-  stateSize: number;
-  endToEndDuration: number;
-  processedData: number;
-  persistedData: number;
-  numSubtasks: number;
-  numAcknowledgedSubtasks: number;
-  /** Completed only. */
-  externalPath?: string;
-  discarded?: boolean;
-  /** Failed only. */
-  failureTimestamp?: number;
-  failureMessage?: string | null;
-  /** Per vertex id; used by /checkpoints/details/:id. */
-  tasks?: Record<string, CheckpointTaskView>;
-}
-
-export interface CheckpointStatsView {
-  counts: { restored: number; total: number; inProgress: number; completed: number; failed: number };
-  /** Newest first, bounded (Flink keeps web.checkpoints.history = 10). */
-  history: CheckpointView[];
-  /** Every completed checkpoint still counted in the summary; absent: the completed ones in history. */
-  summaryOf?: CheckpointView[];
-  latestCompleted: CheckpointView | null;
-  latestSavepoint: CheckpointView | null;
-  latestFailed: CheckpointView | null;
-  restored: { id: number; restoreTimestamp: number; isSavepoint: boolean; externalPath: string | null } | null;
-}
-
-export interface CheckpointConfigView {
-  mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
-  interval: number;
-  timeout: number;
-  minPause: number;
-  maxConcurrent: number;
-  externalization: { enabled: boolean; deleteOnCancellation: boolean };
-  stateBackend: string;
-  checkpointStorage: string;
-  unalignedCheckpoints: boolean;
-  tolerableFailedCheckpoints: number;
-  alignedCheckpointTimeout: number;
-  checkpointsAfterTasksFinish: boolean;
-  stateChangelogEnabled: boolean;
-  changelogStorage: string;
-  changelogPeriodicMaterializationInterval: number;
-}
-
-/** Parallelism bounds per vertex id. */
-export type ResourceRequirements = Record<string, { lowerBound: number; upperBound: number }>;
-
 export interface SubmitJobRequest {
   /** Absolute path of the stored job module. */
   modulePath: string;
@@ -236,12 +142,6 @@ export interface SavepointRequest {
   /** Client-chosen trigger id for idempotent retries. */
   triggerId?: string;
 }
-
-/** The state of an asynchronous savepoint or stop-with-savepoint operation. */
-export type SavepointOperation =
-  | { status: 'IN_PROGRESS' }
-  | { status: 'COMPLETED'; location: string }
-  | { status: 'COMPLETED'; failure: { className: string; message: string; stackTrace: string } };
 
 export interface RestBackend {
   /** Key/values of the JobManager configuration (served by /jobmanager/config). */
@@ -270,8 +170,12 @@ export interface RestBackend {
 
   /** Adaptive scheduler only; absent → Flink's "only expected to work with the AdaptiveScheduler" error. */
   getResourceRequirements?(jobId: string): ResourceRequirements | undefined;
-  /** Already validated against the job's vertices by the REST layer. */
-  setResourceRequirements?(jobId: string, requirements: ResourceRequirements): Promise<void>;
+  /**
+   * The requested bounds as sent (-1 allowed), shape-checked only: the backend validates them
+   * against the job (validateResourceRequirements in engine/contracts/resources.ts, FP_REST_BAD_REQUEST
+   * → 400) and runs the job at what the slots allow, up to the upper bounds.
+   */
+  setResourceRequirements?(jobId: string, requested: ResourceRequirements): Promise<ResourceRequirementsOutcome>;
 
   /** Builds and starts a job from a stored module. Throws FP_JOB_BUILD when the module throws. */
   submitJob(request: SubmitJobRequest): Promise<{ jobId: string }>;

@@ -159,42 +159,15 @@ function savepointStatus(ctx: RequestContext) {
   });
 }
 
-/** Flink's JobResourceRequirements.validate, run before the backend sees the request. */
-export function validateRequirements(
-  vertices: Array<{ id: string; maxParallelism: number }>,
-  body: Record<string, { parallelism: { lowerBound: number; upperBound: number } }>,
-): ResourceRequirements {
-  const problems: string[] = [];
-  const out: ResourceRequirements = {};
-  const known = new Map(vertices.map((v) => [v.id, v]));
-  for (const id of Object.keys(body)) if (!known.has(id.toLowerCase())) problems.push(`Job vertex [${id}] was not found in the job.`);
-  for (const v of vertices) {
-    const entry = Object.entries(body).find(([k]) => k.toLowerCase() === v.id)?.[1];
-    if (!entry) {
-      problems.push(`The request is incomplete, missing job vertex [${v.id}] resource requirements.`);
-      continue;
-    }
-    const lower = entry.parallelism.lowerBound === -1 ? 1 : entry.parallelism.lowerBound;
-    const upper = entry.parallelism.upperBound === -1 ? v.maxParallelism : entry.parallelism.upperBound;
-    if (lower < 1) problems.push(`The lower bound of job vertex [${v.id}] must be positive (got ${lower}).`);
-    if (upper < 1) problems.push(`The upper bound of job vertex [${v.id}] must be positive (got ${upper}).`);
-    if (lower > upper) problems.push(`The lower bound (${lower}) of job vertex [${v.id}] must not exceed its upper bound (${upper}).`);
-    if (upper > v.maxParallelism) {
-      problems.push(`The upper bound (${upper}) of job vertex [${v.id}] exceeds its max parallelism (${v.maxParallelism}).`);
-    }
-    out[v.id] = { lowerBound: lower, upperBound: upper };
-  }
-  if (problems.length > 0) throw handlerError(400, problems.join('\n'));
-  return out;
-}
-
 async function putRequirements(ctx: RequestContext) {
   const job = requireJob(ctx);
   const raw = await ctx.body();
   if (raw.toString('utf8').trim().length === 0) throw handlerError(400, 'The request body must contain the resource requirements of every job vertex.');
   const body = parseJsonBody(raw, JobResourceRequirementsBody, 'JobResourceRequirementsBody');
   if (!ctx.backend.setResourceRequirements) throw unsupportedScheduler();
-  await ctx.backend.setResourceRequirements(job.jobId, validateRequirements(job.vertices, body));
+  const requested: ResourceRequirements = {};
+  for (const [id, entry] of Object.entries(body)) requested[id] = { lowerBound: entry.parallelism.lowerBound, upperBound: entry.parallelism.upperBound };
+  await ctx.backend.setResourceRequirements(job.jobId, requested);
   return ok({});
 }
 

@@ -7,6 +7,7 @@
 import net from 'node:net';
 import { Packr, Unpackr } from 'msgpackr';
 import { FlowpilotError } from '../../common/errors.ts';
+import type { RpcMessage } from './messages.ts';
 
 /** Large enough for deployments that carry restored state and for snapshot acknowledgements. */
 export const MAX_RPC_MESSAGE_BYTES = 1024 * 1024 * 1024;
@@ -24,6 +25,9 @@ export interface RpcEnvelope {
 }
 
 export type RpcHandler = (msg: RpcEnvelope) => unknown;
+
+/** What may be sent: a typed control-plane message (messages.ts) or a raw envelope (replies, tests). */
+export type Outgoing = RpcMessage | RpcEnvelope;
 
 interface Pending {
   resolve(v: RpcEnvelope): void;
@@ -87,7 +91,7 @@ export class RpcConnection {
     else this.closeListeners.push(listener);
   }
 
-  send(msg: RpcEnvelope): void {
+  send(msg: Outgoing): void {
     if (this.closedWith) throw this.closedWith;
     const body = this.packr.pack(msg);
     const head = Buffer.allocUnsafe(4);
@@ -99,7 +103,7 @@ export class RpcConnection {
   }
 
   /** Sends a request and resolves with its answer, or rejects on error, timeout, abort or connection loss. */
-  request(msg: RpcEnvelope, timeoutMs: number, signal?: AbortSignal): Promise<RpcEnvelope> {
+  request(msg: Outgoing, timeoutMs: number, signal?: AbortSignal): Promise<RpcEnvelope> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const id = this.nextId++;
     return new Promise<RpcEnvelope>((resolve, reject) => {

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../common/log.ts';
 import type { JobProgram, SourceControl, SubtaskSnapshot, TaskContext, TaskInvokable } from '../contracts/task.ts';
-import type { ExecutionState } from '../rest/backend.ts';
+import type { ExecutionState } from '../contracts/status.ts';
 import { ShuffleService } from '../network/shuffle-service.ts';
 import type { TaskDeployment } from './deployment.ts';
 import { TaskExecutor } from './task-executor.ts';

@@ -12,7 +12,7 @@
  * snapshot goes to `onCheckpoint`; notifyCheckpointComplete runs on the task's own turn.
  */
 import { performance } from 'node:perf_hooks';
-import type { ExecutionState } from '../rest/backend.ts';
+import type { ExecutionState } from '../contracts/status.ts';
 import type { JobProgram, ProcessingTimeService, RecordWriter, SourceControl, SubtaskSnapshot, TaskContext, TaskInvokable } from '../contracts/task.ts';
 import { computeKeyGroupRangeForOperatorIndex } from '../keygroups/key-groups.ts';
 import { ENTRY_BARRIER, ENTRY_END, ENTRY_RECORDS, ENTRY_WATERMARK, OutputChannel, OutputGate } from '../network/channel.ts';

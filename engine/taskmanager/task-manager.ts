@@ -17,17 +17,13 @@ import { FlinkRegistry, type FlinkSample } from '../metrics/flink-registry.ts';
 import { ProcessMetrics } from '../metrics/process-metrics.ts';
 import { ShuffleService } from '../network/shuffle-service.ts';
 import { RpcConnection, type RpcEnvelope } from '../rpc/connection.ts';
-import type {
-  AcknowledgeCheckpointMessage,
-  CancelMessage,
-  DeployMessage,
-  HeartbeatMessage,
-  MetricSnapshot,
-  NotifyCheckpointCompleteMessage,
-  RegisterMessage,
-  ReleaseMessage,
-  TaskStateMessage,
-  TriggerCheckpointMessage,
+import {
+  asTaskManagerBound,
+  type AcknowledgeCheckpointMessage,
+  type HeartbeatMessage,
+  type MetricSnapshot,
+  type RegisterMessage,
+  type TaskStateMessage,
 } from '../rpc/messages.ts';
 import type { JobDeployment, TaskDeployment } from '../runtime/deployment.ts';
 import type { SubtaskStateHandle } from '../checkpoint/metadata.ts';
@@ -160,7 +156,7 @@ export class TaskManager {
     this.conn = conn;
     let reply: RpcEnvelope;
     try {
-      reply = await conn.request(msg as unknown as RpcEnvelope, this.config['rpc.ask-timeout'], this.stopController.signal);
+      reply = await conn.request(msg, this.config['rpc.ask-timeout'], this.stopController.signal);
     } catch (err) {
       if (this.conn === conn) this.conn = null;
       throw err;
@@ -187,7 +183,7 @@ export class TaskManager {
     if (!conn || conn.closed) return;
     const hb: HeartbeatMessage = { t: 'heartbeat', taskManagerId: this.id, metrics: this.snapshot() };
     try {
-      conn.send(hb as unknown as RpcEnvelope);
+      conn.send(hb);
     } catch {
       // the close handler re-registers
     }
@@ -227,32 +223,30 @@ export class TaskManager {
     };
   }
 
-  private handle(msg: RpcEnvelope): unknown {
+  private handle(envelope: RpcEnvelope): unknown {
+    const msg = asTaskManagerBound(envelope);
+    if (msg instanceof Error) throw new FlowpilotError('FP_RPC_UNKNOWN', `TaskManager got a bad message: ${msg.message}`);
     switch (msg.t) {
       case 'deploy':
-        return this.deploy((msg as unknown as DeployMessage).deployment);
+        return this.deploy(msg.deployment);
       case 'cancel':
-        return this.cancelExecution((msg as unknown as CancelMessage).executionId).then(() => ({}));
+        return this.cancelExecution(msg.executionId).then(() => ({}));
       case 'release':
-        this.release((msg as unknown as ReleaseMessage).executionId);
+        this.release(msg.executionId);
         return {};
       case 'triggerCheckpoint': {
-        const m = msg as unknown as TriggerCheckpointMessage;
-        // Every TaskManager of the job gets the trigger: its subtasks write into m.options.dir.
-        if (this.executions.has(m.executionId)) this.checkpointWriter.setTarget(m.executionId, m.checkpointId, m.options);
-        for (const t of this.executions.get(m.executionId)?.executors ?? []) t.triggerCheckpoint(m.checkpointId, m.options);
+        // Every TaskManager of the job gets the trigger: its subtasks write into msg.options.dir.
+        if (this.executions.has(msg.executionId)) this.checkpointWriter.setTarget(msg.executionId, msg.checkpointId, msg.options);
+        for (const t of this.executions.get(msg.executionId)?.executors ?? []) t.triggerCheckpoint(msg.checkpointId, msg.options);
         return undefined;
       }
       case 'notifyCheckpointComplete': {
-        const m = msg as unknown as NotifyCheckpointCompleteMessage;
-        for (const t of this.executions.get(m.executionId)?.executors ?? []) t.notifyCheckpointComplete(m.checkpointId);
+        for (const t of this.executions.get(msg.executionId)?.executors ?? []) t.notifyCheckpointComplete(msg.checkpointId);
         return undefined;
       }
       case 'disconnect':
         this.conn?.destroy();
         return undefined;
-      default:
-        throw new FlowpilotError('FP_RPC_UNKNOWN', `TaskManager got unknown message ${msg.t}`);
     }
   }
 
@@ -322,7 +316,7 @@ export class TaskManager {
     };
     if (failure !== undefined) ack.failure = failure;
     try {
-      this.conn?.send(ack as unknown as RpcEnvelope);
+      this.conn?.send(ack);
     } catch {
       // the JobManager is gone; the checkpoint times out there
     }
@@ -342,7 +336,7 @@ export class TaskManager {
     };
     if (failure !== undefined) msg.failure = failure;
     try {
-      this.conn?.send(msg as unknown as RpcEnvelope);
+      this.conn?.send(msg);
     } catch {
       // the JobManager is gone; it will learn the outcome from the cancellation
     }

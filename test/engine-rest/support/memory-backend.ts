@@ -9,9 +9,10 @@
  */
 import { pathToFileURL } from 'node:url';
 import { FlowpilotError, errorMessage } from '../../../common/errors.ts';
+import { validateResourceRequirements } from '../../../engine/contracts/resources.ts';
 import type {
   CheckpointConfigView, CheckpointStatsView, CheckpointView, ExecutionState, JobView, MetricValues, ResourceRequirements,
-  RestBackend, SavepointOperation, SavepointRequest, SubmitJobRequest, SubtaskView, TaskManagerView, VertexView,
+  ResourceRequirementsOutcome, RestBackend, SavepointOperation, SavepointRequest, SubmitJobRequest, SubtaskView, TaskManagerView, VertexView,
 } from '../../../engine/rest/backend.ts';
 
 export const T0 = 1_763_700_000_000;
@@ -270,14 +271,17 @@ export class MemoryBackend implements RestBackend {
     return this.requirements.get(jobId);
   }
 
-  async setResourceRequirements(jobId: string, requirements: ResourceRequirements): Promise<void> {
+  async setResourceRequirements(jobId: string, requested: ResourceRequirements): Promise<ResourceRequirementsOutcome> {
     const job = this.jobs.get(jobId)!;
     if (job.schedulerType !== 'Adaptive') throw new FlowpilotError('FP_REST_BAD_REQUEST', 'Job is not using the adaptive scheduler.');
+    const requirements = validateResourceRequirements(job.vertices, requested);
     this.requirements.set(jobId, requirements);
     job.vertices = job.vertices.map((v) => {
       const p = requirements[v.id]!.upperBound;
       return p === v.parallelism ? v : { ...v, parallelism: p, subtasks: subtasks(p, 'RUNNING', NOW - 1000) };
     });
+    const parallelism = Object.fromEntries(Object.entries(requirements).map(([id, b]) => [id, b.upperBound]));
+    return { requirements, parallelism, availableSlots: Number.MAX_SAFE_INTEGER, rescaling: true, lowerBoundUnmet: [] };
   }
 
   async submitJob(request: SubmitJobRequest): Promise<{ jobId: string }> {
