@@ -9,7 +9,7 @@ import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import type { KubeClients } from '../kube/client.ts';
-import type { FlinkRest } from './flink-rest.ts';
+import type { FlinkRestClient } from '../flink/rest-client.ts';
 import type { IntentHandle, IntentJournal } from './journal/intent.ts';
 import type { ActuationOutcome, ActuationResult, JobSubmission } from './types.ts';
 
@@ -40,7 +40,7 @@ export const DEFAULT_TIMING: ActuationTiming = { verifyTimeoutMs: 120_000, savep
 
 export interface ActuatorContext {
   journal: IntentJournal;
-  flink?: FlinkRest;
+  flink?: FlinkRestClient;
   kube?: KubeClients;
   /** Per job key: how to resubmit it (savepoint mode, disaster recovery). */
   submission?: (jobKey: string) => JobSubmission | undefined;

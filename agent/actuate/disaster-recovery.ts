@@ -10,7 +10,8 @@
  */
 import type { Logger } from '../../common/log.ts';
 import { describeError } from './context.ts';
-import { TERMINAL_JOB_STATES, type FlinkJobOverview, type FlinkRest } from './flink-rest.ts';
+import type { FlinkRestClient } from '../flink/rest-client.ts';
+import { TERMINAL_JOB_STATES, type JobOverview } from '../flink/rest-types.ts';
 import type { IntentJournal } from './journal/intent.ts';
 import { updateDocument } from './journal/store.ts';
 import type { RecoveryMetrics } from './metrics.ts';
@@ -33,7 +34,7 @@ export interface RecoveryDocument {
 }
 
 export interface RecoveryOptions {
-  flink: FlinkRest;
+  flink: FlinkRestClient;
   journal: IntentJournal;
   submission: (jobKey: string) => JobSubmission | undefined;
   maxAttempts: number;
@@ -92,7 +93,7 @@ export class DisasterRecovery {
     return this.recover(jobKey, latest, doc);
   }
 
-  private async watch(jobKey: string, job: FlinkJobOverview, doc: RecoveryDocument): Promise<RecoveryState> {
+  private async watch(jobKey: string, job: JobOverview, doc: RecoveryDocument): Promise<RecoveryState> {
     if (job.state !== 'RUNNING') return doc.step === 'submitted' ? 'recovering' : 'healthy';
     const paths = await this.o.flink.checkpointPaths(job.jid);
     const details = await this.o.flink.job(job.jid);
@@ -111,7 +112,7 @@ export class DisasterRecovery {
     return 'healthy';
   }
 
-  private async recover(jobKey: string, failed: FlinkJobOverview | undefined, doc0: RecoveryDocument): Promise<RecoveryState> {
+  private async recover(jobKey: string, failed: JobOverview | undefined, doc0: RecoveryDocument): Promise<RecoveryState> {
     const o = this.o;
     let doc = doc0;
     if (doc.step === 'gave-up') return 'gave-up';

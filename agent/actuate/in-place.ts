@@ -10,7 +10,7 @@
 import { FlowpilotError } from '../../common/errors.ts';
 import { need, pollUntil, type ActuatorContext } from './context.ts';
 import { describeError, errorData } from './context.ts';
-import { runsAt, type ResourceRequirements } from './flink-rest.ts';
+import { runsAt, type ResourceRequirements } from '../flink/rest-types.ts';
 import type { IntentHandle } from './journal/intent.ts';
 
 export function newRequirements(cur: ResourceRequirements, target: Record<string, number>): ResourceRequirements {

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { CronJob, validateCronExpression } from 'cron';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
-import type { FlinkRest } from './flink-rest.ts';
+import type { FlinkRestClient } from '../flink/rest-client.ts';
 import type { IntentJournal } from './journal/intent.ts';
 import { updateDocument } from './journal/store.ts';
 import type { PeriodicSavepointMetrics } from './metrics.ts';
@@ -31,7 +31,7 @@ export interface SavepointDocument {
 }
 
 export interface PeriodicSavepointOptions {
-  flink: FlinkRest;
+  flink: FlinkRestClient;
   journal: IntentJournal;
   /** Cron expression (5 or 6 fields), e.g. "0 *\/30 * * * *" for every 30 minutes. */
   schedule: string;

@@ -14,7 +14,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pollUntil, type ActuatorContext } from './context.ts';
-import { TERMINAL_JOB_STATES, type FlinkRest } from './flink-rest.ts';
+import type { FlinkRestClient } from '../flink/rest-client.ts';
+import { TERMINAL_JOB_STATES } from '../flink/rest-types.ts';
 import type { IntentHandle } from './journal/intent.ts';
 import type { JobSubmission } from './types.ts';
 
@@ -22,7 +23,7 @@ export type RollbackSource =
   | { kind: 'restore'; location: string; why: string; h: IntentHandle }
   | { kind: 'keep-new-job'; why: string; h: IntentHandle };
 
-export async function rollbackSource(ctx: ActuatorContext, flink: FlinkRest, sub: JobSubmission, h0: IntentHandle): Promise<RollbackSource> {
+export async function rollbackSource(ctx: ActuatorContext, flink: FlinkRestClient, sub: JobSubmission, h0: IntentHandle): Promise<RollbackSource> {
   let h = h0;
   const savepoint = h.record.data.savepointLocation!;
   const known = h.record.data.rollbackLocation;
@@ -61,7 +62,7 @@ export async function rollbackSource(ctx: ActuatorContext, flink: FlinkRest, sub
 }
 
 /** Stop-with-savepoint of `jobId` with a journaled trigger id; the savepoint's location once the job ended, else null. */
-async function stopWithSavepoint(ctx: ActuatorContext, flink: FlinkRest, jobId: string, dir: string, triggerId: string): Promise<string | null> {
+async function stopWithSavepoint(ctx: ActuatorContext, flink: FlinkRestClient, jobId: string, dir: string, triggerId: string): Promise<string | null> {
   try {
     if ((await flink.savepointStatus(jobId, triggerId)) === null) await flink.stopWithSavepoint(jobId, dir, triggerId);
   } catch (err) {

@@ -14,7 +14,7 @@ import { Actuator } from './actuator.ts';
 import { durationMs, jobSettings, type ActuationConfig } from './config.ts';
 import { defaultSleep, type ActuatorContext } from './context.ts';
 import { DisasterRecovery, type RecoveryState } from './disaster-recovery.ts';
-import { FlinkRest } from './flink-rest.ts';
+import { FlinkRestClient } from '../flink/rest-client.ts';
 import { ConfigMapJournalStore } from './journal/configmap-store.ts';
 import { FileJournalStore } from './journal/file-store.ts';
 import { IntentJournal } from './journal/intent.ts';
@@ -26,7 +26,7 @@ import type { ActuationResult, JobSubmission } from './types.ts';
 export interface ActuationRuntime {
   actuator: Actuator;
   journal: IntentJournal;
-  flink: FlinkRest;
+  flink: FlinkRestClient;
   kube?: KubeClients;
   elector?: LeaderElector;
   periodic?: PeriodicSavepoints;
@@ -67,7 +67,7 @@ export function injectCrash(journal: IntentJournal, step: ActuationConfig['fault
 
 export function createActuationRuntime(cfg: ActuationConfig, deps: RuntimeDeps): ActuationRuntime {
   const clock = deps.clock ?? Date.now;
-  const flink = new FlinkRest(cfg.flinkRestUrl, durationMs(cfg.restTimeout));
+  const flink = new FlinkRestClient({ baseUrl: cfg.flinkRestUrl, timeoutMs: durationMs(cfg.restTimeout) });
   const kube = cfg.kubernetes.enabled
     ? createKubeClients(
       cfg.kubernetes.connection === 'file' ? { kind: 'file', path: cfg.kubernetes.kubeconfig ?? '' } : { kind: cfg.kubernetes.connection },

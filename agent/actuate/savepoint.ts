@@ -16,7 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import { need, pollUntil, type ActuatorContext } from './context.ts';
 import { describeError, errorData } from './context.ts';
-import { runsAt, TERMINAL_JOB_STATES, type FlinkRest } from './flink-rest.ts';
+import type { FlinkRestClient } from '../flink/rest-client.ts';
+import { runsAt, TERMINAL_JOB_STATES } from '../flink/rest-types.ts';
 import type { IntentHandle } from './journal/intent.ts';
 import { formatVertexOverrides, maxParallelism, type JobSubmission } from './types.ts';
 import { rollbackSource } from './rollback-source.ts';
@@ -34,7 +35,7 @@ export function expectedParallelism(sub: JobSubmission, parallelism: Record<stri
   return Object.fromEntries(Object.keys(parallelism).map((v) => [v, p]));
 }
 
-export async function submitFromSavepoint(flink: FlinkRest, sub: JobSubmission, savepointPath: string, parallelism: Record<string, number>): Promise<string> {
+export async function submitFromSavepoint(flink: FlinkRestClient, sub: JobSubmission, savepointPath: string, parallelism: Record<string, number>): Promise<string> {
   const flinkConfiguration: Record<string, string> = { ...sub.flinkConfiguration };
   if (sub.perVertexOverrides !== false) flinkConfiguration['pipeline.jobvertex-parallelism-overrides'] = formatVertexOverrides(parallelism);
   return flink.runJar(sub.jarId, {
@@ -48,7 +49,7 @@ export async function submitFromSavepoint(flink: FlinkRest, sub: JobSubmission, 
 }
 
 /** Waits until `jobId` runs at `parallelism` and, when the job reports it, restored from `savepoint`. */
-async function verifyRestored(ctx: ActuatorContext, flink: FlinkRest, jobId: string, parallelism: Record<string, number>, savepoint: string): Promise<string | null> {
+async function verifyRestored(ctx: ActuatorContext, flink: FlinkRestClient, jobId: string, parallelism: Record<string, number>, savepoint: string): Promise<string | null> {
   let last = 'no answer';
   const ok = await pollUntil(ctx, ctx.timing.verifyTimeoutMs, async () => {
     const job = await flink.job(jobId);
@@ -65,7 +66,7 @@ async function verifyRestored(ctx: ActuatorContext, flink: FlinkRest, jobId: str
   return ok === true ? null : last;
 }
 
-async function liveCopy(flink: FlinkRest, name: string | undefined, exclude: string[]): Promise<string | null> {
+async function liveCopy(flink: FlinkRestClient, name: string | undefined, exclude: string[]): Promise<string | null> {
   if (!name) return null;
   const live = (await flink.liveJobsNamed(name)).filter((j) => !exclude.includes(j.jid));
   return live[0]?.jid ?? null;

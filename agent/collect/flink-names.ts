@@ -117,3 +117,50 @@ export function taskManagerHost(path: string | undefined, id: string): string {
   const idm = /^(.+?):\d+-[0-9a-f]{6}$/.exec(id);
   return idm ? idm[1]! : '';
 }
+
+/**
+ * The source partition one metric id stands for, or null. The rules are the operator's
+ * (PartitionMetricNameParser, used by ScalingMetricCollector; MetricsCollectionAndEvaluationTest
+ * checks them): ids are split on '.', since REST replaces dots inside a name component by '_'.
+ *  - Kafka: `...[.kafkaCluster.<cluster>].KafkaSourceReader.topic.<topic>.partition.<n>.currentOffset`,
+ *    keyed by cluster, topic and partition, so the dynamic Kafka source's clusters count apart.
+ *    Any `<x>SourceReader` qualifies, so the flowpilot engine's generator counts the same way.
+ *  - Pulsar: `...PulsarConsumer.<topic>-partition-<n>.<consumer>.numMsgsReceived`, keyed by topic
+ *    and partition (one partition may show under several consumer hashes).
+ * Linear in the id's length: the ids come from the job.
+ */
+export function sourcePartitionKey(id: string): string | null {
+  const parts = id.split('.');
+  const n = parts.length;
+  if (
+    n >= 6 &&
+    parts[n - 1] === 'currentOffset' &&
+    parts[n - 3] === 'partition' &&
+    parts[n - 5] === 'topic' &&
+    parts[n - 6]!.endsWith('SourceReader') &&
+    isDigits(parts[n - 2]!)
+  ) {
+    const cluster = n >= 8 && parts[n - 8] === 'kafkaCluster' ? parts[n - 7]! : '';
+    return `kafka\u0000${cluster}\u0000${parts[n - 4]}\u0000${parts[n - 2]}`;
+  }
+  if (n >= 3 && parts[n - 1] === 'numMsgsReceived') {
+    const at = parts.indexOf('PulsarConsumer');
+    if (at < 0 || at + 1 >= n - 1) return null;
+    const segment = parts[at + 1]!;
+    const cut = segment.lastIndexOf('-partition-');
+    if (cut <= 0) return null;
+    const partition = segment.slice(cut + '-partition-'.length);
+    return isDigits(partition) ? `pulsar\u0000${segment.slice(0, cut)}\u0000${partition}` : null;
+  }
+  return null;
+}
+
+function isDigits(s: string): boolean {
+  return /^[0-9]+$/.test(s);
+}
+
+/** Vertices without inputs in the job plan: the sources. */
+export function sourceVertexIds(details: { vertices: Array<{ id: string }>; plan?: { nodes?: Array<{ id: string; inputs?: unknown[] }> } }): Set<string> {
+  const nodes = new Map((details.plan?.nodes ?? []).map((n) => [n.id, n]));
+  return new Set(details.vertices.filter((v) => (nodes.get(v.id)?.inputs ?? []).length === 0).map((v) => v.id));
+}

@@ -2,7 +2,7 @@ import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStorage, newMatcher } from '../tsdb/index.ts';
 import { startFlinkFixtureServer, type FlinkFixtureServer } from '../../test/agent/flink-fixture-server.ts';
-import { FlinkRestClient } from './flink-rest-client.ts';
+import { FlinkRestClient } from '../flink/rest-client.ts';
 import { FlinkRestCollector, FlinkRestSource, type FlinkCollectResult } from './flink-rest.ts';
 import { parseObservation } from './observation.ts';
 import { ScrapeLoop, createScrapeMetrics } from './scraper.ts';

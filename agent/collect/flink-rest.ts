@@ -18,8 +18,8 @@ import { silentLogger } from '../../common/log.ts';
 import { errorMessage, FlowpilotError } from '../../common/errors.ts';
 import type { ParsedSample } from './prometheus-text.ts';
 import type { SourceResult, TargetSource } from './target.ts';
-import { FlinkRestClient, metricNumber, type AggregatedMetric, type MetricValue } from './flink-rest-client.ts';
-import { charFilter, classifyTaskMetricId, isCollectedTaskMetric, mapMetricIds, reporterName, taskManagerHost, type ReporterScope } from './flink-names.ts';
+import { FlinkRestClient, isFlinkRestError, metricNumber, type AggregatedMetric, type MetricValue } from '../flink/rest-client.ts';
+import { charFilter, classifyTaskMetricId, isCollectedTaskMetric, mapMetricIds, reporterName, sourcePartitionKey, sourceVertexIds, taskManagerHost, type ReporterScope } from './flink-names.ts';
 import {
   TERMINAL_JOB_STATES,
   type CheckpointingStatistics,
@@ -28,7 +28,7 @@ import {
   type JobsOverview,
   type TaskManagersInfo,
   type VertexDetails,
-} from './flink-rest-types.ts';
+} from '../flink/rest-types.ts';
 import { buildJobObservation, type JobObservationInput, type VertexFigures } from './observation.ts';
 
 export interface FlinkCollectResult {
@@ -53,10 +53,10 @@ export interface FlinkRestCollectorOptions {
 const VERTEX_AGG_METRICS = ['numRecordsIn', 'numRecordsOut', 'busyTimeMsPerSecond', 'backPressuredTimeMsPerSecond', 'idleTimeMsPerSecond'];
 const TM_AGG_METRICS = ['Status.JVM.Memory.Heap.Used', 'Status.JVM.Memory.Heap.Max', 'Status.JVM.GarbageCollector.All.TimeMsPerSecond', 'Status.JVM.CPU.Load'];
 const AGGS = ['min', 'max', 'avg', 'sum'];
-// Source partitions, from the per-partition offset gauges of Flink's Kafka source reader (and any
-// reader that names them the same way, e.g. the flowpilot engine's generator):
-// <reader>SourceReader.topic.<t>.partition.<n>.currentOffset.
-const SOURCE_PARTITION = /\.\w*SourceReader\.topic\.(.+)\.partition\.(\d+)\.currentOffset$/;
+/** What every live vertex lists once it runs (ScalingMetricCollector requires busyTimeMsPerSecond). */
+const REQUIRED_VERTEX_METRICS = ['busyTimeMsPerSecond', 'numRecordsIn', 'numRecordsOut'];
+/** The source operator's own record counters (`Source__<name>.numRecordsIn` / `.numRecordsOut`). */
+const SOURCE_OPERATOR_IO = /^Source__.*\.numRecords(In|Out)$/;
 
 type Labels = Record<string, string>;
 
@@ -121,9 +121,13 @@ export class FlinkRestCollector {
     return { samples: sink.samples, observations: observations.filter((o): o is JobObservationInput => o !== null), jobs, errors };
   }
 
-  private async listCached(path: string, key: string, signal: AbortSignal): Promise<string[]> {
+  /**
+   * A metric id list, cached for `listRefreshCycles` collections unless `always` asks for a fresh
+   * one or the cached list is not `complete` (a metric registered late must not wait a refresh).
+   */
+  private async listCached(path: string, key: string, signal: AbortSignal, opts: { always?: boolean; complete?: (ids: string[]) => boolean } = {}): Promise<string[]> {
     const hit = this.lists.get(key);
-    if (hit && this.cycle - hit.cycle < this.refreshCycles) return hit.ids;
+    if (hit && !opts.always && this.cycle - hit.cycle < this.refreshCycles && (opts.complete?.(hit.ids) ?? true)) return hit.ids;
     const ids = await this.client.listMetrics(path, signal);
     this.lists.set(key, { ids, cycle: this.cycle });
     return ids;
@@ -147,7 +151,7 @@ export class FlinkRestCollector {
       ids = await this.listCached('/jobmanager/metrics', 'jm', signal);
       this.addScopeMetrics(sink, 'jobmanager', labels, await this.client.getMetrics('/jobmanager/metrics', ids, signal), ids);
     } catch (err) {
-      if (!(err instanceof FlowpilotError && err.code === 'FP_FLINK_REST_NOT_FOUND')) throw err;
+      if (!isFlinkRestError(err, 'FP_FLINK_NOT_FOUND')) throw err;
     }
     if (!cluster) return;
     const fallback: Array<[string, number | undefined]> = [
@@ -208,16 +212,24 @@ export class FlinkRestCollector {
     ]);
     if (checkpoints) this.addCheckpointFallbacks(checkpoints, jobMetrics, { ...jobLabels, host: this.host }, sink);
     const figures = new Map<string, VertexFigures>();
+    const sources = sourceVertexIds(details);
+    let failed = 0;
     await Promise.all(
       details.vertices.map(async (v) => {
+        // A FINISHED vertex (a bounded source in a streaming job) has no live metrics: it is not
+        // queried, and the observation marks it excluded (ScalingMetricCollector skips it too).
+        if (v.status === 'FINISHED') return;
         try {
-          figures.set(v.id, await this.collectVertex(details, v, jobLabels, sink, signal));
+          figures.set(v.id, await this.collectVertex(details, v, sources.has(v.id), jobLabels, sink, signal));
         } catch (err) {
           if (signal.aborted) throw err;
           errors.push(errorMessage(err));
+          failed++;
         }
       }),
     );
+    // Half a job's figures would read as an idle vertex: no observation this time.
+    if (failed > 0) throw new FlowpilotError('FP_FLINK_PARTIAL', `job ${jid}: the metrics of ${failed} vertex(es) could not be read; no observation this cycle`);
     return buildJobObservation({ time, details, jobMetrics, checkpoints, vertices: figures, taskManagers: tms });
   }
 
@@ -238,7 +250,7 @@ export class FlinkRestCollector {
       ['numberOfFailedCheckpoints', cp.counts?.failed],
       ['numberOfInProgressCheckpoints', cp.counts?.in_progress],
       ['lastCheckpointDuration', done ? done.end_to_end_duration : -1],
-      ['lastCheckpointSize', done ? done.checkpointed_size : -1],
+      ['lastCheckpointSize', done ? (done.checkpointed_size ?? done.state_size) : -1],
       ['lastCheckpointFullSize', done ? done.state_size : -1],
       ['lastCompletedCheckpointId', done ? done.id : -1],
       ['lastCheckpointRestoreTimestamp', cp.latest?.restored?.restore_timestamp ?? -1],
@@ -250,24 +262,43 @@ export class FlinkRestCollector {
     }
   }
 
-  private async collectVertex(details: JobDetails, v: JobDetails['vertices'][number], jobLabels: Labels, sink: SampleSink, signal: AbortSignal): Promise<VertexFigures> {
+  private async collectVertex(
+    details: JobDetails,
+    v: JobDetails['vertices'][number],
+    isSource: boolean,
+    jobLabels: Labels,
+    sink: SampleSink,
+    signal: AbortSignal,
+  ): Promise<VertexFigures> {
     const base = `/jobs/${details.jid}/vertices/${v.id}`;
-    const ids = await this.listCached(`${base}/subtasks/metrics`, `v:${details.jid}:${v.id}:${v.parallelism}`, signal);
+    // Sources are re-listed every collection, as the operator's ScalingMetricCollector does:
+    // the Kafka source registers pendingRecords (and partition gauges) lazily, on its first
+    // record. Other vertices keep their list while it has what the autoscaler needs.
+    const ids = await this.listCached(`${base}/subtasks/metrics`, `v:${details.jid}:${v.id}:${v.parallelism}`, signal, {
+      always: isSource,
+      complete: (list) => REQUIRED_VERTEX_METRICS.every((id) => list.includes(id)),
+    });
     const idSet = new Set(ids);
     const wanted = [
       ...VERTEX_AGG_METRICS.filter((id) => idSet.has(id)),
-      ...ids.filter((id) => /^Source__.*\.numRecordsIn$/.test(id) || id.endsWith('.pendingRecords')),
+      ...(isSource ? ids.filter((id) => SOURCE_OPERATOR_IO.test(id) || id.endsWith('.pendingRecords')) : []),
     ];
     const partitions = new Set<string>();
-    for (const id of ids) {
-      const m = SOURCE_PARTITION.exec(id);
-      if (m) partitions.add(`${m[1]}/${m[2]}`);
+    if (isSource) {
+      for (const id of ids) {
+        const key = sourcePartitionKey(id);
+        if (key !== null) partitions.add(key);
+      }
     }
     const [agg] = await Promise.all([
       this.aggregated(`${base}/subtasks/metrics`, wanted, signal),
       this.perSubtask ? this.collectSubtasks(base, v, ids.filter(isCollectedTaskMetric), jobLabels, sink, signal) : Promise.resolve(),
     ]);
-    return { aggregates: new Map(agg.map((m) => [m.id, m])), ...(partitions.size > 0 ? { partitions: partitions.size } : {}) };
+    return {
+      aggregates: new Map(agg.map((m) => [m.id, m])),
+      listed: idSet,
+      ...(partitions.size > 0 ? { partitions: partitions.size } : {}),
+    };
   }
 
   private async collectSubtasks(base: string, v: JobDetails['vertices'][number], ids: string[], jobLabels: Labels, sink: SampleSink, signal: AbortSignal): Promise<void> {
@@ -306,7 +337,7 @@ export class FlinkRestCollector {
           return [Number(mv.id.slice(0, dot)), { id: mv.id.slice(dot + 1), value: mv.value }];
         });
       } catch (err) {
-        if (!(err instanceof FlowpilotError && err.code === 'FP_FLINK_REST_NOT_FOUND')) throw err;
+        if (!isFlinkRestError(err, 'FP_FLINK_NOT_FOUND')) throw err;
         this.vertexStoreMissing = true;
         this.log.info('the vertex metric store (/jobs/:id/vertices/:vid/metrics) is missing; reading subtasks one by one');
       }

@@ -2,12 +2,20 @@
  * Builds the JobObservation the autoscaler reads from what the Flink REST collector fetched.
  * The type itself belongs to agent/scaling/observation.ts (it landed first; docs/replay.md
  * documents it); this module is the only place that maps REST figures onto it, so the decision
- * engine never sees REST shapes. Every figure is finite and non-negative, as the schema demands:
- * a NaN busy time (busy-time measurement off) falls back to 1000 − idle − backpressured.
+ * engine never sees REST shapes. Every figure is finite and non-negative, as the schema demands.
+ *
+ * The rules follow the operator's ScalingMetricCollector / ScalingMetrics:
+ *  - a vertex whose busyTimeMsPerSecond is NaN or missing (a legacy SourceFunction reports NaN on
+ *    purpose) is `excluded: 'no-busy-time'`: it keeps its parallelism (getBusyTimeMsPerSecond adds
+ *    it to the excluded vertices); nothing is derived from idle or backpressured time;
+ *  - a FINISHED vertex (a bounded source in a streaming job) is `excluded: 'finished'`, with its
+ *    counters from the job details and no load (FlinkMetric.FINISHED_METRICS);
+ *  - a source's records in: the task's numRecordsIn, else its source operator's numRecordsIn,
+ *    else the source operator's numRecordsOut (getNumRecordsInPerSecond's three steps).
  */
 import type { JobObservationInput } from '../scaling/observation.ts';
-import type { AggregatedMetric } from './flink-rest-client.ts';
-import type { CheckpointingStatistics, JobDetails, TaskManagersInfo } from './flink-rest-types.ts';
+import type { AggregatedMetric } from '../flink/rest-client.ts';
+import type { CheckpointingStatistics, JobDetails, TaskManagersInfo } from '../flink/rest-types.ts';
 
 export type { JobObservation, JobObservationInput, VertexObservation } from '../scaling/observation.ts';
 export { parseObservation, parseObservationLine } from '../scaling/observation.ts';
@@ -17,6 +25,8 @@ export type VertexAggregates = Map<string, AggregatedMetric>;
 
 export interface VertexFigures {
   aggregates: VertexAggregates;
+  /** The metric ids the vertex listed (to tell a missing metric from a failed request). */
+  listed?: ReadonlySet<string>;
   /** Distinct source partitions seen in operator metric ids (KafkaSourceReader...partition.N). */
   partitions?: number;
 }
@@ -52,19 +62,6 @@ function minMax(agg: VertexAggregates, id: string): { avg: number; max: number }
   return avg === undefined || max === undefined ? undefined : { avg: Math.max(0, avg), max: Math.max(0, max) };
 }
 
-function busyOf(agg: VertexAggregates): { avg: number; max: number } {
-  const busy = minMax(agg, 'busyTimeMsPerSecond');
-  if (busy) return busy;
-  const idle = minMax(agg, 'idleTimeMsPerSecond');
-  const bp = minMax(agg, 'backPressuredTimeMsPerSecond');
-  if (!idle) return { avg: 0, max: 0 };
-  const avg = Math.max(0, 1000 - idle.avg - (bp?.avg ?? 0));
-  // The busiest subtask is at least as busy as the average one; without per-subtask data, the
-  // least idle subtask bounds it from above.
-  const max = Math.max(avg, Math.max(0, 1000 - (agg.get('idleTimeMsPerSecond')?.min ?? idle.avg) - (bp?.avg ?? 0)));
-  return { avg, max };
-}
-
 export function buildJobObservation(args: {
   time: number;
   details: JobDetails;
@@ -80,27 +77,42 @@ export function buildJobObservation(args: {
     const agg: VertexAggregates = figures?.aggregates ?? new Map();
     const inputs = (planNodes.get(v.id)?.inputs ?? []).map((i) => ({ id: i.id, shipStrategy: i.ship_strategy ?? 'UNKNOWN' }));
     const isSource = inputs.length === 0;
-    const taskIn = finite(agg.get('numRecordsIn')?.sum) ?? finite(Number(v.metrics?.['read-records']));
-    const sourceIn = isSource ? sumMatching(agg, (id) => /^Source__.*\.numRecordsIn$/.test(id)) : undefined;
-    const recordsOut = finite(agg.get('numRecordsOut')?.sum) ?? finite(Number(v.metrics?.['write-records']));
-    const pending = isSource ? sumMatching(agg, (id) => id.endsWith('.pendingRecords')) : undefined;
+    const finished = v.status === 'FINISHED';
+    const readRecords = finite(Number(v.metrics?.['read-records']));
+    const writeRecords = finite(Number(v.metrics?.['write-records']));
+    const taskIn = finished ? readRecords : finite(agg.get('numRecordsIn')?.sum) ?? readRecords;
+    const sourceIn = isSource && !finished ? sumMatching(agg, (id) => /^Source__.*\.numRecordsIn$/.test(id)) : undefined;
+    const sourceOut = isSource && !finished ? sumMatching(agg, (id) => /^Source__.*\.numRecordsOut$/.test(id)) : undefined;
+    const recordsOut = finished ? writeRecords : finite(agg.get('numRecordsOut')?.sum) ?? writeRecords;
+    const pending = isSource && !finished ? sumMatching(agg, (id) => id.endsWith('.pendingRecords')) : undefined;
+    let recordsIn = taskIn;
+    if (isSource && !(recordsIn !== undefined && recordsIn > 0)) {
+      if (sourceIn !== undefined && sourceIn > 0) recordsIn = sourceIn;
+      else if (sourceOut !== undefined && sourceOut > 0) recordsIn = sourceOut;
+    }
     // Cumulative times from the job details (Flink >= 1.17): exact over any window, where the
-    // per-second gauges are averages over the reporter's 60 s view and lag a change.
+    // per-second gauges are averages over the reporter's 60 s view and lag a change. A legacy
+    // source sends "NaN" (quoted) for accumulated-busy-time.
     const accBusy = finite(Number(v.metrics?.['accumulated-busy-time']));
     const accBp = finite(Number(v.metrics?.['accumulated-backpressured-time']));
+    const busy = finished ? { avg: 0, max: 0 } : minMax(agg, 'busyTimeMsPerSecond');
+    const excluded: 'finished' | 'no-busy-time' | undefined = finished ? 'finished' : busy === undefined ? 'no-busy-time' : undefined;
     return {
       id: v.id,
       name: v.name,
       parallelism: Math.max(1, v.parallelism),
       maxParallelism: Math.max(1, v.maxParallelism ?? (details.maxParallelism !== undefined && details.maxParallelism > 0 ? details.maxParallelism : 128)),
       inputs,
-      recordsIn: nonNeg(sourceIn !== undefined && (taskIn === undefined || taskIn === 0) ? sourceIn : taskIn),
+      recordsIn: nonNeg(recordsIn),
       recordsOut: nonNeg(recordsOut),
-      busyMsPerSecond: busyOf(agg),
-      backPressuredMsPerSecond: minMax(agg, 'backPressuredTimeMsPerSecond') ?? { avg: 0, max: 0 },
-      ...(accBusy !== undefined && accBusy >= 0 && accBp !== undefined && accBp >= 0 ? { accumulatedBusyMs: accBusy, accumulatedBackPressuredMs: accBp } : {}),
+      busyMsPerSecond: busy ?? { avg: 0, max: 0 },
+      backPressuredMsPerSecond: (finished ? undefined : minMax(agg, 'backPressuredTimeMsPerSecond')) ?? { avg: 0, max: 0 },
+      ...(!finished && excluded === undefined && accBusy !== undefined && accBusy >= 0 && accBp !== undefined && accBp >= 0
+        ? { accumulatedBusyMs: accBusy, accumulatedBackPressuredMs: accBp }
+        : {}),
       ...(pending !== undefined ? { pendingRecords: Math.max(0, pending) } : {}),
       ...(figures?.partitions !== undefined ? { partitions: figures.partitions } : {}),
+      ...(excluded !== undefined ? { excluded } : {}),
     };
   });
 
@@ -122,7 +134,8 @@ export function buildJobObservation(args: {
       failed: Math.floor(nonNeg(checkpoints.counts?.failed)),
       completed: Math.floor(nonNeg(checkpoints.counts?.completed)),
       ...(completed && finite(completed.end_to_end_duration) !== undefined ? { lastDurationMs: nonNeg(completed.end_to_end_duration) } : {}),
-      ...(completed && finite(completed.checkpointed_size) !== undefined ? { lastSizeBytes: nonNeg(completed.checkpointed_size) } : {}),
+      // checkpointed_size since Flink 1.15; 1.14 reports only state_size.
+      ...(completed && finite(completed.checkpointed_size ?? completed.state_size) !== undefined ? { lastSizeBytes: nonNeg(completed.checkpointed_size ?? completed.state_size) } : {}),
       ...(restored && restored.restore_timestamp !== undefined && restored.restore_timestamp > 0 ? { lastRestoreTime: restored.restore_timestamp } : {}),
     };
   }

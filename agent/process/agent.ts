@@ -15,7 +15,7 @@ import { RuleManager } from '../rules/manager.ts';
 import { engineQueryFunc } from '../rules/types.ts';
 import { Notifier } from '../notify/index.ts';
 import { ScrapeManager } from '../collect/scraper.ts';
-import { FlinkRestClient } from '../collect/flink-rest-client.ts';
+import { FlinkRestClient } from '../flink/rest-client.ts';
 import { FlinkRestCollector, FlinkRestSource, type FlinkCollectResult } from '../collect/flink-rest.ts';
 import { KubePodDiscovery } from '../collect/kube-discovery.ts';
 import { parseObservation, type JobObservation } from '../collect/observation.ts';

@@ -29,6 +29,10 @@ export const vertexObservationSchema = z.object({
   accumulatedBackPressuredMs: z.number().min(0).optional().describe('cumulative backpressured time summed over subtasks (accumulated-backpressured-time), when reported'),
   pendingRecords: z.number().min(0).optional().describe('sources: sum of pendingRecords (lag), when reported'),
   partitions: z.number().int().min(0).optional().describe('sources: number of source partitions, when known'),
+  excluded: z
+    .enum(['no-busy-time', 'finished'])
+    .optional()
+    .describe('the vertex keeps its parallelism, as the Flink operator excludes it from scaling: its busy time is NaN or missing (a legacy SourceFunction), or it has FINISHED (a bounded source)'),
 });
 
 export const jobObservationSchema = z.object({

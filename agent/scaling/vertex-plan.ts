@@ -44,6 +44,8 @@ export interface VertexPlan {
 const fmt = (x: number): string => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? Math.round(x).toString() : x.toFixed(2)) : String(x));
 
 export function vertexBounds(v: VertexObservation, policy: ScalingPolicy): { lo: number; hi: number } {
+  // Not sized (no busy time, or FINISHED): held where it is, as the operator's excluded vertices.
+  if (v.excluded) return { lo: v.parallelism, hi: v.parallelism };
   const lim = policy.limits.vertices[v.id] ?? policy.limits.vertices[v.name ?? ''] ?? {};
   let hi = Math.min(lim.max ?? policy.limits.maxParallelism, policy.limits.maxParallelism, v.maxParallelism);
   if (isSource(v) && policy.alignment.capAtPartitions && v.partitions) hi = Math.min(hi, v.partitions);

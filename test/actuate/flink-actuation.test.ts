@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startEngineCluster, uploadJobModule, servesFlinkRest, type EngineCluster } from './support/engine-cluster.ts';
-import { FlinkRest, TERMINAL_JOB_STATES } from '../../agent/actuate/flink-rest.ts';
+import { FlinkRestClient } from '../../agent/flink/rest-client.ts';
+import { TERMINAL_JOB_STATES } from '../../agent/flink/rest-types.ts';
 import { Actuator } from '../../agent/actuate/actuator.ts';
 import { DEFAULT_TIMING, defaultSleep, type ActuatorContext } from '../../agent/actuate/context.ts';
 import { IntentJournal, type IntentRecord } from '../../agent/actuate/journal/intent.ts';
@@ -42,7 +43,7 @@ async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T |
 describe('Flink-REST actuation against the engine', () => {
   let cluster: EngineCluster | undefined;
   let skipReason: string | undefined;
-  let flink: FlinkRest;
+  let flink: FlinkRestClient;
   let submission: JobSubmission;
   let jobId: string;
   const missing: Record<'requirements' | 'savepoints' | 'checkpoints' | 'restore', string | undefined> = { requirements: undefined, savepoints: undefined, checkpoints: undefined, restore: undefined };
@@ -67,7 +68,7 @@ describe('Flink-REST actuation against the engine', () => {
       skipReason = 'the engine JobManager does not serve Flink\'s REST API yet (GET /overview is not Flink\'s)';
       return;
     }
-    flink = new FlinkRest(cluster.restUrl);
+    flink = new FlinkRestClient({ baseUrl: cluster.restUrl });
     const jarId = await uploadJobModule(cluster.restUrl, JOB_MODULE);
     const out = join(cluster.dir, 'out');
     mkdirSync(out, { recursive: true });

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TestCluster, sampleValues } from '../engine/support/cluster.ts';
-import { FlinkRestClient } from '../../agent/collect/flink-rest-client.ts';
+import { FlinkRestClient } from '../../agent/flink/rest-client.ts';
 import { FlinkRestCollector } from '../../agent/collect/flink-rest.ts';
 
 const JOB = resolve(import.meta.dirname, '../../engine/jobs/order-enrichment.ts');
