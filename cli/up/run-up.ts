@@ -2,7 +2,10 @@
  * The `flowpilot up` action: turns flags into launcher options, starts the local cluster (the
  * engine's launcher) with the agent autoscaling it in place, prints where everything is, then
  * shows the live status view and, with --with-prometheus, a local Prometheus and Alertmanager.
- * Everything stops on SIGINT/SIGTERM, or when an engine process dies.
+ * It supervises the engine as Kubernetes would: a dead TaskManager is restarted with backoff and
+ * the job fails over onto it; a dead JobManager is restarted on the same ports and recovers the
+ * job from its HA store (latest checkpoint, same job id). Only SIGINT/SIGTERM/SIGHUP stop the
+ * whole stack.
  */
 import { join, resolve } from 'node:path';
 import { createLogger } from '../../common/log.ts';
@@ -116,12 +119,17 @@ export async function runUp(flags: UpFlags): Promise<void> {
     await cluster.stop();
     process.exit(code);
   };
-  process.on('SIGINT', () => void stopAll(0));
-  process.on('SIGTERM', () => void stopAll(0));
-  process.on('SIGHUP', () => void stopAll(0));
-  const died = await cluster.exited;
-  if (!stopping) {
-    log.error(died, 'a child process exited; stopping the cluster');
-    await stopAll(1);
-  }
+  cluster.onSupervision((e) => {
+    if (e.kind === 'exited') log.warn({ role: e.role, code: e.code, signal: e.signal }, `${e.role} exited; restarting it`);
+    else if (e.kind === 'restarted') log.info({ role: e.role, restarts: e.restarts, downMs: e.downMs }, `${e.role} is back`);
+  });
+  await new Promise<void>((resolvePromise) => {
+    const on = (code: number) => () => {
+      resolvePromise();
+      void stopAll(code);
+    };
+    process.on('SIGINT', on(0));
+    process.on('SIGTERM', on(0));
+    process.on('SIGHUP', on(0));
+  });
 }

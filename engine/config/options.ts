@@ -54,6 +54,11 @@ export const jobManagerSchema = z.object({
   'scheduler-mode': z.enum(['default', 'reactive']).default('default').describe('reactive: TaskManagers joining or leaving rescale running jobs in place to the available slots (up to their upper bounds).'),
   'jobmanager.adaptive-scheduler.resource-stabilization-timeout': ms(10_000, 0).describe('Reactive mode waits this long (ms) after the last TaskManager change before rescaling.'),
   'slot.request.timeout': ms(300_000, 100).describe('A job that cannot get its slots for this long fails (ms).'),
+  'high-availability.type': z.string().default('none').describe('JobManager HA services: none, filesystem (job graphs, checkpoint pointers and counters under high-availability.storageDir) or kubernetes (the same in ConfigMaps, blobs in the storage dir). A restarted JobManager recovers every job from its latest checkpoint.'),
+  'high-availability.storageDir': z.string().optional().describe('Where HA metadata and job graph blobs go (required when high-availability.type is not none); shared storage in a cluster.'),
+  'high-availability.cluster-id': z.string().default('flowpilot').describe('Names this cluster\'s HA data (a sub-directory of the storage dir; the ConfigMaps\' prefix). kubernetes.cluster-id wins when set.'),
+  'kubernetes.cluster-id': z.string().optional().describe('Kubernetes HA: the cluster id ConfigMaps are named after.'),
+  'kubernetes.namespace': z.string().optional().describe('Kubernetes HA: the namespace of the HA ConfigMaps (default: the pod\'s namespace, else "default").'),
 });
 
 export const taskManagerSchema = z.object({

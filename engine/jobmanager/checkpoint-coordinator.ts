@@ -13,6 +13,7 @@
  * (its restart strategy decides) and restarts from the latest completed checkpoint. A savepoint
  * is the same protocol, outside retention and the failure count; it is self-contained.
  */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
@@ -20,7 +21,7 @@ import type { JobGraph } from '../contracts/job-graph.ts';
 import type { CheckpointOptions } from '../contracts/task.ts';
 import type { CheckpointConfigView, CheckpointStatsView, CheckpointView } from '../contracts/checkpoints.ts';
 import { parseCheckpointConfig } from '../checkpoint/config.ts';
-import { ensureDir, externalPointer, savepointDirName } from '../checkpoint/paths.ts';
+import { ensureDir, externalPointer, parseCheckpointDirName, savepointDirName } from '../checkpoint/paths.ts';
 import { buildMetadata, checkHandle, verifyStateFiles } from '../checkpoint/pending.ts';
 import { loadCheckpoint, removeCheckpointDir, writeMetadataAtomically, type LoadedCheckpoint } from '../checkpoint/storage.ts';
 import type { SubtaskStateHandle } from '../checkpoint/metadata.ts';
@@ -69,7 +70,12 @@ interface Pending {
   acks: Map<string, SubtaskStateHandle>;
   bytes: number;
   timer: NodeJS.Timeout;
+  /** Set once `_metadata` is being written: from then on the checkpoint completes or fails on its own, never by an abort. */
+  finalizing?: boolean;
 }
+
+/** Records a completed checkpoint outside the process (HA store) before its completion is notified. */
+export type CheckpointCompletedHook = (checkpoint: { id: number; path: string; isSavepoint: boolean }, nextId: number) => Promise<void>;
 
 const HISTORY = 10;
 
@@ -98,6 +104,13 @@ export class CheckpointCoordinator {
   readonly tolerableFailed: number | null;
   /** Checkpoints failed in a row since the last completed one (Flink's CheckpointFailureManager count). */
   consecutiveFailures = 0;
+  /**
+   * HA: awaited after `_metadata` is written and before any subtask hears of the completion, so
+   * a sink never commits output of a checkpoint a recovered JobManager would not restore. A
+   * rejection fails the checkpoint.
+   */
+  onCompleted: CheckpointCompletedHook | null = null;
+  private finalizing: Promise<void> | null = null;
 
   constructor(host: CheckpointHost, config: Record<string, string>, dir: string, log: Logger) {
     this.host = host;
@@ -203,7 +216,26 @@ export class CheckpointCoordinator {
     if (p.acks.size === p.expected) void this.complete(p);
   }
 
-  private async complete(p: Pending): Promise<void> {
+  /**
+   * Settles once no checkpoint is being finalized. A new attempt picks its restore point only
+   * after this: a checkpoint that completes later must not be overtaken by an older restore.
+   */
+  settled(): Promise<void> | null {
+    if (!this.finalizing) return null;
+    return (async () => {
+      while (this.finalizing) await this.finalizing;
+    })();
+  }
+
+  private complete(p: Pending): Promise<void> {
+    const run = this.finalize(p);
+    this.finalizing = run;
+    return run.finally(() => {
+      if (this.finalizing === run) this.finalizing = null;
+    });
+  }
+
+  private async finalize(p: Pending): Promise<void> {
     clearTimeout(p.timer);
     const chk = p.dir;
     let loaded: LoadedCheckpoint;
@@ -213,13 +245,18 @@ export class CheckpointCoordinator {
       // The TaskManagers wrote the files; _metadata is only written once all are there at their acknowledged sizes.
       await verifyStateFiles(chk, metadata);
       if (this.pending !== p) return; // expired or aborted meanwhile
+      // From here on an abort (failover, rescale, stop) does not discard this checkpoint: once
+      // _metadata or the HA pointer may exist, it either completes or fails here.
+      p.finalizing = true;
       await writeMetadataAtomically(chk, metadata);
       loaded = { dir: chk, externalPath: externalPointer(chk), metadata };
+      await this.onCompleted?.({ id: p.id, path: chk, isSavepoint: p.savepoint !== undefined }, this.nextId);
     } catch (err) {
+      p.finalizing = false;
       this.fail(p.id, `could not complete checkpoint ${p.id}: ${errorMessage(err)}`);
       return;
     }
-    if (this.pending !== p) return; // aborted while writing
+    if (this.pending !== p) return;
     this.pending = null;
     const now = Date.now();
     this.lastEnd = now;
@@ -244,7 +281,7 @@ export class CheckpointCoordinator {
    */
   private fail(id: number, message: string, counts = true): void {
     const p = this.pending;
-    if (!p || p.id !== id) return;
+    if (!p || p.id !== id || p.finalizing) return;
     clearTimeout(p.timer);
     this.pending = null;
     void this.discard(p.dir);
@@ -293,6 +330,33 @@ export class CheckpointCoordinator {
     this.latest = cp;
     this.fromSavepoint = true;
     this.nextId = Math.max(this.nextId, cp.id + 1);
+  }
+
+  /**
+   * HA recovery by a new leader: the job goes on from its latest completed checkpoint (null when
+   * it had none), ids continue after the stored counter and after every `chk-<n>` left in the
+   * job's directory, and the retained checkpoints other than the latest are swept.
+   */
+  async recover(cp: CompletedCheckpoint | null, isSavepoint: boolean, counter: number): Promise<void> {
+    let names: string[] = [];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      // no checkpoint directory yet
+    }
+    let maxSeen = 0;
+    for (const n of names) {
+      const id = parseCheckpointDirName(n);
+      if (id === null) continue;
+      maxSeen = Math.max(maxSeen, id);
+      if (cp && join(this.dir, n) === cp.path) continue;
+      await this.discard(join(this.dir, n));
+    }
+    this.nextId = Math.max(this.nextId, counter, maxSeen + 1, (cp?.id ?? 0) + 1);
+    if (!cp) return;
+    this.latest = cp;
+    this.fromSavepoint = isSavepoint;
+    if (!isSavepoint && cp.path.startsWith(this.dir)) this.retainedPaths.push(cp.path);
   }
 
   private view(p: Pending, status: CheckpointView['status'], now: number, path?: string): CheckpointView {

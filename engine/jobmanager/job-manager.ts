@@ -4,8 +4,8 @@
  * JobMaster per job, and /metrics with Flink's jobmanager and jobmanager_job series. The REST
  * API is served through `createRestBackend` (rest-backend.ts) over this object.
  */
-import { readFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Logger } from '../../common/log.ts';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import { startOpsServer, type OpsServer } from '../../common/service-http.ts';
@@ -26,6 +26,8 @@ import type { JobGraph } from '../contracts/job-graph.ts';
 import { ResourceManager } from './resource-manager.ts';
 import { ReactiveScaler, reactiveTarget } from './reactive-scaler.ts';
 import { resolveAllowedPath } from '../checkpoint/paths.ts';
+import { createHaServices } from '../ha/create.ts';
+import type { HaServices, JobGraphRecord } from '../ha/ha-services.ts';
 import { createRestartStrategy, parseRestartStrategyConfig, type RestartBackoff } from '../restart/restart-strategy.ts';
 
 export interface JobManagerDeps {
@@ -45,6 +47,8 @@ export interface SubmitOptions {
   savepointPath?: string;
   /** Allow savepoint state for operators the job no longer has. */
   allowNonRestoredState?: boolean;
+  /** HA recovery by a new leader: the job's latest checkpoint (if any) and its checkpoint counter. */
+  recovery?: { checkpoint: CompletedCheckpoint | null; isSavepoint: boolean; counter: number };
 }
 
 export class JobManager {
@@ -64,6 +68,8 @@ export class JobManager {
   private ops: OpsServer | null = null;
   private tick: NodeJS.Timeout | null = null;
   private readonly reactive: ReactiveScaler | null = null;
+  /** HA services (engine/ha); null when high-availability.type is none. */
+  private ha: HaServices | null = null;
 
   constructor(deps: JobManagerDeps) {
     this.config = deps.config;
@@ -105,7 +111,54 @@ export class JobManager {
     this.metricsPort = this.ops.port;
     this.tick = setInterval(() => this.scheduleWaiting(), 1000);
     this.tick.unref();
-    this.log.info({ rpcPort: this.rpcPort, metricsPort: this.metricsPort }, 'JobManager started');
+    this.ha = await createHaServices(c, this.log);
+    if (this.ha) {
+      await this.ha.grantLeadership({ address: `${this.host}:${this.rpcPort}`, restAddress: `${c['rest.address']}:${c['rest.port']}`, sessionId: this.id });
+      await this.recoverJobs(this.ha);
+    }
+    this.log.info({ rpcPort: this.rpcPort, metricsPort: this.metricsPort, ha: this.ha?.type ?? 'none' }, 'JobManager started');
+  }
+
+  /**
+   * A new leader recovers every job graph in the HA store under its own job id, each from its
+   * latest completed checkpoint; a job that cannot be recovered is logged and left in the store.
+   */
+  private async recoverJobs(ha: HaServices): Promise<void> {
+    for (const { record, moduleBytes } of await ha.jobGraphs()) {
+      const started = Date.now();
+      try {
+        const pointer = await ha.latestCheckpoint(record.jobId);
+        const counter = await ha.checkpointCounter(record.jobId);
+        const checkpoint = pointer ? await loadCompletedCheckpoint(pointer.path, [dirname(pointer.path)]) : null;
+        const modulePath = await this.recoveredModulePath(record.submission.modulePath, record.module, moduleBytes);
+        await this.submit({
+          modulePath,
+          programArgs: record.submission.programArgs,
+          parallelism: record.submission.parallelism,
+          parallelismOverrides: record.submission.parallelismOverrides,
+          jobId: record.jobId,
+          configuration: record.configuration,
+          recovery: { checkpoint, isSavepoint: pointer?.isSavepoint ?? false, counter },
+        });
+        this.log.info({ jobId: record.jobId, checkpointId: checkpoint?.id ?? null, ms: Date.now() - started }, 'job recovered from the HA store');
+      } catch (err) {
+        this.log.error({ jobId: record.jobId, err: errorMessage(err) }, 'could not recover a job from the HA store');
+      }
+    }
+  }
+
+  /** The submitted module path when it still holds the same bytes, else a copy of the stored bytes. */
+  private async recoveredModulePath(path: string, module: { sha256: string; fileName: string }, bytes: Uint8Array): Promise<string> {
+    try {
+      if (sha256(await readFile(path)) === module.sha256) return path;
+    } catch {
+      // gone (a new pod): use the stored copy
+    }
+    const dir = join(resolve(this.config['state.dir']), 'recovered', module.sha256.slice(0, 16));
+    await mkdir(dir, { recursive: true });
+    const copy = join(dir, basename(module.fileName));
+    await writeFile(copy, bytes);
+    return copy;
   }
 
   private accept(conn: RpcConnection): void {
@@ -178,7 +231,8 @@ export class JobManager {
     const built = restore?.graph ?? program.graph;
     const graph = { ...built, jobId, config: { ...built.config, ...(opts.configuration ?? {}) } };
     const checkpointRoot = await this.checkpointRoot(graph.config);
-    const job = new JobMaster({
+    const ha = this.ha;
+    const job: JobMaster = new JobMaster({
       jobId,
       graph,
       submission,
@@ -195,8 +249,27 @@ export class JobManager {
       },
       initialRestore,
       log: this.log,
-      onTerminal: () => this.scheduleWaiting(),
+      onTerminal: (j) => {
+        this.scheduleWaiting();
+        // Globally terminal: a new leader must not recover it (SUSPENDED never gets here).
+        if (ha) void ha.removeJob(j.jobId).catch((err: unknown) => this.log.warn({ jobId: j.jobId, err: errorMessage(err) }, 'could not remove the job from the HA store'));
+      },
     });
+    if (opts.recovery) await job.checkpoints.recover(opts.recovery.checkpoint, opts.recovery.isSavepoint, opts.recovery.counter);
+    if (ha) {
+      const record = (): JobGraphRecord => ({ jobId, submission: job.submission, configuration: opts.configuration ?? {}, module: { sha256: moduleSha, fileName: basename(given) }, submittedAt: Date.now() });
+      let stored = job.submission;
+      await ha.putJobGraph(record(), bytes);
+      job.checkpoints.onCompleted = async (cp, nextId) => {
+        if (job.isTerminal) return;
+        // An in-place rescale changed the submission: a new leader starts at the new parallelism.
+        if (job.submission !== stored) {
+          await ha.putJobGraph(record(), bytes);
+          stored = job.submission;
+        }
+        await ha.addCheckpoint(jobId, { checkpointId: cp.id, path: cp.path, isSavepoint: cp.isSavepoint }, nextId);
+      };
+    }
     this.jobs.set(jobId, job);
     this.log.info({ jobId, name: graph.jobName, vertices: graph.vertices.length }, 'job submitted');
     job.start();
@@ -294,6 +367,7 @@ export class JobManager {
     if (this.tick) clearInterval(this.tick);
     this.reactive?.stop();
     for (const job of this.jobs.values()) job.suspend();
+    await this.ha?.close();
     this.resources.stop();
     await this.rpc?.close();
     await this.ops?.close();

@@ -321,6 +321,9 @@ export class JobMaster {
   }
 
   private async deployAttempt(): Promise<void> {
+    // A checkpoint still being finalized (its _metadata or HA pointer written) decides the restore point first.
+    const finalizing = this.checkpoints.settled();
+    if (finalizing) await finalizing;
     this.executionId = newId();
     const executionId = this.executionId;
     const locations = new Map<string, TaskLocation[]>();

@@ -4,9 +4,17 @@
  * through the REST API, and the agent when it is available. Children learn their ports' over
  * IPC, exit with the launcher (IPC disconnect or parent pid gone), and are stopped by pid,
  * SIGTERM first and SIGKILL after a grace period, when the launcher stops.
+ *
+ * The launcher supervises the engine as Kubernetes would: a JobManager or TaskManager that
+ * dies is started again with exponential backoff (reset after a minute of uptime), with the
+ * same arguments and the same ports. The JobManager runs with filesystem HA services under
+ * `<state dir>/ha` (unless -D high-availability.type says otherwise), so a restarted one
+ * recovers the job (same id, latest checkpoint) and the TaskManagers reconnect to it; a lost
+ * TaskManager is a failover the job recovers from once the new one registers. Only stop()
+ * ends the cluster.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,8 +48,24 @@ export interface UpOptions {
 
 export interface ChildInfo {
   role: string;
+  /** The current process: replaced when the supervisor restarts the role. */
   child: ChildProcess;
   ready: Record<string, unknown>;
+  /** Times the supervisor restarted this role. */
+  restarts?: number;
+}
+
+/** What the supervisor did: a child exited, is about to be restarted, was restarted, or could not be. */
+export interface SupervisionEvent {
+  role: string;
+  kind: 'exited' | 'restarting' | 'restarted' | 'restart-failed';
+  code?: number | null;
+  signal?: NodeJS.Signals | null;
+  delayMs?: number;
+  restarts: number;
+  error?: string;
+  /** For 'restarted': ms from the exit to the new process being ready. */
+  downMs?: number;
 }
 
 export interface LocalCluster {
@@ -51,8 +75,85 @@ export interface LocalCluster {
   jobId: string | null;
   restUrl: string;
   stop(): Promise<void>;
-  /** Settles when an engine process exits unexpectedly (the agent's exit is only logged). */
-  exited: Promise<{ role: string; code: number | null }>;
+  /** Listens to the supervisor's events (engine processes are restarted; the agent's exit is only logged). */
+  onSupervision(listener: (e: SupervisionEvent) => void): void;
+}
+
+/** Backoff of the supervisor's restarts: doubling from MIN to MAX, back to MIN after STABLE ms of uptime. */
+const RESTART_BACKOFF = { minMs: 250, maxMs: 10_000, stableMs: 60_000 };
+
+/**
+ * Restarts engine children that exit while the cluster is up, as a Deployment's pods are:
+ * the same role, arguments and ports, after a backoff.
+ */
+class Supervisor {
+  private stopping = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly listeners: Array<(e: SupervisionEvent) => void> = [];
+  private readonly opts: UpOptions;
+
+  constructor(opts: UpOptions) {
+    this.opts = opts;
+  }
+
+  onEvent(l: (e: SupervisionEvent) => void): void {
+    this.listeners.push(l);
+  }
+
+  private emit(e: SupervisionEvent): void {
+    const level = e.kind === 'restarted' ? 'info' : 'warn';
+    this.opts.log[level]({ ...e }, `supervisor: ${e.role} ${e.kind}`);
+    for (const l of this.listeners) l(e);
+  }
+
+  watch(info: ChildInfo, args: string[]): void {
+    let backoff = RESTART_BACKOFF.minMs;
+    let startedAt = Date.now();
+    info.restarts ??= 0;
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (this.stopping) return;
+      const exitedAt = Date.now();
+      this.emit({ role: info.role, kind: 'exited', code, signal, restarts: info.restarts! });
+      if (exitedAt - startedAt > RESTART_BACKOFF.stableMs) backoff = RESTART_BACKOFF.minMs;
+      const schedule = (delayMs: number) => {
+        this.emit({ role: info.role, kind: 'restarting', delayMs, restarts: info.restarts! });
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          if (this.stopping) return;
+          startChild(info.role, args, this.opts, 60_000).then(
+            (next) => {
+              if (this.stopping) {
+                void stopChild(next, 2000);
+                return;
+              }
+              info.child = next.child;
+              info.ready = next.ready;
+              info.restarts!++;
+              startedAt = Date.now();
+              this.emit({ role: info.role, kind: 'restarted', restarts: info.restarts!, downMs: startedAt - exitedAt });
+              next.child.once('exit', onExit);
+            },
+            (err: unknown) => {
+              if (this.stopping) return;
+              this.emit({ role: info.role, kind: 'restart-failed', error: (err as Error).message, restarts: info.restarts! });
+              backoff = Math.min(backoff * 2, RESTART_BACKOFF.maxMs);
+              schedule(backoff);
+            },
+          );
+        }, delayMs);
+        this.timers.add(t);
+      };
+      schedule(backoff);
+      backoff = Math.min(backoff * 2, RESTART_BACKOFF.maxMs);
+    };
+    info.child.once('exit', onExit);
+  }
+
+  stop(): void {
+    this.stopping = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
 }
 
 /** Resolves `--job NAME` to a module path. */
@@ -142,17 +243,26 @@ export async function up(opts: UpOptions): Promise<LocalCluster> {
   mkdirSync(stateDir, { recursive: true });
   const modulePath = opts.job ? resolveJob(opts.job) : null;
   const d = opts.define.flatMap((x) => ['-D', x]);
+  // JobManager HA (filesystem) unless the user chose otherwise; a fresh `up` starts a fresh cluster.
+  const haDir = join(stateDir, 'ha');
+  const jmDefines = [...d];
+  if (!opts.define.some((x) => x.trim().startsWith('high-availability.type'))) {
+    rmSync(haDir, { recursive: true, force: true });
+    jmDefines.push('-D', 'high-availability.type=filesystem', '-D', `high-availability.storageDir=${haDir}`, '-D', 'high-availability.cluster-id=flowpilot-up');
+  }
   const children: ChildInfo[] = [];
+  const supervisor = new Supervisor(opts);
   const stop = async () => {
+    supervisor.stop();
     await Promise.all(children.slice().reverse().map((c) => stopChild(c, 8000)));
   };
   try {
-    const jm = await startChild(
-      'jobmanager',
-      ['engine', 'jobmanager', '--rest-port', String(opts.restPort), '--rpc-port', '0', '--metrics-port', String(opts.metricsPort), '--state-dir', join(stateDir, 'jobmanager'), ...d],
-      opts,
-    );
+    const jmArgs = (rest: string, rpc: string, metrics: string) =>
+      ['engine', 'jobmanager', '--rest-port', rest, '--rpc-port', rpc, '--metrics-port', metrics, '--state-dir', join(stateDir, 'jobmanager'), ...jmDefines];
+    const jm = await startChild('jobmanager', jmArgs(String(opts.restPort), '0', String(opts.metricsPort)), opts);
     children.push(jm);
+    // A restarted JobManager comes back on the same ports: TaskManagers reconnect to the same RPC address, clients keep the REST URL.
+    supervisor.watch(jm, jmArgs(String(jm.ready.restPort), String(jm.ready.rpcPort), String(jm.ready.metricsPort)));
     const rpc = `127.0.0.1:${jm.ready.rpcPort}`;
     const taken = new Set<number>([Number(jm.ready.restPort), Number(jm.ready.metricsPort), Number(jm.ready.rpcPort)]);
     let nextPort = Number(jm.ready.metricsPort) + 1;
@@ -161,13 +271,11 @@ export async function up(opts: UpOptions): Promise<LocalCluster> {
       const port = await nextFreePort(nextPort, taken);
       taken.add(port);
       nextPort = port + 1;
-      const tm = await startChild(
-        `taskmanager-${i + 1}`,
-        ['engine', 'taskmanager', '--jobmanager', rpc, '--slots', String(opts.slots), '--metrics-port', String(port), '--state-dir', join(stateDir, `taskmanager-${i + 1}`), ...d],
-        opts,
-      );
+      const tmArgs = ['engine', 'taskmanager', '--jobmanager', rpc, '--slots', String(opts.slots), '--metrics-port', String(port), '--state-dir', join(stateDir, `taskmanager-${i + 1}`), ...d];
+      const tm = await startChild(`taskmanager-${i + 1}`, tmArgs, opts);
       children.push(tm);
       tms.push(tm);
+      supervisor.watch(tm, tmArgs);
     }
     const restUrl = `http://127.0.0.1:${jm.ready.restPort}`;
     let jobId: string | null = null;
@@ -186,13 +294,8 @@ export async function up(opts: UpOptions): Promise<LocalCluster> {
       });
       if (agent) children.push(agent);
     }
-    const exited = new Promise<{ role: string; code: number | null }>((r) => {
-      for (const c of children) {
-        if (c.role === 'agent') c.child.once('exit', (code) => opts.log.warn({ code }, 'the agent exited; the engine keeps running'));
-        else c.child.once('exit', (code) => r({ role: c.role, code }));
-      }
-    });
-    return { jobManager: jm, taskManagers: tms, agent, jobId, restUrl, stop, exited };
+    agent?.child.once('exit', (code) => opts.log.warn({ code }, 'the agent exited; the engine keeps running'));
+    return { jobManager: jm, taskManagers: tms, agent, jobId, restUrl, stop, onSupervision: (l) => supervisor.onEvent(l) };
   } catch (err) {
     await stop();
     throw err;
