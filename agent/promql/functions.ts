@@ -292,6 +292,7 @@ function evalSpecial(ev: Evaluator, e: Call, ctx: StepContext): EvalValue | null
       return { type: 'vector', series: checkUnique(out, ctx) };
     }
     case 'sort': case 'sort_desc': {
+      if (ev.env.queryStart !== ev.env.queryEnd) ev.annotate('warning', 'sort is ineffective for range queries since results are always ordered by labels', e);
       const series = [...vectorArg(ev, e.args[0]!, ctx)];
       const desc = e.func === 'sort_desc';
       series.sort((a, b) => {
@@ -321,7 +322,9 @@ function histogramFn(ev: Evaluator, e: Call, ctx: StepContext, kind: 'quantile' 
   for (let k = 0; k < ctx.steps; k++) {
     const t = stepTime(ctx, k);
     const out: StepSample[] = [];
-    for (const g of groupBuckets(cursor.at(t))) {
+    const badLe = (name: string, le: string): void =>
+      ev.annotate('warning', `bucket label "le" is missing or has a malformed value of ${JSON.stringify(le)}${name === '' ? '' : ` for metric name ${JSON.stringify(name)}`}`, e.args[nScalars]!);
+    for (const g of groupBuckets(cursor.at(t), badLe)) {
       if (kind === 'fraction') {
         out.push({ metric: g.metric, dropName: true, v: bucketFraction(params[0]![k]!, params[1]![k]!, g.buckets) });
         continue;

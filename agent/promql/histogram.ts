@@ -15,13 +15,17 @@ export interface BucketGroup { metric: Labels; buckets: Bucket[] }
  * (and is dropped at the end of the query), so two histograms of different names with
  * otherwise equal labels are not merged but collide, as in Prometheus.
  */
-export function groupBuckets(samples: StepSample[]): BucketGroup[] {
+export function groupBuckets(samples: StepSample[], onBadBucketLabel?: (metricName: string, le: string) => void): BucketGroup[] {
   const groups = new Map<string, BucketGroup>();
   for (const s of samples) {
-    const le = s.metric['le'];
-    if (le === undefined) continue;
-    const upper = le.trim().toLowerCase() === '+inf' || le.trim().toLowerCase() === 'inf' ? Infinity : Number(le);
-    if (le.trim() === '' || Number.isNaN(upper)) continue;
+    // As strconv.ParseFloat reads `le`: a missing or unreadable bound skips the series, with a warning.
+    const le = s.metric['le'] ?? '';
+    const t = le.trim().toLowerCase();
+    const upper = t === '+inf' || t === 'inf' ? Infinity : t === '-inf' ? -Infinity : Number(le);
+    if (t === '' || Number.isNaN(upper)) {
+      onBadBucketLabel?.(s.metric['__name__'] ?? '', le);
+      continue;
+    }
     const rec: Record<string, string> = {};
     for (const n in s.metric) if (n !== 'le') rec[n] = s.metric[n]!;
     const metric = labelsFromRecord(rec);
