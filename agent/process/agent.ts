@@ -23,7 +23,7 @@ import { loadKubeConfig } from '../kube/client.ts';
 import { AgentApi, startAgentServer, type AgentApiOptions, type AgentServer } from '../server/api.ts';
 import type { AgentConfig } from './config.ts';
 import { ObservationRecorder } from './recorder.ts';
-import { discoveredTargets, flinkTarget, staticTargets } from './targets.ts';
+import { discoveredTargets, flinkTarget, selfTarget, staticTargets } from './targets.ts';
 
 /** What an ObservationHandler may look at besides the observation. */
 export interface ObservationContext {
@@ -136,6 +136,7 @@ export class AgentProcess {
     this.rulesLoaded = true;
 
     await this.scrapes.sync('static', staticTargets(cfg));
+    if (cfg.scrape.self) await this.scrapes.sync('self', [selfTarget(this.registry, cfg.listen.host, this.server.port, cfg)]);
     for (const url of cfg.flink.urls) {
       const collector = new FlinkRestCollector({
         client: new FlinkRestClient({ baseUrl: url, timeoutMs: cfg.flink.timeout, concurrency: cfg.flink.concurrency }),

@@ -98,6 +98,7 @@ export const agentConfigSchema = z
         interval: duration('15s', 'default scrape interval'),
         timeout: duration('10s', 'scrape timeout (capped at the interval)'),
         maxBackoff: duration('2m', 'longest wait between attempts at a failing target'),
+        self: z.boolean().default(true).describe('keep the agent\'s own metrics in its store (job="flowpilot-agent"), as Prometheus scrapes itself, so its query API serves the flowpilot_* series'),
         static: z.array(staticScrapeSchema).default([]).describe('static Prometheus scrape targets'),
         kubernetes: z.array(kubernetesScrapeSchema).default([]).describe('pods found by label selector and prometheus.io/* annotations'),
         kubeconfig: z.string().optional().describe('kubeconfig file for pod discovery; default: in-cluster, then ~/.kube/config'),

@@ -3,7 +3,9 @@
  * one target per Flink REST endpoint (the REST collector as a scrape source), and the targets
  * of a Kubernetes pod discovery. Each gets the `job`/`instance` labels Prometheus would give it.
  */
+import type { Registry } from 'prom-client';
 import { HttpExpositionSource } from '../collect/http-target.ts';
+import { RegistrySource } from '../collect/registry-target.ts';
 import type { ScrapeTarget, TargetSource } from '../collect/target.ts';
 import type { DiscoveredTarget } from '../collect/kube-discovery.ts';
 import type { AgentConfig } from './config.ts';
@@ -40,4 +42,10 @@ export function flinkTarget(url: string, source: TargetSource, cfg: AgentConfig)
   const interval = cfg.flink.interval ?? cfg.scrape.interval;
   // The collector issues many requests; its own per-request timeout bounds each, the scrape timeout bounds the cycle.
   return { ...target({ job: cfg.flink.job, instance: new URL(url).host }, source, interval, false, cfg), timeoutMs: Math.max(timeoutFor(interval, cfg), Math.min(interval, cfg.flink.timeout)) };
+}
+
+/** The agent's own registry, as a target labelled the way a Prometheus scraping the agent would label it. */
+export function selfTarget(registry: Registry, host: string, port: number, cfg: AgentConfig): ScrapeTarget {
+  const instance = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return target({ job: 'flowpilot-agent', instance }, new RegistrySource(registry, `http://${instance}/metrics`), cfg.scrape.interval, false, cfg);
 }

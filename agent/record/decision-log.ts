@@ -8,6 +8,7 @@ import type http from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../common/log.ts';
 import type { ScaleDecision } from '../scaling/decision.ts';
+import { charFilter } from '../collect/flink-names.ts';
 
 export class DecisionRing {
   private readonly items: ScaleDecision[] = [];
@@ -78,7 +79,9 @@ export class DecisionRecorder {
     this.ring.push(d);
     const m = this.metrics;
     if (m) {
-      const jobLabels = { job_id: d.jobId, job_name: d.jobName ?? '' };
+      // job_name as Flink's Prometheus reporter writes it (order-enrichment → order_enrichment), so the
+      // dashboards' $job_name, read from Flink's series, selects these series too.
+      const jobLabels = { job_id: d.jobId, job_name: charFilter(d.jobName ?? '') };
       for (const [vertex, v] of Object.entries(d.perVertex)) {
         const labels = { ...jobLabels, vertex_id: vertex };
         m.trueRate.set(labels, v.trueRate);
