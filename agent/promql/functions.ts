@@ -6,7 +6,7 @@
  * flag it (delayed name removal); the engine removes it at the end of the query.
  */
 import { METRIC_NAME, labelsFromRecord, type Labels } from '../tsdb/labels.ts';
-import { compileAnchoredRegex } from '../tsdb/matchers.ts';
+import { compileAnchoredRegex, type RegexGroups } from '../tsdb/matchers.ts';
 import type { Call, Expr, VectorSelector } from './ast.ts';
 import { type EvalSeries, type EvalValue, type StepContext, type StepSample, execError } from './eval-types.ts';
 import { type Evaluator, type RangeArg } from './evaluator.ts';
@@ -112,6 +112,7 @@ function applyRange(ev: Evaluator, e: Call, ctx: StepContext): EvalValue {
     const ts: number[] = [];
     const vs: number[] = [];
     for (let k = 0; k < ctx.steps; k++) {
+      ev.check();
       const end = arg.windowEnds[k]!;
       const start = end - arg.rangeMs;
       if (k > 0 && end < arg.windowEnds[k - 1]!) { lo = 0; hi = 0; }
@@ -193,12 +194,12 @@ function stringArg(ev: Evaluator, e: Expr, ctx: StepContext): string {
 }
 
 /** Go regexp.Expand-style template expansion ($1, ${1}, $name, $$). */
-function expandTemplate(tpl: string, m: RegExpExecArray): string {
+function expandTemplate(tpl: string, m: RegexGroups): string {
   return tpl.replace(/\$(\$|\{([A-Za-z0-9_]*)\}|([A-Za-z0-9_]+))/g, (_all, d: string, braced?: string, bare?: string) => {
     if (d === '$') return '$';
     const name = braced ?? bare ?? '';
     if (/^\d+$/.test(name)) return m[Number(name)] ?? '';
-    return m.groups?.[name] ?? '';
+    return m.groups[name] ?? '';
   });
 }
 
@@ -210,10 +211,11 @@ function relabel(series: EvalSeries[], fn: (l: Labels) => Labels, dst: string): 
 }
 
 /** Re-checks that no two series share labels at a step after relabelling. */
-function checkUnique(series: EvalSeries[], ctx: StepContext): EvalSeries[] {
+function checkUnique(ev: Evaluator, series: EvalSeries[], ctx: StepContext): EvalSeries[] {
   const acc = new StepAccumulator(true);
   const cursor = new StepCursor(series);
   for (let k = 0; k < ctx.steps; k++) {
+    ev.check();
     const t = stepTime(ctx, k);
     acc.add(t, cursor.at(t));
   }
@@ -238,6 +240,7 @@ function evalSpecial(ev: Evaluator, e: Call, ctx: StepContext): EvalValue | null
       const cursor = new StepCursor(vectorArg(ev, e.args[0]!, ctx));
       const vs = new Float64Array(ctx.steps);
       for (let k = 0; k < ctx.steps; k++) {
+        ev.check();
         const samples = cursor.at(stepTime(ctx, k));
         vs[k] = samples.length === 1 ? samples[0]!.v : NaN;
       }
@@ -261,6 +264,7 @@ function evalSpecial(ev: Evaluator, e: Call, ctx: StepContext): EvalValue | null
       const arg: RangeArg = ev.evalRangeArg(e.args[0]!, ctx);
       const present: boolean[] = new Array(ctx.steps).fill(false);
       for (const s of arg.series) {
+        ev.check();
         for (let k = 0; k < ctx.steps; k++) {
           if (present[k]) continue;
           const end = arg.windowEnds[k]!;
@@ -281,7 +285,7 @@ function evalSpecial(ev: Evaluator, e: Call, ctx: StepContext): EvalValue | null
         const value = expandTemplate(repl, m);
         return labelsFromRecord({ ...l, [dst]: value });
       }, dst);
-      return { type: 'vector', series: checkUnique(out, ctx) };
+      return { type: 'vector', series: checkUnique(ev, out, ctx) };
     }
     case 'label_join': {
       const series = vectorArg(ev, e.args[0]!, ctx);
@@ -289,7 +293,7 @@ function evalSpecial(ev: Evaluator, e: Call, ctx: StepContext): EvalValue | null
       if (!isValidLabelName(dst)) throw execError(`invalid destination label name in label_join(): ${dst}`);
       for (const s of srcs) if (!isValidLabelName(s)) throw execError(`invalid source label name in label_join(): ${s}`);
       const out = relabel(series, (l) => labelsFromRecord({ ...l, [dst]: srcs.map((n) => l[n] ?? '').join(sep) }), dst);
-      return { type: 'vector', series: checkUnique(out, ctx) };
+      return { type: 'vector', series: checkUnique(ev, out, ctx) };
     }
     case 'sort': case 'sort_desc': {
       if (ev.env.queryStart !== ev.env.queryEnd) ev.annotate('warning', 'sort is ineffective for range queries since results are always ordered by labels', e);
@@ -320,6 +324,7 @@ function histogramFn(ev: Evaluator, e: Call, ctx: StepContext, kind: 'quantile' 
   const acc = new StepAccumulator(true);
   let warned = false;
   for (let k = 0; k < ctx.steps; k++) {
+    ev.check();
     const t = stepTime(ctx, k);
     const out: StepSample[] = [];
     const badLe = (name: string, le: string): void =>

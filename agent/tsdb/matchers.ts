@@ -1,9 +1,9 @@
 /**
- * Label matchers (`=`, `!=`, `=~`, `!~`). Regex matchers are fully anchored and accept
- * the RE2 syntax PromQL users write; `translateRe2` maps the RE2-only constructs
- * (leading `(?i)` style flag groups, `\z`, `\Q...\E`, POSIX classes) onto JavaScript
- * regular expressions. A bad regex is a FlowpilotError('FP_PROMQL_REGEX').
+ * Label matchers (`=`, `!=`, `=~`, `!~`). Regex matchers are fully anchored and use RE2
+ * (re2js), as Prometheus does with Go's regexp: linear-time matching, and RE2's syntax and
+ * refusals. A bad regex is a FlowpilotError('FP_PROMQL_REGEX').
  */
+import { RE2JS, RE2JSException } from 're2js';
 import { FlowpilotError } from '../../common/errors.ts';
 
 export type MatchType = '=' | '!=' | '=~' | '!~';
@@ -16,122 +16,83 @@ export interface LabelMatcher {
   matches(value: string): boolean;
 }
 
-const POSIX: Record<string, string> = {
-  alnum: '0-9A-Za-z', alpha: 'A-Za-z', ascii: '\\x00-\\x7F', blank: '\\t ', cntrl: '\\x00-\\x1F\\x7F',
-  digit: '0-9', graph: '!-~', lower: 'a-z', print: ' -~', punct: '!-\\/:-@\\[-`{-~', space: '\\t\\n\\v\\f\\r ',
-  upper: 'A-Z', word: '0-9A-Za-z_', xdigit: '0-9A-Fa-f',
-};
+/** Go's regexp/syntax refuses deeper nesting ("expression nests too deeply"); so do we, before compiling. */
+const MAX_NESTING = 1000;
 
-/** Translates RE2 syntax into an equivalent JavaScript pattern (unicode mode off). */
-export function translateRe2(src: string): { pattern: string; dotAll: boolean } {
-  let out = '';
-  let dotAll = false;
-  // Stack of open groups; each records how many implicit `(?flags:` groups were opened inside it.
-  const implicit: number[] = [0];
-  let i = 0;
-  let inClass = false;
-  while (i < src.length) {
-    const c = src[i]!;
-    if (c === '\\') {
-      const d = src[i + 1];
-      if (d === 'Q') {
-        const end = src.indexOf('\\E', i + 2);
-        const lit = end < 0 ? src.slice(i + 2) : src.slice(i + 2, end);
-        out += lit.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
-        i = end < 0 ? src.length : end + 2;
-        continue;
-      }
-      if (d === 'z' && !inClass) { out += '$(?![\\s\\S])'; i += 2; continue; }
-      if (d === 'A' && !inClass) { out += '^'; i += 2; continue; }
-      out += c + (d ?? '');
-      i += 2;
-      continue;
-    }
-    if (inClass) {
-      if (c === '[' && src[i + 1] === ':') {
-        const end = src.indexOf(':]', i + 2);
-        if (end > 0) {
-          const name = src.slice(i + 2, end);
-          const neg = name.startsWith('^');
-          const cls = POSIX[neg ? name.slice(1) : name];
-          if (cls !== undefined && !neg) { out += cls; i = end + 2; continue; }
-        }
-      }
-      if (c === ']') inClass = false;
-      out += c;
-      i++;
-      continue;
-    }
-    if (c === '[') {
-      inClass = true;
-      out += c;
-      i++;
-      if (src[i] === '^') { out += '^'; i++; }
-      if (src[i] === ']') { out += '\\]'; i++; }
-      continue;
-    }
-    if (c === '(') {
-      const m = /^\(\?([a-zA-Z]*)(-[a-zA-Z]*)?(\)|:)/.exec(src.slice(i));
-      if (m !== null && m[1] !== 'P' && !src.startsWith('(?P<', i)) {
-        let on = m[1] ?? '';
-        const off = (m[2] ?? '').slice(1);
-        if (on.includes('s')) { dotAll = true; on = on.replace('s', ''); }
-        on = on.replace(/[mU]/g, '');
-        const offJs = off.replace(/[smU]/g, '');
-        const flags = on + (offJs !== '' ? '-' + offJs : '');
-        if (m[3] === ')') {
-          // A flag group `(?i)` applies to the rest of the enclosing group.
-          if (flags !== '') { out += `(?${flags}:`; implicit[implicit.length - 1]!++; }
-          i += m[0].length;
-          continue;
-        }
-        out += flags !== '' ? `(?${flags}:` : '(?:';
-        implicit.push(0);
-        i += m[0].length;
-        continue;
-      }
-      if (src.startsWith('(?P<', i)) { out += '(?<'; implicit.push(0); i += 4; continue; }
-      out += c;
-      implicit.push(0);
-      i++;
-      continue;
-    }
-    if (c === ')') {
-      out += ')'.repeat(implicit.pop() ?? 0) + ')';
-      if (implicit.length === 0) implicit.push(0);
-      i++;
-      continue;
-    }
-    if (c === '|' && implicit[implicit.length - 1]! > 0) {
-      // Go applies a flag group to the rest of the group including other alternatives;
-      // closing and reopening keeps the alternation at the right level for the common cases.
-      out += c;
-      i++;
-      continue;
-    }
-    out += c;
-    i++;
-  }
-  out += ')'.repeat(implicit.reduce((a, b) => a + b, 0));
-  return { pattern: out, dotAll };
+/** A compiled, fully anchored RE2 regex. */
+export interface AnchoredRegex {
+  readonly source: string;
+  /** True when the whole value matches. Linear in the length of the value. */
+  test(value: string): boolean;
+  /** The groups of a whole-value match (index 0 is the match), with named groups; null when it does not match. */
+  exec(value: string): RegexGroups | null;
 }
 
-const regexCache = new Map<string, RegExp>();
+export interface RegexGroups {
+  readonly [index: number]: string | undefined;
+  readonly length: number;
+  readonly groups: Readonly<Record<string, string | undefined>>;
+}
 
-/** Compiles a fully anchored RE2-style regex, cached by source. */
-export function compileAnchoredRegex(src: string): RegExp {
+function regexError(src: string, msg: string, cause?: unknown): FlowpilotError {
+  const shown = src.length > 200 ? `${JSON.stringify(src.slice(0, 200))}... (${src.length} characters)` : JSON.stringify(src);
+  return new FlowpilotError('FP_PROMQL_REGEX', `invalid regular expression ${shown}: ${msg}`, cause === undefined ? undefined : { cause });
+}
+
+function nestingDepth(src: string): number {
+  let depth = 0;
+  let max = 0;
+  let inClass = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src.charCodeAt(i);
+    if (c === 92 /* \\ */) { i++; continue; }
+    if (inClass) { if (c === 93 /* ] */) inClass = false; continue; }
+    if (c === 91 /* [ */) { inClass = true; if (src[i + 1] === '^') i++; if (src[i + 1] === ']') i++; continue; }
+    if (c === 40 /* ( */) { if (++depth > max) max = depth; } else if (c === 41 /* ) */) depth--;
+  }
+  return max;
+}
+
+/** Label values that are plain text: a regex made only of these (and `|`) is a set of literals. */
+const LITERAL = /^[A-Za-z0-9_:\- \/,=@%]*$/;
+
+/**
+ * Compiles src as Prometheus does (`^(?:src)$`, Go's RE2 syntax) with re2js, a linear-time
+ * RE2 engine: what RE2 refuses (backreferences, lookarounds, repeat counts over 1000, ...)
+ * fails with FP_PROMQL_REGEX, and matching never backtracks. Literals and alternations of
+ * literals (the common `job=~"a|b"`) are matched without the automaton. Cached by source.
+ */
+export function compileAnchoredRegex(src: string): AnchoredRegex {
   let re = regexCache.get(src);
   if (re !== undefined) return re;
-  const { pattern, dotAll } = translateRe2(src);
+  if (nestingDepth(src) > MAX_NESTING) throw regexError(src, 'error parsing regexp: expression nests too deeply');
+  let compiled: RE2JS;
   try {
-    re = new RegExp(`^(?:${pattern})$`, dotAll ? 's' : '');
+    compiled = RE2JS.compile(`^(?:${src})$`);
   } catch (err) {
-    throw new FlowpilotError('FP_PROMQL_REGEX', `invalid regular expression ${JSON.stringify(src)}: ${(err as Error).message}`, { cause: err });
+    throw regexError(src, err instanceof RE2JSException ? err.message : `error parsing regexp: ${(err as Error).message}`, err);
   }
+  const literals = src.split('|');
+  const fast = literals.every((l) => LITERAL.test(l)) ? new Set(literals) : null;
+  re = {
+    source: src,
+    test: fast !== null ? (v) => fast.has(v) : (v) => compiled.testExact(v),
+    exec: (v) => {
+      const m = compiled.matcher(v);
+      if (!m.matches()) return null;
+      const out: (string | undefined)[] = [];
+      for (let i = 0; i <= m.groupCount(); i++) out.push(m.group(i) ?? undefined);
+      const groups: Record<string, string | undefined> = {};
+      for (const name of Object.keys(compiled.namedGroups())) groups[name] = m.group(name) ?? undefined;
+      return Object.assign(out, { groups });
+    },
+  };
   if (regexCache.size > 10_000) regexCache.clear();
   regexCache.set(src, re);
   return re;
 }
+
+const regexCache = new Map<string, AnchoredRegex>();
 
 /** Builds a matcher; throws FP_PROMQL_REGEX for a regex that does not compile. */
 export function newMatcher(type: MatchType, name: string, value: string): LabelMatcher {
