@@ -109,6 +109,7 @@ export function fastAggregate(ev: Evaluator, e: AggregateExpr, input: EvalSeries
   }
   const out: EvalSeries[] = [];
   for (let g = 0; g < groupLabels.length; g++) {
+    ev.check();
     const ts: number[] = [];
     const vs: number[] = [];
     for (let k = 0; k < steps; k++) {

@@ -10,12 +10,13 @@ import { FlowpilotError } from '../../common/errors.ts';
 import { labelsKey } from '../tsdb/labels.ts';
 import type { Queryable } from '../tsdb/storage.ts';
 import type { Expr } from './ast.ts';
-import { type EvalSeries, type EvalValue, execError, stepsOf } from './eval-types.ts';
+import { type EvalSeries, type EvalValue, execError } from './eval-types.ts';
 import { Evaluator, dropMetricName } from './evaluator.ts';
 import {
   DEFAULT_LOOKBACK_DELTA_MS, DEFAULT_MAX_SAMPLES, DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_SUBQUERY_STEP_MS, type EngineOptions, type QueryOptions,
 } from './options.ts';
 import { parseExpr } from './parser.ts';
+import { canceledError, promErrorType, timeoutError, toQueryError } from './errors.ts';
 import { exprType } from './typecheck.ts';
 import type { MatrixSeries, QueryData, QueryResult, VectorSample } from './value.ts';
 
@@ -67,7 +68,7 @@ export class PromQLEngine {
     try {
       return fn();
     } catch (err) {
-      result = err instanceof FlowpilotError && err.code === 'FP_PROMQL_TIMEOUT' ? 'timeout' : err instanceof FlowpilotError && err.code === 'FP_PROMQL_CANCELED' ? 'canceled' : 'error';
+      result = outcomeOf(err);
       throw err;
     } finally {
       this.observe(kind, (performance.now() - t0) / 1000, result);
@@ -104,8 +105,8 @@ export class PromQLEngine {
   }
 
   private rangeChunk(query: string | Expr, startMs: number, endMs: number, stepMs: number, opts: QueryOptions, whole: QueryFrame | undefined): QueryResult {
-    if (!(stepMs > 0)) throw new FlowpilotError('FP_PROMQL_EXEC', 'zero or negative query resolution step widths are not accepted');
-    if (endMs < startMs) throw new FlowpilotError('FP_PROMQL_EXEC', 'end timestamp must not be before start time');
+    if (!(stepMs > 0)) throw new FlowpilotError('FP_PROMQL_RESOLUTION', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
+    if (endMs < startMs) throw new FlowpilotError('FP_PROMQL_RESOLUTION', 'end timestamp must not be before start time');
     const prepared = this.prepare(query);
     const expr = prepared.expr;
     const text = whole?.text ?? prepared.text;
@@ -147,8 +148,7 @@ export class PromQLEngine {
       this.observe?.('range', (performance.now() - t0) / 1000, 'success');
       return r;
     } catch (err) {
-      const code = err instanceof FlowpilotError ? err.code : '';
-      this.observe?.('range', (performance.now() - t0) / 1000, code === 'FP_PROMQL_TIMEOUT' ? 'timeout' : code === 'FP_PROMQL_CANCELED' ? 'canceled' : 'error');
+      this.observe?.('range', (performance.now() - t0) / 1000, outcomeOf(err));
       throw err;
     }
   }
@@ -162,7 +162,8 @@ export class PromQLEngine {
     for (let first = 0; first < steps; first += RANGE_CHUNK_STEPS) {
       if (first > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const remaining = deadline - performance.now();
-      if (remaining <= 0) throw new FlowpilotError('FP_PROMQL_TIMEOUT', 'query timed out in expression evaluation');
+      if (remaining <= 0) throw timeoutError();
+      if (opts.signal?.aborted === true) throw canceledError();
       const cs = startMs + first * stepMs;
       const ce = startMs + Math.min(steps - 1, first + RANGE_CHUNK_STEPS - 1) * stepMs;
       const part = this.rangeChunk(expr, cs, ce, stepMs, { ...opts, timeoutMs: remaining }, { start: startMs, end: endMs, text });
@@ -181,12 +182,16 @@ export class PromQLEngine {
   }
 
   private prepare(query: string | Expr): { expr: Expr; text: string } {
-    if (typeof query === 'string') return { expr: parseExpr(query), text: query };
-    return { expr: query, text: '' };
+    if (typeof query !== 'string') return { expr: query, text: '' };
+    try {
+      return { expr: parseExpr(query), text: query };
+    } catch (err) {
+      throw toQueryError(err, 'parse');
+    }
   }
 
   private run(expr: Expr, text: string, start: number, end: number, step: number, opts: QueryOptions, whole?: QueryFrame): { value: EvalValue; warnings: string[]; infos: string[] } {
-    if (opts.signal?.aborted === true) throw new FlowpilotError('FP_PROMQL_CANCELED', 'query was canceled');
+    if (opts.signal?.aborted === true) throw canceledError();
     const annotations = { warnings: new Set<string>(), infos: new Set<string>() };
     const ev = new Evaluator({
       storage: this.storage,
@@ -196,13 +201,23 @@ export class PromQLEngine {
       defaultSubqueryStepMs: this.options.defaultSubqueryStepMs,
       deadline: performance.now() + (opts.timeoutMs ?? this.options.timeoutMs),
       signal: opts.signal,
-      maxSamples: this.options.maxSamples,
+      maxSamples: opts.maxSamples ?? this.options.maxSamples,
       annotations,
       text,
     });
-    const value = ev.eval(expr, stepsOf(start, end, step));
+    let value: EvalValue;
+    try {
+      value = ev.eval(expr, ev.steps(start, end, step));
+    } catch (err) {
+      throw toQueryError(err, 'eval');
+    }
     return { value, warnings: [...annotations.warnings], infos: [...annotations.infos] };
   }
+}
+
+function outcomeOf(err: unknown): string {
+  const t = promErrorType(err);
+  return t === 'timeout' || t === 'canceled' ? t : 'error';
 }
 
 /**

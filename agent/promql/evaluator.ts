@@ -5,7 +5,6 @@
  * functions live in binary.ts, aggregate.ts and functions.ts. Evaluation never does I/O;
  * it checks the deadline and abort signal as it goes.
  */
-import { FlowpilotError } from '../../common/errors.ts';
 import { type Labels, withoutMetricName } from '../tsdb/labels.ts';
 import type { Queryable } from '../tsdb/storage.ts';
 import type { AtModifier, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from './ast.ts';
@@ -13,6 +12,7 @@ import { evalAggregate } from './aggregate.ts';
 import { evalBinary } from './binary.ts';
 import { type Annotations, type EvalSeries, type EvalValue, type RangeSeries, type StepContext, execError, stepsOf } from './eval-types.ts';
 import { evalCall } from './functions.ts';
+import { MAX_POINTS_PER_SERIES, canceledError, resolutionError, timeoutError, tooManySamplesError } from './errors.ts';
 import { positionOf } from './parser.ts';
 
 export interface EvalEnv {
@@ -58,8 +58,8 @@ export class Evaluator {
   }
 
   checkNow(): void {
-    if (this.env.signal?.aborted === true) throw new FlowpilotError('FP_PROMQL_CANCELED', 'query was canceled');
-    if (performance.now() > this.env.deadline) throw new FlowpilotError('FP_PROMQL_TIMEOUT', 'query timed out in expression evaluation');
+    if (this.env.signal?.aborted === true) throw canceledError();
+    if (performance.now() > this.env.deadline) throw timeoutError();
   }
 
   /** Adds a warning or info annotation positioned at the node, rendered as Prometheus's API does. */
@@ -75,7 +75,17 @@ export class Evaluator {
 
   private countSamples(n: number): void {
     this.samplesLoaded += n;
-    if (this.samplesLoaded > this.env.maxSamples) throw execError('query processing would load too many samples into memory in query execution');
+    if (this.samplesLoaded > this.env.maxSamples) throw tooManySamplesError();
+  }
+
+  /**
+   * Refuses a step context before anything is allocated for it: more steps than samples a
+   * query may load would fail anyway, and typed arrays of that length may not even exist.
+   */
+  steps(start: number, end: number, interval: number): StepContext {
+    const n = Math.floor((end - start) / interval) + 1;
+    if (!Number.isFinite(n) || n > this.env.maxSamples) throw tooManySamplesError();
+    return stepsOf(start, end, interval);
   }
 
   atTime(at: AtModifier | null): number | null {
@@ -124,6 +134,7 @@ export class Evaluator {
       let j = -1;
       const n = s.t.length;
       for (let k = 0; k < ctx.steps; k++) {
+        this.check();
         const stepT = ctx.start + k * ctx.interval;
         const ref = (at ?? stepT) - e.offsetMs;
         while (j + 1 < n && s.t[j + 1]! <= ref) j++;
@@ -182,10 +193,12 @@ export class Evaluator {
     const outerStart = Math.min(ends[0]!, ends[ends.length - 1]!);
     const outerEnd = Math.max(ends[0]!, ends[ends.length - 1]!);
     const step = e.stepMs > 0 ? e.stepMs : this.env.defaultSubqueryStepMs;
+    // Prometheus's per-series resolution limit, applied to each subquery window.
+    if (!(Math.floor(e.rangeMs / step) <= MAX_POINTS_PER_SERIES)) throw resolutionError();
     let innerStart = step * Math.trunc((outerStart - e.rangeMs) / step);
     if (innerStart <= outerStart - e.rangeMs) innerStart += step;
     if (innerStart > outerEnd) return { series: [], rangeMs: e.rangeMs, windowEnds: ends };
-    const inner = this.eval(e.expr, stepsOf(innerStart, outerEnd, step));
+    const inner = this.eval(e.expr, this.steps(innerStart, outerEnd, step));
     if (inner.type !== 'vector') throw execError('subquery is only allowed on instant vector');
     const series: RangeSeries[] = inner.series.map((s) => ({ metric: s.dropName ? dropMetricName(s.metric) : s.metric, ts: s.ts, vs: s.vs }));
     return { series, rangeMs: e.rangeMs, windowEnds: ends };
@@ -199,6 +212,7 @@ export class Evaluator {
     const start = end - arg.rangeMs;
     const series: RangeSeries[] = [];
     for (const s of arg.series) {
+      this.check();
       const ts: number[] = [];
       const vs: number[] = [];
       for (let i = 0; i < s.ts.length; i++) if (s.ts[i]! > start && s.ts[i]! <= end) { ts.push(s.ts[i]!); vs.push(s.vs[i]!); }

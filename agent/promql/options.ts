@@ -20,5 +20,7 @@ export interface EngineOptions {
 export interface QueryOptions {
   lookbackDeltaMs?: number;
   timeoutMs?: number;
+  /** Lowers the engine's maxSamples for this query (rule evaluation runs under its own limits). */
+  maxSamples?: number;
   signal?: AbortSignal;
 }

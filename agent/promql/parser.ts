@@ -35,6 +35,9 @@ const AGG_OPS: Record<string, AggregateOp> = {
   Topk: 'topk', Bottomk: 'bottomk', CountValues: 'count_values', Quantile: 'quantile', LimitK: 'limitk', LimitRatio: 'limit_ratio',
 };
 
+/** The longest duration Go's int64 nanoseconds can hold, in ms. */
+const MAX_DURATION_MS = 9_223_372_036_854;
+
 type Tok =
   | { t: 'operand'; e: Expr }
   | { t: 'prefix'; op: '-' | '+'; from: number }
@@ -298,6 +301,8 @@ class Builder {
     }
     const ms = parseDurationMs(this.src(n));
     if (ms === null) return this.fail(n.from, `bad duration syntax: ${JSON.stringify(this.src(n))}`);
+    // Go's time.Duration holds about 292 years; Prometheus refuses longer ones.
+    if (ms > MAX_DURATION_MS) return this.fail(n.from, 'duration out of range');
     return ms;
   }
 

@@ -16,6 +16,7 @@ import { errorMessage, isFlowpilotError } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import { silentLogger } from '../../common/log.ts';
 import { parseExpr, toApiData, type PromQLEngine } from '../promql/index.ts';
+import { MAX_POINTS_PER_SERIES, promErrorType, resolutionError, toQueryError } from '../promql/errors.ts';
 import type { LabelMatcher, Labels } from '../tsdb/index.ts';
 import type { TargetHealth } from '../collect/scraper.ts';
 import { ApiError, STATUS_OF, goTime, parseDurationParam, parseTimeParam, readForm } from './params.ts';
@@ -50,8 +51,6 @@ export interface AgentApiOptions {
   extraRoutes?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
 }
 
-const MAX_POINTS = 11_000;
-
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -64,19 +63,11 @@ function success(res: http.ServerResponse, data: unknown, warnings: string[] = [
 
 function apiErrorFrom(err: unknown, param?: string): ApiError {
   if (err instanceof ApiError) return err;
-  if (isFlowpilotError(err)) {
-    switch (err.code) {
-      case 'FP_PROMQL_PARSE':
-      case 'FP_PROMQL_REGEX':
-        return new ApiError('bad_data', param ? `invalid parameter "${param}": ${err.message}` : err.message);
-      case 'FP_PROMQL_TIMEOUT':
-        return new ApiError('timeout', `query timed out in expression evaluation`);
-      case 'FP_PROMQL_CANCELED':
-        return new ApiError('canceled', 'query was canceled');
-      case 'FP_PROMQL_EXEC':
-        return new ApiError('execution', err.message);
-    }
+  const type = promErrorType(err);
+  if (type === 'bad_data' && param !== undefined && isFlowpilotError(err) && (err.code === 'FP_PROMQL_PARSE' || err.code === 'FP_PROMQL_REGEX')) {
+    return new ApiError('bad_data', `invalid parameter "${param}": ${err.message}`);
   }
+  if (type !== null) return new ApiError(type, errorMessage(err));
   return new ApiError('internal', errorMessage(err));
 }
 
@@ -87,7 +78,7 @@ function parseMatchers(form: URLSearchParams): LabelMatcher[][] {
     try {
       e = parseExpr(m);
     } catch (err) {
-      throw apiErrorFrom(err, 'match[]');
+      throw apiErrorFrom(toQueryError(err, 'parse'), 'match[]');
     }
     if (e.kind !== 'vector_selector') throw new ApiError('bad_data', `invalid parameter "match[]": 1:1: parse error: expected type instant vector in selector, got ${e.kind}`);
     return [...e.matchers];
@@ -208,10 +199,10 @@ export class AgentApi {
     try {
       expr = parseExpr(q);
     } catch (err) {
-      throw apiErrorFrom(err, 'query');
+      throw apiErrorFrom(toQueryError(err, 'parse'), 'query');
     }
     const result = await this.opts.engine.instantQuery(expr, t, { timeoutMs, signal: clientGone(req, res) }).catch((err: unknown) => {
-      throw apiErrorFrom(err);
+      throw apiErrorFrom(toQueryError(err, 'eval'));
     });
     success(res, toApiData(result.data), result.warnings, result.infos);
   }
@@ -224,16 +215,17 @@ export class AgentApi {
     if (stepRaw === null || stepRaw === '') throw new ApiError('bad_data', 'invalid parameter "step": cannot parse "" to a valid duration');
     const step = parseDurationParam(stepRaw, 'step');
     if (step <= 0) throw new ApiError('bad_data', 'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
-    if ((end - start) / step > MAX_POINTS) throw new ApiError('bad_data', 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+    // Go divides durations as integers: 11,000 intervals (11,001 points) pass.
+    if (Math.floor((end - start) / step) > MAX_POINTS_PER_SERIES) throw apiErrorFrom(resolutionError());
     const timeoutMs = timeoutOf(form, this.opts.queryTimeoutMs);
     let expr;
     try {
       expr = parseExpr(form.get('query') ?? '');
     } catch (err) {
-      throw apiErrorFrom(err, 'query');
+      throw apiErrorFrom(toQueryError(err, 'parse'), 'query');
     }
     const result = await this.opts.engine.rangeQuery(expr, start, end, step, { timeoutMs, signal: clientGone(req, res) }).catch((err: unknown) => {
-      throw apiErrorFrom(err);
+      throw apiErrorFrom(toQueryError(err, 'eval'));
     });
     success(res, toApiData(result.data), result.warnings, result.infos);
   }
