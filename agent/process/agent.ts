@@ -77,7 +77,7 @@ export class AgentProcess {
     collectDefaultMetrics({ register: this.registry, prefix: 'flowpilot_agent_' });
     this.storage = new MemoryStorage({ retentionMs: this.config.storage.retention, maxSeries: this.config.storage.maxSeries, logger: this.log });
     this.storage.registerMetrics(this.registry);
-    this.engine = new PromQLEngine(this.storage, { timeoutMs: this.config.query.timeout, lookbackDeltaMs: this.config.query.lookbackDelta });
+    this.engine = new PromQLEngine(this.storage, { timeoutMs: this.config.query.timeout, lookbackDeltaMs: this.config.query.lookbackDelta, maxSamples: this.config.query.maxSamples });
     this.scrapes = new ScrapeManager({ appender: this.storage, registry: this.registry, logger: this.log });
   }
 
@@ -118,7 +118,7 @@ export class AgentProcess {
     if (cfg.rules.files.length > 0) {
       this.rules = new RuleManager({
         files: cfg.rules.files,
-        query: engineQueryFunc(this.engine),
+        query: engineQueryFunc(this.engine, { timeoutMs: Math.min(cfg.query.ruleTimeout, cfg.query.timeout) }),
         appender: this.storage,
         evaluationIntervalMs: cfg.rules.evaluationInterval,
         externalLabels: cfg.rules.externalLabels,

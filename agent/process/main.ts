@@ -28,6 +28,11 @@ export interface AgentFlags {
   policy?: string;
   actuation?: string;
   journal?: string;
+  /** Prometheus's query flags, under their Prometheus names. */
+  'query.timeout'?: string;
+  'query.lookbackDelta'?: string;
+  'query.maxSamples'?: string;
+  'query.maxConcurrency'?: string;
 }
 
 type Raw = Record<string, unknown>;
@@ -64,6 +69,10 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
   if (flags.policy !== undefined) section(raw, 'scaling').policyFile = flags.policy;
   if (flags.actuation !== undefined) section(raw, 'actuation').mode = flags.actuation;
   if (flags.journal !== undefined) section(section(raw, 'actuation'), 'journal').dir = flags.journal;
+  if (flags['query.timeout'] !== undefined) section(raw, 'query').timeout = flags['query.timeout'];
+  if (flags['query.lookbackDelta'] !== undefined) section(raw, 'query').lookbackDelta = flags['query.lookbackDelta'];
+  if (flags['query.maxSamples'] !== undefined) section(raw, 'query').maxSamples = Number(flags['query.maxSamples']);
+  if (flags['query.maxConcurrency'] !== undefined) section(raw, 'query').maxConcurrency = Number(flags['query.maxConcurrency']);
   // Actions go to the cluster the agent collects from, unless the file says otherwise.
   const urls = (raw.flink as Raw | undefined)?.urls;
   const actuation = section(raw, 'actuation');

@@ -5,7 +5,7 @@
  * engine and storage without depending on their full surface.
  */
 import type { Labels } from '../tsdb/index.ts';
-import type { Expr, PromQLEngine } from '../promql/index.ts';
+import type { Expr, PromQLEngine, QueryOptions } from '../promql/index.ts';
 import { FlowpilotError } from '../../common/errors.ts';
 
 export interface RuleSample {
@@ -54,10 +54,14 @@ export function annotationsFromRecord(rec: Record<string, string>): Labels {
   return Object.freeze(out);
 }
 
-/** Wraps the PromQL engine as Prometheus's EngineQueryFunc does. */
-export function engineQueryFunc(engine: PromQLEngine): RuleQueryFunc {
+/**
+ * Wraps the PromQL engine as Prometheus's EngineQueryFunc does. `limits` bound each rule's
+ * query (the agent evaluates rules on its main thread): past them the rule fails with a
+ * typed query error, which the group records as the rule's health.
+ */
+export function engineQueryFunc(engine: PromQLEngine, limits: QueryOptions = {}): RuleQueryFunc {
   return async (q, tMs) => {
-    const res = engine.instantQuerySync(q, tMs);
+    const res = engine.instantQuerySync(q, tMs, limits);
     const d = res.data;
     if (d.resultType === 'vector') return d.result.map((s) => ({ metric: s.metric, value: s.value }));
     if (d.resultType === 'scalar') return [{ metric: Object.freeze({}), value: d.result.value }];

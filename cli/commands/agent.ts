@@ -27,6 +27,10 @@ export function register(program: Command): void {
     .option('--policy <file>', 'scaling policy file (docs/scaling-policy.md)')
     .option('--actuation <mode>', 'how rescales are carried out: in-place, savepoint, kubernetes-deployment, flink-deployment, dry-run')
     .option('--journal <dir>', 'directory of the intent journal (file journal)')
+    .option('--query.timeout <duration>', 'longest a query may run (default 2m)')
+    .option('--query.max-samples <n>', 'most samples one query may load (default 50000000)')
+    .option('--query.max-concurrency <n>', 'API queries evaluated at once; more wait in a queue (default 20)')
+    .option('--query.lookback-delta <duration>', 'how far back an instant selector looks (default 5m)')
     .action(async (opts: Record<string, unknown>) => {
       const { runAgent } = await import('../../agent/process/main.ts');
       await runAgent(opts);
