@@ -91,6 +91,7 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
     } else if (long.basis !== 'observed-catch-up') sourceCapacityUnknown = true;
   }
   const { lo, hi } = vertexBounds(v, policy);
+  if (v.excluded) notes.push(v.excluded === 'finished' ? 'FINISHED: not sized, keeps its parallelism' : 'Flink reports no busy time (NaN: a legacy source): not sized, keeps its parallelism');
   const b = exponentFor(input.points, policy, notes);
   const u = policy.utilization;
   const k = policy.upConfirmIntervals;

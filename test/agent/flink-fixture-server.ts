@@ -4,6 +4,10 @@
  * from a metric store with Flink's semantics (list without `get`, string values, `agg=`
  * min/max/avg/sum/skew, `[]` when any requested id is missing somewhere, 404 `{"errors":[...]}`).
  * Tests change `rest` and `store` in place to move the cluster on.
+ *
+ * `loadRecordedScenario(name)` builds the same two parts from test/fixtures/flink-recorded/: real
+ * Flink responses recorded in the Flink Kubernetes Operator's tests (each file names its source),
+ * plus the metric values those tests build in code (scenarios.json, marked "synthesized").
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -61,13 +65,60 @@ function listOrGet(maps: MetricMap[], query: URLSearchParams, aggregate: boolean
     const sum = vs.reduce((a, b) => a + b, 0);
     const all: Record<string, number> = { min: Math.min(...vs), max: Math.max(...vs), sum, avg: sum / vs.length, skew: 0 };
     const out: Record<string, unknown> = { id };
-    for (const a of aggs) if (all[a] !== undefined) out[a] = all[a];
+    // Jackson (Flink's REST mapper) writes non-finite doubles quoted: "NaN", "Infinity".
+    for (const a of aggs) if (all[a] !== undefined) out[a] = Number.isFinite(all[a]) ? all[a] : String(all[a]);
     return out;
   });
 }
 
-export async function startFlinkFixtureServer(): Promise<FlinkFixtureServer> {
-  const { rest, store } = loadFixtures();
+const RECORDED = join(import.meta.dirname, '..', 'fixtures', 'flink-recorded');
+
+interface RecordedFile {
+  source: string;
+  response?: unknown;
+  ids?: string[];
+}
+
+interface RecordedScenario {
+  describes: string;
+  jobId: string;
+  recorded: Record<string, string>;
+  recordedMetricIds?: Record<string, string>;
+  synthesized: { jobs: Record<string, MetricMap>; subtasks: Record<string, MetricMap[]> };
+}
+
+function readRecorded(file: string): RecordedFile {
+  return JSON.parse(readFileSync(join(RECORDED, file), 'utf8')) as RecordedFile;
+}
+
+export function recordedScenarioNames(): string[] {
+  return Object.keys((JSON.parse(readFileSync(join(RECORDED, 'scenarios.json'), 'utf8')) as { scenarios: Record<string, unknown> }).scenarios);
+}
+
+/** A cluster replaying recorded Flink payloads (see the module comment). */
+export function loadRecordedScenario(name: string): { rest: Record<string, unknown>; store: MetricStore; scenario: RecordedScenario } {
+  const all = (JSON.parse(readFileSync(join(RECORDED, 'scenarios.json'), 'utf8')) as { scenarios: Record<string, RecordedScenario> }).scenarios;
+  const scenario = all[name];
+  if (!scenario) throw new Error(`no recorded scenario ${name}`);
+  const rest: Record<string, unknown> = {};
+  for (const [path, file] of Object.entries(scenario.recorded)) rest[path] = readRecorded(file).response;
+  const details = rest[`/jobs/${scenario.jobId}`] as { jid: string; name: string; state: string; 'start-time': number };
+  // The overview lists the recorded job as its details describe it.
+  rest['/jobs/overview'] = { jobs: [{ jid: details.jid, name: details.name, state: details.state, 'start-time': details['start-time'] }] };
+  const subtasks: Record<string, MetricMap[]> = structuredClone(scenario.synthesized.subtasks);
+  for (const [vertex, file] of Object.entries(scenario.recordedMetricIds ?? {})) {
+    for (const prefixed of readRecorded(file).ids ?? []) {
+      const m = /^(\d+)\.(.+)$/.exec(prefixed)!;
+      const list = (subtasks[vertex] ??= []);
+      (list[Number(m[1])] ??= {})[m[2]!] = '0';
+    }
+  }
+  const store: MetricStore = { jobmanager: {}, taskmanagers: {}, jobs: structuredClone(scenario.synthesized.jobs), subtasks: { [scenario.jobId]: subtasks } };
+  return { rest, store, scenario };
+}
+
+export async function startFlinkFixtureServer(fixtures: { rest: Record<string, unknown>; store: MetricStore } = loadFixtures()): Promise<FlinkFixtureServer> {
+  const { rest, store } = fixtures;
   const state: FlinkFixtureServer = { url: '', rest, store, requests: [], vertexStore: true, failWith: null, close: async () => undefined };
   const server = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');

@@ -1,0 +1,94 @@
+import { describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FlowpilotError } from '../../common/errors.ts';
+import { FLINK_REST_ERRORS, FlinkRestClient } from './rest-client.ts';
+
+async function serve(t: TestContext, handler: http.RequestListener): Promise<string> {
+  const server = http.createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function failure(p: Promise<unknown>): Promise<FlowpilotError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof FlowpilotError, `expected a FlowpilotError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the call to fail');
+}
+
+describe('the Flink REST client', () => {
+  it('maps every failure onto one code of FLINK_REST_ERRORS, for reads and writes alike', async (t) => {
+    const url = await serve(t, (req, res) => {
+      if (req.url === '/jobs/missing') { res.writeHead(404, { 'content-type': 'application/json' }); res.end('{"errors":["org.apache.flink.runtime.rest.NotFoundException: Job missing not found\\n\\tat ..."]}'); return; }
+      if (req.url === '/broken') { res.writeHead(200); res.end('<html>'); return; }
+      if (req.url === '/hang') return; // never answers
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"errors":["Internal server error.","<Exception on server side:\\njava.lang.RuntimeException"]}');
+    });
+    const client = new FlinkRestClient({ baseUrl: url, timeoutMs: 300 });
+    t.after(() => client.close());
+    const notFound = await failure(client.get('/jobs/missing'));
+    assert.equal(notFound.code, 'FP_FLINK_NOT_FOUND');
+    assert.match(notFound.message, /HTTP 404: org\.apache\.flink\.runtime\.rest\.NotFoundException: Job missing not found$/);
+    assert.equal(await client.job('missing'), null, 'a 404 job reads as absent');
+    const status = await failure(client.setResourceRequirements('abc', {}));
+    assert.equal(status.code, 'FP_FLINK_REST');
+    assert.equal(status.details?.httpStatus, 500);
+    assert.equal((await failure(client.get('/broken'))).code, 'FP_FLINK_BAD_JSON');
+    assert.equal((await failure(client.get('/hang'))).code, 'FP_FLINK_TIMEOUT');
+    const closed = new FlinkRestClient({ baseUrl: 'http://127.0.0.1:1', timeoutMs: 1000 });
+    t.after(() => closed.close());
+    assert.equal((await failure(closed.jobsOverview())).code, 'FP_FLINK_UNREACHABLE');
+    const seen = new Set([notFound.code, status.code, 'FP_FLINK_BAD_JSON', 'FP_FLINK_TIMEOUT', 'FP_FLINK_UNREACHABLE']);
+    assert.deepEqual([...seen].sort(), Object.keys(FLINK_REST_ERRORS).sort(), 'the table lists exactly the codes the client throws');
+  });
+
+  it('keeps at most `concurrency` requests in flight; the rest wait in the pool without timing out', async (t) => {
+    let inFlight = 0;
+    let peak = 0;
+    const url = await serve(t, (_req, res) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      setTimeout(() => { inFlight--; res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"ok":true}'); }, 150);
+    });
+    // 8 requests of 150 ms through 2 connections take ~600 ms: more than the 400 ms timeout,
+    // which must count from the moment a request is on a connection, not from the call.
+    const client = new FlinkRestClient({ baseUrl: url, timeoutMs: 400, concurrency: 2 });
+    t.after(() => client.close());
+    const all = await Promise.all(Array.from({ length: 8 }, () => client.get<{ ok: boolean }>('/x')));
+    assert.equal(all.length, 8);
+    assert.ok(all.every((r) => r.ok));
+    assert.equal(peak, 2);
+  });
+
+  it('keeps a path prefix and sends the transport headers (the place for auth)', async (t) => {
+    const seen: Array<{ url: string | undefined; auth: string | undefined }> = [];
+    const url = await serve(t, (req, res) => {
+      seen.push({ url: req.url, auth: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"flink-version":"1.20.1"}');
+    });
+    const client = new FlinkRestClient({ baseUrl: `${url}/proxy/flink/`, http: { headers: { authorization: 'Bearer t0k3n' } } });
+    t.after(() => client.close());
+    assert.equal((await client.config())['flink-version'], '1.20.1');
+    assert.deepEqual(seen, [{ url: '/proxy/flink/config', auth: 'Bearer t0k3n' }]);
+  });
+
+  it('reads quoted non-finite aggregates as numbers', async (t) => {
+    const url = await serve(t, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('[{"id":"busyTimeMsPerSecond","min":"NaN","max":"NaN","avg":"NaN","sum":"NaN"},{"id":"numRecordsIn","min":1,"max":2,"avg":1.5,"sum":3}]');
+    });
+    const client = new FlinkRestClient({ baseUrl: url });
+    t.after(() => client.close());
+    const [busy, rin] = await client.getAggregated('/jobs/j/vertices/v/subtasks/metrics', ['busyTimeMsPerSecond', 'numRecordsIn'], ['min', 'max', 'avg', 'sum']);
+    assert.ok(Number.isNaN(busy!.avg));
+    assert.deepEqual(rin, { id: 'numRecordsIn', min: 1, max: 2, avg: 1.5, sum: 3 });
+  });
+});
