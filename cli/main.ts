@@ -4,7 +4,7 @@
  * subcommands; heavy modules are imported lazily inside each action so that
  * `flowpilot --help` stays fast.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command } from 'commander';
@@ -14,12 +14,18 @@ export interface CommandModule {
   register(program: Command): void;
 }
 
+/** The one version: package.json's (the image tag and the chart's appVersion are the same). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 async function main(argv: string[]): Promise<void> {
   const program = new Command();
   program
     .name('flowpilot')
     .description('A Flink-shaped streaming engine, and an agent that watches, alerts on and autoscales Flink jobs.')
-    .version('0.1.0')
+    .version(packageVersion())
     .showHelpAfterError();
 
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
