@@ -67,6 +67,7 @@ export class HttpExpositionSource implements TargetSource {
         return {
           samples: parser.sampleCount,
           parseErrors: parsed.errors.length,
+          metadata: parsed.metadata,
           ...(first ? { firstParseError: `line ${first.line}: ${first.message}` } : {}),
         };
       },

@@ -34,6 +34,7 @@ export class RegistrySource implements TargetSource {
         return {
           samples: parser.sampleCount,
           parseErrors: parsed.errors.length,
+          metadata: parsed.metadata,
           ...(first ? { firstParseError: `line ${first.line}: ${first.message}` } : {}),
         };
       },

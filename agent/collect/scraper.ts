@@ -20,7 +20,7 @@ import { silentLogger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { labelsFromRecord, labelsHash, sameLabels, type Labels, type SeriesRef } from '../tsdb/index.ts';
 import { mergeTargetLabels, targetKey, type ScrapeTarget, type SourceResult } from './target.ts';
-import { KNOWN_SERIES, type ParsedSample } from './prometheus-text.ts';
+import { KNOWN_SERIES, type FamilyMetadata, type ParsedSample } from './prometheus-text.ts';
 
 /**
  * The part of the tsdb the scraper writes to (MemoryStorage implements it). Scraped series are
@@ -127,6 +127,8 @@ export class ScrapeLoop {
   private readonly stopController = new AbortController();
   private running: Promise<void> | null = null;
   private state: TargetHealth;
+  /** Metric families of the last successful scrape, as the target described them. */
+  private families: ReadonlyMap<string, FamilyMetadata> = new Map();
 
   constructor(target: ScrapeTarget, opts: ScrapeLoopOptions) {
     this.target = target;
@@ -154,6 +156,11 @@ export class ScrapeLoop {
 
   health(): TargetHealth {
     return { ...this.state, labels: { ...this.state.labels } };
+  }
+
+  /** `# TYPE` and `# HELP` of each family of the last successful scrape. */
+  metadata(): ReadonlyMap<string, FamilyMetadata> {
+    return this.families;
   }
 
   /**
@@ -342,6 +349,7 @@ export class ScrapeLoop {
       const summary = result.parse(onBatch);
       ({ parseErrors, firstParseError } = summary);
       total = summary.samples;
+      if (summary.metadata !== undefined) this.families = summary.metadata;
     } else onBatch(result.samples);
     const samplesLength = total;
     this.order = nextOrder;
@@ -484,6 +492,13 @@ export class ScrapeManager {
     }
     this.pools.set(pool, current);
     await Promise.all(stops);
+  }
+
+  /** Every target's health with the metric families it described at its last successful scrape. */
+  targetMetadata(): Array<{ target: TargetHealth; families: ReadonlyMap<string, FamilyMetadata> }> {
+    const out: Array<{ target: TargetHealth; families: ReadonlyMap<string, FamilyMetadata> }> = [];
+    for (const loops of this.pools.values()) for (const loop of loops.values()) out.push({ target: loop.health(), families: loop.metadata() });
+    return out;
   }
 
   targets(): TargetHealth[] {

@@ -6,7 +6,7 @@
  * labels win and a clashing scraped label is kept as `exported_<name>`; with honor_labels true
  * the scraped labels win. Empty label values are dropped afterwards, as in Prometheus.
  */
-import type { KnownSeriesTest, ParsedSample } from './prometheus-text.ts';
+import type { FamilyMetadata, KnownSeriesTest, ParsedSample } from './prometheus-text.ts';
 
 /** What a source hands back for one scrape. */
 export interface SourceResult {
@@ -27,6 +27,8 @@ export interface ParseSummary {
   samples: number;
   parseErrors: number;
   firstParseError?: string;
+  /** `# TYPE` / `# HELP` per metric family, for /api/v1/metadata and /api/v1/targets/metadata. */
+  metadata?: ReadonlyMap<string, FamilyMetadata>;
 }
 
 /** Where a target's samples come from. Implementations must honour the AbortSignal. */

@@ -23,6 +23,7 @@ import { loadKubeConfig } from '../kube/client.ts';
 import { AgentApi, startAgentServer, type AgentApiOptions, type AgentServer } from '../server/api.ts';
 import type { AgentConfig } from './config.ts';
 import { ObservationRecorder } from './recorder.ts';
+import { flattenSettings, redactSecrets } from '../server/prometheus-status.ts';
 import { discoveredTargets, flinkTarget, selfTarget, staticTargets } from './targets.ts';
 
 /** What an ObservationHandler may look at besides the observation. */
@@ -95,6 +96,13 @@ export class AgentProcess {
       registry: this.registry,
       rules: { groups: () => this.rules?.groups() ?? [], reload: () => (this.rules ? this.rules.reload() : Promise.resolve({ ok: true, problems: [] })) },
       targets: () => this.scrapes.targets(),
+      status: {
+        targetMetadata: () => this.scrapes.targetMetadata(),
+        config: () => redactSecrets(cfg),
+        flags: () => flattenSettings(cfg),
+        tsdb: (limit) => this.storage.cardinality(limit),
+        alertmanagers: () => cfg.alerting.alertmanagers,
+      },
       ready: () => this.notReadyReason(),
       queryTimeoutMs: cfg.query.timeout,
       version: this.opts.version,

@@ -21,6 +21,7 @@ import type { LabelMatcher, Labels } from '../tsdb/index.ts';
 import type { TargetHealth } from '../collect/scraper.ts';
 import { ApiError, STATUS_OF, goTime, parseDurationParam, parseTimeParam, readForm } from './params.ts';
 import { alertsApiData, rulesApiData, type RuleGroup } from '../rules/index.ts';
+import { statusRoute, type StatusSource } from './prometheus-status.ts';
 
 /** What the server needs from the rule manager. */
 export interface RuleSource {
@@ -47,6 +48,8 @@ export interface AgentApiOptions {
   version: string;
   logger?: Logger;
   now?: () => number;
+  /** Metadata, configuration, flags, store figures and Alertmanagers for the status endpoints. */
+  status?: StatusSource;
   /** Extra routes (e.g. the autoscaler's decisions API); return true when handled. */
   extraRoutes?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
 }
@@ -148,12 +151,24 @@ export class AgentApi {
       res.end('404 page not found\n');
       return;
     }
+    // As Prometheus's API: CORS headers on every answer, OPTIONS (a browser's preflight) is 204.
+    res.setHeader('access-control-allow-headers', 'Accept, Authorization, Content-Type, Origin');
+    res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+    res.setHeader('access-control-expose-headers', 'Date');
+    if (req.headers.origin !== undefined) res.setHeader('access-control-allow-origin', '*');
+    if (method === 'OPTIONS') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     if (method !== 'GET' && method !== 'POST') {
       sendJson(res, 405, { status: 'error', errorType: 'bad_data', error: `method ${method} not allowed` });
       return;
     }
     const form = await readForm(req, url);
     const rest = path.slice('/api/v1/'.length);
+    const status = statusRoute(rest, form, this.opts.status ?? {}, this.opts.version);
+    if (status !== undefined) return success(res, status.data);
     switch (rest) {
       case 'query':
         return this.query(req, res, form);
@@ -177,12 +192,8 @@ export class AgentApi {
       }
       case 'targets':
         return success(res, this.targetsData(form.get('state')));
-      case 'metadata':
-        return success(res, {});
       case 'query_exemplars':
         return success(res, []);
-      case 'status/buildinfo':
-        return success(res, { version: '2.42.0', revision: `flowpilot-${this.opts.version}`, branch: 'flowpilot', buildUser: 'flowpilot', buildDate: '', goVersion: 'none (flowpilot agent on Node.js)' });
       case 'status/runtimeinfo':
         return success(res, { startTime: goTime(this.now() - process.uptime() * 1000), CWD: process.cwd(), reloadConfigSuccess: true, lastConfigTime: goTime(this.now()), goroutineCount: 0, GOMAXPROCS: 1, GOGC: '', GODEBUG: '', storageRetention: '' });
     }

@@ -51,6 +51,15 @@ export interface StorageStats {
   outOfOrderSamples: number;
 }
 
+/** Prometheus's /api/v1/status/tsdb shape. */
+export interface TsdbStatus {
+  headStats: { numSeries: number; numLabelPairs: number; chunkCount: number; minTime: number; maxTime: number };
+  seriesCountByMetricName: Array<{ name: string; value: number }>;
+  labelValueCountByLabelName: Array<{ name: string; value: number }>;
+  memoryInBytesByLabelName: Array<{ name: string; value: number }>;
+  seriesCountByLabelValuePair: Array<{ name: string; value: number }>;
+}
+
 export class MemoryStorage implements Queryable {
   readonly retentionMs: number;
   readonly maxSeries: number;
@@ -95,6 +104,46 @@ export class MemoryStorage implements Queryable {
 
   stats(): StorageStats {
     return { series: this.index.size, samples: this.samples, seriesLimitRejections: this.limitRejections, outOfOrderSamples: this.outOfOrder };
+  }
+
+  /**
+   * Cardinality figures in the shape of Prometheus's /api/v1/status/tsdb: the head's series and
+   * label-pair counts, and the `limit` largest entries of each breakdown. One pass over the postings.
+   */
+  cardinality(limit = 10): TsdbStatus {
+    const top = (m: Map<string, number>): Array<{ name: string; value: number }> =>
+      [...m].map(([name, value]) => ({ name, value })).sort((a, b) => b.value - a.value || (a.name < b.name ? -1 : 1)).slice(0, limit);
+    const byMetric = new Map<string, number>();
+    const valuesByName = new Map<string, number>();
+    const bytesByName = new Map<string, number>();
+    const byPair = new Map<string, number>();
+    let pairs = 0;
+    for (const [name, values] of this.postings) {
+      let live = 0;
+      let bytes = 0;
+      for (const [value, list] of values) {
+        let n = 0;
+        for (const x of list) if (!x.dead) n++;
+        if (n === 0) continue;
+        live++;
+        pairs++;
+        bytes += value.length;
+        byPair.set(`${name}=${value}`, n);
+        if (name === '__name__') byMetric.set(value, n);
+      }
+      if (live > 0) {
+        valuesByName.set(name, live);
+        bytesByName.set(name, bytes);
+      }
+    }
+    return {
+      // minTime is where retention cuts (no sample kept is older); chunkCount is 0: series are ring buffers, not chunks.
+      headStats: { numSeries: this.index.size, numLabelPairs: pairs, chunkCount: 0, minTime: this.maxTimeSeen === -Infinity ? 0 : this.maxTimeSeen - this.retentionMs, maxTime: this.maxTimeSeen === -Infinity ? 0 : this.maxTimeSeen },
+      seriesCountByMetricName: top(byMetric),
+      labelValueCountByLabelName: top(valuesByName),
+      memoryInBytesByLabelName: top(bytesByName),
+      seriesCountByLabelValuePair: top(byPair),
+    };
   }
 
   /** Appends a float sample. Labels may be any record; they are canonicalized. */
