@@ -118,6 +118,9 @@ export class Actuator {
     const r = h.record.finished ? resultOf(h, resumed)
       : { ...resultOf(h, resumed), outcome: 'timed-out' as const, message: `still in flight at step "${h.record.step}"; will resume` };
     this.o.metrics?.observe(r, (ctx.clock() - started) / 1000);
+    if (r.realization?.unexpectedUpgrade) {
+      ctx.log.error({ jobKey: r.jobKey, realization: r.realization }, 'the operator UPGRADED (restarted) the job where an in-place rescale was expected');
+    }
     await this.event(r, h);
     return r;
   }
@@ -127,13 +130,17 @@ export class Actuator {
     const regarding = this.o.eventSubject?.(r.jobKey) ?? { kind: 'FlinkJob', name: r.jobKey.toLowerCase().replace(/[^a-z0-9.-]/g, '-') };
     const req = h.record.request;
     const note = `${r.outcome}: ${JSON.stringify(req.current)} → ${JSON.stringify(req.target)}${req.taskManagers !== undefined ? `, ${req.taskManagers} TaskManagers` : ''}. Why: ${req.reasons.join('; ')}. ${r.message}`;
+    const unexpected = r.realization?.unexpectedUpgrade === true;
+    const reason = unexpected ? 'RescaleUpgradedUnexpectedly'
+      : r.errorCode === 'FP_ACTUATE_AUTOSCALER_CONFLICT' ? 'AutoscalerConflict'
+        : r.outcome === 'recommended' ? 'ScalingReport' : r.outcome === 'succeeded' ? 'Rescaled' : 'RescaleFailed';
     try {
       await this.o.recordEvent({
         regarding,
-        reason: r.outcome === 'recommended' ? 'ScalingReport' : r.outcome === 'succeeded' ? 'Rescaled' : 'RescaleFailed',
+        reason,
         action: r.mode === 'dry-run' ? 'Recommend' : 'Rescale',
         note,
-        type: r.outcome === 'succeeded' || r.outcome === 'recommended' ? 'Normal' : 'Warning',
+        type: !unexpected && (r.outcome === 'succeeded' || r.outcome === 'recommended') ? 'Normal' : 'Warning',
       });
     } catch (err) {
       this.o.context.log.warn({ err, jobKey: r.jobKey }, 'could not record the Kubernetes Event for an action');

@@ -32,8 +32,11 @@ const jobTarget = z.object({
     namespace: z.string().optional(),
     slotsPerTaskManager: z.number().int().min(1).default(1).describe('to derive TaskManager replicas from parallelism'),
   }).optional().describe('the TaskManager workload scaled in kubernetes-deployment mode'),
-  flinkDeployment: z.object({ name: z.string(), namespace: z.string().optional() }).optional()
-    .describe('the FlinkDeployment patched in flink-deployment mode'),
+  flinkDeployment: z.object({
+    name: z.string(), namespace: z.string().optional(),
+    kind: z.enum(['FlinkDeployment', 'FlinkSessionJob']).optional().describe('default FlinkDeployment'),
+  }).strict().optional()
+    .describe('the FlinkDeployment (or FlinkSessionJob) patched in flink-deployment mode'),
 }).strict();
 
 export const actuationConfigSchema = z.object({

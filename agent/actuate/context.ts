@@ -11,7 +11,7 @@ import type { Logger } from '../../common/log.ts';
 import type { KubeClients } from '../kube/client.ts';
 import type { FlinkRestClient } from '../flink/rest-client.ts';
 import type { IntentHandle, IntentJournal } from './journal/intent.ts';
-import type { ActuationOutcome, ActuationResult, JobSubmission } from './types.ts';
+import type { ActuationOutcome, ActuationResult, JobSubmission, Realization } from './types.ts';
 
 export interface WorkloadTarget {
   kind: 'Deployment' | 'StatefulSet';
@@ -21,10 +21,15 @@ export interface WorkloadTarget {
   slotsPerTaskManager?: number;
 }
 
-export interface FlinkDeploymentTarget {
+/** A FlinkDeployment (the default) or a FlinkSessionJob the flink-deployment actuator rescales. */
+export interface FlinkResourceTarget {
   name: string;
   namespace?: string;
+  kind?: 'FlinkDeployment' | 'FlinkSessionJob';
 }
+
+/** @deprecated the older name of FlinkResourceTarget. */
+export type FlinkDeploymentTarget = FlinkResourceTarget;
 
 export interface ActuationTiming {
   /** How long to wait for a new parallelism to be RUNNING. */
@@ -46,8 +51,8 @@ export interface ActuatorContext {
   submission?: (jobKey: string) => JobSubmission | undefined;
   /** Per job key: the TaskManager Deployment/StatefulSet (kubernetes-deployment mode). */
   workload?: (jobKey: string) => WorkloadTarget | undefined;
-  /** Per job key: the FlinkDeployment (flink-deployment mode). */
-  flinkDeployment?: (jobKey: string) => FlinkDeploymentTarget | undefined;
+  /** Per job key: the FlinkDeployment or FlinkSessionJob (flink-deployment mode). */
+  flinkDeployment?: (jobKey: string) => FlinkResourceTarget | undefined;
   timing: ActuationTiming;
   clock: () => number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -84,8 +89,13 @@ export function resultOf(h: IntentHandle, resumed: boolean, fallbackJobId?: stri
     message: r.message ?? '',
     steps: r.history.map((s) => s.step),
     ...(typeof r.data.errorCode === 'string' ? { errorCode: r.data.errorCode } : {}),
+    ...(isRealization(r.data.realization) ? { realization: r.data.realization } : {}),
     resumed,
   };
+}
+
+function isRealization(v: unknown): v is Realization {
+  return typeof v === 'object' && v !== null && typeof (v as Realization).realized === 'string' && typeof (v as Realization).expected === 'string';
 }
 
 /** Journal data naming the error's FP_ code, for results and alerts. */

@@ -4,20 +4,20 @@
  *   TaskManager Deployment's or StatefulSet's replicas through its `scale` subresource with a
  *   merge patch; the job rescales itself as TaskManagers come and go.
  *   Journal: intent → scaled → verified.
- * - flink-deployment (Flink Kubernetes Operator): merge-patch the FlinkDeployment with
- *   spec.job.parallelism, `pipeline.jobvertex-parallelism-overrides` in spec.flinkConfiguration
- *   and spec.taskManager.replicas; the operator carries it out. The patch carries the
- *   resourceVersion read just before, so a concurrent edit gives 409 and we retry on a fresh
- *   read. Journal: intent → patched → verified.
+ * - flink-deployment (Flink Kubernetes Operator): a FlinkDeployment or FlinkSessionJob patch
+ *   shaped so the operator rescales in place (NATIVE: only the parallelism overrides key;
+ *   STANDALONE: only spec.taskManager.replicas), then watched to the end. It lives in
+ *   flink-resource-realizer.ts (rules in flink-resource.ts) and is re-exported here.
  * Both are idempotent: resuming re-applies the same desired state.
  */
 import { kubeCall, isKubeCode, MERGE_PATCH } from '../kube/client.ts';
 import { need, type ActuatorContext } from './context.ts';
 import { describeError, errorData } from './context.ts';
 import type { IntentHandle } from './journal/intent.ts';
-import { formatVertexOverrides, maxParallelism, parseVertexOverrides, type RescaleRequest } from './types.ts';
+import { maxParallelism, type RescaleRequest } from './types.ts';
 
-export const OVERRIDES_KEY = 'pipeline.jobvertex-parallelism-overrides';
+export { OVERRIDES_KEY } from './flink-resource.ts';
+export { runFlinkResourceRescale as runFlinkDeploymentPatch, planFor } from './flink-resource-realizer.ts';
 
 export function replicasFor(req: RescaleRequest, slotsPerTaskManager: number | undefined): number {
   if (req.taskManagers !== undefined) return req.taskManagers;
@@ -53,63 +53,6 @@ export async function runWorkloadScale(ctx: ActuatorContext, h0: IntentHandle): 
       return ctx.journal.finish(h, 'failed', 'failed', `${what} has replicas ${scale.spec?.replicas}, not ${replicas}: someone else scales it too`);
     }
     return ctx.journal.finish(h, 'verified', 'succeeded', `${what} scaled to ${replicas} TaskManagers (status ${scale.status?.replicas ?? '?'})`);
-  }
-  return h;
-}
-
-interface FlinkDeploymentObject {
-  metadata?: { resourceVersion?: string; generation?: number };
-  spec?: { job?: { parallelism?: number }; taskManager?: { replicas?: number }; flinkConfiguration?: Record<string, unknown> };
-}
-
-/** The merge patch for a FlinkDeployment: only the fields that change, plus the resourceVersion read. */
-export function flinkDeploymentPatch(fd: FlinkDeploymentObject, req: RescaleRequest): Record<string, unknown> {
-  const conf = fd.spec?.flinkConfiguration ?? {};
-  const prevOverrides = parseVertexOverrides(typeof conf[OVERRIDES_KEY] === 'string' ? conf[OVERRIDES_KEY] as string : undefined);
-  const merged = { ...prevOverrides, ...req.current, ...req.target };
-  const unchanged = JSON.stringify(Object.entries(prevOverrides).sort()) === JSON.stringify(Object.entries(merged).sort());
-  const spec: Record<string, unknown> = { job: { parallelism: maxParallelism(merged) } };
-  // Reuse the existing string when the map is the same, so the operator sees no spec change.
-  spec.flinkConfiguration = { [OVERRIDES_KEY]: unchanged && typeof conf[OVERRIDES_KEY] === 'string' ? conf[OVERRIDES_KEY] : formatVertexOverrides(merged) };
-  if (req.taskManagers !== undefined) spec.taskManager = { replicas: req.taskManagers };
-  return { metadata: { resourceVersion: fd.metadata?.resourceVersion }, spec };
-}
-
-export async function runFlinkDeploymentPatch(ctx: ActuatorContext, h0: IntentHandle): Promise<IntentHandle> {
-  const kube = need(ctx.kube, 'a Kubernetes connection');
-  const target = need(ctx.flinkDeployment?.(h0.record.jobKey), `the FlinkDeployment of job ${h0.record.jobKey}`);
-  const ns = target.namespace ?? kube.namespace;
-  const ref = { group: 'flink.apache.org', version: 'v1beta1', namespace: ns, plural: 'flinkdeployments', name: target.name };
-  const what = `FlinkDeployment ${ns}/${target.name}`;
-  const req = h0.record.request;
-  let h = h0;
-  if (h.record.step === 'intent') {
-    let conflicts = 0;
-    for (;;) {
-      try {
-        const fd = await kubeCall(kube, `read ${what}`, () => kube.custom.getNamespacedCustomObject(ref)) as FlinkDeploymentObject;
-        const body = flinkDeploymentPatch(fd, req);
-        await kubeCall(kube, `patch ${what}`, () => kube.custom.patchNamespacedCustomObject({ ...ref, body, fieldManager: 'flowpilot' }, MERGE_PATCH));
-        break;
-      } catch (err) {
-        if (isKubeCode(err, 'FP_KUBE_CONFLICT') && ++conflicts < ctx.timing.conflictRetries) {
-          ctx.log.info({ what, conflicts }, 'FlinkDeployment changed under us; re-reading');
-          continue;
-        }
-        return ctx.journal.finish(h, 'failed', 'rejected', `could not patch ${what}: ${describeError(err)}`, errorData(err));
-      }
-    }
-    h = await ctx.journal.advance(h, 'patched', { conflicts });
-  }
-  if (h.record.step === 'patched') {
-    const fd = await kubeCall(kube, `read ${what}`, () => kube.custom.getNamespacedCustomObject(ref)) as FlinkDeploymentObject;
-    const got = parseVertexOverrides(fd.spec?.flinkConfiguration?.[OVERRIDES_KEY] as string | undefined);
-    const missing = Object.entries(req.target).filter(([v, p]) => got[v] !== p);
-    if (missing.length > 0) {
-      return ctx.journal.finish(h, 'failed', 'failed', `${what} no longer holds the overrides we wrote (${missing.map(([v, p]) => `${v}:${p}`).join(',')}); another writer changed it`);
-    }
-    return ctx.journal.finish(h, 'verified', 'succeeded',
-      `${what} patched (generation ${fd.metadata?.generation ?? '?'}); the operator applies it per its upgradeMode`);
   }
   return h;
 }

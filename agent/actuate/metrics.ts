@@ -10,6 +10,10 @@ export interface ActuationMetrics {
   actions: Counter<'mode' | 'outcome'>;
   duration: Histogram<'mode'>;
   inFlight: Gauge;
+  /** Operator rescales that became an upgrade where in place was expected (alert on any increase). */
+  unexpectedUpgrades: Counter<'mode'>;
+  /** How long the job was not RUNNING during an operator-carried rescale, by how it was carried out. */
+  notRunning: Histogram<'realized'>;
   observe(r: ActuationResult, seconds: number): void;
 }
 
@@ -20,11 +24,24 @@ export function createActuationMetrics(registry: Registry): ActuationMetrics {
     buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600], registers: [registry],
   });
   const inFlight = new Gauge({ name: 'flowpilot_actuation_in_flight', help: 'Actuation actions running in this agent now.', registers: [registry] });
+  const unexpectedUpgrades = new Counter({
+    name: 'flowpilot_actuation_unexpected_upgrade_total', labelNames: ['mode'] as const, registers: [registry],
+    help: 'Rescales the Flink Kubernetes Operator carried out as an upgrade (job restarted) where an in-place rescale was expected.',
+  });
+  const notRunning = new Histogram({
+    name: 'flowpilot_actuation_job_not_running_seconds', labelNames: ['realized'] as const, registers: [registry],
+    help: 'How long the job was not RUNNING during an operator-carried rescale, by how it was carried out (in-place, upgrade).',
+    buckets: [0, 1, 5, 15, 30, 60, 120, 300, 600],
+  });
+  unexpectedUpgrades.inc({ mode: 'flink-deployment' }, 0);
   return {
-    actions, duration, inFlight,
+    actions, duration, inFlight, unexpectedUpgrades, notRunning,
     observe(r, seconds) {
       actions.inc({ mode: r.mode, outcome: r.outcome });
       duration.observe({ mode: r.mode }, seconds);
+      const z = r.realization;
+      if (z && z.realized !== 'unobserved') notRunning.observe({ realized: z.realized }, z.notRunningMs / 1000);
+      if (z?.unexpectedUpgrade) unexpectedUpgrades.inc({ mode: r.mode });
     },
   };
 }

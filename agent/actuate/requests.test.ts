@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatVertexOverrides, parseVertexOverrides, jobKeyOf } from './types.ts';
 import { newRequirements } from './in-place.ts';
-import { flinkDeploymentPatch, replicasFor, OVERRIDES_KEY } from './kubernetes.ts';
+import { replicasFor } from './kubernetes.ts';
 import { samePath, expectedParallelism } from './savepoint.ts';
 import { localPathUnder } from './periodic-savepoints.ts';
 import { backoffFor } from './disaster-recovery.ts';
@@ -29,18 +29,6 @@ describe('actuation request shaping', () => {
       c: { parallelism: { lowerBound: -1, upperBound: 5 } },
     });
     assert.throws(() => newRequirements(cur, { zz: 2 }), (e: unknown) => isFlowpilotError(e, 'FP_ACTUATE_UNKNOWN_VERTEX'));
-  });
-
-  it('patches only the scaling fields of a FlinkDeployment and carries the resourceVersion read', () => {
-    const fd = { metadata: { resourceVersion: '42' }, spec: { job: { parallelism: 2 }, flinkConfiguration: { [OVERRIDES_KEY]: 'a:2,b:2', other: 'x' } } };
-    const patch = flinkDeploymentPatch(fd, { jobId: 'j', current: { a: 2, b: 2 }, target: { b: 6 }, reasons: [], mode: 'flink-deployment', taskManagers: 3 });
-    assert.deepEqual(patch, { metadata: { resourceVersion: '42' }, spec: { job: { parallelism: 6 }, flinkConfiguration: { [OVERRIDES_KEY]: 'a:2,b:6' }, taskManager: { replicas: 3 } } });
-  });
-
-  it('reuses the existing overrides string when the map is unchanged, so the operator sees no change', () => {
-    const fd = { spec: { flinkConfiguration: { [OVERRIDES_KEY]: 'b:2, a:2' } } };
-    const patch = flinkDeploymentPatch(fd, { jobId: 'j', current: { a: 2 }, target: { a: 2 }, reasons: [], mode: 'flink-deployment' }) as { spec: { flinkConfiguration: Record<string, string> } };
-    assert.equal(patch.spec.flinkConfiguration[OVERRIDES_KEY], 'b:2, a:2');
   });
 
   it('derives TaskManager replicas from the largest vertex and the slots per TaskManager', () => {

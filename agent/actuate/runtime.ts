@@ -111,7 +111,7 @@ export function createActuationRuntime(cfg: ActuationConfig, deps: RuntimeDeps):
     ...(events ? { recordEvent: (ev) => events.record(ev) } : {}),
     eventSubject: (k) => {
       const fd = jobSettings(cfg, k).flinkDeployment;
-      if (fd) return { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', name: fd.name, ...(fd.namespace ? { namespace: fd.namespace } : {}) };
+      if (fd) return { apiVersion: 'flink.apache.org/v1beta1', kind: fd.kind ?? 'FlinkDeployment', name: fd.name, ...(fd.namespace ? { namespace: fd.namespace } : {}) };
       const w = jobSettings(cfg, k).taskManagerWorkload;
       if (w) return { apiVersion: 'apps/v1', kind: w.kind, name: w.name, ...(w.namespace ? { namespace: w.namespace } : {}) };
       return { kind: 'Pod', name: deps.identity };

@@ -44,8 +44,25 @@ export interface ActuationResult {
   steps: string[];
   /** The FP_... code of the error that ended the action, if any (e.g. FP_KUBE_FORBIDDEN). */
   errorCode?: string;
+  /** How the Flink Kubernetes Operator carried a flink-deployment rescale out. */
+  realization?: Realization;
   /** True when this result came from resuming an action journaled by an earlier process. */
   resumed: boolean;
+}
+
+/**
+ * What the operator did with a FlinkDeployment/FlinkSessionJob patch: the path it was expected
+ * to take, the one it took (unobserved: the resource has no status, no operator reconciles
+ * it), and how long the job was not RUNNING meanwhile.
+ */
+export interface Realization {
+  expected: 'in-place' | 'upgrade';
+  realized: 'in-place' | 'upgrade' | 'unobserved';
+  notRunningMs: number;
+  evidence?: string[];
+  transitions?: string[];
+  /** Upgrade where in place was expected: alerted (metric) and reported (Warning Event). */
+  unexpectedUpgrade?: boolean;
 }
 
 /** What the savepoint path needs to resubmit a job: Flink's POST /jars/:jarid/run inputs. */

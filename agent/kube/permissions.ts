@@ -21,6 +21,8 @@ export interface AgentPermissionNeeds {
   taskManagerDeployment?: string;
   taskManagerStatefulSet?: string;
   flinkDeployment?: boolean;
+  /** A FlinkSessionJob is patched; its session cluster FlinkDeployment is read for its mode. */
+  flinkSessionJob?: boolean;
 }
 
 export function agentRoleRules(n: AgentPermissionNeeds): RoleRule[] {
@@ -30,6 +32,10 @@ export function agentRoleRules(n: AgentPermissionNeeds): RoleRule[] {
   if (n.taskManagerDeployment) rules.push({ apiGroups: ['apps'], resources: ['deployments/scale'], resourceNames: [n.taskManagerDeployment], verbs: ['get', 'patch'] });
   if (n.taskManagerStatefulSet) rules.push({ apiGroups: ['apps'], resources: ['statefulsets/scale'], resourceNames: [n.taskManagerStatefulSet], verbs: ['get', 'patch'] });
   if (n.flinkDeployment) rules.push({ apiGroups: ['flink.apache.org'], resources: ['flinkdeployments'], verbs: ['get', 'patch'] });
+  if (n.flinkSessionJob) {
+    rules.push({ apiGroups: ['flink.apache.org'], resources: ['flinksessionjobs'], verbs: ['get', 'patch'] });
+    if (!n.flinkDeployment) rules.push({ apiGroups: ['flink.apache.org'], resources: ['flinkdeployments'], verbs: ['get'] });
+  }
   if (n.leaseName) {
     // create cannot be restricted by resourceNames in Kubernetes RBAC.
     rules.push({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] });

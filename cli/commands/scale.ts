@@ -5,6 +5,7 @@
  *   explain              the last decisions of a running agent, readably
  *   policy-docs          regenerate (or --check) docs/scaling-policy.md
  *   check-policy FILE    validate a policy file
+ *   set                  a manual rescale through the agent's realizers (cli/scale/set.ts)
  * Implementations are imported lazily inside each action.
  */
 import type { Command } from 'commander';
@@ -15,7 +16,7 @@ async function loadPolicy(file: string | undefined) {
 }
 
 export function register(program: Command): void {
-  const scale = program.command('scale').description('autoscaler decisions: replay, simulate, explain, policy reference');
+  const scale = program.command('scale').description('autoscaler decisions: replay, simulate, explain, policy reference, manual rescale');
 
   scale
     .command('replay')
@@ -98,6 +99,29 @@ export function register(program: Command): void {
       }
       writeFileSync(policyDocsPath, text);
       process.stdout.write(`wrote ${policyDocsPath}\n`);
+    });
+
+  scale
+    .command('set')
+    .description('rescale a job by hand through the agent\'s realizers; --dry-run prints the exact request body as JSON')
+    .option('--flinkdeployment <ns/name>', 'a FlinkDeployment: NATIVE patches only pipeline.jobvertex-parallelism-overrides, STANDALONE only spec.taskManager.replicas')
+    .option('--flinksessionjob <ns/name>', 'a FlinkSessionJob: patches its own overrides (NATIVE session cluster)')
+    .option('--deployment <ns/name>', 'a TaskManager Deployment (reactive mode): its scale subresource')
+    .option('--statefulset <ns/name>', 'a TaskManager StatefulSet (reactive mode): its scale subresource')
+    .option('--flink-url <url>', 'in place through Flink REST (with --job); with a Kubernetes target, also used to verify the job over REST')
+    .option('--job <id>', 'the Flink job id')
+    .option('--vertex <id=p>', 'target parallelism of one vertex (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--taskmanagers <n>', 'TaskManager count (Deployment, STANDALONE)', Number)
+    .option('--slots <n>', 'slots per TaskManager, to derive the TaskManager count (Deployment)', Number)
+    .option('--from-file <file>', 'with --dry-run: read the FlinkDeployment/FlinkSessionJob from YAML; no API server is contacted')
+    .option('--cluster-file <file>', 'with --from-file for a FlinkSessionJob: its session cluster FlinkDeployment')
+    .option('--dry-run', 'change nothing; print the request body as JSON on stdout and the expected outcome on stderr')
+    .option('--kubeconfig <file>', 'kubeconfig (default: the usual chain)')
+    .option('--journal-dir <dir>', 'intent journal directory', './.flowpilot/journal')
+    .option('--timeout <seconds>', 'how long to wait for the rescale to finish', Number, 300)
+    .action(async (opts: import('../scale/set.ts').ScaleSetOptions) => {
+      const { scaleSet } = await import('../scale/set.ts');
+      process.exitCode = await scaleSet(opts, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
     });
 
   scale

@@ -85,7 +85,7 @@ describe('Kubernetes actuators', () => {
     assert.equal((kube.server.getObject('statefulsets.apps', 'flink', 'fp-tm-sts')!.spec as { replicas: number }).replicas, 3);
   });
 
-  it('patches the FlinkDeployment and retries after a concurrent edit makes its resourceVersion stale', async () => {
+  it('patches only the overrides of a NATIVE FlinkDeployment and retries after a concurrent edit makes its resourceVersion stale', async () => {
     kube.server.interleaveBeforeWrite((a) => a.resource === 'flinkdeployments' && a.verb === 'patch', (store) => {
       const t = kube.server.typeOf('flinkdeployments.flink.apache.org');
       const fd = store.get(t, 'flink', 'orders')!;
@@ -100,8 +100,9 @@ describe('Kubernetes actuators', () => {
     assert.ok(patches.every((p) => p.contentType === MERGE));
     const fd = kube.server.getObject('flinkdeployments.flink.apache.org', 'flink', 'orders')!;
     const spec = fd.spec as { job: { parallelism: number; upgradeMode: string }; taskManager: { replicas: number }; flinkConfiguration: Record<string, string> };
-    assert.equal(spec.job.parallelism, 4);
-    assert.equal(spec.taskManager.replicas, 3);
+    // NATIVE mode: only the overrides key changes (job parallelism and replicas would be an UPGRADE).
+    assert.equal(spec.job.parallelism, 2, 'spec.job.parallelism untouched');
+    assert.equal(spec.taskManager.replicas, 2, 'spec.taskManager.replicas untouched');
     assert.equal(spec.flinkConfiguration['pipeline.jobvertex-parallelism-overrides'], `${MAP}:4,${SRC}:2`);
     assert.equal(spec.flinkConfiguration['taskmanager.numberOfTaskSlots'], '2', 'other configuration is kept');
     assert.equal(spec.job.upgradeMode, 'last-state', 'the concurrent edit is not lost');

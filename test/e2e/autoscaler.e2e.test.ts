@@ -280,12 +280,13 @@ describe('the agent autoscales the order-enrichment job on the engine', { concur
       job: { parallelism: number }; taskManager: { replicas: number }; flinkConfiguration: Record<string, string>;
     };
     const target = fdDecision.parallelism as Record<string, number>;
-    assert.equal(spec.job.parallelism, Math.max(...Object.values(target)));
+    assert.equal(spec.job.parallelism, 2, 'NATIVE mode: spec.job.parallelism is never touched (it would be an UPGRADE)');
     const overrides = Object.fromEntries(spec.flinkConfiguration['pipeline.jobvertex-parallelism-overrides']!.split(',').map((kv) => kv.split(':') as [string, string]));
     assert.deepEqual(Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, Number(v)])), target, 'every vertex at its decided parallelism');
     assert.ok(target[s.enrich]! > 2, 'the enrichment vertex grows');
     assert.equal(target[s.source], 2, 'the backpressured source does not');
-    assert.equal(spec.taskManager.replicas, fdRecord!.request.taskManagers);
+    assert.equal(spec.taskManager.replicas, 1, 'NATIVE mode: spec.taskManager.replicas is never touched');
+    assert.equal((fdRecord!.data.realization as { realized: string }).realized, 'unobserved', 'no operator reconciles it here: nothing to watch');
     assert.equal(spec.flinkConfiguration['taskmanager.numberOfTaskSlots'], '4', 'the rest of the spec is kept');
     figures('kubernetes', {
       deploymentStepToDecisionS: (depDecision.time - s.startedAt - stepAt * 1000) / 1000, replicas: tms,

@@ -29,6 +29,7 @@ export const RESOURCE_TYPES: ResourceType[] = [
     group: 'flink.apache.org', version: 'v1beta1', resource: 'flinkdeployments', kind: 'FlinkDeployment', builtin: false,
     scaleReplicasPath: ['spec', 'taskManager', 'replicas'], hasGeneration: true,
   },
+  { group: 'flink.apache.org', version: 'v1beta1', resource: 'flinksessionjobs', kind: 'FlinkSessionJob', builtin: false, hasGeneration: true },
 ];
 
 export function apiVersionOf(t: ResourceType): string {

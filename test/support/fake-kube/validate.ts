@@ -3,10 +3,11 @@
  * and a careless client gets wrong: object names (DNS-1123 subdomain), MicroTime fields with
  * exactly 6 fractional digits (Lease acquire/renewTime, Event eventTime), the required fields
  * of an events.k8s.io/v1 Event, ConfigMap data values as strings, Scale replicas, and the
- * types of the FlinkDeployment fields the agent writes (from the operator's CRD schema).
+ * FlinkDeployment and FlinkSessionJob objects against the operator's real CRD schema (flink-crd.ts).
  * It is not the full OpenAPI validation of each type.
  */
 import type { ResourceType } from './resources.ts';
+import { flinkCrdErrors, type FlinkCrdKind } from './flink-crd.ts';
 
 export interface Cause {
   field: string;
@@ -103,12 +104,11 @@ export function validateObject(type: ResourceType, obj: unknown): Cause[] {
         if (typeof v !== 'string') causes.push({ field: `data[${k}]`, message: 'Invalid value: must be a string', reason: 'FieldValueInvalid' });
       }
     }
-  } else if (key === 'flink.apache.org/flinkdeployments') {
-    checkType(obj, ['spec', 'job', 'parallelism'], 'integer', causes);
-    checkEnum(obj, ['spec', 'job', 'upgradeMode'], ['last-state', 'savepoint', 'stateless'], causes);
-    checkEnum(obj, ['spec', 'job', 'state'], ['running', 'suspended'], causes);
-    checkType(obj, ['spec', 'taskManager', 'replicas'], 'integer', causes);
-    checkType(obj, ['spec', 'flinkConfiguration'], 'object', causes);
+  } else if (key === 'flink.apache.org/flinkdeployments' || key === 'flink.apache.org/flinksessionjobs') {
+    // The operator's real CRD schema (../shared/flink-operator), as the API server applies it.
+    for (const e of flinkCrdErrors(type.kind as FlinkCrdKind, obj, type.version)) {
+      causes.push({ field: e.split(':')[0]!, message: `Invalid value: ${e}`, reason: 'FieldValueInvalid' });
+    }
   } else if (type.scaleReplicasPath) {
     checkType(obj, type.scaleReplicasPath, 'integer', causes);
   }
