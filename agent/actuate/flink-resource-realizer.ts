@@ -18,7 +18,7 @@
 import { FlowpilotError } from '../../common/errors.ts';
 import { kubeCall, isKubeCode, MERGE_PATCH, type KubeClients } from '../kube/client.ts';
 import { describeError, errorData, need, type ActuatorContext, type FlinkResourceTarget } from './context.ts';
-import { runsAt, type FlinkJobDetails } from './flink-rest.ts';
+import { runsAt, type JobDetails as FlinkJobDetails } from '../flink/rest-types.ts';
 import {
   OVERRIDES_KEY, flinkConf, planRescale, reactiveParallelism,
   type FlinkResourceObject, type RealizationPlan,

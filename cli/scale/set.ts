@@ -136,10 +136,15 @@ async function dryRun(o: ScaleSetOptions, t: Target, target: Record<string, numb
     io.err(`merge patch for the scale subresource of ${t.kind} ${t.namespace ? `${t.namespace}/` : ''}${t.name}\n`);
     return 0;
   }
-  const { FlinkRest } = await import('../../agent/actuate/flink-rest.ts');
+  const { FlinkRestClient } = await import('../../agent/flink/rest-client.ts');
   const { newRequirements } = await import('../../agent/actuate/in-place.ts');
-  const flink = new FlinkRest(t.url, o.timeout * 1000);
-  const body = newRequirements(await flink.resourceRequirements(t.job), target);
+  const flink = new FlinkRestClient({ baseUrl: t.url, timeoutMs: o.timeout * 1000 });
+  let body;
+  try {
+    body = newRequirements(await flink.resourceRequirements(t.job), target);
+  } finally {
+    await flink.close();
+  }
   io.out(`${JSON.stringify(body, null, 2)}\n`);
   io.err(`PUT ${t.url}/jobs/${t.job}/resource-requirements (read-only so far: the current requirements were read, nothing was sent)\n`);
   return 0;
@@ -169,7 +174,7 @@ async function live(o: ScaleSetOptions, t: Target, target: Record<string, number
   const { DEFAULT_TIMING, defaultSleep } = await import('../../agent/actuate/context.ts');
   const { IntentJournal } = await import('../../agent/actuate/journal/intent.ts');
   const { FileJournalStore } = await import('../../agent/actuate/journal/file-store.ts');
-  const { FlinkRest } = await import('../../agent/actuate/flink-rest.ts');
+  const { FlinkRestClient } = await import('../../agent/flink/rest-client.ts');
   const { createLogger } = await import('../../common/log.ts');
   const log = createLogger({ name: 'scale-set' });
   const journal = new IntentJournal(new FileJournalStore(o.journalDir));
@@ -179,15 +184,17 @@ async function live(o: ScaleSetOptions, t: Target, target: Record<string, number
   let mode: 'in-place' | 'kubernetes-deployment' | 'flink-deployment';
   let jobId: string;
   let jobName: string;
+  let flink: InstanceType<typeof FlinkRestClient> | undefined;
   if (t.kind === 'flink-rest') {
-    actuator = new Actuator({ context: { ...base, flink: new FlinkRest(t.url, o.timeout * 1000) } });
+    flink = new FlinkRestClient({ baseUrl: t.url, timeoutMs: o.timeout * 1000 });
+    actuator = new Actuator({ context: { ...base, flink } });
     mode = 'in-place';
     jobId = t.job;
     jobName = t.job;
   } else {
     const kube = await kubeClients(o, t.namespace);
     const ft = t;
-    const flink = o.flinkUrl ? new FlinkRest(o.flinkUrl, o.timeout * 1000) : undefined;
+    flink = o.flinkUrl ? new FlinkRestClient({ baseUrl: o.flinkUrl, timeoutMs: o.timeout * 1000 }) : undefined;
     if (isWorkloadTarget(t)) {
       actuator = new Actuator({ context: { ...base, kube, workload: () => ({ kind: t.kind, name: t.name, ...(t.namespace ? { namespace: t.namespace } : {}), ...(o.slots ? { slotsPerTaskManager: o.slots } : {}) }) } });
       mode = 'kubernetes-deployment';
@@ -198,10 +205,15 @@ async function live(o: ScaleSetOptions, t: Target, target: Record<string, number
     jobId = o.job ?? t.name;
     jobName = t.name;
   }
-  const r = await actuator.execute({
-    jobId, jobName, current: {}, target, reasons: ['manual: flowpilot scale set'], mode,
-    ...(o.taskmanagers !== undefined ? { taskManagers: o.taskmanagers } : {}),
-  });
+  let r;
+  try {
+    r = await actuator.execute({
+      jobId, jobName, current: {}, target, reasons: ['manual: flowpilot scale set'], mode,
+      ...(o.taskmanagers !== undefined ? { taskManagers: o.taskmanagers } : {}),
+    });
+  } finally {
+    await flink?.close();
+  }
   io.out(`${JSON.stringify(r, null, 2)}\n`);
   return r.outcome === 'succeeded' ? 0 : 1;
 }
