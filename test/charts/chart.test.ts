@@ -84,6 +84,18 @@ for (const helm of helmBinaries()) {
       }
     });
 
+    it('installs with defaults that can scale: more slots than the job\'s parallelism', () => {
+      const objs = template(helm, apiVersionArgs);
+      const tm = find(objs, 'Deployment', '-taskmanager') as unknown as { spec: { replicas: number; template: { spec: PodSpec } } };
+      const jm = find(objs, 'Deployment', '-jobmanager');
+      assert.ok(tm && jm);
+      const argAfter = (args: string[] | undefined, flag: string): number => Number(args?.[(args?.indexOf(flag) ?? -2) + 1]);
+      const slots = tm.spec.replicas * argAfter(tm.spec.template.spec.containers[0]!.args, '--slots');
+      const parallelism = argAfter(podSpec(jm).containers.find((c) => c.name === 'jobmanager')?.args, '--parallelism');
+      assert.ok(Number.isFinite(slots) && Number.isFinite(parallelism), `slots ${slots}, parallelism ${parallelism}`);
+      assert.ok(slots > parallelism, `${slots} slots for a job at parallelism ${parallelism}: no room to scale up in place`);
+    });
+
     describe('engine mode', () => {
       let objs: K8sObject[] = [];
       before(() => { objs = renderVariant(helm, '01-engine-values.yaml'); });
