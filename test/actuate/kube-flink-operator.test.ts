@@ -148,7 +148,8 @@ describe('rescaling through the Flink Kubernetes Operator (fake operator model)'
   });
 
   it('reports an upgrade where in place was expected loudly: metric and Warning Event', async () => {
-    const quiet = new FakeFlinkOperator(kube.server, { stepMs: 15, defaultConfig: { 'kubernetes.operator.job.upgrade.inplace-scaling.enabled': 'false' } });
+    // Steps long against the 10 ms poll, so the agent samples the down time (its resolution is the poll interval).
+    const quiet = new FakeFlinkOperator(kube.server, { stepMs: 150, defaultConfig: { 'kubernetes.operator.job.upgrade.inplace-scaling.enabled': 'false' } });
     await operator.stop();
     await deployed_with(quiet, 'hidden', fd('hidden'));
     const r = await actuator.execute(req({ [A]: 4 }, 'hidden'));
