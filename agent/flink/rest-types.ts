@@ -49,7 +49,7 @@ export interface JobVertex {
   maxParallelism?: number;
   /** ExecutionState of the vertex: RUNNING, FINISHED (a bounded source in a streaming job), ... */
   status?: string;
-  /** Flink ≥ 1.18 (FLINK-32877); absent before. */
+  /** Flink ≥ 1.20 (FLINK-20090); absent before. */
   slotSharingGroupId?: string;
   tasks?: Record<string, number>;
   /** read-records, write-records, accumulated-busy-time ("NaN" when busy time is not measured), ... */
