@@ -45,6 +45,8 @@ export interface RuntimeDeps {
   /** This agent's identity (pod name) for the Lease and Events. */
   identity: string;
   clock?: () => number;
+  /** The agent's Flink REST client for `cfg.flinkRestUrl`, to share one with collection; else the runtime makes its own. */
+  flink?: FlinkRestClient;
 }
 
 /**
@@ -67,7 +69,7 @@ export function injectCrash(journal: IntentJournal, step: ActuationConfig['fault
 
 export function createActuationRuntime(cfg: ActuationConfig, deps: RuntimeDeps): ActuationRuntime {
   const clock = deps.clock ?? Date.now;
-  const flink = new FlinkRestClient({ baseUrl: cfg.flinkRestUrl, timeoutMs: durationMs(cfg.restTimeout) });
+  const flink = deps.flink ?? new FlinkRestClient({ baseUrl: cfg.flinkRestUrl, timeoutMs: durationMs(cfg.restTimeout) });
   const kube = cfg.kubernetes.enabled
     ? createKubeClients(
       cfg.kubernetes.connection === 'file' ? { kind: 'file', path: cfg.kubernetes.kubeconfig ?? '' } : { kind: cfg.kubernetes.connection },
@@ -151,6 +153,7 @@ export function createActuationRuntime(cfg: ActuationConfig, deps: RuntimeDeps):
     async stop() {
       await periodic?.stop();
       await elector?.release();
+      if (!deps.flink) await flink.close();
     },
   };
 }
