@@ -181,6 +181,54 @@ for (const helm of helmBinaries()) {
       assert.equal(fd.spec.job.parallelism, 4);
     });
 
+    describe('operator-sidecar mode', () => {
+      let objs: K8sObject[] = [];
+      before(() => { objs = renderVariant(helm, '04-operator-sidecar-values.yaml'); });
+
+      it('points the agent at the FlinkDeployment\'s REST Service, <name>-rest.<namespace>.svc:8081', () => {
+        const config = agentConfigOf(objs);
+        const fd = find(objs, 'FlinkDeployment')!;
+        assert.equal(fd.metadata.name, 'rel-flowpilot');
+        assert.deepEqual(config.flink.urls, ['http://rel-flowpilot-rest.streaming.svc:8081']);
+        assert.equal(config.actuation.flinkRestUrl, 'http://rel-flowpilot-rest.streaming.svc:8081');
+        assert.equal(config.actuation.mode, 'flink-deployment');
+        assert.equal(config.actuation.defaults.flinkDeployment?.name, 'rel-flowpilot');
+      });
+
+      it('renders a FlinkDeployment the operator\'s CRD accepts, ready for in-place rescaling', async () => {
+        const fds = objs.filter((o) => o.kind === 'FlinkDeployment' || o.kind === 'FlinkSessionJob');
+        assert.equal(fds.length, 1);
+        for (const o of fds) await validateObject(o);
+        const spec = fds[0]!.spec as { serviceAccount: string; mode?: string; flinkConfiguration: Record<string, string>; job: { upgradeMode: string } };
+        assert.equal(spec.serviceAccount, 'rel-flowpilot');
+        assert.equal(spec.mode, undefined, 'NATIVE mode (the default)');
+        assert.equal(spec.flinkConfiguration['jobmanager.scheduler'], 'adaptive', 'in-place rescaling needs the adaptive scheduler');
+        assert.equal(spec.flinkConfiguration['state.checkpoints.dir'], 's3://flowpilot-ci/checkpoints');
+        assert.equal(spec.flinkConfiguration['state.savepoints.dir'], 's3://flowpilot-ci/savepoints');
+      });
+
+      it('fails at template time, naming the value to set, when the upgrade mode needs a directory that is missing', () => {
+        const base = ['--set', 'mode=operator-sidecar'];
+        const cases: Array<[string[], RegExp | null]> = [
+          [['--set', 'flinkDeployment.upgradeMode=savepoint'], /flinkDeployment\.flinkConfiguration\."state\.checkpoints\.dir"/],
+          [['--set', 'flinkDeployment.upgradeMode=last-state'], /flinkDeployment\.flinkConfiguration\."state\.checkpoints\.dir"/],
+          [['--set', 'flinkDeployment.upgradeMode=savepoint', '--set', 'flinkDeployment.flinkConfiguration.state\\.checkpoints\\.dir=s3://b/c'], /flinkDeployment\.flinkConfiguration\."state\.savepoints\.dir"/],
+          [['--set', 'flinkDeployment.upgradeMode=last-state', '--set', 'flinkDeployment.flinkConfiguration.state\\.checkpoints\\.dir=s3://b/c'], null],
+          [['--set', 'flinkDeployment.upgradeMode=stateless'], null],
+          [['--set', 'flinkDeployment.upgradeMode=stateless', '--set', 'fullnameOverride=a-flink-deployment-name-longer-than-forty-five-chars'], /longer than 45 characters/],
+        ];
+        for (const [args, error] of cases) {
+          const res = runHelm(helm, ['template', 'rel', chartDir, ...apiVersionArgs, ...base, ...args]);
+          if (error) {
+            assert.notEqual(res.status, 0, `${args.join(' ')} should fail`);
+            assert.match(res.output, error);
+          } else {
+            assert.equal(res.status, 0, `${args.join(' ')}: ${res.output}`);
+          }
+        }
+      });
+    });
+
     it('refuses values that break the schema or the chart\'s own rules', () => {
       const bad: string[][] = [
         ['--set', 'mode=bogus'],

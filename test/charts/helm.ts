@@ -1,13 +1,14 @@
 /**
  * Runs the real helm binaries (fetched by scripts/fetch-helm.sh into .tools/) and validates what
  * they render: built-in kinds with kubernetes-models, monitoring.coreos.com kinds with the
- * prometheus-operator models, and FlinkDeployments with ajv over flowpilot's FlinkDeployment schema.
+ * prometheus-operator models, and FlinkDeployments / FlinkSessionJobs against the operator's real
+ * CRD schema (../shared/flink-operator, through test/support/fake-kube/flink-crd.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { Ajv } from 'ajv';
+import { flinkCrdErrors, isFlinkCrdKind } from '../support/fake-kube/flink-crd.ts';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 export const chartDir = join(repoRoot, 'charts', 'flowpilot');
@@ -65,18 +66,14 @@ export function runHelm(helm: HelmBinary, args: string[]): { status: number; out
   return { status: res.status ?? 1, output: `${res.stdout}${res.stderr}` };
 }
 
-const flinkDeploymentValidator = new Ajv({ strict: false, allErrors: true }).compile(
-  JSON.parse(readFileSync(join(import.meta.dirname, 'flinkdeployment.schema.json'), 'utf8')) as object,
-);
 
 /** Validates one rendered object against the model for its apiVersion/kind; throws with the reason. */
 export async function validateObject(obj: K8sObject): Promise<void> {
   const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
   if (group === 'flink.apache.org') {
-    const valid: boolean = flinkDeploymentValidator(obj as unknown);
-    if (!valid) {
-      throw new Error(`${obj.kind}/${obj.metadata.name}: ${JSON.stringify(flinkDeploymentValidator.errors)}`);
-    }
+    if (!isFlinkCrdKind(obj.kind)) throw new Error(`no CRD for ${obj.apiVersion} ${obj.kind}`);
+    const errors = flinkCrdErrors(obj.kind, obj, version);
+    if (errors.length > 0) throw new Error(`${obj.kind}/${obj.metadata.name} breaks the operator's CRD: ${errors.join('; ')}`);
     return;
   }
   const modulePath =
