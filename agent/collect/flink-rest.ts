@@ -296,7 +296,6 @@ export class FlinkRestCollector {
     ]);
     return {
       aggregates: new Map(agg.map((m) => [m.id, m])),
-      listed: idSet,
       ...(partitions.size > 0 ? { partitions: partitions.size } : {}),
     };
   }

@@ -25,8 +25,6 @@ export type VertexAggregates = Map<string, AggregatedMetric>;
 
 export interface VertexFigures {
   aggregates: VertexAggregates;
-  /** The metric ids the vertex listed (to tell a missing metric from a failed request). */
-  listed?: ReadonlySet<string>;
   /** Distinct source partitions seen in operator metric ids (KafkaSourceReader...partition.N). */
   partitions?: number;
 }
