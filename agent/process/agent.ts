@@ -136,6 +136,7 @@ export class AgentProcess {
         logger: this.log,
         watch: cfg.rules.watch,
         handleSighup: true,
+        limits: { maxFileBytes: cfg.rules.maxFileBytes, maxTotalBytes: cfg.rules.maxReloadBytes },
       });
       const r = await this.rules.start();
       if (!r.ok) this.log.error({ problems: r.problems.length }, 'rule files have problems; starting without them until they are fixed');

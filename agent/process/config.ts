@@ -113,6 +113,8 @@ export const agentConfigSchema = z
         watch: z.boolean().default(true).describe('reload when a rule file changes (also on SIGHUP and POST /-/reload)'),
         externalLabels: z.record(z.string(), z.string()).default({}).describe('labels added to every alert sent'),
         externalUrl: z.string().default('').describe('base of alert generator URLs; default http://<listen>'),
+        maxFileBytes: z.number().int().min(1).default(8 * 1024 * 1024).describe('largest rule file read, in bytes; a larger one fails the reload (the last good rules stay)'),
+        maxReloadBytes: z.number().int().min(1).default(64 * 1024 * 1024).describe('largest sum of rule files one reload reads, in bytes'),
       })
       .strict()
       .prefault({})

@@ -11,7 +11,7 @@ import { PromQLEngine } from '../promql/index.ts';
 import { MemoryStorage } from '../tsdb/index.ts';
 import { Notifier } from '../notify/index.ts';
 import { AlertingRule } from './alerting.ts';
-import { RuleManager } from './manager.ts';
+import { RuleManager, type RuleManagerOptions } from './manager.ts';
 import { engineQueryFunc } from './types.ts';
 
 const T0 = Date.UTC(2026, 10, 21, 6, 0, 0);
@@ -28,14 +28,14 @@ const GOOD = `groups:
         annotations: {summary: "value {{ $value }}"}
 `;
 
-async function setup(t: { after(fn: () => Promise<void> | void): void }, text = GOOD) {
+async function setup(t: { after(fn: () => Promise<void> | void): void }, text = GOOD, limits: RuleManagerOptions['limits'] = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'fp-rules-'));
   const file = join(dir, 'rules.yml');
   await writeFile(file, text);
   const storage = new MemoryStorage();
   const logs: string[] = [];
   const logger = createLogger({ name: 'test', level: 'info', destination: new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }) });
-  const m = new RuleManager({ files: [dir], query: engineQueryFunc(new PromQLEngine(storage)), appender: storage, logger, externalURL: 'http://agent:9300' });
+  const m = new RuleManager({ files: [dir], query: engineQueryFunc(new PromQLEngine(storage)), appender: storage, logger, externalURL: 'http://agent:9300', limits });
   t.after(async () => {
     await m.stop();
     await rm(dir, { recursive: true, force: true });
@@ -73,6 +73,26 @@ describe('RuleManager', () => {
     assert.equal((await m.reload()).ok, true);
     assert.equal(await gaugeValue(m, 'flowpilot_rules_last_reload_success'), 1);
     assert.equal(m.groups()[0].rules[0].def.forMs, 3 * MIN);
+  });
+
+  it('keeps the last good rules when a reload meets an alias bomb or a file over the size limit', async (t) => {
+    const { file, m } = await setup(t, GOOD, { maxFileBytes: 4096 });
+    assert.equal((await m.reload()).ok, true);
+    const before = m.groups().map((g) => g.key);
+    const bomb = `${['a: &a [x,x,x,x,x,x,x,x,x]', ...'bcdefg'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefg'[i]}`).join(',')}]`)].join('\n')}\ngroups:  *g\n`;
+    await writeFile(file, bomb);
+    const bombed = await m.reload();
+    assert.deepEqual([bombed.ok, bombed.problems.map((p) => p.code)], [false, ['FP_RULE_LIMIT']]);
+    assert.deepEqual(m.groups().map((g) => g.key), before, 'the previous rules stay in force');
+    await writeFile(file, `${GOOD}#${'x'.repeat(5000)}\n`);
+    const big = await m.reload();
+    assert.deepEqual([big.ok, big.problems.map((p) => p.code)], [false, ['FP_RULE_LIMIT']]);
+    assert.match(big.problems[0].message, /larger than the limit of 4096 bytes per file/);
+    assert.deepEqual(m.groups().map((g) => g.key), before);
+    assert.equal(await gaugeValue(m, 'flowpilot_rules_last_reload_success'), 0);
+    await writeFile(file, GOOD);
+    assert.equal((await m.reload()).ok, true);
+    assert.equal(await gaugeValue(m, 'flowpilot_rules_last_reload_success'), 1);
   });
 
   it('carries alert state over a reload for rules that did not change', async (t) => {

@@ -15,7 +15,7 @@ import { silentLogger, type Logger } from '../../common/log.ts';
 import { labelsFromRecord, type Labels } from '../tsdb/index.ts';
 import { AlertingRule } from './alerting.ts';
 import { RuleGroup } from './group.ts';
-import { formatProblem, loadRuleFiles, type GroupDef, type RuleProblem } from './rulefile.ts';
+import { formatProblem, loadRuleFiles, type GroupDef, type RuleLoadLimits, type RuleProblem } from './rulefile.ts';
 import { queryEscape } from './template/funcs.ts';
 import type { Alert, NotifierAlert, RuleAppender, RuleQueryFunc } from './types.ts';
 
@@ -42,6 +42,8 @@ export interface RuleManagerOptions {
   watchDebounceMs?: number;
   /** Reload on SIGHUP. */
   handleSighup?: boolean;
+  /** Size and alias limits of one reload (defaults: DEFAULT_RULE_LOAD_LIMITS). */
+  limits?: Partial<RuleLoadLimits>;
 }
 
 export interface ReloadResult {
@@ -191,7 +193,7 @@ export class RuleManager {
 
   private async doReload(): Promise<ReloadResult> {
     const paths = await expandFiles(this.opts.files);
-    const { files, problems } = await loadRuleFiles(paths);
+    const { files, problems } = await loadRuleFiles(paths, this.opts.limits);
     if (problems.length > 0) {
       for (const p of problems) this.log.error({ code: p.code, file: p.file, line: p.line, column: p.column }, `rule reload failed, keeping the previous rules: ${formatProblem(p)}`);
       this.metrics.reloadSuccess.set(0);

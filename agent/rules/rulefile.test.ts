@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatProblem, parseRuleFile } from './rulefile.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatProblem, loadRuleFiles, parseRuleFile } from './rulefile.ts';
 
 function problems(text: string): string[] {
   return parseRuleFile(text, 'r.yml').problems.map((p) => `${formatProblem(p)} [${p.code}]`);
@@ -126,5 +129,76 @@ describe('rule file loading', () => {
       { severity: 'critical', team: 's' },
       { severity: 'warning', team: 's' },
     ]);
+  });
+});
+
+/** Nine lists, each nine aliases of the one before: 9^7 ≈ 4.8 million leaves once expanded. */
+function aliasBomb(): string {
+  const lines = ['a: &a [x,x,x,x,x,x,x,x,x]'];
+  const names = 'abcdefg';
+  for (let i = 1; i < names.length; i++) lines.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(',')}]`);
+  return `${lines.join('\n')}\ngroups:  *g\n`;
+}
+
+describe('hostile rule files', () => {
+  it('refuses a 248-byte alias bomb with the alias-count error instead of expanding it', () => {
+    const bomb = aliasBomb();
+    assert.equal(Buffer.byteLength(bomb), 248);
+    const { groups, problems: errs } = parseRuleFile(bomb, 'bomb.yml');
+    assert.deepEqual(groups, []);
+    assert.equal(errs.length, 1);
+    assert.equal(errs[0].code, 'FP_RULE_LIMIT');
+    assert.match(errs[0].message, /excessive alias count .* resource exhaustion attack/);
+  });
+
+  it('bounds the nodes aliases may add, however few alias uses it takes', () => {
+    const big = `[${Array(2000).fill('x').join(',')}]`;
+    const text = `groups:\n  - name: g\n    rules: []\n    x: &a ${big}\n    y: [${Array(60).fill('*a').join(',')}]\n`;
+    const res = parseRuleFile(text, 'r.yml');
+    assert.deepEqual(res.problems.map((p) => [p.code, p.line]), [['FP_RULE_LIMIT', 5]]);
+    assert.match(res.problems[0].message, /aliases expand to 120000 more nodes than the file holds \(limit 100000\)/);
+  });
+
+  it('refuses aliases that refer to their own anchor, and unknown anchors, with positions', () => {
+    assert.deepEqual(problems('groups: &g\n  - name: a\n    rules: *g\n'), ["r.yml:3:12: yaml: anchor 'g' value contains itself [FP_RULE_YAML]"]);
+    assert.deepEqual(problems('groups:\n  - name: a\n    rules: &m {<<: *m}\n'), ["r.yml:3:20: yaml: anchor 'm' value contains itself [FP_RULE_YAML]"]);
+    assert.deepEqual(problems('groups:\n  - name: a\n    rules: *nope\n'), ["r.yml:3:12: yaml: unknown anchor 'nope' referenced [FP_RULE_YAML]"]);
+  });
+
+  it('refuses flow collections nested past the depth limit before the YAML parser recurses into them', () => {
+    assert.deepEqual(problems(`groups: ${'['.repeat(100_000)}`), ['r.yml:1:1009: yaml: collections nested deeper than 1000 levels [FP_RULE_LIMIT]']);
+  });
+
+  it('parses 10,000 groups with their line numbers, and finds duplicate keys in a 20,000-key map', () => {
+    const n = 10_000;
+    const text = `groups:\n${Array.from({ length: n }, (_, i) => `  - name: g${i}\n    rules:\n      - record: r:${i}\n        expr: sum by (job) (rate(x_total{i="${i}"}[5m]))\n`).join('')}`;
+    const { groups, problems: errs } = parseRuleFile(text, 'r.yml');
+    assert.deepEqual(errs, []);
+    assert.equal(groups.length, n);
+    assert.deepEqual([groups[0].line, groups[n - 1].line, groups[n - 1].rules[0].line], [2, 2 + 4 * (n - 1), 4 + 4 * (n - 1)]);
+    const labels = Array.from({ length: 20_000 }, (_, i) => `          k${i % 19_999}: v\n`).join('');
+    assert.deepEqual(problems(`groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        labels:\n${labels}`), [
+      'r.yml:20006:11: yaml: Map keys must be unique [FP_RULE_YAML]',
+    ]);
+  });
+});
+
+describe('rule file size limits', () => {
+  it('refuses a file over the per-file limit and files over the per-reload limit, and reads the rest', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'fp-rules-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const ok = 'groups:\n  - name: g\n    rules:\n      - record: a\n        expr: up\n';
+    await writeFile(join(dir, 'a.yml'), ok);
+    await writeFile(join(dir, 'big.yml'), `${ok}#${'x'.repeat(2000)}\n`);
+    await writeFile(join(dir, 'c.yml'), ok.replace('name: g', 'name: h'));
+    const paths = ['a.yml', 'big.yml', 'c.yml'].map((f) => join(dir, f));
+    const perFile = await loadRuleFiles(paths, { maxFileBytes: 1000 });
+    assert.deepEqual(perFile.files.map((f) => f.groups.map((g) => g.name)), [['g'], ['h']]);
+    assert.deepEqual(perFile.problems.map((p) => [p.code, p.file, p.message]), [
+      ['FP_RULE_LIMIT', paths[1], 'rule file is larger than the limit of 1000 bytes per file (2068 bytes)'],
+    ]);
+    const perReload = await loadRuleFiles([paths[0], paths[2]], { maxTotalBytes: ok.length + 10 });
+    assert.deepEqual(perReload.problems.map((p) => [p.code, p.file]), [['FP_RULE_LIMIT', paths[2]]]);
+    assert.match(perReload.problems[0].message, /together are larger than the limit .* per reload \(66 bytes before this file\)/);
   });
 });

@@ -6,12 +6,13 @@
  * error deep inside a multi-line value, is reported as file:line:col. It collects all
  * problems of a file instead of stopping at the first, like `promtool check rules`.
  */
-import { readFile } from 'node:fs/promises';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node as YamlNode, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import { open } from 'node:fs/promises';
+import { isMap, isScalar, isSeq, LineCounter, type Node as YamlNode, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { FlowpilotError, type ErrorCode } from '../../common/errors.ts';
 import { parseExpr, type Expr } from '../promql/index.ts';
 import { DurationError, parseDuration } from './duration.ts';
 import { compileTemplate, syntaxErrorMessage, TemplateSyntaxError, type CompiledTemplate } from './template/index.ts';
+import { DEFAULT_YAML_LIMITS, keyText, SafeYamlDocument, type YamlLimits } from './rulefile-yaml.ts';
 
 export interface RuleProblem {
   code: ErrorCode;
@@ -66,40 +67,6 @@ export function formatProblem(p: RuleProblem): string {
 }
 
 /** Maps an offset inside a scalar's value back to an offset in the file, by aligning value and source. */
-/**
- * Expands aliases (`*name`) and merge keys (`<<: *name`) in place, as Go's yaml.v3 does
- * when Prometheus unmarshals a rule file; expanded nodes keep the anchor's positions.
- */
-function expandAliases(doc: Document.Parsed): void {
-  visit(doc, {
-    Alias(_key, node) {
-      const target = node.resolve(doc);
-      return target ? (target.clone() as YamlNode) : undefined;
-    },
-  });
-  visit(doc, {
-    Map(_key, map) {
-      const merges = map.items.filter((p) => isScalar(p.key) && p.key.value === '<<');
-      if (merges.length === 0) return undefined;
-      map.items = map.items.filter((p) => !merges.includes(p));
-      const have = new Set(map.items.map((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key))));
-      for (const m of merges) {
-        const sources = isSeq(m.value) ? m.value.items : [m.value];
-        for (const src of sources) {
-          if (!isMap(src)) continue;
-          for (const p of src.items) {
-            const k = isScalar(p.key) ? String(p.key.value) : String(p.key);
-            if (have.has(k)) continue;
-            have.add(k);
-            map.items.push(p);
-          }
-        }
-      }
-      return undefined;
-    },
-  });
-}
-
 function mapValueOffset(text: string, node: Scalar, value: string, off: number): number {
   const [start, end] = node.range ?? [0, 0, 0];
   const src = text.slice(start, end);
@@ -121,10 +88,22 @@ class FileParser {
   private readonly lc = new LineCounter();
   private readonly text: string;
   private readonly file: string;
+  private readonly limits: YamlLimits;
+  private y: SafeYamlDocument | null = null;
 
-  constructor(text: string, file: string) {
+  constructor(text: string, file: string, limits: YamlLimits) {
     this.text = text;
     this.file = file;
+    this.limits = limits;
+  }
+
+  private entries(map: YAMLMap): Pair[] {
+    return this.y ? this.y.entries(map) : map.items;
+  }
+
+  /** Aliases resolve to their anchor's node, so positions inside aliased values point at the anchor. */
+  private deref(node: unknown): YamlNode | null {
+    return this.y ? this.y.deref(node) : null;
   }
 
   private report(code: ErrorCode, offset: number, message: string): void {
@@ -137,24 +116,21 @@ class FileParser {
   }
 
   parse(): GroupDef[] {
-    // Prometheus decodes the first YAML document of a rule file and ignores the rest.
-    const docs = parseAllDocuments(this.text, { lineCounter: this.lc, uniqueKeys: true, prettyErrors: false });
-    if (!Array.isArray(docs) || docs.length === 0) return [];
-    const doc = docs[0]!;
-    for (const e of doc.errors) this.report('FP_RULE_YAML', e.pos[0], `yaml: ${e.message.split('\n')[0]}`);
-    if (doc.errors.length > 0) return [];
-    expandAliases(doc);
-    const root = doc.contents;
+    const parsed = SafeYamlDocument.parse(this.text, this.lc, this.limits);
+    for (const e of parsed.problems) this.report(e.limit ? 'FP_RULE_LIMIT' : 'FP_RULE_YAML', e.offset, e.message);
+    if (!parsed.doc) return [];
+    this.y = parsed.doc;
+    const root = this.deref(parsed.doc.doc.contents);
     if (root === null || (isScalar(root) && root.value === null)) return [];
     if (!isMap(root)) {
       this.report('FP_RULE_TYPE', this.at(root), 'a rule file must be a mapping with a "groups" list');
       return [];
     }
     let groupsNode: YamlNode | null = null;
-    for (const pair of root.items) {
+    for (const pair of this.entries(root)) {
       const key = this.keyOf(pair);
-      if (key === 'groups') groupsNode = pair.value as YamlNode | null;
-      else this.report('FP_RULE_UNKNOWN_FIELD', this.at(pair.key as YamlNode), `field ${key} not found in type rulefmt.RuleGroups (a rule file holds only "groups")`);
+      if (key === 'groups') groupsNode = this.deref(pair.value);
+      else this.report('FP_RULE_UNKNOWN_FIELD', this.at(this.deref(pair.key)), `field ${key} not found in type rulefmt.RuleGroups (a rule file holds only "groups")`);
     }
     if (groupsNode === null || (isScalar(groupsNode) && groupsNode.value === null)) return [];
     if (!isSeq(groupsNode)) {
@@ -163,11 +139,12 @@ class FileParser {
     }
     const groups: GroupDef[] = [];
     const seen = new Set<string>();
-    for (const g of groupsNode.items) {
-      const group = this.parseGroup(g as YamlNode);
+    for (const item of groupsNode.items) {
+      const g = this.deref(item);
+      const group = g === null ? null : this.parseGroup(g);
       if (!group) continue;
       if (seen.has(group.name)) {
-        this.report('FP_RULE_GROUP_DUP', group.line, `groupname: "${group.name}" is repeated in the same file`);
+        this.report('FP_RULE_GROUP_DUP', this.at(g), `groupname: "${group.name}" is repeated in the same file`);
       }
       seen.add(group.name);
       groups.push(group);
@@ -176,7 +153,7 @@ class FileParser {
   }
 
   private keyOf(pair: Pair): string {
-    return isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    return keyText(this.deref(pair.key));
   }
 
   private scalarString(node: YamlNode | null | undefined): string | null {
@@ -187,14 +164,14 @@ class FileParser {
 
   private fields(node: YAMLMap, allowed: string[], typeName: string): Map<string, YamlNode | null> {
     const out = new Map<string, YamlNode | null>();
-    for (const pair of node.items) {
+    for (const pair of this.entries(node)) {
       const key = this.keyOf(pair);
       if (!allowed.includes(key)) {
-        this.report('FP_RULE_UNKNOWN_FIELD', this.at(pair.key as YamlNode),
+        this.report('FP_RULE_UNKNOWN_FIELD', this.at(this.deref(pair.key)),
           `field ${key} not found in type ${typeName} (allowed: ${allowed.join(', ')})`);
         continue;
       }
-      out.set(key, pair.value as YamlNode | null);
+      out.set(key, this.deref(pair.value));
     }
     return out;
   }
@@ -243,12 +220,12 @@ class FileParser {
       if (!isSeq(rulesNode)) this.report('FP_RULE_TYPE', this.at(rulesNode), `${ctx}"rules" must be a list`);
       else {
         rulesNode.items.forEach((r, i) => {
-          const rule = this.parseRule(r as YamlNode, name, i + 1);
+          const rule = this.parseRule(this.deref(r), name, i + 1);
           if (rule) rules.push(rule);
         });
       }
     }
-    return { name, file: this.file, intervalMs: intervalMs === 0 ? null : intervalMs, limit, rules, line: offset };
+    return { name, file: this.file, intervalMs: intervalMs === 0 ? null : intervalMs, limit, rules, line: this.lc.linePos(offset).line };
   }
 
   private stringMap(node: YamlNode | null | undefined, what: 'label' | 'annotation', ctx: string): Map<string, { value: string; node: Scalar }> {
@@ -258,16 +235,16 @@ class FileParser {
       this.report('FP_RULE_TYPE', this.at(node), `${ctx}"${what}s" must be a mapping of names to strings`);
       return out;
     }
-    for (const pair of node.items) {
+    for (const pair of this.entries(node)) {
       const key = this.keyOf(pair);
-      const valNode = pair.value as YamlNode | null;
+      const valNode = this.deref(pair.value);
       if (!LABEL_NAME_RE.test(key)) {
-        this.report('FP_RULE_LABEL', this.at(pair.key as YamlNode), `${ctx}invalid ${what} name: ${key}`);
+        this.report('FP_RULE_LABEL', this.at(this.deref(pair.key)), `${ctx}invalid ${what} name: ${key}`);
         continue;
       }
       const value = isScalar(valNode) ? (valNode.value === null ? '' : this.scalarString(valNode)) : null;
       if (value === null || !isScalar(valNode)) {
-        this.report('FP_RULE_TYPE', this.at(valNode, this.at(pair.key as YamlNode)), `${ctx}${what} "${key}" must be a string`);
+        this.report('FP_RULE_TYPE', this.at(valNode, this.at(this.deref(pair.key))), `${ctx}${what} "${key}" must be a string`);
         continue;
       }
       out.set(key, { value, node: valNode });
@@ -275,7 +252,7 @@ class FileParser {
     return out;
   }
 
-  private parseRule(node: YamlNode, group: string, index: number): RuleDef | null {
+  private parseRule(node: YamlNode | null, group: string, index: number): RuleDef | null {
     const offset = this.at(node);
     if (!isMap(node)) {
       this.report('FP_RULE_TYPE', offset, `group "${group}", rule ${index}: a rule must be a mapping`);
@@ -350,34 +327,77 @@ class FileParser {
   }
 }
 
-/** Parses rule-file text. `file` is used only in positions. */
-export function parseRuleFile(text: string, file: string): { groups: GroupDef[]; problems: RuleProblem[] } {
-  const p = new FileParser(text, file);
+/** Parses rule-file text. `file` is used only in positions. Runs in time linear in the text and its expanded aliases. */
+export function parseRuleFile(text: string, file: string, limits: YamlLimits = DEFAULT_YAML_LIMITS): { groups: GroupDef[]; problems: RuleProblem[] } {
+  const p = new FileParser(text, file, limits);
   const groups = p.parse();
-  for (const g of groups) g.line = lineOf(text, g.line);
   const problems = [...p.problems].sort((a, b) => a.line - b.line || a.column - b.column);
   return { groups, problems };
 }
 
-function lineOf(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
+/** Bounds on what one reload (or one `rules check`) reads. */
+export interface RuleLoadLimits extends YamlLimits {
+  /** Largest rule file, in bytes. */
+  maxFileBytes: number;
+  /** Largest sum of all rule files read together, in bytes. */
+  maxTotalBytes: number;
 }
 
-/** Reads and parses several rule files; problems from all of them are returned together. */
-export async function loadRuleFiles(paths: readonly string[]): Promise<{ files: RuleFile[]; problems: RuleProblem[] }> {
+export const DEFAULT_RULE_LOAD_LIMITS: RuleLoadLimits = { ...DEFAULT_YAML_LIMITS, maxFileBytes: 8 * 1024 * 1024, maxTotalBytes: 64 * 1024 * 1024 };
+
+function size(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / 1024 / 1024} MiB` : `${bytes} bytes`;
+}
+
+/** Reads a file but stops past `max` bytes, so a file that grows while it is read is refused without being read whole. */
+async function readBounded(path: string, max: number): Promise<{ text: string } | { size: number }> {
+  const fh = await open(path, 'r');
+  try {
+    const st = await fh.stat();
+    if (st.size > max) return { size: st.size };
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.min(max + 1 - n, Math.max(st.size - n + 1, 64 * 1024)));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, n);
+      if (bytesRead === 0) break;
+      chunks.push(buf.subarray(0, bytesRead));
+      n += bytesRead;
+      if (n > max) return { size: n };
+    }
+    return { text: Buffer.concat(chunks, n).toString('utf8') };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Reads and parses several rule files; problems from all of them are returned together. A file
+ * over `maxFileBytes`, or the files past `maxTotalBytes` altogether, are refused unread
+ * (FP_RULE_LIMIT), so a reload cannot be made to hold an unbounded amount of text.
+ */
+export async function loadRuleFiles(paths: readonly string[], limits: Partial<RuleLoadLimits> = {}): Promise<{ files: RuleFile[]; problems: RuleProblem[] }> {
+  const lim: RuleLoadLimits = { ...DEFAULT_RULE_LOAD_LIMITS, ...limits };
   const files: RuleFile[] = [];
   const problems: RuleProblem[] = [];
+  let total = 0;
   for (const path of paths) {
-    let text: string;
+    let read: { text: string } | { size: number };
     try {
-      text = await readFile(path, 'utf8');
+      read = await readBounded(path, Math.min(lim.maxFileBytes, Math.max(0, lim.maxTotalBytes - total)));
     } catch (err) {
       problems.push({ code: 'FP_RULE_READ', file: path, line: 1, column: 1, message: `cannot read rule file: ${(err as Error).message}` });
       continue;
     }
-    const res = parseRuleFile(text, path);
+    if ('size' in read) {
+      const message = read.size > lim.maxFileBytes
+        ? `rule file is larger than the limit of ${size(lim.maxFileBytes)} per file (${read.size} bytes)`
+        : `rule files together are larger than the limit of ${size(lim.maxTotalBytes)} per reload (${total} bytes before this file)`;
+      problems.push({ code: 'FP_RULE_LIMIT', file: path, line: 1, column: 1, message });
+      continue;
+    }
+    total += Buffer.byteLength(read.text);
+    const res = parseRuleFile(read.text, path, lim);
     problems.push(...res.problems);
     files.push({ file: path, groups: res.groups });
   }
