@@ -51,6 +51,8 @@ export interface AgentProcessOptions {
   onObservation?: ObservationHandler;
   /** More HTTP routes on the agent's port (e.g. the autoscaler's decisions API); return true when handled. */
   extraRoutes?: AgentApiOptions['extraRoutes'];
+  /** POST /-/quit (with web.enableLifecycle): begin the process's clean shutdown. */
+  onQuit?: () => void;
 }
 
 export class AgentProcess {
@@ -87,6 +89,11 @@ export class AgentProcess {
     return this.server?.port ?? 0;
   }
 
+  /** "https" when the web config turns TLS on. */
+  get scheme(): 'http' | 'https' {
+    return this.server?.scheme ?? 'http';
+  }
+
   async start(): Promise<void> {
     const cfg = this.config;
     if (cfg.record.file) this.recorder = new ObservationRecorder(cfg.record.file, this.log);
@@ -107,10 +114,12 @@ export class AgentProcess {
       queryTimeoutMs: cfg.query.timeout,
       version: this.opts.version,
       logger: this.log,
+      enableLifecycle: cfg.web.enableLifecycle,
+      ...(this.opts.onQuit ? { onQuit: this.opts.onQuit } : {}),
       ...(this.opts.extraRoutes ? { extraRoutes: this.opts.extraRoutes } : {}),
     });
-    this.server = await startAgentServer(cfg.listen.host, cfg.listen.port, api);
-    const externalURL = cfg.rules.externalUrl || `http://${cfg.listen.host}:${this.server.port}`;
+    this.server = await startAgentServer(cfg.listen.host, cfg.listen.port, api, { ...(cfg.web.configFile ? { webConfigFile: cfg.web.configFile } : {}), logger: this.log });
+    const externalURL = cfg.rules.externalUrl || `${this.server.scheme}://${cfg.listen.host}:${this.server.port}`;
 
     if (cfg.alerting.alertmanagers.length > 0 || cfg.alerting.webhooks.length > 0) {
       this.notifier = new Notifier({

@@ -77,6 +77,14 @@ export const agentConfigSchema = z
       .strict()
       .prefault({})
       .describe('the HTTP API (Prometheus-compatible /api/v1, /metrics, /healthz, /readyz)'),
+    web: z
+      .object({
+        configFile: z.string().optional().describe("Prometheus's --web.config.file: TLS, client certificates and basic auth for the HTTP API (docs/access-control.md)"),
+        enableLifecycle: z.boolean().default(false).describe("Prometheus's --web.enable-lifecycle: allow POST /-/reload and /-/quit"),
+      })
+      .strict()
+      .prefault({})
+      .describe('access control of the HTTP API'),
     flink: z
       .object({
         urls: z.array(z.url()).default([]).describe('Flink REST endpoints (JobManager :8081) to collect from'),

@@ -4,7 +4,7 @@
  * the AgentProcess, prints where it listens, and stops it cleanly on SIGTERM/SIGINT.
  */
 import { createLogger } from '../../common/log.ts';
-import { onShutdown } from '../../common/shutdown.ts';
+import { onShutdown, shutdown } from '../../common/shutdown.ts';
 import pkg from '../../package.json' with { type: 'json' };
 import { loadAgentConfigFile, parseAgentConfig, type AgentConfig } from './config.ts';
 import { hostname } from 'node:os';
@@ -33,6 +33,8 @@ export interface AgentFlags {
   'query.lookbackDelta'?: string;
   'query.maxSamples'?: string;
   'query.maxConcurrency'?: string;
+  'web.config.file'?: string;
+  'web.enableLifecycle'?: boolean;
 }
 
 type Raw = Record<string, unknown>;
@@ -73,6 +75,8 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
   if (flags['query.lookbackDelta'] !== undefined) section(raw, 'query').lookbackDelta = flags['query.lookbackDelta'];
   if (flags['query.maxSamples'] !== undefined) section(raw, 'query').maxSamples = Number(flags['query.maxSamples']);
   if (flags['query.maxConcurrency'] !== undefined) section(raw, 'query').maxConcurrency = Number(flags['query.maxConcurrency']);
+  if (flags['web.config.file'] !== undefined) section(raw, 'web').configFile = flags['web.config.file'];
+  if (flags['web.enableLifecycle'] !== undefined) section(raw, 'web').enableLifecycle = flags['web.enableLifecycle'];
   // Actions go to the cluster the agent collects from, unless the file says otherwise.
   const urls = (raw.flink as Raw | undefined)?.urls;
   const actuation = section(raw, 'actuation');
@@ -95,6 +99,7 @@ export async function runAgent(flags: AgentFlags, onObservation?: ObservationHan
     version: pkg.version,
     onObservation: onObservation ?? ((obs, ctx) => autoscaler?.handle(obs, ctx)),
     extraRoutes: (req, res) => (autoscaler ? autoscaler.routes(req, res) : Promise.resolve(false)),
+    onQuit: () => void shutdown(0),
   });
   if (!onObservation) {
     autoscaler = new Autoscaler(config, { registry: agent.registry, logger, identity: process.env.POD_NAME ?? hostname() });
@@ -105,6 +110,6 @@ export async function runAgent(flags: AgentFlags, onObservation?: ObservationHan
     await autoscaler?.stop();
   });
   await agent.start();
-  process.stdout.write(`flowpilot agent listening on http://${config.listen.host}:${agent.port}\n`);
+  process.stdout.write(`flowpilot agent listening on ${agent.scheme}://${config.listen.host}:${agent.port}\n`);
   return agent;
 }

@@ -54,7 +54,7 @@ describe('Prometheus HTTP API', () => {
     await manager.evaluateAll(T0 + 240_000);
     await manager.evaluateAll(T0 + 300_000);
     db.registerMetrics(registry);
-    const api = new AgentApi({ storage: db, engine, registry, rules: manager, ready: () => null, queryTimeoutMs: 10_000, version: '0.1.0', now: () => T0 + 300_000 });
+    const api = new AgentApi({ storage: db, engine, registry, rules: manager, ready: () => null, queryTimeoutMs: 10_000, version: '0.1.0', now: () => T0 + 300_000, enableLifecycle: true });
     server = await startAgentServer('127.0.0.1', 0, api);
     base = `http://127.0.0.1:${server.port}`;
   });

@@ -2,14 +2,13 @@
  * The agent's Prometheus-compatible HTTP API, so Grafana (or curl) can use the agent as a
  * Prometheus data source: /api/v1/query, /query_range (GET and POST form), /series, /labels,
  * /label/:name/values, /alerts, /rules, /targets, /metadata, /status/buildinfo, plus
- * POST /-/reload, /-/healthy, /-/ready and the ops routes (/metrics, /healthz, /readyz).
+ * POST /-/reload and /-/quit (only with --web.enable-lifecycle), /-/healthy, /-/ready and the ops routes (/metrics, /healthz, /readyz).
  * Success and error bodies follow Prometheus's shapes: `{status:"success",data,...}` and
  * `{status:"error",errorType,error}` with its status codes (bad_data 400, execution 422,
  * canceled 499, timeout 503). The handlers only read; they never block evaluation for long
  * beyond the query they run, which is bounded by the query timeout.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { handleOpsRoute } from '../../common/service-http.ts';
 import { errorMessage, isFlowpilotError } from '../../common/errors.ts';
@@ -22,6 +21,7 @@ import type { TargetHealth } from '../collect/scraper.ts';
 import { ApiError, STATUS_OF, goTime, parseDurationParam, parseTimeParam, readForm } from './params.ts';
 import { alertsApiData, rulesApiData, type RuleGroup } from '../rules/index.ts';
 import { statusRoute, type StatusSource } from './prometheus-status.ts';
+import { startWebServer, type WebServer, type WebServerOptions } from './web-server.ts';
 
 /** What the server needs from the rule manager. */
 export interface RuleSource {
@@ -50,6 +50,10 @@ export interface AgentApiOptions {
   now?: () => number;
   /** Metadata, configuration, flags, store figures and Alertmanagers for the status endpoints. */
   status?: StatusSource;
+  /** Prometheus's --web.enable-lifecycle: POST /-/reload and /-/quit answer only when true (default false). */
+  enableLifecycle?: boolean;
+  /** Called by POST /-/quit (with the lifecycle API on): begin a clean shutdown. */
+  onQuit?: () => void;
   /** Extra routes (e.g. the autoscaler's decisions API); return true when handled. */
   extraRoutes?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
 }
@@ -144,7 +148,7 @@ export class AgentApi {
       res.end(reason === null ? (path === '/-/ready' ? 'Prometheus Server is Ready.\n' : 'Prometheus Server is Healthy.\n') : `Service Unavailable: ${reason}\n`);
       return;
     }
-    if (path === '/-/reload') return this.reload(req, res);
+    if (path === '/-/reload' || path === '/-/quit') return this.lifecycle(req, res, path);
     if (this.opts.extraRoutes && (await this.opts.extraRoutes(req, res, url))) return;
     if (!path.startsWith('/api/v1/')) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
@@ -285,13 +289,25 @@ export class AgentApi {
     return { activeTargets: state === 'dropped' ? [] : active, droppedTargets: [] };
   }
 
-  private async reload(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /** /-/reload and /-/quit, behind --web.enable-lifecycle as in Prometheus (403 when it is off). */
+  private async lifecycle(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
+    if (!this.opts.enableLifecycle) {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Lifecycle API is not enabled.\n');
+      return;
+    }
     if (req.method !== 'POST' && req.method !== 'PUT') {
       res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('Only POST or PUT requests allowed\n');
       return;
     }
     for await (const _ of req as AsyncIterable<Buffer>) void _;
+    if (path === '/-/quit') {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Requesting termination... Goodbye!\n');
+      if (this.opts.onQuit) res.once('finish', this.opts.onQuit);
+      return;
+    }
     if (!this.opts.rules) {
       res.writeHead(200).end();
       return;
@@ -344,27 +360,9 @@ function safeScheme(u: string): string {
   }
 }
 
-export interface AgentServer {
-  port: number;
-  server: http.Server;
-  close(): Promise<void>;
-}
+export type AgentServer = WebServer;
 
-export async function startAgentServer(host: string, port: number, api: AgentApi): Promise<AgentServer> {
-  const server = http.createServer(api.handle);
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeIdleConnections();
-        server.close(() => resolve());
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      }),
-  };
+/** Listens for the API; with `webConfigFile`, behind TLS and basic auth (web-server.ts). */
+export async function startAgentServer(host: string, port: number, api: AgentApi, web: WebServerOptions = {}): Promise<AgentServer> {
+  return startWebServer(host, port, api.handle, web);
 }

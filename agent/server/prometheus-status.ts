@@ -126,7 +126,7 @@ export function statusRoute(rest: string, form: Form, src: StatusSource, version
   }
 }
 
-const SECRET_KEY = /password|secret|token|credentials|bearer/i;
+const SECRET_KEY = /password|secret|token|credentials|bearer|^key$/i;
 
 /** A configuration with every value under a secret-looking key shown as Prometheus shows secrets. */
 export function redactSecrets(value: unknown): unknown {

@@ -31,6 +31,8 @@ export function register(program: Command): void {
     .option('--query.max-samples <n>', 'most samples one query may load (default 50000000)')
     .option('--query.max-concurrency <n>', 'API queries evaluated at once; more wait in a queue (default 20)')
     .option('--query.lookback-delta <duration>', 'how far back an instant selector looks (default 5m)')
+    .option('--web.config.file <file>', 'TLS, client certificates and basic auth for the HTTP API (Prometheus web config format, docs/access-control.md)')
+    .option('--web.enable-lifecycle', 'allow POST /-/reload and /-/quit (off by default)')
     .action(async (opts: Record<string, unknown>) => {
       const { runAgent } = await import('../../agent/process/main.ts');
       await runAgent(opts);
