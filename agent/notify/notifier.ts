@@ -3,10 +3,12 @@
  * external labels (never overriding an alert's own labels, like Prometheus), keeps them
  * in a bounded queue that drops the oldest when full, and ships batches in the
  * background to every Alertmanager (POST /api/v2/alerts) and webhook, each with a
- * timeout and retries with exponential backoff. One batch is in flight at a time, so
+ * timeout and retries with exponential backoff, over TLS / mutual TLS and with basic auth or a
+ * bearer token when an http_config says so. One batch is in flight at a time, so
  * a slow receiver delays later batches but never the evaluation that produced them.
  */
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
+import { HttpClientConfig, type HttpConfigInput } from '../http/http-config.ts';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { errorMessage } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/log.ts';
@@ -20,6 +22,10 @@ export interface NotifierOptions {
   alertmanagers?: string[];
   /** Webhook URLs that receive a JSON POST per batch. */
   webhooks?: string[];
+  /** Prometheus http_config for the Alertmanagers: TLS, mutual TLS, basic auth, bearer token. */
+  httpConfig?: HttpConfigInput;
+  /** The same for the webhooks (kept apart so Alertmanager credentials never reach a webhook). */
+  webhookHttpConfig?: HttpConfigInput;
   externalLabels?: Record<string, string>;
   externalURL?: string;
   /** Default 10000 (Prometheus's --alertmanager.notification-queue-capacity). */
@@ -40,6 +46,8 @@ export interface NotifierOptions {
 interface Target {
   kind: 'alertmanager' | 'webhook';
   url: string;
+  http: HttpClientConfig;
+  dispatcher: Dispatcher | undefined;
 }
 
 export class Notifier implements AlertSink {
@@ -47,6 +55,7 @@ export class Notifier implements AlertSink {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly targets: Target[];
+  private readonly dispatchers: Dispatcher[];
   private queue: NotifierAlert[] = [];
   private readonly capacity: number;
   private sending: Promise<void> | null = null;
@@ -60,9 +69,14 @@ export class Notifier implements AlertSink {
     this.log = opts.logger ?? silentLogger();
     this.now = opts.now ?? Date.now;
     this.capacity = opts.queueCapacity ?? 10_000;
+    const amHttp = new HttpClientConfig(opts.httpConfig, 'alerting.httpConfig');
+    const hookHttp = new HttpClientConfig(opts.webhookHttpConfig, 'alerting.webhookHttpConfig');
+    const amDispatcher = amHttp.dispatcher();
+    const hookDispatcher = hookHttp.dispatcher();
+    this.dispatchers = [amDispatcher, hookDispatcher].filter((d): d is Dispatcher => d !== undefined);
     this.targets = [
-      ...(opts.alertmanagers ?? []).map((u) => ({ kind: 'alertmanager' as const, url: `${u.replace(/\/$/, '')}/api/v2/alerts` })),
-      ...(opts.webhooks ?? []).map((u) => ({ kind: 'webhook' as const, url: u })),
+      ...(opts.alertmanagers ?? []).map((u) => ({ kind: 'alertmanager' as const, url: `${u.replace(/\/$/, '')}/api/v2/alerts`, http: amHttp, dispatcher: amDispatcher })),
+      ...(opts.webhooks ?? []).map((u) => ({ kind: 'webhook' as const, url: u, http: hookHttp, dispatcher: hookDispatcher })),
     ];
     this.registry = opts.registry ?? new Registry();
     const registers = [this.registry];
@@ -124,7 +138,13 @@ export class Notifier implements AlertSink {
       let why: string;
       try {
         const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.opts.timeoutMs ?? 10_000)]);
-        const res = await request(t.url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal });
+        const res = await request(t.url, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json', ...t.http.headers() },
+          signal,
+          ...(t.dispatcher ? { dispatcher: t.dispatcher } : {}),
+        });
         const text = await res.body.text();
         if (res.statusCode >= 200 && res.statusCode < 300) {
           this.m.sent.inc({ receiver: t.url }, batch.length);
@@ -160,5 +180,6 @@ export class Notifier implements AlertSink {
     this.stopped = true;
     this.abort.abort();
     await this.sending?.catch(() => undefined);
+    await Promise.all(this.dispatchers.map((d) => d.close().catch(() => undefined)));
   }
 }

@@ -128,6 +128,8 @@ export class AgentProcess {
         externalLabels: cfg.rules.externalLabels,
         externalURL,
         timeoutMs: cfg.alerting.timeout,
+        ...(cfg.alerting.httpConfig ? { httpConfig: cfg.alerting.httpConfig } : {}),
+        ...(cfg.alerting.webhookHttpConfig ? { webhookHttpConfig: cfg.alerting.webhookHttpConfig } : {}),
         registry: this.registry,
         logger: this.log,
       });

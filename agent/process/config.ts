@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import { parsePromDuration } from '../server/params.ts';
 import { actuationConfigSchema } from '../actuate/config.ts';
+import { httpConfigSchema } from '../http/http-config.ts';
 
 /** The default port: outside Flink's usual reporter range (9249–9260) and Prometheus's 9090. */
 export const DEFAULT_PORT = 9269;
@@ -43,6 +44,11 @@ function optionalDuration(description: string) {
       }
       return ms;
     });
+}
+
+/** An http_config, one row in the reference (its fields are Prometheus's, listed in docs/access-control.md). */
+function httpConfig(description: string) {
+  return z.lazy(() => httpConfigSchema).optional().describe(description);
 }
 
 const staticScrapeSchema = z
@@ -97,6 +103,7 @@ export const agentConfigSchema = z
           .describe('store REST figures as samples under the reporter names; false when the same cluster\'s reporter endpoints are scraped too (observations only, no duplicate series)'),
         perSubtaskMetrics: z.boolean().default(true).describe('read task and operator metrics per subtask (series with subtask_index); only with samples'),
         concurrency: z.number().int().min(1).default(8).describe('Flink REST requests in flight at once'),
+        httpConfig: httpConfig("Prometheus's http_config for Flink REST: tls_config, basic_auth, authorization (docs/access-control.md)"),
       })
       .strict()
       .prefault({})
@@ -132,6 +139,8 @@ export const agentConfigSchema = z
         alertmanagers: z.array(z.url()).default([]).describe('Alertmanager base URLs (API v2)'),
         webhooks: z.array(z.url()).default([]).describe('webhook URLs that receive alert batches as JSON'),
         timeout: duration('10s', 'per-attempt timeout when sending alerts'),
+        httpConfig: httpConfig("Prometheus's http_config for the Alertmanagers: tls_config, basic_auth, authorization (docs/access-control.md)"),
+        webhookHttpConfig: httpConfig("Prometheus's http_config for the webhooks (kept apart from the Alertmanagers' credentials)"),
       })
       .strict()
       .prefault({})
