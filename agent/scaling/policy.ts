@@ -1,7 +1,7 @@
 /**
  * Loads a scaling policy from YAML: parses with the `yaml` package (keeping node ranges),
- * validates with the zod schema, and reports the first problem as file:line:col with the
- * key at fault and how to fix it. `policyForJob` applies a job's overrides from `jobs:`.
+ * validates with the zod schema, and reports every problem, one per line, as file:line:col with
+ * the key at fault and how to fix it. `policyForJob` applies a job's overrides from `jobs:`.
  * Schedules' cron expressions are checked here too, so a bad one never reaches decide().
  */
 import { readFileSync } from 'node:fs';
@@ -58,25 +58,47 @@ function deepMerge(base: unknown, over: unknown): unknown {
 }
 
 function validate(raw: unknown, where: (path: readonly PropertyKey[], atKey?: boolean) => string, prefix: readonly PropertyKey[]): ScalingPolicy {
+  const problems = policyProblems(raw, where, prefix);
+  if (problems.length > 0) throw new FlowpilotError('FP_POLICY_INVALID', problems.join('\n'));
+  return policySchema.parse(raw);
+}
+
+/** Every problem of a raw policy (schema issues, cron expressions, the utilization band), each located. */
+function policyProblems(raw: unknown, where: (path: readonly PropertyKey[], atKey?: boolean) => string, prefix: readonly PropertyKey[]): string[] {
+  const problems: string[] = [];
   const res = policySchema.safeParse(raw);
   if (!res.success) {
-    const issue = res.error.issues[0]!;
-    let path = [...prefix, ...issue.path];
-    if (issue.code === 'unrecognized_keys') path = [...path, issue.keys[0]!];
-    throw new FlowpilotError('FP_POLICY_INVALID', `${where(path, issue.code === 'unrecognized_keys')}: ${path.join('.') || 'policy'}: ${describeIssue(issue)}`);
-  }
-  res.data.schedules.forEach((s, i) => {
-    const check = CronTime.validateCronExpression(s.cron);
-    if (!check.valid) {
-      throw new FlowpilotError('FP_POLICY_INVALID', `${where([...prefix, 'schedules', i, 'cron'])}: ${[...prefix, 'schedules', i, 'cron'].join('.')}: ${check.error?.message ?? 'invalid cron expression'}`);
+    for (const issue of res.error.issues) {
+      const base = [...prefix, ...issue.path];
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+      for (const key of keys) {
+        const path = key === undefined ? base : [...base, key];
+        const one = issue.code === 'unrecognized_keys' ? `unknown key "${String(key)}" (see docs/scaling-policy.md for the keys)` : describeIssue(issue);
+        problems.push(`${where(path, issue.code === 'unrecognized_keys')}: ${path.join('.') || 'policy'}: ${one}`);
+      }
     }
-    if (!Number.isFinite(seconds(s.duration))) throw new FlowpilotError('FP_POLICY_INVALID', `${where([...prefix, 'schedules', i, 'duration'])}: bad duration`);
-  });
-  const u = res.data.utilization;
-  if (!(u.min <= u.target && u.target <= u.max)) {
-    throw new FlowpilotError('FP_POLICY_INVALID', `${where([...prefix, 'utilization'])}: ${[...prefix, 'utilization'].join('.')}: need min <= target <= max (got ${u.min}, ${u.target}, ${u.max})`);
   }
-  return res.data;
+  // Cron expressions and the band are checked on what parsed, so they are reported beside schema issues.
+  const data = (res.success ? res.data : raw) as { schedules?: unknown; utilization?: unknown } | null;
+  const schedules = Array.isArray(data?.schedules) ? (data.schedules as unknown[]) : [];
+  schedules.forEach((s, i) => {
+    const cron = (s as { cron?: unknown } | null)?.cron;
+    if (typeof cron !== 'string') return;
+    const check = CronTime.validateCronExpression(cron);
+    if (!check.valid) {
+      problems.push(`${where([...prefix, 'schedules', i, 'cron'])}: ${[...prefix, 'schedules', i, 'cron'].join('.')}: ${check.error?.message ?? 'invalid cron expression'}`);
+    }
+  });
+  if (res.success) {
+    res.data.schedules.forEach((s, i) => {
+      if (!Number.isFinite(seconds(s.duration))) problems.push(`${where([...prefix, 'schedules', i, 'duration'])}: bad duration`);
+    });
+    const u = res.data.utilization;
+    if (!(u.min <= u.target && u.target <= u.max)) {
+      problems.push(`${where([...prefix, 'utilization'])}: ${[...prefix, 'utilization'].join('.')}: need min <= target <= max (got ${u.min}, ${u.target}, ${u.max})`);
+    }
+  }
+  return problems;
 }
 
 /** Parses policy YAML text; `file` is used in error locations. */
@@ -84,22 +106,33 @@ export function parsePolicy(text: string, file = 'policy.yaml'): ScalingPolicy {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-    throw new FlowpilotError('FP_POLICY_INVALID', `${formatLocation({ file, line: pos.line, column: pos.col })}: YAML syntax: ${e.message.split('\n')[0]}`);
+    const lines = doc.errors.map((e) => {
+      const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+      return `${formatLocation({ file, line: pos.line, column: pos.col })}: YAML syntax: ${e.message.split('\n')[0]}`;
+    });
+    throw new FlowpilotError('FP_POLICY_INVALID', lines.join('\n'));
   }
   const raw: unknown = doc.toJS() ?? {};
   if (doc.contents !== null && !isMap(doc.contents)) {
     throw new FlowpilotError('FP_POLICY_INVALID', `${file}:1:1: the policy must be a YAML mapping of keys (see docs/scaling-policy.md)`);
   }
   const where = (path: readonly PropertyKey[], atKey = false): string => locate(doc, lc, file, path, atKey);
-  const policy = validate(raw, where, []);
-  // Validate each job's merged view now, so a bad override fails at load time with its location.
-  for (const [job, over] of Object.entries(policy.jobs)) {
-    const merged = deepMerge({ ...(raw as Record<string, unknown>), jobs: {} }, over);
-    validate(merged, where, ['jobs', job]);
+  // Every problem is reported at once: the top level's, then each job's merged view (so a bad
+  // override fails at load time with its location).
+  const problems = policyProblems(raw, where, []);
+  const jobs = (raw as { jobs?: unknown }).jobs;
+  if (jobs && typeof jobs === 'object' && !Array.isArray(jobs)) {
+    for (const [job, over] of Object.entries(jobs as Record<string, unknown>)) {
+      const merged = deepMerge({ ...(raw as Record<string, unknown>), jobs: {} }, over);
+      // A top-level problem shows again in every job's merged view; keep only the override's own.
+      const seen = new Set(problems.map((p) => p.slice(p.indexOf(': ') + 2)));
+      for (const p of policyProblems(merged, where, ['jobs', job])) {
+        if (!seen.has(p.slice(p.indexOf(': ') + 2).replace(`jobs.${job}.`, ''))) problems.push(p);
+      }
+    }
   }
-  return policy;
+  if (problems.length > 0) throw new FlowpilotError('FP_POLICY_INVALID', problems.join('\n'));
+  return policySchema.parse(raw);
 }
 
 export function loadPolicyFile(file: string): ScalingPolicy {

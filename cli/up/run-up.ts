@@ -12,6 +12,7 @@ import { createLogger } from '../../common/log.ts';
 import { FlowpilotError } from '../../common/errors.ts';
 import { up } from '../../engine/local/launcher.ts';
 import { clusterLogStream, startUpExtras } from '../live/up-extras.ts';
+import { assertPreflight } from './preflight.ts';
 
 export interface UpFlags {
   taskmanagers: string;
@@ -56,6 +57,8 @@ function agentArgs(flags: UpFlags, stateDir: string, agentPort: number): string[
 }
 
 export async function runUp(flags: UpFlags): Promise<void> {
+  // Every flag, port and policy problem at once, before anything starts (cli/up/preflight.ts).
+  await assertPreflight(flags);
   const log = createLogger({ name: 'up' });
   const taskManagers = int('taskmanagers', flags.taskmanagers, 1);
   const slots = int('slots', flags.slots, 1);
