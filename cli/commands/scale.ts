@@ -60,7 +60,7 @@ export function register(program: Command): void {
     .option('--limit <n>', 'how many decisions', Number, 5)
     .option('--json', 'print the raw JSON')
     .action(async (opts: { url: string; job?: string; limit: number; json?: boolean }) => {
-      const { explainDecisions } = await import('../../agent/record/explain.ts');
+      const { explainDecisions } = await import('../explain/render.ts');
       const { FlowpilotError } = await import('../../common/errors.ts');
       const u = new URL('/api/v1/scaling/decisions', opts.url);
       if (opts.job) u.searchParams.set('job', opts.job);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { backpressureLevel, buildSnapshot, sourceMetricIds, type RawStatus } from './status-model.ts';
+import { backpressureLevel, buildSnapshot, sourceMetricIds, vertexLabel, type RawStatus } from './status-model.ts';
 
 const JOB = 'b'.repeat(32);
 const SRC = '1'.repeat(32);
@@ -102,7 +102,18 @@ describe('status snapshot', () => {
     assert.deepEqual(s.agent.alerts.map((a) => [a.name, a.severity, a.summary]), [['FlinkHighBackpressure', 'warning', 'backpressured']]);
     assert.ok(s.agent.scaling.available);
     assert.equal(s.agent.scaling.last?.blockedBy, 'cooldown');
-    assert.deepEqual(s.agent.scaling.lastRescale?.changes, [{ vertexId: MID, from: 2, to: 3 }]);
+    assert.deepEqual(s.agent.scaling.lastRescale?.changes, [{ vertexId: MID, name: 'Count', from: 2, to: 3 }]);
+  });
+
+  it('names the vertices of decisions from the job details, in changes and in reasons', () => {
+    const r = raw();
+    const d = (r.decisions as { ok: true; value: { decisions: Array<{ reasons: string[] }> } }).value.decisions[1]!;
+    d.reasons = [`vertex ${MID}: scale-down to 2 pending for 10 s of 60s`, `vertex ${'9'.repeat(32)}: unknown to the engine`];
+    const s = buildSnapshot(r);
+    assert.ok(s.agent?.reachable && s.agent.scaling.available);
+    assert.deepEqual(s.agent.scaling.last?.reasons, [`Count (222222): scale-down to 2 pending for 10 s of 60s`, `vertex ${'9'.repeat(32)}: unknown to the engine`]);
+    assert.equal(vertexLabel(MID, 'Count'), 'Count (222222)');
+    assert.equal(vertexLabel(MID, null), '222222');
   });
 
   it('tolerates an agent without the scaling API (404)', () => {

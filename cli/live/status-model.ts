@@ -60,8 +60,8 @@ export interface DecisionStatus {
   direction: string | null;
   blockedBy: string | null;
   reasons: string[];
-  /** vertex id -> [parallelism before, parallelism decided] */
-  changes: Array<{ vertexId: string; from: number; to: number }>;
+  /** vertex id -> [parallelism before, parallelism decided]; `name` from the engine's job details when known */
+  changes: Array<{ vertexId: string; name?: string; from: number; to: number }>;
 }
 
 export type EngineSection =
@@ -263,6 +263,28 @@ export function buildScaling(answer: Fetched<unknown>): ScalingSection {
   return { available: true, last: decisions.at(-1) ?? null, lastRescale: rescales.at(-1) ?? null };
 }
 
+/** How a vertex is named for people: its name and a short id, e.g. "Enrich (3f2a1c)"; the short id alone when the name is unknown. */
+export function vertexLabel(id: string, name?: string | null): string {
+  const short = id.slice(0, 6);
+  return name ? `${name} (${short})` : short;
+}
+
+/**
+ * Decisions name vertices by id (the agent's record); the engine's job details know their names.
+ * Puts the names on the changes and writes "vertex <id>" in the reasons as the vertex's label.
+ */
+export function nameDecision(d: DecisionStatus | null, names: ReadonlyMap<string, string>): DecisionStatus | null {
+  if (d === null || names.size === 0) return d;
+  return {
+    ...d,
+    changes: d.changes.map((c) => {
+      const name = names.get(c.vertexId);
+      return name === undefined ? c : { ...c, name };
+    }),
+    reasons: d.reasons.map((r) => r.replace(/\bvertex ([0-9a-f]{16,})\b/g, (m, id: string) => (names.has(id) ? vertexLabel(id, names.get(id)) : m))),
+  };
+}
+
 export function buildSnapshot(raw: RawStatus): StatusSnapshot {
   let engine: EngineSection;
   if (!raw.jobsOverview.ok) engine = { reachable: false, error: raw.jobsOverview.error };
@@ -279,9 +301,14 @@ export function buildSnapshot(raw: RawStatus): StatusSnapshot {
   }
   let agent: AgentSection | null = null;
   if (raw.agentUrl !== null && raw.alerts !== null) {
-    agent = raw.alerts.ok
-      ? { reachable: true, alerts: buildAlerts(raw.alerts.value), scaling: buildScaling(raw.decisions ?? { ok: false, error: 'not asked' }) }
-      : { reachable: false, error: raw.alerts.error };
+    const names = new Map<string, string>();
+    if (engine.reachable) for (const j of engine.jobs) for (const v of j.vertices) names.set(v.id, v.name);
+    let scaling = buildScaling(raw.decisions ?? { ok: false, error: 'not asked' });
+    if (scaling.available) {
+      const last = nameDecision(scaling.last, names);
+      scaling = { available: true, last, lastRescale: scaling.lastRescale === scaling.last ? last : nameDecision(scaling.lastRescale, names) };
+    }
+    agent = raw.alerts.ok ? { reachable: true, alerts: buildAlerts(raw.alerts.value), scaling } : { reachable: false, error: raw.alerts.error };
   }
   return { time: raw.time, restUrl: raw.restUrl, engine, agentUrl: raw.agentUrl, agent };
 }

@@ -104,6 +104,58 @@ describe('status renderer', () => {
     assert.notEqual(summaryKey(a), summaryKey(b));
   });
 
+  it('at 80×24 under the header `up` prints, keeps the job, its vertices (named, with short ids), the last decision and the last rescale', () => {
+    const s = snapshot();
+    if (!s.agent?.reachable || !s.agent.scaling.available || !s.engine.reachable) throw new Error('fixture');
+    const last = s.agent.scaling.last!;
+    s.agent.scaling.last = { ...last, time: T - 500, action: 'none', direction: null, blockedBy: 'cooldown', changes: [], reasons: ['rescaled 40 s ago; cooldown 2m', 'second reason', 'third reason', 'fourth reason'] };
+    s.agent.scaling.lastRescale = { ...last, changes: [{ vertexId: 'v2'.padEnd(32, '0'), name: 'Enrich', from: 2, to: 4 }], reasons: ['Enrich (v20000) utilization 1.21 is above the 0.8 target band', 'second'] };
+    s.agent.alerts.push({ ...s.agent.alerts[0]!, name: 'FlinkHighBackpressure' });
+    // What `flowpilot up` prints above the view (cli/up/run-up.ts), blank and Ctrl-C lines removed.
+    const header = [
+      'flowpilot is up:',
+      '  JobManager   REST http://127.0.0.1:8081   metrics http://127.0.0.1:9249/metrics   rpc 127.0.0.1:40000',
+      '  TaskManager 1  metrics http://127.0.0.1:9250/metrics   data port 40001   id 127.0.0.1:40001-aaaaaa',
+      '  TaskManager 2  metrics http://127.0.0.1:9251/metrics   data port 40002   id 127.0.0.1:40002-bbbbbb',
+      `  job          order-enrichment ${'a'.repeat(32)}   http://127.0.0.1:8081/jobs/${'a'.repeat(32)}`,
+      '  job output   /home/u/flowpilot-state/output/order-enrichment',
+      '  agent        http://127.0.0.1:9269  (Prometheus API, /api/v1/alerts, /api/v1/scaling/decisions; rescales in place)',
+      '  state dir    /home/u/flowpilot-state',
+      '  logs         /home/u/flowpilot-state/logs/cluster.log',
+    ];
+    const frame = renderFrame(s, { width: 80, height: 24, color: true, header });
+    const lines = frame.split('\n');
+    assert.ok(lines.length <= 24, `${lines.length} lines`);
+    for (const line of lines) assert.ok(visibleLength(line) <= 80, `wider than 80: ${JSON.stringify(line)}`);
+    const plain = frame.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    assert.match(plain, /^flowpilot · local stack {4}07:03:04 UTC$/m);
+    assert.match(plain, /order-enrichment {2}RUNNING/);
+    assert.match(plain, /Source: orders \(v10000\)/);
+    assert.match(plain, /Enrich \(v20000\)/);
+    assert.match(plain, /last decision 07:03:03 {2}no rescale \(cooldown\)/);
+    assert.match(plain, /- rescaled 40 s ago; cooldown 2m/);
+    assert.match(plain, /last rescale {2}07:03:03 {2}rescale up \(Enrich \(v20000\) 2→4\)/);
+    assert.match(plain, /Ctrl-C stops everything\.$/);
+    // One time format: every clock time is HH:MM:SS.
+    for (const t of plain.match(/\b\d{1,2}:\d{2}(?::\d{2})?\b/g) ?? []) assert.match(t, /^\d{2}:\d{2}:\d{2}$/);
+    // With room to spare nothing is dropped.
+    const tall = renderFrame(s, { width: 80, height: 60, color: false, header });
+    assert.match(tall, /- fourth reason|… 1 more/);
+    assert.match(tall, /logs {9}\/home\/u/);
+  });
+
+  it('prints a new summary line on a new outcome, not on a new decision that says the same', () => {
+    const a = snapshot();
+    const b = snapshot();
+    if (!a.agent?.reachable || !a.agent.scaling.available || !b.agent?.reachable || !b.agent.scaling.available) throw new Error('fixture');
+    const none = { time: T, jobId: 'j', action: 'none', direction: null, blockedBy: 'within-band', reasons: ['all vertices within the utilization band (0.52)'], changes: [] };
+    a.agent.scaling.last = none;
+    b.agent.scaling.last = { ...none, time: T + 5000, reasons: ['all vertices within the utilization band (0.57)'] };
+    assert.equal(summaryKey(a), summaryKey(b));
+    b.agent.scaling.last = { ...none, time: T + 10_000, blockedBy: 'cooldown' };
+    assert.notEqual(summaryKey(a), summaryKey(b));
+  });
+
   it('cuts a coloured line to the width and closes its colour', () => {
     const line = `\x1b[31m${'x'.repeat(30)}\x1b[0m tail`;
     const cut = fitLine(line, 10);

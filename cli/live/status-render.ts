@@ -1,12 +1,15 @@
 /**
  * Renders a `StatusSnapshot` for people, as pure functions: `renderFrame` draws the full-screen
  * view for a terminal (every line cut to the terminal's width, ANSI colours for states when
- * asked), `renderSummaryLine` writes the one-line plain summary used when stdout is not a
+ * asked; when the terminal is too short, the least useful lines go first — blank lines, extra
+ * reasons, the header, alert details, vertex rows — so the job line, the last decision and the
+ * last rescale stay on screen), `renderSummaryLine` writes the one-line plain summary used when stdout is not a
  * terminal, and `summaryKey` says when that summary has changed in a way worth a new line
- * (states, parallelism, traffic starting or stopping, backpressure level, alerts, decisions;
- * not the rates' jitter).
+ * (states, parallelism, traffic starting or stopping, backpressure level, alerts, a decision
+ * with another outcome, a new rescale; not the rates' jitter, nor a new decision that says the
+ * same as the last one). Every time shown is one format: HH:MM:SS, UTC.
  */
-import type { AlertStatus, BackpressureLevel, DecisionStatus, JobStatus, StatusSnapshot } from './status-model.ts';
+import { vertexLabel, type AlertStatus, type BackpressureLevel, type DecisionStatus, type JobStatus, type StatusSnapshot } from './status-model.ts';
 
 export interface FrameOptions {
   width: number;
@@ -71,7 +74,8 @@ export function fmtDuration(ms: number | null): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-const clock = (t: number): string => new Date(t).toISOString().slice(11, 19);
+/** The one time format of the view: HH:MM:SS in UTC (the title says UTC once). */
+export const clock = (t: number): string => new Date(t).toISOString().slice(11, 19);
 
 type Paint = (code: string, s: string) => string;
 const painter = (color: boolean): Paint => (color ? (code, s) => `\x1b[${code}m${s}\x1b[0m` : (_c, s) => s);
@@ -88,7 +92,7 @@ export function parallelismText(job: JobStatus): string {
 
 function decisionText(d: DecisionStatus): string {
   if (d.action === 'rescale') {
-    const ch = d.changes.map((c) => `${c.vertexId.slice(0, 6)} ${c.from}→${c.to}`).join(', ');
+    const ch = d.changes.map((c) => `${vertexLabel(c.vertexId, c.name)} ${c.from}→${c.to}`).join(', ');
     return `rescale${d.direction ? ` ${d.direction}` : ''}${ch ? ` (${ch})` : ''}`;
   }
   return `no rescale${d.blockedBy ? ` (${d.blockedBy})` : ''}`;
@@ -99,67 +103,99 @@ function alertText(a: AlertStatus): string {
   return `${a.name}${a.severity ? ` [${a.severity}]` : ''}${where ? ` ${where}` : ''}${a.summary ? ` — ${a.summary}` : ''}`;
 }
 
-function jobLines(job: JobStatus, width: number, paint: Paint): string[] {
-  const lines = [
-    `${paint('1', job.name)}  ${paint(STATE_COLOR[job.state] ?? '0', job.state)}  up ${fmtDuration(job.durationMs)}  p ${parallelismText(job)}  in ${fmtRate(job.inRate)}/s  out ${fmtRate(job.outRate)}/s  lag ${fmtCount(job.lag)}  bp ${job.backpressure ? paint(BP_COLOR[job.backpressure], job.backpressure) : '-'}`,
+/** A line of the frame and how much it is worth keeping when the terminal is short (higher stays longer). */
+export interface Line {
+  text: string;
+  keep: number;
+}
+
+/** Dropped first to last: blank lines, extra reasons, the header, alert details, vertex rows; the rest always stays. */
+const KEEP = { blank: 0, moreReasons: 1, header: 2, alertDetail: 3, firstReason: 4, vertexRow: 5, always: 9 } as const;
+
+function jobLines(job: JobStatus, width: number, paint: Paint): Line[] {
+  const lines: Line[] = [
+    {
+      text: `${paint('1', job.name)}  ${paint(STATE_COLOR[job.state] ?? '0', job.state)}  up ${fmtDuration(job.durationMs)}  p ${parallelismText(job)}  in ${fmtRate(job.inRate)}/s  out ${fmtRate(job.outRate)}/s  lag ${fmtCount(job.lag)}  bp ${job.backpressure ? paint(BP_COLOR[job.backpressure], job.backpressure) : '-'}`,
+      keep: KEEP.always,
+    },
   ];
   if (job.vertices.length === 0) return lines;
   const fixed = 4 + 6 + 2 * 9 + 8 + 6 + 6;
   const nameWidth = Math.max(8, Math.min(40, width - fixed));
   const row = (name: string, p: string, inR: string, outR: string, lag: string, bp: string, busy: string): string =>
     `  ${name.padEnd(nameWidth).slice(0, nameWidth)}  ${p.padStart(4)} ${inR.padStart(8)} ${outR.padStart(8)} ${lag.padStart(7)}  ${bp}${' '.repeat(Math.max(1, 5 - visibleLength(bp)))}${busy.padStart(5)}`;
-  lines.push(paint('2', row('vertex', 'p', 'in/s', 'out/s', 'lag', 'bp', 'busy')));
+  lines.push({ text: paint('2', row('vertex (id)', 'p', 'in/s', 'out/s', 'lag', 'bp', 'busy')), keep: KEEP.vertexRow });
   for (const v of job.vertices) {
-    const name = v.name.length > nameWidth ? `${v.name.slice(0, nameWidth - 1)}…` : v.name;
+    // The name, cut to leave room for its short id: "Enrich (3f2a1c)".
+    const short = ` (${v.id.slice(0, 6)})`;
+    const room = nameWidth - short.length;
+    const name = `${v.name.length > room ? `${v.name.slice(0, Math.max(1, room - 1))}…` : v.name}${short}`;
     const bp = v.backpressure ? paint(BP_COLOR[v.backpressure], v.backpressure) : '-';
-    lines.push(row(name, String(v.parallelism), fmtRate(v.inRate), v.isSink && v.outRate === 0 ? '-' : fmtRate(v.outRate), v.isSource ? fmtCount(v.pendingRecords) : '', bp, v.busyRatio === null ? '-' : `${Math.round(v.busyRatio * 100)}%`));
+    lines.push({
+      text: row(name, String(v.parallelism), fmtRate(v.inRate), v.isSink && v.outRate === 0 ? '-' : fmtRate(v.outRate), v.isSource ? fmtCount(v.pendingRecords) : '', bp, v.busyRatio === null ? '-' : `${Math.round(v.busyRatio * 100)}%`),
+      keep: KEEP.vertexRow,
+    });
   }
   return lines;
 }
 
-function decisionLines(label: string, d: DecisionStatus, paint: Paint, maxReasons: number): string[] {
+function decisionLines(label: string, d: DecisionStatus, paint: Paint, maxReasons: number): Line[] {
   const colour = d.action === 'rescale' ? '36' : '0';
-  const lines = [`  ${label} ${clock(d.time)}  ${paint(colour, decisionText(d))}`];
-  for (const r of d.reasons.slice(0, maxReasons)) lines.push(`    - ${r}`);
-  if (d.reasons.length > maxReasons) lines.push(`    … ${d.reasons.length - maxReasons} more`);
+  const lines: Line[] = [{ text: `  ${label} ${clock(d.time)}  ${paint(colour, decisionText(d))}`, keep: KEEP.always }];
+  d.reasons.slice(0, maxReasons).forEach((r, i) => lines.push({ text: `    - ${r}`, keep: i === 0 ? KEEP.firstReason : KEEP.moreReasons }));
+  if (d.reasons.length > maxReasons) lines.push({ text: `    … ${d.reasons.length - maxReasons} more`, keep: KEEP.moreReasons });
   return lines;
+}
+
+/** Drops the lines least worth keeping (the lowest `keep`, bottom first) until `height` remain. */
+export function fitHeight(lines: Line[], height: number): Line[] {
+  if (lines.length <= height) return lines;
+  const order = lines.map((l, i) => ({ i, keep: l.keep })).sort((a, b) => a.keep - b.keep || b.i - a.i);
+  const drop = new Set(order.slice(0, lines.length - height).map((o) => o.i));
+  return lines.filter((_, i) => !drop.has(i));
 }
 
 export function renderFrame(s: StatusSnapshot, opts: FrameOptions): string {
   const paint = painter(opts.color);
   const width = Math.max(20, opts.width);
-  const lines: string[] = [`${paint('1', 'flowpilot')} · local stack${' '.repeat(4)}${clock(s.time)} UTC`, ...(opts.header ?? [])];
-  lines.push('');
+  const blank: Line = { text: '', keep: KEEP.blank };
+  const lines: Line[] = [
+    { text: `${paint('1', 'flowpilot')} · local stack${' '.repeat(4)}${clock(s.time)} UTC`, keep: KEEP.always },
+    ...(opts.header ?? []).map((text) => ({ text, keep: KEEP.header })),
+  ];
+  lines.push(blank);
   const e = s.engine;
-  if (!e.reachable) lines.push(`engine  ${s.restUrl}  ${paint('31', `unreachable (${e.error})`)}`);
+  if (!e.reachable) lines.push({ text: `engine  ${s.restUrl}  ${paint('31', `unreachable (${e.error})`)}`, keep: KEEP.always });
   else {
     const slots = e.slotsTotal === null ? '' : `  slots ${e.slotsTotal - (e.slotsAvailable ?? 0)}/${e.slotsTotal} used`;
-    lines.push(`engine  ${s.restUrl}  TaskManagers ${e.taskManagers ?? '-'}${slots}`);
-    if (e.jobs.length === 0) lines.push('  no jobs');
-    for (const job of e.jobs) lines.push('', ...jobLines(job, width, paint));
+    lines.push({ text: `engine  ${s.restUrl}  TaskManagers ${e.taskManagers ?? '-'}${slots}`, keep: KEEP.always });
+    if (e.jobs.length === 0) lines.push({ text: '  no jobs', keep: KEEP.always });
+    for (const job of e.jobs) lines.push(blank, ...jobLines(job, width, paint));
   }
   if (s.agent !== null) {
-    lines.push('');
+    lines.push(blank);
     const a = s.agent;
-    if (!a.reachable) lines.push(`agent   ${s.agentUrl}  ${paint('31', `unreachable (${a.error})`)}`);
+    if (!a.reachable) lines.push({ text: `agent   ${s.agentUrl}  ${paint('31', `unreachable (${a.error})`)}`, keep: KEEP.always });
     else {
-      lines.push(`alerts  ${a.alerts.length === 0 ? paint('32', 'none firing') : paint('31', `${a.alerts.length} firing`)}`);
-      for (const al of a.alerts.slice(0, 6)) lines.push(`  ${paint('31', '●')} ${alertText(al)}`);
-      if (a.alerts.length > 6) lines.push(`  … ${a.alerts.length - 6} more`);
-      lines.push('');
-      if (!a.scaling.available) lines.push(`scaling ${paint('90', a.scaling.reason)}`);
-      else if (a.scaling.last === null) lines.push('scaling no decision yet');
+      lines.push({ text: `alerts  ${a.alerts.length === 0 ? paint('32', 'none firing') : paint('31', `${a.alerts.length} firing`)}`, keep: KEEP.always });
+      for (const al of a.alerts.slice(0, 6)) lines.push({ text: `  ${paint('31', '●')} ${alertText(al)}`, keep: KEEP.alertDetail });
+      if (a.alerts.length > 6) lines.push({ text: `  … ${a.alerts.length - 6} more`, keep: KEEP.alertDetail });
+      lines.push(blank);
+      if (!a.scaling.available) lines.push({ text: `scaling ${paint('90', a.scaling.reason)}`, keep: KEEP.always });
+      else if (a.scaling.last === null) lines.push({ text: 'scaling no decision yet', keep: KEEP.always });
       else {
-        lines.push('scaling');
+        lines.push({ text: 'scaling', keep: KEEP.always });
         lines.push(...decisionLines('last decision', a.scaling.last, paint, 3));
         const r = a.scaling.lastRescale;
         if (r !== null && r !== a.scaling.last) lines.push(...decisionLines('last rescale ', r, paint, 2));
       }
     }
   }
-  lines.push('', paint('2', 'Ctrl-C stops everything.'));
-  const cut = opts.height !== undefined && opts.height > 0 ? lines.slice(0, opts.height) : lines;
-  return cut.map((l) => fitLine(l, width)).join('\n');
+  lines.push(blank, { text: paint('2', 'Ctrl-C stops everything.'), keep: KEEP.always });
+  const fitted = opts.height !== undefined && opts.height > 0 ? fitHeight(lines, opts.height) : lines;
+  // Lines that must stay but still do not fit (a tiny terminal): the top ones win.
+  const cut = opts.height !== undefined && opts.height > 0 ? fitted.slice(0, opts.height) : fitted;
+  return cut.map((l) => fitLine(l.text, width)).join('\n');
 }
 
 function jobSummary(j: JobStatus): string {
@@ -209,7 +245,11 @@ export function summaryKey(s: StatusSnapshot): string {
       ? `down:${a.error}`
       : [
           a.alerts.map((x) => `${x.name}/${JSON.stringify(x.labels)}`).join(','),
-          a.scaling.available ? `${a.scaling.last?.action}:${a.scaling.last?.blockedBy}:${a.scaling.last?.reasons[0]}:${a.scaling.lastRescale?.time}` : a.scaling.reason,
+          // The outcome of the last decision, not its reasons' numbers: the agent decides every few
+          // seconds, and a decision that says the same again is not news.
+          a.scaling.available
+            ? [a.scaling.last?.action, a.scaling.last?.direction, a.scaling.last?.blockedBy, a.scaling.last?.changes.map((c) => `${c.vertexId}>${c.to}`).join('+'), a.scaling.lastRescale?.time].join(':')
+            : a.scaling.reason,
         ].join('|');
   }
   return `${jobs}#${agent}`;

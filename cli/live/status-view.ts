@@ -24,7 +24,7 @@ export interface StatusViewOptions {
   color?: boolean;
   /** lines drawn above the status on a TTY, e.g. the URLs `flowpilot up` printed */
   header?: string[];
-  /** plain mode: also write an unchanged summary after this long (default 30000; 0 = never) */
+  /** plain mode: also write an unchanged summary after this long, so a log shows the rates now and then (default 300000: 5 min; 0 = never) */
   heartbeatMs?: number;
   /** per request (default: min(2000, intervalMs × 2)) */
   requestTimeoutMs?: number;
@@ -50,7 +50,7 @@ export function startStatusView(opts: StatusViewOptions): StatusView {
   const tty = out as unknown as TtyLike;
   const isTTY = opts.isTTY ?? tty.isTTY === true;
   const intervalMs = Math.max(100, opts.intervalMs ?? 1000);
-  const heartbeatMs = opts.heartbeatMs ?? 30_000;
+  const heartbeatMs = opts.heartbeatMs ?? 300_000;
   const poller = new StatusPoller({ restUrl: opts.restUrl, ...(opts.agentUrl ? { agentUrl: opts.agentUrl } : {}), timeoutMs: opts.requestTimeoutMs ?? Math.min(2000, intervalMs * 2) });
   const abort = new AbortController();
   let stopped = false;

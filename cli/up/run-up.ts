@@ -9,6 +9,7 @@
  */
 import { join, resolve } from 'node:path';
 import { createLogger } from '../../common/log.ts';
+import type { DestinationStream } from 'pino';
 import { FlowpilotError } from '../../common/errors.ts';
 import { up } from '../../engine/local/launcher.ts';
 import { clusterLogStream, startUpExtras } from '../live/up-extras.ts';
@@ -59,7 +60,6 @@ function agentArgs(flags: UpFlags, stateDir: string, agentPort: number): string[
 export async function runUp(flags: UpFlags): Promise<void> {
   // Every flag, port and policy problem at once, before anything starts (cli/up/preflight.ts).
   await assertPreflight(flags);
-  const log = createLogger({ name: 'up' });
   const taskManagers = int('taskmanagers', flags.taskmanagers, 1);
   const slots = int('slots', flags.slots, 1);
   const agentPort = int('agent-port', flags.agentPort, 1);
@@ -70,8 +70,9 @@ export async function runUp(flags: UpFlags): Promise<void> {
     ? flags.jobArgs.split(' ').filter(Boolean)
     : job ? [...(DEFAULT_JOB_ARGS[jobName] ?? []), '--output', join(stateDir, 'output', jobName)] : [];
   const live = flags.live !== false;
-  // On a terminal the live view owns the screen, so the children's log lines go to a file.
+  // On a terminal the live view owns the screen, so the children's log lines go to a file, and so do ours.
   const logs = live && process.stdout.isTTY ? clusterLogStream(stateDir) : null;
+  const log = createLogger({ name: 'up', ...(logs ? { destination: logs.stream as unknown as DestinationStream } : {}) });
   const cluster = await up({
     taskManagers,
     slots,
@@ -128,6 +129,9 @@ export async function runUp(flags: UpFlags): Promise<void> {
   });
   await new Promise<void>((resolvePromise) => {
     const on = (code: number) => () => {
+      // A quiet shutdown: what the children do as they stop (the agent exiting, a TaskManager losing
+      // its JobManager) is expected now, not news.
+      log.level = 'silent';
       resolvePromise();
       void stopAll(code);
     };
