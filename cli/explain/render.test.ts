@@ -45,7 +45,7 @@ describe('scale explain rendering', () => {
     const o = vertexOutcomes(d);
     assert.deepEqual(o.map((x) => [x.outcome, x.guard]), [['held', 'cooldown'], ['steady', null]]);
     const text = explainDecision(d);
-    assert.match(text.split('\n')[0]!, /no rescale — guard: cooldown$/);
+    assert.match(text.split('\n')[0]!, /no rescale {2}blocked by: cooldown$/);
     assert.match(text, /held at 2 \(model: 4\) by cooldown/);
     assert.match(text, /no change needed/);
   });

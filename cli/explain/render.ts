@@ -2,7 +2,7 @@
  * `flowpilot scale explain` for people: one block per decision with its outcome, the reasons,
  * and a table of the per-vertex model numbers in which every vertex says what happened to it:
  * rescaled, held at its parallelism by a guard (which one, and why), or needing no change.
- * A decision that rescaled never reads "blocked by": a guard that held one vertex (say a
+ * Only a decision that did not rescale reads "blocked by"; a guard that held one vertex (say a
  * scale-down delay) while another scaled up is shown on the vertex it held.
  */
 import type { Guard, ScaleDecision } from '../../agent/scaling/decision.ts';
@@ -62,7 +62,7 @@ export function explainDecision(d: ScaleDecision): string {
   const outcome =
     d.action === 'rescale'
       ? `RESCALE${d.direction ? ` (${d.direction})` : ''}`
-      : `no rescale${d.blockedBy ? ` — ${d.blockedBy === 'within-band' ? 'every vertex within the utilization band' : `guard: ${d.blockedBy}`}` : ''}`;
+      : `no rescale${d.blockedBy ? `  blocked by: ${d.blockedBy}` : ''}`;
   const lines = [`${new Date(d.time).toISOString()}  job ${job}  ${outcome}`];
   lines.push(`  arrival ${n(d.arrivalRate)} rec/s${d.forecastRate !== undefined ? `, forecast ${n(d.forecastRate)} rec/s` : ''}, restart cost ${n(d.restartCostSec)} s${d.backlogMode ? ', BACKLOG MODE' : ''}`);
   for (const r of d.reasons) lines.push(`  - ${r}`);

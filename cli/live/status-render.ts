@@ -126,10 +126,11 @@ function jobLines(job: JobStatus, width: number, paint: Paint): Line[] {
     `  ${name.padEnd(nameWidth).slice(0, nameWidth)}  ${p.padStart(4)} ${inR.padStart(8)} ${outR.padStart(8)} ${lag.padStart(7)}  ${bp}${' '.repeat(Math.max(1, 5 - visibleLength(bp)))}${busy.padStart(5)}`;
   lines.push({ text: paint('2', row('vertex (id)', 'p', 'in/s', 'out/s', 'lag', 'bp', 'busy')), keep: KEEP.vertexRow });
   for (const v of job.vertices) {
-    // The name, cut to leave room for its short id: "Enrich (3f2a1c)".
+    // The name and its short id, "Enrich (3f2a1c)"; the name is cut to make room for the id, but on a
+    // narrow terminal the name wins and the id goes.
     const short = ` (${v.id.slice(0, 6)})`;
-    const room = nameWidth - short.length;
-    const name = `${v.name.length > room ? `${v.name.slice(0, Math.max(1, room - 1))}…` : v.name}${short}`;
+    const cutName = (room: number): string => (v.name.length > room ? `${v.name.slice(0, Math.max(1, room - 1))}…` : v.name);
+    const name = v.name.length + short.length <= nameWidth || nameWidth - short.length >= 16 ? `${cutName(nameWidth - short.length)}${short}` : cutName(nameWidth);
     const bp = v.backpressure ? paint(BP_COLOR[v.backpressure], v.backpressure) : '-';
     lines.push({
       text: row(name, String(v.parallelism), fmtRate(v.inRate), v.isSink && v.outRate === 0 ? '-' : fmtRate(v.outRate), v.isSource ? fmtCount(v.pendingRecords) : '', bp, v.busyRatio === null ? '-' : `${Math.round(v.busyRatio * 100)}%`),

@@ -70,7 +70,8 @@ describe('live status view against a running engine', () => {
     const out = new Capture();
     const view = startStatusView({ restUrl: cluster!.restUrl, out, intervalMs: 300 });
     try {
-      const m = await out.waitFor(/job word-count RUNNING p=(\d+) in=([\d.]+) rec\/s out=([\d.]+) rec\/s lag=\S+ bp=(ok|low|high)/, 15_000);
+      // The first line may come before the sources' first records (in=0): wait for the line after traffic starts.
+      const m = await out.waitFor(/job word-count RUNNING p=(\d+) in=((?!0\.0 |0 )[\d.]+) rec\/s out=([\d.]+) rec\/s lag=\S+ bp=(ok|low|high)/, 15_000);
       assert.equal(m[1], '2');
       const inRate = Number(m[2]);
       assert.ok(inRate > 0 && inRate < 500, `sentences/s near the configured 50, got ${inRate}`);
