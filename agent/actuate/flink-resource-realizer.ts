@@ -24,7 +24,7 @@ import {
   type FlinkResourceObject, type RealizationPlan,
 } from './flink-resource.ts';
 import type { IntentHandle } from './journal/intent.ts';
-import { judge, reconciledGeneration, sampleOf, type StatusSample } from './operator-watch.ts';
+import { judge, reconciledGeneration, restNotRunningMs, sampleOf, type StatusSample } from './operator-watch.ts';
 import { parseVertexOverrides, type RescaleRequest } from './types.ts';
 
 const GROUP = 'flink.apache.org';
@@ -56,6 +56,16 @@ export function planFor(res: FlinkResourceObject, req: Pick<RescaleRequest, 'tar
   return planRescale(res, { target: req.target, ...(req.taskManagers !== undefined ? { taskManagers: req.taskManagers } : {}) }, cluster);
 }
 
+/** When the job last entered RUNNING, on the JobManager's clock (Flink's job-details timestamps), if the agent reaches Flink. */
+async function runningSince(ctx: ActuatorContext, jobId: string): Promise<number | undefined> {
+  if (!ctx.flink) return undefined;
+  try {
+    return (await ctx.flink.job(jobId))?.timestamps?.RUNNING;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether a lastReconciledSpec (the operator's JSON) already holds the change the plan makes. */
 function holdsChange(plan: RealizationPlan, last: unknown): boolean {
   const spec = ((last as { spec?: unknown })?.spec ?? last) as FlinkResourceObject['spec'];
@@ -84,12 +94,14 @@ export async function runFlinkResourceRescale(ctx: ActuatorContext, h0: IntentHa
     let plan: RealizationPlan;
     let baseline: StatusSample;
     let generation: number | undefined;
+    let baselineRunningAt: number | undefined;
     for (;;) {
       try {
         const { res, cluster } = await readTarget(kube, target, ns);
         plan = planFor(res, req, cluster);
         baseline = sampleOf(ctx.clock(), res.status, res.metadata?.generation);
         generation = res.metadata?.generation;
+        baselineRunningAt = await runningSince(ctx, res.status?.jobStatus?.jobId ?? req.jobId);
         if (plan.patch) {
           const out = await kubeCall(kube, `patch ${what}`, () => kube.custom.patchNamespacedCustomObject({ ...refOf(kind, ns, target.name), body: plan.patch, fieldManager: 'flowpilot' }, MERGE_PATCH)) as FlinkResourceObject;
           generation = out.metadata?.generation ?? generation;
@@ -108,7 +120,7 @@ export async function runFlinkResourceRescale(ctx: ActuatorContext, h0: IntentHa
     }
     h = await ctx.journal.advance(h, 'patched', {
       kind, deploymentMode: plan.mode, expected: plan.expected, blockers: plan.blockers, changes: plan.changes, conflicts,
-      baseline, ...(generation !== undefined ? { generation } : {}),
+      baseline, ...(generation !== undefined ? { generation } : {}), ...(baselineRunningAt !== undefined ? { baselineRunningAt } : {}),
       ...(plan.replicas !== undefined ? { replicas: plan.replicas, slotsPerTaskManager: plan.slotsPerTaskManager } : {}),
       ...(plan.overrides ? { overrides: plan.overrides } : {}),
     }, plan.patch ? `patched ${plan.changes.join(', ')}` : 'the resource already held this state; nothing patched');
@@ -137,6 +149,7 @@ async function verify(ctx: ActuatorContext, h: IntentHandle, kube: KubeClients, 
   const samples: StatusSample[] = [];
   const deadline = ctx.clock() + ctx.timing.verifyTimeoutMs;
   let last: FlinkResourceObject = res;
+  let lastJob: FlinkJobDetails | null | undefined;
   for (;;) {
     const jobId = last.status?.jobStatus?.jobId ?? req.jobId;
     let job: FlinkJobDetails | null | undefined;
@@ -147,6 +160,7 @@ async function verify(ctx: ActuatorContext, h: IntentHandle, kube: KubeClients, 
         ctx.log.debug({ err, what }, 'job not readable over REST while verifying');
       }
     }
+    lastJob = job;
     samples.push(sampleOf(ctx.clock(), last.status, last.metadata?.generation, job === undefined ? undefined : (job?.state ?? null)));
     const st = last.status;
     const done = reconciledGeneration(st, gen, (spec) => holdsChange(plan, spec))
@@ -163,9 +177,12 @@ async function verify(ctx: ActuatorContext, h: IntentHandle, kube: KubeClients, 
     last = (await readTarget(kube, target, ns)).res;
   }
   const v = judge(baseline, samples);
+  // Flink's own state timestamps are exact for the same job; the samples bound the rest.
+  const fromRest = restNotRunningMs(typeof d.baselineRunningAt === 'number' ? d.baselineRunningAt : undefined, lastJob?.timestamps);
+  const notRunningMs = Math.max(v.notRunningMs, fromRest ?? 0);
   const unexpectedUpgrade = expected === 'in-place' && v.realized === 'upgrade';
-  const realization = { expected, realized: v.realized, notRunningMs: v.notRunningMs, evidence: v.evidence, transitions: v.transitions, ...(unexpectedUpgrade ? { unexpectedUpgrade } : {}) };
+  const realization = { expected, realized: v.realized, notRunningMs, evidence: v.evidence, transitions: v.transitions, ...(unexpectedUpgrade ? { unexpectedUpgrade } : {}) };
   const how = v.realized === 'in-place' ? 'in place' : `as an UPGRADE (${v.evidence.join('; ')})`;
-  const msg = `${what}: the operator rescaled the job ${how}; not RUNNING for ${v.notRunningMs} ms${unexpectedUpgrade ? '. UNEXPECTED: the patch was planned for the in-place path' : ''}`;
+  const msg = `${what}: the operator rescaled the job ${how}; not RUNNING for ${notRunningMs} ms${unexpectedUpgrade ? '. UNEXPECTED: the patch was planned for the in-place path' : ''}`;
   return ctx.journal.finish(h, 'verified', 'succeeded', msg, { realization });
 }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isFlowpilotError } from '../../common/errors.ts';
 import { OVERRIDES_KEY, deploymentModeOf, flinkConf, planRescale, type FlinkResourceObject } from './flink-resource.ts';
-import { judge, sampleOf } from './operator-watch.ts';
+import { judge, restNotRunningMs, sampleOf } from './operator-watch.ts';
 
 const A = 'bc764cd8ddf7a0cff126f51c16239658';
 const B = '20ba6b65f97481d5570070de90e4e791';
@@ -98,5 +98,11 @@ describe('judging what the operator did', () => {
     assert.equal(v.realized, 'upgrade');
     assert.equal(v.notRunningMs, 400);
     assert.ok(v.evidence.some((e) => /startTime changed/.test(e)), v.evidence.join('; '));
+  });
+
+  it('measures the not-RUNNING time exactly from Flink\'s state timestamps when the job re-entered RUNNING', () => {
+    assert.equal(restNotRunningMs(1000, { RUNNING: 5300, RESTARTING: 5000, CREATED: 5100, FAILED: 0 }), 300);
+    assert.equal(restNotRunningMs(5300, { RUNNING: 5300, RESTARTING: 5000 }), null, 'never left RUNNING since the baseline');
+    assert.equal(restNotRunningMs(undefined, { RUNNING: 5300 }), null);
   });
 });

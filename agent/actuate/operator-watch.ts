@@ -88,3 +88,19 @@ export function reconciledGeneration(status: FlinkResourceStatus | undefined, ge
     return false;
   }
 }
+
+/**
+ * The time the job was not RUNNING, from Flink's own job-details `timestamps` (when the job last
+ * entered each JobStatus, on the JobManager's clock): when it entered RUNNING again after
+ * `baselineRunningAt` (read before the patch), it left RUNNING at the earliest other state
+ * entered since then. Exact where the sampled measure is bounded by the poll interval; only
+ * for the same job (a resubmitted job has its own timestamps). Null when it tells nothing.
+ */
+export function restNotRunningMs(baselineRunningAt: number | undefined, timestamps: Record<string, number> | undefined): number | null {
+  const runningAt = timestamps?.RUNNING;
+  if (baselineRunningAt === undefined || runningAt === undefined || !(runningAt > baselineRunningAt)) return null;
+  const left = Object.entries(timestamps ?? {})
+    .filter(([s, t]) => s !== 'RUNNING' && t > baselineRunningAt && t <= runningAt)
+    .map(([, t]) => t);
+  return left.length > 0 ? runningAt - Math.min(...left) : null;
+}
