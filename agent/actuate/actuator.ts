@@ -1,10 +1,12 @@
 /**
  * The entry point of actuate/: `execute(request)` journals the intent and drives the chosen
- * actuator to the end; `resumeAll()` (call it once at start-up, after winning leader
- * election) finishes every action a previous process left in flight. One action per job:
- * an in-memory guard for this process plus the journal's unfinished record across
- * processes. Only the leader actuates when an `isLeader` gate is given. Each outcome is
- * counted in metrics and, when a recorder is configured, becomes one Kubernetes Event.
+ * actuator to the end; `resume(jobKey)` / `resumeAll()` finish actions a previous process left
+ * in flight. One action per job: the journal's unfinished record is the durable guard (begin()
+ * refuses a second intent, and every step is a compare-and-set, so two drivers of one record
+ * cannot both advance it); inside the agent, the autoscaler pipeline (scaling/pipeline.ts) is
+ * the one owner of actions in flight and never starts two for a job. Only the leader actuates
+ * when an `isLeader` gate is given. Each outcome is counted in metrics and, when a recorder is
+ * configured, becomes one Kubernetes Event.
  */
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import type { ActuatorContext, StepRunner } from './context.ts';
@@ -49,35 +51,36 @@ function validate(req: RescaleRequest): void {
 
 export class Actuator {
   private readonly o: ActuatorOptions;
-  private readonly busy = new Set<string>();
 
   constructor(o: ActuatorOptions) {
     this.o = o;
   }
 
-  /** Whether an action for this job is running in this process right now. */
-  inFlight(jobKey: string): boolean {
-    return this.busy.has(jobKey);
-  }
-
   async execute(req: RescaleRequest): Promise<ActuationResult> {
     validate(req);
     this.gate();
-    const jobKey = jobKeyOf(req);
-    return this.exclusive(jobKey, async () => {
-      const h = await this.o.context.journal.begin(jobKey, req);
+    return this.counted(async () => {
+      const h = await this.o.context.journal.begin(jobKeyOf(req), req);
       return this.drive(h, false);
     });
   }
 
-  /** Finishes every unfinished action found in the journal. */
+  /** Finishes the job's unfinished action, if the journal has one. */
+  async resume(jobKey: string): Promise<ActuationResult | null> {
+    this.gate();
+    const h = await this.o.context.journal.get(jobKey);
+    if (!h || h.record.finished) return null;
+    this.o.context.log.warn({ jobKey, actionId: h.record.actionId, step: h.record.step }, 'resuming an action left in flight');
+    return this.counted(() => this.drive(h, true));
+  }
+
+  /** Finishes every unfinished action found in the journal, one after another. */
   async resumeAll(): Promise<ActuationResult[]> {
     this.gate();
     const out: ActuationResult[] = [];
     for (const h of await this.o.context.journal.unfinished()) {
-      if (this.busy.has(h.record.jobKey)) continue;
-      this.o.context.log.warn({ jobKey: h.record.jobKey, actionId: h.record.actionId, step: h.record.step }, 'resuming an action left in flight');
-      out.push(await this.exclusive(h.record.jobKey, () => this.drive(h, true)));
+      const r = await this.resume(h.record.jobKey);
+      if (r) out.push(r);
     }
     return out;
   }
@@ -88,16 +91,11 @@ export class Actuator {
     }
   }
 
-  private async exclusive<T>(jobKey: string, fn: () => Promise<T>): Promise<T> {
-    if (this.busy.has(jobKey)) {
-      throw new FlowpilotError('FP_ACTUATE_BUSY', `an action is already in flight for job ${jobKey} in this agent`);
-    }
-    this.busy.add(jobKey);
+  private async counted<T>(fn: () => Promise<T>): Promise<T> {
     this.o.metrics?.inFlight.inc();
     try {
       return await fn();
     } finally {
-      this.busy.delete(jobKey);
       this.o.metrics?.inFlight.dec();
     }
   }

@@ -2,8 +2,9 @@
  * Builds everything actuation needs from an ActuationConfig: the journal (file or ConfigMap),
  * the Flink REST and Kubernetes clients, leader election, the Event recorder, the Actuator,
  * periodic savepoints and disaster recovery. `start()` starts the election and cron jobs and,
- * once leading, resumes actions left in flight; `stop()` releases the Lease. The agent's main
- * loop calls `actuator.execute(request)` and, each cycle, `tick()` (resume + recovery checks).
+ * `stop()` releases the Lease. The autoscaler pipeline (scaling/pipeline.ts) drives the
+ * Actuator through an ActuatorRealizer (realizer.ts) and, as the leader's upkeep each cycle,
+ * `checkRecovery()`; it alone resumes actions left in flight.
  */
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../common/log.ts';
@@ -21,7 +22,7 @@ import { IntentJournal } from './journal/intent.ts';
 import { DEFAULT_MEMORY_POLICY, type MemoryPolicy } from './memory-advice.ts';
 import { createActuationMetrics, createPeriodicSavepointMetrics, createRecoveryMetrics } from './metrics.ts';
 import { PeriodicSavepoints } from './periodic-savepoints.ts';
-import type { ActuationResult, JobSubmission } from './types.ts';
+import type { JobSubmission } from './types.ts';
 
 export interface ActuationRuntime {
   actuator: Actuator;
@@ -34,8 +35,8 @@ export interface ActuationRuntime {
   memoryPolicy: MemoryPolicy;
   isLeader(): boolean;
   start(): Promise<void>;
-  /** Once per agent cycle: finish actions left in flight, then check watched jobs for recovery. */
-  tick(): Promise<{ resumed: ActuationResult[]; recovery: Record<string, RecoveryState> }>;
+  /** Once per agent cycle, on the leader: check the watched jobs for recovery. */
+  checkRecovery(): Promise<Record<string, RecoveryState>>;
   stop(): Promise<void>;
 }
 
@@ -143,11 +144,10 @@ export function createActuationRuntime(cfg: ActuationConfig, deps: RuntimeDeps):
       elector?.start();
       periodic?.start();
     },
-    async tick() {
-      const out: { resumed: ActuationResult[]; recovery: Record<string, RecoveryState> } = { resumed: [], recovery: {} };
-      if (!isLeader()) return out;
-      out.resumed = await actuator.resumeAll();
-      if (recovery) for (const j of cfg.recovery.jobs) out.recovery[j] = await recovery.check(j);
+    async checkRecovery() {
+      const out: Record<string, RecoveryState> = {};
+      if (!isLeader() || !recovery) return out;
+      for (const j of cfg.recovery.jobs) out[j] = await recovery.check(j);
       return out;
     },
     async stop() {

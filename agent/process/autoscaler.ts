@@ -1,24 +1,31 @@
 /**
- * The autoscaler inside the agent process: each job observation goes to the decision engine
- * (ScalingService: decide, record, explain); a rescale decision becomes a RescaleRequest for the
- * actuation runtime (in place, savepoint, Kubernetes, or recommend only). Actions run beside the
- * observation loop, never blocking it; the actuator keeps one action in flight per job, and each
- * cycle `tick()` resumes actions left in flight (after a crash) and checks jobs for recovery.
- * Ticks also run on their own timer (every scrape interval, from start): observations exist only
- * for running jobs, and a crash after a stop, or a FAILED job, leaves none to drive them.
+ * The autoscaler inside the agent process: builds the stages of the pipeline
+ * (scaling/pipeline.ts) from the agent's config and hands it the agent's observations. It
+ * holds no state of its own and is called back by nothing:
+ * - ObservationSource: the agent's Flink REST collections (AgentObservationSource below);
+ * - decide: the policy file, under the job.autoscaler.* keys of each configured FlinkDeployment;
+ * - Realizer: the actuation runtime's Actuator in the configured mode (actuate/realizer.ts), or
+ *   none in a dry run without one;
+ * - StateStore: compressed documents in the intent journal's store (file or ConfigMap);
+ * - DecisionSink: the explain ring, gauges and log line (record/decision-log.ts).
  */
 import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../common/log.ts';
-import { errorMessage, isFlowpilotError } from '../../common/errors.ts';
-import type { JobObservation } from '../scaling/observation.ts';
-import type { ScaleDecision } from '../scaling/decision.ts';
-import { defaultPolicy, loadPolicyFile } from '../scaling/policy.ts';
-import { ScalingService } from '../record/scaling-service.ts';
+import { errorMessage } from '../../common/errors.ts';
+import type { ScalingHistory } from '../scaling/history.ts';
+import { AutoscalerPipeline, firingAlerts, type ObservationSink, type ObservationSource } from '../scaling/pipeline.ts';
+import { checkHistory, shrinkState, stateValue } from '../scaling/state.ts';
+import { defaultPolicy, loadPolicyFile, type ScalingPolicy } from '../scaling/policy.ts';
+import { DecisionRecorder, handleDecisionsRoute } from '../record/decision-log.ts';
 import { createActuationRuntime, type ActuationRuntime } from '../actuate/runtime.ts';
-import type { ActuationMode, ActuationResult, RescaleRequest } from '../actuate/types.ts';
+import { ActuatorRealizer } from '../actuate/realizer.ts';
+import { CompressedStateStore } from '../actuate/journal/state-store.ts';
+import type { JournalStore } from '../actuate/journal/store.ts';
+import type { ActuationMode } from '../actuate/types.ts';
 import type { AgentConfig } from './config.ts';
-import type { ObservationContext } from './agent.ts';
+import type { ObservationHandler } from './agent.ts';
+import { operatorPolicy } from './operator-policy.ts';
 
 export interface AutoscalerDeps {
   registry: Registry;
@@ -27,109 +34,97 @@ export interface AutoscalerDeps {
   identity: string;
 }
 
-/** The request an actuator needs for a decision: current and target parallelism per vertex. */
-export function rescaleRequest(d: ScaleDecision, obs: JobObservation, mode: ActuationMode): RescaleRequest {
-  return {
-    jobId: d.jobId,
-    ...(obs.jobName !== undefined ? { jobName: obs.jobName } : {}),
-    current: Object.fromEntries(obs.vertices.map((v) => [v.id, v.parallelism])),
-    target: { ...d.parallelism },
-    ...(d.taskManagers !== undefined ? { taskManagers: d.taskManagers } : {}),
-    reasons: [...d.reasons],
-    mode,
+/** The agent's REST collections as an ObservationSource; `handler` is the agent's ObservationHandler. */
+export class AgentObservationSource implements ObservationSource {
+  private sink: ObservationSink | null = null;
+
+  subscribe(sink: ObservationSink): () => void {
+    this.sink = sink;
+    return () => {
+      if (this.sink === sink) this.sink = null;
+    };
+  }
+
+  handler: ObservationHandler = async (obs, ctx) => {
+    await this.sink?.(obs, firingAlerts(ctx.rules));
   };
 }
 
-/** Actions are tracked by job name when known: a savepoint redeploy changes the job id mid-action. */
-function jobKeyOf(obs: JobObservation): string {
-  return obs.jobName ?? obs.jobId;
+/** The pipeline's StateStore over a journal store: one compressed document per job, size-bounded. */
+export function journalStateStore(store: JournalStore, maxBytes: number, log?: Logger): { where: string; load(k: string): Promise<ScalingHistory | null>; save(k: string, h: ScalingHistory): Promise<unknown> } {
+  const docs = new CompressedStateStore(store, {
+    maxBytes,
+    check: (raw) => (checkHistory(raw) ? (raw as ReturnType<typeof stateValue>) : null),
+    shrink: shrinkState,
+    warn: (msg, details) => log?.warn(details, msg),
+  });
+  return {
+    where: store.where,
+    load: async (k) => (await docs.load(k))?.history ?? null,
+    save: (k, h) => docs.save(k, stateValue(h)),
+  };
 }
 
 export class Autoscaler {
-  readonly service: ScalingService;
   readonly runtime: ActuationRuntime | null;
   readonly mode: ActuationMode;
+  readonly recorder: DecisionRecorder;
+  readonly source = new AgentObservationSource();
+  pipeline: AutoscalerPipeline | null = null;
+  private readonly config: AgentConfig;
   private readonly log: Logger;
-  private readonly inFlight = new Map<string, Promise<void>>();
-  private ticking: Promise<void> | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private readonly tickEveryMs: number;
-  /** The latest outcome per job, for the explain API. */
-  readonly lastResults = new Map<string, ActuationResult>();
+  private readonly filePolicy: ScalingPolicy;
 
   constructor(config: AgentConfig, deps: AutoscalerDeps) {
+    this.config = config;
     this.log = deps.logger.child({ component: 'autoscaler' });
-    const policy = config.scaling.policyFile ? loadPolicyFile(config.scaling.policyFile) : defaultPolicy();
+    this.filePolicy = config.scaling.policyFile ? loadPolicyFile(config.scaling.policyFile) : defaultPolicy();
     this.mode = config.dryRun ? 'dry-run' : config.actuation.mode;
-    this.tickEveryMs = Math.max(500, config.scrape.interval);
     this.runtime = this.mode === 'dry-run' && !config.actuation.recovery.enabled && !config.actuation.periodicSavepoints.enabled
       ? null
       : createActuationRuntime(config.actuation, { log: this.log, registry: deps.registry, identity: deps.identity });
-    this.service = new ScalingService({
-      policy,
-      registry: deps.registry,
-      logger: this.log,
-      dryRun: this.mode === 'dry-run',
-      onDecision: (d, obs) => this.actuate(d, obs),
-    });
+    this.recorder = new DecisionRecorder({ capacity: this.filePolicy.history.maxDecisions, registry: deps.registry, logger: this.log });
   }
 
   async start(): Promise<void> {
     await this.runtime?.start();
-    if (!this.runtime) return;
-    this.tick();
-    this.timer = setInterval(() => this.tick(), this.tickEveryMs);
-    this.timer.unref();
+    const policy = await this.policy();
+    const rt = this.runtime;
+    const st = this.config.scaling.state;
+    this.pipeline = new AutoscalerPipeline({
+      policy,
+      realizer: rt ? new ActuatorRealizer({ actuator: rt.actuator, journal: rt.journal, mode: this.mode, isLeader: () => rt.isLeader() }) : null,
+      store: rt && st.enabled ? journalStateStore(rt.journal.store, st.maxBytes, this.log) : null,
+      decisions: this.recorder,
+      logger: this.log,
+      dryRun: this.mode === 'dry-run',
+      saveEveryMs: st.saveInterval,
+      ...(rt ? { upkeep: async () => void (await rt.checkRecovery()) } : {}),
+      // Observations exist only for running jobs: a crash after a stop, or a FAILED job, leaves none to drive a resume.
+      tickEveryMs: Math.max(500, this.config.scrape.interval),
+    });
+    this.pipeline.start(this.source);
+  }
+
+  /** The policy file over the operator's job.autoscaler.* keys of the configured FlinkDeployments. */
+  private async policy(): Promise<ScalingPolicy> {
+    if (!this.config.scaling.operatorKeys || !this.runtime?.kube) return this.filePolicy;
+    try {
+      return await operatorPolicy(this.config, this.runtime.kube, this.log);
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'cannot apply the FlinkDeployment\'s job.autoscaler.* keys; using the policy file alone');
+      return this.filePolicy;
+    }
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await Promise.allSettled([...this.inFlight.values(), this.ticking ?? Promise.resolve()]);
+    await this.pipeline?.stop();
     await this.runtime?.stop();
   }
 
   /** The agent's ObservationHandler. */
-  handle = async (obs: JobObservation, ctx: ObservationContext): Promise<void> => {
-    this.tick();
-    await this.service.handle(obs, { rules: ctx.rules, actionInFlight: this.inFlight.has(jobKeyOf(obs)) });
-  };
+  handle: ObservationHandler = (obs, ctx) => this.source.handler(obs, ctx);
 
   /** The agent's extra HTTP routes: GET /api/v1/scaling/decisions. */
-  routes = (req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> => this.service.routes(req, res);
-
-  private tick(): void {
-    if (!this.runtime || this.ticking || !this.runtime.isLeader()) return;
-    this.ticking = this.runtime
-      .tick()
-      .then((r) => {
-        for (const res of r.resumed) this.remember(res);
-      })
-      .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'resuming actions or checking recovery failed'))
-      .finally(() => {
-        this.ticking = null;
-      });
-  }
-
-  private actuate(d: ScaleDecision, obs: JobObservation): void {
-    if (!this.runtime) return;
-    const key = jobKeyOf(obs);
-    if (this.inFlight.has(key)) return; // decide() was told, and blocked with rescale-in-progress
-    const req = rescaleRequest(d, obs, this.mode);
-    const run = this.runtime.actuator
-      .execute(req)
-      .then((res) => this.remember(res))
-      .catch((err: unknown) => {
-        const code = isFlowpilotError(err) ? err.code : undefined;
-        this.log.warn({ jobId: d.jobId, code, err: errorMessage(err) }, 'the rescale was not carried out');
-      })
-      .finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, run);
-  }
-
-  private remember(res: ActuationResult): void {
-    this.lastResults.set(res.jobKey, res);
-    const level = res.outcome === 'succeeded' || res.outcome === 'recommended' ? 'info' : 'warn';
-    this.log[level]({ jobKey: res.jobKey, mode: res.mode, outcome: res.outcome, actionId: res.actionId }, 'rescale action finished');
-  }
+  routes = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> => handleDecisionsRoute(req, res, this.recorder.ring);
 }

@@ -172,6 +172,16 @@ export const agentConfigSchema = z
     scaling: z
       .object({
         policyFile: z.string().optional().describe('the scaling policy (YAML, docs/scaling-policy.md); default: the built-in policy'),
+        operatorKeys: z.boolean().default(true).describe('read job.autoscaler.* from each configured FlinkDeployment\'s flinkConfiguration under the policy file (docs/migrating-from-the-operator-autoscaler.md)'),
+        state: z
+          .object({
+            enabled: z.boolean().default(true).describe('save the autoscaler state (history, restart cost, fits, forecast, cool-downs) beside the intent journal'),
+            maxBytes: z.number().int().min(16_384).default(262_144).describe('bound on one job\'s saved state (gzip+base64); older samples are trimmed first'),
+            saveInterval: duration('30s', 'save at least this often; a rescale or a learned restart cost is saved at once'),
+          })
+          .strict()
+          .prefault({})
+          .describe('the autoscaler state store'),
       })
       .strict()
       .prefault({})

@@ -95,7 +95,7 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
   const epoch = epochSamples(history.recent, obs, Number.NEGATIVE_INFINITY);
   const epochStart = obs.runningSince ?? epoch[0]!.time;
   const restoreSec = obs.checkpoints?.lastRestoreTime !== undefined && obs.checkpoints.lastRestoreTime >= epochStart - 60_000 ? (obs.checkpoints.lastRestoreMs ?? 0) / 1000 : 0;
-  const ignoreUntil = epochStart + (restoreSec + policy.restart.transientIntervals * interval) * 1000 - 1;
+  const ignoreUntil = epochStart + Math.max(restoreSec + policy.restart.transientIntervals * interval, seconds(policy.restart.stabilization)) * 1000 - 1;
   const samples = epochSamples(history.recent, obs, ignoreUntil);
   if (samples.length < 2) return block('warming-up', `collecting samples after (re)start: ${samples.length} of 2 usable (restart transient ignored until ${new Date(ignoreUntil).toISOString()})`);
 

@@ -96,6 +96,7 @@ export const policyShape = {
       prior: duration().default('60s').describe('restart downtime assumed before one has been observed'),
       ewmaAlpha: fraction().default(0.5).describe('weight of the newest observed downtime in the learned restart cost'),
       transientIntervals: z.number().int().min(0).default(1).describe('metric intervals after RUNNING whose rates are ignored, on top of the measured restore time'),
+      stabilization: duration().default(0).describe('after the job (re)starts, ignore its metrics and do not rescale for at least this long (the operator\'s stabilization.interval); 0: only the measured transient above'),
       absorbShortOverloads: z
         .boolean()
         .default(true)

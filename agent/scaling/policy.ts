@@ -135,14 +135,31 @@ export function parsePolicy(text: string, file = 'policy.yaml'): ScalingPolicy {
   return policySchema.parse(raw);
 }
 
-export function loadPolicyFile(file: string): ScalingPolicy {
-  let text: string;
+function readPolicyText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new FlowpilotError('FP_POLICY_READ', `cannot read policy file ${file}: ${(err as Error).message}`);
   }
-  return parsePolicy(text, file);
+}
+
+export function loadPolicyFile(file: string): ScalingPolicy {
+  return parsePolicy(readPolicyText(file), file);
+}
+
+/** The policy file as written (no defaults), after checking it is a valid policy. */
+export function loadPolicyRaw(file: string): Record<string, unknown> {
+  const text = readPolicyText(file);
+  parsePolicy(text, file);
+  return (parseDocument(text).toJS() ?? {}) as Record<string, unknown>;
+}
+
+/** Validates a raw policy built in code (e.g. the policy file over the operator's keys); `what` names it in errors. */
+export function policyFromRaw(raw: Record<string, unknown>, what: string): ScalingPolicy {
+  const where = (): string => what;
+  const policy = validate(raw, where, []);
+  for (const [job, over] of Object.entries(policy.jobs)) validate(deepMerge({ ...raw, jobs: {} }, over), where, ['jobs', job]);
+  return policy;
 }
 
 /** The policy for one job: its `jobs.<id>` or `jobs.<name>` overrides applied. */

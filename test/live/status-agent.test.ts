@@ -1,7 +1,7 @@
 /**
  * The live status view with a real agent beside a real engine: the agent (in this process, on a
  * free port) collects from the engine's REST API, evaluates a rule file whose alert fires at
- * once, and runs the scaling service behind /api/v1/scaling/decisions. The view must show the
+ * once, and runs the autoscaler pipeline behind /api/v1/scaling/decisions. The view must show the
  * firing alert and the agent's last decision with its reason.
  */
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +15,8 @@ import type { LocalCluster } from '../../engine/local/launcher.ts';
 import { startQuietCluster } from '../support/local-cluster.ts';
 import { AgentProcess } from '../../agent/process/agent.ts';
 import { parseAgentConfig } from '../../agent/process/config.ts';
-import { ScalingService } from '../../agent/record/scaling-service.ts';
+import { AutoscalerPipeline, firingAlerts } from '../../agent/scaling/pipeline.ts';
+import { DecisionRecorder, handleDecisionsRoute } from '../../agent/record/decision-log.ts';
 import { defaultPolicy } from '../../agent/scaling/policy.ts';
 import { startStatusView } from '../../cli/live/status-view.ts';
 
@@ -38,13 +39,14 @@ describe('live status view with a real agent', () => {
       { listen: { host: '127.0.0.1', port: 0 }, flink: { urls: [cluster.restUrl] }, scrape: { interval: '1s' }, rules: { files: [rules], evaluationInterval: '1s' } },
       'test',
     );
-    const scaling = new ScalingService({ policy: defaultPolicy() });
+    const recorder = new DecisionRecorder();
+    const scaling = new AutoscalerPipeline({ policy: defaultPolicy(), decisions: recorder });
     agent = new AgentProcess({
       config,
       logger: silentLogger(),
       version: 'test',
-      onObservation: async (obs, ctx) => void (await scaling.handle(obs, { rules: ctx.rules })),
-      extraRoutes: (req, res) => scaling.routes(req, res),
+      onObservation: async (obs, ctx) => void (await scaling.scale(obs, firingAlerts(ctx.rules))),
+      extraRoutes: async (req, res) => handleDecisionsRoute(req, res, recorder.ring),
     });
     await agent.start();
   });

@@ -4,9 +4,18 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { ScalingService } from '../../agent/record/scaling-service.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { AutoscalerPipeline, firingAlerts, type AlertSource } from '../../agent/scaling/pipeline.ts';
+import { DecisionRecorder, handleDecisionsRoute } from '../../agent/record/decision-log.ts';
 import { defaultPolicy } from '../../agent/scaling/policy.ts';
 import { ObservationBuilder } from '../../agent/scaling/observation-builder.ts';
+import { Actuator } from '../../agent/actuate/actuator.ts';
+import { ActuatorRealizer } from '../../agent/actuate/realizer.ts';
+import { IntentJournal } from '../../agent/actuate/journal/intent.ts';
+import { FileJournalStore } from '../../agent/actuate/journal/file-store.ts';
+import { DEFAULT_TIMING, defaultSleep } from '../../agent/actuate/context.ts';
+import { silentLogger } from '../../common/log.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -18,10 +27,21 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
+/** A pipeline whose realizer is the real Actuator in dry-run mode over a journal in a temp dir. */
+function pipelineWithJournal(t: { after: (fn: () => void) => void }, dryRun: boolean): { svc: AutoscalerPipeline; recorder: DecisionRecorder; journal: IntentJournal } {
+  const dir = mkdtempSync(join(tmpdir(), 'fp-explain-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const journal = new IntentJournal(new FileJournalStore(dir));
+  const actuator = new Actuator({ context: { journal, timing: DEFAULT_TIMING, clock: Date.now, sleep: defaultSleep, log: silentLogger() } });
+  const recorder = new DecisionRecorder();
+  const svc = new AutoscalerPipeline({ policy: defaultPolicy(), dryRun, decisions: recorder, realizer: new ActuatorRealizer({ actuator, journal, mode: 'dry-run' }) });
+  return { svc, recorder, journal };
+}
+
 describe('flowpilot scale explain', () => {
-  it('prints the decisions a live service recorded, with guards, reasons and model numbers', async (t) => {
-    const rescales: unknown[] = [];
-    const svc = new ScalingService({ policy: defaultPolicy(), onDecision: (d) => void rescales.push(d) });
+  it('prints the decisions a live pipeline recorded, with guards, reasons and model numbers', async (t) => {
+    const { svc, recorder, journal } = pipelineWithJournal(t, false);
+    const pendingAlert: AlertSource = { alerts: () => [{ alert: { state: 'pending', labels: { flowpilot_action: 'block' } } }] };
     const b = new ObservationBuilder('job-e', [
       { id: 'src', parallelism: 2 },
       { id: 'map', parallelism: 2, inputs: [{ id: 'src', shipStrategy: 'REBALANCE' }] },
@@ -32,16 +52,17 @@ describe('flowpilot scale explain', () => {
       const processed = Math.min(arrival + pending / 15, 5000);
       pending = Math.max(0, pending + (arrival - processed) * 15);
       const obs = b.next(15, { src: { inRate: processed, busy: 0.1, pending }, map: { inRate: processed, busy: processed / 5000 } });
-      await svc.handle(obs, { rules: { alerts: () => [{ alert: { state: 'pending', labels: { flowpilot_action: 'block' } } }] } });
+      await svc.scale(obs, firingAlerts(pendingAlert));
     }
+    await svc.stop();
+    const rescales = recorder.ring.list().filter((d) => d.action === 'rescale');
     assert.equal(rescales.length, 1, 'a pending (not firing) alert does not veto');
+    assert.equal((await journal.get('job-e'))?.record.outcome, 'recommended', 'the one rescale went to the realizer');
     const server = http.createServer((req, res) => {
-      void svc.routes(req, res).then((handled) => {
-        if (!handled) {
-          res.writeHead(404);
-          res.end();
-        }
-      });
+      if (!handleDecisionsRoute(req, res, recorder.ring)) {
+        res.writeHead(404);
+        res.end();
+      }
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     t.after(() => new Promise<void>((r) => server.close(() => r())));
@@ -57,17 +78,17 @@ describe('flowpilot scale explain', () => {
   });
 });
 
-describe('ScalingService in dry run', () => {
-  it('recommends without ever asking for a rescale', async () => {
-    const asked: unknown[] = [];
-    const svc = new ScalingService({ policy: defaultPolicy(), dryRun: true, onDecision: (d) => void asked.push(d) });
+describe('the pipeline in dry run', () => {
+  it('recommends without ever asking for a rescale', async (t) => {
+    const { svc, journal } = pipelineWithJournal(t, true);
     const b = new ObservationBuilder('job-d', [
       { id: 'src', parallelism: 2 },
       { id: 'map', parallelism: 2, inputs: [{ id: 'src', shipStrategy: 'REBALANCE' }] },
     ]);
     let last;
-    for (let i = 0; i < 10; i++) last = await svc.handle(b.next(15, { src: { inRate: 5000, busy: 0.1, pending: 1000 * i * 15 }, map: { inRate: 5000, busy: 1 } }));
-    assert.equal(asked.length, 0);
+    for (let i = 0; i < 10; i++) last = await svc.scale(b.next(15, { src: { inRate: 5000, busy: 0.1, pending: 1000 * i * 15 }, map: { inRate: 5000, busy: 1 } }));
+    await svc.stop();
+    assert.equal(await journal.get('job-d'), null, 'the realizer was never asked');
     assert.equal(last!.blockedBy, 'disabled');
     assert.ok(last!.recommended.map! > 2);
   });

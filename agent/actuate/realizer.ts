@@ -1,0 +1,53 @@
+/**
+ * The actuators as Realizers of the autoscaler pipeline (scaling/pipeline.ts): one adapter over
+ * the Actuator for each actuation mode (in-place REST, savepoint redeploy, TaskManager
+ * Deployment/StatefulSet, FlinkDeployment, dry-run). It adds nothing to the actuators: the
+ * order becomes a RescaleRequest in this mode, the journal's unfinished records are the
+ * actions to resume, and `finished` says whether the journal closed the action (an action
+ * interrupted between steps stays open and is resumed by the pipeline).
+ * Structurally typed: actuate/ does not import scaling/.
+ */
+import type { Actuator } from './actuator.ts';
+import type { IntentJournal } from './journal/intent.ts';
+import type { ActuationMode, ActuationResult, RescaleRequest } from './types.ts';
+
+export type RealizerOrder = Omit<RescaleRequest, 'mode'> & { jobKey: string };
+export type RealizerResult = ActuationResult & { finished: boolean };
+
+export class ActuatorRealizer {
+  readonly mode: ActuationMode;
+  private readonly actuator: Actuator;
+  private readonly journal: IntentJournal;
+  private readonly leader: () => boolean;
+
+  constructor(o: { actuator: Actuator; journal: IntentJournal; mode: ActuationMode; isLeader?: () => boolean }) {
+    this.actuator = o.actuator;
+    this.journal = o.journal;
+    this.mode = o.mode;
+    this.leader = o.isLeader ?? (() => true);
+  }
+
+  isLeader(): boolean {
+    return this.leader();
+  }
+
+  async realize(order: RealizerOrder): Promise<RealizerResult> {
+    const { jobKey, ...rest } = order;
+    const req: RescaleRequest = { ...rest, mode: this.mode };
+    return this.withFinished(jobKey, await this.actuator.execute(req));
+  }
+
+  async unfinished(): Promise<string[]> {
+    return (await this.journal.unfinished()).map((h) => h.record.jobKey);
+  }
+
+  async resume(jobKey: string): Promise<RealizerResult | null> {
+    const r = await this.actuator.resume(jobKey);
+    return r ? this.withFinished(jobKey, r) : null;
+  }
+
+  private async withFinished(jobKey: string, r: ActuationResult): Promise<RealizerResult> {
+    const rec = await this.journal.get(jobKey).catch(() => null);
+    return { ...r, finished: rec === null ? true : rec.record.finished || rec.record.actionId !== r.actionId };
+  }
+}
