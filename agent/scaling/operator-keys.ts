@@ -152,8 +152,10 @@ export function autoscalerKeys(conf: Readonly<Record<string, unknown>>): Map<str
 export function operatorPolicyFragment(conf: Readonly<Record<string, unknown>>): OperatorMapping {
   const keys = autoscalerKeys(conf);
   const out: OperatorMapping = { policy: {}, applied: [], ignored: [], invalid: [] };
-  const applied = (key: string, note: string): void => void out.applied.push({ key: AUTOSCALER_PREFIX + key, value: keys.get(key)!, note });
-  const invalid = (key: string, why: string): void => void out.invalid.push({ key: AUTOSCALER_PREFIX + key, value: keys.get(key)!, note: why });
+  const written = new Map<string, string>(); // a current key -> the deprecated name the configuration used
+  const name = (key: string): string => AUTOSCALER_PREFIX + (written.get(key) ?? key);
+  const applied = (key: string, note: string): void => void out.applied.push({ key: name(key), value: keys.get(key)!, note });
+  const invalid = (key: string, why: string): void => void out.invalid.push({ key: name(key), value: keys.get(key)!, note: why });
   const used = new Set<string>();
 
   const dur = (key: string, path: string[]): void => {
@@ -181,7 +183,10 @@ export function operatorPolicyFragment(conf: Readonly<Record<string, unknown>>):
     applied(key, `${path.join('.')} = ${v}`);
   };
   const alias = (key: string, deprecated: string): void => {
-    if (!keys.has(key) && keys.has(deprecated)) keys.set(key, keys.get(deprecated)!);
+    if (!keys.has(key) && keys.has(deprecated)) {
+      keys.set(key, keys.get(deprecated)!);
+      written.set(key, deprecated);
+    }
     if (keys.has(deprecated)) used.add(deprecated);
   };
   const frac = (n: number): boolean => n >= 0 && n <= 1;
@@ -256,7 +261,7 @@ export function operatorPolicyFragment(conf: Readonly<Record<string, unknown>>):
     }
   }
   for (const [k, v] of keys) {
-    if (used.has(k)) continue;
+    if (used.has(k) || written.has(k)) continue;
     out.ignored.push({ key: AUTOSCALER_PREFIX + k, value: v, note: IGNORED[k] ?? 'not an autoscaler option flowpilot knows' });
   }
   return out;

@@ -117,9 +117,13 @@ export class ActionsInFlight {
     return this.running.has(jobKey);
   }
 
-  /** Marks a job whose action must be resumed before anything else happens to it. */
-  markUnfinished(jobKey: string): void {
-    if (!this.running.has(jobKey)) this.toResume.add(jobKey);
+  /**
+   * Marks a job whose action must be resumed before anything else happens to it. A record
+   * found open while this process runs the action is that action (`force` when it has just
+   * returned with its record still open).
+   */
+  markUnfinished(jobKey: string, force = false): void {
+    if (force || !this.running.has(jobKey)) this.toResume.add(jobKey);
   }
 
   pendingResumes(): string[] {
@@ -332,7 +336,7 @@ export class AutoscalerPipeline {
 
   private finished(r: Realized): void {
     this.lastResults.set(r.jobKey, r);
-    if (r.finished === false) this.actions.markUnfinished(r.jobKey);
+    if (r.finished === false) this.actions.markUnfinished(r.jobKey, true);
     const level = r.outcome === 'succeeded' || r.outcome === 'recommended' ? 'info' : 'warn';
     this.log[level]({ jobKey: r.jobKey, mode: r.mode, outcome: r.outcome, actionId: r.actionId, resumed: r.resumed }, 'rescale action finished');
   }
@@ -341,7 +345,7 @@ export class AutoscalerPipeline {
     const code = isFlowpilotError(err) ? err.code : undefined;
     this.log.warn({ jobKey: key, code, err: errorMessage(err) }, 'the rescale was not carried out');
     // A busy journal means an action exists that this process has not resumed yet.
-    if (code === 'FP_ACTUATE_BUSY') this.actions.markUnfinished(key);
+    if (code === 'FP_ACTUATE_BUSY') this.actions.markUnfinished(key, true);
   }
 
   private async load(key: string): Promise<void> {
