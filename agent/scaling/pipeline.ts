@@ -197,6 +197,7 @@ export class AutoscalerPipeline {
   private readonly loaded = new Set<string>();
   private readonly savedAt = new Map<string, number>();
   private leading = false;
+  private takeover: Promise<void> = Promise.resolve();
   private ticking: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -250,11 +251,13 @@ export class AutoscalerPipeline {
       this.controller.forgetAll();
       this.loaded.clear();
       this.actions.forgetUnfinished();
-      await this.discoverUnfinished();
+      this.takeover = this.discoverUnfinished();
     } else if (!leader && this.leading) {
       this.leading = false;
       this.log.warn({}, 'no longer the leader: the autoscaler pauses');
     }
+    // Every caller waits until the unfinished actions are known, so none decides before.
+    if (leader) await this.takeover;
     return leader;
   }
 
