@@ -2,7 +2,7 @@
  * The actuators as Realizers of the autoscaler pipeline (scaling/pipeline.ts): one adapter over
  * the Actuator for each actuation mode (in-place REST, savepoint redeploy, TaskManager
  * Deployment/StatefulSet, FlinkDeployment, dry-run). It adds nothing to the actuators: the
- * order becomes a RescaleRequest in this mode, the journal's unfinished records are the
+ * decision becomes a RescaleRequest in this mode (`requestFor`), the journal's unfinished records are the
  * actions to resume, and `finished` says whether the journal closed the action (an action
  * interrupted between steps stays open and is resumed by the pipeline).
  * Structurally typed: actuate/ does not import scaling/.
@@ -11,8 +11,31 @@ import type { Actuator } from './actuator.ts';
 import type { IntentJournal } from './journal/intent.ts';
 import type { ActuationMode, ActuationResult, RescaleRequest } from './types.ts';
 
-export type RealizerOrder = Omit<RescaleRequest, 'mode'> & { jobKey: string };
+/** The parts of a rescale decision (scaling/decision.ts) a request is made of. */
+export interface DecisionToRealize {
+  jobId: string;
+  jobName?: string;
+  parallelism: Record<string, number>;
+  taskManagers?: number;
+  reasons: string[];
+}
+export interface RealizerOrder {
+  jobKey: string;
+  decision: DecisionToRealize;
+  running: Record<string, number>;
+}
 export type RealizerResult = ActuationResult & { finished: boolean };
+
+/** The request for a decision in a mode: current and target parallelism per vertex. */
+export function requestFor(order: RealizerOrder, mode: ActuationMode): RescaleRequest {
+  const d = order.decision;
+  return {
+    jobId: d.jobId, ...(d.jobName !== undefined ? { jobName: d.jobName } : {}),
+    current: { ...order.running }, target: { ...d.parallelism },
+    ...(d.taskManagers !== undefined ? { taskManagers: d.taskManagers } : {}),
+    reasons: [...d.reasons], mode,
+  };
+}
 
 export class ActuatorRealizer {
   readonly mode: ActuationMode;
@@ -32,9 +55,7 @@ export class ActuatorRealizer {
   }
 
   async realize(order: RealizerOrder): Promise<RealizerResult> {
-    const { jobKey, ...rest } = order;
-    const req: RescaleRequest = { ...rest, mode: this.mode };
-    return this.withFinished(jobKey, await this.actuator.execute(req));
+    return this.withFinished(order.jobKey, await this.actuator.execute(requestFor(order, this.mode)));
   }
 
   async unfinished(): Promise<string[]> {

@@ -93,7 +93,8 @@ describe('the autoscaler pipeline', () => {
     assert.equal(up?.action, 'rescale');
     assert.equal(realizer.orders.length, 1);
     assert.equal(realizer.orders[0]!.jobKey, 'job-1');
-    assert.deepEqual(realizer.orders[0]!.current, { src: 4, map: 2 });
+    assert.deepEqual(realizer.orders[0]!.running, { src: 4, map: 2 });
+    assert.equal(realizer.orders[0]!.decision, up);
     assert.equal(p.actions.has('job-1'), true);
     const during = await feed(p, b, 9000, 3);
     assert.ok(during.every((d) => d?.blockedBy === 'rescale-in-progress'), JSON.stringify(during.map((d) => d?.blockedBy)));

@@ -32,15 +32,12 @@ export interface ObservationSource {
 }
 export type ObservationSink = (observation: JobObservation, alerts: readonly FiringAlert[]) => Promise<unknown>;
 
-/** What a Realizer is asked to carry out: the decision as parallelism per vertex. */
+/** What a Realizer is asked to carry out: a rescale decision, and the parallelism the job runs at. */
 export interface RealizeOrder {
   jobKey: string;
-  jobId: string;
-  jobName?: string;
-  current: Record<string, number>;
-  target: Record<string, number>;
-  taskManagers?: number;
-  reasons: string[];
+  decision: ScaleDecision;
+  /** parallelism per vertex when the decision was made */
+  running: Record<string, number>;
 }
 
 /** How an action ended (ActuationResult has this shape). */
@@ -320,13 +317,7 @@ export class AutoscalerPipeline {
 
   private act(key: string, d: ScaleDecision, obs: JobObservation): void {
     const realizer = this.realizer!;
-    const order: RealizeOrder = {
-      jobKey: key, jobId: d.jobId, ...(obs.jobName !== undefined ? { jobName: obs.jobName } : {}),
-      current: Object.fromEntries(obs.vertices.map((v) => [v.id, v.parallelism])),
-      target: { ...d.parallelism },
-      ...(d.taskManagers !== undefined ? { taskManagers: d.taskManagers } : {}),
-      reasons: [...d.reasons],
-    };
+    const order: RealizeOrder = { jobKey: key, decision: d, running: Object.fromEntries(obs.vertices.map((v) => [v.id, v.parallelism])) };
     // decide() was told about actions in flight and blocks with rescale-in-progress, so this starts.
     this.actions.run(key, async () => {
       try {
