@@ -119,7 +119,8 @@ describe('the autoscaler state', () => {
         mode: 'kubernetes-deployment',
         journal: { kind: 'configmap', configMapName: 'fp-journal' },
         kubernetes: { enabled: true, connection: 'file', kubeconfig: kube.kubeconfigPath },
-        leaderElection: { enabled: true, leaseName: 'fp-leader', leaseDuration: 2, retryPeriod: '100ms' },
+        // A long lease: a loaded machine must not move it before the test does (a release hands it over at once).
+        leaderElection: { enabled: true, leaseName: 'fp-leader', leaseDuration: 30, retryPeriod: '100ms' },
         timing: { pollInterval: '50ms' },
         jobs: { 'job-1': { taskManagerWorkload: { name: 'tm', slotsPerTaskManager: 1 } } },
       },

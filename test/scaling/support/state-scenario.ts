@@ -37,7 +37,7 @@ export async function phaseOne(b: ObservationBuilder, decide: (obs: JobObservati
     if (d?.action === 'rescale') b.restart(d.parallelism, 30);
   };
   for (let i = 0; i < 6; i++) await step(4000);
-  while (!out.some((d) => d.action === 'rescale') && out.length < 12) await step(12000);
+  for (let i = 0; i < 12 && !out.some((d) => d.action === 'rescale'); i++) await step(12000);
   for (let i = 0; i < 3; i++) await step(2000 * mapP(b));
   return out;
 }
