@@ -13,6 +13,9 @@ import { FlowpilotError } from '../../common/errors.ts';
 import { stripFileScheme } from './config.ts';
 
 export const CHECKPOINT_DIR_PREFIX = 'chk-';
+/** Linux's PATH_MAX and NAME_MAX: longer paths and names are refused with a 400 before the file system sees them. */
+export const MAX_PATH_BYTES = 4096;
+export const MAX_NAME_BYTES = 255;
 export const SAVEPOINT_DIR_PREFIX = 'savepoint-';
 
 export function checkpointDirName(checkpointId: number): string {
@@ -94,11 +97,23 @@ export async function resolveAllowedPath(userPath: string, allowedRoots: readonl
       userPath,
     );
   }
-  const real = await realpathNearest(raw);
-  const roots = await Promise.all(allowedRoots.map((r) => realpathNearest(stripFileScheme(r))));
+  if (Buffer.byteLength(raw) > MAX_PATH_BYTES) throw pathError(`the ${what} is longer than ${MAX_PATH_BYTES} bytes`, userPath);
+  const long = raw.split('/').find((part) => Buffer.byteLength(part) > MAX_NAME_BYTES);
+  if (long !== undefined) throw pathError(`the ${what} has a path component longer than ${MAX_NAME_BYTES} bytes`, userPath);
+  let real: string;
+  let roots: string[];
+  try {
+    real = await realpathNearest(raw);
+    roots = await Promise.all(allowedRoots.map((r) => realpathNearest(stripFileScheme(r))));
+  } catch (err) {
+    if (err instanceof FlowpilotError) throw err;
+    // ELOOP, EACCES, ENAMETOOLONG, ...: the client's path cannot be resolved; say why, not where.
+    throw pathError(`the ${what} "${userPath}" cannot be resolved (${(err as NodeJS.ErrnoException).code ?? 'error'})`, userPath);
+  }
+  // The message names what the client sent, never the resolved path or the roots (server layout).
   if (!roots.some((root) => isWithin(root, real))) {
     throw pathError(
-      `the ${what} "${userPath}" resolves to ${real}, which is outside the allowed roots (${roots.join(', ')}); choose a directory under one of them`,
+      `the ${what} "${userPath}" is outside the allowed roots (flowpilot.savepoint.allowed-roots, else state.dir and state.savepoints.dir); choose a directory under one of them`,
       userPath,
     );
   }

@@ -12,6 +12,7 @@ import type { DebloatSettings } from '../network/buffer-debloater.ts';
 
 const ms = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const count = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) => z.union([z.boolean(), z.enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False']).transform((v) => v.toLowerCase() === 'true')]).default(def);
 
 /** Options shared by both process types: heartbeats, restarts, network and metric views. */
 const common = {
@@ -37,10 +38,24 @@ export const jobManagerSchema = z.object({
   'jobmanager.rpc.port': z.coerce.number().int().min(0).max(65535).default(6123).describe('RPC port TaskManagers connect to.'),
   'rest.address': z.string().default('127.0.0.1').describe('Address the REST API binds to.'),
   'rest.port': z.coerce.number().int().min(0).max(65535).default(8081).describe('REST API port.'),
+  'rest.bind-address': z.string().optional().describe('Address the REST server binds to (e.g. 0.0.0.0 for every interface); default rest.address. Flink binds every interface when unset; flowpilot keeps to rest.address.'),
+  'web.submit.enable': bool(true).describe('Serve the job module upload and run endpoints (/jars/...). Off: they answer 404 "Not found", as Flink when web submission is disabled. An uploaded module runs code in the cluster, as a Flink jar does.'),
+  'web.cancel.enable': bool(true).describe('Serve job cancellation (PATCH /jobs/:jobid). Off: 404 "Not found" (Flink only hides the web UI\'s cancel button; flowpilot has no UI, so the switch removes the handler).'),
+  'web.rescale.enable': bool(true).describe('Serve PUT /jobs/:jobid/resource-requirements (in-place rescale). Off: 404 "Not found" (Flink only hides the web UI\'s rescale controls).'),
+  'security.ssl.rest.enabled': bool(false).describe('Serve the REST API over TLS (https).'),
+  'security.ssl.rest.authentication-enabled': bool(false).describe('Mutual TLS: clients must present a certificate signed by a CA in security.ssl.rest.truststore.'),
+  'security.ssl.rest.keystore': z.string().optional().describe('PEM file with the server\'s private key and certificate chain (Flink: a JKS/PKCS12 keystore; flowpilot reads PEM).'),
+  'security.ssl.rest.key-password': z.string().optional().describe('Passphrase of an encrypted private key in the keystore PEM (Flink: the key password).'),
+  'security.ssl.rest.keystore-password': z.string().optional().describe('Accepted for Flink compatibility; used as the key passphrase when security.ssl.rest.key-password is not set.'),
+  'security.ssl.rest.truststore': z.string().optional().describe('PEM file of the CA certificates client certificates must chain to (mutual TLS).'),
+  'security.ssl.rest.truststore-password': z.string().optional().describe('Accepted for Flink compatibility; a PEM truststore has no password.'),
+  'security.ssl.rest.keystore-type': z.enum(['PEM', 'pem']).default('PEM').describe('Only PEM (Flink: JKS or PKCS12).'),
+  'security.ssl.rest.truststore-type': z.enum(['PEM', 'pem']).default('PEM').describe('Only PEM (Flink: JKS or PKCS12).'),
+  'security.ssl.protocol': z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('Lowest TLS version accepted.'),
   'metrics.reporter.prom.host': z.string().default('127.0.0.1').describe('Address /metrics binds to.'),
   'metrics.reporter.prom.port': z.coerce.number().int().min(0).max(65535).default(9249).describe('Port of /metrics, /healthz, /readyz.'),
   'state.dir': z.string().default('./flowpilot-state/jobmanager').describe('Directory for uploaded job modules and checkpoints.'),
-  'flowpilot.savepoint.allowed-roots': z.string().default('').describe('Comma-separated directories that savepoint targets and restore paths must lie under (after `..` and symlinks are resolved). Empty: state.dir, state.savepoints.dir and the JobManager working directory.'),
+  'flowpilot.savepoint.allowed-roots': z.string().default('').describe('Comma-separated directories that savepoint targets and restore paths must lie under (after `..` and symlinks are resolved). Empty: state.dir and state.savepoints.dir only (never the working directory).'),
   'state.savepoints.dir': z.string().optional().describe('Cluster default savepoint directory when a request names none (default <state.dir>/savepoints).'),
   'restart-strategy.type': z.enum(['fixed-delay', 'none', 'disable', 'exponential-delay']).default('fixed-delay').describe('Restart strategy after a failure.'),
   'restart-strategy.fixed-delay.attempts': count(2147483647, 0).describe('Restarts before the job fails (fixed-delay).'),

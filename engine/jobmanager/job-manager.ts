@@ -279,12 +279,13 @@ export class JobManager {
   /**
    * Directories that savepoint targets and restore paths must lie under. From the cluster config
    * only (a job's own config must not widen them): flowpilot.savepoint.allowed-roots, else
-   * state.dir, the cluster savepoint dir and the working directory (a local cluster's home).
+   * state.dir and the cluster savepoint dir. Never an implicit one such as the working directory
+   * (a savepoint could otherwise land in the source tree the JobManager was started from).
    */
   get savepointRoots(): string[] {
     const listed = this.config['flowpilot.savepoint.allowed-roots'].split(',').map((r) => r.trim()).filter((r) => r !== '');
     if (listed.length > 0) return listed.map((r) => resolve(r));
-    return [resolve(this.config['state.dir']), this.defaultSavepointDir, process.cwd()];
+    return [resolve(this.config['state.dir']), this.defaultSavepointDir];
   }
 
   /**

@@ -4,7 +4,7 @@
  * job scope computed here; task, operator and TaskManager scope from the latest heartbeat
  * snapshots), and the submit and cancel commands.
  */
-import { FlowpilotError } from '../../common/errors.ts';
+import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import type {
   JobView,
   MetricValues,
@@ -14,11 +14,21 @@ import type {
   TaskManagerView,
   VertexView,
 } from '../rest/backend.ts';
+import { REST_ERROR_STATUS } from '../rest/backend.ts';
 import type { JobManager } from './job-manager.ts';
 import type { JobMaster } from './job-master.ts';
 import type { RegisteredTaskManager } from './resource-manager.ts';
 
 const MIB = 1024 * 1024;
+
+/**
+ * An error caused by what a request asked for: kept when it already maps to an HTTP status
+ * (FP_REST_*, FP_JOB_BUILD, an explicit httpStatus), else a 400 with the reason.
+ */
+function requestError(err: unknown, what: string): Error {
+  if (err instanceof FlowpilotError && (err.code in REST_ERROR_STATUS || typeof err.details?.httpStatus === 'number')) return err;
+  return new FlowpilotError('FP_REST_BAD_REQUEST', `${what}: ${errorMessage(err)}`, { cause: err });
+}
 
 export function createRestBackend(jm: JobManager): RestBackend {
   const tmEndpoint = (id: string | null): string => {
@@ -164,10 +174,13 @@ export function createRestBackend(jm: JobManager): RestBackend {
       const job = mustJob(jobId);
       // Reactive mode runs one job on every slot; otherwise the job gets the free slots and the ones it holds.
       const slots = jm.config['scheduler-mode'] === 'reactive' ? jm.resources.totalSlots : jm.resources.availableSlots + job.heldSlots;
-      return job.setResourceRequirements(requested, slots);
+      return job.setResourceRequirements(requested, slots).catch((err: unknown) => {
+        throw requestError(err, 'The job cannot run at the requested parallelism');
+      });
     },
 
     async submitJob(request: SubmitJobRequest): Promise<{ jobId: string }> {
+      // As Flink's JarRunHandler: whatever stops the program from becoming a running job is the request's problem (400).
       const job = await jm.submit({
         savepointPath: request.savepointPath,
         allowNonRestoredState: request.allowNonRestoredState,
@@ -176,6 +189,8 @@ export function createRestBackend(jm: JobManager): RestBackend {
         parallelism: request.parallelism,
         jobId: request.jobId,
         configuration: request.configuration,
+      }).catch((err: unknown) => {
+        throw requestError(err, 'Could not run the job module');
       });
       return { jobId: job.jobId };
     },

@@ -245,7 +245,8 @@ export async function up(opts: UpOptions): Promise<LocalCluster> {
   const d = opts.define.flatMap((x) => ['-D', x]);
   // JobManager HA (filesystem) unless the user chose otherwise; a fresh `up` starts a fresh cluster.
   const haDir = join(stateDir, 'ha');
-  const jmDefines = [...d];
+  // Savepoints may go anywhere under the stack's state dir (the JobManager's own state.dir is one level down); -D can override.
+  const jmDefines = ['-D', `flowpilot.savepoint.allowed-roots=${stateDir}`, ...d];
   if (!opts.define.some((x) => x.trim().startsWith('high-availability.type'))) {
     rmSync(haDir, { recursive: true, force: true });
     jmDefines.push('-D', 'high-availability.type=filesystem', '-D', `high-availability.storageDir=${haDir}`, '-D', 'high-availability.cluster-id=flowpilot-up');

@@ -6,7 +6,7 @@
  */
 import type http from 'node:http';
 import type { z } from 'zod';
-import { badBody, payloadTooLarge } from './errors.ts';
+import { badBody, handlerError, payloadTooLarge } from './errors.ts';
 
 /** Reads the whole body, refusing more than `maxBytes` (by Content-Length up front, else while streaming). */
 export async function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
@@ -77,7 +77,7 @@ export interface UploadedFile {
 /** Parses a multipart/form-data body into its file parts (parts without a filename are skipped). */
 export function parseMultipart(body: Buffer, contentType: string): UploadedFile[] {
   const m = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
-  if (!m) throw new Error('multipart body without a boundary');
+  if (!m) throw handlerError(400, 'The multipart/form-data request has no boundary.');
   const boundary = Buffer.from(`--${(m[1] ?? m[2]!).trim()}`);
   const files: UploadedFile[] = [];
   let pos = body.indexOf(boundary);

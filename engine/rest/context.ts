@@ -26,6 +26,8 @@ export interface RequestContext {
   /** "http://host:port" the server answers on (for /jars `address`). */
   address: string;
   logger: Logger;
+  /** Cuts the server's own directories out of a text meant for the client (stack traces, messages). */
+  scrub(text: string): string;
 }
 
 export interface Reply {

@@ -2,7 +2,9 @@
  * The uploaded-"jar" store behind `/jars`. flowpilot jobs are TypeScript or JavaScript modules,
  * so an upload takes a `.ts`/`.js`/`.mjs` file where Flink takes a `.jar`. Files are stored
  * as `<uuid>_<original name>` in the upload directory; that basename is the jar id, exactly as
- * in Flink. Ids are checked so no request can reach outside the directory.
+ * in Flink. Ids are checked so no request can reach outside the directory, and no answer names
+ * the directory. Storing a module runs nothing; running it (`/jars/:id/run`) executes its code
+ * in the JobManager and the TaskManagers, as a Flink jar's main() runs in the cluster.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -10,6 +12,8 @@ import path from 'node:path';
 import { handlerError } from './errors.ts';
 
 export const MODULE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
+/** Longest stored original name (bytes): with the 37-byte uuid prefix, the stored name stays under 255. */
+export const MAX_NAME_BYTES = 200;
 
 export interface StoredJar {
   id: string;
@@ -27,6 +31,8 @@ export class JarStore {
 
   async save(originalName: string, data: Buffer): Promise<StoredJar> {
     const base = path.basename(originalName.replaceAll('\\', '/'));
+    if (/[\u0000-\u001f\u007f]/.test(base)) throw handlerError(400, 'The file name contains a control character (such as a NUL byte).');
+    if (Buffer.byteLength(base) > MAX_NAME_BYTES) throw handlerError(400, `The file name is longer than ${MAX_NAME_BYTES} bytes.`);
     if (!MODULE_EXTENSIONS.some((ext) => base.endsWith(ext)) || base.startsWith('.')) {
       throw handlerError(400, `Only job modules (${MODULE_EXTENSIONS.join(', ')}) are allowed.`);
     }
@@ -58,18 +64,25 @@ export class JarStore {
   async resolve(id: string): Promise<StoredJar> {
     const file = path.join(this.dir, id);
     const st = isJarId(id) ? await fs.stat(file).catch(() => null) : null;
-    if (!st?.isFile()) throw handlerError(400, `Jar file ${file} does not exist`);
+    if (!st?.isFile()) throw handlerError(400, `Jar file ${printable(id)} does not exist`);
     return { id, name: id.slice(37), uploaded: Math.trunc(st.mtimeMs), path: file };
   }
 
   async delete(id: string): Promise<void> {
     const file = path.join(this.dir, id);
     const ok = isJarId(id) && (await fs.rm(file).then(() => true, () => false));
-    if (!ok) throw handlerError(400, `File ${id} does not exist in ${this.dir}.`);
+    if (!ok) throw handlerError(400, `File ${printable(id)} does not exist.`);
   }
 }
 
-/** `<uuid>_<name>` with no path separators and no parent references. */
+/** `<uuid>_<name>` with no path separators, control characters or parent references, short enough to be a file name. */
 export function isJarId(id: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}_[^/\\]+$/.test(id) && !id.includes('..');
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}_[^/\\\u0000-\u001f\u007f]+$/.test(id) && !id.includes('..')
+    && Buffer.byteLength(id) <= 37 + MAX_NAME_BYTES;
+}
+
+/** An id as it may appear in a message: control characters escaped, at most 300 characters. */
+function printable(id: string): string {
+  const safe = id.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return safe.length > 300 ? `${safe.slice(0, 300)}…` : safe;
 }

@@ -94,7 +94,9 @@ async function uploadJar(ctx: RequestContext) {
   const files = parseMultipart(await ctx.body(), contentType);
   if (files.length !== 1) throw handlerError(400, `Exactly 1 file must be sent, received ${files.length}.`);
   const stored = await ctx.jars.save(files[0]!.filename, files[0]!.data);
-  return ok({ filename: stored.path, status: 'success' });
+  // Flink answers the stored file's absolute server path; flowpilot answers its stored name (the
+  // jar id), which is what clients take the basename of, so no server path leaves the cluster.
+  return ok({ filename: stored.id, status: 'success' });
 }
 
 async function cancelJob(ctx: RequestContext) {
@@ -152,8 +154,8 @@ function savepointStatus(ctx: RequestContext) {
     operation: {
       'failure-cause': {
         class: f.className,
-        'stack-trace': f.stackTrace,
-        'serialized-throwable': Buffer.from(`${f.className}: ${f.message}`).toString('base64'),
+        'stack-trace': ctx.scrub(f.stackTrace),
+        'serialized-throwable': Buffer.from(ctx.scrub(`${f.className}: ${f.message}`)).toString('base64'),
       },
     },
   });
@@ -171,25 +173,31 @@ async function putRequirements(ctx: RequestContext) {
   return ok({});
 }
 
-export function addCommandRoutes(r: Router<Handler>): void {
-  r.add('PATCH', '/jobs/:jobid', cancelJob);
-  r.add('POST', '/jars/upload', uploadJar);
-  r.add('GET', '/jars', async (ctx) => {
-    const files = await ctx.jars.list();
-    return ok({
-      address: ctx.address,
-      files: files.map((f) => ({ id: f.id, name: f.name, uploaded: f.uploaded, entry: [{ name: 'default', description: null }] })),
+/**
+ * Registers the command routes. A switched-off group is not registered at all, so its requests
+ * get the router's 404 "Not found: <uri>", as Flink answers when web submission is off.
+ */
+export function addCommandRoutes(r: Router<Handler>, access: { submit: boolean; cancel: boolean; rescale: boolean }): void {
+  if (access.cancel) r.add('PATCH', '/jobs/:jobid', cancelJob);
+  if (access.submit) {
+    r.add('POST', '/jars/upload', uploadJar);
+    r.add('GET', '/jars', async (ctx) => {
+      const files = await ctx.jars.list();
+      return ok({
+        address: ctx.address,
+        files: files.map((f) => ({ id: f.id, name: f.name, uploaded: f.uploaded, entry: [{ name: 'default', description: null }] })),
+      });
     });
-  });
-  r.add('POST', '/jars/:jarid/run', runJar);
-  r.add('DELETE', '/jars/:jarid', async (ctx) => {
-    await ctx.jars.delete(ctx.params.jarid ?? '');
-    return ok({});
-  });
+    r.add('POST', '/jars/:jarid/run', runJar);
+    r.add('DELETE', '/jars/:jarid', async (ctx) => {
+      await ctx.jars.delete(ctx.params.jarid ?? '');
+      return ok({});
+    });
+  }
   r.add('POST', '/jobs/:jobid/savepoints', triggerSavepoint);
   r.add('GET', '/jobs/:jobid/savepoints/:triggerid', savepointStatus);
   r.add('POST', '/jobs/:jobid/stop', stopWithSavepoint);
-  r.add('PUT', '/jobs/:jobid/resource-requirements', putRequirements);
+  if (access.rescale) r.add('PUT', '/jobs/:jobid/resource-requirements', putRequirements);
   r.add('PATCH', '/jobs/:jobid/rescaling', () => {
     throw handlerError(503, 'Rescaling is temporarily disabled. See FLINK-12312.');
   });

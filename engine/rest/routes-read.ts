@@ -4,12 +4,12 @@
  * views-*.ts and metrics.ts. Metric endpoints answer `[]` for unknown jobs, vertices and
  * TaskManagers, as Flink's metric store does; the other job routes answer Flink's 404s.
  */
-import type { MetricValues } from './backend.ts';
+import type { ExceptionView, MetricValues } from './backend.ts';
 import {
   hexParam, intParam, ok, queryAll, queryInt, requireJob, requireVertex,
   type Handler, type RequestContext,
 } from './context.ts';
-import { handlerError, jobNotFound } from './errors.ts';
+import { badParameter, handlerError, jobNotFound } from './errors.ts';
 import { aggregate, formatMetricValue, listOrGet, parseAggregations, parseIndexRanges, splitList } from './metrics.ts';
 import type { Router } from './router.ts';
 import { checkpointConfig, checkpointingStatistics, checkpointStatistics, findCheckpoint } from './views-checkpoints.ts';
@@ -68,7 +68,10 @@ export function addReadRoutes(r: Router<Handler>): void {
       const i = kv.indexOf(':');
       return i < 0 ? [kv, ''] : [kv.slice(0, i), kv.slice(i + 1)];
     });
-    return ok(jobExceptions(job, queryInt(ctx, 'maxExceptions') ?? 20, labels));
+    const max = queryInt(ctx, 'maxExceptions') ?? 20;
+    if (max < 0) throw badParameter('query', 'maxExceptions', String(max), 'Expected a non-negative integer.');
+    const scrubbed = { ...job, exceptions: job.exceptions.map((e) => scrubException(ctx, e)) };
+    return ok(jobExceptions(scrubbed, max, labels));
   });
   r.add('GET', '/jobs/:jobid/metrics', (ctx) => ok(listOrGet(ctx.backend.jobMetrics(hexParam(ctx, 'jobid')), get(ctx))));
 
@@ -152,6 +155,13 @@ export function addReadRoutes(r: Router<Handler>): void {
     for (const [vid, b] of Object.entries(reqs)) body[vid] = { parallelism: { lowerBound: b.lowerBound, upperBound: b.upperBound } };
     return ok(body);
   });
+}
+
+/** An exception history entry with the server's directories cut out of its texts. */
+function scrubException(ctx: RequestContext, e: ExceptionView): ExceptionView {
+  const out: ExceptionView = { ...e, stacktrace: ctx.scrub(e.stacktrace) };
+  if (e.concurrentExceptions) out.concurrentExceptions = e.concurrentExceptions.map((c) => scrubException(ctx, c));
+  return out;
 }
 
 /** What Flink answers when the scheduler is not the adaptive one (an unhandled exception → 500). */

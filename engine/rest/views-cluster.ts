@@ -13,6 +13,8 @@ export interface ClusterIdentity {
   flinkCommit: string;
   commitDate: string;
   refreshInterval: number;
+  /** The dashboard's feature flags (web.submit.enable, web.cancel.enable, web.rescale.enable as served). */
+  features: { submit: boolean; cancel: boolean; rescale: boolean };
 }
 
 function timezone(): { name: string; offset: number } {
@@ -29,7 +31,7 @@ export function dashboardConfig(id: ClusterIdentity): Record<string, unknown> {
     'timezone-offset': tz.offset,
     'flink-version': id.flinkVersion,
     'flink-revision': `${id.flinkCommit} @ ${id.commitDate}`,
-    features: { 'web-submit': true, 'web-cancel': true, 'web-rescale': false, 'web-history': false },
+    features: { 'web-submit': id.features.submit, 'web-cancel': id.features.cancel, 'web-rescale': id.features.rescale, 'web-history': false },
   };
 }
 
@@ -146,6 +148,20 @@ export function taskManagerDetails(tm: TaskManagerView, m: MetricValues | undefi
   };
 }
 
+/** Flink's GlobalConfiguration.SENSITIVE_KEYS: a key containing one of these (any case) has its value hidden. */
+const SENSITIVE_KEY_PARTS = [
+  'password', 'secret', 'fs.azure.account.key', 'apikey', 'api-key', 'auth-params', 'service-key', 'token', 'basic-auth',
+  'jaas.config', 'http-headers',
+];
+/** Flink's GlobalConfiguration.HIDDEN_CONTENT. */
+export const HIDDEN_CONTENT = '******';
+
+export function isSensitiveKey(key: string): boolean {
+  const lower = key.toLowerCase();
+  return SENSITIVE_KEY_PARTS.some((part) => lower.includes(part));
+}
+
+/** The configuration as Flink's `[{key,value}]` list, sensitive values hidden as Flink does. */
 export function configEntries(config: Record<string, string>): Array<{ key: string; value: string }> {
-  return Object.entries(config).map(([key, value]) => ({ key, value }));
+  return Object.entries(config).map(([key, value]) => ({ key, value: isSensitiveKey(key) ? HIDDEN_CONTENT : value }));
 }

@@ -61,7 +61,9 @@ export async function startEngineCluster(opts: { taskManagers: number; slots: nu
   const dir = mkdtempSync(join(tmpdir(), 'fp-engine-'));
   const logs: string[] = [];
   const defines = (opts.define ?? []).flatMap((d) => ['-D', d]);
-  const jobManager = launch(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(dir, 'jm'), ...defines], logs, dir);
+  // The cluster's temp dir is where tests put savepoints: name it as the allowed root (there is no implicit one).
+  const roots = ['-D', `flowpilot.savepoint.allowed-roots=${dir}`];
+  const jobManager = launch(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(dir, 'jm'), ...roots, ...defines], logs, dir);
   const children: ChildProcess[] = [jobManager];
   const stop = async (): Promise<void> => {
     for (const c of children) {

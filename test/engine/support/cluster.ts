@@ -72,7 +72,9 @@ export class TestCluster {
   async start(): Promise<this> {
     const d = (this.opts.define ?? []).flatMap((x) => ['-D', x]);
     const jd = (this.opts.jmDefine ?? []).flatMap((x) => ['-D', x]);
-    this.jm = await start(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(this.dir, 'jm'), ...d, ...jd], this.dir);
+    // The cluster's temp dir is where tests put savepoints: name it as the allowed root (there is no implicit one).
+    const roots = ['-D', `flowpilot.savepoint.allowed-roots=${this.dir}`];
+    this.jm = await start(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(this.dir, 'jm'), ...roots, ...d, ...jd], this.dir);
     await Promise.all(Array.from({ length: this.opts.taskManagers }, () => this.addTaskManager()));
     await this.waitFor(async () => (await this.rest<unknown[]>('/taskmanagers').then((r) => (r as unknown as { taskmanagers: unknown[] }).taskmanagers.length)) === this.opts.taskManagers, 10_000, 'TaskManagers registered');
     return this;
