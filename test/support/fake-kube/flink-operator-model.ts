@@ -46,6 +46,8 @@ export interface FakeFlinkOperatorOptions {
   stepMs?: number;
   /** The Flink job behind a resource (namespace, name); without one, a virtual job. */
   backend?: (namespace: string, name: string) => FlinkBackend | undefined;
+  /** STANDALONE: makes the backend's TaskManager count follow the `<name>-taskmanager` Deployment (the kubelet's part). */
+  scaleTaskManagers?: (namespace: string, name: string, replicas: number) => Promise<void>;
   /** The operator's own default configuration (its ConfigMap), under each resource's flinkConfiguration. */
   defaultConfig?: Record<string, string>;
   /** The virtual job's vertices at first deployment (default: one vertex "v" at spec.job.parallelism). */
@@ -341,6 +343,7 @@ export class FakeFlinkOperator {
     const dep = this.server.getObject('deployments.apps', ns, `${name}-taskmanager`)!;
     if ((dep.spec as Obj).replicas === replicas) return false;
     this.server.putObject('deployments.apps', ns, { ...dep, spec: { ...(dep.spec as Obj), replicas } });
+    await this.o.scaleTaskManagers?.(ns, name, replicas);
     const slots = Number(flatConf(spec.flinkConfiguration)['taskmanager.numberOfTaskSlots'] ?? 1);
     if (!this.o.backend?.(ns, name)) for (const v of Object.keys(live.vertices)) live.vertices[v] = replicas * slots;
     void t;
