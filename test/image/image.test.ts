@@ -31,6 +31,8 @@ function skipReason(): string | false {
 const skip = skipReason();
 const image = chartImage();
 const started: string[] = [];
+/** Container names, unique per test process so two runs on one machine do not collide. */
+const cname = (role: string): string => `flowpilot-image-${role}-${process.pid}`;
 let built: BuildResult | null = null;
 
 /** Common `podman run` flags: the chart's securityContext, as podman spells it. */
@@ -143,6 +145,7 @@ describe('container image (base: local stand-in for node:24-bookworm-slim)', { s
 
   describe('a JobManager and a TaskManager run a job, with the arguments the chart renders; an agent watches them', () => {
     const helm = helmBinaries().find((h) => existsSync(h.path));
+    if (!helm && !skip && process.env['CI'] === 'true') throw new Error('CI must run the engine containers with the chart\'s arguments: helm is missing (bash scripts/fetch-helm.sh)');
     const state = mkdtempSync(join(tmpdir(), 'flowpilot-image-state-'));
     after(() => rmSync(state, { recursive: true, force: true }));
     const ports = { rest: 0, rpc: 0, jmMetrics: 0, data: 0, tmMetrics: 0, agent: 0 };
@@ -173,10 +176,10 @@ describe('container image (base: local stand-in for node:24-bookworm-slim)', { s
       const mounts = ['-v', `${state}:${stateDir}:rw`, '--env', 'POD_IP=127.0.0.1', '--user', '10001:10001'];
       // The state volume is an emptyDir owned by fsGroup 10001 in the chart; here, a host directory the user can write.
       chmodSync(state, 0o777);
-      await runDetached('flowpilot-image-jm', jmArgs, mounts);
-      await runDetached('flowpilot-image-tm', tmArgs, mounts);
+      await runDetached(cname('jm'), jmArgs, mounts);
+      await runDetached(cname('tm'), tmArgs, mounts);
       try {
-        const engine = ['flowpilot-image-jm', 'flowpilot-image-tm'];
+        const engine = [cname('jm'), cname('tm')];
         jobId = await waitWhileRunning('a RUNNING job on the JobManager', engine, async () => {
           const o = (await getJson(`http://127.0.0.1:${ports.rest}/jobs/overview`)) as { jobs: Array<{ jid: string; state: string }> };
           return o.jobs.find((j) => j.state === 'RUNNING')?.jid ?? null;
@@ -189,13 +192,13 @@ describe('container image (base: local stand-in for node:24-bookworm-slim)', { s
         const m = /^flink_taskmanager_job_task_numRecordsIn(?:\{[^}]*\})? (\d+(?:\.\d+)?(?:e\+?\d+)?)$/m.exec(metrics);
         assert.ok(m, 'the TaskManager exports numRecordsIn');
       } catch (err) {
-        throw new Error(`${String(err)}\n${await logsOf('flowpilot-image-jm')}\n${await logsOf('flowpilot-image-tm')}`);
+        throw new Error(`${String(err)}\n${await logsOf(cname('jm'))}\n${await logsOf(cname('tm'))}`);
       }
     });
 
     test('an agent container serves /healthz and /metrics, observing the job', { skip: helm ? false : 'needs the engine containers' }, async () => {
       assert.ok(jobId, 'the engine test ran the job');
-      await runDetached('flowpilot-image-agent', [
+      await runDetached(cname('agent'), [
         'agent', '--host', '127.0.0.1', '--port', String(ports.agent),
         '--flink-url', `http://127.0.0.1:${ports.rest}`,
         '--scrape', `flink=http://127.0.0.1:${ports.tmMetrics}/metrics`,
@@ -203,7 +206,7 @@ describe('container image (base: local stand-in for node:24-bookworm-slim)', { s
       ]);
       const base = `http://127.0.0.1:${ports.agent}`;
       try {
-        await waitWhileRunning('agent /healthz', ['flowpilot-image-agent'], async () => (await fetch(`${base}/healthz`)).ok, 60_000);
+        await waitWhileRunning('agent /healthz', [cname('agent')], async () => (await fetch(`${base}/healthz`)).ok, 60_000);
         const metrics = await waitFor('agent /metrics with a successful scrape of the TaskManager', async () => {
           const text = await (await fetch(`${base}/metrics`)).text();
           return /^flowpilot_/m.test(text) && text;
@@ -215,7 +218,7 @@ describe('container image (base: local stand-in for node:24-bookworm-slim)', { s
           return Number(r.data.result[0]?.value[1] ?? 0) > 0;
         }, 60_000, 500);
       } catch (err) {
-        throw new Error(`${String(err)}\n${await logsOf('flowpilot-image-agent')}`);
+        throw new Error(`${String(err)}\n${await logsOf(cname('agent'))}`);
       }
     });
   });
