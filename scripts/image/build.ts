@@ -14,7 +14,7 @@
  * Prints one JSON line at the end: {"image", "seconds", "sizeBytes", "baseStandIn"}.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, chartImage, imageExists, podman, podmanMissing, podmanOk, root } from './podman.ts';
 
@@ -106,7 +106,11 @@ async function standIn(base: string): Promise<void> {
   const ctx = join(cacheDir, 'standin');
   rmSync(ctx, { recursive: true, force: true });
   mkdirSync(ctx, { recursive: true });
-  cpSync(nodeBin, join(ctx, 'node'));
+  try {
+    linkSync(realpathSync(nodeBin), join(ctx, 'node')); // 120 MB: a hard link when on the same filesystem
+  } catch {
+    cpSync(nodeBin, join(ctx, 'node'));
+  }
   const npmRoot = spawnSync('npm', ['root', '-g'], { encoding: 'utf8' }).stdout.trim();
   if (!npmRoot || !existsSync(join(npmRoot, 'npm', 'bin', 'npm-cli.js'))) throw new Error('npm is not installed globally on this machine; the stand-in needs its copy');
   cpSync(join(npmRoot, 'npm'), join(ctx, 'npm'), { recursive: true, dereference: true });

@@ -68,3 +68,15 @@ test('release workflow: the meta step derives the chart default image from value
   assert.notEqual(mismatch.status, 0);
   assert.match(mismatch.stderr, /does not match package\.json version/);
 });
+
+test('one version: Chart.yaml version and appVersion, the chart image tag default and the CLI all come from package.json', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const chart = parse(readFileSync(join(root, 'charts/flowpilot/Chart.yaml'), 'utf8')) as { version: string; appVersion: string };
+  assert.equal(chart.version, pkg.version);
+  assert.equal(String(chart.appVersion), pkg.version);
+  const values = parse(readFileSync(join(root, 'charts/flowpilot/values.yaml'), 'utf8')) as { image: { repository: string; tag: string } };
+  assert.equal(values.image.repository, 'ghcr.io/flowpilot/flowpilot');
+  assert.equal(values.image.tag, '', 'the tag defaults to appVersion');
+  const r = spawnSync(join(root, 'bin', 'flowpilot'), ['--version'], { encoding: 'utf8' });
+  assert.equal(r.stdout.trim(), pkg.version);
+});
