@@ -45,7 +45,9 @@ if (files.length === 0) {
 
 const child = spawn(
   process.execPath,
-  ['--test', '--test-concurrency=2', '--test-timeout=600000', ...passthrough, ...files],
+  // --test-force-exit: a file whose tests are done exits even if a failed test left a timer or socket
+  // open (an election loop, a keep-alive pool), so one leak cannot hang the whole run.
+  ['--test', '--test-concurrency=2', '--test-timeout=600000', '--test-force-exit', ...passthrough, ...files],
   { cwd: root, stdio: 'inherit', env: { ...process.env, FLOWPILOT_LOG_LEVEL: process.env.FLOWPILOT_LOG_LEVEL ?? 'warn' } },
 );
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -24,9 +24,13 @@ describe('leader election over a Lease', () => {
   before(async () => ({ kube, clients } = await startFakeKubeWithClients()));
   after(() => kube.close());
 
-  it('elects exactly one of two agents and fails over after the lease expires', async () => {
-    const a = new LeaderElector({ clients, leaseName: 'flowpilot-leader', identity: 'agent-a', leaseDurationSeconds: 1, retryPeriodMs: 100 });
-    const b = new LeaderElector({ clients, leaseName: 'flowpilot-leader', identity: 'agent-b', leaseDurationSeconds: 1, retryPeriodMs: 100 });
+  it('elects exactly one of two agents and fails over after the lease expires', async (t) => {
+    // A 4 s lease renewed every 100 ms: a loaded machine can delay a renew by a second or two
+    // without the lease lapsing, so only a stopped leader loses it.
+    const a = new LeaderElector({ clients, leaseName: 'flowpilot-leader', identity: 'agent-a', leaseDurationSeconds: 4, retryPeriodMs: 100 });
+    const b = new LeaderElector({ clients, leaseName: 'flowpilot-leader', identity: 'agent-b', leaseDurationSeconds: 4, retryPeriodMs: 100 });
+    // Stopped whatever an assertion does, so no election loop keeps the test process alive.
+    t.after(() => { a.stop(); b.stop(); });
     const [ra, rb] = await Promise.all([a.tryAcquireOrRenew(), b.tryAcquireOrRenew()]);
     assert.equal(Number(ra) + Number(rb), 1, 'exactly one agent leads after a simultaneous start');
     const [leader, follower] = ra ? [a, b] : [b, a];
@@ -36,7 +40,7 @@ describe('leader election over a Lease', () => {
     assert.equal(spec.holderIdentity, leaderId);
     assert.match(String(spec.renewTime), MICRO);
     assert.match(String(spec.acquireTime), MICRO);
-    assert.equal(spec.leaseDurationSeconds, 1);
+    assert.equal(spec.leaseDurationSeconds, 4);
 
     leader.start();
     follower.start();
@@ -46,11 +50,13 @@ describe('leader election over a Lease', () => {
 
     leader.stop(); // a crash: no release, the lease just stops being renewed
     const t0 = Date.now();
-    while (!follower.isLeader() && Date.now() - t0 < 5000) await delay(50);
+    while (!follower.isLeader() && Date.now() - t0 < 20_000) await delay(50);
     const took = Date.now() - t0;
     follower.stop();
-    assert.ok(took >= 800, `failover waited for the lease to expire (${took} ms)`);
-    assert.ok(took < 5000, 'the follower took over after expiry');
+    // The last renew was at most one retry period (plus any delay) before the stop, so the lease had
+    // nearly all of its 4 s left: a takeover sooner than 3 s would mean it did not wait for expiry.
+    assert.ok(took >= 3000, `failover waited for the lease to expire (${took} ms)`);
+    assert.ok(took < 20_000, `the follower took over after expiry (${took} ms)`);
     const after = kube.server.getObject('leases.coordination.k8s.io', 'flink', 'flowpilot-leader')!;
     assert.equal((after.spec as Record<string, unknown>).holderIdentity, ra ? 'agent-b' : 'agent-a');
     assert.equal((after.spec as Record<string, unknown>).leaseTransitions, 1);
@@ -71,14 +77,18 @@ describe('leader election over a Lease', () => {
     for (let i = 0; i < 15; i++) {
       const e = new LeaderElector({ clients, leaseName: 'release-race', identity: 'racer', leaseDurationSeconds: 30, retryPeriodMs: 1 });
       e.start();
-      const t0 = Date.now();
-      while (!e.isLeader() && Date.now() - t0 < 5000) await delay(5);
-      await delay(i % 5);
-      await e.release();
-      await delay(20);
-      const spec = kube.server.getObject('leases.coordination.k8s.io', 'flink', 'release-race')!.spec as Record<string, unknown>;
-      assert.equal(spec.holderIdentity, '', `round ${i}: the lease is free after release`);
-      assert.equal(e.isLeader(), false);
+      try {
+        const t0 = Date.now();
+        while (!e.isLeader() && Date.now() - t0 < 5000) await delay(5);
+        await delay(i % 5);
+        await e.release();
+        await delay(20);
+        const spec = kube.server.getObject('leases.coordination.k8s.io', 'flink', 'release-race')!.spec as Record<string, unknown>;
+        assert.equal(spec.holderIdentity, '', `round ${i}: the lease is free after release`);
+        assert.equal(e.isLeader(), false);
+      } finally {
+        e.stop(); // a failed round must not leave its loop running and the test process alive
+      }
     }
   });
 });
