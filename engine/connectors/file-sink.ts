@@ -4,8 +4,12 @@
  * renames it to `.part-*.pending`, recording it in operator state; notifyCheckpointComplete
  * renames pending files of that checkpoint (or earlier) to their final visible name `part-*`.
  * A restore commits the pending files recorded in the restored checkpoint (which completed),
- * idempotently. Without checkpointing (no execution.checkpointing.interval) part files are
- * committed on a rolling interval and at end of input. Readers should read only `part-*` files.
+ * idempotently. At end of input with checkpointing on, the last part file becomes pending and
+ * is committed by the final checkpoint (the task waits for it), never at once: a failover
+ * before that checkpoint completes replays it from the previous one, and a committed file
+ * would then be written twice. Without checkpointing (no execution.checkpointing.interval)
+ * part files are committed on a rolling interval and at end of input. Readers should read only
+ * `part-*` files.
  */
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +26,9 @@ export interface FileSinkOptions<T> {
   rollingIntervalMs?: number;
   name?: string;
 }
+
+/** A pending file closed at end of input: it belongs to the next checkpoint snapshotted. */
+const NEXT_CHECKPOINT = Number.MAX_SAFE_INTEGER;
 
 interface PendingFile {
   checkpointId: number;
@@ -111,6 +118,7 @@ class FileSinkWriter<T> implements SinkWriter<T> {
   }
 
   snapshotState(checkpointId: number): OperatorStateSnapshot {
+    for (const x of this.pending) if (x.checkpointId === NEXT_CHECKPOINT) x.checkpointId = checkpointId;
     const p = this.closeCurrent(checkpointId);
     if (p !== undefined) this.pending.push(p);
     return { operatorState: this.pending.map((x) => encodeState(x)) };
@@ -125,8 +133,16 @@ class FileSinkWriter<T> implements SinkWriter<T> {
     this.pending = keep;
   }
 
-  /** Bounded input finished: everything written so far is final (Flink commits it with the final checkpoint). */
+  /**
+   * Bounded input finished. With checkpointing, the last part file waits for the final
+   * checkpoint (as Flink's FileSink commits with it); without, everything is committed now.
+   */
   endInput(): void {
+    if (this.checkpointing) {
+      const p = this.closeCurrent(NEXT_CHECKPOINT);
+      if (p !== undefined) this.pending.push(p);
+      return;
+    }
     this.commitCurrentNow();
     for (const p of this.pending) commit(p);
     this.pending = [];

@@ -114,6 +114,8 @@ export interface SubtaskSnapshot {
 export interface CheckpointOptions {
   kind: 'CHECKPOINT' | 'SAVEPOINT' | 'SYNC_SAVEPOINT';
   dir: string;
+  /** The final checkpoint: every subtask's input has ended; each finishes once it completes. */
+  final?: boolean;
 }
 
 export interface SubtaskRestore {

@@ -36,6 +36,8 @@ export interface CheckpointHost {
   vertexParallelism(): Map<string, number>;
   /** True when the job and every subtask are RUNNING. */
   canCheckpoint(): boolean;
+  /** True when every subtask's input has ended (they wait for the final checkpoint). */
+  allInputEnded?(): boolean;
   /** Task managers hosting source subtasks / any subtask of the current attempt. */
   taskManagers(sourcesOnly: boolean): string[];
   send(taskManagerId: string, msg: Record<string, unknown> & { t: string }): void;
@@ -72,6 +74,8 @@ interface Pending {
   timer: NodeJS.Timeout;
   /** Set once `_metadata` is being written: from then on the checkpoint completes or fails on its own, never by an abort. */
   finalizing?: boolean;
+  /** Triggered when every subtask's input had ended. */
+  final?: boolean;
 }
 
 /** Records a completed checkpoint outside the process (HA store) before its completion is notified. */
@@ -154,8 +158,10 @@ export class CheckpointCoordinator {
     // and it is not held against the tolerable-failure limit (Flink runs the two concurrently).
     if (savepoint && this.pending && !this.pending.savepoint) this.fail(this.pending.id, 'Checkpoint was aborted: subsumed by a savepoint', false);
     if (this.pending) return null;
+    // Every subtask's input has ended: the final checkpoint is due now (the subtasks finish once it completes).
+    const final = !savepoint && this.host.allInputEnded?.() === true;
     // Flink's timing: the next periodic checkpoint is due at max(lastTrigger + interval, lastEnd + min-pause).
-    if (!force && (now - this.lastTrigger < this.interval || now - this.lastEnd < this.minPause)) return null;
+    if (!force && !final && (now - this.lastTrigger < this.interval || now - this.lastEnd < this.minPause)) return null;
     const id = this.nextId++;
     this.lastTrigger = now;
     let expected = 0;
@@ -171,6 +177,7 @@ export class CheckpointCoordinator {
       timer: setTimeout(() => this.fail(id, `Checkpoint expired before completing (timeout ${this.timeout} ms).`), this.timeout),
     };
     if (savepoint) p.savepoint = savepoint;
+    if (final) p.final = true;
     p.timer.unref();
     this.pending = p;
     this.counts.total++;
@@ -192,6 +199,7 @@ export class CheckpointCoordinator {
       return;
     }
     const options: CheckpointOptions = { kind: p.savepoint ? 'SAVEPOINT' : 'CHECKPOINT', dir: p.dir };
+    if (p.final) options.final = true;
     for (const tm of this.host.taskManagers(false)) {
       this.host.send(tm, { t: 'triggerCheckpoint', executionId: p.executionId, checkpointId: p.id, timestamp: p.triggeredAt, options });
     }

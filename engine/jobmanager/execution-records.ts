@@ -14,6 +14,8 @@ export interface SubtaskRecord {
   attempt: number;
   taskManagerId: string | null;
   timestamps: Partial<Record<ExecutionState, number>>;
+  /** RUNNING and its input has ended: it waits for the final checkpoint. */
+  endOfInput?: boolean;
 }
 
 export const TERMINAL_TASK: ReadonlySet<ExecutionState> = new Set(['FINISHED', 'CANCELED', 'FAILED']);
@@ -30,6 +32,7 @@ export class ExecutionRecords extends Map<string, SubtaskRecord[]> {
   }
 
   static setState(rec: SubtaskRecord, state: ExecutionState): void {
+    if (state !== 'RUNNING') delete rec.endOfInput;
     rec.state = state;
     rec.timestamps[state] = Date.now();
   }

@@ -254,6 +254,7 @@ export class JobMaster {
       graph: () => this.graph,
       vertexParallelism: () => new Map(this.graph.vertices.map((v) => [v.id, v.parallelism])),
       canCheckpoint: () => this.status === 'RUNNING' && !this.failingOver && this.slots.length > 0 && this.subtasks.every((r) => r.state === 'RUNNING'),
+      allInputEnded: () => this.subtasks.every((r) => r.state === 'RUNNING' && r.endOfInput === true),
       taskManagers: (sourcesOnly) => this.subtasks.taskManagers(this.graph, sourcesOnly),
       send: (tmId, msg) => this.gateway.send(tmId, msg),
       failJob: (err) => {
@@ -374,6 +375,11 @@ export class JobMaster {
     if (msg.executionId !== this.executionId) return;
     const rec = this.subtasks.get(msg.vertexId)?.[msg.subtaskIndex];
     if (!rec || rec.attempt !== msg.attemptNumber || TERMINAL_TASK.has(rec.state)) return;
+    if (msg.endOfInput && msg.state === 'RUNNING' && rec.state === 'RUNNING') {
+      // Its input ended; once every subtask's has, the next checkpoint is the final one.
+      rec.endOfInput = true;
+      return;
+    }
     ExecutionRecords.setState(rec, msg.state);
     if ((msg.state === 'FAILED' || msg.state === 'CANCELED') && !this.failingOver && this.status === 'RUNNING') {
       // CANCELED without the JobManager asking: the TaskManager is shutting down or lost us.

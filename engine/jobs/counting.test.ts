@@ -36,6 +36,26 @@ describe('counting job (exactly-once)', () => {
     assert.ok(readdirSync(dir).some((f) => f.endsWith('.inprogress') || f.endsWith('.pending')), 'cancelled runs left uncommitted files');
   });
 
+  it('commits nothing at end of input before the final checkpoint: a failover after the input ended replays without duplicates', async (t) => {
+    // The duplicate seen under load: the sources reached their limit between a checkpoint and a
+    // cancel, the sink committed its last file at end of input, and the restored run wrote it again.
+    const dir = mkdtempSync(join(tmpdir(), 'fp-count-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const args = ['--rate', '1000000', '--partitions', '4', '--keys', '11', '--limit', '3000', '--output', dir];
+    const first = new LocalJobRun(await buildFromModule(counting, { modulePath: 'counting.ts', programArgs: args, parallelism: 2 }));
+    first.start();
+    const cp = await first.checkpoint();
+    await first.drained(); // every record went through the sink, and its input ended
+    await first.cancel(); // a failure before the final checkpoint
+    assert.ok(!readdirSync(dir).some((f) => f.startsWith('part-') && checkCountingOutput({ dir, partitions: 4, keys: 11, records: 3000 }).recordsSeen === 3000), 'nothing past the checkpoint was committed');
+    const second = new LocalJobRun(await buildFromModule(counting, { modulePath: 'counting.ts', programArgs: args, parallelism: 3 }), { restoreFrom: cp });
+    await second.run(); // ends with the final checkpoint, which commits
+    await second.close();
+    const result = checkCountingOutput({ dir, partitions: 4, keys: 11, records: 3000 });
+    assert.deepEqual(result.problems, []);
+    assert.equal(result.recordsSeen, 3000);
+  });
+
   it('detects duplicates and missing records in the output', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'fp-count-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -65,6 +65,8 @@ export interface TaskStateMessage {
   state: ExecutionState;
   failure?: string;
   timestamp: number;
+  /** RUNNING with checkpointing on: the subtask's input has ended and it waits for the final checkpoint. */
+  endOfInput?: boolean;
 }
 
 /** JM → TM (R): run these subtasks of one execution attempt. */
@@ -150,7 +152,7 @@ const JOB_MANAGER_BOUND: { [T in JobManagerBound['t']]: Record<string, Check> } 
   heartbeat: { taskManagerId: str, metrics: obj },
   taskState: {
     taskManagerId: str, jobId: str, executionId: str, vertexId: str, subtaskIndex: num, attemptNumber: num,
-    state: executionState, failure: optional(str), timestamp: num,
+    state: executionState, failure: optional(str), timestamp: num, endOfInput: optional((v) => typeof v === 'boolean'),
   },
   acknowledgeCheckpoint: {
     taskManagerId: str, jobId: str, executionId: str, vertexId: str, subtaskIndex: num, checkpointId: num,

@@ -10,6 +10,15 @@
  * safe point (inside waitForCapacity() or idle()) after triggerCheckpoint(n); any other task
  * snapshots when the input gate hands it the aligned barrier, then forwards the barrier. Every
  * snapshot goes to `onCheckpoint`; notifyCheckpointComplete runs on the task's own turn.
+ *
+ * End of input with checkpointing on (Flink's final checkpoint, FLIP-147): a task whose input
+ * has ended (a source that returned, or every input channel ended) does not finish at once. It
+ * reports the end of its input and stays RUNNING: a trigger then snapshots it directly (nothing
+ * can come in-band any more, and a trigger it skipped while still running is taken up), and it
+ * finishes once a checkpoint the JobManager flagged `final` (triggered when every subtask's
+ * input had ended) has completed. So two-phase-commit sinks commit their last output with a
+ * checkpoint that also records the sources at their end: a failover at any point never
+ * replays output that was already committed.
  */
 import { performance } from 'node:perf_hooks';
 import type { ExecutionState } from '../contracts/status.ts';
@@ -52,6 +61,8 @@ export interface TaskExecutorDeps {
   /** A snapshot for checkpoint `checkpointId` was taken (or failed: `snapshot` null, `failure` set). */
   /** `options`: what the trigger or the barrier carried (a CheckpointOptions: where the state goes). */
   onCheckpoint?(checkpointId: number, snapshot: SubtaskSnapshot | null, failure?: string, options?: unknown): void;
+  /** Checkpointing is on and this task's input has ended: it now waits for the final checkpoint. */
+  onEndOfInput?(): void;
 }
 
 const SLICE_MS = 8;
@@ -78,6 +89,14 @@ export class TaskExecutor {
   private debloater: BufferDebloater | null = null;
   private done: Promise<void> | null = null;
   private lastYield = performance.now();
+  /** The newest checkpoint this task was triggered for (sources, or any task once its input ended) and the newest it snapshotted. */
+  private lastTrigger: { id: number; payload: unknown } | null = null;
+  private lastSnapshotId = 0;
+  /** Set while the input has ended and the task waits for the final checkpoint; work runs in order on `endedWork`. */
+  private endedWork: Promise<void> | null = null;
+  private finalSnapshotId = 0;
+  private finalDone: (() => void) | null = null;
+  private outputsEnded = false;
 
   constructor(deps: TaskExecutorDeps) {
     this.deps = deps;
@@ -183,6 +202,8 @@ export class TaskExecutor {
       else await this.runInput();
       if (this.abort.signal.aborted) throw new Error('canceled');
       await this.finishOutputs();
+      if (this.checkpointingEnabled) await this.awaitFinalCheckpoint();
+      if (this.abort.signal.aborted) throw new Error('canceled');
       await this.closeInvokable();
       this.setState('FINISHED');
     } catch (err) {
@@ -372,9 +393,46 @@ export class TaskExecutor {
     await inv.endInput();
   }
 
-  /** Sources: start checkpoint `checkpointId` at the source's next safe point. Others ignore it (barriers come in-band). */
+  private get checkpointingEnabled(): boolean {
+    const interval = Number.parseInt(this.deps.job.config['execution.checkpointing.interval'] ?? '', 10);
+    return Number.isFinite(interval) && interval > 0;
+  }
+
+  /** Input ended with checkpointing on: stay RUNNING until a final checkpoint this task took part in has completed. */
+  private async awaitFinalCheckpoint(): Promise<void> {
+    const signal = this.abort.signal;
+    if (signal.aborted) return;
+    this.timer.switchTo(IDLE);
+    const done = new Promise<void>((resolve) => {
+      this.finalDone = resolve;
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    this.endedWork = Promise.resolve();
+    // A trigger skipped while the input was still flowing (its barrier can no longer arrive).
+    const t = this.lastTrigger;
+    if (t && t.id > this.lastSnapshotId) this.onEnded(() => this.checkpoint(t.id, t.payload));
+    this.deps.onEndOfInput?.();
+    await done;
+    await this.endedWork;
+  }
+
+  private onEnded(work: () => Promise<void>): void {
+    this.endedWork = this.endedWork!.then(work, work);
+  }
+
+  /**
+   * Sources: start checkpoint `checkpointId` at the source's next safe point. A task whose input
+   * has ended snapshots at once. Others ignore it (barriers come in-band).
+   */
   triggerCheckpoint(checkpointId: number, payload?: unknown): void {
-    if (!this.deps.task.isSource || this.state !== 'RUNNING') return;
+    if (this.state !== 'RUNNING') return;
+    if (!this.lastTrigger || checkpointId > this.lastTrigger.id) this.lastTrigger = { id: checkpointId, payload };
+    if (this.endedWork) {
+      if (isFinal(payload) && this.finalSnapshotId === 0) this.finalSnapshotId = checkpointId;
+      this.onEnded(() => this.checkpoint(checkpointId, payload));
+      return;
+    }
+    if (!this.deps.task.isSource) return;
     this.atSafePoint(() => this.checkpoint(checkpointId, payload));
   }
 
@@ -387,6 +445,13 @@ export class TaskExecutor {
         this.deps.log.warn({ err: errorMessage(err), checkpointId }, 'notifyCheckpointComplete failed');
       }
     };
+    if (this.endedWork) {
+      this.onEnded(async () => {
+        await run();
+        if (this.finalSnapshotId > 0 && checkpointId >= this.finalSnapshotId && this.lastSnapshotId >= this.finalSnapshotId) this.finalDone?.();
+      });
+      return;
+    }
     if (this.deps.task.isSource) this.atSafePoint(run);
     else {
       this.mailbox.push(run);
@@ -417,6 +482,8 @@ export class TaskExecutor {
   private async checkpoint(checkpointId: number, payload?: unknown): Promise<void> {
     const inv = this.invokable;
     if (!inv) return;
+    if (checkpointId <= this.lastSnapshotId) return;
+    this.lastSnapshotId = checkpointId;
     let snapshot: SubtaskSnapshot;
     try {
       snapshot = await inv.snapshotState(checkpointId);
@@ -425,7 +492,8 @@ export class TaskExecutor {
       this.deps.onCheckpoint?.(checkpointId, null, errorMessage(err), payload);
       return;
     }
-    for (const ch of this.outputs.channels) ch.emitEvent(ENTRY_BARRIER, checkpointId, payload);
+    // After end-of-partition nothing more goes downstream: those tasks snapshot on the trigger themselves.
+    if (!this.outputsEnded) for (const ch of this.outputs.channels) ch.emitEvent(ENTRY_BARRIER, checkpointId, payload);
     this.deps.onCheckpoint?.(checkpointId, snapshot, undefined, payload);
   }
 
@@ -434,6 +502,7 @@ export class TaskExecutor {
     const outputs = this.outputs;
     outputs.flush();
     for (const ch of outputs.channels) ch.emitEvent(ENTRY_END);
+    this.outputsEnded = true;
     while (!outputs.hasCapacity()) {
       if (outputs.failure) throw outputs.failure;
       this.timer.switchTo(BACKPRESSURED);
@@ -455,6 +524,11 @@ function inputChannelCounts(task: TaskDeployment): number[] {
     counts[input.inputIndex] = isPointwise(input.ship, input.producerParallelism, task.parallelism) ? 1 : input.producerParallelism;
   }
   return counts;
+}
+
+/** A trigger's CheckpointOptions flagged `final` by the JobManager. */
+function isFinal(payload: unknown): boolean {
+  return typeof payload === 'object' && payload !== null && (payload as { final?: unknown }).final === true;
 }
 
 export function isTerminal(state: ExecutionState): boolean {

@@ -280,6 +280,7 @@ export class TaskManager {
         updater: this.updater,
         log: this.log.child({ vertex: task.taskName, subtask: task.subtaskIndex }),
         onState: (state, failure) => this.reportState(dep, task.vertexId, task.subtaskIndex, task.attemptNumber, state, failure),
+        onEndOfInput: () => this.reportState(dep, task.vertexId, task.subtaskIndex, task.attemptNumber, 'RUNNING', undefined, true),
         onCheckpoint: (checkpointId, snapshot, failure, options) => {
           if (!snapshot) return this.acknowledge(dep, task, checkpointId, null, failure ?? 'no snapshot');
           // The barrier names the directory; without it the writer waits for the trigger's.
@@ -322,7 +323,7 @@ export class TaskManager {
     }
   }
 
-  private reportState(dep: JobDeployment, vertexId: string, subtaskIndex: number, attemptNumber: number, state: TaskStateMessage['state'], failure?: string): void {
+  private reportState(dep: JobDeployment, vertexId: string, subtaskIndex: number, attemptNumber: number, state: TaskStateMessage['state'], failure?: string, endOfInput?: boolean): void {
     const msg: TaskStateMessage = {
       t: 'taskState',
       taskManagerId: this.id,
@@ -335,6 +336,7 @@ export class TaskManager {
       timestamp: Date.now(),
     };
     if (failure !== undefined) msg.failure = failure;
+    if (endOfInput) msg.endOfInput = true;
     try {
       this.conn?.send(msg);
     } catch {

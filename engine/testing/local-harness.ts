@@ -233,10 +233,18 @@ export class LocalJobRun {
     }
   }
 
-  async finished(): Promise<void> {
+  /** Waits for the sources to end and everything to be delivered (every task's input ended), without the final checkpoint. */
+  async drained(): Promise<void> {
     await Promise.all(this.sourceRuns);
     await this.pump();
     if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Waits for the sources to end and everything to be delivered; with checkpointing on, takes the final checkpoint (sinks commit with it). */
+  async finished(): Promise<void> {
+    await this.drained();
+    const interval = Number.parseInt(this.graph.config['execution.checkpointing.interval'] ?? '', 10);
+    if (!this.abort.signal.aborted && Number.isFinite(interval) && interval > 0) await this.checkpoint();
   }
 
   private sourceEnded(s: Subtask): void {
