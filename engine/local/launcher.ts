@@ -6,7 +6,7 @@
  * SIGTERM first and SIGKILL after a grace period, when the launcher stops.
  *
  * The launcher supervises the engine as Kubernetes would: a JobManager or TaskManager that
- * dies is started again with exponential backoff (reset after a minute of uptime), with the
+ * dies is started again with exponential backoff (reset after 10 s of uptime), with the
  * same arguments and the same ports. The JobManager runs with filesystem HA services under
  * `<state dir>/ha` (unless -D high-availability.type says otherwise), so a restarted one
  * recovers the job (same id, latest checkpoint) and the TaskManagers reconnect to it; a lost
@@ -79,8 +79,8 @@ export interface LocalCluster {
   onSupervision(listener: (e: SupervisionEvent) => void): void;
 }
 
-/** Backoff of the supervisor's restarts: doubling from MIN to MAX, back to MIN after STABLE ms of uptime. */
-const RESTART_BACKOFF = { minMs: 250, maxMs: 10_000, stableMs: 60_000 };
+/** Backoff of the supervisor's restarts: doubling from MIN to MAX, back to MIN once the process stayed up STABLE ms (a crash loop backs off, a rare kill does not). */
+const RESTART_BACKOFF = { minMs: 250, maxMs: 10_000, stableMs: 10_000 };
 
 /**
  * Restarts engine children that exit while the cluster is up, as a Deployment's pods are:

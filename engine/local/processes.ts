@@ -4,7 +4,10 @@
  * when started by a parent launcher (`flowpilot up`), exit when that parent goes away (its IPC
  * channel closes or its pid disappears) so no process is left behind.
  */
+import { createHash } from 'node:crypto';
 import { createLogger } from '../../common/log.ts';
+import { parseHaType } from '../ha/ha-services.ts';
+import { resolveJob } from './launcher.ts';
 import { onShutdown, shutdown } from '../../common/shutdown.ts';
 import { parseDynamicProperties, parseJobManagerConfig, parseTaskManagerConfig } from '../config/options.ts';
 
@@ -73,9 +76,21 @@ export async function runJobManager(flags: JobManagerFlags): Promise<void> {
   const ports = { restPort: rest.port, rpcPort: jm.rpcPort, metricsPort: jm.metricsPort };
   log.info(ports, 'JobManager ready');
   process.send?.({ type: 'ready', role: 'jobmanager', ...ports });
-  for (const modulePath of flags.job ?? []) {
+  const ha = parseHaType(config['high-availability.type']) !== 'none';
+  for (const [index, job0] of (flags.job ?? []).entries()) {
     try {
+      // A sample job's name (engine/jobs/NAME.ts) or a module path.
+      const modulePath = resolveJob(job0);
+      // With HA the job started at launch has a fixed id (as Flink's application mode): a restarted
+      // JobManager that recovered it from the HA store does not submit a second copy.
+      const jobId = ha ? createHash('sha256').update(`${config['kubernetes.cluster-id'] ?? config['high-availability.cluster-id']}\0${index}\0${job0}`).digest('hex').slice(0, 32) : undefined;
+      if (jobId && jm.jobs.has(jobId)) {
+        log.info({ jobId }, 'the job given with --job was recovered from the HA store; not submitting it again');
+        process.send?.({ type: 'submitted', jobId, name: jm.jobs.get(jobId)!.name });
+        continue;
+      }
       const job = await jm.submit({
+        ...(jobId ? { jobId } : {}),
         modulePath,
         programArgs: flags.programArgs ? flags.programArgs.split(' ').filter(Boolean) : [],
         parallelism: flags.parallelism ? Number(flags.parallelism) : undefined,

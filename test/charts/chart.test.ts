@@ -119,6 +119,20 @@ for (const helm of helmBinaries()) {
         assert.equal(pvc?.metadata.annotations?.['helm.sh/resource-policy'], 'keep');
       });
 
+      it('runs the JobManager with Kubernetes HA on the storage volume and grants it ConfigMaps only', () => {
+        const jm = podSpec(find(objs, 'Deployment', '-jobmanager')!).containers.find((c) => c.name === 'jobmanager')!;
+        const defines = (jm.args ?? []).filter((_a, i, all) => all[i - 1] === '-D');
+        for (const d of ['high-availability.type=kubernetes', 'high-availability.storageDir=/data/ha', 'kubernetes.cluster-id=rel-flowpilot', 'kubernetes.namespace=streaming']) {
+          assert.ok(defines.includes(d), `${d} in ${defines.join(' ')}`);
+        }
+        const role = find(objs, 'Role', '-jobmanager-ha') as unknown as { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
+        assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update', 'delete'] }]);
+        assert.ok(find(objs, 'RoleBinding', '-jobmanager-ha'));
+        const none = renderVariant(helm, '01-engine-values.yaml', ['--set', 'engine.highAvailability.type=none']);
+        assert.equal(find(none, 'Role', '-jobmanager-ha'), undefined);
+        assert.ok(!(podSpec(find(none, 'Deployment', '-jobmanager')!).containers[0]!.args ?? []).some((a) => a.startsWith('high-availability.')));
+      });
+
       it('grants the scale subresource of its own TaskManager Deployment only', () => {
         const role = find(objs, 'Role') as unknown as { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }> };
         const scale = role.rules.find((r) => r.resources.includes('deployments/scale'));
