@@ -14,10 +14,10 @@
  * whole output is checked once more.
  *
  * Usage: node bench/chaos/run.ts [--rounds 50] [--seed 1] [--hogs <cores>] [--rate 500]
- *        [--taskmanagers 2] [--slots 2] [--json out.json]
+ *        [--taskmanagers 2] [--slots 2] [--json out.json] [--logs children.log]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -34,6 +34,7 @@ const RATE = Number(arg('--rate', '500'));
 const TMS = Number(arg('--taskmanagers', '2'));
 const SLOTS = Number(arg('--slots', '2'));
 const JSON_OUT = argv.includes('--json') ? arg('--json', '') : null;
+const LOGS = argv.includes('--logs') ? arg('--logs', '') : null;
 const PARTITIONS = 4;
 const KEYS = 50;
 const ALL_FAULTS = ['tm-kill', 'jm-kill', 'kill-in-checkpoint', 'kill-in-savepoint', 'rescale'] as const;
@@ -105,13 +106,22 @@ async function main(): Promise<void> {
       agent: false,
       define: ['heartbeat.interval=500', 'heartbeat.timeout=5000', 'restart-strategy.type=fixed-delay', 'restart-strategy.fixed-delay.delay=200'],
       log: silentLogger(),
-      childOutput: new Writable({ write: (_c, _e, cb) => cb() }),
+      childOutput: LOGS ? createWriteStream(LOGS) : new Writable({ write: (_c, _e, cb) => cb() }),
     });
     cluster.onSupervision((e) => events.push(e));
     const c = cluster;
     const jobId = c.jobId!;
+    /** REST with retries while the JobManager is away (connection refused, reset, timeout). */
     const rest = async <T>(path: string, init?: RequestInit): Promise<T> => {
-      const r = await fetch(`${c.restUrl}${path}`, { ...init, signal: AbortSignal.timeout(5000) });
+      let r: Response | undefined;
+      for (const end = Date.now() + 120_000; r === undefined; ) {
+        try {
+          r = await fetch(`${c.restUrl}${path}`, { ...init, signal: AbortSignal.timeout(5000) });
+        } catch (err) {
+          if (Date.now() > end) throw err;
+          await delay(200);
+        }
+      }
       const text = await r.text();
       if (!r.ok) throw new Error(`${path} → ${r.status}: ${text.slice(0, 300)}`);
       return JSON.parse(text) as T;
@@ -133,6 +143,13 @@ async function main(): Promise<void> {
       killed.push(`taskmanager-${i + 1}`);
       return `taskmanager-${i + 1}`;
     };
+    const unplanned: SupervisionEvent[] = [];
+    cluster.onSupervision((e) => {
+      if (e.kind === 'exited' && !killed.includes(e.role)) {
+        unplanned.push(e);
+        console.log(`unplanned exit: ${JSON.stringify(e)}`);
+      }
+    });
     const jmKill = () => {
       c.jobManager.child.kill('SIGKILL');
       killed.push('jobmanager');
@@ -212,6 +229,7 @@ async function main(): Promise<void> {
       roundsWithLoss: results.filter((r) => r.lost > 0).length,
       recoveryMs: stats(results.map((r) => r.recoveryMs)),
       jobManagerRecoveryMs: stats(jmRecoveries),
+      unplannedExits: unplanned.length,
       restarts: Object.fromEntries([...new Set(events.filter((e) => e.kind === 'restarted').map((e) => e.role))].map((role) => [role, events.filter((e) => e.kind === 'restarted' && e.role === role).length])),
     };
     console.log(`summary: ${JSON.stringify(summary)}`);
