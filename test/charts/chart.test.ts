@@ -121,7 +121,7 @@ for (const helm of helmBinaries()) {
 
       it('runs the JobManager with Kubernetes HA on the storage volume and grants it ConfigMaps only', () => {
         const jm = podSpec(find(objs, 'Deployment', '-jobmanager')!).containers.find((c) => c.name === 'jobmanager')!;
-        const defines = (jm.args ?? []).filter((_a, i, all) => all[i - 1] === '-D');
+        const defines = (jm.args ?? []).filter((_a, i, all) => all[i - 1] === '--define' || all[i - 1] === '-D');
         for (const d of ['high-availability.type=kubernetes', 'high-availability.storageDir=/data/ha', 'kubernetes.cluster-id=rel-flowpilot', 'kubernetes.namespace=streaming']) {
           assert.ok(defines.includes(d), `${d} in ${defines.join(' ')}`);
         }
