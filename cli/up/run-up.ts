@@ -70,8 +70,9 @@ export async function runUp(flags: UpFlags): Promise<void> {
     ? flags.jobArgs.split(' ').filter(Boolean)
     : job ? [...(DEFAULT_JOB_ARGS[jobName] ?? []), '--output', join(stateDir, 'output', jobName)] : [];
   const live = flags.live !== false;
-  // On a terminal the live view owns the screen, so the children's log lines go to a file, and so do ours.
-  const logs = live && process.stdout.isTTY ? clusterLogStream(stateDir) : null;
+  // The live view owns the output (a full-screen frame on a terminal, a line per change when piped), so the
+  // children's log lines go to a file, and so do ours; with --no-live they go to stderr.
+  const logs = live ? clusterLogStream(stateDir) : null;
   const log = createLogger({ name: 'up', ...(logs ? { destination: logs.stream as unknown as DestinationStream } : {}) });
   const cluster = await up({
     taskManagers,
