@@ -13,6 +13,7 @@ import { compareLabelSets, formatLabels, labelsFromRecord, type Labels } from '.
 import { LabelHashIndex } from './hash-index.ts';
 import type { LabelMatcher } from './matchers.ts';
 import { MemSeries, type SeriesSamples } from './series.ts';
+import { OP_APPEND, OP_CLEAR, OP_RETENTION, OP_STALE, ReplicationLog, type ReplicaBatch, type ReplicaTarget } from './replication.ts';
 
 export const DEFAULT_RETENTION_MS = 2 * 60 * 60 * 1000;
 export const DEFAULT_MAX_SERIES = 1_000_000;
@@ -60,7 +61,7 @@ export interface TsdbStatus {
   seriesCountByLabelValuePair: Array<{ name: string; value: number }>;
 }
 
-export class MemoryStorage implements Queryable {
+export class MemoryStorage implements Queryable, ReplicaTarget {
   readonly retentionMs: number;
   readonly maxSeries: number;
   private readonly log: Logger;
@@ -89,6 +90,8 @@ export class MemoryStorage implements Queryable {
   private cacheGeneration = 0;
   private readonly selectCache = new Map<string, MemSeries[]>();
   private cachedRefs = 0;
+  /** Set while a replica (the query worker) follows this store; see replication.ts. */
+  private replication: ReplicationLog | null = null;
 
   constructor(opts: MemoryStorageOptions = {}) {
     this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
@@ -209,6 +212,7 @@ export class MemoryStorage implements Queryable {
     if (s.dead) return 'series_limit';
     const r = s.append(tMs, value, stale);
     if (r === 'ok') {
+      this.replication?.op(stale ? OP_STALE : OP_APPEND, s.id, tMs, value);
       this.samples++;
       if (tMs > this.maxTimeSeen) {
         this.maxTimeSeen = tMs;
@@ -236,6 +240,7 @@ export class MemoryStorage implements Queryable {
   private createSeries(input: Labels): MemSeries {
     const labels = this.internLabels(input);
     const s = new MemSeries(this.nextId++, labels);
+    this.replication?.series(s.id, labels);
     this.generation++;
     this.index.add(s);
     for (const name in labels) {
@@ -293,6 +298,7 @@ export class MemoryStorage implements Queryable {
   /** Drops samples older than `nowMs - retentionMs`, and series left empty. Returns samples dropped. */
   applyRetention(nowMs: number = this.maxTimeSeen): number {
     if (!Number.isFinite(nowMs)) return 0;
+    this.replication?.op(OP_RETENTION, 0, nowMs, 0);
     const minT = nowMs - this.retentionMs;
     let dropped = 0;
     for (const s of [...this.index.values()]) {
@@ -306,6 +312,7 @@ export class MemoryStorage implements Queryable {
 
   /** Removes every series and sample. */
   clear(): void {
+    this.replication?.op(OP_CLEAR, 0, 0, 0);
     this.generation++;
     for (const s of this.index.values()) s.dead = true;
     this.index.clear();
@@ -415,6 +422,40 @@ export class MemoryStorage implements Queryable {
       if (v !== undefined) values.add(v);
     }
     return [...values].sort();
+  }
+
+  /**
+   * Starts (or restarts) recording for a replica: returns the log to drain, and a snapshot
+   * of everything held now, which a fresh replica applies before the log's batches.
+   */
+  startReplication(): { log: ReplicationLog; snapshot: ReplicaBatch } {
+    const log = new ReplicationLog();
+    for (const s of this.index.values()) {
+      log.series(s.id, s.labels);
+      const w = s.window(-Infinity, Infinity);
+      for (let i = 0; i < w.t.length; i++) log.op(w.stale !== null && w.stale[i] === 1 ? OP_STALE : OP_APPEND, s.id, w.t[i]!, w.v[i]!);
+    }
+    const snapshot = log.drain() ?? { newSeries: [], ops: new Float64Array(0), n: 0 };
+    this.replication = log;
+    return { log, snapshot };
+  }
+
+  stopReplication(): void {
+    this.replication = null;
+  }
+
+  /** Replica side (replication.ts): the series for labels, past the series limit (the primary enforced it). */
+  replicaSeries(labels: Labels): unknown {
+    const canonical = canonicalLabels(labels);
+    return this.index.get(canonical) ?? this.createSeries(canonical);
+  }
+
+  replicaAppend(series: unknown, t: number, v: number, stale: boolean): void {
+    this.appendTo(this.revive(series as MemSeries), t, v, stale);
+  }
+
+  replicaDead(series: unknown): boolean {
+    return (series as MemSeries).dead;
   }
 
   /** Registers the store's gauges and counters (flowpilot_tsdb_*) in a prom-client registry. */
