@@ -11,6 +11,7 @@ import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { MemoryStorage } from '../tsdb/index.ts';
 import { PromQLEngine } from '../promql/index.ts';
+import { QueryPool } from '../promql/query-pool.ts';
 import { RuleManager } from '../rules/manager.ts';
 import { engineQueryFunc } from '../rules/types.ts';
 import { Notifier } from '../notify/index.ts';
@@ -65,6 +66,8 @@ export class AgentProcess {
   private notifier: Notifier | null = null;
   private recorder: ObservationRecorder | null = null;
   private server: AgentServer | null = null;
+  /** The worker thread that answers the API's ad-hoc queries (docs/promql.md, "Isolation"). */
+  queryPool: QueryPool | null = null;
   private readonly discoveries: KubePodDiscovery[] = [];
   private retentionTimer: NodeJS.Timeout | null = null;
   private observationChain: Promise<void> = Promise.resolve();
@@ -97,9 +100,18 @@ export class AgentProcess {
   async start(): Promise<void> {
     const cfg = this.config;
     if (cfg.record.file) this.recorder = new ObservationRecorder(cfg.record.file, this.log);
+    this.queryPool = new QueryPool({
+      storage: this.storage,
+      maxConcurrency: cfg.query.maxConcurrency,
+      lookbackDeltaMs: cfg.query.lookbackDelta,
+      maxSamples: cfg.query.maxSamples,
+      logger: this.log,
+    });
+    this.queryPool.start();
     const api = new AgentApi({
       storage: this.storage,
       engine: this.engine,
+      queries: this.queryPool,
       registry: this.registry,
       rules: { groups: () => this.rules?.groups() ?? [], reload: () => (this.rules ? this.rules.reload() : Promise.resolve({ ok: true, problems: [] })) },
       targets: () => this.scrapes.targets(),
@@ -222,6 +234,7 @@ export class AgentProcess {
     await this.notifier?.stop(2_000);
     await this.recorder?.close();
     await this.server?.close();
+    await this.queryPool?.stop();
     this.log.info('agent stopped');
   }
 }

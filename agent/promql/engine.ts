@@ -163,7 +163,7 @@ export class PromQLEngine {
       if (first > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const remaining = deadline - performance.now();
       if (remaining <= 0) throw timeoutError();
-      if (opts.signal?.aborted === true) throw canceledError();
+      if (opts.signal?.aborted === true || opts.canceled?.() === true) throw canceledError();
       const cs = startMs + first * stepMs;
       const ce = startMs + Math.min(steps - 1, first + RANGE_CHUNK_STEPS - 1) * stepMs;
       const part = this.rangeChunk(expr, cs, ce, stepMs, { ...opts, timeoutMs: remaining }, { start: startMs, end: endMs, text });
@@ -201,6 +201,7 @@ export class PromQLEngine {
       defaultSubqueryStepMs: this.options.defaultSubqueryStepMs,
       deadline: performance.now() + (opts.timeoutMs ?? this.options.timeoutMs),
       signal: opts.signal,
+      canceled: opts.canceled,
       maxSamples: opts.maxSamples ?? this.options.maxSamples,
       annotations,
       text,

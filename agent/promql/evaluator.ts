@@ -24,6 +24,8 @@ export interface EvalEnv {
   readonly defaultSubqueryStepMs: number;
   readonly deadline: number;
   readonly signal: AbortSignal | undefined;
+  /** Polled with the clock: true when the query must stop (a flag another thread sets). */
+  readonly canceled: (() => boolean) | undefined;
   readonly maxSamples: number;
   readonly annotations: Annotations;
   readonly text: string;
@@ -58,7 +60,7 @@ export class Evaluator {
   }
 
   checkNow(): void {
-    if (this.env.signal?.aborted === true) throw canceledError();
+    if (this.env.signal?.aborted === true || this.env.canceled?.() === true) throw canceledError();
     if (performance.now() > this.env.deadline) throw timeoutError();
   }
 

@@ -23,4 +23,6 @@ export interface QueryOptions {
   /** Lowers the engine's maxSamples for this query (rule evaluation runs under its own limits). */
   maxSamples?: number;
   signal?: AbortSignal;
+  /** Polled during evaluation like the signal (the query worker's cross-thread cancel flag). */
+  canceled?: () => boolean;
 }

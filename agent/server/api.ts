@@ -16,6 +16,7 @@ import type { Logger } from '../../common/log.ts';
 import { silentLogger } from '../../common/log.ts';
 import { parseExpr, toApiData, type PromQLEngine } from '../promql/index.ts';
 import { MAX_POINTS_PER_SERIES, promErrorType, resolutionError, toQueryError } from '../promql/errors.ts';
+import type { QueryBackend, QueryRequest } from '../promql/query-pool.ts';
 import type { LabelMatcher, Labels } from '../tsdb/index.ts';
 import type { TargetHealth } from '../collect/scraper.ts';
 import { ApiError, STATUS_OF, goTime, parseDurationParam, parseTimeParam, readForm } from './params.ts';
@@ -39,6 +40,11 @@ export interface SeriesIndex {
 export interface AgentApiOptions {
   storage: SeriesIndex;
   engine: PromQLEngine;
+  /**
+   * Where query, query_range, series, labels and label values run. The agent passes its
+   * QueryPool (a worker thread); without it they run here on the engine and storage.
+   */
+  queries?: QueryBackend;
   registry: Registry;
   rules?: RuleSource;
   targets?: () => TargetHealth[];
@@ -62,6 +68,11 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+function sendBody(res: http.ServerResponse, body: string): void {
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 function success(res: http.ServerResponse, data: unknown, warnings: string[] = [], infos: string[] = []): void {
@@ -179,8 +190,10 @@ export class AgentApi {
       case 'query_range':
         return this.queryRange(req, res, form);
       case 'series':
+        if (this.opts.queries) return this.viaBackend(req, res, form, { kind: 'series', match: this.matchParams(form), start: parseTimeParam(form.get('start'), 'start', -Infinity), end: parseTimeParam(form.get('end'), 'end', Infinity) });
         return this.series(res, form);
       case 'labels':
+        if (this.opts.queries) return this.viaBackend(req, res, form, { kind: 'labels', match: form.getAll('match[]') });
         return success(res, this.labelNames(form));
       case 'alerts':
         return success(res, alertsApiData(this.opts.rules?.groups() ?? []));
@@ -202,6 +215,11 @@ export class AgentApi {
         return success(res, { startTime: goTime(this.now() - process.uptime() * 1000), CWD: process.cwd(), reloadConfigSuccess: true, lastConfigTime: goTime(this.now()), goroutineCount: 0, GOMAXPROCS: 1, GOGC: '', GODEBUG: '', storageRetention: '' });
     }
     const lv = /^label\/([^/]+)\/values$/.exec(rest);
+    if (lv && this.opts.queries) {
+      const name = decodeURIComponent(lv[1]!);
+      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw new ApiError('bad_data', `invalid label name: "${name}"`);
+      return this.viaBackend(req, res, form, { kind: 'label_values', name, match: form.getAll('match[]') });
+    }
     if (lv) return this.labelValues(res, decodeURIComponent(lv[1]!), form);
     sendJson(res, 404, { status: 'error', errorType: 'not_found', error: `unknown API endpoint ${path}` });
   }
@@ -209,6 +227,7 @@ export class AgentApi {
   private async query(req: http.IncomingMessage, res: http.ServerResponse, form: URLSearchParams): Promise<void> {
     const q = form.get('query') ?? '';
     const t = parseTimeParam(form.get('time'), 'time', this.now());
+    if (this.opts.queries) return this.viaBackend(req, res, form, { kind: 'instant', query: q, time: t });
     const timeoutMs = timeoutOf(form, this.opts.queryTimeoutMs);
     let expr;
     try {
@@ -232,6 +251,7 @@ export class AgentApi {
     if (step <= 0) throw new ApiError('bad_data', 'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
     // Go divides durations as integers: 11,000 intervals (11,001 points) pass.
     if (Math.floor((end - start) / step) > MAX_POINTS_PER_SERIES) throw apiErrorFrom(resolutionError());
+    if (this.opts.queries) return this.viaBackend(req, res, form, { kind: 'range', query: form.get('query') ?? '', start, end, step });
     const timeoutMs = timeoutOf(form, this.opts.queryTimeoutMs);
     let expr;
     try {
@@ -243,6 +263,21 @@ export class AgentApi {
       throw apiErrorFrom(toQueryError(err, 'eval'));
     });
     success(res, toApiData(result.data), result.warnings, result.infos);
+  }
+
+  /** Runs a request on the query backend (the worker) and writes the body it built. */
+  private async viaBackend(req: http.IncomingMessage, res: http.ServerResponse, form: URLSearchParams, q: QueryRequest): Promise<void> {
+    const timeoutMs = timeoutOf(form, this.opts.queryTimeoutMs);
+    const body = await this.opts.queries!.run(q, { timeoutMs, signal: clientGone(req, res) }).catch((err: unknown) => {
+      throw apiErrorFrom(toQueryError(err, 'eval'));
+    });
+    sendBody(res, body);
+  }
+
+  private matchParams(form: URLSearchParams): string[] {
+    const match = form.getAll('match[]');
+    if (match.length === 0) throw new ApiError('bad_data', 'no match[] parameter provided');
+    return match;
   }
 
   private series(res: http.ServerResponse, form: URLSearchParams): void {
