@@ -159,7 +159,7 @@ export const agentConfigSchema = z
         lookbackDelta: duration('5m', 'how far back an instant selector looks (flag --query.lookback-delta)'),
         maxSamples: z.number().int().min(1).default(50_000_000).describe('most samples one query may load into memory (flag --query.max-samples)'),
         maxConcurrency: z.number().int().min(1).default(20).describe('API queries evaluated at once; more wait in a queue, within their timeout (flag --query.max-concurrency)'),
-        ruleTimeout: duration('2s', "longest one rule's query may run; rules are evaluated on the agent's main thread, so a rule past it fails (health err) instead of stalling scrapes and scaling"),
+        ruleTimeout: duration('1s', "longest one rule's query may run; rules are evaluated on the agent's main thread, so a rule past it fails (health err) instead of stalling scrapes and scaling"),
       })
       .strict()
       .prefault({})

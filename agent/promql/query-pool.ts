@@ -41,7 +41,7 @@ export interface QueryPoolOptions {
   lookbackDeltaMs: number;
   maxSamples: number;
   logger?: Logger;
-  /** How long a started query may run past its deadline before its worker is replaced. Default 2 s. */
+  /** How long a started query may run past its deadline before its worker is replaced. Default 1 s. */
   graceMs?: number;
   /** Heap limit of the worker (MB); past it the worker dies and its queries fail as `unavailable`. */
   maxOldGenerationSizeMb?: number;
@@ -58,6 +58,7 @@ interface Pending {
 }
 
 const FLUSH_INTERVAL_MS = 100;
+const DEFAULT_GRACE_MS = 1000;
 
 export class QueryPool implements QueryBackend {
   private readonly opts: QueryPoolOptions;
@@ -188,10 +189,12 @@ export class QueryPool implements QueryBackend {
     }
     p.timer = setTimeout(() => {
       if (!this.pending.has(p.id)) return;
-      this.log.warn({ graceMs: this.opts.graceMs ?? 2000 }, 'a query ran past its deadline in the query worker; replacing the worker');
+      this.log.warn({ graceMs: this.opts.graceMs ?? DEFAULT_GRACE_MS }, 'a query ran past its deadline in the query worker; replacing the worker');
       this.settle(p.id, timeoutError());
-      this.replace('a query ran past its deadline');
-    }, this.opts.graceMs ?? 2000);
+      // After the answers are written: starting a worker takes a snapshot of the store here.
+      const stuck = this.worker;
+      setImmediate(() => this.replace(stuck, 'a query ran past its deadline'));
+    }, this.opts.graceMs ?? DEFAULT_GRACE_MS);
   }
 
   private settle(id: number, outcome: string | FlowpilotError): void {
@@ -230,7 +233,7 @@ export class QueryPool implements QueryBackend {
       maxSamples: this.opts.maxSamples,
       cancelFlags: this.cancelFlags.buffer as SharedArrayBuffer,
     };
-    const worker = new Worker(new URL('./query-worker.ts', import.meta.url), {
+    const worker = new Worker(new URL('./query-worker-boot.ts', import.meta.url), {
       workerData: data,
       ...(this.opts.maxOldGenerationSizeMb ? { resourceLimits: { maxOldGenerationSizeMb: this.opts.maxOldGenerationSizeMb } } : {}),
     });
@@ -260,13 +263,13 @@ export class QueryPool implements QueryBackend {
     return this.spawn();
   }
 
-  private replace(reason: string): void {
-    const old = this.worker;
+  private replace(old: Worker | null, reason: string): void {
+    if (old === null || this.worker !== old) return;
     this.worker = null;
     this.replication = null;
     this.opts.storage.stopReplication();
     this.failAll(unavailableError(`the query worker was replaced: ${reason}`));
-    if (old) void old.terminate();
+    void old.terminate();
     if (!this.stopped) this.spawn();
   }
 

@@ -3,7 +3,7 @@
  * thread's replication batches, in order) and answers the HTTP API's ad-hoc queries
  * against it, so no query can take time from the thread that scrapes, evaluates rules
  * and decides scaling. Each query runs under its deadline and cancel flag; every failure
- * is answered as a typed query error (errors.ts).
+ * is answered as a typed query error (errors.ts). Started through query-worker-boot.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage, FlowpilotError } from '../../common/errors.ts';
@@ -18,6 +18,7 @@ import type { FromWorker, QueryRequest, QueryWorkerData, ToWorker } from './quer
 import type { QueryResult } from './value.ts';
 
 const data = workerData as QueryWorkerData;
+
 const port = parentPort!;
 const store = new MemoryStorage({ retentionMs: data.retentionMs, maxSeries: Number.MAX_SAFE_INTEGER });
 const engine = new PromQLEngine(store, { lookbackDeltaMs: data.lookbackDeltaMs, maxSamples: data.maxSamples });
