@@ -41,7 +41,7 @@ export interface QueryPoolOptions {
   lookbackDeltaMs: number;
   maxSamples: number;
   logger?: Logger;
-  /** How long a started query may run past its deadline before its worker is replaced. Default 1 s. */
+  /** How long a started query may run past its deadline before its worker is replaced. Default 500 ms. */
   graceMs?: number;
   /** Heap limit of the worker (MB); past it the worker dies and its queries fail as `unavailable`. */
   maxOldGenerationSizeMb?: number;
@@ -58,7 +58,7 @@ interface Pending {
 }
 
 const FLUSH_INTERVAL_MS = 100;
-const DEFAULT_GRACE_MS = 1000;
+const DEFAULT_GRACE_MS = 500;
 
 export class QueryPool implements QueryBackend {
   private readonly opts: QueryPoolOptions;

@@ -16,9 +16,9 @@ import { startFlinkFixtureServer } from './flink-fixture-server.ts';
 const ROOT = join(import.meta.dirname, '..', '..');
 const QUERY_TIMEOUT_S = 5;
 /** A started query may run this long past its deadline before the pool answers for it (query-pool.ts). */
-const GRACE_MS = 1000;
+const GRACE_MS = 500;
 /** Slack for this loaded machine: HTTP handling and the client's own scheduling. */
-const SLACK_MS = 1000;
+const SLACK_MS = 2000;
 
 async function listen(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer(handler);
@@ -42,11 +42,11 @@ const hostile: Hostile[] = [
   { name: 'sum_over_time(up[100y:1s])', path: 'query', form: { query: 'sum_over_time(up[100y:1s])' }, expect: ['bad_data'] },
   { name: 'max_over_time((up[30000d:1d])[1h:1ms])', path: 'query', form: { query: 'max_over_time((max_over_time(up[30000d:1d]))[1h:1ms])' }, expect: ['bad_data'] },
   { name: 'count_over_time(up[10s:1ms]) as a 10,000-step range query', path: 'query_range', form: { query: 'count_over_time(up[10s:1ms])', start: '0', end: '100000', step: '10' }, expect: ['execution', 'timeout', 'success'] },
-  // Slow but legal: nested subqueries that run until the query timeout.
+  // Slow but legal, whatever the data: nested subqueries that sort every window, for minutes.
   ...Array.from({ length: 6 }, (_, i): Hostile => ({
     name: `nested subqueries #${i + 1}`,
     path: 'query',
-    form: { query: `count(max_over_time((count_over_time({__name__=~".+"}[10000s:1s]))[10000s:1s]))` },
+    form: { query: 'quantile_over_time(0.5, quantile_over_time(0.5, quantile_over_time(0.5, vector(1)[10000s:1s])[10000s:1s])[10000s:1s])' },
     expect: ['timeout'],
   })),
 ];
@@ -125,38 +125,71 @@ describe('flowpilot agent under hostile queries', () => {
     const controlUrl = `http://127.0.0.1:${await waitFor('the control server', () => /control on (\d+)/.exec(control.output())?.[1], 10_000)}/`;
 
     /** Probes /-/healthy and the control alternately until stop resolves; returns both latencies (ms), sorted. */
+    /**
+     * Probes /-/healthy and the control alternately from a process of its own (so this test's
+     * own work, such as encoding the 100k-character queries, is not measured), until stop
+     * resolves. Returns both latencies (ms), sorted, and the probes over 100 ms.
+     */
+    const PROBER = `
+      const [healthyUrl, controlUrl] = process.argv.slice(-2);
+      let stop = false;
+      process.on('SIGTERM', () => { stop = true; });
+      const t0 = Date.now();
+      (async () => {
+        for (const url of [healthyUrl, controlUrl]) await (await fetch(url)).text(); // warm up the client
+        while (!stop) {
+          for (const [tag, url] of [['h', healthyUrl], ['c', controlUrl]]) {
+            const s = performance.now();
+            const res = await fetch(url);
+            await res.text();
+            if (res.status !== 200) throw new Error(url + ' answered ' + res.status);
+            process.stdout.write(tag + ' ' + (Date.now() - t0) + ' ' + (performance.now() - s).toFixed(2) + '\\n');
+          }
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        process.stdout.write('done\\n');
+      })();`;
+    const slowProbes: Array<{ url: string; atMs: number; ms: number }> = [];
     const probeHealthy = async (stop: Promise<unknown>): Promise<{ healthy: number[]; control: number[] }> => {
+      const prober = startChild(process.execPath, ['-e', PROBER, `${base}/-/healthy`, controlUrl]);
+      t.after(() => prober.stop('SIGKILL'));
+      await stop;
+      prober.proc.kill('SIGTERM');
+      await waitFor('the prober to finish', () => prober.output().includes('done'), 10_000);
       const healthy: number[] = [];
       const controlMs: number[] = [];
-      let done = false;
-      void stop.then(() => { done = true; });
-      const timed = async (url: string, into: number[]): Promise<void> => {
-        const t0 = performance.now();
-        const res = await fetch(url);
-        await res.text();
-        assert.equal(res.status, 200);
-        into.push(performance.now() - t0);
-      };
-      while (!done) {
-        await timed(`${base}/-/healthy`, healthy);
-        await timed(controlUrl, controlMs);
-        await new Promise((r) => setTimeout(r, 10));
+      for (const line of prober.output().split('\n')) {
+        const m = /^([hc]) (\d+) ([\d.]+)$/.exec(line);
+        if (m === null) continue;
+        const ms = Number(m[3]);
+        (m[1] === 'h' ? healthy : controlMs).push(ms);
+        if (ms > 100) slowProbes.push({ url: m[1] === 'h' ? '/-/healthy' : 'control', atMs: Number(m[2]), ms });
       }
       return { healthy: healthy.sort((a, b) => a - b), control: controlMs.sort((a, b) => a - b) };
     };
-    const lag = async (): Promise<number> => (await metricValue(base, 'flowpilot_agent_nodejs_eventloop_lag_max_seconds', '')) * 1000;
+    /**
+     * The agent's event-loop delay, max over the last `seconds`, from its own series (it
+     * scrapes itself every 500 ms; each sample is the max since the previous scrape).
+     */
+    const lag = async (seconds: number): Promise<number> => {
+      const q = `max_over_time(flowpilot_agent_nodejs_eventloop_lag_max_seconds[${Math.ceil(seconds)}s])`;
+      const r = (await (await fetch(`${base}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+      return Math.round(Number(r.data.result[0]?.value[1] ?? NaN) * 1000);
+    };
     // A baseline on this machine as it is now, without hostile queries.
-    await lag();
+    const baselineStart = Date.now();
     const baseline = await probeHealthy(new Promise((r) => setTimeout(r, 3000)));
-    const baselineLagMax = await lag();
+    await new Promise((r) => setTimeout(r, 600));
+    const baselineLagMax = await lag((Date.now() - baselineStart) / 1000);
 
     const windowStart = Date.now();
     const all = Promise.all(hostile.map((h) => send(base, h)));
     // Keep probing a little after the last answer: the worker may still be finishing up.
     const [results, probes] = await Promise.all([all, probeHealthy(all.then(() => new Promise((r) => setTimeout(r, 1000))))]);
     const sorted = probes.healthy;
-    const lagMax = await lag();
     const windowEnd = Date.now();
+    await new Promise((r) => setTimeout(r, 600));
+    const lagMax = await lag((Date.now() - windowStart) / 1000);
 
     const stats = (xs: number[]) => ({ probes: xs.length, p50: Math.round(percentile(xs, 50) * 10) / 10, p99: Math.round(percentile(xs, 99) * 10) / 10, max: Math.round(xs[xs.length - 1]! * 10) / 10 });
     const report = {
@@ -164,6 +197,7 @@ describe('flowpilot agent under hostile queries', () => {
       control: stats(probes.control),
       baselineHealthy: stats(baseline.healthy),
       baselineControl: stats(baseline.control),
+      slowProbes,
       eventLoopLagMaxMs: { baseline: Math.round(baselineLagMax), hostile: Math.round(lagMax) },
       queries: results.map((r) => ({ name: r.name, ms: Math.round(r.ms), outcome: r.outcome, error: r.error.slice(0, 120) })),
     };
@@ -189,12 +223,13 @@ describe('flowpilot agent under hostile queries', () => {
     const evals = (await metricValue(base, 'flowpilot_rule_evaluations_total', ';fast"')) - evalsBefore;
     assert.equal(await metricValue(base, 'flowpilot_rule_group_iterations_missed_total', ';fast"'), missedBefore);
     assert.ok(evals >= Math.floor(windowS) - 1, `${evals} group evaluations in ${windowS.toFixed(1)} s`);
-    // Scaling: decisions kept coming at the collection interval (500 ms) through the window.
+    // Scaling: decisions kept coming at the collection interval (500 ms) through the window
+    // (the Flink fixture answers from this test's process, which is busy too: 2 s at most).
     const times = (await decisions()).filter((x) => x >= windowStart - 1000 && x <= windowEnd);
     const gaps = times.slice(1).map((x, i) => x - times[i]!);
     t.diagnostic(JSON.stringify({ windowS, ruleEvaluations: evals, decisions: times.length, maxDecisionGapMs: Math.max(...gaps) }));
     assert.ok(times.length >= Math.floor(windowS), `${times.length} decisions in ${windowS.toFixed(1)} s`);
-    assert.ok(Math.max(...gaps) < 1500, `a ${Math.max(...gaps)} ms gap between decisions`);
+    assert.ok(Math.max(...gaps) < 2000, `a ${Math.max(...gaps)} ms gap between decisions`);
 
     // Alone, the slow query runs in the worker until its deadline and stops there.
     const alone = await send(base, hostile.find((h) => h.name === 'nested subqueries #1')!);
