@@ -19,12 +19,17 @@ export interface RestEndpoint {
   close(): Promise<void>;
 }
 
-function readPem(file: string, key: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new FlowpilotError('FP_ENGINE_CONFIG', `${key}: cannot read ${file}: ${errorMessage(err)}`, { cause: err });
-  }
+/** One PEM file, or several comma-separated ones read in order (e.g. a kubernetes.io/tls Secret's tls.key,tls.crt). */
+function readPem(files: string, key: string): Buffer {
+  const parts = files.split(',').map((f) => f.trim()).filter((f) => f !== '');
+  return Buffer.concat(parts.map((file) => {
+    try {
+      const pem = readFileSync(file);
+      return pem.length > 0 && pem[pem.length - 1] !== 0x0a ? Buffer.concat([pem, Buffer.from('\n')]) : pem;
+    } catch (err) {
+      throw new FlowpilotError('FP_ENGINE_CONFIG', `${key}: cannot read ${file}: ${errorMessage(err)}`, { cause: err });
+    }
+  }));
 }
 
 /**

@@ -240,6 +240,14 @@ describe('REST TLS (security.ssl.rest.*, PEM)', () => {
     assert.match(jars.body, /"address":"https:\/\/127\.0\.0\.1:/);
   });
 
+  it('reads the keystore from several PEM files in order (a kubernetes.io/tls Secret\'s tls.key,tls.crt)', async (t) => {
+    const jm = await startJobManager({
+      'security.ssl.rest.enabled': 'true', 'security.ssl.rest.keystore': `${join(pki.dir, 'server.key')},${join(pki.dir, 'server.crt')}`,
+    }, 'https');
+    t.after(() => jm.stop());
+    assert.equal((await httpsGet(`${jm.base}/overview`, { ca: readFileSync(pki.caCert) })).status, 200);
+  });
+
   it('reads an encrypted key with security.ssl.rest.key-password', async (t) => {
     const jm = await startJobManager({
       'security.ssl.rest.enabled': 'true', 'security.ssl.rest.keystore': pki.serverKeystoreEncrypted, 'security.ssl.rest.key-password': pki.passphrase,
