@@ -5,6 +5,9 @@ listen:
   port: {{ .Values.agent.port }}
 flink:
   urls: [{{ include "flowpilot.flinkUrl" . | quote }}]
+  {{- with .Values.agent.flinkHttpConfig }}
+  httpConfig: {{ toJson . }}
+  {{- end }}
 scrape:
   interval: {{ .Values.agent.scrapeInterval }}
 rules:
@@ -13,6 +16,12 @@ rules:
 alerting:
   alertmanagers: {{ toJson .Values.agent.alertmanagers }}
   webhooks: {{ toJson .Values.agent.webhooks }}
+  {{- with .Values.agent.alertmanagerHttpConfig }}
+  httpConfig: {{ toJson . }}
+  {{- end }}
+  {{- with .Values.agent.webhookHttpConfig }}
+  webhookHttpConfig: {{ toJson . }}
+  {{- end }}
 storage:
   retention: {{ .Values.agent.retention }}
 scaling:
@@ -70,6 +79,7 @@ actuation:
     - agent
     - --config
     - /etc/flowpilot/agent/agent.yaml
+    {{- include "flowpilot.agentAccessArgs" . | nindent 4 }}
     {{- with .Values.agent.extraArgs }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -87,15 +97,11 @@ actuation:
       containerPort: {{ .Values.agent.port }}
       protocol: TCP
   livenessProbe:
-    httpGet:
-      path: /healthz
-      port: agent-http
+    {{- include "flowpilot.agentProbe" (dict "Values" .Values "Release" .Release "Chart" .Chart "path" "/healthz") | nindent 4 }}
     periodSeconds: 10
     failureThreshold: 3
   readinessProbe:
-    httpGet:
-      path: /readyz
-      port: agent-http
+    {{- include "flowpilot.agentProbe" (dict "Values" .Values "Release" .Release "Chart" .Chart "path" "/readyz") | nindent 4 }}
     periodSeconds: 5
   resources:
     {{- toYaml .Values.agent.resources | nindent 4 }}
@@ -110,6 +116,7 @@ actuation:
       readOnly: true
     - name: tmp
       mountPath: /tmp
+    {{- include "flowpilot.agentAccessMounts" . | nindent 4 }}
 {{- end }}
 
 {{- define "flowpilot.agentVolumes" -}}
@@ -121,4 +128,5 @@ actuation:
     name: {{ include "flowpilot.rulesConfigMap" . }}
 - name: tmp
   emptyDir: {}
+{{- include "flowpilot.agentAccessVolumes" . }}
 {{- end }}
