@@ -12,6 +12,37 @@ import { FlowpilotError } from '../../common/errors.ts';
 import { ExpositionParser, type KnownSeriesTest } from './prometheus-text.ts';
 import type { SourceResult, TargetSource } from './target.ts';
 
+/**
+ * A scrape result whose body is parsed later, in one synchronous pass the scrape loop drives batch
+ * by batch: each chunk's samples are consumed before the next chunk is parsed, so what parsing
+ * allocates dies young. (Parsing as chunks arrive would keep it alive across network waits.)
+ */
+export function chunkedSource(chunks: readonly Buffer[], isKnownSeries?: KnownSeriesTest): SourceResult {
+  return {
+    samples: [],
+    parseErrors: 0,
+    parse(onBatch) {
+      const parser = new ExpositionParser(isKnownSeries ? { isKnownSeries } : {});
+      const decoder = new StringDecoder('utf8');
+      for (const chunk of chunks) {
+        parser.push(decoder.write(chunk));
+        const batch = parser.takeSamples();
+        if (batch.length > 0) onBatch(batch);
+      }
+      parser.push(decoder.end());
+      const parsed = parser.end();
+      if (parsed.samples.length > 0) onBatch(parsed.samples);
+      const first = parsed.errors[0];
+      return {
+        samples: parser.sampleCount,
+        parseErrors: parsed.errors.length,
+        metadata: parsed.metadata,
+        ...(first ? { firstParseError: `line ${first.line}: ${first.message}` } : {}),
+      };
+    },
+  };
+}
+
 const ACCEPT = 'text/plain;version=0.0.4;q=1,*/*;q=0.1';
 /** Piece size for feeding a decompressed body to the parser. */
 const PIECE = 64 * 1024;
@@ -46,32 +77,7 @@ export class HttpExpositionSource implements TargetSource {
     } else {
       for await (const chunk of res.body) chunks.push(chunk as Buffer);
     }
-    // Parsed once the body is in, in one synchronous pass the scrape loop drives batch by batch:
-    // each chunk's samples are consumed before the next chunk is parsed, so what parsing
-    // allocates dies young. (Parsing as chunks arrive would keep it alive across network waits.)
-    return {
-      samples: [],
-      parseErrors: 0,
-      parse(onBatch) {
-        const parser = new ExpositionParser(isKnownSeries ? { isKnownSeries } : {});
-        const decoder = new StringDecoder('utf8');
-        for (const chunk of chunks) {
-          parser.push(decoder.write(chunk));
-          const batch = parser.takeSamples();
-          if (batch.length > 0) onBatch(batch);
-        }
-        parser.push(decoder.end());
-        const parsed = parser.end();
-        if (parsed.samples.length > 0) onBatch(parsed.samples);
-        const first = parsed.errors[0];
-        return {
-          samples: parser.sampleCount,
-          parseErrors: parsed.errors.length,
-          metadata: parsed.metadata,
-          ...(first ? { firstParseError: `line ${first.line}: ${first.message}` } : {}),
-        };
-      },
-    };
+    return chunkedSource(chunks, isKnownSeries);
   }
 
   private get(signal: AbortSignal) {

@@ -5,7 +5,8 @@
  * would through Prometheus. The exposition text is parsed by the same parser as any target.
  */
 import type { Registry } from 'prom-client';
-import { ExpositionParser, type KnownSeriesTest } from './prometheus-text.ts';
+import { chunkedSource } from './http-target.ts';
+import type { KnownSeriesTest } from './prometheus-text.ts';
 import type { SourceResult, TargetSource } from './target.ts';
 
 export class RegistrySource implements TargetSource {
@@ -22,22 +23,6 @@ export class RegistrySource implements TargetSource {
     signal.throwIfAborted();
     const text = await this.registry.metrics();
     signal.throwIfAborted();
-    return {
-      samples: [],
-      parseErrors: 0,
-      parse(onBatch) {
-        const parser = new ExpositionParser(isKnownSeries ? { isKnownSeries } : {});
-        parser.push(text.endsWith('\n') ? text : `${text}\n`);
-        const parsed = parser.end();
-        if (parsed.samples.length > 0) onBatch(parsed.samples);
-        const first = parsed.errors[0];
-        return {
-          samples: parser.sampleCount,
-          parseErrors: parsed.errors.length,
-          metadata: parsed.metadata,
-          ...(first ? { firstParseError: `line ${first.line}: ${first.message}` } : {}),
-        };
-      },
-    };
+    return chunkedSource([Buffer.from(text.endsWith('\n') ? text : `${text}\n`)], isKnownSeries);
   }
 }
