@@ -74,6 +74,7 @@ export class Autoscaler {
   private readonly config: AgentConfig;
   private readonly log: Logger;
   private readonly filePolicy: ScalingPolicy;
+  private stopping: Promise<void> | undefined;
 
   constructor(config: AgentConfig, deps: AutoscalerDeps) {
     this.config = config;
@@ -117,9 +118,13 @@ export class Autoscaler {
     }
   }
 
-  async stop(): Promise<void> {
-    await this.pipeline?.stop();
-    await this.runtime?.stop();
+  /** Stops the pipeline (actions finish, state saved), then the runtime (Lease released). Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.pipeline?.stop();
+      await this.runtime?.stop();
+    })();
+    return this.stopping;
   }
 
   /** The agent's ObservationHandler. */

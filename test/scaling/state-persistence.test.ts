@@ -104,8 +104,11 @@ describe('the autoscaler state', () => {
     const kube = await startFakeKube();
     const stops: Array<() => Promise<void>> = [];
     t.after(async () => {
-      for (const stop of stops.reverse()) await stop();
-      await kube.close();
+      try {
+        for (const stop of stops.reverse()) await stop().catch(() => undefined);
+      } finally {
+        await kube.close();
+      }
     });
     kube.server.putObject('deployments.apps', 'flink', { metadata: { name: 'tm' }, spec: { replicas: 1 } });
     const dir = tempDir(t);
