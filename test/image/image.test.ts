@@ -6,8 +6,10 @@
  *
  * The image tested is the chart's default image (charts/flowpilot image.repository : package.json version),
  * and the engine containers run with the arguments the chart renders for its JobManager and TaskManager,
- * so a chart/CLI mismatch fails here. Every container runs as the image's user with a read-only root
- * filesystem and only the chart's writable mounts (/tmp and the state directory).
+ * so a chart/CLI mismatch fails here; the JobManager's Kubernetes HA talks to the fake Kubernetes API
+ * server (test/support/fake-kube) as a pod would (service-account token, KUBERNETES_SERVICE_HOST/PORT),
+ * allowed only the chart's JobManager HA Role. Every container runs as the image's user with a
+ * read-only root filesystem and only the chart's writable mounts (/tmp and the state directory).
  *
  * Skips with the reason when podman is missing; under CI=true a missing podman is a failure.
  */
@@ -20,6 +22,7 @@ import { buildImage, type BuildResult } from '../../scripts/image/build.ts';
 import { chartImage, packageVersion, podman, podmanMissing, podmanOk, root } from '../../scripts/image/podman.ts';
 import { freePort, waitFor } from '../support/processes.ts';
 import { helmBinaries, template, type K8sObject } from '../charts/helm.ts';
+import { startFakeKube, type FakeKube, type RbacRule } from '../support/fake-kube/index.ts';
 
 function skipReason(): string | false {
   const missing = podmanMissing();
@@ -149,6 +152,12 @@ describe('container image (base: local stand-in for node:24-bookworm-slim)', { s
     const state = mkdtempSync(join(tmpdir(), 'flowpilot-image-state-'));
     after(() => rmSync(state, { recursive: true, force: true }));
     const ports = { rest: 0, rpc: 0, jmMetrics: 0, data: 0, tmMetrics: 0, agent: 0 };
+    let kube: FakeKube | null = null;
+    after(async () => {
+      // The containers go first (the outer after), then the API server they talk to.
+      for (const name of [cname('jm'), cname('tm'), cname('agent')]) await podman(['rm', '-f', '-t', '2', name]);
+      await kube?.close();
+    });
     let jobId = '';
 
     test('JobManager and TaskManager containers start and the job runs', { skip: helm ? false : 'helm is missing: bash scripts/fetch-helm.sh' }, async () => {
@@ -174,9 +183,22 @@ describe('container image (base: local stand-in for node:24-bookworm-slim)', { s
       const stateDir = jmArgs[jmArgs.indexOf('--state-dir') + 1];
       assert.ok(stateDir, 'the chart passes --state-dir');
       const mounts = ['-v', `${state}:${stateDir}:rw`, '--env', 'POD_IP=127.0.0.1', '--user', '10001:10001'];
+      // The chart's JobManager HA keeps its pointers in ConfigMaps: the JobManager container gets what a pod
+      // gets (a service-account token directory and KUBERNETES_SERVICE_HOST/PORT), here pointing at the fake
+      // Kubernetes API server, which allows only the rules of the chart's JobManager HA Role.
+      const jmMounts = [...mounts];
+      if (jmArgs.includes('high-availability.type=kubernetes')) {
+        const role = objects.find((o) => o.kind === 'Role' && o.metadata.name.endsWith('-jobmanager-ha')) as (K8sObject & { rules: RbacRule[] }) | undefined;
+        assert.ok(role, 'the chart renders the JobManager HA Role');
+        kube = await startFakeKube({ namespace: 'streaming', rbac: role.rules });
+        jmMounts.push(
+          '-v', `${join(kube.inClusterPrefix, 'var/run/secrets/kubernetes.io/serviceaccount')}:/var/run/secrets/kubernetes.io/serviceaccount:ro`,
+          '--env', 'KUBERNETES_SERVICE_HOST=127.0.0.1', '--env', `KUBERNETES_SERVICE_PORT=${kube.port}`,
+        );
+      }
       // The state volume is an emptyDir owned by fsGroup 10001 in the chart; here, a host directory the user can write.
       chmodSync(state, 0o777);
-      await runDetached(cname('jm'), jmArgs, mounts);
+      await runDetached(cname('jm'), jmArgs, jmMounts);
       await runDetached(cname('tm'), tmArgs, mounts);
       try {
         const engine = [cname('jm'), cname('tm')];
@@ -188,6 +210,10 @@ describe('container image (base: local stand-in for node:24-bookworm-slim)', { s
           const c = (await getJson(`http://127.0.0.1:${ports.rest}/jobs/${jobId}/checkpoints`)) as { counts?: { completed?: number } };
           return (c.counts?.completed ?? 0) > 0;
         }, 90_000);
+        if (kube) {
+          const cm = kube.server.getObject('configmaps', 'streaming', `rel-flowpilot-${jobId}-config-map`);
+          assert.ok(cm, `the JobManager keeps the job's HA ConfigMap (seen: ${kube.server.usedPermissions().join(', ')})`);
+        }
         const metrics = await (await fetch(`http://127.0.0.1:${ports.tmMetrics}/metrics`)).text();
         const m = /^flink_taskmanager_job_task_numRecordsIn(?:\{[^}]*\})? (\d+(?:\.\d+)?(?:e\+?\d+)?)$/m.exec(metrics);
         assert.ok(m, 'the TaskManager exports numRecordsIn');
