@@ -2,8 +2,9 @@
  * `flowpilot scale set`: the dry run from a file (the real CLI process, with no reachable API
  * server) prints the exact merge patch — on a NATIVE FlinkDeployment only the overrides key,
  * on a STANDALONE one only the replicas — and the fake operator model classifies each patched
- * spec as a SCALE (in place); the live path goes through the same realizer against the fake
- * API server and the operator model; usage errors are clear.
+ * spec as a SCALE (in place); a FlinkSessionJob writes its own overrides; `--flink-url` prints
+ * the resource-requirements body after only reading; the live path goes through the same
+ * realizer against the fake API server and the operator model; usage errors are clear.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +20,7 @@ import { FakeFlinkOperator } from '../support/fake-kube/flink-operator-model.ts'
 import { flinkCrdErrors } from '../support/fake-kube/flink-crd.ts';
 import { scaleSet } from '../../cli/scale/set.ts';
 import { isFlowpilotError } from '../../common/errors.ts';
+import { startFlinkFixtureServer } from '../agent/flink-fixture-server.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const A = 'bc764cd8ddf7a0cff126f51c16239658';
@@ -87,6 +89,39 @@ describe('flowpilot scale set', () => {
     const code = await scaleSet({ deployment: 'flink/tm', vertex: [`${A}=5`], slots: 2, dryRun: true, journalDir: dir, timeout: 5 }, { out: (s) => out.push(s), err: () => {} });
     assert.equal(code, 0);
     assert.deepEqual(JSON.parse(out.join('')), { spec: { replicas: 3 } });
+  });
+
+  it('--dry-run --from-file on a FlinkSessionJob writes its own overrides, with its session cluster from --cluster-file', async () => {
+    writeFileSync(join(dir, 'job.yaml'), stringify({
+      apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkSessionJob', metadata: { name: 'orders-job', namespace: 'flink' },
+      spec: { deploymentName: 'session', job: { jarURI: 'https://x/job.jar', parallelism: 2, upgradeMode: 'stateless' } },
+    }));
+    const cluster = fdObject('session');
+    delete (cluster.spec as Record<string, unknown>).job;
+    writeFileSync(join(dir, 'session.yaml'), stringify(cluster));
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (s: string) => out.push(s), err: (s: string) => err.push(s) };
+    assert.equal(await scaleSet({ fromFile: join(dir, 'job.yaml'), clusterFile: join(dir, 'session.yaml'), vertex: [`${A}=3`], dryRun: true, journalDir: dir, timeout: 5 }, io), 0);
+    assert.deepEqual(JSON.parse(out.join('')), { spec: { flinkConfiguration: { [KEY]: `${A}:3` } } });
+    assert.match(err.join(''), /FlinkSessionJob NATIVE mode.*IN PLACE/);
+    writeFileSync(join(dir, 'standalone-session.yaml'), stringify({ ...cluster, spec: { ...(cluster.spec as object), mode: 'standalone' } }));
+    await assert.rejects(scaleSet({ fromFile: join(dir, 'job.yaml'), clusterFile: join(dir, 'standalone-session.yaml'), vertex: [`${A}=3`], dryRun: true, journalDir: dir, timeout: 5 }, io),
+      (e: unknown) => isFlowpilotError(e, 'FP_ACTUATE_UNSUPPORTED'));
+  });
+
+  it('--dry-run --flink-url prints the resource-requirements body it would PUT, after reading the current one', async () => {
+    const flink = await startFlinkFixtureServer();
+    try {
+      const job = '5e20cb6b0f357591171dfcca2eea09de';
+      flink.rest[`/jobs/${job}/resource-requirements`] = { [A]: { parallelism: { lowerBound: 1, upperBound: 2 } }, [B]: { parallelism: { lowerBound: 1, upperBound: 2 } } };
+      const out: string[] = [];
+      assert.equal(await scaleSet({ flinkUrl: flink.url, job, vertex: [`${B}=6`], dryRun: true, journalDir: dir, timeout: 5 }, { out: (s) => out.push(s), err: () => {} }), 0);
+      assert.deepEqual(JSON.parse(out.join('')), { [A]: { parallelism: { lowerBound: 1, upperBound: 2 } }, [B]: { parallelism: { lowerBound: 1, upperBound: 6 } } });
+      assert.deepEqual(flink.requests, [`/jobs/${job}/resource-requirements`], 'one request: the read, no PUT');
+    } finally {
+      await flink.close();
+    }
   });
 
   it('refuses bad usage with a clear message', async () => {
