@@ -15,7 +15,7 @@ import { Actuator } from './actuator.ts';
 import { durationMs, jobSettings, type ActuationConfig } from './config.ts';
 import { defaultSleep, type ActuatorContext } from './context.ts';
 import { DisasterRecovery, type RecoveryState } from './disaster-recovery.ts';
-import { FlinkRestClient } from '../flink/rest-client.ts';
+import { FlinkRestClient, type FlinkHttpOptions } from '../flink/rest-client.ts';
 import { ConfigMapJournalStore } from './journal/configmap-store.ts';
 import { FileJournalStore } from './journal/file-store.ts';
 import { IntentJournal } from './journal/intent.ts';
@@ -48,6 +48,8 @@ export interface RuntimeDeps {
   clock?: () => number;
   /** The agent's Flink REST client for `cfg.flinkRestUrl`, to share one with collection; else the runtime makes its own. */
   flink?: FlinkRestClient;
+  /** TLS and authentication for the runtime's own client (flink.httpConfig). */
+  flinkHttp?: FlinkHttpOptions;
 }
 
 /**
@@ -70,7 +72,7 @@ export function injectCrash(journal: IntentJournal, step: ActuationConfig['fault
 
 export function createActuationRuntime(cfg: ActuationConfig, deps: RuntimeDeps): ActuationRuntime {
   const clock = deps.clock ?? Date.now;
-  const flink = deps.flink ?? new FlinkRestClient({ baseUrl: cfg.flinkRestUrl, timeoutMs: durationMs(cfg.restTimeout) });
+  const flink = deps.flink ?? new FlinkRestClient({ baseUrl: cfg.flinkRestUrl, timeoutMs: durationMs(cfg.restTimeout), ...(deps.flinkHttp ? { http: deps.flinkHttp } : {}) });
   const kube = cfg.kubernetes.enabled
     ? createKubeClients(
       cfg.kubernetes.connection === 'file' ? { kind: 'file', path: cfg.kubernetes.kubeconfig ?? '' } : { kind: cfg.kubernetes.connection },

@@ -44,10 +44,13 @@ export function isFlinkRestError(err: unknown, code: FlinkRestErrorCode): err is
 
 /** Transport settings: the place for TLS, mTLS and authentication (Prometheus-style http_config). */
 export interface FlinkHttpOptions {
-  /** undici connector options for the Pool: ca, cert, key, servername, rejectUnauthorized, ... */
-  connect?: buildConnector.BuildOptions;
-  /** Headers sent on every request, e.g. `authorization: Bearer ...` or `Basic ...`. */
-  headers?: Record<string, string>;
+  /**
+   * undici connector options for the Pool (ca, cert, key, servername, rejectUnauthorized, ...), or
+   * a connector function (agent/http/http-config.ts, which re-reads rotated certificate files).
+   */
+  connect?: buildConnector.BuildOptions | buildConnector.connector;
+  /** Headers sent on every request, e.g. `authorization: Bearer ...`; a function is asked per request (rotated tokens). */
+  headers?: Record<string, string> | (() => Record<string, string>);
   /** Use this dispatcher instead of the client's own Pool (its owner closes it). */
   dispatcher?: Dispatcher;
 }
@@ -88,7 +91,7 @@ export class FlinkRestClient {
   readonly timeoutMs: number;
   private readonly origin: string;
   private readonly prefix: string;
-  private readonly headers: Record<string, string>;
+  private readonly headers: Record<string, string> | (() => Record<string, string>);
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
 
@@ -103,7 +106,9 @@ export class FlinkRestClient {
     }
     this.origin = url.origin;
     this.prefix = url.pathname.replace(/\/+$/, '');
-    this.headers = { ...(opts.http?.headers ?? {}) };
+    const headers = opts.http?.headers;
+    this.headers = typeof headers === 'function' ? headers : { ...(headers ?? {}) };
+    const connect = opts.http?.connect;
     if (opts.http?.dispatcher) {
       this.dispatcher = opts.http.dispatcher;
       this.ownsDispatcher = false;
@@ -112,7 +117,7 @@ export class FlinkRestClient {
         connections: Math.max(1, opts.concurrency ?? 8),
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
-        connect: { timeout: this.timeoutMs, ...(opts.http?.connect ?? {}) },
+        connect: typeof connect === 'function' ? connect : { timeout: this.timeoutMs, ...(connect ?? {}) },
       });
       this.ownsDispatcher = true;
     }
@@ -135,7 +140,7 @@ export class FlinkRestClient {
         method,
         headers: {
           accept: 'application/json',
-          ...this.headers,
+          ...(typeof this.headers === 'function' ? this.headers() : this.headers),
           ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),

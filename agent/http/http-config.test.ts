@@ -9,6 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { makeTestPki, type TestPki } from '../../test/support/tls-certs.ts';
+import { FlinkRestClient } from '../flink/rest-client.ts';
 import { Notifier } from '../notify/index.ts';
 import { labelsFromRecord } from '../tsdb/index.ts';
 import { HttpClientConfig, type HttpConfigInput } from './http-config.ts';
@@ -20,7 +21,7 @@ interface Seen {
 }
 
 /** An HTTPS server with the test PKI's server certificate; `mtls` makes it require a client certificate signed by the CA. */
-async function httpsServer(pki: TestPki, mtls: boolean, status = (_s: Seen) => 200) {
+async function httpsServer(pki: TestPki, mtls: boolean, status = (_s: Seen) => 200, body = '{}') {
   const seen: Seen[] = [];
   const server = https.createServer(
     { cert: pki.pem(pki.serverCert), key: pki.pem(pki.serverKey), ca: pki.pem(pki.caCert), requestCert: mtls, rejectUnauthorized: mtls },
@@ -29,7 +30,7 @@ async function httpsServer(pki: TestPki, mtls: boolean, status = (_s: Seen) => 2
       const s: Seen = { authorization: req.headers.authorization, clientCN: peer && peer.subject ? String(peer.subject.CN) : null, path: req.url ?? '' };
       seen.push(s);
       req.resume();
-      req.on('end', () => res.writeHead(status(s), { 'content-type': 'application/json' }).end('{}'));
+      req.on('end', () => res.writeHead(status(s), { 'content-type': 'application/json' }).end(status(s) === 200 ? body : '{"errors":["Unauthorized"]}'));
     },
   );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -142,5 +143,26 @@ describe('http_config', () => {
     const errors = await registry.getSingleMetric('flowpilot_notifications_errors_total')!.get();
     assert.equal(errors.values.reduce((a, v) => a + v.value, 0), 1);
     assert.deepEqual(am.seen.map((s) => s.authorization), ['Bearer wrong']);
+  });
+
+  it('lets the Flink REST client work over mutual TLS with a bearer token from a file, rotated between calls', async (t) => {
+    const tokenFile = join(dir, 'flink-token');
+    writeFileSync(tokenFile, 'one\n');
+    const flink = await httpsServer(pki, true, (s) => (s.authorization === 'Bearer one' || s.authorization === 'Bearer two-rotated' ? 200 : 401), '{"flink-version":"1.20.1","features":{}}');
+    t.after(() => flink.close());
+    const http = new HttpClientConfig({ authorization: { credentials_file: tokenFile }, tls_config: { ca_file: pki.caCert, cert_file: pki.clientCert, key_file: pki.clientKey } }, 'flink.httpConfig');
+    const client = new FlinkRestClient({ baseUrl: flink.url, timeoutMs: 5_000, http: http.poolOptions(5_000) });
+    t.after(() => client.close());
+    assert.equal((await client.config())['flink-version'], '1.20.1');
+    writeFileSync(tokenFile, 'two-rotated\n');
+    assert.equal((await client.config())['flink-version'], '1.20.1');
+    writeFileSync(tokenFile, 'stale\n');
+    await assert.rejects(client.config(), (e: Error & { code?: string }) => e.code === 'FP_FLINK_REST' && /HTTP 401/.test(e.message));
+    assert.deepEqual(flink.seen.map((s) => [s.authorization, s.clientCN]), [['Bearer one', 'flowpilot-client'], ['Bearer two-rotated', 'flowpilot-client'], ['Bearer stale', 'flowpilot-client']]);
+
+    const noCert = new FlinkRestClient({ baseUrl: flink.url, timeoutMs: 5_000, http: new HttpClientConfig({ tls_config: { ca_file: pki.caCert } }).poolOptions(5_000) });
+    t.after(() => noCert.close());
+    await assert.rejects(noCert.config(), (e: Error & { code?: string }) => e.code === 'FP_FLINK_UNREACHABLE');
+    assert.equal(flink.seen.length, 3, 'the server never saw a request without a client certificate');
   });
 });

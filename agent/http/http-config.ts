@@ -137,6 +137,7 @@ export class HttpClientConfig {
   readonly config: HttpConfig;
   readonly connect: buildConnector.connector | undefined;
   private readonly auth: (() => string | undefined) | null;
+  private readonly where: string;
 
   constructor(config: HttpConfigInput | HttpConfig | undefined, where = 'http_config') {
     const parsed = httpConfigSchema.safeParse(config ?? {});
@@ -145,10 +146,28 @@ export class HttpClientConfig {
       throw new FlowpilotError('FP_HTTP_CONFIG', `${where}${issue.path.length ? `.${issue.path.join('.')}` : ''}: ${issue.message}`);
     }
     this.config = parsed.data;
+    this.where = where;
     this.connect = this.config.tls_config ? tlsConnector(this.config.tls_config, where) : undefined;
     this.auth = authHeader(this.config);
     // Read every file once now, so a missing file is a start-up error rather than a failed request.
     this.authorization();
+  }
+
+  /**
+   * The connector for an undici Agent or Pool, with `base` options (e.g. the connect timeout);
+   * undefined without a tls_config.
+   */
+  connector(base: buildConnector.BuildOptions = {}): buildConnector.connector | undefined {
+    return this.config.tls_config ? tlsConnector(this.config.tls_config, this.where, base) : undefined;
+  }
+
+  /**
+   * What a Pool-based client takes (the Flink REST client's `http` option): the connector, with
+   * the connect timeout, and the headers, asked per request so a rotated token is used.
+   */
+  poolOptions(connectTimeoutMs?: number): { connect?: buildConnector.connector; headers: () => Record<string, string> } {
+    const connect = this.connector(connectTimeoutMs === undefined ? {} : { timeout: connectTimeoutMs });
+    return { ...(connect ? { connect } : {}), headers: () => this.headers() };
   }
 
   /** The Authorization header value for the next request, or undefined. */
@@ -199,7 +218,7 @@ function authHeader(c: HttpConfig): (() => string | undefined) | null {
  * A connector that builds undici's TLS connector from the files' current contents, and builds it
  * again when one of them changed, so a rotated client certificate is used by the next connection.
  */
-function tlsConnector(t: NonNullable<HttpConfig['tls_config']>, where: string): buildConnector.connector {
+function tlsConnector(t: NonNullable<HttpConfig['tls_config']>, where: string, base: buildConnector.BuildOptions = {}): buildConnector.connector {
   const ca = secret(t.ca, t.ca_file, 'tls_config ca_file');
   const cert = secret(t.cert, t.cert_file, 'tls_config cert_file');
   const key = secret(t.key, t.key_file, 'tls_config key_file');
@@ -213,6 +232,7 @@ function tlsConnector(t: NonNullable<HttpConfig['tls_config']>, where: string): 
     // Loads the PEM texts now: a bad certificate or a key that does not match fails here, not per request.
     createSecureContext({ ...(caText ? { ca: caText } : {}), ...(certText ? { cert: certText, key: keyText } : {}) });
     const opts: buildConnector.BuildOptions = {
+      ...base,
       rejectUnauthorized: !t.insecure_skip_verify,
       minVersion: TLS_VERSIONS[t.min_version ?? 'TLS12'],
       ...(t.max_version ? { maxVersion: TLS_VERSIONS[t.max_version] } : {}),

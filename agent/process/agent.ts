@@ -21,6 +21,7 @@ import { FlinkRestCollector, FlinkRestSource, type FlinkCollectResult } from '..
 import { KubePodDiscovery } from '../collect/kube-discovery.ts';
 import { parseObservation, type JobObservation } from '../collect/observation.ts';
 import { loadKubeConfig } from '../kube/client.ts';
+import { HttpClientConfig } from '../http/http-config.ts';
 import { AgentApi, startAgentServer, type AgentApiOptions, type AgentServer } from '../server/api.ts';
 import type { AgentConfig } from './config.ts';
 import { ObservationRecorder } from './recorder.ts';
@@ -169,9 +170,10 @@ export class AgentProcess {
 
     await this.scrapes.sync('static', staticTargets(cfg));
     if (cfg.scrape.self) await this.scrapes.sync('self', [selfTarget(this.registry, cfg.listen.host, this.server.port, cfg)]);
+    const flinkHttp = cfg.flink.httpConfig ? new HttpClientConfig(cfg.flink.httpConfig, 'flink.httpConfig') : null;
     for (const url of cfg.flink.urls) {
       const collector = new FlinkRestCollector({
-        client: new FlinkRestClient({ baseUrl: url, timeoutMs: cfg.flink.timeout, concurrency: cfg.flink.concurrency }),
+        client: new FlinkRestClient({ baseUrl: url, timeoutMs: cfg.flink.timeout, concurrency: cfg.flink.concurrency, ...(flinkHttp ? { http: flinkHttp.poolOptions(cfg.flink.timeout) } : {}) }),
         perSubtaskMetrics: cfg.flink.samples && cfg.flink.perSubtaskMetrics,
         logger: this.log,
       });

@@ -19,7 +19,9 @@ import { checkHistory, shrinkState, stateValue } from '../scaling/state.ts';
 import { defaultPolicy, loadPolicyFile, type ScalingPolicy } from '../scaling/policy.ts';
 import { DecisionRecorder, handleDecisionsRoute } from '../record/decision-log.ts';
 import { createActuationRuntime, type ActuationRuntime } from '../actuate/runtime.ts';
+import { HttpClientConfig } from '../http/http-config.ts';
 import { ActuatorRealizer } from '../actuate/realizer.ts';
+import { durationMs } from '../actuate/config.ts';
 import { CompressedStateStore } from '../actuate/journal/state-store.ts';
 import type { JournalStore } from '../actuate/journal/store.ts';
 import type { ActuationMode } from '../actuate/types.ts';
@@ -83,7 +85,11 @@ export class Autoscaler {
     this.mode = config.dryRun ? 'dry-run' : config.actuation.mode;
     this.runtime = this.mode === 'dry-run' && !config.actuation.recovery.enabled && !config.actuation.periodicSavepoints.enabled
       ? null
-      : createActuationRuntime(config.actuation, { log: this.log, registry: deps.registry, identity: deps.identity });
+      : createActuationRuntime(config.actuation, {
+        log: this.log, registry: deps.registry, identity: deps.identity,
+        // Actions go to the Flink cluster collection reads (flink.urls), with the same TLS and credentials.
+        ...(config.flink.httpConfig ? { flinkHttp: new HttpClientConfig(config.flink.httpConfig, 'flink.httpConfig').poolOptions(durationMs(config.actuation.restTimeout)) } : {}),
+      });
     this.recorder = new DecisionRecorder({ capacity: this.filePolicy.history.maxDecisions, registry: deps.registry, logger: this.log });
   }
 

@@ -98,6 +98,22 @@ for (const helm of helmBinaries()) {
       });
     }
 
+    it('lets the engine-mode sidecar reach a TLS (mutual) REST endpoint through agent.flinkHttpConfig', () => {
+      const objs = template(helm, [...apiVersionArgs,
+        '--set', 'engine.rest.tls.enabled=true', '--set', 'engine.rest.tls.mutual=true', '--set', 'engine.rest.tls.existingSecret=jm-tls',
+        '--set', 'agent.clientSecrets[0].name=rest', '--set', 'agent.clientSecrets[0].secretName=jm-tls',
+        '--set', 'agent.flinkHttpConfig.tls_config.ca_file=/etc/flowpilot/secrets/rest/ca.crt',
+        '--set', 'agent.flinkHttpConfig.tls_config.cert_file=/etc/flowpilot/secrets/rest/tls.crt',
+        '--set', 'agent.flinkHttpConfig.tls_config.key_file=/etc/flowpilot/secrets/rest/tls.key',
+        '--set', 'agent.flinkHttpConfig.tls_config.server_name=rel-flowpilot-jobmanager']);
+      const config = agentConfig(objs);
+      assert.deepEqual(config.flink.urls, ['https://127.0.0.1:8081']);
+      assert.equal(config.actuation.flinkRestUrl, 'https://127.0.0.1:8081');
+      const pod = agentPods(objs)[0]!;
+      const c = pod.containers.find((x) => x.name === 'agent')!;
+      for (const f of filesIn(config.flink.httpConfig)) assert.equal(secretOf(pod, c, f), 'jm-tls', f);
+    });
+
     it('mounts an existing Secret that holds the web config and the files it names', () => {
       const objs = template(helm, [...apiVersionArgs, '--set', 'agent.web.existingSecret=my-web', '--set', 'agent.web.secretKey=config.yml']);
       const pod = agentPods(objs)[0]!;

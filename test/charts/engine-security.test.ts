@@ -118,7 +118,7 @@ describe('chart: engine-mode REST security', { skip: skip ?? false }, () => {
         for (const [args, why] of [
           [['--set', 'agent.enabled=false', '--set', 'engine.rest.tls.enabled=true'], /engine\.rest\.tls\.existingSecret/],
           [['--set', 'agent.enabled=false', '--set', 'engine.rest.tls.enabled=true', '--set', 'engine.rest.tls.mutual=true', '--set', 'engine.rest.tls.certificate=C', '--set', 'engine.rest.tls.key=K'], /engine\.rest\.tls\.ca/],
-          [['--set', 'engine.rest.tls.enabled=true', '--set', 'engine.rest.tls.existingSecret=x'], /agent\.enabled=false/],
+          [['--set', 'engine.rest.tls.enabled=true', '--set', 'engine.rest.tls.existingSecret=x'], /agent\.flinkHttpConfig\.tls_config/],
           [['--set', 'engine.rest.submit=sometimes'], /submit/],
         ] as const) {
           const res = runHelm(helm, ['template', 'rel', chartDir, ...args]);

@@ -73,8 +73,8 @@ Flink's web.*.enable switches, rest.bind-address and security.ssl.rest.* as JobM
 {{- if and $tls.mutual (not $tls.existingSecret) (not $tls.ca) }}
 {{- fail "engine.rest.tls.mutual needs the client CA: engine.rest.tls.ca, or ca.crt in engine.rest.tls.existingSecret" }}
 {{- end }}
-{{- if .Values.agent.enabled }}
-{{- fail "engine.rest.tls.enabled: the agent sidecar's Flink REST client has no TLS settings yet; set agent.enabled=false, or keep REST on plain HTTP inside the pod and restrict it with engine.networkPolicy" }}
+{{- if and .Values.agent.enabled (not .Values.agent.flinkHttpConfig.tls_config) }}
+{{- fail "engine.rest.tls.enabled: the agent sidecar reaches REST over TLS only with agent.flinkHttpConfig.tls_config (ca_file, server_name matching the certificate, and cert_file/key_file for engine.rest.tls.mutual) and the Secret in agent.clientSecrets; see docs/access-control.md" }}
 {{- end }}
 {{- end }}
 {{- end }}

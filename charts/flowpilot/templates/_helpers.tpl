@@ -64,7 +64,7 @@ app.kubernetes.io/part-of: flowpilot
 {{/* The Flink REST URL the agent talks to, by mode. */}}
 {{- define "flowpilot.flinkUrl" -}}
 {{- if eq .Values.mode "engine" }}
-{{- printf "http://127.0.0.1:%d" (int .Values.engine.jobmanager.restPort) }}
+{{- printf "%s://127.0.0.1:%d" (ternary "https" "http" .Values.engine.rest.tls.enabled) (int .Values.engine.jobmanager.restPort) }}
 {{- else if eq .Values.mode "operator-sidecar" }}
 {{- /* Native Kubernetes mode names the REST Service <cluster-id>-rest; the cluster id is the FlinkDeployment's name. */}}
 {{- printf "http://%s-rest.%s.svc:8081" (include "flowpilot.fullname" .) .Release.Namespace }}
