@@ -51,6 +51,8 @@ export interface Realized {
   errorCode?: string;
   /** false: the action stopped between two steps and must be resumed before the next one */
   finished?: boolean;
+  /** Through the Flink Kubernetes Operator: in place or as an upgrade, and how long the job was not RUNNING. */
+  realization?: { expected: string; realized: string; notRunningMs: number; unexpectedUpgrade?: boolean };
 }
 
 /** Carries out a rescale (in place, savepoint, TaskManager Deployment, FlinkDeployment, …). */
@@ -332,7 +334,7 @@ export class AutoscalerPipeline {
     this.lastResults.set(r.jobKey, r);
     if (r.finished === false) this.actions.markUnfinished(r.jobKey, true);
     const level = r.outcome === 'succeeded' || r.outcome === 'recommended' ? 'info' : 'warn';
-    this.log[level]({ jobKey: r.jobKey, mode: r.mode, outcome: r.outcome, actionId: r.actionId, resumed: r.resumed }, 'rescale action finished');
+    this.log[level]({ jobKey: r.jobKey, mode: r.mode, outcome: r.outcome, actionId: r.actionId, resumed: r.resumed, ...(r.realization ? { realization: r.realization } : {}) }, 'rescale action finished');
   }
 
   private failed(key: string, err: unknown): void {
