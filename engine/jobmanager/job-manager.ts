@@ -213,6 +213,7 @@ export class JobManager {
     };
     const overrides = { ...parseVertexParallelismOverrides(opts.configuration?.[VERTEX_OVERRIDES_KEY]), ...opts.parallelismOverrides };
     if (Object.keys(overrides).length > 0) submission.parallelismOverrides = overrides;
+    await this.checkBeforeLoading(opts);
     let program = await this.loader(submission);
     // Reactive mode ignores the submitted parallelism: every vertex starts at what the cluster's
     // slots allow (up to its max parallelism), as later TaskManager changes rescale it to.
@@ -274,6 +275,23 @@ export class JobManager {
     this.log.info({ jobId, name: graph.jobName, vertices: graph.vertices.length }, 'job submitted');
     job.start();
     return job;
+  }
+
+  /**
+   * What a submission alone decides, checked before the job module is imported: loading runs the
+   * module's top-level code (as Flink runs a jar's main()), so a request that must fail anyway
+   * (a taken job id, a restore path outside the allowed roots, a bad restart strategy or
+   * checkpoint directory in its configuration) fails without running it.
+   */
+  private async checkBeforeLoading(opts: SubmitOptions): Promise<void> {
+    if (opts.jobId !== undefined && this.jobs.has(opts.jobId)) throw new FlowpilotError('FP_REST_CONFLICT', `job ${opts.jobId} already exists`);
+    if (opts.savepointPath) {
+      const pointer = opts.savepointPath.startsWith('/') || opts.savepointPath.startsWith('file:') ? opts.savepointPath : resolve(opts.savepointPath);
+      await this.checkSavepointPath(pointer, 'savepoint path');
+    }
+    const configuration = opts.configuration ?? {};
+    this.restartStrategyFor(configuration);
+    await this.checkpointRoot(configuration);
   }
 
   /**

@@ -8,7 +8,7 @@
  * Also: no answer names a server path, and the working directory is no implicit savepoint root.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -178,6 +178,31 @@ describe('REST access-control switches on a real JobManager', () => {
     }
     const config = (await call(jm.base, 'GET', '/jobmanager/config')).json as Array<{ key: string; value: string }>;
     assert.equal(config.find((e) => e.key === 'security.ssl.rest.key-password')?.value, '******');
+  });
+
+  it('refuses a run that must fail (restore path outside the roots, bad configuration, taken job id) before the module\'s code runs', async (t) => {
+    const jm = await startJobManager();
+    t.after(() => jm.stop());
+    const marker = join(jm.dir, 'top-level-code-ran');
+    const form = new FormData();
+    form.append('jarfile', new Blob([`import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\nexport default () => { throw new Error('no graph'); };\n`]), 'marker.mjs');
+    const jarId = ((await call(jm.base, 'POST', '/jars/upload', form)).json as { filename: string }).filename;
+    const taken = await submit(jm.base, jm.dir);
+    for (const body of [
+      { savepointPath: join(process.cwd(), 'sp') },
+      { savepointPath: 'relative/sp' },
+      { flinkConfiguration: { 'restart-strategy.type': 'sometimes' } },
+      { flinkConfiguration: { 'execution.checkpointing.dir': '/etc/flowpilot-chk' } },
+      { jobId: taken },
+    ]) {
+      const a = await call(jm.base, 'POST', `/jars/${jarId}/run`, body);
+      assert.ok(a.status === 400 || a.status === 409, `${JSON.stringify(body)}: ${a.status} ${a.text}`);
+      assert.ok(!existsSync(marker), `the module ran for ${JSON.stringify(body)}`);
+    }
+    // A run that can only fail inside the module runs it, as Flink runs a jar's main(): the documented risk.
+    const ran = await call(jm.base, 'POST', `/jars/${jarId}/run`, {});
+    assert.equal(ran.status, 400, ran.text);
+    assert.ok(existsSync(marker));
   });
 
   it('has no implicit savepoint root: the working directory is refused, state.dir is accepted', async (t) => {
