@@ -104,6 +104,22 @@ function containerArgs(objects: K8sObject[], kind: string, nameSuffix: string, c
 
 describe('container image (base: local stand-in for node:24-bookworm-slim)', { skip, timeout: 900_000 }, () => {
   before(async () => {
+    // Containers left by an earlier run whose test process was killed before its cleanup (the name
+    // carries that process's pid): removed, so they do not hold ports on the host network.
+    const names = (await podmanOk(['ps', '-a', '--format', '{{.Names}}'])).split('\n');
+    for (const name of names) {
+      const m = /^flowpilot-image-(?:jm|tm|agent)(?:-(\d+))?$/.exec(name.trim());
+      if (!m) continue;
+      const pid = m[1] ? Number(m[1]) : 0;
+      let alive = false;
+      try {
+        if (pid > 0) process.kill(pid, 0);
+        alive = pid > 0;
+      } catch {
+        alive = false;
+      }
+      if (!alive) await podman(['rm', '-f', '-t', '1', name.trim()]);
+    }
     built = await buildImage({ quiet: true });
   });
 
