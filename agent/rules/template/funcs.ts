@@ -5,6 +5,7 @@
  * (no now, toDuration or urlQueryEscape), so a file we accept also loads there. `query` runs through a
  * callback so that template expansion reads storage but does no I/O of its own.
  */
+import { RE2JS } from 're2js';
 import { formatFloat } from './gofmt.ts';
 import { sprint, sprintf, sprintln } from './printf.ts';
 import type { TemplateFunc } from './exec.ts';
@@ -125,33 +126,24 @@ export function humanizeTimestamp(x: GoValue): GoValue {
   return sprint([floatToTime(v)]);
 }
 
-/** Go regexp syntax → JavaScript (named groups and leading flag groups). */
-export function goRegexp(pattern: string): RegExp {
-  let flags = 'u';
-  let src = pattern;
-  const m = /^\(\?([imsU]+)\)/.exec(src);
-  if (m) {
-    src = src.slice(m[0].length);
-    if (m[1].includes('i')) flags += 'i';
-    if (m[1].includes('m')) flags += 'm';
-    if (m[1].includes('s')) flags += 's';
-  }
-  src = src.replace(/\(\?P</g, '(?<');
+/** A Go regexp, compiled by re2js (RE2: linear-time matching, Go's syntax and refusals). */
+export function goRegexp(pattern: string): RE2JS {
   try {
-    return new RegExp(src, flags);
+    return RE2JS.compile(pattern);
   } catch (err) {
-    throw new Error(`error parsing regexp: ${err instanceof Error ? err.message : String(err)}`);
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new Error(msg.startsWith('error parsing regexp') ? msg : `error parsing regexp: ${msg}`);
   }
 }
 
 /** regexp.ReplaceAllString with Go's `$1`, `${1}`, `$name`, `$$` expansion. */
 export function reReplaceAll(pattern: string, repl: string, text: string): string {
   const re = goRegexp(pattern);
-  const global = new RegExp(re.source, re.flags + 'g');
-  return text.replace(global, (...m: unknown[]) => {
-    const hasGroups = typeof m[m.length - 1] === 'object' && m[m.length - 1] !== null;
-    const groups = (hasGroups ? m[m.length - 1] : {}) as Record<string, string | undefined>;
-    const numbered = m.slice(0, hasGroups ? -3 : -2) as Array<string | undefined>;
+  const count = re.groupCount();
+  return re.matcher(text).replaceAll((...m: unknown[]) => {
+    const numbered = m.slice(0, count + 1) as Array<string | null | undefined>;
+    const last = m[m.length - 1];
+    const groups = (typeof last === 'object' && last !== null ? last : {}) as Record<string, string | null | undefined>;
     return repl.replace(/\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (_all, tok: string, braced?: string, bare?: string) => {
       if (tok === '$') return '$';
       const name = braced ?? bare ?? '';
