@@ -111,3 +111,19 @@ describe('formatExpr', () => {
     });
   }
 });
+
+describe('parse errors in Prometheus\'s words', () => {
+  const cases: [string, string][] = [
+    ['nosuchfn(up)', '1:1: parse error: unknown function with name "nosuchfn"'],
+    ['sum(', '1:5: parse error: unclosed left parenthesis'],
+    ['rate(up[5m', '1:11: parse error: unclosed left parenthesis'],
+    ['up)', "1:3: parse error: unexpected right parenthesis ')'"],
+    ['up{job="a"', '1:11: parse error: unexpected end of input inside braces'],
+    ['up[999999999999y]', '1:4: parse error: duration out of range'],
+  ];
+  for (const [text, message] of cases) {
+    it(`${JSON.stringify(text)} fails with ${JSON.stringify(message)}`, () => {
+      assert.equal(parseFails(text).message, message);
+    });
+  }
+});

@@ -15,6 +15,7 @@ import type {
 } from './ast.ts';
 import { decodeStringLiteral, parseDurationMs, parseNumberLiteral } from './lexical.ts';
 import { checkExpr, exprType as typeOf } from './typecheck.ts';
+import { FUNCTION_SIGNATURES } from './functions-sig.ts';
 import { normalizeTrailingDots, parseError } from './source-text.ts';
 
 export { parseError, positionOf } from './source-text.ts';
@@ -429,6 +430,8 @@ export function parseExpr(text: string): Expr {
   });
   const b = new Builder(text);
   if (errAt >= 0) {
+    const known = lexerError(text, errAt);
+    if (known !== null) b.fail(known.offset, known.message);
     const near = text.slice(errAt, errAt + 12);
     b.fail(errAt, errAt >= text.trimEnd().length ? 'unexpected end of input' : `unexpected ${JSON.stringify(near)}`);
   }
@@ -439,4 +442,49 @@ export function parseExpr(text: string): Expr {
   const problem = checkExpr(expr);
   if (problem !== null) b.fail(problem.offset, problem.message);
   return expr;
+}
+
+/** Words that may stand before `(` without being a function name. */
+const NOT_FUNCTIONS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'atan2', 'offset', 'start', 'end', ...Object.values(AGG_OPS)]);
+
+/**
+ * The errors Prometheus's lexer and grammar report in their own words, where Lezer only
+ * sees an unexpected token at errAt: an unknown function (`nosuchfn(up)`), a parenthesis,
+ * bracket or brace left open at the end, or a right parenthesis without its left one.
+ */
+function lexerError(text: string, errAt: number): { offset: number; message: string } | null {
+  const fn = /([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(text.slice(0, errAt));
+  if (fn !== null && text[errAt] === '(' && !NOT_FUNCTIONS.has(fn[1]!.toLowerCase()) && !FUNCTION_SIGNATURES.has(fn[1]!)) {
+    return { offset: fn.index, message: `unknown function with name ${JSON.stringify(fn[1])}` };
+  }
+  let paren = 0;
+  let bracket = 0;
+  let brace = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'" || c === '`') {
+      // Skip the string (Go's escapes in "..." and '...'); an unterminated one ends the scan.
+      let j = i + 1;
+      while (j < text.length && text[j] !== c) j += c !== '`' && text[j] === '\\' ? 2 : 1;
+      i = j;
+      continue;
+    }
+    if (c === '#') {
+      const nl = text.indexOf('\n', i);
+      if (nl < 0) break;
+      i = nl;
+      continue;
+    }
+    if (c === '(') paren++;
+    else if (c === ')' && --paren < 0) return i <= errAt ? { offset: i, message: "unexpected right parenthesis ')'" } : null;
+    else if (c === '[') bracket++;
+    else if (c === ']') bracket--;
+    else if (c === '{') brace = true;
+    else if (c === '}') brace = false;
+  }
+  if (errAt < text.trimEnd().length) return null;
+  if (brace) return { offset: text.length, message: 'unexpected end of input inside braces' };
+  if (paren > 0) return { offset: text.length, message: 'unclosed left parenthesis' };
+  if (bracket > 0) return { offset: text.length, message: 'unclosed left bracket' };
+  return null;
 }

@@ -77,7 +77,7 @@ describe('rule file loading', () => {
     ].join('\n');
     assert.deepEqual(problems(text), [
       'r.yml:3:15: group "bad": bad "interval": not a valid duration string: "1x" (use units ms, s, m, h, d, w, y such as 1m30s) [FP_RULE_DURATION]',
-      'r.yml:6:30: group "bad", rule 1, "Broken": could not parse expression: 1:16: parse error: unexpected end of input [FP_RULE_EXPR]',
+      'r.yml:6:30: group "bad", rule 1, "Broken": could not parse expression: 1:16: parse error: unclosed left parenthesis [FP_RULE_EXPR]',
       'r.yml:8:38: group "bad", rule 1, "Broken": annotation "summary": template: __alert_Broken:1: function "nope" not defined [FP_RULE_TEMPLATE]',
       'r.yml:9:17: group "bad", rule 2, "bad name": invalid recording rule name: bad name [FP_RULE_NAME]',
       'r.yml:15:11: group "bad", rule 3, "ok:rule": could not parse expression: 3:1: parse error: unexpected ")\\n" [FP_RULE_EXPR]',
@@ -103,7 +103,7 @@ describe('rule file loading', () => {
 
   it('maps expression errors inside quoted and folded scalars back to the file', () => {
     assert.deepEqual(problems('groups:\n  - name: g\n    rules:\n      - record: a\n        expr: "sum(x) by (job"\n'), [
-      'r.yml:5:30: group "g", rule 1, "a": could not parse expression: 1:15: parse error: unexpected end of input [FP_RULE_EXPR]',
+      'r.yml:5:30: group "g", rule 1, "a": could not parse expression: 1:15: parse error: unclosed left parenthesis [FP_RULE_EXPR]',
     ]);
     assert.deepEqual(problems('groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: >-\n          up ==\n          == 1\n'), [
       'r.yml:7:11: group "g", rule 1, "A": could not parse expression: 1:7: parse error: unexpected "== 1" [FP_RULE_EXPR]',
