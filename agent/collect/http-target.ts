@@ -9,6 +9,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { STATUS_CODES } from 'node:http';
 import { request } from 'undici';
 import { FlowpilotError } from '../../common/errors.ts';
+import { isStaleConnection } from '../http/stale-connection.ts';
 import { ExpositionParser, type KnownSeriesTest } from './prometheus-text.ts';
 import type { SourceResult, TargetSource } from './target.ts';
 
@@ -92,9 +93,4 @@ export class HttpExpositionSource implements TargetSource {
       },
     });
   }
-}
-
-function isStaleConnection(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED';
 }

@@ -1,7 +1,7 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { FlowpilotError } from '../../common/errors.ts';
 import { FLINK_REST_ERRORS, FlinkRestClient } from './rest-client.ts';
 
@@ -90,5 +90,32 @@ describe('the Flink REST client', () => {
     const [busy, rin] = await client.getAggregated('/jobs/j/vertices/v/subtasks/metrics', ['busyTimeMsPerSecond', 'numRecordsIn'], ['min', 'max', 'avg', 'sum']);
     assert.ok(Number.isNaN(busy!.avg));
     assert.deepEqual(rin, { id: 'numRecordsIn', min: 1, max: 2, avg: 1.5, sum: 3 });
+  });
+
+  it('sends an idempotent request again on a fresh connection when the server closed the kept-alive one, and never a POST', async (t) => {
+    // Each connection answers its first request and keeps the connection open, then closes it when the
+    // next request arrives on it: what a JobManager whose idle timeout fired as the client reused it looks like.
+    let connections = 0;
+    const server = net.createServer((socket) => {
+      connections++;
+      let answered = false;
+      socket.on('data', () => {
+        if (answered) {
+          socket.destroy();
+          return;
+        }
+        answered = true;
+        const body = '{"jobs":[]}';
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: keep-alive\r\n\r\n${body}`);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => server.close(() => r())));
+    const client = new FlinkRestClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, timeoutMs: 2000, concurrency: 1 });
+    t.after(() => client.close());
+    assert.deepEqual(await client.jobsOverview(), []);
+    assert.deepEqual(await client.jobsOverview(), [], 'the GET on the closed connection was sent again');
+    assert.equal(connections, 2);
+    await assert.rejects(client.runJar('jar', {}), (err: unknown) => err instanceof FlowpilotError && err.code === 'FP_FLINK_UNREACHABLE', 'a POST is not repeated');
   });
 });

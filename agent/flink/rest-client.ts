@@ -16,6 +16,7 @@
  * `dispatcher` replaces the Pool.
  */
 import { Pool, type Dispatcher, type buildConnector } from 'undici';
+import { IDEMPOTENT_METHODS, isStaleConnection } from '../http/stale-connection.ts';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import {
   TERMINAL_JOB_STATES,
@@ -133,19 +134,27 @@ export class FlinkRestClient {
     const url = this.baseUrl + path;
     let statusCode: number;
     let text: string;
+    const send = (): Promise<Dispatcher.ResponseData> => this.dispatcher.request({
+      origin: this.origin,
+      path: this.prefix + path,
+      method,
+      headers: {
+        accept: 'application/json',
+        ...(typeof this.headers === 'function' ? this.headers() : this.headers),
+        ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     try {
-      const res = await this.dispatcher.request({
-        origin: this.origin,
-        path: this.prefix + path,
-        method,
-        headers: {
-          accept: 'application/json',
-          ...(typeof this.headers === 'function' ? this.headers() : this.headers),
-          ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await send();
+      } catch (err) {
+        // The JobManager closed an idle kept-alive connection just as it was reused: once more on a fresh one.
+        if (opts.signal?.aborted || !IDEMPOTENT_METHODS.has(method) || !isStaleConnection(err)) throw err;
+        res = await send();
+      }
       statusCode = res.statusCode;
       text = await res.body.text();
     } catch (err) {
