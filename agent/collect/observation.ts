@@ -110,6 +110,7 @@ export function buildJobObservation(args: {
         : {}),
       ...(pending !== undefined ? { pendingRecords: Math.max(0, pending) } : {}),
       ...(figures?.partitions !== undefined ? { partitions: figures.partitions } : {}),
+      ...(v.slotSharingGroupId ? { slotSharingGroup: v.slotSharingGroupId } : {}),
       ...(excluded !== undefined ? { excluded } : {}),
     };
   });

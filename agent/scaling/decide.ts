@@ -9,7 +9,7 @@
  */
 import type { JobObservation } from './observation.ts';
 import type { ScaleDecision, Guard } from './decision.ts';
-import { slotsFor } from './decision.ts';
+import { slotGroups, slotsFor } from './decision.ts';
 import type { ScalingPolicy } from './policy-schema.ts';
 import { seconds } from './policy-schema.ts';
 import type { ScalingHistory } from './history.ts';
@@ -121,7 +121,7 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
   // Forecast: how much more than today's arrival rate the next horizon may bring.
   let forecastFactor = 1;
   if (policy.forecast.enabled && long.arrivalRate > 0) {
-    const fc = forecast(history.forecast, now, long.arrivalRate, { horizonSec: seconds(policy.forecast.horizon), minHistorySec: seconds(policy.forecast.minHistory), trendWindowSec: seconds(policy.forecast.trendWindow) });
+    const fc = forecast(history.forecast, now, long.arrivalRate, { horizonSec: seconds(policy.forecast.horizon), minHistorySec: seconds(policy.forecast.minHistory), trendWindowSec: seconds(policy.forecast.trendWindow), minSeasons: policy.forecast.minSeasons });
     if (fc) {
       d.forecastRate = fc.rate;
       const f = (fc.rate * policy.forecast.headroom) / long.arrivalRate;
@@ -148,6 +148,7 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
       points: history.points[v.id] ?? [],
       forecastFactor,
       sourceObserved: history.sourceObserved[v.id],
+      sourceDelivered: history.sourceDelivered?.[v.id],
     });
     plans.set(v.id, plan);
     d.perVertex[v.id] = plan.model;
@@ -244,19 +245,25 @@ function applyGuards(
   const finalUps = Object.keys(target).filter((id) => target[id]! > current[id]!);
   const finalDowns = Object.keys(target).filter((id) => target[id]! < current[id]!);
   // Direction by slots, as cost and reversals are counted.
-  const delta = slotsFor(target, policy.limits.slotSharing) - slotsFor(current, policy.limits.slotSharing);
+  const groups = slotGroups(obs.vertices);
+  const slotsOf = (p: Record<string, number>): number => slotsFor(p, policy.limits.slotSharing, groups);
+  const delta = slotsOf(target) - slotsOf(current);
   const direction = delta > 0 ? 'up' : delta < 0 ? 'down' : finalUps.length > 0 && finalDowns.length > 0 ? 'mixed' : finalUps.length > 0 ? 'up' : 'down';
   const last = lastRescale(history);
   if (last && now - last.time < seconds(policy.cooldown) * 1000) {
     const reversal = (last.direction === 'up' && direction === 'down') || (last.direction === 'down' && direction === 'up');
-    if (reversal) return stop('cooldown', `cool-down: last rescale (${last.direction}) ${Math.round((now - last.time) / 1000)} s ago; no reversal within ${policy.cooldown}`);
+    if (reversal) {
+      // Sitting saturated to avoid a reversal is the worse failure: a scale-up the SLO needs goes ahead.
+      const atStake = sloAtStake(d, policy);
+      if (direction !== 'up' || !atStake) return stop('cooldown', `cool-down: last rescale (${last.direction}) ${Math.round((now - last.time) / 1000)} s ago; no reversal within ${policy.cooldown}`);
+      d.reasons.push(`cool-down (last rescale ${last.direction} ${Math.round((now - last.time) / 1000)} s ago) overridden: the SLO is at stake (${atStake})`);
+    }
   }
-  const slotSharing = policy.limits.slotSharing;
   if (finalUps.length === 0) {
-    const saved = slotsFor(current, slotSharing) - slotsFor(target, slotSharing);
-    if (saved < policy.scaleDown.minGain * slotsFor(current, slotSharing)) return stop('not-worth-restart', `scale-down would free ${saved} slot(s): below ${policy.scaleDown.minGain * 100} % of the job, not worth a restart`);
+    const saved = slotsOf(current) - slotsOf(target);
+    if (saved < policy.scaleDown.minGain * slotsOf(current)) return stop('not-worth-restart', `scale-down would free ${saved} slot(s): below ${policy.scaleDown.minGain * 100} % of the job, not worth a restart`);
   }
-  const limited = applyCapacityLimits(target, current, plans, policy, obs.taskManagers?.slotsPerTaskManager);
+  const limited = applyCapacityLimits(target, current, plans, policy, obs.taskManagers?.slotsPerTaskManager, groups);
   d.reasons.push(...limited.reasons);
   if (Object.keys(target).every((id) => limited.parallelism[id] === current[id])) return stop(limited.guard ?? 'limits', 'limits leave no change');
   if (!policy.execute) return stop('disabled', 'execution disabled by policy (execute: false): recommendation only');
@@ -265,6 +272,15 @@ function applyGuards(
   d.direction = direction;
   d.taskManagers = limited.taskManagers;
   return d;
+}
+
+/** Why the SLO is at stake now (the job cannot keep up, or the backlog is past its threshold), or undefined. */
+export function sloAtStake(d: ScaleDecision, policy: ScalingPolicy): string | undefined {
+  if (d.backlogMode) return `backlog ${Math.round(d.lagSeconds)} s of arrivals, above ${policy.backlog.lagThreshold}`;
+  if (d.capacityRate > 0 && d.recentArrivalRate > d.capacityRate * 1.02) {
+    return `arrivals ${Math.round(d.recentArrivalRate)} rec/s above the ${Math.round(d.capacityRate)} rec/s the job sustains`;
+  }
+  return undefined;
 }
 
 function finish(d: ScaleDecision, guard: Guard): ScaleDecision {

@@ -98,7 +98,25 @@ export function replayLine(d: ScaleDecision): string {
   return JSON.stringify(out);
 }
 
-export function slotsFor(parallelism: Record<string, number>, slotSharing: boolean): number {
-  const ps = Object.values(parallelism);
-  return slotSharing ? Math.max(0, ...ps) : ps.reduce((a, b) => a + b, 0);
+/**
+ * Slots a job needs, as Flink counts them: with slot sharing (Flink's default) one slot holds a
+ * subtask of every vertex of its slot-sharing group, so a group needs its highest parallelism and
+ * the job the sum over groups; without it, every subtask takes a slot.
+ */
+export function slotsFor(parallelism: Record<string, number>, slotSharing: boolean, groups?: Readonly<Record<string, string | undefined>>): number {
+  const entries = Object.entries(parallelism);
+  if (!slotSharing) return entries.reduce((a, [, p]) => a + p, 0);
+  const perGroup = new Map<string, number>();
+  for (const [id, p] of entries) {
+    const g = groups?.[id] ?? 'default';
+    perGroup.set(g, Math.max(perGroup.get(g) ?? 0, p));
+  }
+  let total = 0;
+  for (const p of perGroup.values()) total += p;
+  return total;
+}
+
+/** The slot-sharing group of each vertex of an observation (undefined: the default group). */
+export function slotGroups(vertices: ReadonlyArray<{ id: string; slotSharingGroup?: string | undefined }>): Record<string, string | undefined> {
+  return Object.fromEntries(vertices.map((v) => [v.id, v.slotSharingGroup]));
 }

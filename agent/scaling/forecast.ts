@@ -13,18 +13,40 @@ export interface ForecastState {
   first: number;
   bucketSec: number;
   seasonSec: number;
+  /** IANA time zone whose midnight starts a season (the daily cycle's phase); UTC when absent */
+  timeZone?: string;
   /** bucket index within the season -> EWMA of the arrival rate */
-  profile: Record<string, { mean: number; n: number; lastSeason: number }>;
+  profile: Record<string, { mean: number; n: number; lastSeason: number; seasons?: number[]; sn?: number }>;
   /** recent (time ms, rate) points for the trend */
   recent: Array<[number, number]>;
 }
 
-export function emptyForecast(bucketSec: number, seasonSec: number): ForecastState {
-  return { first: Number.NaN, bucketSec, seasonSec, profile: {}, recent: [] };
+export function emptyForecast(bucketSec: number, seasonSec: number, timeZone?: string): ForecastState {
+  return { first: Number.NaN, bucketSec, seasonSec, profile: {}, recent: [], ...(timeZone && timeZone !== 'UTC' ? { timeZone } : {}) };
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Seconds the time zone is ahead of UTC at t (ms). */
+export function zoneOffsetSec(t: number, timeZone: string | undefined): number {
+  if (!timeZone || timeZone === 'UTC') return 0;
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    formatters.set(timeZone, f);
+  }
+  const parts = Object.fromEntries(f.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
+  const local = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  return Math.round((local - Math.floor(t / 1000) * 1000) / 1000);
+}
+
+/** Local seconds (in the state's time zone) at t ms. */
+function localSec(t: number, s: ForecastState): number {
+  return t / 1000 + zoneOffsetSec(t, s.timeZone);
 }
 
 function bucketOf(t: number, s: ForecastState): number {
-  return Math.floor(((t / 1000) % s.seasonSec) / s.bucketSec);
+  return Math.floor((localSec(t, s) % s.seasonSec) / s.bucketSec);
 }
 
 /** Adds one arrival-rate sample; returns a new state. */
@@ -33,13 +55,24 @@ export function addArrival(state: ForecastState, t: number, rate: number, trendW
   if (!Number.isFinite(s.first)) s.first = t;
   s.recent.push([t, rate]);
   const k = String(bucketOf(t, s));
-  const season = Math.floor(t / 1000 / s.seasonSec);
+  const season = Math.floor(localSec(t, s) / s.seasonSec);
   const old = s.profile[k];
-  if (!old) s.profile[k] = { mean: rate, n: 1, lastSeason: season };
+  if (!old) s.profile[k] = { mean: rate, n: 1, lastSeason: season, seasons: [rate], sn: 1 };
   else {
     // Within one season a bucket is a plain mean; across seasons the newer season weighs half.
     const n = old.lastSeason === season ? old.n + 1 : 2;
-    s.profile[k] = { mean: old.mean + (rate - old.mean) / n, n: old.lastSeason === season ? n : 1, lastSeason: season };
+    // Also each of the last three seasons' own plain mean, for a forecast that a one-off burst cannot make.
+    const seasons = [...(old.seasons ?? [old.mean])];
+    let sn = old.sn ?? 1;
+    if (old.lastSeason === season) {
+      sn += 1;
+      seasons[seasons.length - 1] = seasons[seasons.length - 1]! + (rate - seasons[seasons.length - 1]!) / sn;
+    } else {
+      seasons.push(rate);
+      sn = 1;
+      while (seasons.length > 3) seasons.shift();
+    }
+    s.profile[k] = { mean: old.mean + (rate - old.mean) / n, n: old.lastSeason === season ? n : 1, lastSeason: season, seasons, sn };
   }
   return s;
 }
@@ -54,8 +87,16 @@ export function forecast(
   state: ForecastState,
   now: number,
   current: number,
-  opts: { horizonSec: number; minHistorySec: number; trendWindowSec: number },
+  opts: { horizonSec: number; minHistorySec: number; trendWindowSec: number; minSeasons?: number },
 ): Forecast | undefined {
+  // With minSeasons > 1 a bucket predicts the lowest of its last minSeasons seasons: a rise seen
+  // on each of them (a daily pattern), not a burst that happened to fall there once.
+  const k = Math.max(1, opts.minSeasons ?? 1);
+  const seasonal = (b: ForecastState['profile'][string]): number | undefined => {
+    if (k === 1) return b.mean;
+    const ss = b.seasons ?? [b.mean];
+    return ss.length >= k ? Math.min(...ss.slice(-k)) : undefined;
+  };
   let best: Forecast | undefined;
   if (Number.isFinite(state.first) && now - state.first >= opts.minHistorySec * 1000) {
     const here = state.profile[String(bucketOf(now, state))];
@@ -63,8 +104,9 @@ export function forecast(
       const level = Math.min(2, Math.max(0.5, current / here.mean));
       for (let dt = state.bucketSec; dt <= opts.horizonSec + 1e-9; dt += state.bucketSec) {
         const b = state.profile[String(bucketOf(now + dt * 1000, state))];
-        if (!b) continue;
-        const rate = b.mean * level;
+        const m = b ? seasonal(b) : undefined;
+        if (m === undefined) continue;
+        const rate = m * level;
         if (!best || rate > best.rate) best = { rate, basis: 'seasonal', note: `seasonal profile predicts ${Math.round(rate)} rec/s within ${Math.round(dt / 60)} min` };
       }
     }

@@ -46,7 +46,14 @@ export interface ScalingHistory {
   episode?: { start: number; capacity: number };
   /** lengths in seconds of past overload episodes, newest last */
   episodes: number[];
+  /** the highest recent arrival rate (source records/s) per 5-minute bucket, oldest first, over the last day */
+  peaks?: Array<{ time: number; rate: number }>;
+  /** sources: the highest rate delivered at a parallelism (a lower bound of capacity, observed without catching up) */
+  sourceDelivered?: Record<string, { p: number; rate: number }>;
 }
+
+export const PEAK_BUCKET_MS = 300_000;
+const PEAK_KEEP_MS = 24 * 3600_000;
 
 export function emptyHistory(jobId: string, policy: ScalingPolicy): ScalingHistory {
   return {
@@ -60,10 +67,12 @@ export function emptyHistory(jobId: string, policy: ScalingPolicy): ScalingHisto
     pendingDown: {},
     recommendations: [],
     ineffective: {},
-    forecast: emptyForecast(seconds(policy.forecast.bucket), seconds(policy.forecast.season)),
+    forecast: emptyForecast(seconds(policy.forecast.bucket), seconds(policy.forecast.season), policy.forecast.timeZone),
     lastArrivalSample: Number.NEGATIVE_INFINITY,
     sourceObserved: {},
     episodes: [],
+    peaks: [],
+    sourceDelivered: {},
   };
 }
 
@@ -85,28 +94,25 @@ export function updateHistory(h: ScalingHistory, obs: JobObservation, d: ScaleDe
   const next: ScalingHistory = { ...h, recent, rescales: kept.map((r) => ({ ...r, checked: [...r.checked] })) };
 
   // A rescale completes at the first RUNNING observation at its target parallelism. Its downtime
-  // runs until records flow again: RUNNING time plus the restore duration when the job reports
-  // it, else the first observation showing records read (accurate to one metric interval).
+  // is what Flink reports: from the request to the job's RUNNING timestamp, plus the restore
+  // duration when the job reports one for this restart. Never "until records flow again": an
+  // idle source (a quiet gap) is not downtime.
   const last = next.rescales[next.rescales.length - 1];
   if (last && last.downtimeSec === undefined && obs.state === 'RUNNING' && sameParallelism(obs, last.to)) {
     last.completedAt ??= obs.time;
-    const runningAt = obs.runningSince !== undefined && obs.runningSince >= last.time ? obs.runningSince : obs.time;
-    const restored = obs.checkpoints?.lastRestoreTime !== undefined && obs.checkpoints.lastRestoreTime >= last.time && obs.checkpoints.lastRestoreMs !== undefined;
-    const flowing = obs.vertices.some((v) => v.inputs.length === 0 && v.recordsIn > 0);
-    let downMs: number | undefined;
-    if (restored) downMs = runningAt - last.time + obs.checkpoints!.lastRestoreMs!;
-    else if (flowing) {
+    let runningAt: number;
+    if (obs.runningSince !== undefined && obs.runningSince >= last.time) runningAt = obs.runningSince;
+    else {
+      // No RUNNING timestamp: it turned RUNNING between the previous observation and this one.
       const prev = h.recent[h.recent.length - 1];
-      // Records started flowing between the previous observation and this one.
-      const since = prev && prev.time > last.time ? Math.max(runningAt, prev.time) : runningAt;
-      downMs = (since + obs.time) / 2 - last.time;
+      runningAt = prev && prev.time > last.time ? (prev.time + obs.time) / 2 : obs.time;
     }
-    if (downMs !== undefined) {
-      last.downtimeSec = Math.max(0, downMs / 1000);
-      const a = policy.restart.ewmaAlpha;
-      next.restartCostSec = next.restartCostSec === undefined ? last.downtimeSec : a * last.downtimeSec + (1 - a) * next.restartCostSec;
-      next.restartSamples = h.restartSamples + 1;
-    }
+    const restored = obs.checkpoints?.lastRestoreTime !== undefined && obs.checkpoints.lastRestoreTime >= last.time && obs.checkpoints.lastRestoreMs !== undefined;
+    const downMs = runningAt - last.time + (restored ? obs.checkpoints!.lastRestoreMs! : 0);
+    last.downtimeSec = Math.max(0, downMs / 1000);
+    const a = policy.restart.ewmaAlpha;
+    next.restartCostSec = next.restartCostSec === undefined ? last.downtimeSec : a * last.downtimeSec + (1 - a) * next.restartCostSec;
+    next.restartSamples = h.restartSamples + 1;
   }
   if (last) for (const v of d.effectivenessChecked ?? []) if (!last.checked.includes(v)) last.checked.push(v);
 
@@ -118,11 +124,15 @@ export function updateHistory(h: ScalingHistory, obs: JobObservation, d: ScaleDe
   next.points = { ...h.points };
   next.knownRates = { ...h.knownRates };
   next.sourceObserved = { ...h.sourceObserved };
+  next.sourceDelivered = { ...(h.sourceDelivered ?? {}) };
   const byId = new Map(obs.vertices.map((v) => [v.id, v]));
   for (const [v, m] of Object.entries(d.perVertex)) {
     if (m.trueRateBasis === 'unknown' || !(m.trueRate > 0)) continue;
     const vo = byId.get(v);
     if (vo && vo.inputs.length === 0) {
+      // What a source delivered is a lower bound of its capacity at that parallelism (per subtask).
+      const had = next.sourceDelivered[v];
+      if (!d.backlogMode && d.lagSeconds < 30 && m.targetRate > 0 && (!had || m.targetRate / m.parallelism > had.rate / had.p)) next.sourceDelivered[v] = { p: m.parallelism, rate: m.targetRate };
       // At sources only rates observed while catching up are capacities; busy time lies.
       if (m.trueRateBasis === 'observed-catch-up' && !m.notes.some((n) => n.startsWith('remembered'))) next.sourceObserved[v] = { p: m.parallelism, rate: m.trueRate };
       continue;
@@ -159,12 +169,23 @@ export function updateHistory(h: ScalingHistory, obs: JobObservation, d: ScaleDe
   }
 
   trackEpisode(next, d);
+  if (d.recentArrivalRate > 0 && Object.keys(d.perVertex).length > 0) next.peaks = addPeak(h.peaks ?? [], d.time, d.recentArrivalRate);
 
   if (d.arrivalRate > 0 && Object.keys(d.perVertex).length > 0 && d.time - h.lastArrivalSample >= 60_000) {
     next.forecast = addArrival(h.forecast, d.time, d.arrivalRate, seconds(policy.forecast.trendWindow));
     next.lastArrivalSample = d.time;
   }
   return next;
+}
+
+/** Keeps the highest arrival rate per 5-minute bucket over the last day. */
+function addPeak(peaks: ReadonlyArray<{ time: number; rate: number }>, time: number, rate: number): Array<{ time: number; rate: number }> {
+  const out = peaks.filter((p) => p.time >= time - PEAK_KEEP_MS);
+  const lastP = out[out.length - 1];
+  if (lastP && Math.floor(lastP.time / PEAK_BUCKET_MS) === Math.floor(time / PEAK_BUCKET_MS)) {
+    if (rate >= lastP.rate) out[out.length - 1] = { time, rate };
+  } else out.push({ time, rate });
+  return out;
 }
 
 /**

@@ -35,6 +35,8 @@ export function applyCapacityLimits(
   policy: ScalingPolicy,
   /** slots per TaskManager as observed; the policy's value when unknown */
   observedSlotsPerTaskManager?: number,
+  /** slot-sharing group per vertex (undefined: the default group) */
+  groups?: Readonly<Record<string, string | undefined>>,
 ): LimitResult {
   const slotsPerTm = observedSlotsPerTaskManager ?? policy.limits.slotsPerTaskManager;
   const out = { ...target };
@@ -53,7 +55,7 @@ export function applyCapacityLimits(
   const total = (): number => Object.values(out).reduce((a, b) => a + b, 0);
   const over = (): string | undefined => {
     if (l.maxTotalParallelism !== null && total() > l.maxTotalParallelism) return `max total parallelism ${l.maxTotalParallelism}`;
-    if (slotCap && slotsFor(out, l.slotSharing) > slotCap.slots) return slotCap.why;
+    if (slotCap && slotsFor(out, l.slotSharing, groups) > slotCap.slots) return slotCap.why;
     return undefined;
   };
   let why = over();
@@ -78,6 +80,6 @@ export function applyCapacityLimits(
     out[pick]! -= 1;
     why = over();
   }
-  const slots = slotsFor(out, l.slotSharing);
+  const slots = slotsFor(out, l.slotSharing, groups);
   return { parallelism: out, taskManagers: Math.ceil(slots / slotsPerTm), reasons, ...(guard ? { guard } : {}) };
 }

@@ -29,6 +29,7 @@ export const vertexObservationSchema = z.object({
   accumulatedBackPressuredMs: z.number().min(0).optional().describe('cumulative backpressured time summed over subtasks (accumulated-backpressured-time), when reported'),
   pendingRecords: z.number().min(0).optional().describe('sources: sum of pendingRecords (lag), when reported'),
   partitions: z.number().int().min(0).optional().describe('sources: number of source partitions, when known'),
+  slotSharingGroup: z.string().optional().describe('slot-sharing group id (job details slotSharingGroupId); vertices without one share the default group'),
   excluded: z
     .enum(['no-busy-time', 'finished'])
     .optional()

@@ -88,6 +88,9 @@ export const policyShape = {
         .default(0.8)
         .describe('when the need over the latest intervals is below this fraction of the window max, the load is still falling: wait until the window holds the new level, then step down once'),
       minGain: z.number().min(0).default(0.15).describe('skip a scale-down that frees less than this fraction of the job slots (not worth a restart)'),
+      peakLookback: duration()
+        .default('1h')
+        .describe('a scale-down must be expected to hold: the capacity it leaves covers the highest arrival rate seen over this window (and over the cool-down plus the restart payback time), and the forecast over that time'),
     })
     .strict()
     .prefault({}),
@@ -149,7 +152,10 @@ export const policyShape = {
       maxParallelism: z.number().int().min(1).default(200).describe('highest parallelism of any vertex (also capped by its key groups)'),
       maxTotalParallelism: optionalInt().default(null).describe('cap on the sum of all vertex parallelisms of the job'),
       vertices: z.record(z.string(), vertexLimits).default({}).describe('per vertex id: {min, max}'),
-      slotSharing: z.boolean().default(false).describe('true: slots needed = highest vertex parallelism (Flink slot sharing); false: the sum'),
+      slotSharing: z
+        .boolean()
+        .default(true)
+        .describe('true (Flink\'s default): slots needed = the highest vertex parallelism in each slot-sharing group, summed over groups; false: the sum over vertices'),
       slotsPerTaskManager: z.number().int().min(1).default(1).describe('slots each TaskManager offers, when the observation does not say'),
       maxTaskManagers: optionalInt().default(null).describe('cap on TaskManagers'),
       taskManagerCpu: z.number().min(0).default(1).describe('CPU cores per TaskManager, for the quota'),
@@ -166,6 +172,25 @@ export const policyShape = {
       bucket: duration().default('10m').describe('width of a time-of-day bucket of the seasonal profile'),
       season: duration().default('1d').describe('length of the season (one day, one week)'),
       minHistory: duration().default('1d').describe('history needed before the seasonal profile is used'),
+      minSeasons: z
+        .number()
+        .int()
+        .min(1)
+        .max(3)
+        .default(2)
+        .describe('a time-of-day bucket predicts the lowest of its last this many seasons: only a rise seen on each of them (a daily pattern, not a one-off burst) is forecast'),
+      timeZone: z
+        .string()
+        .refine((tz) => {
+          try {
+            new Intl.DateTimeFormat('en-US', { timeZone: tz });
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'not an IANA time zone (e.g. UTC, Europe/Berlin)')
+        .default('UTC')
+        .describe('IANA time zone of the daily cycle: its midnight starts a season (`scale replay --timezone` sets it)'),
       trendWindow: duration().default('30m').describe('recent window whose linear trend is extrapolated'),
       headroom: z.number().min(1).default(1.0).describe('multiplier on the forecast rate'),
     })

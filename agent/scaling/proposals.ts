@@ -13,6 +13,10 @@ import { seconds } from './policy-schema.ts';
 import type { ScalingHistory } from './history.ts';
 import { lastRescale } from './history.ts';
 import { describeDown, describeUp, type VertexPlan } from './vertex-plan.ts';
+import { holdingScaleDown, scaleUpForPeak, type HoldContext } from './hold.ts';
+import { balanceUnits } from './capacity.ts';
+import { alignParallelism } from './alignment.ts';
+import { isSource } from './observation.ts';
 
 export interface AlertAction {
   action: string;
@@ -52,16 +56,30 @@ export function proposeTargets(input: ProposalInput): Proposal {
   const delayMs = seconds(policy.scaleDown.delay) * 1000;
   const absorb = absorbVerdict(input);
   const settling: string[] = [];
+  const holdCtx: HoldContext = { now, arrivalRate: d.arrivalRate, recentArrivalRate: d.recentArrivalRate, restartSec: d.restartCostSec, peaks: history.peaks ?? [], forecastState: history.forecast, policy };
+  const vertexById = new Map(input.obs.vertices.map((v) => [v.id, v]));
   for (const [id, plan] of plans) {
     const m: VertexModel = plan.model;
     const p = m.parallelism;
+    const vo = vertexById.get(id);
+    const units = vo ? balanceUnits(vo) : undefined;
+    const align = (q: number): number =>
+      policy.alignment.mode === 'off' || !vo
+        ? q
+        : Math.max(plan.lo, Math.min(plan.hi, alignParallelism(q, p, units, { maxOvershoot: policy.alignment.maxOvershoot, upper: plan.hi, isSource: isSource(vo), capAtPartitions: policy.alignment.capAtPartitions }).parallelism));
     const upCap = Math.max(p + 1, Math.ceil(p * policy.scaleUp.maxFactor));
     const downFloor = Math.max(1, Math.ceil(p * (1 - policy.scaleDown.maxFactor)));
     const ineffective = history.ineffective[id] ?? (d.ineffective?.[id] ? { reason: d.ineffective[id]!, until: 0 } : undefined);
     let want = p;
     if (plan.upTriggered || plan.forecastUp) {
       want = Math.min(upCap, plan.upTriggered ? Math.max(m.recommended, plan.forecastRecommended) : plan.forecastRecommended);
-      reasons.push(plan.upTriggered ? describeUp(id, m, want, policy.upConfirmIntervals, u.max) : `vertex ${id}: ${p} -> ${want}: pre-scaling for the forecast`);
+      let peakNote = '';
+      if (plan.upTriggered) {
+        const sized = scaleUpForPeak(m, want, upCap, units, plan, holdCtx, align);
+        if (sized.why) peakNote = `; ${sized.why}`;
+        want = sized.to;
+      }
+      reasons.push((plan.upTriggered ? describeUp(id, m, want, policy.upConfirmIntervals, u.max) : `vertex ${id}: ${p} -> ${want}: pre-scaling for the forecast`) + peakNote);
     }
     const alertUp = actions.find((a) => a.action === 'scale_up' && (a.vertex === undefined || a.vertex === id));
     if (alertUp && want <= p && (alertUp.vertex !== undefined || m.utilization >= u.target)) {
@@ -98,8 +116,14 @@ export function proposeTargets(input: ProposalInput): Proposal {
         if (!d.blockedBy) d.blockedBy = 'scale-down-delay';
         settling.push(id);
       } else {
-        want = down;
-        reasons.push(describeDown(id, m, down, u.min) + (forceDown ? ` (alert ${forceDown.name})` : ` (highest recommendation over ${policy.scaleDown.delay})`));
+        const hold = forceDown ? { to: down } : holdingScaleDown(id, m, down, units, plan, holdCtx, align);
+        if ('why' in hold && hold.why) reasons.push(hold.why);
+        if (hold.to >= p) {
+          if (!d.blockedBy) d.blockedBy = 'scale-down-delay';
+        } else {
+          want = hold.to;
+          reasons.push(describeDown(id, m, want, u.min) + (forceDown ? ` (alert ${forceDown.name})` : ` (highest recommendation over ${policy.scaleDown.delay})`));
+        }
       }
     }
     target[id] = want;

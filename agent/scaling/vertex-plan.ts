@@ -26,6 +26,8 @@ export interface VertexPlanInput {
   forecastFactor: number;
   /** sources: capacity last observed while catching up */
   sourceObserved?: { p: number; rate: number } | undefined;
+  /** sources: the highest rate delivered at a parallelism, a lower bound of capacity */
+  sourceDelivered?: { p: number; rate: number } | undefined;
 }
 
 export interface VertexPlan {
@@ -126,8 +128,29 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
     notes.push(`skewed by keys: busiest subtask ${fmt(skew)}x the average (key groups alone explain ${fmt(expectedSkew)}x); more parallelism will not relieve the hot keys`);
   }
   if (long.basis === 'observed-catch-up') notes.push('source rate observed while catching up (busy time at sources is not trusted)');
-  if (sourceCapacityUnknown) notes.push('source capacity not yet observed (busy time at sources is not trusted): no scale-down');
-  const downCandidate = rec < p && long.utilization < u.min && !sourceCapacityUnknown;
+  if (sourceCapacityUnknown && !input.sourceDelivered) notes.push('source capacity not yet observed (busy time at sources is not trusted): no scale-down');
+  let downCandidate = rec < p && long.utilization < u.min && !sourceCapacityUnknown;
+  let steadyRec = steadyRecommended;
+  let need = recentNeed;
+  const dl = input.sourceDelivered;
+  if (sourceCapacityUnknown && dl && dl.rate > 0 && !upTriggered) {
+    // Capacity not observed yet, but what the source delivered is a lower bound of it: size a
+    // scale-down on that bound (never on busy time), so a job started at a spike sheds its source.
+    const bound = (q: number): number => (q >= dl.p ? dl.rate : predictedRate(dl.rate, dl.p, q, 1, units));
+    const lbNeed = (required: number): number => {
+      for (let q = Math.max(1, lo); q < p; q++) if (bound(q) >= required) return align(q);
+      return p;
+    };
+    const lbSteady = Math.min(p, lbNeed(steadyRequired));
+    const lbUtil = long.targetRate / bound(p);
+    if (lbSteady < p && lbUtil < u.min) {
+      rec = Math.max(Math.min(rec, p), lbSteady);
+      steadyRec = Math.max(Math.min(steadyRec, p), lbSteady);
+      need = Math.max(Math.min(need, p), Math.min(p, lbNeed(recentRequired)));
+      downCandidate = rec < p;
+      notes.push(`source sized on the ${Math.round(dl.rate)} rec/s it delivered at parallelism ${dl.p} (a lower bound of its capacity)`);
+    }
+  }
   const model: VertexModel = {
     parallelism: p,
     maxParallelism: v.maxParallelism,
@@ -144,8 +167,8 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
     requiredRate: required,
     scalingExponent: b,
     recommended: rec,
-    steadyRecommended,
-    recentNeed,
+    steadyRecommended: steadyRec,
+    recentNeed: need,
     expectedRate: basis.trueRate > 0 ? predictedRate(basis.trueRate, p, rec, b, units) : 0,
     notes,
   };

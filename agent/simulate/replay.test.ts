@@ -54,3 +54,49 @@ describe('replay', () => {
     assert.equal(replayed[2]!.action, 'none');
   });
 });
+
+describe('replay: one answer per line, a fixed daily phase (issue 13)', () => {
+  async function replayWith(lines: string[], opts: { epochMs?: number; timeZone?: string } = {}): Promise<Array<Record<string, unknown>>> {
+    const out = new PassThrough();
+    const chunks: string[] = [];
+    out.on('data', (b: Buffer) => chunks.push(b.toString()));
+    await replay({ input: Readable.from(lines.map((l) => `${l}\n`)), output: out, policy: defaultPolicy(), name: 'rec.jsonl', ...opts });
+    return chunks.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  it('answers a blank line with an error object, never with silence', async () => {
+    const { lines } = recordRun(referencePlant(), 2);
+    const replayed = await replayWith([lines[0]!, '', '   ', lines[1]!]);
+    assert.equal(replayed.length, 4, 'one answer per input line');
+    assert.match(String(replayed[1]!.error), /^rec\.jsonl:2: blank line/);
+    assert.match(String(replayed[2]!.error), /^rec\.jsonl:3: blank line/);
+    assert.equal(replayed[3]!.action, 'none');
+  });
+
+  it('reads observation times relative to --epoch and answers in the same frame', async () => {
+    const { lines } = recordRun(referencePlant(), 20);
+    const relative = lines.map((l) => {
+      const o = JSON.parse(l) as Record<string, unknown> & { time: number; runningSince: number; checkpoints?: { lastRestoreTime?: number } };
+      o.time -= SIM_START_MS;
+      o.runningSince -= SIM_START_MS;
+      if (o.checkpoints?.lastRestoreTime !== undefined) o.checkpoints.lastRestoreTime -= SIM_START_MS;
+      return JSON.stringify(o);
+    });
+    const absolute = await replayWith(lines);
+    const shifted = await replayWith(relative, { epochMs: SIM_START_MS });
+    assert.deepEqual(shifted.map((d) => ({ ...d, time: (d.time as number) + SIM_START_MS })), absolute);
+    // The same through a per-line field, as ISO 8601.
+    const iso = new Date(SIM_START_MS).toISOString();
+    const perLine = await replayWith(relative.map((l) => JSON.stringify({ ...(JSON.parse(l) as object), epoch: iso })));
+    assert.deepEqual(perLine, shifted);
+  });
+
+  it('fixes the daily cycle\'s phase with a time zone, and refuses to change it mid-run', async () => {
+    const { lines } = recordRun(referencePlant(), 2);
+    const ok = await replayWith(lines.slice(0, 2), { timeZone: 'Asia/Tokyo' });
+    assert.ok(ok.every((d) => d.error === undefined));
+    const bad = await replayWith([JSON.stringify({ ...(JSON.parse(lines[0]!) as object), timezone: 'Europe/Berlin' }), JSON.stringify({ ...(JSON.parse(lines[1]!) as object), timezone: 'UTC' })]);
+    assert.equal(bad[0]!.error, undefined);
+    assert.match(String(bad[1]!.error), /timezone UTC differs from Europe\/Berlin/);
+  });
+});

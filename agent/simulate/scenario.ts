@@ -2,10 +2,12 @@
  * The reference job the simulator runs and the comparison of autoscalers on one trace.
  * The job: a partitioned source (24 partitions; busy time under-reported), a parse map, a
  * keyed enrichment/aggregation (128 key groups, sublinear, p^0.85), and a sink; restart
- * downtime 20 s + 4 GB of state restored at 200 MB/s. Every autoscaler starts from the same
+ * downtime 20 s + 4 GB of state restored at 200 MB/s; slots counted with slot sharing, as Flink
+ * does by default. Beside it, the one-vertex, one-knob job. Every autoscaler starts from the same
  * parallelism (the reactive/whole-job ones from its maximum) and is measured identically.
  */
 import type { ScalingPolicy } from '../scaling/policy-schema.ts';
+import { FlowpilotError } from '../../common/errors.ts';
 import type { PlantConfig } from './plant.ts';
 import { runSimulation, type SimResult } from './runner.ts';
 import type { Trace } from './traces.ts';
@@ -29,8 +31,36 @@ export function referencePlant(noise = 0.05): PlantConfig {
     stateBytes: 4e9,
     restoreBytesPerSec: 200e6,
     noise,
-    slotSharing: false,
+    // Flink's default: every vertex in one slot-sharing group, slots = the highest parallelism.
+    slotSharing: true,
   };
+}
+
+/**
+ * The one-vertex, one-knob job: everything chained into one task (many users set a single
+ * job-wide parallelism): 1000 rec/s per subtask, mildly sublinear (p^0.95), 20 s restart, no
+ * state to speak of. Its only vertex is a source, so its capacity is known only from what it
+ * delivered or caught up.
+ */
+export function singleVertexPlant(noise = 0.05): PlantConfig {
+  return {
+    jobId: 'sim-job-1v',
+    vertices: [{ id: 'job', inputs: [], perSubtaskRate: 1000, exponent: 0.95, selectivity: 0, maxParallelism: 128 }],
+    initialParallelism: { job: 8 },
+    restartBaseSec: 20,
+    stateBytes: 0,
+    restoreBytesPerSec: 200e6,
+    noise,
+    slotSharing: true,
+  };
+}
+
+export const plantNames = ['job4', 'single'] as const;
+
+export function plantByName(name: string, noise = 0.05): PlantConfig {
+  if (name === 'job4' || name === 'reference') return referencePlant(noise);
+  if (name === 'single' || name === 'one-vertex') return singleVertexPlant(noise);
+  throw new FlowpilotError('FP_SIM_TRACE', `unknown plant "${name}"; use job4 (4 vertices) or single (one vertex, one knob)`);
 }
 
 export const baselineNames = ['flowpilot', 'flink-autoscaler', 'hpa-cpu', 'aws-msf-cpu', 'static-peak'] as const;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compare, referencePlant } from './scenario.ts';
+import { compare, referencePlant, singleVertexPlant } from './scenario.ts';
 import { runSimulation, SIM_START_MS } from './runner.ts';
 import { csvTrace, syntheticTrace } from './traces.ts';
 import { defaultPolicy } from '../scaling/policy.ts';
@@ -70,5 +70,74 @@ describe('simulator', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('simulator: week-long traces, Flink slot accounting, one-knob plant (issue 13)', () => {
+  it('bursty: ~100 bursts a week of 2-4x the rate under them, on a daily cycle', () => {
+    const t = syntheticTrace('bursty', 1);
+    assert.ok(t.hours >= 168);
+    // Count burst onsets: minutes whose rate is >= 1.8x the daily base around them.
+    let bursts = 0;
+    let inBurst = false;
+    let maxRatio = 0;
+    for (let s = 0; s < t.hours * 3600; s += 60) {
+      const day = (s % 86400) / 86400;
+      const base = 2000 + (4000 * (1 - Math.cos(2 * Math.PI * (day - 4 / 24)))) / 2;
+      const ratio = t.rate(s) / base;
+      maxRatio = Math.max(maxRatio, ratio);
+      if (ratio >= 1.8 && !inBurst) bursts++;
+      inBurst = ratio >= 1.8;
+    }
+    assert.ok(bursts >= 60 && bursts <= 150, `${bursts} bursts`);
+    assert.ok(maxRatio <= 4.01 && maxRatio >= 3, `highest burst ${maxRatio.toFixed(2)}x`);
+    const other = syntheticTrace('bursty', 2);
+    let differ = false;
+    for (let s = 0; s < 86400 && !differ; s += 60) differ = other.rate(s) !== t.rate(s);
+    assert.ok(differ, 'another seed, other bursts');
+  });
+
+  it('gaps: near-zero periods of 20-40 min, once or twice a day; start-at-peak: starts in a spike', () => {
+    const g = syntheticTrace('gaps', 3);
+    let gaps: number[] = [];
+    let run = 0;
+    for (let s = 0; s < g.hours * 3600; s += 60) {
+      if (g.rate(s) < 100) run += 60;
+      else if (run > 0) { gaps.push(run); run = 0; }
+    }
+    gaps = gaps.filter((x) => x >= 600);
+    assert.ok(gaps.length >= 7 && gaps.length <= 14, `${gaps.length} gaps`);
+    assert.ok(gaps.every((x) => x >= 1140 && x <= 2460), `gap lengths ${gaps.join(', ')}`);
+    const p = syntheticTrace('start-at-peak', 3);
+    assert.ok(p.hours >= 168);
+    assert.equal(p.rate(0), 9000);
+    assert.equal(p.rate(30 * 60), 3000);
+  });
+
+  it('counts slots as Flink does by default (slot sharing: the highest parallelism)', () => {
+    const plant = new Plant(referencePlant(0), 1, SIM_START_MS);
+    const obs = plant.observe(SIM_START_MS + 1000);
+    assert.equal(obs.taskManagers!.count, 6, 'max of 2, 3, 6, 1');
+    const r = runSimulation({ trace: { name: 'flat', hours: 0.1, peak: 1000, rate: () => 1000 }, autoscaler: { name: 'none', intervalSec: 60, step: () => undefined }, plant: referencePlant(0), seed: 1 });
+    assert.ok(Math.abs(r.slotHours - 0.6) < 1e-9, `slot-hours ${r.slotHours}`);
+  });
+
+  it('reports a restart as the REST API would: RUNNING timestamp and restore duration, whatever the input', () => {
+    const plant = new Plant({ ...singleVertexPlant(0), restartBaseSec: 20, stateBytes: 2e9 }, 1, SIM_START_MS);
+    let t = SIM_START_MS;
+    plant.rescale({ job: 4 }, t);
+    const until = plant.downUntil;
+    while (t < until + 5000) plant.tick((t += 1000), 1, 0); // a quiet gap: nothing arrives
+    const obs = plant.observe(t);
+    assert.equal(obs.state, 'RUNNING');
+    assert.equal(obs.runningSince! + obs.checkpoints!.lastRestoreMs!, until, 'RUNNING + restore = the end of the downtime');
+    assert.equal(obs.vertices[0]!.recordsIn, 0, 'no records flow, yet the job is up');
+  });
+
+  it('runs the one-vertex, one-knob job in closed loop', () => {
+    const r = compare({ trace: syntheticTrace('step'), policy: defaultPolicy(), hours: 2, seed: 1, plant: singleVertexPlant(), only: ['flowpilot', 'flink-autoscaler'] });
+    assert.equal(r.length, 2);
+    assert.ok(r[0]!.rescales >= 1, 'flowpilot answers the x4 step');
+    assert.ok(r[0]!.sloViolationMin < r[1]!.sloViolationMin, `flowpilot ${r[0]!.sloViolationMin} vs flink ${r[1]!.sloViolationMin} SLO minutes`);
   });
 });

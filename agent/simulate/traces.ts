@@ -1,8 +1,11 @@
 /**
- * Arrival-rate traces for the simulator: synthetic shapes (step, ramp, diurnal, spikes) and
- * CSV files of `seconds,rate` rows (a header row is allowed; rates are interpolated linearly
- * and held after the last row). Each trace is a function of seconds since the start; the
- * random ones are seeded.
+ * Arrival-rate traces for the simulator: synthetic shapes (step, ramp, diurnal, spikes), the
+ * week-long ones of issue 13 (bursty: Poisson bursts of heavy-tailed length and 2-4x height on
+ * a daily cycle; gaps: near-zero periods of 20-40 min; start-at-peak: spikes, the first at the
+ * start), and CSV files of `seconds,rate` rows (a header row is allowed; rates are interpolated
+ * linearly and held after the last row; bench/scaling/README.md says how to bring a real
+ * public workload). Each trace is a function of seconds since the start; the random ones are
+ * seeded.
  */
 import { readFileSync } from 'node:fs';
 import { FlowpilotError } from '../../common/errors.ts';
@@ -19,6 +22,30 @@ export interface Trace {
 }
 
 export const syntheticTraces = ['step', 'ramp', 'diurnal', 'spikes'] as const;
+/** The week-long traces of issue 13 (bursty input, quiet gaps, a start at a spike). */
+export const weekTraces = ['bursty', 'gaps', 'start-at-peak'] as const;
+export const allSyntheticTraces = [...syntheticTraces, ...weekTraces] as const;
+
+const WEEK_H = 7 * 24;
+
+/** A rate function precomputed per second over `hours` (held after the end). */
+function tabulate(hours: number, f: (t: number) => number): (t: number) => number {
+  const n = Math.ceil(hours * 3600) + 1;
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) a[i] = f(i);
+  return (t) => a[Math.max(0, Math.min(n - 1, Math.floor(t)))]!;
+}
+
+/** A daily cycle between `lo` and `hi`, lowest at 04:00 and highest at 16:00 (t = seconds since midnight). */
+function daily(t: number, lo: number, hi: number): number {
+  const day = (t % 86400) / 86400;
+  return lo + ((hi - lo) * (1 - Math.cos(2 * Math.PI * (day - 4 / 24)))) / 2;
+}
+
+/** Pareto-distributed draw >= xm with tail index alpha (heavy-tailed), capped. */
+function pareto(r: () => number, xm: number, alpha: number, cap: number): number {
+  return Math.min(cap, xm / Math.pow(Math.max(1e-12, 1 - r()), 1 / alpha));
+}
 
 function peakOf(rate: (t: number) => number, hours: number): number {
   let peak = 0;
@@ -61,8 +88,61 @@ export function syntheticTrace(kind: string, seed = 1): Trace {
       rate = (t) => (bursts.some(([a, b]) => t >= a && t < b) ? base * 3 : base);
       break;
     }
+    case 'bursty': {
+      // A week of a daily cycle (2000..6000 rec/s) with Poisson bursts, ~100 a week, more by day
+      // (intensity follows the cycle); each 2-4x the rate under it, lasting a heavy-tailed time
+      // (Pareto, alpha 1.3, from 3 min, capped at 60 min), with 1-minute ramps.
+      hours = WEEK_H;
+      const r = rng(seed * 104729 + 11);
+      const bursts: Array<{ a: number; b: number; h: number }> = [];
+      const perSecMax = (2 * 100) / (WEEK_H * 3600);
+      for (let t = 0; t < hours * 3600; ) {
+        t += -Math.log(Math.max(1e-12, 1 - r())) / perSecMax; // thinning of a Poisson process
+        if (r() < (daily(t, 2000, 6000) - 1000) / 5000) {
+          const dur = pareto(r, 180, 1.3, 3600);
+          bursts.push({ a: t, b: t + dur, h: 2 + 2 * r() });
+        }
+      }
+      rate = tabulate(hours, (t) => {
+        const base = daily(t, 2000, 6000);
+        let f = 1;
+        for (const x of bursts) {
+          if (t < x.a - 60 || t > x.b + 60) continue;
+          const ramp = Math.min(1, (t - (x.a - 60)) / 60, (x.b + 60 - t) / 60);
+          f = Math.max(f, 1 + (x.h - 1) * Math.max(0, ramp));
+        }
+        return base * f;
+      });
+      break;
+    }
+    case 'gaps': {
+      // A week of a daily cycle (2000..8000 rec/s) with one to two near-zero gaps a day
+      // (1 % of the rate for 20-40 min, at random times), as a stream that stalls upstream.
+      hours = WEEK_H;
+      const r = rng(seed * 130363 + 7);
+      const gaps: Array<[number, number]> = [];
+      for (let d = 0; d < 7; d++) {
+        const n = 1 + (r() < 0.5 ? 1 : 0);
+        for (let i = 0; i < n; i++) {
+          const a = d * 86400 + r() * 86400;
+          gaps.push([a, a + 1200 + r() * 1200]);
+        }
+      }
+      rate = tabulate(hours, (t) => daily(t, 2000, 8000) * (gaps.some(([a, b]) => t >= a && t < b) ? 0.01 : 1));
+      break;
+    }
+    case 'start-at-peak': {
+      // A week of spikes: 3000 rec/s with 3x spikes of 4-15 min about every 2 h, and the first
+      // minutes a spike (the job starts into it).
+      hours = WEEK_H;
+      const r = rng(seed * 15485863 + 3);
+      const spikes: Array<[number, number]> = [[0, 300 + r() * 300]];
+      for (let t = 3600 + r() * 3600; t < hours * 3600; t += 3600 + r() * 7200) spikes.push([t, t + 240 + r() * 660]);
+      rate = tabulate(hours, (t) => (spikes.some(([a, b]) => t >= a && t < b) ? 9000 : 3000));
+      break;
+    }
     default:
-      throw new FlowpilotError('FP_SIM_TRACE', `unknown synthetic trace "${kind}"; use one of ${syntheticTraces.join(', ')}`);
+      throw new FlowpilotError('FP_SIM_TRACE', `unknown synthetic trace "${kind}"; use one of ${allSyntheticTraces.join(', ')}`);
   }
   return { name: `synthetic:${kind}`, rate, hours, peak: peakOf(rate, hours) };
 }
@@ -84,14 +164,18 @@ export function csvTrace(file: string): Trace {
   rows.sort((x, y) => x[0] - y[0]);
   const rate = (t: number): number => {
     if (t <= rows[0]![0]) return rows[0]![1];
-    for (let i = 1; i < rows.length; i++) {
-      const [t1, r1] = rows[i]!;
-      if (t <= t1) {
-        const [t0, r0] = rows[i - 1]!;
-        return r0 + ((r1 - r0) * (t - t0)) / Math.max(1e-9, t1 - t0);
-      }
+    if (t >= rows[rows.length - 1]![0]) return rows[rows.length - 1]![1];
+    // The first row at or after t (binary search: week-long traces have 10 000+ rows).
+    let lo = 1;
+    let hi = rows.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (rows[mid]![0] < t) lo = mid + 1;
+      else hi = mid;
     }
-    return rows[rows.length - 1]![1];
+    const [t0, r0] = rows[lo - 1]!;
+    const [t1, r1] = rows[lo]!;
+    return r0 + ((r1 - r0) * (t - t0)) / Math.max(1e-9, t1 - t0);
   };
   const hours = Math.max(1 / 60, rows[rows.length - 1]![0] / 3600);
   return { name: file, rate, hours, peak: Math.max(...rows.map((r) => r[1])) };

@@ -24,12 +24,30 @@ export function register(program: Command): void {
     .argument('[file]', 'observations file, or - for stdin', '-')
     .option('--policy <file>', 'scaling policy YAML')
     .option('--full', 'write full decisions (model numbers per vertex) instead of the compact form')
-    .action(async (file: string, opts: { policy?: string; full?: boolean }) => {
-      const { replay } = await import('../../agent/simulate/replay.ts');
+    .option('--epoch <time>', 'wall-clock time of the observations\' time 0 (ms since 1970 or ISO 8601): their times are ms since it')
+    .option('--timezone <zone>', 'IANA time zone of the daily cycle (the seasonal forecast\'s phase), e.g. Europe/Berlin')
+    .action(async (file: string, opts: { policy?: string; full?: boolean; epoch?: string; timezone?: string }) => {
+      const { replay, parseEpoch } = await import('../../agent/simulate/replay.ts');
       const { createReadStream } = await import('node:fs');
+      const { FlowpilotError } = await import('../../common/errors.ts');
       const policy = await loadPolicy(opts.policy);
+      let epochMs: number | undefined;
+      try {
+        epochMs = opts.epoch === undefined ? undefined : parseEpoch(opts.epoch);
+        if (opts.timezone !== undefined) new Intl.DateTimeFormat('en-US', { timeZone: opts.timezone });
+      } catch (err) {
+        throw new FlowpilotError('FP_CLI_USAGE', `${(err as Error).message.replace(/^Invalid time zone specified: (.*)$/, '--timezone $1 is not an IANA time zone')}`);
+      }
       const input = file === '-' ? process.stdin : createReadStream(file);
-      const res = await replay({ input, output: process.stdout, policy, name: file === '-' ? 'stdin' : file, full: opts.full ?? false });
+      const res = await replay({
+        input,
+        output: process.stdout,
+        policy,
+        name: file === '-' ? 'stdin' : file,
+        full: opts.full ?? false,
+        ...(epochMs !== undefined ? { epochMs } : {}),
+        ...(opts.timezone !== undefined ? { timeZone: opts.timezone } : {}),
+      });
       if (res.errors > 0) process.exitCode = 2;
     });
 
