@@ -116,7 +116,11 @@ export function proposeTargets(input: ProposalInput): Proposal {
         if (!d.blockedBy) d.blockedBy = 'scale-down-delay';
         settling.push(id);
       } else {
-        const hold = forceDown ? { to: down } : holdingScaleDown(id, m, down, units, plan, holdCtx, align);
+        // Inside the cool-down of a scale-up the cool-down guard stops this reversal and names
+        // itself; the hold applies once it has passed.
+        const lastUp = lastRescale(history);
+        const inCooldown = lastUp !== undefined && lastUp.direction === 'up' && now - lastUp.time < seconds(policy.cooldown) * 1000;
+        const hold = forceDown || inCooldown ? { to: down } : holdingScaleDown(id, m, down, units, plan, holdCtx, align);
         if ('why' in hold && hold.why) reasons.push(hold.why);
         if (hold.to >= p) {
           if (!d.blockedBy) d.blockedBy = 'scale-down-delay';

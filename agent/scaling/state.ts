@@ -23,7 +23,8 @@ export function checkHistory(raw: unknown): ScalingHistory | null {
     && isObj(h.points) && isObj(h.ratios) && isObj(h.knownRates) && isObj(h.pendingDown) && Array.isArray(h.recommendations)
     && isObj(h.ineffective) && isObj(h.forecast) && isObj((h.forecast as Record<string, unknown>).profile)
     && Array.isArray((h.forecast as Record<string, unknown>).recent) && isNum(h.lastArrivalSample) && isObj(h.sourceObserved)
-    && Array.isArray(h.episodes) && (h.restartCostSec === undefined || (isNum(h.restartCostSec) && h.restartCostSec >= 0))
+    && Array.isArray(h.episodes) && (h.peaks === undefined || Array.isArray(h.peaks)) && (h.sourceDelivered === undefined || isObj(h.sourceDelivered))
+    && (h.restartCostSec === undefined || (isNum(h.restartCostSec) && h.restartCostSec >= 0))
     && h.rescales.every((r) => isObj(r) && isNum(r.time) && isObj(r.from) && isObj(r.to) && Array.isArray(r.checked) && typeof r.direction === 'string');
   return ok ? (h as unknown as ScalingHistory) : null;
 }
@@ -36,7 +37,8 @@ export function stateValue(h: ScalingHistory): { format: number; history: Scalin
 /**
  * One trimming step, or null when nothing is left to drop. Order: the recent observations
  * (older half first; a new leader then warms up again, which costs a few intervals), the
- * forecast's trend points, the sliding-max recommendations, the scalability points beyond the
+ * forecast's trend points, the sliding-max recommendations, the recent peaks beyond the last
+ * hour, the scalability points beyond the
  * newest 4 per vertex, the rescale records but the last (the cool-down and restart cost need
  * only the last one and the EWMA), then the forecast's profile.
  */
@@ -44,6 +46,7 @@ export function shrinkHistory(h: ScalingHistory): ScalingHistory | null {
   if (h.recent.length > 0) return { ...h, recent: h.recent.slice(Math.ceil(h.recent.length / 2)) };
   if (h.forecast.recent.length > 0) return { ...h, forecast: { ...h.forecast, recent: h.forecast.recent.slice(Math.ceil(h.forecast.recent.length / 2)) } };
   if (h.recommendations.length > 1) return { ...h, recommendations: h.recommendations.slice(-1) };
+  if ((h.peaks?.length ?? 0) > 12) return { ...h, peaks: h.peaks!.slice(-12) };
   if (Object.values(h.points).some((p) => p.length > 4)) return { ...h, points: Object.fromEntries(Object.entries(h.points).map(([v, p]) => [v, p.slice(-4)])) };
   if (h.rescales.length > 1) return { ...h, rescales: h.rescales.slice(-1) };
   if (Object.keys(h.forecast.profile).length > 0) return { ...h, forecast: { ...h.forecast, profile: {} } };
