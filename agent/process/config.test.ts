@@ -54,4 +54,16 @@ describe('agent configuration', () => {
     assert.deepEqual(t!.labels, { zone: 'a', job: 'tm', instance: '10.0.0.1:9249' });
     assert.equal(t!.timeoutMs, 5000);
   });
+
+  it('keeps access control off by default and takes --web.config.file, --web.enable-lifecycle and http_config blocks', () => {
+    const d = parseAgentConfig({});
+    assert.deepEqual([d.web.configFile, d.web.enableLifecycle, d.flink.httpConfig, d.alerting.httpConfig], [undefined, false, undefined, undefined]);
+    assert.deepEqual([d.rules.maxFileBytes, d.rules.maxReloadBytes], [8 * 1024 * 1024, 64 * 1024 * 1024]);
+    const c = resolveConfig({ 'web.config.file': '/etc/web.yml', 'web.enableLifecycle': true });
+    assert.deepEqual(c.web, { configFile: '/etc/web.yml', enableLifecycle: true });
+    const h = parseAgentConfig({ flink: { httpConfig: { authorization: { credentials_file: '/t' } } }, alerting: { httpConfig: { tls_config: { ca_file: '/ca' } } } });
+    assert.equal(h.flink.httpConfig?.authorization?.type, 'Bearer');
+    assert.equal(h.alerting.httpConfig?.tls_config?.insecure_skip_verify, false);
+    assert.throws(() => parseAgentConfig({ flink: { httpConfig: { basic_auth: { username: 'a' }, authorization: { credentials: 'b' } } } }), /at most one of basic_auth, oauth2 & authorization/);
+  });
 });
