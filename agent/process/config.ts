@@ -125,7 +125,7 @@ export const agentConfigSchema = z
       .object({
         files: z.array(z.string()).default([]).describe('rule files, directories or globs (Prometheus rule-file format)'),
         evaluationInterval: duration('15s', 'default evaluation interval of rule groups'),
-        watch: z.boolean().default(true).describe('reload when a rule file changes (also on SIGHUP and POST /-/reload)'),
+        watch: z.boolean().default(true).describe('reload when a rule file changes (also on SIGHUP, and on POST /-/reload with web.enableLifecycle)'),
         externalLabels: z.record(z.string(), z.string()).default({}).describe('labels added to every alert sent'),
         externalUrl: z.string().default('').describe('base of alert generator URLs; default http://<listen>'),
         maxFileBytes: z.number().int().min(1).default(8 * 1024 * 1024).describe('largest rule file read, in bytes; a larger one fails the reload (the last good rules stay)'),

@@ -319,7 +319,7 @@ export class RuleManager {
         });
         this.watchers.push(w);
       } catch (err) {
-        this.log.warn({ err, dir }, 'cannot watch rule directory; reload with SIGHUP or POST /-/reload');
+        this.log.warn({ err, dir }, 'cannot watch rule directory; reload with SIGHUP (or POST /-/reload with --web.enable-lifecycle)');
       }
     }
   }
