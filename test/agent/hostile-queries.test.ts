@@ -224,12 +224,13 @@ describe('flowpilot agent under hostile queries', () => {
     assert.equal(await metricValue(base, 'flowpilot_rule_group_iterations_missed_total', ';fast"'), missedBefore);
     assert.ok(evals >= Math.floor(windowS) - 1, `${evals} group evaluations in ${windowS.toFixed(1)} s`);
     // Scaling: decisions kept coming at the collection interval (500 ms) through the window
-    // (the Flink fixture answers from this test's process, which is busy too: 2 s at most).
+    // (the Flink fixture answers from this test's process, which is busy too, and this host is
+    // shared: 2.5 s at most, where a query on the main thread would stop them for its 5 s).
     const times = (await decisions()).filter((x) => x >= windowStart - 1000 && x <= windowEnd);
     const gaps = times.slice(1).map((x, i) => x - times[i]!);
     t.diagnostic(JSON.stringify({ windowS, ruleEvaluations: evals, decisions: times.length, maxDecisionGapMs: Math.max(...gaps) }));
     assert.ok(times.length >= Math.floor(windowS), `${times.length} decisions in ${windowS.toFixed(1)} s`);
-    assert.ok(Math.max(...gaps) < 2000, `a ${Math.max(...gaps)} ms gap between decisions`);
+    assert.ok(Math.max(...gaps) < 2500, `a ${Math.max(...gaps)} ms gap between decisions`);
 
     // Alone, the slow query runs in the worker until its deadline and stops there.
     const alone = await send(base, hostile.find((h) => h.name === 'nested subqueries #1')!);
