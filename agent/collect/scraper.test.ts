@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { MemoryStorage, newMatcher, type Labels } from '../tsdb/index.ts';
 import { HttpExpositionSource } from './http-target.ts';
-import { ScrapeLoop, ScrapeManager, createScrapeMetrics, scrapeOffset } from './scraper.ts';
+import { ScrapeLoop, ScrapeManager, ScrapeSlots, createScrapeMetrics, scrapeOffset } from './scraper.ts';
 import type { ScrapeTarget } from './target.ts';
 
 interface Exporter {
@@ -271,5 +271,65 @@ describe('scrape manager', () => {
       const late = (((startMs - loop.offsetMs) % 400) + 400) % 400;
       assert.ok(late < 100, `scrape at ${startMs} is ${late} ms past offset ${loop.offsetMs} of the 400 ms interval`);
     }
+  });
+
+  it('scrapes targets in parallel up to the concurrency bound, never more, and every one gets its turn', async () => {
+    // Each fetch blocks until the test opens its gate: scrapes run one after another would never
+    // have more than one in flight, and an unbounded pool would have all six.
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const gates: Array<() => void> = [];
+    const changed: Array<() => void> = [];
+    const until = async (cond: () => boolean): Promise<void> => {
+      while (!cond()) await new Promise<void>((r) => changed.push(r));
+    };
+    const notify = (): void => {
+      for (const r of changed.splice(0)) r();
+    };
+    const source = (i: number): ScrapeTarget['source'] => ({
+      url: `fake://${i}`,
+      async fetch() {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        notify();
+        await new Promise<void>((r) => gates.push(r));
+        inFlight--;
+        return { samples: [{ name: 'a', labels: { __name__: 'a' }, value: i }], parseErrors: 0 };
+      },
+    });
+    const db = new MemoryStorage();
+    const slots = new ScrapeSlots(3);
+    const metrics = createScrapeMetrics();
+    const loops = Array.from({ length: 6 }, (_, i) => new ScrapeLoop(target(`http://10.0.0.${i}:9249/metrics`, { source: source(i) }), { pool: 'p', appender: db, metrics, slots }));
+    const all = Promise.all(loops.map((l) => l.scrapeOnce()));
+    await until(() => inFlight === 3);
+    assert.equal(slots.queued, 3);
+    for (let released = 0; released < 6; released++) {
+      await until(() => gates.length > 0);
+      gates.shift()!();
+      await new Promise((r) => setImmediate(r));
+    }
+    await all;
+    assert.equal(maxInFlight, 3);
+    assert.equal(slots.inFlight, 0);
+    assert.deepEqual(latest(db, 'up').map((s) => s.v), [1, 1, 1, 1, 1, 1]);
+    assert.equal(latest(db, 'a').length, 6);
+  });
+
+  it('a loop stopped while waiting for a slot leaves the queue without scraping', async () => {
+    const slots = new ScrapeSlots(1);
+    const release = await slots.acquire();
+    let fetched = 0;
+    const db = new MemoryStorage();
+    const tg = target('http://10.0.0.1:9249/metrics', { source: { url: 'fake://1', fetch: async () => { fetched++; return { samples: [], parseErrors: 0 }; } } });
+    const loop = new ScrapeLoop(tg, { pool: 'p', appender: db, metrics: createScrapeMetrics(), slots });
+    const once = loop.scrapeOnce();
+    assert.equal(slots.queued, 1);
+    await loop.stop(false);
+    await once;
+    assert.equal(slots.queued, 0);
+    release();
+    assert.equal(slots.inFlight, 0);
+    assert.equal(fetched, 0);
   });
 });

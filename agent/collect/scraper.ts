@@ -97,6 +97,67 @@ export interface ScrapeLoopOptions {
   now?: () => number;
   /** Called after every successful scrape with what was appended (used by the Flink collector). */
   onScraped?: (startMs: number) => void;
+  /** Shared bound on scrapes in flight at once (ScrapeManager gives every loop the same one). */
+  slots?: ScrapeSlots;
+}
+
+/**
+ * A bound on concurrent scrapes shared by every loop: each target keeps its own loop and offset
+ * (so scrapes run in parallel, as Prometheus's do), but no more than `limit` requests and bodies
+ * are in flight at once, so a pool of hundreds of targets whose offsets happen to collide does
+ * not open hundreds of connections and hold hundreds of bodies together. Waiters go first come,
+ * first served; a waiter whose signal aborts leaves the queue.
+ */
+export class ScrapeSlots {
+  readonly limit: number;
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(limit: number) {
+    this.limit = Math.max(1, Math.floor(limit));
+  }
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** Resolves with a release function once a slot is free; rejects when `signal` aborts first. */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.active < this.limit) {
+      this.active++;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((resolve, reject) => {
+      const grant = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        this.active++;
+        resolve(this.releaser());
+      };
+      const onAbort = (): void => {
+        const i = this.waiting.indexOf(grant);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(grant);
+    });
+  }
+
+  private releaser(): () => void {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.active--;
+      const next = this.waiting.shift();
+      if (next) next();
+    };
+  }
 }
 
 const REPORT_NAMES = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'] as const;
@@ -268,6 +329,23 @@ export class ScrapeLoop {
       this.report(start, 0, 0, 0, 0);
       return;
     }
+    let release: (() => void) | null = null;
+    if (this.opts.slots) {
+      try {
+        release = await this.opts.slots.acquire(this.stopController.signal);
+      } catch {
+        return; // stopped while waiting for a slot
+      }
+    }
+    try {
+      // The sample time is when the request goes out, after any wait for a slot.
+      await this.attempt(release === null ? start : this.now());
+    } finally {
+      release?.();
+    }
+  }
+
+  private async attempt(start: number): Promise<void> {
     const t0 = performance.now();
     const controller = new AbortController();
     const onStop = (): void => controller.abort(this.stopController.signal.reason);
@@ -450,7 +528,11 @@ export interface ScrapeManagerOptions {
   registry?: Registry;
   logger?: Logger;
   now?: () => number;
+  /** Scrapes in flight at once over every pool (default 32). */
+  maxConcurrentScrapes?: number;
 }
+
+export const DEFAULT_MAX_CONCURRENT_SCRAPES = 32;
 
 /**
  * Owns the scrape loops of every pool (a static list, a Kubernetes discovery, the Flink REST
@@ -461,9 +543,11 @@ export class ScrapeManager {
   private readonly pools = new Map<string, Map<string, ScrapeLoop>>();
   private readonly opts: ScrapeManagerOptions;
   readonly metrics: ScrapeMetrics;
+  readonly slots: ScrapeSlots;
 
   constructor(opts: ScrapeManagerOptions) {
     this.opts = opts;
+    this.slots = new ScrapeSlots(opts.maxConcurrentScrapes ?? DEFAULT_MAX_CONCURRENT_SCRAPES);
     this.metrics = createScrapeMetrics(opts.registry, () => this.targets());
   }
 
@@ -483,6 +567,7 @@ export class ScrapeManager {
         pool,
         appender: this.opts.appender,
         metrics: this.metrics,
+        slots: this.slots,
         ...(this.opts.logger ? { logger: this.opts.logger } : {}),
         ...(this.opts.now ? { now: this.opts.now } : {}),
         ...(onScraped ? { onScraped: (t: number) => onScraped(target, t) } : {}),
