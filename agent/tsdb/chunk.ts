@@ -163,6 +163,11 @@ class ActiveChunk {
     for (let i = trail; i < 8 - lead; i++) w.buf[w.len++] = u8[i]! ^ prevBytes[i]!;
   }
 
+  /** Bytes held: the writer's buffer (with its slack). */
+  get bytesHeld(): number {
+    return this.w.buf.length;
+  }
+
   view(): SealedChunk {
     return { minT: this.minT, maxT: this.maxT, count: this.count, bytes: this.w.buf.subarray(0, this.w.len) };
   }
@@ -205,6 +210,11 @@ export class ChunkArchive {
     this.data.set(c.bytes, this.dataLen);
     this.meta.push(this.dataLen, c.bytes.length, c.count, c.minT, c.maxT);
     this.dataLen = need;
+  }
+
+  /** Bytes held for samples: the sealed chunks' buffer (with slack), their metadata (8 per number), the active chunk. */
+  get bytesHeld(): number {
+    return this.data.length + this.meta.length * 8 + (this.active?.bytesHeld ?? 0);
   }
 
   private get sealedChunks(): number {

@@ -46,6 +46,11 @@ export class MemSeries {
     this.buf = doubles(cap * 2);
   }
 
+  /** Bytes held for samples (not labels): the raw ring (16 per slot) and the compressed archive. */
+  get sampleBytes(): number {
+    return this.cap * 16 + (this.archive?.bytesHeld ?? 0);
+  }
+
   get length(): number {
     return this.len + (this.archive?.count ?? 0);
   }

@@ -105,6 +105,13 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     return this.index.size;
   }
 
+  /** Bytes the live series hold for their samples (raw ring and compressed chunks; not labels or index): for benchmarks. */
+  sampleBytes(): number {
+    let n = 0;
+    for (const s of this.index.values()) n += s.sampleBytes;
+    return n;
+  }
+
   stats(): StorageStats {
     return { series: this.index.size, samples: this.samples, seriesLimitRejections: this.limitRejections, outOfOrderSamples: this.outOfOrder };
   }

@@ -6,10 +6,13 @@
  * `warm` cycles of scrape-all-targets then evaluate-every-group, each one interval of simulated
  * time apart, so range windows hold the same number of samples as Prometheus's do after as
  * many real scrapes; then `measured` cycles whose CPU time (process.cpuUsage) and wall time are
- * recorded. The targets are scraped one after another in the order of their scrape offsets:
- * the agent's loops scrape each target at its own hash offset within the interval
- * (ScrapeLoop.offsetMs), so at this size (tens of ms per target, seconds between offsets) two
- * targets' scrapes do not overlap. All samples of a cycle carry the cycle's time. Cycles are
+ * recorded. Cycles alternate between two ways of scraping: 'parallel' starts every target's
+ * scrape at once through the agent's shared concurrency bound (ScrapeSlots, as ScrapeManager
+ * gives its loops), the worst case of the deployed loops, where every offset collides; its
+ * wall time is the scrape round's. 'sequential' scrapes the targets one after another in
+ * offset order, as the deployed loops do when their offsets spread them over the interval, and
+ * times each target alone: the slowest of those is the figure to set against Prometheus's
+ * slowest target. All samples of a cycle carry the cycle's time. Cycles are
  * paced in real time, one interval apart, as the deployed agent's are (unless `paced` is false):
  * V8 collects the old generation in the idle time between them, which back-to-back cycles never
  * leave it. RSS is sampled throughout; the peak is also read from getrusage (maxRSS).
@@ -24,7 +27,7 @@ import { Registry } from 'prom-client';
 import { MemoryStorage, type LabelMatcher } from '../../agent/tsdb/index.ts';
 import { PromQLEngine, parseExpr, type Expr } from '../../agent/promql/index.ts';
 import { AlertingRule, RuleManager, engineQueryFunc } from '../../agent/rules/index.ts';
-import { ScrapeLoop, createScrapeMetrics } from '../../agent/collect/scraper.ts';
+import { DEFAULT_MAX_CONCURRENT_SCRAPES, ScrapeLoop, ScrapeSlots, createScrapeMetrics } from '../../agent/collect/scraper.ts';
 import { parseAgentConfig } from '../../agent/process/config.ts';
 import { staticTargets } from '../../agent/process/targets.ts';
 import { profiled, topFrames, type TopFrame } from './cpu-profile.ts';
@@ -51,6 +54,10 @@ export interface AgentCycleRequest {
 export interface CycleFigures {
   scrapeCpuMs: number;
   scrapeWallMs: number;
+  /** 'parallel': every target at once through the concurrency bound; 'sequential': one after another. */
+  scrapeMode: 'parallel' | 'sequential';
+  /** The longest single target's scrape (request, parse and ingest), wall ms. */
+  slowestTargetMs: number;
   evalCpuMs: number;
   evalWallMs: number;
   /** Group name -> the group's own evaluation duration (wall, ms). */
@@ -140,17 +147,27 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
     if (!loaded.ok) throw new Error(`rule files have problems: ${loaded.problems.map((p) => `${p.file}:${p.line}:${p.column} ${p.message}`).join('; ')}`);
     let now = Math.floor(Date.now() / req.intervalMs) * req.intervalMs;
     const metrics = createScrapeMetrics(registry);
-    const loops = staticTargets(cfg).map((t) => new ScrapeLoop(t, { pool: 'static', appender: storage, metrics, now: () => now }));
+    const slots = new ScrapeSlots(DEFAULT_MAX_CONCURRENT_SCRAPES);
+    const loops = staticTargets(cfg).map((t) => new ScrapeLoop(t, { pool: 'static', appender: storage, metrics, slots, now: () => now }));
 
     const ordered = [...loops].sort((a, b) => a.offsetMs - b.offsetMs);
+
     const cycles: CycleFigures[] = [];
     const total = req.warm + req.measured + (req.profileDir !== undefined ? 1 : 0);
     let profile: AgentCycleResult['profile'];
     for (let i = 0; i < total; i++) {
       const last = i === total - 1;
       const doProfile = req.profileDir !== undefined && i === req.warm + req.measured;
+      const scrapeMode: CycleFigures['scrapeMode'] = i % 2 === 0 ? 'parallel' : 'sequential';
+      let slowestTargetMs = 0;
+      const timed = async (l: ScrapeLoop): Promise<void> => {
+        const t0 = performance.now();
+        await l.scrapeOnce();
+        slowestTargetMs = Math.max(slowestTargetMs, performance.now() - t0);
+      };
       const scrapeAll = async (): Promise<void> => {
-        for (const l of ordered) await l.scrapeOnce();
+        if (scrapeMode === 'parallel') await Promise.all(ordered.map(timed));
+        else for (const l of ordered) await timed(l);
       };
       const c0 = process.cpuUsage();
       const w0 = performance.now();
@@ -172,7 +189,7 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
         groups[g.name] = g.evaluationDurationMs;
         for (const r of g.rules) ruleTimes[`${g.name}/${r.name}`] = (ruleTimes[`${g.name}/${r.name}`] ?? 0) + r.evaluationDurationMs;
       }
-      cycles.push({ scrapeCpuMs, scrapeWallMs, evalCpuMs, evalWallMs, groups, rules: ruleTimes, profiled: doProfile });
+      cycles.push({ scrapeCpuMs, scrapeWallMs, scrapeMode, slowestTargetMs, evalCpuMs, evalWallMs, groups, rules: ruleTimes, profiled: doProfile });
       if (scrapeProfile && evalProfile && req.profileDir) {
         const files = [join(req.profileDir, 'agent-eval.cpuprofile'), join(req.profileDir, 'agent-scrape.cpuprofile')];
         writeFileSync(files[0]!, JSON.stringify(evalProfile));

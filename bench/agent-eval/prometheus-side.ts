@@ -76,7 +76,7 @@ function groupName(ruleGroup: string): string {
 }
 
 async function api<T>(base: string, path: string, params: Record<string, string> = {}): Promise<T> {
-  const res = await fetch(`${base}${path}?${new URLSearchParams(params)}`, { signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${base}${path}?${new URLSearchParams(params)}`, { signal: AbortSignal.timeout(30_000) });
   const json = (await res.json()) as { status: string; data: T; error?: string };
   if (json.status !== 'success') throw new Error(`${path} failed: ${json.error ?? res.status}`);
   return json.data;
@@ -154,7 +154,13 @@ export async function runPrometheus(opts: PrometheusRunOptions): Promise<Prometh
     let cpuEnd: { cpu: number; scrapes: number } | null = null;
     let metricsText = '';
     for (;;) {
-      metricsText = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+      try {
+        metricsText = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(30_000) })).text();
+      } catch (err) {
+        // A loaded machine can leave Prometheus unable to answer in time; try again until the deadline.
+        if (Date.now() > opts.deadline) throw err;
+        continue;
+      }
       const stamps = gauge(metricsText, 'prometheus_rule_group_last_evaluation_timestamp_seconds');
       const durations = gauge(metricsText, 'prometheus_rule_group_last_duration_seconds');
       const cpu = parsePrometheusText(metricsText).samples.find((s) => s.name === 'process_cpu_seconds_total')?.value ?? NaN;

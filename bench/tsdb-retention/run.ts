@@ -1,0 +1,160 @@
+/**
+ * The agent's store at its full retention (issue 16): fills a MemoryStorage with `--hours` (2) of
+ * the agent-eval synthetic Flink job (64 x 128 = about 100k series) at a `--interval` (5 s)
+ * scrape interval, synthesized quickly rather than in real time, then reports bytes per sample in
+ * the store, heap and RSS, and the time of queries and of one rule evaluation over the full range.
+ *
+ * The series and their first values come from the synthetic job's own exposition (three ticks
+ * parsed with the agent's parser: label sets, family types, per-tick increments); later values
+ * follow each series' kind: a constant stays constant, a counter (growing over the three ticks) grows by its per-tick increment
+ * times a random factor in [0.8, 1.2), a gauge moves around its first value by up to its
+ * per-tick change. Samples are appended in time order through series references, one tick of
+ * every series after another, as scrapes append them.
+ *
+ * Usage: node --expose-gc bench/tsdb-retention/run.ts [--hours 2] [--interval 5000]
+ *          [--vertices 64] [--subtasks 128] [--seed 1]
+ */
+import { resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { MemoryStorage, labelsFromRecord, type SeriesRef } from '../../agent/tsdb/index.ts';
+import { PromQLEngine } from '../../agent/promql/index.ts';
+import { RuleManager, engineQueryFunc } from '../../agent/rules/index.ts';
+import { parsePrometheusText } from '../../agent/collect/prometheus-text.ts';
+import { syntheticJob } from '../agent-eval/synthetic-job.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const argv = process.argv.slice(2);
+const num = (name: string, def: number): number => {
+  const i = argv.indexOf(name);
+  const n = i < 0 ? def : Number(argv[i + 1]);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} needs a positive number`);
+  return n;
+};
+const hours = num('--hours', 2);
+const intervalMs = num('--interval', 5000);
+const vertices = num('--vertices', 64);
+const subtasks = num('--subtasks', 128);
+const seed = num('--seed', 1);
+const gc = (globalThis as { gc?: () => void }).gc;
+const MB = 1024 * 1024;
+const mb = (b: number): string => `${(b / MB).toFixed(0)} MB`;
+
+const rssAtStart = process.memoryUsage().rss;
+const job = syntheticJob({ vertices, subtasks, seed, intervalMs });
+const retentionMs = hours * 3600_000;
+const storage = new MemoryStorage({ retentionMs });
+
+// Kinds: 0 constant, 1 counter, 2 gauge (integer-valued when its first values are integers).
+const refs: SeriesRef[] = [];
+const value: number[] = [];
+const step: number[] = [];
+const kind: number[] = [];
+const integral: boolean[] = [];
+for (const target of job.targets) {
+  const ticks = [0, 1, 2].map((k) => parsePrometheusText(target.render(k)));
+  const extra = { job: target.job, instance: target.name };
+  ticks[0]!.samples.forEach((s, i) => {
+    const ref = storage.ref(labelsFromRecord({ ...s.labels, ...extra }));
+    if (ref === null) throw new Error('series limit');
+    const v0 = s.value;
+    const v1 = ticks[1]!.samples[i]!.value;
+    const v2 = ticks[2]!.samples[i]!.value;
+    refs.push(ref);
+    value.push(v0);
+    integral.push(Number.isInteger(v0) && Number.isInteger(v1));
+    if (v0 === v1 && v1 === v2) {
+      kind.push(0);
+      step.push(0);
+    } else if (v0 < v1 && v1 < v2) {
+      kind.push(1);
+      step.push(Math.max(v1 - v0, v2 - v1));
+    } else {
+      kind.push(2);
+      step.push(Math.abs(v1 - v0) + Math.abs(v2 - v1));
+    }
+  });
+}
+const n = refs.length;
+const ticks = Math.round(retentionMs / intervalMs);
+const base = value.slice();
+let rnd = seed >>> 0;
+const random = (): number => {
+  rnd = (Math.imul(rnd, 1664525) + 1013904223) >>> 0;
+  return rnd / 4294967296;
+};
+const end = Math.floor(Date.now() / intervalMs) * intervalMs;
+const start = end - (ticks - 1) * intervalMs;
+process.stderr.write(`tsdb-retention: ${n} series x ${ticks} samples (${hours} h at ${intervalMs} ms), kinds: ${kind.filter((k) => k === 0).length} constant, ${kind.filter((k) => k === 1).length} counters, ${kind.filter((k) => k === 2).length} gauges\n`);
+
+const f0 = performance.now();
+let peakRss = 0;
+for (let k = 0; k < ticks; k++) {
+  const t = start + k * intervalMs;
+  for (let i = 0; i < n; i++) {
+    const kd = kind[i]!;
+    let v = value[i]!;
+    if (kd === 1) {
+      const d = step[i]! * (0.8 + 0.4 * random());
+      v += integral[i] ? Math.round(d) : d;
+      value[i] = v;
+    } else if (kd === 2) {
+      const d = base[i]! + step[i]! * (random() - 0.5);
+      v = integral[i] ? Math.round(d) : d;
+    }
+    storage.appendRef(refs[i]!, t, v);
+  }
+  if (k % 120 === 0) {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    process.stderr.write(`tsdb-retention: ${k}/${ticks} ticks, RSS ${mb(process.memoryUsage.rss())}\n`);
+  }
+}
+const fillS = (performance.now() - f0) / 1000;
+peakRss = Math.max(peakRss, process.memoryUsage.rss());
+gc?.();
+const mem = process.memoryUsage();
+const samples = storage.stats().samples;
+const sampleBytes = storage.sampleBytes();
+
+const engine = new PromQLEngine(storage, {});
+const timed = (f: () => unknown): number => {
+  const t0 = performance.now();
+  f();
+  return performance.now() - t0;
+};
+const queries: Array<[string, () => unknown]> = [
+  ['instant: sum by (task_name) (rate(flink_taskmanager_job_task_numRecordsIn[2h]))', () => engine.instantQuerySync('sum by (task_name) (rate(flink_taskmanager_job_task_numRecordsIn[2h]))', end)],
+  ['instant: max_over_time(flink_taskmanager_job_task_busyTimeMsPerSecond[2h])', () => engine.instantQuerySync('max_over_time(flink_taskmanager_job_task_busyTimeMsPerSecond[2h])', end)],
+  ['range 2 h, step 60 s: sum by (task_name) (rate(flink_taskmanager_job_task_numRecordsIn[1m]))', () => engine.rangeQuerySync('sum by (task_name) (rate(flink_taskmanager_job_task_numRecordsIn[1m]))', start, end, 60_000)],
+  ['range 2 h, step 60 s: avg by (task_name) (flink_taskmanager_job_task_busyTimeMsPerSecond)', () => engine.rangeQuerySync('avg by (task_name) (flink_taskmanager_job_task_busyTimeMsPerSecond)', start, end, 60_000)],
+];
+const queryMs = queries.map(([q, f]) => ({ q, ms: timed(f) }));
+
+const ruleDir = join(ROOT, 'rules');
+const rules = new RuleManager({ files: readdirSync(ruleDir).filter((f) => f.endsWith('.yml')).map((f) => join(ruleDir, f)), query: engineQueryFunc(engine), appender: storage, evaluationIntervalMs: intervalMs });
+const loaded = await rules.reload();
+if (!loaded.ok) throw new Error('rule files have problems');
+const evalMs: number[] = [];
+for (let i = 0; i < 3; i++) {
+  const t0 = performance.now();
+  await rules.evaluateAll(end + i * intervalMs);
+  evalMs.push(performance.now() - t0);
+}
+peakRss = Math.max(peakRss, process.memoryUsage.rss());
+
+const out = [
+  `| measure | value |`,
+  `|---|---:|`,
+  `| series x samples each | ${n} x ${ticks} = ${(samples / 1e6).toFixed(1)} M samples |`,
+  `| fill time (synthesized, not real time) | ${fillS.toFixed(1)} s |`,
+  `| sample bytes in the store (raw ring + compressed chunks, with slack) | ${mb(sampleBytes)} = ${(sampleBytes / samples).toFixed(2)} bytes per sample |`,
+  `| heap used after a full GC${gc ? '' : ' (no --expose-gc: not collected)'} | ${mb(mem.heapUsed)}; array buffers ${mb(mem.arrayBuffers)} |`,
+  `| (heap + array buffers) per sample | ${((mem.heapUsed + mem.arrayBuffers) / samples).toFixed(2)} bytes |`,
+  `| RSS after the fill and a GC / peak / at start | ${mb(mem.rss)} / ${mb(peakRss)} / ${mb(rssAtStart)} |`,
+  ...queryMs.map((x) => `| ${x.q} | ${x.ms.toFixed(0)} ms |`),
+  `| rule evaluation, every group of rules/*.yml (3 runs) | ${evalMs.map((x) => x.toFixed(0)).join(' / ')} ms |`,
+];
+process.stdout.write(`${out.join('\n')}\n`);
+
+function join(...p: string[]): string {
+  return resolve(...p);
+}
