@@ -38,6 +38,7 @@ export function apiVersionOf(t: ResourceType): string {
 
 export interface ParsedPath {
   type: ResourceType;
+  /** '' for a collection across all namespaces. */
   namespace: string;
   name?: string;
   subresource?: string;
@@ -56,6 +57,11 @@ export function parseResourcePath(pathname: string): ParsedPath | { unknown: str
     rest = parts.slice(2);
   } else {
     return { unknown: pathname };
+  }
+  // A collection across all namespaces: /apis/G/V/RES (list and watch only; namespace '').
+  if (rest.length === 2 && rest[1] !== 'namespaces') {
+    const type = RESOURCE_TYPES.find((t) => t.group === group && t.version === rest[0] && t.resource === rest[1]);
+    return type ? { type, namespace: '' } : { unknown: pathname };
   }
   const [version, nsWord, namespace, resource, name, subresource, ...extra] = rest;
   if (nsWord !== 'namespaces' || !namespace || !resource || extra.length > 0) return { unknown: pathname };

@@ -6,7 +6,10 @@
  * metadata.resourceVersion (409 Conflict), AlreadyExists (409), patch content types
  * (merge, JSON Patch, strategic merge on built-ins only, otherwise 415), MicroTime fields
  * with exactly 6 fractional digits and a few other field rules (422 Invalid), and an
- * optional RBAC rule list (403 Forbidden). It records every (verb, group, resource,
+ * optional RBAC rule list (403 Forbidden). It serves list and watch across all namespaces and
+ * watch with resourceVersion semantics: ADDED/MODIFIED/DELETED after the given version,
+ * BOOKMARK events on `allowWatchBookmarks=true`, an ERROR event with a 410 Expired Status for a
+ * compacted version, `timeoutSeconds`. It records every (verb, group, resource,
  * subresource) it served. It does NOT implement: admission, defaulting, full OpenAPI
  * validation, server-side apply, field managers, finalizers, garbage collection, real
  * controllers (only Deployment/StatefulSet status.replicas follows spec), cluster-scoped
@@ -16,7 +19,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseResourcePath, RESOURCE_TYPES, type ParsedPath, type ResourceType } from './resources.ts';
-import { ObjectStore, type KubeObject } from './store.ts';
+import { ObjectStore, type KubeObject, type WatchEvent } from './store.ts';
 import { mergePatch, jsonPatch, PatchError, type Json } from './patch.ts';
 import { rbacAllows, forbiddenMessage, type RbacRule, type RequestAttributes } from './rbac.ts';
 import { validateObject, validateScale } from './validate.ts';
@@ -39,6 +42,13 @@ export const MERGE = 'application/merge-patch+json';
 export const JSON_PATCH = 'application/json-patch+json';
 export const STRATEGIC = 'application/strategic-merge-patch+json';
 
+interface OpenWatch {
+  res: ServerResponse;
+  bookmarks: boolean;
+  t: ResourceType;
+  end(): void;
+}
+
 export interface FakeKubeServerOptions {
   token: string;
   user: string;
@@ -50,6 +60,9 @@ export class FakeKubeApiServer {
   readonly caPem: string;
   private rbac: RbacRule[] | null = null;
   private readonly interleaves: Interleave[] = [];
+  private readonly watches = new Set<OpenWatch>();
+  /** How often an open watch with allowWatchBookmarks=true gets a BOOKMARK (the real server: about a minute). */
+  bookmarkIntervalMs = 60_000;
   private readonly server: https.Server;
   private readonly opts: FakeKubeServerOptions;
 
@@ -76,6 +89,7 @@ export class FakeKubeApiServer {
   }
 
   async close(): Promise<void> {
+    for (const w of [...this.watches]) w.end();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -98,6 +112,26 @@ export class FakeKubeApiServer {
     const o = structuredClone(obj) as KubeObject;
     const name = String(o.metadata.name);
     return this.store.get(t, namespace, name) ? this.store.replace(t, namespace, o) : this.store.create(t, namespace, o);
+  }
+
+  /** How many watch streams are open now (optionally of one resource, e.g. 'flinkdeployments'). */
+  openWatchCount(resource?: string): number {
+    return [...this.watches].filter((w) => resource === undefined || w.t.resource === resource).length;
+  }
+
+  /** Ends every open watch stream, as an API server restart or a watch timeout does; clients re-watch. */
+  endWatches(): void {
+    for (const w of [...this.watches]) w.end();
+  }
+
+  /** Sends a BOOKMARK at the current resourceVersion to every open watch that asked for bookmarks. */
+  sendBookmarks(): void {
+    for (const w of this.watches) if (w.bookmarks) writeEvent(w.res, bookmarkOf(w.t, this.store.currentResourceVersion()));
+  }
+
+  /** Drops the watch history: a watch from any version before now gets 410 Gone. */
+  compact(): void {
+    this.store.compact();
   }
 
   /** Turns RBAC enforcement on with these rules, or off with null. */
@@ -139,6 +173,11 @@ export class FakeKubeApiServer {
         throw new KubeStatusError(403, 'Forbidden', forbiddenMessage(attrs, this.opts.user),
           { name: attrs.name ?? '', group: attrs.group, kind: attrs.resource });
       }
+      if (attrs.verb === 'watch') {
+        this.served.push({ ...attrs, method, path: url.pathname, contentType, code: 200 });
+        this.serveWatch(parsed, url, res);
+        return;
+      }
       [code, body] = this.dispatch(parsed, attrs, method, contentType, raw, url);
     } catch (err) {
       if (err instanceof KubeStatusError) [code, body] = [err.code, err.body];
@@ -154,10 +193,10 @@ export class FakeKubeApiServer {
     if (p.subresource !== undefined && (p.subresource !== 'scale' || !t.scaleReplicasPath)) {
       throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource');
     }
+    if (p.namespace === '' && !(method === 'GET' && p.name === undefined)) {
+      throw new KubeStatusError(405, 'MethodNotAllowed', `${method} is not allowed on a collection across namespaces here`);
+    }
     if (method === 'GET' && p.name === undefined) {
-      if (url.searchParams.get('watch') === 'true') {
-        throw new KubeStatusError(405, 'MethodNotAllowed', 'watch is not implemented by this fake API server');
-      }
       const sel = url.searchParams.get('labelSelector');
       const items = this.store.list(t, p.namespace).filter((o) => labelsMatch(sel, o.metadata.labels as Record<string, unknown>));
       return [200, { kind: `${t.kind}List`, apiVersion: t.group === '' ? t.version : `${t.group}/${t.version}`, metadata: { resourceVersion: this.store.currentResourceVersion() }, items }];
@@ -175,6 +214,57 @@ export class FakeKubeApiServer {
     if (method === 'GET') return [200, p.subresource ? scaleOf(t, current) : current];
     if (method !== 'PUT' && method !== 'PATCH') throw new KubeStatusError(405, 'MethodNotAllowed', `${method} is not supported`);
     return this.write(p, a, name, method, contentType, raw);
+  }
+
+  /**
+   * A watch stream (one JSON event per line, chunked) as the real server writes it. Without a
+   * resourceVersion (or with "0") it starts with a synthetic ADDED per existing object; with one,
+   * it replays the events after it from the history, or sends an ERROR event carrying a 410
+   * Expired Status and ends when that version was compacted. Then it streams live events.
+   */
+  private serveWatch(p: ParsedPath, url: URL, res: ServerResponse): void {
+    const t = p.type;
+    const sel = url.searchParams.get('labelSelector');
+    const from = url.searchParams.get('resourceVersion') ?? '';
+    const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true';
+    const timeoutSeconds = Number(url.searchParams.get('timeoutSeconds') ?? '0');
+    const wanted = (et: ResourceType, ns: string, ev: WatchEvent): boolean => et === t && (p.namespace === '' || ns === p.namespace)
+      && labelsMatch(sel, ev.object.metadata.labels as Record<string, unknown>);
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    let initial: WatchEvent[];
+    if (from === '' || from === '0') {
+      initial = this.store.list(t, p.namespace).filter((o) => labelsMatch(sel, o.metadata.labels as Record<string, unknown>))
+        .map((object) => ({ type: 'ADDED', object }));
+    } else {
+      const n = Number(from);
+      const past = Number.isInteger(n) ? this.store.eventsAfter(n) : 'gone';
+      if (past === 'gone') {
+        const oldest = this.store.oldestWatchableResourceVersion() + 1;
+        writeEvent(res, { type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
+          message: `too old resource version: ${from} (${oldest})`, reason: 'Expired', code: 410 } });
+        res.end();
+        return;
+      }
+      initial = past.filter((h) => wanted(h.t, h.ns, h.ev)).map((h) => h.ev);
+    }
+    for (const ev of initial) writeEvent(res, ev);
+    const unsubscribe = this.store.onChange((et, ns, ev) => {
+      if (wanted(et, ns, ev)) writeEvent(res, ev);
+    });
+    const timers: NodeJS.Timeout[] = [];
+    const w: OpenWatch = {
+      res, bookmarks, t,
+      end: () => {
+        if (!this.watches.delete(w)) return;
+        unsubscribe();
+        for (const x of timers) clearTimeout(x);
+        res.end();
+      },
+    };
+    this.watches.add(w);
+    if (bookmarks) timers.push(setInterval(() => writeEvent(res, bookmarkOf(t, this.store.currentResourceVersion())), this.bookmarkIntervalMs));
+    if (timeoutSeconds > 0) timers.push(setTimeout(() => w.end(), timeoutSeconds * 1000));
+    res.on('close', () => w.end());
   }
 
   /** PUT or PATCH of an existing object or its scale subresource. */
@@ -244,6 +334,15 @@ function attributesOf(method: string, p: ParsedPath, url: URL): RequestAttribute
   if (p.name !== undefined) a.name = p.name;
   if (p.subresource !== undefined) a.subresource = p.subresource;
   return a;
+}
+
+function writeEvent(res: ServerResponse, ev: { type: string; object: unknown }): void {
+  if (!res.writableEnded) res.write(`${JSON.stringify(ev)}\n`);
+}
+
+/** A BOOKMARK carries only the kind and a resourceVersion, as the real server's does. */
+function bookmarkOf(t: ResourceType, rv: string): { type: string; object: unknown } {
+  return { type: 'BOOKMARK', object: { kind: t.kind, apiVersion: t.group === '' ? t.version : `${t.group}/${t.version}`, metadata: { resourceVersion: rv } } };
 }
 
 function applyPatch(t: ResourceType, base: KubeObject, patch: unknown, contentType: string): KubeObject {

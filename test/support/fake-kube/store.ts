@@ -3,6 +3,9 @@
  * with a cluster-wide resourceVersion counter bumped on every write, uid/creationTimestamp on
  * create and metadata.generation bumped when `spec` changes. It also plays the controllers the
  * tests rely on: a Deployment's or StatefulSet's status.replicas follows spec.replicas at once.
+ * Every write is also kept in a bounded event history (the watch cache): a watch from a
+ * resourceVersion replays what followed it, and a version older than the history is "too old"
+ * (410 Gone), as etcd compaction makes it on a real cluster.
  */
 import { randomUUID } from 'node:crypto';
 import { apiVersionOf, type ResourceType } from './resources.ts';
@@ -13,10 +16,24 @@ export type KubeObject = Record<string, Json> & { metadata: Record<string, Json>
 export type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject };
 type Listener = (t: ResourceType, ns: string, ev: WatchEvent) => void;
 
+export interface HistoryEntry {
+  rv: number;
+  t: ResourceType;
+  ns: string;
+  ev: WatchEvent;
+}
+
+/** How many events the watch history keeps by default before compacting the oldest. */
+export const DEFAULT_HISTORY_LIMIT = 10_000;
+
 export class ObjectStore {
   private rv = 1000;
   private readonly objects = new Map<string, Map<string, KubeObject>>();
   private readonly listeners = new Set<Listener>();
+  private readonly history: HistoryEntry[] = [];
+  /** Every event with a resourceVersion above this one is still in the history. */
+  private compactedRv = 1000;
+  historyLimit = DEFAULT_HISTORY_LIMIT;
 
   private bucket(t: ResourceType): Map<string, KubeObject> {
     const key = `${t.group}/${t.resource}`;
@@ -37,9 +54,10 @@ export class ObjectStore {
     return o === undefined ? undefined : structuredClone(o);
   }
 
+  /** The objects of one namespace, or of all namespaces when `ns` is ''. */
   list(t: ResourceType, ns: string): KubeObject[] {
     return [...this.bucket(t).entries()]
-      .filter(([k]) => k.startsWith(`${ns}/`))
+      .filter(([k]) => ns === '' || k.startsWith(`${ns}/`))
       .map(([, o]) => structuredClone(o));
   }
 
@@ -48,7 +66,29 @@ export class ObjectStore {
     return () => this.listeners.delete(fn);
   }
 
+  /** The oldest resourceVersion a watch may still start from; older ones are 410 Gone. */
+  oldestWatchableResourceVersion(): number {
+    return this.compactedRv;
+  }
+
+  /**
+   * The events after resourceVersion `after`, for a watch starting there, or 'gone' when some of
+   * them were compacted away (the real server's "too old resource version").
+   */
+  eventsAfter(after: number): HistoryEntry[] | 'gone' {
+    if (after < this.compactedRv) return 'gone';
+    return this.history.filter((h) => h.rv > after).map((h) => ({ ...h, ev: structuredClone(h.ev) }));
+  }
+
+  /** Drops the whole event history, as an etcd compaction at the current revision does. */
+  compact(): void {
+    this.history.length = 0;
+    this.compactedRv = this.rv;
+  }
+
   private emit(t: ResourceType, ns: string, ev: WatchEvent): void {
+    this.history.push({ rv: this.rv, t, ns, ev: structuredClone(ev) });
+    while (this.history.length > this.historyLimit) this.compactedRv = this.history.shift()!.rv;
     for (const l of this.listeners) l(t, ns, structuredClone(ev));
   }
 
