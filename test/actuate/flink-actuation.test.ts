@@ -326,6 +326,12 @@ describe('Flink-REST actuation against the engine', () => {
     const failedId = jobId;
     cluster!.taskManagers[0]!.kill('SIGKILL'); // restart-strategy none: the job fails
     await waitFor('the job to fail', 30_000, async () => (await flink.job(failedId))?.state === 'FAILED');
+    // The job kept checkpointing between the read above and the kill (more of them on a loaded
+    // machine): the one to recover from is the latest completed when it failed.
+    const latest = (await flink.checkpointPaths(failedId)).latestCompleted;
+    assert.ok(latest, 'the failed job still reports its latest completed checkpoint');
+    const seq = (p: string): number => Number(/chk-(\d+)$/.exec(p)?.[1] ?? NaN);
+    assert.ok(seq(latest) >= seq(checkpoint), `latest ${latest} is not older than ${checkpoint}`);
     await cluster!.addTaskManager(8);
     const state = await dr.check(NAME);
     const doc = await journal.store.read<{ history: unknown[] }>('recovery.' + NAME);
@@ -339,7 +345,7 @@ describe('Flink-REST actuation against the engine', () => {
     assert.deepEqual(await live(), [newId], 'exactly one copy');
     const restored = (await flink.checkpointPaths(newId!)).restored;
     assert.ok(restored === null || restored.length > 0);
-    assert.ok(alerts.some((a) => a.includes('FAILED') && a.includes(checkpoint.replace(/.*\//, ''))), alerts.join('\n'));
+    assert.ok(alerts.some((a) => a.includes('FAILED') && a.includes(latest.replace(/.*\//, '') + ' ')), alerts.join('\n'));
     jobId = newId!;
     await flink.cancel(jobId);
     await waitFor('cancel', 30_000, async () => (await flink.job(jobId))?.state === 'CANCELED');
