@@ -24,7 +24,13 @@ describe('the default rule pack on REST-collected data', () => {
     await agent.start();
     const groups = agent.rules!.groups();
     assert.ok(groups.length > 0, 'the rule pack has groups');
-    await waitFor('one collection', () => agent.scrapes.targets()[0]?.health === 'up', 10_000, 50);
+    await waitFor('one collection', () => agent.scrapes.targets()[0]?.health === 'up', 30_000, 50);
+    // A collection whose task-metric requests did not answer in time (a loaded machine) still counts
+    // as up: wait for the task metrics the recording rules read, not just for a collection.
+    await waitFor('task metrics collected', async () => {
+      const r = await agent.engine.instantQuery('flink_taskmanager_job_task_busyTimeMsPerSecond', Date.now());
+      return (r.data.result as unknown[]).length > 0;
+    }, 30_000, 50);
     const now = Date.now();
     for (const g of groups) await agent.rules!.evaluateGroup(g, now);
     const unhealthy = groups.flatMap((g) => g.rules.filter((r) => r.health !== 'ok').map((r) => `${g.name}/${r.name}: ${r.health} ${r.lastError ?? ''}`));
