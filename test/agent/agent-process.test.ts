@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startChild, waitFor } from '../support/processes.ts';
+import { startChild, waitFor, waitForListening } from '../support/processes.ts';
 import { startFlinkFixtureServer } from './flink-fixture-server.ts';
 import { parseObservationLine } from '../../agent/collect/observation.ts';
 
@@ -66,12 +66,15 @@ describe('flowpilot agent process', () => {
       '--rules', rules,
       '--webhook', `${webhook.url}/hook`,
       '--record', record,
-      '--scrape-interval', '500ms',
+      // The scrape timeout is capped at the interval. A Flink REST collection is many requests, answered
+      // here by this test process: at 500 ms it timed out on a loaded machine (the target read "down",
+      // its series went stale) and nothing below could hold.
+      '--scrape-interval', '2s',
       '--eval-interval', '1s',
     ], { cwd: ROOT, env: { ...process.env, FLOWPILOT_LOG_LEVEL: 'warn' } });
     t.after(() => agent.stop('SIGKILL'));
 
-    const base = await waitFor('the agent to listen', () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(agent.output())?.[1], 20_000);
+    const base = await waitForListening(agent);
     const query = async (q: string): Promise<any[]> => {
       const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(q)}`);
       const body = (await res.json()) as { status: string; data: { result: any[] } };
@@ -79,11 +82,15 @@ describe('flowpilot agent process', () => {
       return body.data.result;
     };
 
-    const up = await waitFor('both targets up', async () => {
+    let lastTargets = '';
+    const up = await waitFor('every target up', async () => {
       const r = await query('up');
-      return r.length === 2 && r.every((s) => s.value[1] === '1') ? r : null;
-    }, 15_000);
-    assert.deepEqual(up.map((s) => s.metric.job).sort(), ['demo', 'flink']);
+      if (r.length === 3 && r.every((s) => s.value[1] === '1')) return r;
+      lastTargets = JSON.stringify(((await (await fetch(`${base}/api/v1/targets`)).json()) as any).data.activeTargets.map((x: any) => [x.labels.job, x.health, x.lastError]));
+      return null;
+    }, 30_000).catch((err: Error) => { throw new Error(`${err.message}; targets ${lastTargets}`); });
+    // The agent keeps its own metrics too (scrape.self, job flowpilot-agent), as Prometheus scrapes itself.
+    assert.deepEqual(up.map((s) => s.metric.job).sort(), ['demo', 'flink', 'flowpilot-agent']);
     const demo = await query('demo_queue_length');
     assert.deepEqual(demo[0].metric, { __name__: 'demo_queue_length', instance: new URL(exporter.url).host, job: 'demo', queue: 'a' });
     assert.equal(demo[0].value[1], '42');
@@ -98,7 +105,7 @@ describe('flowpilot agent process', () => {
     assert.equal(apiAlerts.data.alerts[0].state, 'firing');
 
     const targets = (await (await fetch(`${base}/api/v1/targets`)).json()) as any;
-    assert.deepEqual(targets.data.activeTargets.map((x: any) => [x.labels.job, x.health]).sort(), [['demo', 'up'], ['flink', 'up']]);
+    assert.deepEqual(targets.data.activeTargets.map((x: any) => [x.labels.job, x.health]).sort(), [['demo', 'up'], ['flink', 'up'], ['flowpilot-agent', 'up']]);
     assert.match(targets.data.activeTargets.find((x: any) => x.labels.job === 'demo').lastError, /skipped 1 malformed line/);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /flowpilot_scrape_parse_errors_total\{job="demo"\} [1-9]/);
