@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startChild, waitFor } from '../support/processes.ts';
+import { startChild, waitFor, waitForListening } from '../support/processes.ts';
 import { startFlinkFixtureServer } from './flink-fixture-server.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -104,7 +104,7 @@ describe('flowpilot agent under hostile queries', () => {
       '--query.max-concurrency', '4',
     ], { cwd: ROOT, env: { ...process.env, FLOWPILOT_LOG_LEVEL: 'warn' } });
     t.after(() => agent.stop('SIGKILL'));
-    const base = await waitFor('the agent to listen', () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(agent.output())?.[1], 30_000);
+    const base = await waitForListening(agent);
 
     // Wait until everything runs: targets scraped, the rule group evaluated, decisions made.
     await waitFor('the demo target scraped', async () => {
@@ -267,7 +267,7 @@ describe('flowpilot agent under hostile queries', () => {
       join(ROOT, 'cli', 'main.ts'), 'agent', '--config', config, '--port', '0', '--rules', rules, '--scrape-interval', '500ms', '--eval-interval', '1s',
     ], { cwd: ROOT, env: { ...process.env, FLOWPILOT_LOG_LEVEL: 'warn' } });
     t.after(() => agent.stop('SIGKILL'));
-    const base = await waitFor('the agent to listen', () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(agent.output())?.[1], 30_000);
+    const base = await waitForListening(agent);
     type ApiRule = { name: string; health: string; lastError?: string; evaluationTime: number };
     type ApiGroup = { name: string; rules: ApiRule[]; evaluationTime: number; lastEvaluation: string };
     const groups = async (): Promise<ApiGroup[]> => ((await (await fetch(`${base}/api/v1/rules`)).json()) as { data: { groups: ApiGroup[] } }).data.groups;

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { missingBinaries, startChild, waitFor, type Child } from '../support/processes.ts';
+import { missingBinaries, startChild, waitFor, waitForListening, type Child } from '../support/processes.ts';
 import { instantQuery, startAlertmanager, startPrometheus, type PromServer } from '../support/prom-stack.ts';
 import { TestCluster } from '../engine/support/cluster.ts';
 import { shortenedRulePack } from '../support/rule-pack.ts';
@@ -85,7 +85,7 @@ function startAgent(args: string[]): Child {
 }
 
 async function agentUrl(agent: Child): Promise<string> {
-  return waitFor('the agent to listen', () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(agent.output())?.[1], 20_000);
+  return waitForListening(agent);
 }
 
 describe('alerting end to end', () => {

@@ -86,3 +86,21 @@ export function startChild(cmd: string, args: string[], opts: SpawnOptions = {})
     },
   };
 }
+
+/**
+ * The URL a flowpilot child prints once it listens. Start-up time grows with the machine's load
+ * (the child loads and strips its TypeScript sources first), so the wait is bounded by a long
+ * deadline, and ends at once, with the child's output, if the child exits before it listens.
+ */
+export async function waitForListening(child: Child, what = 'the agent', timeoutMs = 90_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(child.output())?.[1];
+    if (url) return url;
+    if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
+      throw new Error(`${what} exited (${child.proc.exitCode ?? child.proc.signalCode}) before it listened:\n${child.output().slice(-4000)}`);
+    }
+    if (Date.now() > deadline) throw new Error(`${what} did not listen within ${timeoutMs} ms:\n${child.output().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
