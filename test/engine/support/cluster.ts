@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const CLI = resolve(import.meta.dirname, '../../../cli/main.ts');
+const READY_TIMEOUT_MS = 60_000;
 
 export interface ProcInfo {
   child: ChildProcess;
@@ -36,7 +37,13 @@ function start(args: string[], dir: string): Promise<ProcInfo> {
     if (stderr.length > 200) stderr.shift();
   });
   return new Promise<ProcInfo>((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`process ${args.join(' ')} not ready in 15 s: ${stderr.join('')}`)), 15_000);
+    // Start-up time grows with the machine's load (the child loads its TypeScript sources first): the
+    // wait ends on the ready message or on the child's exit, and only a long deadline bounds it. A
+    // child that is not ready by then is killed, so its IPC channel cannot keep the test process alive.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`process ${args.join(' ')} not ready in ${READY_TIMEOUT_MS / 1000} s: ${stderr.join('')}`));
+    }, READY_TIMEOUT_MS);
     child.on('message', (m: Record<string, unknown>) => {
       if (m.type === 'ready') {
         clearTimeout(timer);
@@ -75,8 +82,16 @@ export class TestCluster {
     // The cluster's temp dir is where tests put savepoints: name it as the allowed root (there is no implicit one).
     const roots = ['-D', `flowpilot.savepoint.allowed-roots=${this.dir}`];
     this.jm = await start(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(this.dir, 'jm'), ...roots, ...d, ...jd], this.dir);
-    await Promise.all(Array.from({ length: this.opts.taskManagers }, () => this.addTaskManager()));
-    await this.waitFor(async () => (await this.rest<unknown[]>('/taskmanagers').then((r) => (r as unknown as { taskmanagers: unknown[] }).taskmanagers.length)) === this.opts.taskManagers, 10_000, 'TaskManagers registered');
+    try {
+      const added = await Promise.allSettled(Array.from({ length: this.opts.taskManagers }, () => this.addTaskManager()));
+      const failed = added.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      await this.waitFor(async () => (await this.rest<unknown[]>('/taskmanagers').then((r) => (r as unknown as { taskmanagers: unknown[] }).taskmanagers.length)) === this.opts.taskManagers, 30_000, 'TaskManagers registered');
+    } catch (err) {
+      // The caller never gets a cluster to stop: stop what did start, or it outlives the test.
+      await this.stop();
+      throw err;
+    }
     return this;
   }
 
