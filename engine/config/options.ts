@@ -12,6 +12,8 @@ import type { DebloatSettings } from '../network/buffer-debloater.ts';
 
 const ms = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const count = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
+/** A job-scope option set on the cluster: kept as given (a string) and checked when the JobManager starts. */
+const jobDefault = (description: string) => z.union([z.string(), z.number()]).transform(String).optional().describe(description);
 const bool = (def: boolean) => z.union([z.boolean(), z.enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False']).transform((v) => v.toLowerCase() === 'true')]).default(def);
 
 /** Options shared by both process types: heartbeats, restarts, network and metric views. */
@@ -57,6 +59,14 @@ export const jobManagerSchema = z.object({
   'state.dir': z.string().default('./flowpilot-state/jobmanager').describe('Directory for uploaded job modules and checkpoints.'),
   'flowpilot.savepoint.allowed-roots': z.string().default('').describe('Comma-separated directories that savepoint targets and restore paths must lie under (after `..` and symlinks are resolved). Empty: state.dir and state.savepoints.dir only (never the working directory).'),
   'state.savepoints.dir': z.string().optional().describe('Cluster default savepoint directory when a request names none (default <state.dir>/savepoints).'),
+  // Job-scope options given to the cluster (-D or flinkConfiguration) are every job's defaults, as in
+  // Flink, where a job's configuration starts from the cluster's; the job's own values win.
+  'execution.checkpointing.interval': jobDefault('Cluster default for jobs that set no checkpoint interval (Flink duration, e.g. 10s); checkpointing is off when neither sets it.'),
+  'execution.checkpointing.timeout': jobDefault('Cluster default of execution.checkpointing.timeout for jobs.'),
+  'execution.checkpointing.min-pause': jobDefault('Cluster default of execution.checkpointing.min-pause for jobs.'),
+  'execution.checkpointing.mode': jobDefault('Cluster default of execution.checkpointing.mode for jobs.'),
+  'execution.checkpointing.tolerable-failed-checkpoints': jobDefault('Cluster default of execution.checkpointing.tolerable-failed-checkpoints for jobs.'),
+  'execution.checkpointing.externalized-checkpoint-retention': jobDefault('Cluster default of execution.checkpointing.externalized-checkpoint-retention for jobs.'),
   'restart-strategy.type': z.enum(['fixed-delay', 'none', 'disable', 'exponential-delay']).default('fixed-delay').describe('Restart strategy after a failure.'),
   'restart-strategy.fixed-delay.attempts': count(2147483647, 0).describe('Restarts before the job fails (fixed-delay).'),
   'restart-strategy.fixed-delay.delay': ms(1000).describe('Pause before each restart (ms, fixed-delay).'),
@@ -149,3 +159,13 @@ function dropUndefined(input: Record<string, unknown>): Record<string, unknown> 
   for (const [k, v] of Object.entries(input)) if (v !== undefined) out[k] = v;
   return out;
 }
+
+/** The job-scope options of a JobManager configuration (the defaults every job's configuration starts from). */
+export const JOB_SCOPE_KEYS = [
+  'execution.checkpointing.interval',
+  'execution.checkpointing.timeout',
+  'execution.checkpointing.min-pause',
+  'execution.checkpointing.mode',
+  'execution.checkpointing.tolerable-failed-checkpoints',
+  'execution.checkpointing.externalized-checkpoint-retention',
+] as const satisfies ReadonlyArray<keyof JobManagerConfig>;

@@ -9,7 +9,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Logger } from '../../common/log.ts';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import { startOpsServer, type OpsServer } from '../../common/service-http.ts';
-import type { JobManagerConfig } from '../config/options.ts';
+import { JOB_SCOPE_KEYS, type JobManagerConfig } from '../config/options.ts';
+import { parseCheckpointConfig, parseDurationMs } from '../checkpoint/config.ts';
 import type { JobSubmission } from '../contracts/job-graph.ts';
 import { FlinkRegistry, type FlinkSample } from '../metrics/flink-registry.ts';
 import { ProcessMetrics } from '../metrics/process-metrics.ts';
@@ -70,10 +71,13 @@ export class JobManager {
   private readonly reactive: ReactiveScaler | null = null;
   /** HA services (engine/ha); null when high-availability.type is none. */
   private ha: HaServices | null = null;
+  /** Job-scope options set on the cluster: every job's configuration starts from them. */
+  private readonly jobDefaults: Record<string, string>;
 
   constructor(deps: JobManagerDeps) {
     this.config = deps.config;
     this.log = deps.log;
+    this.jobDefaults = clusterJobDefaults(deps.config);
     this.loader = deps.loader ?? loadJobProgram;
     const c = deps.config;
     this.updater = new ViewUpdater(c['metrics.view.update-interval']);
@@ -230,7 +234,7 @@ export class JobManager {
     const jobId = opts.jobId ?? newId();
     if (this.jobs.has(jobId)) throw new FlowpilotError('FP_REST_CONFLICT', `job ${jobId} already exists`);
     const built = restore?.graph ?? program.graph;
-    const graph = { ...built, jobId, config: { ...built.config, ...(opts.configuration ?? {}) } };
+    const graph = { ...built, jobId, config: { ...this.jobDefaults, ...built.config, ...(opts.configuration ?? {}) } };
     const checkpointRoot = await this.checkpointRoot(graph.config);
     const ha = this.ha;
     const job: JobMaster = new JobMaster({
@@ -246,7 +250,7 @@ export class JobManager {
       defaultSavepointDir: this.defaultSavepointDir,
       rebuild: async (s) => {
         const p = await this.loader(s);
-        return { ...p.graph, jobId, config: { ...p.graph.config, ...(opts.configuration ?? {}) } };
+        return { ...p.graph, jobId, config: { ...this.jobDefaults, ...p.graph.config, ...(opts.configuration ?? {}) } };
       },
       initialRestore,
       log: this.log,
@@ -408,6 +412,28 @@ export function parseVertexParallelismOverrides(text: string | undefined): Recor
       throw new FlowpilotError('FP_REST_BAD_REQUEST', `${VERTEX_OVERRIDES_KEY}: "${entry.trim()}" is not <32-hex vertex id>:<parallelism ≥ 1>`);
     }
     out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+/**
+ * The job-scope options of the cluster configuration, checked once (a bad value stops the
+ * JobManager at start, not a job later) and with durations in milliseconds, the form a job's own
+ * configuration carries them in (StreamExecutionEnvironment.enableCheckpointing(ms)).
+ */
+function clusterJobDefaults(config: JobManagerConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of JOB_SCOPE_KEYS) {
+    const v = config[key];
+    if (v !== undefined) out[key] = v;
+  }
+  try {
+    parseCheckpointConfig(out);
+  } catch (err) {
+    throw new FlowpilotError('FP_ENGINE_CONFIG', `invalid JobManager configuration: ${errorMessage(err)}`, { cause: err });
+  }
+  for (const key of ['execution.checkpointing.interval', 'execution.checkpointing.timeout', 'execution.checkpointing.min-pause'] as const) {
+    if (out[key] !== undefined) out[key] = String(parseDurationMs(out[key]));
   }
   return out;
 }

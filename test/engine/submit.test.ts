@@ -44,4 +44,14 @@ describe('job submission and cancellation', () => {
       /→ 400: .*jobvertex-parallelism-overrides/,
     );
   });
+
+  it('starts every job from the cluster\'s job-scope options (a -D checkpoint interval checkpoints a job that sets none) and refuses a bad one at start', async (t) => {
+    const cluster = await new TestCluster({ taskManagers: 1, slots: 2, jmDefine: ['execution.checkpointing.interval=300ms'] }).start();
+    t.after(() => cluster.stop());
+    const jobId = await cluster.submit(WORD_COUNT, ['--rate', '20'], 1);
+    const config = await cluster.rest<{ interval: number }>(`/jobs/${jobId}/checkpoints/config`);
+    assert.equal(config.interval, 300, 'the cluster\'s interval, in ms');
+    await cluster.waitFor(async () => (await cluster.rest<{ counts: { completed: number } }>(`/jobs/${jobId}/checkpoints`)).counts.completed >= 2, 20_000, 'checkpoints of a job that set no interval');
+    await assert.rejects(new TestCluster({ taskManagers: 0, jmDefine: ['execution.checkpointing.interval=soon'] }).start(), /execution\.checkpointing\.interval|not a duration/);
+  });
 });
