@@ -70,6 +70,8 @@ export class AgentProcess {
   /** The worker thread that answers the API's ad-hoc queries (docs/promql.md, "Isolation"). */
   queryPool: QueryPool | null = null;
   private readonly discoveries: KubePodDiscovery[] = [];
+  private readonly flinkClients = new Map<string, FlinkRestClient>();
+  private flinkHttp: HttpClientConfig | null | undefined;
   private retentionTimer: NodeJS.Timeout | null = null;
   private observationChain: Promise<void> = Promise.resolve();
   private readonly log: Logger;
@@ -170,10 +172,9 @@ export class AgentProcess {
 
     await this.scrapes.sync('static', staticTargets(cfg));
     if (cfg.scrape.self) await this.scrapes.sync('self', [selfTarget(this.registry, cfg.listen.host, this.server.port, cfg)]);
-    const flinkHttp = cfg.flink.httpConfig ? new HttpClientConfig(cfg.flink.httpConfig, 'flink.httpConfig') : null;
     for (const url of cfg.flink.urls) {
       const collector = new FlinkRestCollector({
-        client: new FlinkRestClient({ baseUrl: url, timeoutMs: cfg.flink.timeout, concurrency: cfg.flink.concurrency, ...(flinkHttp ? { http: flinkHttp.poolOptions(cfg.flink.timeout) } : {}) }),
+        client: this.flinkClient(url),
         perSubtaskMetrics: cfg.flink.samples && cfg.flink.perSubtaskMetrics,
         logger: this.log,
       });
@@ -227,6 +228,22 @@ export class AgentProcess {
     }
   }
 
+  /**
+   * The Flink REST client for a URL, one per URL for the whole process, so collection and
+   * actuation (the autoscaler's runtime) share its connection pool. Closed by stop().
+   */
+  flinkClient(url: string): FlinkRestClient {
+    let c = this.flinkClients.get(url);
+    if (!c) {
+      const cfg = this.config.flink;
+      // flink.httpConfig (TLS, credentials) applies to every Flink URL, collection and actuation alike.
+      this.flinkHttp ??= cfg.httpConfig ? new HttpClientConfig(cfg.httpConfig, 'flink.httpConfig') : null;
+      c = new FlinkRestClient({ baseUrl: url, timeoutMs: cfg.timeout, concurrency: cfg.concurrency, ...(this.flinkHttp ? { http: this.flinkHttp.poolOptions(cfg.timeout) } : {}) });
+      this.flinkClients.set(url, c);
+    }
+    return c;
+  }
+
   async stop(): Promise<void> {
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     await Promise.all(this.discoveries.map((d) => d.stop()));
@@ -236,6 +253,8 @@ export class AgentProcess {
     await this.notifier?.stop(2_000);
     await this.recorder?.close();
     await this.server?.close();
+    await Promise.all([...this.flinkClients.values()].map((c) => c.close().catch(() => undefined)));
+    this.flinkClients.clear();
     await this.queryPool?.stop();
     this.log.info('agent stopped');
   }

@@ -25,6 +25,7 @@ import { durationMs } from '../actuate/config.ts';
 import { CompressedStateStore } from '../actuate/journal/state-store.ts';
 import type { JournalStore } from '../actuate/journal/store.ts';
 import type { ActuationMode } from '../actuate/types.ts';
+import type { FlinkRestClient } from '../flink/rest-client.ts';
 import type { AgentConfig } from './config.ts';
 import type { ObservationHandler } from './agent.ts';
 import { operatorPolicy } from './operator-policy.ts';
@@ -34,6 +35,8 @@ export interface AutoscalerDeps {
   logger: Logger;
   /** This agent's identity for leases and events (the pod name in Kubernetes). */
   identity: string;
+  /** The agent's Flink REST client for actuation.flinkRestUrl (one pool with collection); closed by its owner. */
+  flink?: FlinkRestClient;
 }
 
 /** The agent's REST collections as an ObservationSource; `handler` is the agent's ObservationHandler. */
@@ -87,7 +90,9 @@ export class Autoscaler {
       ? null
       : createActuationRuntime(config.actuation, {
         log: this.log, registry: deps.registry, identity: deps.identity,
-        // Actions go to the Flink cluster collection reads (flink.urls), with the same TLS and credentials.
+        // The agent's own client for this URL when it has one (one pool with collection, already
+        // carrying flink.httpConfig); else actions go out with the same TLS and credentials.
+        ...(deps.flink ? { flink: deps.flink } : {}),
         ...(config.flink.httpConfig ? { flinkHttp: new HttpClientConfig(config.flink.httpConfig, 'flink.httpConfig').poolOptions(durationMs(config.actuation.restTimeout)) } : {}),
       });
     this.recorder = new DecisionRecorder({ capacity: this.filePolicy.history.maxDecisions, registry: deps.registry, logger: this.log });

@@ -102,12 +102,13 @@ export async function runAgent(flags: AgentFlags, onObservation?: ObservationHan
     onQuit: () => void shutdown(0),
   });
   if (!onObservation) {
-    autoscaler = new Autoscaler(config, { registry: agent.registry, logger, identity: process.env.POD_NAME ?? hostname() });
+    autoscaler = new Autoscaler(config, { registry: agent.registry, logger, identity: process.env.POD_NAME ?? hostname(), flink: agent.flinkClient(config.actuation.flinkRestUrl) });
     await autoscaler.start();
   }
   onShutdown(async () => {
-    await agent.stop();
+    // The autoscaler first: its actions in flight use the agent's Flink client, which agent.stop() closes.
     await autoscaler?.stop();
+    await agent.stop();
   });
   await agent.start();
   process.stdout.write(`flowpilot agent listening on ${agent.scheme}://${config.listen.host}:${agent.port}\n`);
