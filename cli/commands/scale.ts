@@ -54,19 +54,20 @@ export function register(program: Command): void {
   scale
     .command('simulate')
     .description('run the decision engine in closed loop against a plant model, beside the baselines')
-    .requiredOption('--trace <spec>', 'CSV file of "seconds,rate" rows, or synthetic:step|ramp|diurnal|spikes')
+    .requiredOption('--trace <spec>', 'CSV file of "seconds,rate" rows, or synthetic:step|ramp|diurnal|spikes|bursty|gaps|start-at-peak')
+    .option('--plant <name>', 'job4 (the 4-vertex job) or single (one vertex, one knob)', 'job4')
     .option('--policy <file>', 'scaling policy YAML')
     .option('--hours <n>', 'length of the run (default: the trace length)', Number)
     .option('--seed <n>', 'random seed', Number, 1)
     .option('--slo <seconds>', 'lag SLO in seconds', Number, 60)
     .option('--only <names>', 'comma-separated autoscalers: flowpilot,flink-autoscaler,hpa-cpu,aws-msf-cpu,static-peak')
     .option('--json', 'print JSON instead of a table')
-    .action(async (opts: { trace: string; policy?: string; hours?: number; seed: number; slo: number; only?: string; json?: boolean }) => {
-      const { compare, formatTable } = await import('../../agent/simulate/scenario.ts');
+    .action(async (opts: { trace: string; plant: string; policy?: string; hours?: number; seed: number; slo: number; only?: string; json?: boolean }) => {
+      const { compare, formatTable, plantByName } = await import('../../agent/simulate/scenario.ts');
       const { loadTrace } = await import('../../agent/simulate/traces.ts');
       const policy = await loadPolicy(opts.policy);
       const trace = loadTrace(opts.trace, opts.seed);
-      const results = compare({ trace, policy, seed: opts.seed, sloSec: opts.slo, ...(opts.hours ? { hours: opts.hours } : {}), ...(opts.only ? { only: opts.only.split(',') } : {}) });
+      const results = compare({ trace, policy, seed: opts.seed, sloSec: opts.slo, plant: plantByName(opts.plant), ...(opts.hours ? { hours: opts.hours } : {}), ...(opts.only ? { only: opts.only.split(',') } : {}) });
       process.stdout.write(opts.json ? `${JSON.stringify({ trace: trace.name, results }, null, 2)}\n` : `${formatTable(trace.name, results)}\n`);
     });
 
