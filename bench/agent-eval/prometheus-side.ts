@@ -76,7 +76,7 @@ function groupName(ruleGroup: string): string {
 }
 
 async function api<T>(base: string, path: string, params: Record<string, string> = {}): Promise<T> {
-  const res = await fetch(`${base}${path}?${new URLSearchParams(params)}`, { signal: AbortSignal.timeout(30_000) });
+  const res = await fetch(`${base}${path}?${new URLSearchParams(params)}`, { signal: AbortSignal.timeout(120_000) });
   const json = (await res.json()) as { status: string; data: T; error?: string };
   if (json.status !== 'success') throw new Error(`${path} failed: ${json.error ?? res.status}`);
   return json.data;
