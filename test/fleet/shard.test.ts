@@ -62,7 +62,8 @@ describe('fleet sharding', () => {
   });
 
   it('every job is acted on by exactly one replica, and the split is balanced', async () => {
-    await until(() => JOBS.every((u) => actors(u).length === 1), 'one actor per job', 10_000);
+    // all three registered and seen by all, then one actor per job
+    await until(() => Object.values(replicas).every((r) => r.liveMembers().length === 3) && JOBS.every((u) => actors(u).length === 1), 'one actor per job', 15_000);
     const counts: Record<string, number> = { r0: 0, r1: 0, r2: 0 };
     for (const u of JOBS) counts[actors(u)[0]!]!++;
     for (const n of Object.values(counts)) assert.ok(n >= 4 && n <= 18, `balanced: ${JSON.stringify(counts)}`);
