@@ -1,5 +1,5 @@
 /**
- * Renders the CLI reference (docs/cli.md) from the command tree itself, so the reference
+ * Renders the CLI reference (docs/reference/cli.md) from the command tree itself, so the reference
  * cannot drift from the flags: `node scripts/cli-reference.ts` rewrites the file, and
  * test/docs/cli-reference.test.ts fails when it is stale.
  */
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { buildProgram } from '../cli/program.ts';
 
-export const CLI_REFERENCE = join(import.meta.dirname, '..', 'docs', 'cli.md');
+export const CLI_REFERENCE = join(import.meta.dirname, '..', 'docs', 'reference', 'cli.md');
 
 function fullName(cmd: Command): string {
   const names: string[] = [];

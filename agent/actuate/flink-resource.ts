@@ -1,6 +1,6 @@
 /**
  * How a rescale is written into a Flink Kubernetes Operator resource so the operator carries it
- * out IN PLACE (docs/operator-rules.md lists each rule with the operator class it comes from):
+ * out IN PLACE (docs/design/operator-rules.md lists each rule with the operator class it comes from):
  * - FlinkDeployment, NATIVE mode (the default when spec.mode is absent): only
  *   `pipeline.jobvertex-parallelism-overrides` in spec.flinkConfiguration changes. That key is
  *   the one SCALE entry of the flinkConfiguration diff in NATIVE mode; spec.job.parallelism

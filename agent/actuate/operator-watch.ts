@@ -4,7 +4,7 @@
  * the job over Flink REST, folded into one verdict — carried out IN PLACE or as an UPGRADE
  * (the job was stopped and submitted again), and for how long the job was not RUNNING.
  * Pure: the realizer takes the samples; this module only reads them. The signals and the
- * operator classes they come from are listed in docs/operator-rules.md.
+ * operator classes they come from are listed in docs/design/operator-rules.md.
  */
 import type { FlinkResourceStatus } from './flink-resource.ts';
 

@@ -1,6 +1,6 @@
 /**
  * Builds the JobObservation the autoscaler reads from what the Flink REST collector fetched.
- * The type itself belongs to agent/scaling/observation.ts (it landed first; docs/replay.md
+ * The type itself belongs to agent/scaling/observation.ts (it landed first; docs/reference/replay.md
  * documents it); this module is the only place that maps REST figures onto it, so the decision
  * engine never sees REST shapes. Every figure is finite and non-negative, as the schema demands.
  *

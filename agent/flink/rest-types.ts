@@ -1,7 +1,7 @@
 /**
  * The parts of Flink's REST wire format (research/flink-api.md §1.3) the agent reads and writes,
  * for collection and actuation alike. Only the fields used are declared; everything is optional
- * where Flink versions differ (docs/real-flink.md lists which version sends what). Numbers Flink
+ * where Flink versions differ (docs/guide/real-flink.md lists which version sends what). Numbers Flink
  * cannot represent (NaN, ±Infinity) arrive as quoted strings ("NaN"), as Jackson writes them.
  */
 

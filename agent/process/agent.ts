@@ -67,7 +67,7 @@ export class AgentProcess {
   private notifier: Notifier | null = null;
   private recorder: ObservationRecorder | null = null;
   private server: AgentServer | null = null;
-  /** The worker thread that answers the API's ad-hoc queries (docs/promql.md, "Isolation"). */
+  /** The worker thread that answers the API's ad-hoc queries (docs/reference/promql.md, "Isolation"). */
   queryPool: QueryPool | null = null;
   private readonly discoveries: KubePodDiscovery[] = [];
   private readonly flinkClients = new Map<string, FlinkRestClient>();

@@ -1,7 +1,7 @@
 /**
  * The agent's configuration: one zod schema that gives every option its type, default and
  * description. It validates the YAML file (`--config FILE`), takes CLI flags on top, and feeds
- * the reference in docs/agent.md (`configReference()` renders it). Durations are written as
+ * the reference in docs/reference/agent.md (`configReference()` renders it). Durations are written as
  * Prometheus durations (`15s`, `2h`) and held in milliseconds. Nothing here reads process.env.
  */
 import { readFileSync } from 'node:fs';
@@ -46,7 +46,7 @@ function optionalDuration(description: string) {
     });
 }
 
-/** An http_config, one row in the reference (its fields are Prometheus's, listed in docs/access-control.md). */
+/** An http_config, one row in the reference (its fields are Prometheus's, listed in docs/guide/access-control.md). */
 function httpConfig(description: string) {
   return z.lazy(() => httpConfigSchema).optional().describe(description);
 }
@@ -85,7 +85,7 @@ export const agentConfigSchema = z
       .describe('the HTTP API (Prometheus-compatible /api/v1, /metrics, /healthz, /readyz)'),
     web: z
       .object({
-        configFile: z.string().optional().describe("Prometheus's --web.config.file: TLS, client certificates and basic auth for the HTTP API (docs/access-control.md)"),
+        configFile: z.string().optional().describe("Prometheus's --web.config.file: TLS, client certificates and basic auth for the HTTP API (docs/guide/access-control.md)"),
         enableLifecycle: z.boolean().default(false).describe("Prometheus's --web.enable-lifecycle: allow POST /-/reload and /-/quit"),
       })
       .strict()
@@ -103,7 +103,7 @@ export const agentConfigSchema = z
           .describe('store REST figures as samples under the reporter names; false when the same cluster\'s reporter endpoints are scraped too (observations only, no duplicate series)'),
         perSubtaskMetrics: z.boolean().default(true).describe('read task and operator metrics per subtask (series with subtask_index); only with samples'),
         concurrency: z.number().int().min(1).default(8).describe('Flink REST requests in flight at once'),
-        httpConfig: httpConfig("Prometheus's http_config for Flink REST: tls_config, basic_auth, authorization (docs/access-control.md)"),
+        httpConfig: httpConfig("Prometheus's http_config for Flink REST: tls_config, basic_auth, authorization (docs/guide/access-control.md)"),
       })
       .strict()
       .prefault({})
@@ -139,7 +139,7 @@ export const agentConfigSchema = z
         alertmanagers: z.array(z.url()).default([]).describe('Alertmanager base URLs (API v2)'),
         webhooks: z.array(z.url()).default([]).describe('webhook URLs that receive alert batches as JSON'),
         timeout: duration('10s', 'per-attempt timeout when sending alerts'),
-        httpConfig: httpConfig("Prometheus's http_config for the Alertmanagers: tls_config, basic_auth, authorization (docs/access-control.md)"),
+        httpConfig: httpConfig("Prometheus's http_config for the Alertmanagers: tls_config, basic_auth, authorization (docs/guide/access-control.md)"),
         webhookHttpConfig: httpConfig("Prometheus's http_config for the webhooks (kept apart from the Alertmanagers' credentials)"),
       })
       .strict()
@@ -165,14 +165,14 @@ export const agentConfigSchema = z
       .prefault({})
       .describe('PromQL'),
     record: z
-      .object({ file: z.string().optional().describe('append each JobObservation as one JSON line (docs/replay.md)') })
+      .object({ file: z.string().optional().describe('append each JobObservation as one JSON line (docs/reference/replay.md)') })
       .strict()
       .prefault({})
       .describe('observation recording for replay'),
     scaling: z
       .object({
-        policyFile: z.string().optional().describe('the scaling policy (YAML, docs/scaling-policy.md); default: the built-in policy'),
-        operatorKeys: z.boolean().default(true).describe('read job.autoscaler.* from each configured FlinkDeployment\'s flinkConfiguration under the policy file (docs/migrating-from-the-operator-autoscaler.md)'),
+        policyFile: z.string().optional().describe('the scaling policy (YAML, docs/reference/scaling-policy.md); default: the built-in policy'),
+        operatorKeys: z.boolean().default(true).describe('read job.autoscaler.* from each configured FlinkDeployment\'s flinkConfiguration under the policy file (docs/guide/migrating-from-the-operator-autoscaler.md)'),
         state: z
           .object({
             enabled: z.boolean().default(true).describe('save the autoscaler state (history, restart cost, fits, forecast, cool-downs) beside the intent journal'),
@@ -186,7 +186,7 @@ export const agentConfigSchema = z
       .strict()
       .prefault({})
       .describe('the autoscaler\'s decisions'),
-    actuation: actuationConfigSchema.prefault({}).describe('how decisions are carried out (docs/actuation.md); dryRun overrides the mode'),
+    actuation: actuationConfigSchema.prefault({}).describe('how decisions are carried out (docs/reference/actuation.md); dryRun overrides the mode'),
     dryRun: z.boolean().default(true).describe('recommend only: never act on the cluster'),
   })
   .strict();
@@ -218,7 +218,7 @@ export function parseAgentConfig(raw: unknown, where = 'config', text?: string, 
     const range = node?.range ?? parentNode?.range;
     if (range) loc = `${where}:${lineCol(text, range[0])}`;
   }
-  throw new FlowpilotError('FP_AGENT_CONFIG', `${loc}: ${path.join('.') || '(root)'}: ${issue.message}; see docs/agent.md for the options`);
+  throw new FlowpilotError('FP_AGENT_CONFIG', `${loc}: ${path.join('.') || '(root)'}: ${issue.message}; see docs/reference/agent.md for the options`);
 }
 
 /** Reads and validates a YAML config file. */
@@ -244,7 +244,7 @@ interface SchemaLike {
   _zod?: { def: SchemaLike['def'] };
 }
 
-/** Renders the schema as a Markdown table: key, description (with default). Used for docs/agent.md. */
+/** Renders the schema as a Markdown table: key, description (with default). Used for docs/reference/agent.md. */
 export function configReference(): string {
   const rows: string[] = ['| key | description |', '| --- | --- |'];
   const walk = (schema: unknown, prefix: string, isElement = false): void => {
@@ -277,5 +277,5 @@ export function configReference(): string {
   return rows.join('\n');
 }
 
-// `node agent/process/config.ts` prints the reference table that docs/agent.md embeds.
+// `node agent/process/config.ts` prints the reference table that docs/reference/agent.md embeds.
 if (import.meta.main) process.stdout.write(`${configReference()}\n`);

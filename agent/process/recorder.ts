@@ -1,6 +1,6 @@
 /**
  * `--record FILE`: appends every JobObservation the collector produces as one JSON line, in the
- * schema of agent/scaling/observation.ts (documented in docs/replay.md), so `flowpilot scale
+ * schema of agent/scaling/observation.ts (documented in docs/reference/replay.md), so `flowpilot scale
  * replay` can read the file back, with the alerts firing at that moment. Writes are queued on one append stream; a write error is
  * logged once and recording stops, never the agent.
  */
@@ -27,7 +27,7 @@ export class ObservationRecorder {
     });
   }
 
-  /** Writes one line; firing alerts go into the line's `alerts` (docs/replay.md) so replay sees the same vetoes. */
+  /** Writes one line; firing alerts go into the line's `alerts` (docs/reference/replay.md) so replay sees the same vetoes. */
   write(obs: JobObservation, alerts: Array<{ labels: Record<string, string> }> = []): void {
     if (this.failed) return;
     this.stream.write(`${JSON.stringify(alerts.length > 0 ? { ...obs, alerts } : obs)}\n`);

@@ -2,7 +2,7 @@
  * JobObservation: one observation of one job, everything the decision engine reads. The
  * collector builds it from Flink's REST API and metrics; `flowpilot agent --record` writes it
  * as one JSON line; `flowpilot scale replay` and the simulator feed it back. The schema is
- * documented in docs/replay.md and validated here with zod, so a bad line fails with its
+ * documented in docs/reference/replay.md and validated here with zod, so a bad line fails with its
  * line number and the field at fault.
  */
 import { z } from 'zod';
@@ -113,7 +113,7 @@ export function parseObservation(raw: unknown, where: string): JobObservation {
   if (!res.success) {
     const issue = res.error.issues[0]!;
     const path = issue.path.join('.') || '(root)';
-    throw new FlowpilotError('FP_OBSERVATION_INVALID', `${where}: field ${path}: ${issue.message}; see docs/replay.md for the schema`);
+    throw new FlowpilotError('FP_OBSERVATION_INVALID', `${where}: field ${path}: ${issue.message}; see docs/reference/replay.md for the schema`);
   }
   topologicalOrder(res.data.vertices);
   return res.data;

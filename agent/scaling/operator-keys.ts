@@ -5,7 +5,7 @@
  * mapped onto our policy. `operatorPolicyFragment` turns the configuration map into a partial
  * raw policy; `underPolicyFile` puts the policy file on top of it, so every key the file sets
  * wins. Each key is reported as applied (with what it became), ignored (with why), or invalid.
- * The table with the differences is docs/migrating-from-the-operator-autoscaler.md.
+ * The table with the differences is docs/guide/migrating-from-the-operator-autoscaler.md.
  */
 
 export const AUTOSCALER_PREFIX = 'job.autoscaler.';

@@ -1,5 +1,5 @@
 /**
- * Generates docs/scaling-policy.md from the policy schema: one row per key with its type,
+ * Generates docs/reference/scaling-policy.md from the policy schema: one row per key with its type,
  * default and description. `node agent/scaling/policy-docs.ts` rewrites the file;
  * `flowpilot scale policy-docs --check` and a test fail when the file is stale.
  */
@@ -92,7 +92,7 @@ export function policyDocs(): string {
   return out.join('\n');
 }
 
-export const policyDocsPath = join(import.meta.dirname, '..', '..', 'docs', 'scaling-policy.md');
+export const policyDocsPath = join(import.meta.dirname, '..', '..', 'docs', 'reference', 'scaling-policy.md');
 
 if (import.meta.main) {
   writeFileSync(policyDocsPath, policyDocs());

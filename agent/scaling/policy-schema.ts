@@ -1,7 +1,7 @@
 /**
  * The scaling policy schema: every tunable of the decision engine, with its default and a
  * description, in one zod schema. Validation, defaults and the generated reference
- * (docs/scaling-policy.md, see policy-docs.ts) all come from here, so no constant hides in
+ * (docs/reference/scaling-policy.md, see policy-docs.ts) all come from here, so no constant hides in
  * the model. Durations are written as seconds or as strings like "90s", "5m", "1h", "1d".
  */
 import { z } from 'zod';

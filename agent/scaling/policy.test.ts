@@ -58,7 +58,7 @@ describe('scaling policy', () => {
     assert.equal(policyForJob(p, 'x', 'orders-enrichment').scaleDown.delay, '1h');
   });
 
-  it('keeps docs/scaling-policy.md in step with the schema (run node agent/scaling/policy-docs.ts)', () => {
+  it('keeps docs/reference/scaling-policy.md in step with the schema (run node agent/scaling/policy-docs.ts)', () => {
     assert.equal(readFileSync(policyDocsPath, 'utf8'), policyDocs());
   });
 });

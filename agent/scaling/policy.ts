@@ -44,7 +44,7 @@ function locate(doc: Document, lc: LineCounter, file: string, path: readonly Pro
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')} (see docs/scaling-policy.md for the keys)`;
+  if (issue.code === 'unrecognized_keys') return `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')} (see docs/reference/scaling-policy.md for the keys)`;
   return issue.message;
 }
 
@@ -73,7 +73,7 @@ function policyProblems(raw: unknown, where: (path: readonly PropertyKey[], atKe
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
       for (const key of keys) {
         const path = key === undefined ? base : [...base, key];
-        const one = issue.code === 'unrecognized_keys' ? `unknown key "${String(key)}" (see docs/scaling-policy.md for the keys)` : describeIssue(issue);
+        const one = issue.code === 'unrecognized_keys' ? `unknown key "${String(key)}" (see docs/reference/scaling-policy.md for the keys)` : describeIssue(issue);
         problems.push(`${where(path, issue.code === 'unrecognized_keys')}: ${path.join('.') || 'policy'}: ${one}`);
       }
     }
@@ -114,7 +114,7 @@ export function parsePolicy(text: string, file = 'policy.yaml'): ScalingPolicy {
   }
   const raw: unknown = doc.toJS() ?? {};
   if (doc.contents !== null && !isMap(doc.contents)) {
-    throw new FlowpilotError('FP_POLICY_INVALID', `${file}:1:1: the policy must be a YAML mapping of keys (see docs/scaling-policy.md)`);
+    throw new FlowpilotError('FP_POLICY_INVALID', `${file}:1:1: the policy must be a YAML mapping of keys (see docs/reference/scaling-policy.md)`);
   }
   const where = (path: readonly PropertyKey[], atKey = false): string => locate(doc, lc, file, path, atKey);
   // Every problem is reported at once: the top level's, then each job's merged view (so a bad

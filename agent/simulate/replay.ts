@@ -65,14 +65,14 @@ export async function replay(o: ReplayOptions): Promise<{ lines: number; errors:
     let out: string;
     try {
       // Every line gets an answer, a blank one too: a closed-loop driver waits for one per line.
-      if (line.trim() === '') throw new Error('blank line; each line must be one observation object (docs/replay.md)');
+      if (line.trim() === '') throw new Error('blank line; each line must be one observation object (docs/reference/replay.md)');
       let raw: Record<string, unknown>;
       try {
         raw = JSON.parse(line) as Record<string, unknown>;
       } catch (err) {
-        throw new Error(`not JSON (${errorMessage(err)}); each line must be one observation object (docs/replay.md)`);
+        throw new Error(`not JSON (${errorMessage(err)}); each line must be one observation object (docs/reference/replay.md)`);
       }
-      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not a JSON object; each line must be one observation object (docs/replay.md)');
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not a JSON object; each line must be one observation object (docs/reference/replay.md)');
       const alerts = Array.isArray(raw.alerts) ? (raw.alerts as FiringAlert[]) : [];
       delete raw.alerts;
       const epoch = raw.epoch !== undefined ? parseEpoch(raw.epoch) : (o.epochMs ?? 0);

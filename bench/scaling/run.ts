@@ -147,7 +147,7 @@ export function report(runs: readonly Run[], note: string): { text: string; fail
     '## Scaling',
     '',
     note,
-    'Closed loop (agent/simulate/, docs/simulate.md): flowpilot (observing every 15 s) against the Flink Kubernetes Operator',
+    'Closed loop (agent/simulate/, docs/reference/simulate.md): flowpilot (observing every 15 s) against the Flink Kubernetes Operator',
     'autoscaler re-implemented with its defaults (60 s reconcile, 15 min window, 1 h scale-down interval), same plant, trace, seed.',
     'Plants: job4 = a 4-vertex job (partitioned source whose busy time under-reports, a parse map, a keyed sublinear enrichment',
     'over 128 key groups, a sink; 40 s restarts); single = one vertex, one knob (1000 rec/s per subtask, p^0.95, 20 s restarts).',

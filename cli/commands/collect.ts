@@ -1,7 +1,7 @@
 /**
  * `flowpilot collect --flink-url URL [--once]`: reads a Flink cluster over REST exactly as the
  * agent does (agent/collect/flink-rest.ts) and prints the JobObservation of every running job,
- * one JSON object per line on stdout, validated against the schema of docs/replay.md (so the
+ * one JSON object per line on stdout, validated against the schema of docs/reference/replay.md (so the
  * output can be fed to `flowpilot scale replay`). Without --once it repeats every --interval
  * until interrupted. Requests that failed without failing the collection go to stderr.
  */

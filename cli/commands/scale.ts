@@ -3,7 +3,7 @@
  *   replay [FILE|-]      decisions for recorded JSON-lines observations, one line out per line in
  *   simulate --trace T   closed-loop simulation against the plant model, with the baselines
  *   explain              the last decisions of a running agent, readably
- *   policy-docs          regenerate (or --check) docs/scaling-policy.md
+ *   policy-docs          regenerate (or --check) docs/reference/scaling-policy.md
  *   check-policy FILE    validate a policy file
  *   set                  a manual rescale through the agent's realizers (cli/scale/set.ts)
  * Implementations are imported lazily inside each action.
@@ -20,7 +20,7 @@ export function register(program: Command): void {
 
   scale
     .command('replay')
-    .description('read JSON-lines observations (docs/replay.md) and write one decision JSON per line, flushed per line')
+    .description('read JSON-lines observations (docs/reference/replay.md) and write one decision JSON per line, flushed per line')
     .argument('[file]', 'observations file, or - for stdin', '-')
     .option('--policy <file>', 'scaling policy YAML')
     .option('--full', 'write full decisions (model numbers per vertex) instead of the compact form')
@@ -97,7 +97,7 @@ export function register(program: Command): void {
 
   scale
     .command('policy-docs')
-    .description('regenerate docs/scaling-policy.md from the policy schema')
+    .description('regenerate docs/reference/scaling-policy.md from the policy schema')
     .option('--check', 'fail if the file is stale instead of writing it')
     .action(async (opts: { check?: boolean }) => {
       const { policyDocs, policyDocsPath } = await import('../../agent/scaling/policy-docs.ts');

@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .option('--agent-port <port>', 'the agent\'s HTTP API port', '9269')
     .option('--no-agent', 'do not start the agent')
     .option('--dry-run', 'the agent recommends only; by default it rescales the job in place')
-    .option('--policy <file>', 'scaling policy file for the agent (docs/scaling-policy.md)')
+    .option('--policy <file>', 'scaling policy file for the agent (docs/reference/scaling-policy.md)')
     .option('--with-prometheus', 'also start Prometheus and Alertmanager (when installed), preconfigured for the engine and the agent')
     .option('--no-live', 'no live status view')
     .option('-D, --define <key=value>', 'configuration option for every engine process (repeatable)', collect)

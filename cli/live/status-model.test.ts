@@ -7,7 +7,7 @@ const SRC = '1'.repeat(32);
 const MID = '2'.repeat(32);
 const SINK = '3'.repeat(32);
 
-/** Answers in the Flink REST and agent API shapes (docs/engine-rest.md, agent/server). */
+/** Answers in the Flink REST and agent API shapes (docs/reference/engine-rest.md, agent/server). */
 function raw(): RawStatus {
   return {
     time: 1_000_000,

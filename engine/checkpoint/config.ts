@@ -4,7 +4,7 @@
  * forms ("10 min", "30 s", "500 ms", or a bare number of milliseconds). Old keys
  * (state.checkpoints.dir, state.savepoints.dir, state.checkpoints.num-retained) are honoured
  * when the new key is absent. The zod schema is the one place that holds defaults and
- * descriptions; `describeCheckpointOptions` feeds docs/checkpoints.md.
+ * descriptions; `describeCheckpointOptions` feeds docs/design/checkpoints.md.
  */
 import path from 'node:path';
 import { z } from 'zod';

@@ -2,7 +2,7 @@
  * Typed configuration for the engine's processes. One zod schema per process type holds every
  * option under Flink's key name where Flink has one (heartbeat.timeout, taskmanager.numberOfTaskSlots,
  * restart-strategy.*, execution.buffer-timeout, ...), with its default and a description that
- * feeds `--help` and docs/engine-runtime.md. Values arrive as strings or numbers (CLI flags,
+ * feeds `--help` and docs/design/engine-runtime.md. Values arrive as strings or numbers (CLI flags,
  * `-D key=value`, job config) and are coerced and validated here, never read from process.env
  * deeper in the code.
  */

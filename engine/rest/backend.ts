@@ -3,7 +3,7 @@
  * (the JobManager, engine/jobmanager/). The backend speaks plain data: read-only views of
  * jobs, vertices, subtasks, TaskManagers and metric values, plus a few commands. It knows
  * nothing of HTTP, Flink's JSON field names or status codes; the REST layer turns these views
- * into Flink's wire format (docs/engine-rest.md) and maps thrown FlowpilotError codes to
+ * into Flink's wire format (docs/reference/engine-rest.md) and maps thrown FlowpilotError codes to
  * Flink's status codes (see REST_ERROR_STATUS below).
  *
  * Conventions: ids are strings (job, vertex, trigger: 32 lowercase hex; TaskManager: any

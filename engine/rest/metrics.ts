@@ -125,7 +125,7 @@ function summarize(xs: number[]): Record<Aggregation, number> {
 /**
  * Data skew in percent: the coefficient of variation (population standard deviation over the
  * mean) times 100, capped at 100; 0 when the mean is 0. (Flink ≥ 1.20's `skew`; the exact
- * formula was not checked against Flink's source, see docs/engine-rest.md.)
+ * formula was not checked against Flink's source, see docs/reference/engine-rest.md.)
  */
 export function skewPercent(xs: number[], avg: number): number {
   if (xs.length === 0 || avg === 0) return 0;

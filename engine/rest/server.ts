@@ -1,6 +1,6 @@
 /**
  * The engine's REST server, answering as Flink's JobManager REST endpoint does (see
- * docs/engine-rest.md). `createRestHandler` builds a request handler over a RestBackend that
+ * docs/reference/engine-rest.md). `createRestHandler` builds a request handler over a RestBackend that
  * works without listening (so the JobManager can mount /metrics, /healthz and the like in front
  * of it via `preHandle`); `createRestServer` binds it to a port with node:http, or node:https
  * when TLS is configured (optionally requiring client certificates).

@@ -1,6 +1,6 @@
 /**
  * End to end, short of a real cluster: the agent's flink-deployment realizer, the fake API
- * server, the fake operator MODEL (its rules in docs/operator-rules.md) and the ENGINE as the
+ * server, the fake operator MODEL (its rules in docs/design/operator-rules.md) and the ENGINE as the
  * Flink behind the FlinkDeployment (JobManager + TaskManager processes, adaptive scheduler). The
  * agent patches only the overrides key; the model takes the in-place path, PUTs the resource
  * requirements to the engine, and the job rescales without being stopped: same job id, same

@@ -7,6 +7,6 @@ describe('the CLI reference', () => {
   it('is the help of every command as the command tree defines it', async () => {
     const expected = await cliReference();
     assert.ok(expected.includes('`flowpilot agent`') && expected.includes('`flowpilot scale explain`'));
-    assert.equal(readFileSync(CLI_REFERENCE, 'utf8'), expected, 'docs/cli.md is stale: regenerate it with `node scripts/cli-reference.ts`');
+    assert.equal(readFileSync(CLI_REFERENCE, 'utf8'), expected, 'docs/reference/cli.md is stale: regenerate it with `node scripts/cli-reference.ts`');
   });
 });

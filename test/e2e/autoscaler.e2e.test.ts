@@ -94,7 +94,7 @@ async function waitForFinish(s: Scenario, agent: AgentChild, timeoutMs: number):
 }
 
 function figures(label: string, data: object): void {
-  // One line per scenario, for docs/e2e.md and the report.
+  // One line per scenario, for docs/design/e2e.md and the report.
   console.log(`# e2e ${label}: ${JSON.stringify(data)}`);
 }
 

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatReports, inputsOf, runFuzz, runInputs } from './run.ts';
 
-/** The short CI run; the long run is `node test/fuzz/run.ts --cases 5000` (docs/development.md). */
+/** The short CI run; the long run is `node test/fuzz/run.ts --cases 5000` (docs/design/development.md). */
 const CI_CASES = 150;
 
 describe('fuzz harness', () => {

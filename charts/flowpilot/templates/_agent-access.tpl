@@ -1,5 +1,5 @@
 {{/*
-Access control of the agent (docs/access-control.md): the web config (TLS, client certificates,
+Access control of the agent (docs/guide/access-control.md): the web config (TLS, client certificates,
 basic auth) and its Secrets, the lifecycle flag, and the Secrets the agent's clients read their
 certificates, tokens and passwords from (Prometheus http_config *_file paths).
 */}}

@@ -1,4 +1,4 @@
-{{/* The agent's config file (see docs/agent.md); flags in the container args refer to it. */}}
+{{/* The agent's config file (see docs/reference/agent.md); flags in the container args refer to it. */}}
 {{- define "flowpilot.agentConfig" -}}
 listen:
   host: 0.0.0.0

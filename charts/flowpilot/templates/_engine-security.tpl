@@ -1,5 +1,5 @@
 {{/*
-The engine's REST access control and TLS (docs/engine-rest.md "Access control and TLS"):
+The engine's REST access control and TLS (docs/reference/engine-rest.md "Access control and TLS"):
 Flink's web.*.enable switches, rest.bind-address and security.ssl.rest.* as JobManager
 --define arguments, the certificate Secret's volume, and its name.
 */}}
@@ -74,7 +74,7 @@ Flink's web.*.enable switches, rest.bind-address and security.ssl.rest.* as JobM
 {{- fail "engine.rest.tls.mutual needs the client CA: engine.rest.tls.ca, or ca.crt in engine.rest.tls.existingSecret" }}
 {{- end }}
 {{- if and .Values.agent.enabled (not .Values.agent.flinkHttpConfig.tls_config) }}
-{{- fail "engine.rest.tls.enabled: the agent sidecar reaches REST over TLS only with agent.flinkHttpConfig.tls_config (ca_file, server_name matching the certificate, and cert_file/key_file for engine.rest.tls.mutual) and the Secret in agent.clientSecrets; see docs/access-control.md" }}
+{{- fail "engine.rest.tls.enabled: the agent sidecar reaches REST over TLS only with agent.flinkHttpConfig.tls_config (ca_file, server_name matching the certificate, and cert_file/key_file for engine.rest.tls.mutual) and the Secret in agent.clientSecrets; see docs/guide/access-control.md" }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -254,7 +254,7 @@ export function watchJob(restUrl: string, name: string): { stop(): Promise<{ max
   };
 }
 
-/** Writes an agent config file (docs/agent.md schema) and returns its path. */
+/** Writes an agent config file (docs/reference/agent.md schema) and returns its path. */
 export function writeAgentConfig(path: string, cfg: Record<string, unknown>): string {
   writeFileSync(path, stringify(cfg));
   return path;

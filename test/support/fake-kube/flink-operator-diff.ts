@@ -2,7 +2,7 @@
  * A MODEL, for tests, of how the Flink Kubernetes Operator classifies a spec change — NOT the
  * operator. It covers the fields flowpilot writes or could write when it rescales; each rule
  * names the operator class it is taken from (apache/flink-kubernetes-operator, main branch,
- * read in July 2026; docs/operator-rules.md has the same table):
+ * read in July 2026; docs/design/operator-rules.md has the same table):
  * - DiffType order IGNORE < SCALE < UPGRADE < SAVEPOINT_REDEPLOY; a spec's diff type is the
  *   largest of its field diffs (api/diff/DiffType.from).
  * - A field with @SpecDiff(value, mode=…) gets `value` only in those modes and UPGRADE in the

@@ -1,7 +1,7 @@
 /**
  * A MODEL, for tests, of the Flink Kubernetes Operator reconciling FlinkDeployments and
  * FlinkSessionJobs in the fake API server — NOT the operator. It implements only the path a
- * rescale takes, with the operator's rules (each cites its class; docs/operator-rules.md):
+ * rescale takes, with the operator's rules (each cites its class; docs/design/operator-rules.md):
  * - First sight: the resource is deployed; status gets a RUNNING job, reconciliation DEPLOYED,
  *   lifecycle STABLE, and lastReconciledSpec `{spec, resource_metadata}` (ReconciliationUtils,
  *   SpecUtils.writeSpecWithMeta). STANDALONE: a `<name>-taskmanager` Deployment appears.

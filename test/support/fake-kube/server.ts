@@ -13,7 +13,7 @@
  * subresource) it served. It does NOT implement: admission, defaulting, full OpenAPI
  * validation, server-side apply, field managers, finalizers, garbage collection, real
  * controllers (only Deployment/StatefulSet status.replicas follows spec), cluster-scoped
- * resources, discovery, or set-based label selectors. See docs/fake-kube-apiserver.md.
+ * resources, discovery, or set-based label selectors. See docs/design/fake-kube-apiserver.md.
  */
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
