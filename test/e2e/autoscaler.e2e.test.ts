@@ -70,7 +70,10 @@ function policyFor(s: Scenario, path: string): string {
   return writeTestPolicy(path, {
     // The default settle: the 8 s metric window blends the old and the new level for a while
     // after the drop, so the agent waits until its window holds the new level and steps down once.
-    scaleDown: { delay: '12s' },
+    // Time is compressed (a 12 s delay stands for 20 min), and so is the look-back for recent peaks
+    // (1 h by default): a scale-down must still be expected to hold over the cool-down plus the
+    // restart payback time, which the look-back never goes below.
+    scaleDown: { delay: '12s', peakLookback: '10s' },
     limits: { slotSharing: true, maxParallelism: 8, vertices: { [s.enrich]: { min: 2, max: 8 } } },
   });
 }

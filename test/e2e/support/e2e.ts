@@ -178,7 +178,7 @@ export function writeTestPolicy(path: string, overrides: Record<string, unknown>
     catchUp: '30s',
     backlog: { lagThreshold: '30s' },
     cooldown: '10s',
-    scaleDown: { delay: '12s' },
+    scaleDown: { delay: '12s', peakLookback: '10s' },
     restart: { prior: '5s', absorbShortOverloads: false },
     effectiveness: { enabled: false },
     forecast: { enabled: false },
