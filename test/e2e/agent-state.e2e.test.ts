@@ -43,6 +43,7 @@ describe('the agent keeps its autoscaler state across a SIGKILL', () => {
     const vertices = (await jobView(cluster.restUrl, jobId))!.vertices;
     const enrich = vertices.find((v) => /Enrich/.test(v.name))!.id;
     const source = vertices.find((v) => /^Source/.test(v.name))!.id;
+    const windows = vertices.find((v) => v.id !== enrich && v.id !== source)!.id;
 
     const tmp = tempDir('fp-e2e-state-');
     cleanups.push(() => tmp.remove());
@@ -51,7 +52,8 @@ describe('the agent keeps its autoscaler state across a SIGKILL', () => {
       scaleDown: { delay: '2s', minGain: 0 },
       // The x4 step needs 3-7 enrichment subtasks: capped at 4, the first scale-up is the last one, so
       // whatever the restarted agent refuses comes from the state it restored, not from a rescale of its own.
-      limits: { slotSharing: true, maxParallelism: 8, vertices: { [enrich]: { min: 2, max: 4 }, [source]: { min: 2, max: 2 } } },
+      // The source and the (idle) window vertex stay where they are, so the only rescale is that scale-up.
+      limits: { slotSharing: true, maxParallelism: 8, vertices: { [enrich]: { min: 2, max: 4 }, [source]: { min: 2, max: 2 }, [windows]: { min: 2, max: 2 } } },
     });
     const args = ['--flink-url', cluster.restUrl, '--no-dry-run', '--actuation', 'in-place', '--policy', policy, '--journal', join(tmp.dir, 'journal'), ...SCRAPE];
     const first = await startAgent(args, { cwd: tmp.dir });
@@ -64,7 +66,7 @@ describe('the agent keeps its autoscaler state across a SIGKILL', () => {
     });
     const up = first.rescales()[0]!;
     const upTo = (up.parallelism as Record<string, number>)[enrich]!;
-    assert.ok(upTo > 2, 'the enrichment vertex grew');
+    assert.ok(upTo > 2, `the enrichment vertex grew: ${JSON.stringify(first.rescales().map((r) => [r.parallelism, r.reasons]))}`);
     // The restart cost is learned once records flow again at the new parallelism (prior: 5 s).
     const learned = await waitUntil('the restart cost to be learned', 40_000, () =>
       decisions(first).find((d) => d.time > action.time && d.restart_cost_sec !== 5)?.restart_cost_sec as number | undefined).catch((err: Error) => {
