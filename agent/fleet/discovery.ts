@@ -137,6 +137,19 @@ export class FleetDiscovery {
   }
 
   private evaluate(kind: FlinkKind, obj: Obj): void {
+    this.evaluateOne(kind, obj);
+    // A session job's endpoint comes from its session cluster: when that FlinkDeployment appears or
+    // changes (it may be cached after the job), the session jobs that name it are evaluated again.
+    if (kind !== 'FlinkDeployment') return;
+    const ns = obj.metadata?.namespace ?? '';
+    for (const m of [...this.managed.values()]) {
+      if (m.job.kind !== 'FlinkSessionJob' || m.job.namespace !== ns) continue;
+      const sj = this.informers.get(`FlinkSessionJob/${ns}`)?.inf.get(m.job.name, ns) ?? this.informers.get('FlinkSessionJob/')?.inf.get(m.job.name, ns);
+      if (sj && sj.spec?.deploymentName === obj.metadata?.name) this.evaluateOne('FlinkSessionJob', sj);
+    }
+  }
+
+  private evaluateOne(kind: FlinkKind, obj: Obj): void {
     const uid = obj.metadata?.uid;
     if (!uid) return;
     const prev = this.managed.get(uid);

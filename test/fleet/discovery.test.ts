@@ -67,8 +67,9 @@ describe('fleet discovery', () => {
     kube.server.putObject(FD, 'flink', fd('session', {}, { 'rest.port': '8082' }));
     kube.server.putObject(FSJ, 'flink', { metadata: { name: 'sj', annotations: { 'flowpilot.io/autoscale': 'true' } },
       spec: { deploymentName: 'session', job: { jarURI: 'local:///opt/flink/job.jar', parallelism: 2, upgradeMode: 'stateless' } } });
-    await until(() => has('start', 'sj'), 'start sj');
-    assert.equal(events.find((e) => e.job.name === 'sj')!.job.restUrl, 'http://session-rest.flink.svc:8082');
+    // The job may be seen before its session cluster is cached: it is then updated when the cluster is.
+    await until(() => events.some((e) => e.job.name === 'sj' && e.job.restUrl === 'http://session-rest.flink.svc:8082'), 'sj on the session cluster Service');
+    assert.equal(disc.jobs().find((j) => j.name === 'sj')!.restUrl, 'http://session-rest.flink.svc:8082');
   });
 
   it('a policy change is an update; an unrelated change is not', async () => {
