@@ -2,7 +2,7 @@
  * The README's "A short tour", run as written from a copy of the committed tree (what a fresh clone
  * holds; node_modules linked from this checkout in place of `npm install`). `up` runs with the
  * README's arguments plus --no-live and free ports; the other commands get those ports in place of
- * the defaults the README shows (8081 REST, 9249 JobManager metrics, 9250 TaskManager 1, 9269 agent).
+ * the defaults the README shows (8081 REST, 9249 JobManager metrics, 9250-9252 the three TaskManagers, 9269 agent).
  * Every command must exit 0 and print something, so a `grep` on the wrong port fails the test.
  */
 import { after, before, describe, test } from 'node:test';
@@ -68,6 +68,8 @@ describe('README tour, from a copy of the committed tree', { skip: gitMissing ? 
       .replaceAll('localhost:8081', `localhost:${ports.rest}`)
       .replaceAll('localhost:9249', `localhost:${ports.metrics}`)
       .replaceAll('localhost:9250', `localhost:${ports.metrics + 1}`)
+      .replaceAll('localhost:9251', `localhost:${ports.metrics + 2}`)
+      .replaceAll('localhost:9252', `localhost:${ports.metrics + 3}`)
       .replace(/^bin\/flowpilot scale explain\b/, `bin/flowpilot scale explain --url http://127.0.0.1:${ports.agent}`);
 
   test('the tour starts the stack with `up` and lists the commands it promises', async () => {
