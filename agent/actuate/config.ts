@@ -3,20 +3,28 @@
  * option (where the journal lives, how to reach Flink and Kubernetes, leader election, timing,
  * per-job submission and Kubernetes targets, periodic savepoints, disaster recovery, memory
  * advice). `parseActuationConfig` validates and fills defaults; errors name the option path.
- * Durations are numbers of seconds or strings such as "500ms", "30s", "5m", "1h".
+ * Durations are numbers of seconds or Prometheus durations such as "500ms", "30s", "5m", "1h30m"
+ * (common/duration.ts).
  */
 import { z } from 'zod';
-import { FlowpilotError } from '../../common/errors.ts';
+import { parsePromDuration, parseSecondsOrPromDuration } from '../../common/duration.ts';
+import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const duration = () => z.union([z.number().min(0), z.string().regex(DURATION, 'a duration such as "30s", "5m" or a number of seconds')]);
+const duration = () =>
+  z.union([
+    z.number().min(0),
+    z.string().superRefine((s, ctx) => {
+      try {
+        parsePromDuration(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `a duration such as "30s", "5m" or a number of seconds: ${errorMessage(err)}` });
+      }
+    }),
+  ]);
 
-/** A configured duration in milliseconds. */
+/** A configured duration in milliseconds (validated by the schema). */
 export function durationMs(d: number | string): number {
-  if (typeof d === 'number') return d * 1000;
-  const m = DURATION.exec(d)!;
-  return Number(m[1]) * UNIT_MS[m[2]!]!;
+  return parseSecondsOrPromDuration(d);
 }
 
 const jobTarget = z.object({

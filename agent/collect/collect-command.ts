@@ -3,7 +3,7 @@
  * shared Flink REST client, its observations validated and printed as JSON lines.
  */
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
-import { parseDuration } from '../rules/duration.ts';
+import { parsePromDuration } from '../../common/duration.ts';
 import { FlinkRestClient } from '../flink/rest-client.ts';
 import { FlinkRestCollector } from './flink-rest.ts';
 import { parseObservation } from './observation.ts';
@@ -23,7 +23,7 @@ interface Streams {
 
 function duration(value: string, flag: string): number {
   try {
-    return parseDuration(value);
+    return parsePromDuration(value);
   } catch (err) {
     throw new FlowpilotError('FP_CLI_USAGE', `${flag}: ${errorMessage(err)}`);
   }

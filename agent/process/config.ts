@@ -8,42 +8,42 @@ import { readFileSync } from 'node:fs';
 import { parseDocument, LineCounter } from 'yaml';
 import { z } from 'zod';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
-import { parsePromDuration } from '../server/params.ts';
+import { parsePromDuration } from '../../common/duration.ts';
 import { actuationConfigSchema } from '../actuate/config.ts';
 import { httpConfigSchema } from '../http/http-config.ts';
 
 /** The default port: outside Flink's usual reporter range (9249–9260) and Prometheus's 9090. */
 export const DEFAULT_PORT = 9269;
 
+/** Marks a string schema as a Prometheus duration, for the generated CLI flags and docs. */
+export const DURATION_FORMAT = 'prometheus-duration';
+
+/** Turns a Prometheus duration string into milliseconds, as a zod issue on failure. */
+function toMs(s: string, ctx: z.RefinementCtx): number {
+  try {
+    return parsePromDuration(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration: ${errorMessage(err)}` });
+    return z.NEVER;
+  }
+}
+
 function duration(def: string, description: string) {
   return z
     .string()
+    .meta({ format: DURATION_FORMAT })
     .default(def)
     .describe(`${description} (duration, default ${def})`)
-    .transform((s, ctx) => {
-      const ms = parsePromDuration(s);
-      if (ms === null) {
-        ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration; write e.g. 15s, 1m, 2h` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+    .transform(toMs);
 }
 
 function optionalDuration(description: string) {
   return z
     .string()
+    .meta({ format: DURATION_FORMAT })
     .optional()
     .describe(`${description} (duration)`)
-    .transform((s, ctx) => {
-      if (s === undefined) return undefined;
-      const ms = parsePromDuration(s);
-      if (ms === null) {
-        ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration; write e.g. 15s, 1m, 2h` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+    .transform((s, ctx) => (s === undefined ? undefined : toMs(s, ctx)));
 }
 
 /** An http_config, one row in the reference (its fields are Prometheus's, listed in docs/guide/access-control.md). */

@@ -5,7 +5,7 @@
  */
 import { formatMatcher } from '../tsdb/matchers.ts';
 import type { AtModifier, Expr, VectorSelector } from './ast.ts';
-import { formatDuration } from './lexical.ts';
+import { formatPromDuration as formatDuration } from '../../common/duration.ts';
 
 function formatNumber(v: number): string {
   if (Number.isNaN(v)) return 'NaN';

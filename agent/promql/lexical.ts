@@ -5,7 +5,7 @@
  * then UTF-8, so an escaped byte sequence that is not valid UTF-8 yields U+FFFD and is
  * later refused where a valid name is required.
  */
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+import { parsePromDuration, tryParsePromDuration } from '../../common/duration.ts';
 
 /** Parses a number literal; returns NaN-with-flag via null when the text is not a number. */
 export function parseNumberLiteral(text: string): number | null {
@@ -17,45 +17,20 @@ export function parseNumberLiteral(text: string): number | null {
   if (/^[+-]?0x[0-9a-f]+$/i.test(t)) return (t.startsWith('-') ? -1 : 1) * parseInt(t.replace(/^[+-]?0x/i, ''), 16);
   if (/^[+-]?0[0-7]+$/.test(t)) return (t.startsWith('-') ? -1 : 1) * parseInt(t.replace(/^[+-]?0/, ''), 8);
   if (/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t)) return Number(t);
-  const d = parseDurationMs(t.replace(/^[+-]/, ''));
+  const d = tryParsePromDuration(t.replace(/^[+-]/, ''));
   if (d !== null) return ((t.startsWith('-') ? -1 : 1) * d) / 1000;
   return null;
 }
 
-/** Parses `1h30m`, `5m`, `100ms` or a plain (float) number of seconds into ms; null when invalid. */
-export function parseDurationMs(text: string): number | null {
+/**
+ * Decodes a duration literal: `1h30m`, `5m`, `100ms` (common/duration.ts), or a plain (float or
+ * hex) number of seconds. Returns ms; throws DurationError.
+ */
+export function decodeDurationLiteral(text: string): number {
   const t = text.trim();
   if (/^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t)) return Math.round(Number(t) * 1000);
   if (/^0x[0-9a-f]+$/i.test(t)) return parseInt(t.slice(2), 16) * 1000;
-  const re = /(\d+)(ms|s|m|h|d|w|y)/gy;
-  let total = 0;
-  let pos = 0;
-  let lastUnitIdx = -1;
-  const order = ['y', 'w', 'd', 'h', 'm', 's', 'ms'];
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(t)) !== null) {
-    const idx = order.indexOf(m[2]!);
-    if (idx <= lastUnitIdx) return null;
-    lastUnitIdx = idx;
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    pos = re.lastIndex;
-  }
-  if (pos !== t.length || t.length === 0) return null;
-  return total;
-}
-
-/** Formats ms as Prometheus prints a duration (`1h30m`, `5m`, `0s`). */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  let out = ms < 0 ? '-' : '';
-  let r = Math.abs(ms);
-  for (const [u, f] of [['y', 31_536_000_000], ['w', 604_800_000], ['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
-    if (r >= f) {
-      out += `${Math.floor(r / f)}${u}`;
-      r %= f;
-    }
-  }
-  return out;
+  return parsePromDuration(t);
 }
 
 const SIMPLE_ESCAPES: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 92, '"': 34, "'": 39 };

@@ -13,7 +13,8 @@ import { newMatcher, type LabelMatcher, type MatchType } from '../tsdb/matchers.
 import type {
   AggregateOp, AtModifier, BinaryOp, Cardinality, Expr, PosRange, ValueType, VectorMatching, VectorSelector,
 } from './ast.ts';
-import { decodeStringLiteral, parseDurationMs, parseNumberLiteral } from './lexical.ts';
+import { decodeDurationLiteral, decodeStringLiteral, parseNumberLiteral } from './lexical.ts';
+import { DurationError, MAX_PROM_DURATION_MS } from '../../common/duration.ts';
 import { checkExpr, exprType as typeOf } from './typecheck.ts';
 import { FUNCTION_SIGNATURES } from './functions-sig.ts';
 import { normalizeTrailingDots, parseError } from './source-text.ts';
@@ -35,9 +36,6 @@ const AGG_OPS: Record<string, AggregateOp> = {
   Sum: 'sum', Avg: 'avg', Count: 'count', Min: 'min', Max: 'max', Group: 'group', Stddev: 'stddev', Stdvar: 'stdvar',
   Topk: 'topk', Bottomk: 'bottomk', CountValues: 'count_values', Quantile: 'quantile', LimitK: 'limitk', LimitRatio: 'limit_ratio',
 };
-
-/** The longest duration Go's int64 nanoseconds can hold, in ms. */
-const MAX_DURATION_MS = 9_223_372_036_854;
 
 type Tok =
   | { t: 'operand'; e: Expr }
@@ -300,10 +298,15 @@ class Builder {
     if (n.name !== 'NumberDurationLiteralInDurationContext' && n.name !== 'NumberDurationLiteral') {
       return this.fail(n.from, `unsupported duration expression ${JSON.stringify(this.src(n))} (experimental)`);
     }
-    const ms = parseDurationMs(this.src(n));
-    if (ms === null) return this.fail(n.from, `bad duration syntax: ${JSON.stringify(this.src(n))}`);
-    // Go's time.Duration holds about 292 years; Prometheus refuses longer ones.
-    if (ms > MAX_DURATION_MS) return this.fail(n.from, 'duration out of range');
+    let ms: number;
+    try {
+      ms = decodeDurationLiteral(this.src(n));
+    } catch (err) {
+      if (err instanceof DurationError && err.problem === 'range') return this.fail(n.from, 'duration out of range');
+      return this.fail(n.from, `bad duration syntax: ${JSON.stringify(this.src(n))}`);
+    }
+    // Go's time.Duration holds about 292 years; Prometheus refuses longer ones (here: float seconds).
+    if (ms > MAX_PROM_DURATION_MS) return this.fail(n.from, 'duration out of range');
     return ms;
   }
 

@@ -24,7 +24,6 @@ export {
   type RuleManagerOptions,
 } from './manager.ts';
 export { assertNoProblems, DEFAULT_RULE_LOAD_LIMITS, formatProblem, loadRuleFiles, parseRuleFile, type GroupDef, type RuleDef, type RuleFile, type RuleLoadLimits, type RuleProblem } from './rulefile.ts';
-export { formatDuration, parseDuration } from './duration.ts';
 export { engineQueryFunc, type Alert, type AlertState, type NotifierAlert, type RuleAppender, type RuleHealth, type RuleQueryFunc, type RuleSample } from './types.ts';
 export { compileTemplate, expandAlertTemplate, type CompiledTemplate } from './template/index.ts';
 export { runUnitTestFile, runUnitTests, type UnitTestResult } from './unittest/runner.ts';

@@ -76,7 +76,7 @@ describe('rule file loading', () => {
       '    rules: []', //                             24
     ].join('\n');
     assert.deepEqual(problems(text), [
-      'r.yml:3:15: group "bad": bad "interval": not a valid duration string: "1x" (use units ms, s, m, h, d, w, y such as 1m30s) [FP_RULE_DURATION]',
+      'r.yml:3:15: group "bad": bad "interval": unknown unit "x" in duration "1x" at character 2 (one of y w d h m s ms) [FP_RULE_DURATION]',
       'r.yml:6:30: group "bad", rule 1, "Broken": could not parse expression: 1:16: parse error: unclosed left parenthesis [FP_RULE_EXPR]',
       'r.yml:8:38: group "bad", rule 1, "Broken": annotation "summary": template: __alert_Broken:1: function "nope" not defined [FP_RULE_TEMPLATE]',
       'r.yml:9:17: group "bad", rule 2, "bad name": invalid recording rule name: bad name [FP_RULE_NAME]',

@@ -10,7 +10,7 @@ import { open } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, type Node as YamlNode, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { FlowpilotError, type ErrorCode } from '../../common/errors.ts';
 import { parseExpr, type Expr } from '../promql/index.ts';
-import { DurationError, parseDuration } from './duration.ts';
+import { DurationError, parsePromDuration } from '../../common/duration.ts';
 import { compileTemplate, syntaxErrorMessage, TemplateSyntaxError, type CompiledTemplate } from './template/index.ts';
 import { DEFAULT_YAML_LIMITS, keyText, SafeYamlDocument, type YamlLimits } from './rulefile-yaml.ts';
 
@@ -184,10 +184,10 @@ class FileParser {
       return null;
     }
     try {
-      return parseDuration(s);
+      return parsePromDuration(s);
     } catch (err) {
       const msg = err instanceof DurationError ? err.message : String(err);
-      this.report('FP_RULE_DURATION', this.at(node), `${ctx}bad "${what}": ${msg} (use units ms, s, m, h, d, w, y such as 1m30s)`);
+      this.report('FP_RULE_DURATION', this.at(node), `${ctx}bad "${what}": ${msg}`);
       return null;
     }
   }

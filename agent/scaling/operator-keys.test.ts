@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { excludedPeriod, flinkDurationSeconds, flinkMemoryMiB, operatorPolicyFragment, underPolicyFile } from './operator-keys.ts';
+import { excludedPeriod, flinkMemoryMiB, operatorPolicyFragment, underPolicyFile } from './operator-keys.ts';
 import { policyFromRaw, policyForJob } from './policy.ts';
 import { isActive } from './schedule.ts';
 
@@ -96,14 +96,14 @@ describe('the operator\'s job.autoscaler.* keys', () => {
   });
 
   it('reads Flink durations and memory sizes, and reports what it cannot read', () => {
-    assert.equal(flinkDurationSeconds('500'), 0.5, 'no unit is milliseconds');
-    assert.equal(flinkDurationSeconds('1 h'), 3600);
-    assert.equal(flinkDurationSeconds('2days'), 172_800);
-    assert.equal(flinkDurationSeconds('5 fortnights'), null);
     assert.equal(flinkMemoryMiB('64g'), 65_536);
     assert.equal(flinkMemoryMiB('512 mb'), 512);
     const m = operatorPolicyFragment({ 'job.autoscaler.metrics.window': 'soon', 'job.autoscaler.target.utilization': '1.5', 'job.autoscaler.quota.memory': '64g', 'job.autoscaler.quota.cpu': '32' });
     assert.deepEqual(m.invalid.map((k) => k.key).sort(), ['job.autoscaler.metrics.window', 'job.autoscaler.target.utilization']);
+    assert.match(m.invalid.find((k) => k.key === 'job.autoscaler.metrics.window')!.note, /not a Flink duration .*"soon" is not a duration: it does not start with a number/);
+    const d = operatorPolicyFragment({ 'job.autoscaler.metrics.window': '500', 'job.autoscaler.stabilization.interval': '2 min', 'job.autoscaler.restart.time': '5 fortnights' });
+    assert.equal((d.policy as { metricsWindow?: number }).metricsWindow, 0.5, 'no unit is milliseconds');
+    assert.deepEqual(d.invalid.map((k) => k.key), ['job.autoscaler.restart.time']);
     const p = policyFromRaw(m.policy, 'test');
     assert.equal(p.limits.quotaMemoryMb, 65_536);
     assert.equal(p.limits.quotaCpu, 32);

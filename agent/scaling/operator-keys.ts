@@ -7,6 +7,8 @@
  * wins. Each key is reported as applied (with what it became), ignored (with why), or invalid.
  * The table with the differences is docs/guide/migrating-from-the-operator-autoscaler.md.
  */
+import { parseFlinkDuration } from '../../common/duration.ts';
+import { errorMessage } from '../../common/errors.ts';
 
 export const AUTOSCALER_PREFIX = 'job.autoscaler.';
 const OLD_PREFIX = 'kubernetes.operator.job.autoscaler.';
@@ -46,28 +48,6 @@ const IGNORED: Record<string, string> = {
   'observed-true-processing-rate.switch-threshold': 'see observed-true-processing-rate.lag-threshold',
   'observed-true-processing-rate.min-observations': 'see observed-true-processing-rate.lag-threshold',
 };
-
-/**
- * A Flink duration (TimeUtils.parseDuration): an integer and an optional unit; no unit means
- * milliseconds. Returns seconds, or null when it does not parse.
- */
-export function flinkDurationSeconds(text: string): number | null {
-  const m = /^\s*(\d+)\s*([a-zµ]*)\s*$/i.exec(text);
-  if (!m) return null;
-  const n = Number(m[1]);
-  const unit = m[2]!.toLowerCase();
-  const table: Array<[string[], number]> = [
-    [['', 'ms', 'milli', 'millis', 'millisecond', 'milliseconds'], 1e-3],
-    [['ns', 'nano', 'nanos', 'nanosecond', 'nanoseconds'], 1e-9],
-    [['µs', 'us', 'micro', 'micros', 'microsecond', 'microseconds'], 1e-6],
-    [['s', 'sec', 'secs', 'second', 'seconds'], 1],
-    [['m', 'min', 'minute', 'minutes'], 60],
-    [['h', 'hour', 'hours'], 3600],
-    [['d', 'day', 'days'], 86400],
-  ];
-  for (const [names, f] of table) if (names.includes(unit)) return n * f;
-  return null;
-}
 
 /** A Flink MemorySize ("4g", "512 mb", "1073741824"): returns MiB, or null. */
 export function flinkMemoryMiB(text: string): number | null {
@@ -161,8 +141,12 @@ export function operatorPolicyFragment(conf: Readonly<Record<string, unknown>>):
   const dur = (key: string, path: string[]): void => {
     if (!keys.has(key)) return;
     used.add(key);
-    const s = flinkDurationSeconds(keys.get(key)!);
-    if (s === null) return invalid(key, 'not a Flink duration (e.g. "5 min", "30s", "1h")');
+    let s: number;
+    try {
+      s = parseFlinkDuration(keys.get(key)!) / 1000;
+    } catch (err) {
+      return invalid(key, `not a Flink duration (e.g. "5 min", "30s", "1h"): ${errorMessage(err)}`);
+    }
     setIn(out.policy, path, s);
     applied(key, `${path.join('.')} = ${s} s`);
   };

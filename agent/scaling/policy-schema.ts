@@ -2,24 +2,37 @@
  * The scaling policy schema: every tunable of the decision engine, with its default and a
  * description, in one zod schema. Validation, defaults and the generated reference
  * (docs/reference/scaling-policy.md, see policy-docs.ts) all come from here, so no constant hides in
- * the model. Durations are written as seconds or as strings like "90s", "5m", "1h", "1d".
+ * the model. Durations are written as seconds or as Prometheus durations like "90s", "5m", "1h30m",
+ * "1d" (common/duration.ts).
  */
 import { z } from 'zod';
+import { parsePromDuration, parseSecondsOrPromDuration } from '../../common/duration.ts';
+import { errorMessage } from '../../common/errors.ts';
 
-const durationPattern = /^\d+(\.\d+)?(ms|s|m|h|d)$/;
 export const duration = () =>
-  z.union([z.number().min(0), z.string().regex(durationPattern, 'a duration such as "30s", "5m", "1h" or a number of seconds')]);
+  z.union([
+    z.number().min(0),
+    z.string().superRefine((s, ctx) => {
+      try {
+        parsePromDuration(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `a duration such as "30s", "5m", "1h30m" or a number of seconds: ${errorMessage(err)}` });
+      }
+    }),
+  ]);
 export type Duration = number | string;
 
-const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
 const cache = new Map<string, number>();
-/** A policy duration in seconds. */
+/** A policy duration in seconds (NaN when it is not one; the schema refuses those first). */
 export function seconds(d: Duration): number {
   if (typeof d === 'number') return d;
   let v = cache.get(d);
   if (v === undefined) {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(d);
-    v = m ? Number(m[1]) * units[m[2]!]! : Number.NaN;
+    try {
+      v = parseSecondsOrPromDuration(d) / 1000;
+    } catch {
+      v = Number.NaN;
+    }
     cache.set(d, v);
   }
   return v;

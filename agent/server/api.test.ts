@@ -9,7 +9,8 @@ import { PromQLEngine } from '../promql/index.ts';
 import { RuleManager } from '../rules/manager.ts';
 import { engineQueryFunc } from '../rules/types.ts';
 import { AgentApi, startAgentServer, type AgentServer } from './api.ts';
-import { goExp, goTime, parsePromDuration } from './params.ts';
+import { goExp, goTime } from './params.ts';
+import { tryParsePromDuration as parsePromDuration } from '../../common/duration.ts';
 
 const T0 = 1_700_000_000_000;
 

@@ -5,6 +5,8 @@
  * values for JSON (RFC 3339 with trimmed fractional digits, `%e` floats).
  */
 import type http from 'node:http';
+import { parsePromApiDuration } from '../../common/duration.ts';
+import { errorMessage } from '../../common/errors.ts';
 
 export class ApiError extends Error {
   readonly errorType: 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal' | 'not_found' | 'unavailable';
@@ -45,24 +47,6 @@ export async function readForm(req: http.IncomingMessage, url: URL): Promise<URL
   return form;
 }
 
-const UNITS: Record<string, number> = { y: 365 * 86_400_000, w: 7 * 86_400_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-
-/** A Prometheus duration (`1h30m`, `500ms`) in ms, or null. */
-export function parsePromDuration(s: string): number | null {
-  if (s === '0') return 0;
-  const re = /(\d+)(ms|y|w|d|h|m|s)/y;
-  let total = 0;
-  let i = 0;
-  while (i < s.length) {
-    re.lastIndex = i;
-    const m = re.exec(s);
-    if (!m) return null;
-    total += Number(m[1]) * UNITS[m[2]!]!;
-    i = re.lastIndex;
-  }
-  return s.length === 0 ? null : total;
-}
-
 /** Prometheus's parseTime: float seconds or RFC 3339. Returns ms. */
 export function parseTimeParam(value: string | null, name: string, fallbackMs?: number): number {
   if (value === null || value === '') {
@@ -80,15 +64,13 @@ export function parseTimeParam(value: string | null, name: string, fallbackMs?: 
   throw new ApiError('bad_data', `invalid parameter "${name}": cannot parse "${value}" to a valid timestamp`);
 }
 
-/** Prometheus's parseDuration for API params: float seconds or a duration. Returns ms. */
+/** Prometheus's parseDuration for API params: float seconds or a duration (common/duration.ts). Returns ms. */
 export function parseDurationParam(value: string, name: string): number {
-  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value)) {
-    const secs = Number(value);
-    if (Number.isFinite(secs)) return Math.round(secs * 1000);
+  try {
+    return parsePromApiDuration(value);
+  } catch (err) {
+    throw new ApiError('bad_data', `invalid parameter "${name}": ${errorMessage(err)}`);
   }
-  const d = parsePromDuration(value);
-  if (d !== null) return d;
-  throw new ApiError('bad_data', `invalid parameter "${name}": cannot parse "${value}" to a valid duration`);
 }
 
 /** Go's time.Time JSON form (RFC 3339 with nanoseconds, trailing zeros trimmed), in UTC. */

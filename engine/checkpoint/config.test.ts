@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isFlowpilotError } from '../../common/errors.ts';
-import { checkpointConfigView, describeCheckpointOptions, parseCheckpointConfig, parseDurationMs } from './config.ts';
+import { checkpointConfigView, describeCheckpointOptions, parseCheckpointConfig } from './config.ts';
 
 describe('checkpoint configuration', () => {
   it('has Flink\'s defaults and leaves periodic checkpoints off without an interval', () => {
@@ -45,9 +45,13 @@ describe('checkpoint configuration', () => {
     }
   });
 
-  it('parses duration units like Flink\'s TimeUtils', () => {
-    assert.deepEqual(['1500', '2 s', '3min', '1 h', '1d', '250ms', '1.5 s'].map(parseDurationMs), [1500, 2000, 180_000, 3_600_000, 86_400_000, 250, 1500]);
-    assert.throws(() => parseDurationMs('1 fortnight'));
+  it('reads durations as Flink\'s TimeUtils does, naming the key of a bad one', () => {
+    for (const [text, ms] of [['1500', 1500], ['2 s', 2000], ['3min', 180_000], ['1 h', 3_600_000], ['1d', 86_400_000], ['250ms', 250], ['1500000 µs', 1500]] as const) {
+      assert.equal(parseCheckpointConfig({ 'execution.checkpointing.timeout': text }).timeoutMs, ms, text);
+    }
+    for (const bad of ['1 fortnight', '1.5 s', '-1 s', '']) {
+      assert.throws(() => parseCheckpointConfig({ 'execution.checkpointing.timeout': bad }), (e) => isFlowpilotError(e, 'FP_CHECKPOINT_CONFIG') && e.message.includes('execution.checkpointing.timeout'), bad);
+    }
   });
 
   it('describes every option with its default for the docs', () => {

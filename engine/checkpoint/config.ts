@@ -1,45 +1,32 @@
 /**
  * Checkpoint and savepoint configuration under Flink's keys, read from a job's config map
- * (JobGraph.config merged over the cluster config by the caller). Durations accept Flink's
- * forms ("10 min", "30 s", "500 ms", or a bare number of milliseconds). Old keys
+ * (JobGraph.config merged over the cluster config by the caller). Durations are Flink's
+ * (common/duration.ts: "10 min", "30 s", "500 ms", or a bare number of milliseconds). Old keys
  * (state.checkpoints.dir, state.savepoints.dir, state.checkpoints.num-retained) are honoured
  * when the new key is absent. The zod schema is the one place that holds defaults and
  * descriptions; `describeCheckpointOptions` feeds docs/design/checkpoints.md.
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { FlowpilotError } from '../../common/errors.ts';
+import { parseFlinkDuration } from '../../common/duration.ts';
+import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import type { CheckpointConfigView } from '../contracts/checkpoints.ts';
 
-const UNIT_MS: Array<[RegExp, number]> = [
-  [/^(ms|milli|millis|millisecond|milliseconds)$/, 1],
-  [/^(s|sec|secs|second|seconds)$/, 1000],
-  [/^(m|min|mins|minute|minutes)$/, 60_000],
-  [/^(h|hour|hours)$/, 3_600_000],
-  [/^(d|day|days)$/, 86_400_000],
-];
-
-/** Parses Flink's duration syntax into milliseconds; a bare number is milliseconds. */
-export function parseDurationMs(value: string | number): number {
-  if (typeof value === 'number') return value;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
-  if (!m) throw new Error(`"${value}" is not a duration (examples: 10 min, 30 s, 500 ms, 60000)`);
-  const n = Number(m[1]);
-  const unit = m[2]!.toLowerCase();
-  if (unit === '') return n;
-  for (const [re, factor] of UNIT_MS) if (re.test(unit)) return Math.round(n * factor);
-  throw new Error(`"${value}" has an unknown time unit "${m[2]}" (use ms, s, min, h or d)`);
-}
-
-const durationBase = (min: number) =>
+/**
+ * A Flink duration option as a zod schema: the text (or a YAML number of milliseconds) in
+ * whole milliseconds, as Flink's Duration.toMillis() (micro- and nanoseconds truncate).
+ */
+export const flinkDurationMs = () =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     try {
-      return parseDurationMs(v);
+      return Math.floor(parseFlinkDuration(v));
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      ctx.addIssue({ code: 'custom', message: errorMessage(err) });
       return z.NEVER;
     }
-  }).pipe(z.number().int().min(min));
+  });
+
+const durationBase = (min: number) => flinkDurationMs().pipe(z.number().int().min(min));
 const duration = (def: number, min = 0) => durationBase(min).default(def);
 const optionalDuration = (min = 0) => durationBase(min).optional();
 

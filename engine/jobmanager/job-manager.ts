@@ -10,7 +10,8 @@ import type { Logger } from '../../common/log.ts';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import { startOpsServer, type OpsServer } from '../../common/service-http.ts';
 import { JOB_SCOPE_KEYS, type JobManagerConfig } from '../config/options.ts';
-import { parseCheckpointConfig, parseDurationMs } from '../checkpoint/config.ts';
+import { parseCheckpointConfig } from '../checkpoint/config.ts';
+import { parseFlinkDuration } from '../../common/duration.ts';
 import type { JobSubmission } from '../contracts/job-graph.ts';
 import { FlinkRegistry, type FlinkSample } from '../metrics/flink-registry.ts';
 import { ProcessMetrics } from '../metrics/process-metrics.ts';
@@ -433,7 +434,7 @@ function clusterJobDefaults(config: JobManagerConfig): Record<string, string> {
     throw new FlowpilotError('FP_ENGINE_CONFIG', `invalid JobManager configuration: ${errorMessage(err)}`, { cause: err });
   }
   for (const key of ['execution.checkpointing.interval', 'execution.checkpointing.timeout', 'execution.checkpointing.min-pause'] as const) {
-    if (out[key] !== undefined) out[key] = String(parseDurationMs(out[key]));
+    if (out[key] !== undefined) out[key] = String(Math.floor(parseFlinkDuration(out[key])));
   }
   return out;
 }

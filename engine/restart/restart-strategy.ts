@@ -12,19 +12,11 @@
  */
 import { z } from 'zod';
 import { FlowpilotError } from '../../common/errors.ts';
-import { parseDurationMs } from '../checkpoint/config.ts';
+import { flinkDurationMs } from '../checkpoint/config.ts';
 
 const INT_MAX = 2147483647;
 
-const durationMs = (def: number) =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
-    try {
-      return parseDurationMs(v);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  }).pipe(z.number().int().min(0)).default(def);
+const durationMs = (def: number) => flinkDurationMs().pipe(z.number().int().min(0)).default(def);
 
 export const restartConfigSchema = z.object({
   'restart-strategy.type': z.string().optional().describe('none (off, disable), fixed-delay or exponential-delay; absent: exponential-delay with checkpointing, else none.'),

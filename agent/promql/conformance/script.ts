@@ -5,7 +5,8 @@
  * block, as in Prometheus's harness. Deprecated forms (eval_fail, eval_ordered,
  * eval_warn, eval_info, expected_fail_message/regexp) are mapped onto `expect` lines.
  */
-import { parseDurationMs } from '../lexical.ts';
+import { errorMessage } from '../../../common/errors.ts';
+import { decodeDurationLiteral } from '../lexical.ts';
 
 export interface LoadCommand { kind: 'load'; line: number; stepMs: number; series: string[]; nhcb: boolean }
 export interface ClearCommand { kind: 'clear'; line: number }
@@ -38,9 +39,12 @@ export type Command = LoadCommand | ClearCommand | EvalCommand | UnsupportedComm
 
 function duration(text: string, line: number): number {
   const neg = text.startsWith('-');
-  const ms = parseDurationMs(neg ? text.slice(1) : text);
-  if (ms === null) throw new Error(`line ${line}: bad duration ${JSON.stringify(text)}`);
-  return neg ? -ms : ms;
+  try {
+    const ms = decodeDurationLiteral(neg ? text.slice(1) : text);
+    return neg ? -ms : ms;
+  } catch (err) {
+    throw new Error(`line ${line}: bad duration ${JSON.stringify(text)}: ${errorMessage(err)}`, { cause: err });
+  }
 }
 
 function unquote(s: string): string {

@@ -10,7 +10,7 @@ import { formatFloat } from './gofmt.ts';
 import { sprint, sprintf, sprintln } from './printf.ts';
 import type { TemplateFunc } from './exec.ts';
 import { GoDuration, GoHTML, GoInt, GoMap, GoStruct, GoTime, goTypeName, isTrue, type GoValue } from './values.ts';
-import { parseDuration } from '../duration.ts';
+import { parsePromDuration } from '../../../common/duration.ts';
 
 export interface QuerySample {
   labels: Record<string, string>;
@@ -327,7 +327,7 @@ export function templateFuncs(ctx: TemplateContext): Map<string, TemplateFunc> {
     }
   });
   f.set('externalURL', () => ctx.externalURL);
-  f.set('parseDuration', (d) => parseDuration(str(d, 'parseDuration')) / 1000);
+  f.set('parseDuration', (d) => parsePromDuration(str(d, 'parseDuration')) / 1000);
   return f;
 }
 

@@ -14,7 +14,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Documen
 import { errorMessage } from '../../../common/errors.ts';
 import { PromQLEngine } from '../../promql/index.ts';
 import { labelsFromRecord, MemoryStorage, compareLabels, type Labels } from '../../tsdb/index.ts';
-import { formatDuration, parseDuration } from '../duration.ts';
+import { formatPromDuration as formatDuration, parsePromDuration } from '../../../common/duration.ts';
 import { AlertingRule } from '../alerting.ts';
 import { RuleGroup } from '../group.ts';
 import { formatProblem, loadRuleFiles } from '../rulefile.ts';
@@ -64,7 +64,7 @@ function checkFields(node: unknown, allowed: string[], type: string, lc: LineCou
   return out;
 }
 
-const dur = (s: string | undefined, dflt: number): number => (s === undefined || s === null ? dflt : parseDuration(String(s)));
+const dur = (s: string | undefined, dflt: number): number => (s === undefined || s === null ? dflt : parsePromDuration(String(s)));
 
 /**
  * Go's yaml decoder fills a string field with a plain scalar's source text, whatever YAML type it

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { expandValues, parseSeriesDescription } from './series.ts';
-import { formatDuration, parseDuration } from '../duration.ts';
 
 describe('expanding series notation', () => {
   const table: Array<[string, Array<number | 'stale' | null>]> = [
@@ -28,27 +27,5 @@ describe('expanding series notation', () => {
     assert.deepEqual({ ...parseSeriesDescription('{__name__="x",a="\\"q\\""}') }, { __name__: 'x', a: '"q"' });
     assert.throws(() => parseSeriesDescription('up{job=~"a"}'), /only = matchers/);
     assert.throws(() => parseSeriesDescription('sum(up)'), /not a series selector/);
-  });
-});
-
-describe('Prometheus durations', () => {
-  it('parses and prints them like Prometheus', () => {
-    const table: Array<[string, number, string]> = [
-      ['0', 0, '0s'],
-      ['90s', 90_000, '1m30s'],
-      ['1h30m', 5_400_000, '1h30m'],
-      ['2d', 172_800_000, '2d'],
-      ['1w', 604_800_000, '1w'],
-      ['1y', 31_536_000_000, '1y'],
-      ['1500ms', 1500, '1s500ms'],
-    ];
-    for (const [src, ms, printed] of table) {
-      assert.equal(parseDuration(src), ms, src);
-      assert.equal(formatDuration(ms), printed, src);
-    }
-  });
-
-  it('refuses what Prometheus refuses', () => {
-    for (const bad of ['', '1.5m', '5 minutes', '1m1h', '1h1h', '-1m', 'm']) assert.throws(() => parseDuration(bad), Error, bad);
   });
 });
