@@ -13,6 +13,7 @@
 export type * from './ast.ts';
 export { parseExpr, exprType } from './parser.ts';
 export { formatExpr } from './format.ts';
+export { prettify } from './pretty.ts';
 export type { MatrixSeries, QueryData, QueryResult, VectorSample } from './value.ts';
 export { formatValue, toApiData } from './value.ts';
 export type { EngineOptions, QueryOptions } from './options.ts';

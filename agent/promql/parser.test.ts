@@ -95,7 +95,10 @@ describe('parseExpr', () => {
 
 describe('formatExpr', () => {
   const exprs = [
-    'sum by (job) (rate(flink_records_total{job="etl", vertex=~"src.*"}[5m] offset 1m))',
+    'sum by (job) (rate(flink_records_total{job="etl",vertex=~"src.*"}[5m] offset 1m))',
+    'up{instance="a",job="b"} @ 100.000 offset 5m',
+    'a + ignoring () group_left () b',
+    'label_replace(x, "d\\x00", "\\té", "s", "")',
     'a / on (b) group_left (c) d',
     'topk(3, x) > bool 2',
     'max_over_time(rate(x[1m])[1h30m:1m] @ 100.000)',

@@ -1,7 +1,7 @@
 /**
  * The read-only parts of Prometheus's HTTP API that Grafana's Prometheus data source and
  * Prometheus's own UI use beside queries: metric metadata (`/metadata`, `/targets/metadata`),
- * `/format_query`, `/status/config|flags|tsdb|buildinfo` and `/alertmanagers`. Shapes follow
+ * `/format_query` (Prometheus's prettifier), `/status/config|flags|tsdb|buildinfo` and `/alertmanagers`. Shapes follow
  * Prometheus's web/api/v1; the data comes from the agent (its scrape targets' `# TYPE`/`# HELP`,
  * its effective configuration, its store). The agent's PromQL follows Prometheus 3 (the 3.x
  * conformance scripts, left-open ranges, no `holt_winters`), so buildinfo claims that version.
@@ -9,7 +9,7 @@
 import { stringify } from 'yaml';
 import type { FamilyMetadata } from '../collect/prometheus-text.ts';
 import type { TargetHealth } from '../collect/scraper.ts';
-import { formatExpr, parseExpr } from '../promql/index.ts';
+import { parseExpr, prettify } from '../promql/index.ts';
 import type { TsdbStatus } from '../tsdb/index.ts';
 import { ApiError } from './params.ts';
 
@@ -100,7 +100,7 @@ export function statusRoute(rest: string, form: Form, src: StatusSource, version
     case 'format_query': {
       const q = form.get('query') ?? '';
       try {
-        return { data: formatExpr(parseExpr(q)) };
+        return { data: prettify(parseExpr(q)) };
       } catch (err) {
         throw new ApiError('bad_data', `invalid parameter "query": ${(err as Error).message}`);
       }
