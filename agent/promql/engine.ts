@@ -19,6 +19,7 @@ import { parseExpr } from './parser.ts';
 import { canceledError, promErrorType, timeoutError, toQueryError } from './errors.ts';
 import { exprType } from './typecheck.ts';
 import type { MatrixSeries, QueryData, QueryResult, VectorSample } from './value.ts';
+import { timedStorage } from './stats.ts';
 
 /** Steps evaluated per chunk by the async rangeQuery before yielding to the event loop. */
 const RANGE_CHUNK_STEPS = 120;
@@ -82,7 +83,9 @@ export class PromQLEngine {
 
   private instant(query: string | Expr, timeMs: number, opts: QueryOptions): QueryResult {
     const { expr, text } = this.prepare(query);
+    opts.stats?.initSteps(timeMs, timeMs, 1);
     const { value, warnings, infos } = this.run(expr, text, timeMs, timeMs, 1, opts);
+    const sortStarted = opts.stats !== undefined ? performance.now() : 0;
     let data: QueryData;
     switch (value.type) {
       case 'scalar': data = { resultType: 'scalar', result: { t: timeMs, value: value.vs[0]! } }; break;
@@ -96,6 +99,7 @@ export class PromQLEngine {
         break;
       }
     }
+    if (opts.stats !== undefined) opts.stats.sortMs += performance.now() - sortStarted;
     return { data, warnings, infos };
   }
 
@@ -114,7 +118,9 @@ export class PromQLEngine {
     if (t !== 'vector' && t !== 'scalar') {
       throw new FlowpilotError('FP_PROMQL_EXEC', `invalid expression type "${t === 'matrix' ? 'range vector' : t}" for range query, must be Scalar or instant Vector`);
     }
+    opts.stats?.initSteps(startMs, endMs, stepMs);
     const { value, warnings, infos } = this.run(expr, text, startMs, endMs, stepMs, opts, whole);
+    const sortStarted = opts.stats !== undefined ? performance.now() : 0;
     let result: MatrixSeries[];
     if (value.type === 'scalar') {
       const timestamps: number[] = [];
@@ -126,6 +132,7 @@ export class PromQLEngine {
         .map((s) => ({ metric: s.metric, timestamps: s.ts, values: s.vs }))
         .sort((a, b) => { const ka = labelsKey(a.metric), kb = labelsKey(b.metric); return ka < kb ? -1 : ka > kb ? 1 : 0; });
     } else throw execError('unexpected result type for range query');
+    if (opts.stats !== undefined) opts.stats.sortMs += performance.now() - sortStarted;
     return { data: { resultType: 'matrix', result }, warnings, infos };
   }
 
@@ -159,6 +166,9 @@ export class PromQLEngine {
     const merged = new Map<string, MatrixSeries>();
     const warnings = new Set<string>();
     const infos = new Set<string>();
+    const stats = opts.stats;
+    stats?.initSteps(startMs, endMs, stepMs);
+    let mergedPoints = 0;
     for (let first = 0; first < steps; first += RANGE_CHUNK_STEPS) {
       if (first > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const remaining = deadline - performance.now();
@@ -166,18 +176,25 @@ export class PromQLEngine {
       if (opts.signal?.aborted === true || opts.canceled?.() === true) throw canceledError();
       const cs = startMs + first * stepMs;
       const ce = startMs + Math.min(steps - 1, first + RANGE_CHUNK_STEPS - 1) * stepMs;
+      // The points merged so far are held beside what the chunk loads.
+      if (stats !== undefined) stats.peakBase = mergedPoints;
       const part = this.rangeChunk(expr, cs, ce, stepMs, { ...opts, timeoutMs: remaining }, { start: startMs, end: endMs, text });
       part.warnings.forEach((w) => warnings.add(w));
       part.infos.forEach((i) => infos.add(i));
       if (part.data.resultType !== 'matrix') continue;
+      const mergeStarted = stats !== undefined ? performance.now() : 0;
       for (const s of part.data.result) {
+        mergedPoints += s.timestamps.length;
         const key = labelsKey(s.metric);
         const prev = merged.get(key);
         if (prev === undefined) merged.set(key, { metric: s.metric, timestamps: [...s.timestamps], values: [...s.values] });
         else { prev.timestamps.push(...s.timestamps); prev.values.push(...s.values); }
       }
+      if (stats !== undefined) stats.sortMs += performance.now() - mergeStarted;
     }
+    const sortStarted = stats !== undefined ? performance.now() : 0;
     const result = [...merged.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
+    if (stats !== undefined) stats.sortMs += performance.now() - sortStarted;
     return { data: { resultType: 'matrix', result }, warnings: [...warnings], infos: [...infos] };
   }
 
@@ -193,8 +210,9 @@ export class PromQLEngine {
   private run(expr: Expr, text: string, start: number, end: number, step: number, opts: QueryOptions, whole?: QueryFrame): { value: EvalValue; warnings: string[]; infos: string[] } {
     if (opts.signal?.aborted === true) throw canceledError();
     const annotations = { warnings: new Set<string>(), infos: new Set<string>() };
+    const stats = opts.stats;
     const ev = new Evaluator({
-      storage: this.storage,
+      storage: stats !== undefined ? timedStorage(this.storage, stats) : this.storage,
       lookbackMs: opts.lookbackDeltaMs ?? this.options.lookbackDeltaMs,
       queryStart: whole?.start ?? start,
       queryEnd: whole?.end ?? end,
@@ -205,12 +223,18 @@ export class PromQLEngine {
       maxSamples: opts.maxSamples ?? this.options.maxSamples,
       annotations,
       text,
+      stats,
     });
     let value: EvalValue;
+    const evalStarted = stats !== undefined ? performance.now() : 0;
     try {
-      value = ev.eval(expr, ev.steps(start, end, step));
+      const ctx = ev.steps(start, end, step);
+      stats?.enter(ctx);
+      value = ev.eval(expr, ctx);
     } catch (err) {
       throw toQueryError(err, 'eval');
+    } finally {
+      if (stats !== undefined) stats.evalMs += performance.now() - evalStarted;
     }
     return { value, warnings: [...annotations.warnings], infos: [...annotations.infos] };
   }

@@ -14,6 +14,7 @@ import { type Annotations, type EvalSeries, type EvalValue, type RangeSeries, ty
 import { evalCall } from './functions.ts';
 import { MAX_POINTS_PER_SERIES, canceledError, resolutionError, timeoutError, tooManySamplesError } from './errors.ts';
 import { positionOf } from './parser.ts';
+import type { QueryStats } from './stats.ts';
 
 export interface EvalEnv {
   readonly storage: Queryable;
@@ -29,6 +30,8 @@ export interface EvalEnv {
   readonly maxSamples: number;
   readonly annotations: Annotations;
   readonly text: string;
+  /** Set when the query asked for stats (stats.ts); absent, nothing beyond max_samples is counted. */
+  readonly stats?: QueryStats | undefined;
 }
 
 /** A range-vector argument: series of raw samples and, per step, the window end. */
@@ -78,6 +81,7 @@ export class Evaluator {
   private countSamples(n: number): void {
     this.samplesLoaded += n;
     if (this.samplesLoaded > this.env.maxSamples) throw tooManySamplesError();
+    this.env.stats?.held(this.samplesLoaded);
   }
 
   /**
@@ -129,6 +133,7 @@ export class Evaluator {
       ? storage.selectLatest(e.matchers, first - lookback + 1, last)
       : storage.select(e.matchers, first - lookback + 1, last);
     const out: EvalSeries[] = [];
+    const stats = this.env.stats;
     for (const s of selected) {
       this.check();
       const ts: number[] = [];
@@ -144,6 +149,7 @@ export class Evaluator {
         if (s.stale !== null && s.stale[j] === 1) continue;
         ts.push(stepT);
         vs.push(sampleTime ? s.t[j]! / 1000 : s.v[j]!);
+        if (stats !== undefined) stats.add(ctx, k, 1);
       }
       if (ts.length > 0) {
         this.countSamples(ts.length);
@@ -187,7 +193,28 @@ export class Evaluator {
       for (let i = 0; i < s.t.length; i++) if (s.stale[i] !== 1) { ts.push(s.t[i]!); vs.push(s.v[i]!); }
       if (ts.length > 0) series.push({ metric: s.labels, ts, vs });
     }
+    if (this.env.stats !== undefined) this.countWindows(series, e.rangeMs, ends, ctx);
     return { series, rangeMs: e.rangeMs, windowEnds: ends };
+  }
+
+  /** For stats: per step, the samples of each series inside that step's window (end - range, end]. */
+  private countWindows(series: readonly RangeSeries[], rangeMs: number, ends: Float64Array, ctx: StepContext): void {
+    const stats = this.env.stats!;
+    for (const s of series) {
+      const ts = s.ts;
+      let lo = 0;
+      let hi = 0;
+      let lastEnd = -Infinity;
+      for (let k = 0; k < ends.length; k++) {
+        const end = ends[k]!;
+        // Window ends only grow with k (or repeat, under @); restart the cursors when they do not.
+        if (end < lastEnd) { lo = 0; hi = 0; }
+        lastEnd = end;
+        while (hi < ts.length && ts[hi]! <= end) hi++;
+        while (lo < hi && ts[lo]! <= end - rangeMs) lo++;
+        if (hi > lo) stats.add(ctx, k, hi - lo);
+      }
+    }
   }
 
   private evalSubquery(e: SubqueryExpr, ctx: StepContext): RangeArg {
@@ -200,9 +227,18 @@ export class Evaluator {
     let innerStart = step * Math.trunc((outerStart - e.rangeMs) / step);
     if (innerStart <= outerStart - e.rangeMs) innerStart += step;
     if (innerStart > outerEnd) return { series: [], rangeMs: e.rangeMs, windowEnds: ends };
-    const inner = this.eval(e.expr, this.steps(innerStart, outerEnd, step));
+    // As Prometheus: the inner steps are not counted; the points each outer window sees are (below).
+    const stats = this.env.stats;
+    if (stats !== undefined) stats.suspended++;
+    let inner: EvalValue;
+    try {
+      inner = this.eval(e.expr, this.steps(innerStart, outerEnd, step));
+    } finally {
+      if (stats !== undefined) stats.suspended--;
+    }
     if (inner.type !== 'vector') throw execError('subquery is only allowed on instant vector');
     const series: RangeSeries[] = inner.series.map((s) => ({ metric: s.dropName ? dropMetricName(s.metric) : s.metric, ts: s.ts, vs: s.vs }));
+    if (this.env.stats !== undefined) this.countWindows(series, e.rangeMs, ends, ctx);
     return { series, rangeMs: e.rangeMs, windowEnds: ends };
   }
 

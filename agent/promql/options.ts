@@ -1,6 +1,7 @@
 /**
  * Engine and per-query options, with their defaults (Prometheus's defaults).
  */
+import type { QueryStats } from './stats.ts';
 export const DEFAULT_LOOKBACK_DELTA_MS = 5 * 60 * 1000;
 export const DEFAULT_QUERY_TIMEOUT_MS = 2 * 60 * 1000;
 export const DEFAULT_SUBQUERY_STEP_MS = 60 * 1000;
@@ -25,4 +26,6 @@ export interface QueryOptions {
   signal?: AbortSignal;
   /** Polled during evaluation like the signal (the query worker's cross-thread cancel flag). */
   canceled?: () => boolean;
+  /** Collects `stats=` figures (stats.ts) when given; the caller renders them. */
+  stats?: QueryStats;
 }

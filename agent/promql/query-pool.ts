@@ -20,6 +20,7 @@ import { silentLogger } from '../../common/log.ts';
 import type { MemoryStorage } from '../tsdb/storage.ts';
 import type { ReplicationLog } from '../tsdb/replication.ts';
 import { canceledError, timeoutError, unavailableError } from './errors.ts';
+import { preciseNow } from './stats.ts';
 import type { FromWorker, QueryRequest, QueryWorkerData, ToWorker } from './query-protocol.ts';
 
 export type { QueryRequest } from './query-protocol.ts';
@@ -110,10 +111,11 @@ export class QueryPool implements QueryBackend {
   }
 
   async run(req: QueryRequest, opts: QueryCallOptions): Promise<string> {
+    const enqueuedAt = preciseNow();
     const deadline = Date.now() + opts.timeoutMs;
     const slot = await this.admit(deadline, opts.signal);
     try {
-      return await this.dispatch(req, slot, deadline, opts.signal);
+      return await this.dispatch(req, slot, deadline, opts.signal, enqueuedAt);
     } finally {
       this.release(slot);
     }
@@ -154,7 +156,7 @@ export class QueryPool implements QueryBackend {
     else this.freeSlots.push(slot);
   }
 
-  private dispatch(req: QueryRequest, slot: number, deadline: number, signal: AbortSignal | undefined): Promise<string> {
+  private dispatch(req: QueryRequest, slot: number, deadline: number, signal: AbortSignal | undefined, enqueuedAt: number): Promise<string> {
     if (this.stopped) return Promise.reject(unavailableError('the agent is shutting down'));
     const worker = this.worker ?? this.respawn();
     if (worker === null) return Promise.reject(unavailableError('the query worker is restarting; try again'));
@@ -175,7 +177,7 @@ export class QueryPool implements QueryBackend {
       };
       p.timer = setTimeout(() => this.overdue(p), Math.max(0, deadline - Date.now()));
       this.pending.set(id, p);
-      this.post(worker, { type: 'query', id, slot, deadline, req });
+      this.post(worker, { type: 'query', id, slot, deadline, req, enqueuedAt });
     });
   }
 

@@ -16,6 +16,7 @@ import { parseExpr } from './parser.ts';
 import { toApiData } from './value.ts';
 import type { FromWorker, QueryRequest, QueryWorkerData, ToWorker } from './query-protocol.ts';
 import type { QueryResult } from './value.ts';
+import { preciseNow, statsParam, type QueryStats } from './stats.ts';
 
 const data = workerData as QueryWorkerData;
 
@@ -51,11 +52,12 @@ function matcherSets(match: string[]): LabelMatcher[][] {
   });
 }
 
-function queryBody(r: QueryResult): string {
-  return successBody(toApiData(r.data), r.warnings, r.infos);
+function queryBody(r: QueryResult, stats: QueryStats | undefined): string {
+  const data = toApiData(r.data);
+  return successBody(stats === undefined ? data : { ...data, stats: stats.toJSON() }, r.warnings, r.infos);
 }
 
-async function answer(req: QueryRequest, deadline: number, canceled: () => boolean): Promise<string> {
+async function answer(req: QueryRequest, deadline: number, canceled: () => boolean, queueMs: number): Promise<string> {
   const timeoutMs = (): number => {
     const left = deadline - Date.now();
     if (left <= 0) throw timeoutError();
@@ -65,11 +67,13 @@ async function answer(req: QueryRequest, deadline: number, canceled: () => boole
   switch (req.kind) {
     case 'instant': {
       const expr = parseParam(req.query, 'query');
-      return queryBody(engine.instantQuerySync(expr, req.time, { timeoutMs: timeoutMs(), canceled }));
+      const stats = withQueue(statsParam(req.stats), queueMs);
+      return queryBody(engine.instantQuerySync(expr, req.time, { timeoutMs: timeoutMs(), canceled, ...(stats ? { stats } : {}) }), stats);
     }
     case 'range': {
       const expr = parseParam(req.query, 'query');
-      return queryBody(await engine.rangeQuery(expr, req.start, req.end, req.step, { timeoutMs: timeoutMs(), canceled }));
+      const stats = withQueue(statsParam(req.stats), queueMs);
+      return queryBody(await engine.rangeQuery(expr, req.start, req.end, req.step, { timeoutMs: timeoutMs(), canceled, ...(stats ? { stats } : {}) }), stats);
     }
     case 'series': {
       const sets = matcherSets(req.match);
@@ -97,13 +101,19 @@ async function answer(req: QueryRequest, deadline: number, canceled: () => boole
   }
 }
 
-async function run(id: number, slot: number, deadline: number, req: QueryRequest): Promise<void> {
+function withQueue(stats: QueryStats | undefined, queueMs: number): QueryStats | undefined {
+  if (stats !== undefined) stats.queueMs = queueMs;
+  return stats;
+}
+
+async function run(id: number, slot: number, deadline: number, req: QueryRequest, enqueuedAt: number): Promise<void> {
   const canceled = (): boolean => Atomics.load(cancelFlags, slot) === 1;
   try {
+    const queueMs = Math.max(0, preciseNow() - enqueuedAt);
     if (Date.now() >= deadline) throw timeoutError('query queue');
     if (canceled()) throw canceledError('query queue');
     send({ type: 'started', id });
-    send({ type: 'ok', id, body: await answer(req, deadline, canceled) });
+    send({ type: 'ok', id, body: await answer(req, deadline, canceled, queueMs) });
   } catch (err) {
     const typed = promErrorType(err) !== null ? (err as FlowpilotError) : toQueryError(err, 'eval');
     send({ type: 'error', id, code: typed.code, message: errorMessage(typed) });
@@ -112,5 +122,5 @@ async function run(id: number, slot: number, deadline: number, req: QueryRequest
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'batch') applyReplicaBatch(store, refs, m.batch);
-  else void run(m.id, m.slot, m.deadline, m.req);
+  else void run(m.id, m.slot, m.deadline, m.req, m.enqueuedAt);
 });

@@ -5,7 +5,8 @@
  * POST /-/reload and /-/quit (only with --web.enable-lifecycle), /-/healthy, /-/ready and the ops routes (/metrics, /healthz, /readyz).
  * Success and error bodies follow Prometheus's shapes: `{status:"success",data,...}` and
  * `{status:"error",errorType,error}` with its status codes (bad_data 400, execution 422,
- * canceled 499, timeout 503). The handlers only read; they never block evaluation for long
+ * canceled 499, timeout 503). `stats=<any>` on query and query_range adds `data.stats`
+ * (timings and sample counts; `stats=all` also per step, see promql/stats.ts). The handlers only read; they never block evaluation for long
  * beyond the query they run, which is bounded by the query timeout.
  */
 import http from 'node:http';
@@ -17,6 +18,7 @@ import { silentLogger } from '../../common/log.ts';
 import { parseExpr, toApiData, type PromQLEngine } from '../promql/index.ts';
 import { MAX_POINTS_PER_SERIES, promErrorType, resolutionError, toQueryError } from '../promql/errors.ts';
 import type { QueryBackend, QueryRequest } from '../promql/query-pool.ts';
+import { statsParam, type QueryStats } from '../promql/stats.ts';
 import type { LabelMatcher, Labels } from '../tsdb/index.ts';
 import type { TargetHealth } from '../collect/scraper.ts';
 import { ApiError, STATUS_OF, goTime, parseDurationParam, parseTimeParam, readForm } from './params.ts';
@@ -227,7 +229,8 @@ export class AgentApi {
   private async query(req: http.IncomingMessage, res: http.ServerResponse, form: URLSearchParams): Promise<void> {
     const q = form.get('query') ?? '';
     const t = parseTimeParam(form.get('time'), 'time', this.now());
-    if (this.opts.queries) return this.viaBackend(req, res, form, { kind: 'instant', query: q, time: t });
+    const statsRaw = form.get('stats') ?? '';
+    if (this.opts.queries) return this.viaBackend(req, res, form, { kind: 'instant', query: q, time: t, ...(statsRaw !== '' ? { stats: statsRaw } : {}) });
     const timeoutMs = timeoutOf(form, this.opts.queryTimeoutMs);
     let expr;
     try {
@@ -235,10 +238,11 @@ export class AgentApi {
     } catch (err) {
       throw apiErrorFrom(toQueryError(err, 'parse'), 'query');
     }
-    const result = await this.opts.engine.instantQuery(expr, t, { timeoutMs, signal: clientGone(req, res) }).catch((err: unknown) => {
+    const stats = statsParam(statsRaw);
+    const result = await this.opts.engine.instantQuery(expr, t, { timeoutMs, signal: clientGone(req, res), ...(stats ? { stats } : {}) }).catch((err: unknown) => {
       throw apiErrorFrom(toQueryError(err, 'eval'));
     });
-    success(res, toApiData(result.data), result.warnings, result.infos);
+    success(res, withStats(toApiData(result.data), stats), result.warnings, result.infos);
   }
 
   private async queryRange(req: http.IncomingMessage, res: http.ServerResponse, form: URLSearchParams): Promise<void> {
@@ -251,7 +255,8 @@ export class AgentApi {
     if (step <= 0) throw new ApiError('bad_data', 'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
     // Go divides durations as integers: 11,000 intervals (11,001 points) pass.
     if (Math.floor((end - start) / step) > MAX_POINTS_PER_SERIES) throw apiErrorFrom(resolutionError());
-    if (this.opts.queries) return this.viaBackend(req, res, form, { kind: 'range', query: form.get('query') ?? '', start, end, step });
+    const statsRaw = form.get('stats') ?? '';
+    if (this.opts.queries) return this.viaBackend(req, res, form, { kind: 'range', query: form.get('query') ?? '', start, end, step, ...(statsRaw !== '' ? { stats: statsRaw } : {}) });
     const timeoutMs = timeoutOf(form, this.opts.queryTimeoutMs);
     let expr;
     try {
@@ -259,10 +264,11 @@ export class AgentApi {
     } catch (err) {
       throw apiErrorFrom(toQueryError(err, 'parse'), 'query');
     }
-    const result = await this.opts.engine.rangeQuery(expr, start, end, step, { timeoutMs, signal: clientGone(req, res) }).catch((err: unknown) => {
+    const stats = statsParam(statsRaw);
+    const result = await this.opts.engine.rangeQuery(expr, start, end, step, { timeoutMs, signal: clientGone(req, res), ...(stats ? { stats } : {}) }).catch((err: unknown) => {
       throw apiErrorFrom(toQueryError(err, 'eval'));
     });
-    success(res, toApiData(result.data), result.warnings, result.infos);
+    success(res, withStats(toApiData(result.data), stats), result.warnings, result.infos);
   }
 
   /** Runs a request on the query backend (the worker) and writes the body it built. */
@@ -369,6 +375,11 @@ function clientGone(req: http.IncomingMessage, res: http.ServerResponse): AbortS
   req.socket.once('close', onClose);
   res.once('finish', () => req.socket.off('close', onClose));
   return ac.signal;
+}
+
+/** `data` with Prometheus's `stats` object after resultType and result, when the query asked for it. */
+function withStats(data: { resultType: string; result: unknown }, stats: QueryStats | undefined): unknown {
+  return stats === undefined ? data : { ...data, stats: stats.toJSON() };
 }
 
 function formatProblemLike(p: unknown): string {
