@@ -3,6 +3,9 @@
  * "resource/subresource", verbs, optional resourceNames; "*" matches anything), checked the
  * way the real authorizer checks a namespaced Role. `create`, `list`, `watch` and
  * `deletecollection` never match a rule restricted by resourceNames, as in Kubernetes.
+ * A rule with `namespace` came from a Role (through a RoleBinding) in that namespace and allows
+ * requests in it only; a rule without one applies in every namespace and to requests across all
+ * namespaces (a ClusterRole bound by a ClusterRoleBinding).
  */
 
 export interface RbacRule {
@@ -10,6 +13,8 @@ export interface RbacRule {
   resources: string[];
   verbs: string[];
   resourceNames?: string[];
+  /** The namespace of the Role this rule belongs to; absent for a cluster-wide (ClusterRoleBinding) rule. */
+  namespace?: string;
 }
 
 export interface RequestAttributes {
@@ -26,6 +31,7 @@ function matches(list: string[], value: string): boolean {
 }
 
 export function ruleAllows(rule: RbacRule, a: RequestAttributes): boolean {
+  if (rule.namespace !== undefined && rule.namespace !== a.namespace) return false;
   if (!matches(rule.apiGroups, a.group)) return false;
   if (!matches(rule.verbs, a.verb)) return false;
   const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;

@@ -23,6 +23,8 @@ export const RESOURCE_TYPES: ResourceType[] = [
   { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', builtin: true, hasGeneration: false },
   { group: '', version: 'v1', resource: 'pods', kind: 'Pod', builtin: true, hasGeneration: false },
   { group: '', version: 'v1', resource: 'events', kind: 'Event', builtin: true, hasGeneration: false },
+  { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', builtin: true, hasGeneration: false },
+  { group: '', version: 'v1', resource: 'services', kind: 'Service', builtin: true, hasGeneration: false },
   { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', builtin: true, hasGeneration: false },
   { group: 'events.k8s.io', version: 'v1', resource: 'events', kind: 'Event', builtin: true, hasGeneration: false },
   {

@@ -231,6 +231,9 @@ export class FakeKubeApiServer {
     const wanted = (et: ResourceType, ns: string, ev: WatchEvent): boolean => et === t && (p.namespace === '' || ns === p.namespace)
       && labelsMatch(sel, ev.object.metadata.labels as Record<string, unknown>);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    // The real server answers a watch at once; without this, headers wait for the first event and a
+    // client that awaits the response (client-node's Watch, so an informer's start()) hangs until then.
+    res.flushHeaders();
     let initial: WatchEvent[];
     if (from === '' || from === '0') {
       initial = this.store.list(t, p.namespace).filter((o) => labelsMatch(sel, o.metadata.labels as Record<string, unknown>))
