@@ -4,7 +4,12 @@ listen:
   host: 0.0.0.0
   port: {{ .Values.agent.port }}
 flink:
+  {{- if eq .Values.mode "fleet" }}
+  # fleet mode: each job's endpoint comes from discovery (its <name>-rest Service)
+  urls: []
+  {{- else }}
   urls: [{{ include "flowpilot.flinkUrl" . | quote }}]
+  {{- end }}
   {{- with .Values.agent.flinkHttpConfig }}
   httpConfig: {{ toJson . }}
   {{- end }}
@@ -29,7 +34,9 @@ scaling:
 dryRun: {{ .Values.agent.dryRun }}
 actuation:
   mode: {{ include "flowpilot.actuationMode" . }}
+  {{- if ne .Values.mode "fleet" }}
   flinkRestUrl: {{ include "flowpilot.flinkUrl" . | quote }}
+  {{- end }}
   journal:
     kind: configmap
     configMapName: {{ include "flowpilot.fullname" . }}-journal
@@ -52,7 +59,7 @@ actuation:
     flinkDeployment:
       name: {{ include "flowpilot.fullname" . }}
       namespace: {{ .Release.Namespace }}
-    {{- else if .Values.agentOnly.flinkDeployment.name }}
+    {{- else if and (eq .Values.mode "agent-only") .Values.agentOnly.flinkDeployment.name }}
     flinkDeployment:
       name: {{ .Values.agentOnly.flinkDeployment.name }}
       namespace: {{ .Release.Namespace }}
@@ -65,7 +72,7 @@ actuation:
 {{- if .Values.agent.dryRun }}dry-run
 {{- else if .Values.agent.actuation }}{{ .Values.agent.actuation }}
 {{- else if eq .Values.mode "engine" }}in-place
-{{- else if or (eq .Values.mode "operator-sidecar") .Values.agentOnly.flinkDeployment.name }}flink-deployment
+{{- else if or (eq .Values.mode "operator-sidecar") (eq .Values.mode "fleet") .Values.agentOnly.flinkDeployment.name }}flink-deployment
 {{- else }}savepoint
 {{- end }}
 {{- end }}
