@@ -1,276 +1,506 @@
 /**
- * Compressed, immutable chunks of samples for the older part of a series. Timestamps
- * are stored as zig-zag varint delta-of-deltas (one byte per sample for regular scrapes);
- * values are XORed with the previous value and only the non-zero middle bytes are kept,
- * behind a control byte holding the count of zero bytes on each side (one byte for an
- * unchanged value). The first sample is stored raw.
+ * Gorilla-style compressed chunks of samples, the scheme of Prometheus's XOR chunks:
+ * timestamps as bit-packed delta-of-deltas ('0' for a regular scrape), values XORed with the
+ * previous value's 64 bits ('0' for an unchanged value; otherwise the meaningful bits, inside
+ * the previous leading/trailing-zero window when they fit, else with a new window).
+ *
+ * Chunk bytes live in a ChunkPool: 1 MiB pages shared by every series of a store, so a
+ * series holds numbers (addresses), not buffers. Two kinds of space:
+ * - head slots, where each series' open chunk is appended in place (size classes of
+ *   32..2048 bytes, doubled as the chunk grows, recycled through free lists);
+ * - closed chunks, copied to their exact size into append-only pages when the head chunk
+ *   is cut (CHUNK_SAMPLES samples). Series cut their chunks at about the same times, so a
+ *   page holds chunks of about the same age and is released whole once retention has dropped
+ *   all of them.
+ *
+ * Values are kept as their two 32-bit halves, never as JavaScript numbers, between the
+ * caller and the bits, so a NaN's payload (Prometheus's StaleNaN) round-trips exactly.
+ *
+ * A closed chunk's layout: [u16 byte length][u16 sample count][f64 maxT][bit stream], the
+ * stream starting with the first timestamp (f64) and the first value's 64 bits.
  */
 
-const f64 = new Float64Array(1);
-const u8 = new Uint8Array(f64.buffer);
-const prevBytes = new Uint8Array(8);
-
-export interface SealedChunk {
-  readonly minT: number;
-  readonly maxT: number;
-  readonly count: number;
-  readonly bytes: Uint8Array;
-}
-
-class ByteWriter {
-  buf: Uint8Array;
-  len = 0;
-  constructor(capacity: number) {
-    this.buf = new Uint8Array(capacity);
-  }
-  ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
-  byte(b: number): void {
-    this.ensure(1);
-    this.buf[this.len++] = b;
-  }
-  varint(v: number): void {
-    // Zig-zag for signed values that fit in 2^52; written 7 bits at a time.
-    let z = v < 0 ? -2 * v - 1 : 2 * v;
-    this.ensure(8);
-    while (z >= 0x80) {
-      this.buf[this.len++] = (z % 0x80) | 0x80;
-      z = Math.floor(z / 0x80);
-    }
-    this.buf[this.len++] = z;
-  }
-}
-
-/** Encodes ts/vs (same length, ascending ts) into a chunk. */
-export function encodeChunk(ts: ArrayLike<number>, vs: ArrayLike<number>, from: number, to: number): SealedChunk {
-  const n = to - from;
-  const w = new ByteWriter(16 + n * 3);
-  f64[0] = ts[from]!;
-  for (let i = 0; i < 8; i++) w.byte(u8[i]!);
-  f64[0] = vs[from]!;
-  for (let i = 0; i < 8; i++) { w.byte(u8[i]!); prevBytes[i] = u8[i]!; }
-  let prevT = ts[from]!;
-  let prevDelta = 0;
-  for (let k = from + 1; k < to; k++) {
-    const t = ts[k]!;
-    const delta = t - prevT;
-    w.varint(delta - prevDelta);
-    prevDelta = delta;
-    prevT = t;
-    f64[0] = vs[k]!;
-    let lead = 0;
-    while (lead < 8 && (u8[7 - lead]! ^ prevBytes[7 - lead]!) === 0) lead++;
-    if (lead === 8) {
-      w.byte(0);
-      continue;
-    }
-    let trail = 0;
-    while ((u8[trail]! ^ prevBytes[trail]!) === 0) trail++;
-    w.byte((lead << 4) | trail | 0x80);
-    w.ensure(8);
-    for (let i = trail; i < 8 - lead; i++) w.buf[w.len++] = u8[i]! ^ prevBytes[i]!;
-    for (let i = 0; i < 8; i++) prevBytes[i] = u8[i]!;
-  }
-  return { minT: ts[from]!, maxT: ts[to - 1]!, count: n, bytes: w.buf.slice(0, w.len) };
-}
-
-/** Decodes every sample of a chunk, appending to ts/vs. */
-export function decodeChunk(c: SealedChunk, ts: number[], vs: number[]): void {
-  const b = c.bytes;
-  let p = 0;
-  for (let i = 0; i < 8; i++) u8[i] = b[p++]!;
-  let t = f64[0]!;
-  const cur = new Uint8Array(8);
-  for (let i = 0; i < 8; i++) cur[i] = b[p++]!;
-  for (let i = 0; i < 8; i++) u8[i] = cur[i]!;
-  ts.push(t);
-  vs.push(f64[0]!);
-  let delta = 0;
-  for (let k = 1; k < c.count; k++) {
-    let z = 0;
-    let mul = 1;
-    for (;;) {
-      const byte = b[p++]!;
-      z += (byte & 0x7f) * mul;
-      if (byte < 0x80) break;
-      mul *= 0x80;
-    }
-    delta += z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-    t += delta;
-    const ctl = b[p++]!;
-    if (ctl !== 0) {
-      const lead = (ctl >> 4) & 0x7;
-      const trail = ctl & 0xf;
-      for (let i = trail; i < 8 - lead; i++) cur[i] = cur[i]! ^ b[p++]!;
-    }
-    for (let i = 0; i < 8; i++) u8[i] = cur[i]!;
-    ts.push(t);
-    vs.push(f64[0]!);
-  }
-}
-
-/** Samples per chunk before it is sealed. */
+/** Samples per chunk before the head chunk is cut (as Prometheus). */
 export const CHUNK_SAMPLES = 120;
 
-/** The chunk being filled: encodes each sample as it arrives. */
-class ActiveChunk {
-  private readonly w = new ByteWriter(64);
-  readonly minT: number;
-  maxT: number;
-  count = 1;
-  private prevDelta = 0;
-  /** Bits of the previous value as two uint32 words (numbers could lose NaN payloads). */
-  private prevLo: number;
-  private prevHi: number;
+const PAGE_BITS = 20;
+export const PAGE_SIZE = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE_SIZE - 1;
+/** Head slot sizes: 32 << class. */
+const MIN_SLOT = 32;
+const MAX_CLASS = 6;
+const MAX_SLOT = MIN_SLOT << MAX_CLASS;
+/** Bytes a closed chunk's header takes before its bit stream. */
+export const CLOSED_HEADER = 12;
+/** An append writes at most 4 + 64 bits of timestamp and 2 + 5 + 6 + 64 bits of value. */
+const MAX_APPEND_BYTES = 19;
+/** Bytes of a head chunk's first sample: t (f64) and v (64 bits). */
+const FIRST_SAMPLE_BYTES = 16;
 
-  constructor(t: number, v: number) {
-    this.minT = t;
-    this.maxT = t;
-    f64[0] = t;
-    for (let i = 0; i < 8; i++) this.w.byte(u8[i]!);
-    f64[0] = v;
-    for (let i = 0; i < 8; i++) this.w.byte(u8[i]!);
-    this.prevLo = u8[0]! | (u8[1]! << 8) | (u8[2]! << 16) | (u8[3]! << 24);
-    this.prevHi = u8[4]! | (u8[5]! << 8) | (u8[6]! << 16) | (u8[7]! << 24);
-  }
+/** StaleNaN's bits (0x7ff0000000000002), Prometheus's staleness marker. */
+export const STALE_HI = 0x7ff00000;
+export const STALE_LO = 0x00000002;
 
-  add(t: number, v: number): void {
-    const w = this.w;
-    const delta = t - this.maxT;
-    w.varint(delta - this.prevDelta);
-    this.prevDelta = delta;
-    this.maxT = t;
-    this.count++;
-    for (let i = 0; i < 4; i++) prevBytes[i] = (this.prevLo >>> (8 * i)) & 0xff;
-    for (let i = 0; i < 4; i++) prevBytes[4 + i] = (this.prevHi >>> (8 * i)) & 0xff;
-    f64[0] = v;
-    this.prevLo = u8[0]! | (u8[1]! << 8) | (u8[2]! << 16) | (u8[3]! << 24);
-    this.prevHi = u8[4]! | (u8[5]! << 8) | (u8[6]! << 16) | (u8[7]! << 24);
-    let lead = 0;
-    while (lead < 8 && (u8[7 - lead]! ^ prevBytes[7 - lead]!) === 0) lead++;
-    if (lead === 8) {
-      w.byte(0);
-      return;
-    }
-    let trail = 0;
-    while ((u8[trail]! ^ prevBytes[trail]!) === 0) trail++;
-    w.byte((lead << 4) | trail | 0x80);
-    w.ensure(8);
-    for (let i = trail; i < 8 - lead; i++) w.buf[w.len++] = u8[i]! ^ prevBytes[i]!;
-  }
+const f64 = new Float64Array(1);
+const i32 = new Int32Array(f64.buffer);
+const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LO = LITTLE ? 0 : 1;
+const HI = LITTLE ? 1 : 0;
 
-  /** Bytes held: the writer's buffer (with its slack). */
-  get bytesHeld(): number {
-    return this.w.buf.length;
-  }
+/** The 64 bits of a number as [hi, lo] 32-bit halves, in scratch. */
+export function bitsOf(v: number): void {
+  f64[0] = v;
+  bitsHi = i32[HI]!;
+  bitsLo = i32[LO]!;
+}
+export let bitsHi = 0;
+export let bitsLo = 0;
 
-  view(): SealedChunk {
-    return { minT: this.minT, maxT: this.maxT, count: this.count, bytes: this.w.buf.subarray(0, this.w.len) };
-  }
-
-
+export function numberOf(hi: number, lo: number): number {
+  i32[HI] = hi;
+  i32[LO] = lo;
+  return f64[0]!;
 }
 
-/** Fields per sealed chunk in ChunkArchive.meta: start, byte length, count, minT, maxT. */
-const META_STRIDE = 5;
+function ctz32(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+/** Samples decoded out of chunks, appended to plain arrays. */
+export interface SampleSink {
+  t: number[];
+  v: number[];
+  /** Indexes (into t/v) of stale markers, or null while there are none. */
+  staleAt: number[] | null;
+}
+
+export class ChunkPool {
+  private pages: Array<Uint8Array | null> = [];
+  private readonly freePages: number[] = [];
+  /** Live bytes per page of closed chunks (undefined/-1 for head pages). */
+  private readonly live: number[] = [];
+  private readonly freeSlots: number[][] = Array.from({ length: MAX_CLASS + 1 }, () => []);
+  private headPage = -1;
+  private headBump = PAGE_SIZE;
+  private closedPage = -1;
+  private closedBump = PAGE_SIZE;
+  /** Bytes in head slots handed out, and in closed chunks still live. */
+  headBytes = 0;
+  closedBytes = 0;
+  closedChunks = 0;
+
+  /** Pages held (1 MiB each), head and closed. */
+  get pagesHeld(): number {
+    return this.pages.length - this.freePages.length;
+  }
+
+  page(addr: number): Uint8Array {
+    return this.pages[addr >>> PAGE_BITS]!;
+  }
+
+  private newPage(): number {
+    const buf = new Uint8Array(PAGE_SIZE);
+    const p = this.freePages.pop();
+    if (p !== undefined) {
+      this.pages[p] = buf;
+      return p;
+    }
+    if (this.pages.length >= 2048) throw new Error('tsdb chunk pool full (2 GiB)');
+    this.pages.push(buf);
+    return this.pages.length - 1;
+  }
+
+  /** A zeroed head slot of 32 << cls bytes. */
+  allocSlot(cls: number): number {
+    const size = MIN_SLOT << cls;
+    this.headBytes += size;
+    const free = this.freeSlots[cls]!.pop();
+    if (free !== undefined) {
+      this.page(free).fill(0, free & PAGE_MASK, (free & PAGE_MASK) + size);
+      return free;
+    }
+    if (this.headBump + size > PAGE_SIZE) {
+      this.headPage = this.newPage();
+      this.live[this.headPage] = -1;
+      this.headBump = 0;
+    }
+    const addr = this.headPage * PAGE_SIZE + this.headBump;
+    this.headBump += size;
+    return addr;
+  }
+
+  freeSlot(addr: number, cls: number): void {
+    this.headBytes -= MIN_SLOT << cls;
+    this.freeSlots[cls]!.push(addr);
+  }
+
+  /** Copies a head chunk into closed space; returns the closed chunk's address. */
+  close(slot: number, bytes: number, count: number, maxT: number): number {
+    const size = CLOSED_HEADER + bytes;
+    if (this.closedBump + size > PAGE_SIZE) {
+      if (this.closedPage >= 0 && this.live[this.closedPage] === 0) this.releasePage(this.closedPage);
+      this.closedPage = this.newPage();
+      this.live[this.closedPage] = 0;
+      this.closedBump = 0;
+    }
+    const addr = this.closedPage * PAGE_SIZE + this.closedBump;
+    const dst = this.pages[this.closedPage]!;
+    const o = this.closedBump;
+    dst[o] = bytes & 0xff;
+    dst[o + 1] = bytes >>> 8;
+    dst[o + 2] = count & 0xff;
+    dst[o + 3] = count >>> 8;
+    f64[0] = maxT;
+    const b = new Uint8Array(f64.buffer);
+    for (let i = 0; i < 8; i++) dst[o + 4 + i] = b[i]!;
+    const so = slot & PAGE_MASK;
+    dst.set(this.page(slot).subarray(so, so + bytes), o + CLOSED_HEADER);
+    this.closedBump += size;
+    this.live[this.closedPage] = this.live[this.closedPage]! + size;
+    this.closedBytes += size;
+    this.closedChunks++;
+    return addr;
+  }
+
+  closedCount(addr: number): number {
+    const p = this.page(addr);
+    const o = addr & PAGE_MASK;
+    return p[o + 2]! | (p[o + 3]! << 8);
+  }
+
+  /** Bytes a closed chunk takes, header included. */
+  closedBytesOf(addr: number): number {
+    const p = this.page(addr);
+    const o = addr & PAGE_MASK;
+    return CLOSED_HEADER + (p[o]! | (p[o + 1]! << 8));
+  }
+
+  closedMaxT(addr: number): number {
+    const p = this.page(addr);
+    const o = addr & PAGE_MASK;
+    const b = new Uint8Array(f64.buffer);
+    for (let i = 0; i < 8; i++) b[i] = p[o + 4 + i]!;
+    return f64[0]!;
+  }
+
+  closedMinT(addr: number): number {
+    const p = this.page(addr);
+    const o = (addr & PAGE_MASK) + CLOSED_HEADER;
+    const b = new Uint8Array(f64.buffer);
+    for (let i = 0; i < 8; i++) b[i] = p[o + i]!;
+    return f64[0]!;
+  }
+
+  /** Drops a closed chunk; its page is released once none of its chunks is left. */
+  dropClosed(addr: number): void {
+    const p = this.page(addr);
+    const o = addr & PAGE_MASK;
+    const size = CLOSED_HEADER + (p[o]! | (p[o + 1]! << 8));
+    const page = addr >>> PAGE_BITS;
+    this.live[page] = this.live[page]! - size;
+    this.closedBytes -= size;
+    this.closedChunks--;
+    if (this.live[page] === 0 && page !== this.closedPage) this.releasePage(page);
+  }
+
+  private releasePage(page: number): void {
+    this.pages[page] = null;
+    this.freePages.push(page);
+  }
+
+  /** Decodes a closed chunk's samples with minT <= t <= maxT into sink. */
+  decodeClosed(addr: number, minT: number, maxT: number, sink: SampleSink): void {
+    decode(this.page(addr), (addr & PAGE_MASK) + CLOSED_HEADER, this.closedCount(addr), minT, maxT, sink);
+  }
+
+  /** Decodes a head chunk of `count` samples. */
+  decodeHead(slot: number, count: number, minT: number, maxT: number, sink: SampleSink): void {
+    decode(this.page(slot), slot & PAGE_MASK, count, minT, maxT, sink);
+  }
+}
 
 /**
- * The compressed, older part of one series: sealed chunks stored back to back in one
- * byte buffer (one allocation per series, not one per chunk), plus the chunk being filled.
+ * The open chunk of one series plus the encoder state Prometheus keeps in its appender.
+ * Its fields live on the owning series (MemSeries extends it) so a series is one object.
  */
-export class ChunkArchive {
-  private data: Uint8Array = new Uint8Array(0);
-  private dataLen = 0;
-  /** [start, byteLength, count, minT, maxT] per sealed chunk, oldest first. */
-  private meta: number[] = [];
-  private active: ActiveChunk | null = null;
-  count = 0;
+export class HeadChunk {
+  /** Address of the head slot (-1: no head chunk) and its size class. */
+  protected slot = -1;
+  protected cls = 0;
+  /** Bits written into the slot. */
+  protected bits = 0;
+  /** Samples in the head chunk. */
+  protected headCount = 0;
+  protected headMinT = 0;
+  /** The newest sample: time, its delta to the one before, its value's bits. */
+  protected lastT = -Infinity;
+  protected lastDelta = 0;
+  protected lastHi = 0;
+  protected lastLo = 0;
+  /** The previous value's leading/trailing zero window (leading 0xff: none yet). */
+  protected leading = 0xff;
+  protected trailing = 0;
 
-  push(t: number, v: number): void {
-    if (this.active === null) this.active = new ActiveChunk(t, v);
-    else this.active.add(t, v);
-    this.count++;
-    if (this.active.count >= CHUNK_SAMPLES) {
-      this.seal(this.active.view());
-      this.active = null;
+  /** Appends a sample whose value bits are (hi, lo); t must be > lastT. */
+  protected encode(pool: ChunkPool, t: number, hi: number, lo: number): void {
+    if (this.slot < 0) {
+      this.slot = pool.allocSlot(0);
+      this.cls = 0;
+      this.bits = 0;
+      this.headCount = 0;
+      this.headMinT = t;
+      const page = pool.page(this.slot);
+      const o = this.slot & PAGE_MASK;
+      f64[0] = t;
+      const b = new Uint8Array(f64.buffer);
+      for (let i = 0; i < 8; i++) page[o + i] = b[i]!;
+      writeBits(page, o, 64, hi, 32);
+      writeBits(page, o, 96, lo, 32);
+      this.bits = FIRST_SAMPLE_BYTES * 8;
+      this.lastT = t;
+      this.lastDelta = 0;
+      this.lastHi = hi;
+      this.lastLo = lo;
+      this.leading = 0xff;
+      this.trailing = 0;
+      this.headCount = 1;
+      return;
     }
-  }
-
-  private seal(c: SealedChunk): void {
-    const need = this.dataLen + c.bytes.length;
-    if (need > this.data.length) {
-      const next = new Uint8Array(Math.max(need, Math.ceil(this.data.length * 1.5)));
-      next.set(this.data.subarray(0, this.dataLen));
-      this.data = next;
-    }
-    this.data.set(c.bytes, this.dataLen);
-    this.meta.push(this.dataLen, c.bytes.length, c.count, c.minT, c.maxT);
-    this.dataLen = need;
-  }
-
-  /** Bytes held for samples: the sealed chunks' buffer (with slack), their metadata (8 per number), the active chunk. */
-  get bytesHeld(): number {
-    return this.data.length + this.meta.length * 8 + (this.active?.bytesHeld ?? 0);
-  }
-
-  private get sealedChunks(): number {
-    return this.meta.length / META_STRIDE;
-  }
-
-  get minT(): number {
-    return this.meta.length > 0 ? this.meta[3]! : this.active?.minT ?? Infinity;
-  }
-
-  get maxT(): number {
-    if (this.active !== null) return this.active.maxT;
-    return this.meta.length > 0 ? this.meta[this.meta.length - 1]! : -Infinity;
-  }
-
-  /** Drops whole chunks that end before minT; returns how many samples went. */
-  dropBefore(minT: number): number {
-    let dropped = 0;
-    let k = 0;
-    while (k < this.sealedChunks && this.meta[k * META_STRIDE + 4]! < minT) dropped += this.meta[k++ * META_STRIDE + 2]!;
-    if (k > 0) {
-      const cut = k < this.sealedChunks ? this.meta[k * META_STRIDE]! : this.dataLen;
-      this.data.copyWithin(0, cut, this.dataLen);
-      this.dataLen -= cut;
-      this.meta = this.meta.slice(k * META_STRIDE);
-      for (let i = 0; i < this.meta.length; i += META_STRIDE) this.meta[i] = this.meta[i]! - cut;
-      if (this.data.length > 2 * this.dataLen + 64) this.data = this.data.slice(0, this.dataLen);
-    }
-    if (this.meta.length === 0 && this.active !== null && this.active.maxT < minT) {
-      dropped += this.active.count;
-      this.active = null;
-    }
-    this.count -= dropped;
-    return dropped;
-  }
-
-  /** Appends the samples with minT <= t <= maxT, oldest first. */
-  collect(minT: number, maxT: number, ts: number[], vs: number[]): void {
-    const tmpT: number[] = [];
-    const tmpV: number[] = [];
-    const visit = (c: SealedChunk): void => {
-      tmpT.length = 0;
-      tmpV.length = 0;
-      decodeChunk(c, tmpT, tmpV);
-      for (let i = 0; i < tmpT.length; i++) {
-        const t = tmpT[i]!;
-        if (t >= minT && t <= maxT) { ts.push(t); vs.push(tmpV[i]!); }
+    if ((this.bits >>> 3) + MAX_APPEND_BYTES >= MIN_SLOT << this.cls) this.grow(pool);
+    const page = pool.page(this.slot);
+    const o = this.slot & PAGE_MASK;
+    let pos = this.bits;
+    // Timestamp: delta of deltas in 14, 17 or 20 bits, else the absolute time as a double.
+    const delta = t - this.lastT;
+    const dod = delta - this.lastDelta;
+    let newDelta = this.lastDelta + dod;
+    if (dod === 0 && this.lastT + this.lastDelta === t) {
+      pos += 1; // '0'
+      newDelta = this.lastDelta;
+    } else if (Number.isInteger(dod) && dod >= -0x7ffff && dod <= 0x7ffff && this.lastT + newDelta === t) {
+      if (dod >= -0x1fff && dod <= 0x1fff) {
+        writeBits(page, o, pos, 0b10, 2);
+        writeBits(page, o, pos + 2, dod & 0x3fff, 14);
+        pos += 16;
+      } else if (dod >= -0xffff && dod <= 0xffff) {
+        writeBits(page, o, pos, 0b110, 3);
+        writeBits(page, o, pos + 3, dod & 0x1ffff, 17);
+        pos += 20;
+      } else {
+        writeBits(page, o, pos, 0b1110, 4);
+        writeBits(page, o, pos + 4, dod & 0xfffff, 20);
+        pos += 24;
       }
-    };
-    for (let i = 0; i < this.meta.length; i += META_STRIDE) {
-      const cMin = this.meta[i + 3]!;
-      const cMax = this.meta[i + 4]!;
-      if (cMax < minT || cMin > maxT) continue;
-      const start = this.meta[i]!;
-      visit({ minT: cMin, maxT: cMax, count: this.meta[i + 2]!, bytes: this.data.subarray(start, start + this.meta[i + 1]!) });
+    } else {
+      // The decoder takes the time as written and its distance to the previous one.
+      writeBits(page, o, pos, 0b1111, 4);
+      f64[0] = t;
+      writeBits(page, o, pos + 4, i32[HI]!, 32);
+      writeBits(page, o, pos + 36, i32[LO]!, 32);
+      pos += 68;
+      newDelta = t - this.lastT;
     }
-    if (this.active !== null && this.active.maxT >= minT && this.active.minT <= maxT) visit(this.active.view());
+    this.lastDelta = newDelta;
+    this.lastT = t;
+    // Value: XOR with the previous bits.
+    const xh = (hi ^ this.lastHi) | 0;
+    const xl = (lo ^ this.lastLo) | 0;
+    if (xh === 0 && xl === 0) {
+      pos += 1; // '0'
+    } else {
+      let lead = xh !== 0 ? Math.clz32(xh) : 32 + Math.clz32(xl);
+      const trail = xl !== 0 ? ctz32(xl) : 32 + ctz32(xh);
+      if (lead > 31) lead = 31; // 5 bits, as Prometheus
+      if (this.leading !== 0xff && lead >= this.leading && trail >= this.trailing) {
+        writeBits(page, o, pos, 0b10, 2);
+        pos = writeSig(page, o, pos + 2, xh, xl, this.trailing, 64 - this.leading - this.trailing);
+      } else {
+        this.leading = lead;
+        this.trailing = trail;
+        const sig = 64 - lead - trail;
+        writeBits(page, o, pos, 0b11, 2);
+        writeBits(page, o, pos + 2, lead, 5);
+        writeBits(page, o, pos + 7, sig & 63, 6); // 64 is written as 0
+        pos = writeSig(page, o, pos + 13, xh, xl, trail, sig);
+      }
+    }
+    this.lastHi = hi;
+    this.lastLo = lo;
+    this.bits = pos;
+    this.headCount++;
+  }
+
+  private grow(pool: ChunkPool): void {
+    if (this.cls >= MAX_CLASS) throw new Error('head chunk overflow');
+    const next = pool.allocSlot(this.cls + 1);
+    const used = (this.bits + 7) >>> 3;
+    const so = this.slot & PAGE_MASK;
+    pool.page(next).set(pool.page(this.slot).subarray(so, so + used), next & PAGE_MASK);
+    pool.freeSlot(this.slot, this.cls);
+    this.slot = next;
+    this.cls++;
+  }
+
+  /** True when the head chunk must be cut before the next append. */
+  protected headFull(): boolean {
+    return this.headCount >= CHUNK_SAMPLES || (this.bits >>> 3) + MAX_APPEND_BYTES >= MAX_SLOT;
+  }
+
+  /** Moves the head chunk into closed space; returns the closed chunk's address. */
+  protected cutHead(pool: ChunkPool): number {
+    const addr = pool.close(this.slot, (this.bits + 7) >>> 3, this.headCount, this.lastT);
+    pool.freeSlot(this.slot, this.cls);
+    this.slot = -1;
+    this.headCount = 0;
+    return addr;
+  }
+
+  /** Frees the head chunk without keeping it. */
+  protected dropHead(pool: ChunkPool): void {
+    if (this.slot < 0) return;
+    pool.freeSlot(this.slot, this.cls);
+    this.slot = -1;
+    this.headCount = 0;
+  }
+
+  protected get headBytesHeld(): number {
+    return this.slot < 0 ? 0 : MIN_SLOT << this.cls;
+  }
+}
+
+/** Writes the low n (<= 32) bits of v at bit position pos (bits after o, MSB first). Target bits must be zero. */
+function writeBits(page: Uint8Array, o: number, pos: number, v: number, n: number): void {
+  while (n > 0) {
+    const idx = o + (pos >>> 3);
+    const free = 8 - (pos & 7);
+    const take = free < n ? free : n;
+    const chunk = (v >>> (n - take)) & ((1 << take) - 1);
+    page[idx] = page[idx]! | (chunk << (free - take));
+    pos += take;
+    n -= take;
+  }
+}
+
+/** Writes the `sig` bits of the 64-bit (xh, xl) above `trail` trailing zeros; returns the new position. */
+function writeSig(page: Uint8Array, o: number, pos: number, xh: number, xl: number, trail: number, sig: number): number {
+  let h: number;
+  let l: number;
+  if (trail >= 32) {
+    h = 0;
+    l = xh >>> (trail - 32);
+  } else if (trail === 0) {
+    h = xh;
+    l = xl;
+  } else {
+    h = xh >>> trail;
+    l = (xl >>> trail) | (xh << (32 - trail));
+  }
+  if (sig > 32) {
+    writeBits(page, o, pos, h, sig - 32);
+    writeBits(page, o, pos + sig - 32, l, 32);
+  } else writeBits(page, o, pos, l, sig);
+  return pos + sig;
+}
+
+/** Reads n (<= 32) bits at bit position pos after o, as an unsigned number. */
+function readBits(page: Uint8Array, o: number, pos: number, n: number): number {
+  let v = 0;
+  while (n > 0) {
+    const idx = o + (pos >>> 3);
+    const avail = 8 - (pos & 7);
+    const take = avail < n ? avail : n;
+    const chunk = (page[idx]! >>> (avail - take)) & ((1 << take) - 1);
+    v = v * (1 << take) + chunk;
+    pos += take;
+    n -= take;
+  }
+  return v;
+}
+
+function readBit(page: Uint8Array, o: number, pos: number): number {
+  return (page[o + (pos >>> 3)]! >>> (7 - (pos & 7))) & 1;
+}
+
+function decode(page: Uint8Array, o: number, count: number, minT: number, maxT: number, sink: SampleSink): void {
+  const b = new Uint8Array(f64.buffer);
+  for (let i = 0; i < 8; i++) b[i] = page[o + i]!;
+  let t = f64[0]!;
+  let hi = readBits(page, o, 64, 32) | 0;
+  let lo = readBits(page, o, 96, 32) | 0;
+  let pos = 128;
+  let delta = 0;
+  let leading = 0;
+  let trailing = 0;
+  for (let k = 0; ; ) {
+    if (t > maxT) return;
+    if (t >= minT) {
+      if (hi === STALE_HI && lo === STALE_LO) (sink.staleAt ??= []).push(sink.t.length);
+      sink.t.push(t);
+      i32[HI] = hi;
+      i32[LO] = lo;
+      sink.v.push(f64[0]!);
+    }
+    if (++k >= count) return;
+    // Timestamp.
+    if (readBit(page, o, pos) === 0) {
+      pos += 1;
+      t += delta;
+    } else if (readBit(page, o, pos + 1) === 0) {
+      delta += (readBits(page, o, pos + 2, 14) << 18) >> 18;
+      pos += 16;
+      t += delta;
+    } else if (readBit(page, o, pos + 2) === 0) {
+      delta += (readBits(page, o, pos + 3, 17) << 15) >> 15;
+      pos += 20;
+      t += delta;
+    } else if (readBit(page, o, pos + 3) === 0) {
+      delta += (readBits(page, o, pos + 4, 20) << 12) >> 12;
+      pos += 24;
+      t += delta;
+    } else {
+      i32[HI] = readBits(page, o, pos + 4, 32) | 0;
+      i32[LO] = readBits(page, o, pos + 36, 32) | 0;
+      pos += 68;
+      const nt = f64[0]!;
+      delta = nt - t;
+      t = nt;
+    }
+    // Value.
+    if (readBit(page, o, pos) === 0) {
+      pos += 1;
+      continue;
+    }
+    if (readBit(page, o, pos + 1) === 1) {
+      leading = readBits(page, o, pos + 2, 5);
+      const sig = readBits(page, o, pos + 7, 6) || 64;
+      trailing = 64 - leading - sig;
+      pos += 13;
+    } else pos += 2;
+    const sig = 64 - leading - trailing;
+    let h: number;
+    let l: number;
+    if (sig > 32) {
+      h = readBits(page, o, pos, sig - 32);
+      l = readBits(page, o, pos + sig - 32, 32);
+    } else {
+      h = 0;
+      l = readBits(page, o, pos, sig);
+    }
+    pos += sig;
+    // Shift (h, l) left by trailing into 64 bits.
+    let xh: number;
+    let xl: number;
+    if (trailing >= 32) {
+      xh = l << (trailing - 32);
+      xl = 0;
+    } else if (trailing === 0) {
+      xh = h;
+      xl = l;
+    } else {
+      xh = (h << trailing) | (l >>> (32 - trailing));
+      xl = l << trailing;
+    }
+    hi = (hi ^ xh) | 0;
+    lo = (lo ^ xl) | 0;
   }
 }

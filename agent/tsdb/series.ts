@@ -1,18 +1,13 @@
 /**
- * One in-memory series. The newest samples (up to RING_SAMPLES) sit raw in a ring buffer
- * of interleaved (timestamp ms, value) pairs in one plain array of doubles, which is all an
- * instant selector reads. (A plain array lives in the V8 heap, where the garbage collector
- * compacts it; a Float64Array of more than 64 bytes gets its own malloc block outside the heap,
- * and 100k series regrowing theirs left the process's RSS far above its live data.) Older samples move into compressed chunks (chunk.ts). Appends go to the
- * tail in time order; retention drops from the head (whole chunks, then ring samples).
- * Stale markers (Prometheus's StaleNaN) are rare, so they are kept as a set of their
- * timestamps beside a NaN value, because JavaScript does not reliably preserve NaN bits.
+ * One in-memory series: Gorilla-compressed chunks in its store's ChunkPool (chunk.ts), the
+ * open head chunk appended in place, closed chunks referenced by address. The newest sample
+ * also sits in fields (time and value bits), which is all an instant selector reads; windows
+ * decode the chunks they overlap. Appends go to the tail in time order; retention drops whole
+ * chunks from the head. Stale markers are stored as Prometheus's StaleNaN bit pattern
+ * (0x7ff0000000000002) and recognized by it when decoded.
  */
-import { ChunkArchive } from './chunk.ts';
+import { bitsHi, bitsLo, bitsOf, ChunkPool, HeadChunk, numberOf, STALE_HI, STALE_LO, type SampleSink } from './chunk.ts';
 import type { Labels } from './labels.ts';
-
-/** Raw samples kept per series before older ones are compressed: 10 m at a 5 s scrape, so typical rule windows never decode. */
-export const RING_SAMPLES = 128;
 
 /** Samples copied out of a series for one time window, oldest first. */
 export interface SeriesSamples {
@@ -25,180 +20,154 @@ export interface SeriesSamples {
 
 export type AppendOutcome = 'ok' | 'out_of_order' | 'duplicate';
 
-export class MemSeries {
+const EMPTY: readonly number[] = Object.freeze([]);
+
+export class MemSeries extends HeadChunk {
   readonly id: number;
   readonly labels: Labels;
   /** Set when the store has dropped the series (retention or clear). */
   dead = false;
-  /** [t0, v0, t1, v1, ...] over `cap` slots. */
-  private buf: number[];
-  private cap: number;
-  private head = 0;
-  private len = 0;
-  private staleTs: Set<number> | null = null;
-  private archive: ChunkArchive | null = null;
+  private readonly pool: ChunkPool;
+  /** Addresses of closed chunks, oldest first (null while there are none). */
+  private closed: number[] | null = null;
+  /** Samples held (closed chunks and head). */
+  length = 0;
 
-  constructor(id: number, labels: Labels, initialCapacity = 8) {
-    const cap = Math.max(2, Math.ceil(initialCapacity));
+  constructor(id: number, labels: Labels, pool: ChunkPool = new ChunkPool()) {
+    super();
     this.id = id;
     this.labels = labels;
-    this.cap = cap;
-    this.buf = doubles(cap * 2);
+    this.pool = pool;
   }
 
-  /** Bytes held for samples (not labels): the raw ring (16 per slot) and the compressed archive. */
+  /** Bytes held for samples (not labels): closed chunks with their headers, the head slot, chunk references (8 each). */
   get sampleBytes(): number {
-    return this.cap * 16 + (this.archive?.bytesHeld ?? 0);
-  }
-
-  get length(): number {
-    return this.len + (this.archive?.count ?? 0);
-  }
-
-  private tAt(i: number): number {
-    return this.buf[((this.head + i) % this.cap) * 2]!;
-  }
-
-  lastT(): number {
-    return this.len === 0 ? -Infinity : this.tAt(this.len - 1);
-  }
-
-  /** True when the newest sample is a stale marker. */
-  isStale(): boolean {
-    return this.len > 0 && this.staleTs !== null && this.staleTs.has(this.lastT());
-  }
-
-  append(t: number, v: number, stale: boolean): AppendOutcome {
-    if (this.len > 0) {
-      const last = this.lastT();
-      if (t < last) return 'out_of_order';
-      if (t === last) {
-        const lastV = this.buf[((this.head + this.len - 1) % this.cap) * 2 + 1]!;
-        if (stale || this.isStale() || !Object.is(lastV, v)) return 'out_of_order';
-        return 'duplicate';
-      }
-    }
-    if (this.len === this.cap) {
-      if (this.cap >= RING_SAMPLES) this.evictOldest();
-      else this.grow();
-    }
-    const p = ((this.head + this.len) % this.cap) * 2;
-    this.buf[p] = t;
-    this.buf[p + 1] = stale ? NaN : v;
-    if (stale) (this.staleTs ??= new Set()).add(t);
-    this.len++;
-    return 'ok';
-  }
-
-  /** Moves the oldest ring sample into the compressed archive. */
-  private evictOldest(): void {
-    const p = this.head * 2;
-    (this.archive ??= new ChunkArchive()).push(this.buf[p]!, this.buf[p + 1]!);
-    this.head = (this.head + 1) % this.cap;
-    this.len--;
-  }
-
-  /** Drops samples with t < minT (whole chunks of the archive); returns how many were dropped. */
-  truncateBefore(minT: number): number {
-    let n = 0;
-    if (this.archive !== null) {
-      n += this.archive.dropBefore(minT);
-      if (this.archive.count === 0) this.archive = null;
-    }
-    while (this.len > 0 && this.buf[this.head * 2]! < minT) {
-      this.head = (this.head + 1) % this.cap;
-      this.len--;
-      n++;
-    }
-    if (this.staleTs !== null) {
-      const oldest = this.archive?.minT ?? (this.len > 0 ? this.tAt(0) : Infinity);
-      for (const t of this.staleTs) if (t < oldest) this.staleTs.delete(t);
-      if (this.staleTs.size === 0) this.staleTs = null;
+    let n = this.headBytesHeld;
+    if (this.closed !== null) {
+      n += this.closed.length * 8;
+      for (const a of this.closed) n += this.pool.closedBytesOf(a);
     }
     return n;
   }
 
-  /** Copies samples with minT <= t <= maxT (from the archive when the window reaches back that far). */
-  window(minT: number, maxT: number): SeriesSamples {
-    const lo = this.lowerBound(minT);
-    let hi = this.lowerBound(maxT);
-    while (hi < this.len && this.tAt(hi) <= maxT) hi++;
-    // Plain arrays: far cheaper to allocate than typed arrays for the few samples of a window.
-    const t: number[] = [];
-    const v: number[] = [];
-    if (this.archive !== null && this.archive.maxT >= minT && this.archive.minT <= maxT) this.archive.collect(minT, maxT, t, v);
-    for (let i = lo; i < hi; i++) {
-      const p = ((this.head + i) % this.cap) * 2;
-      t.push(this.buf[p]!);
-      v.push(this.buf[p + 1]!);
-    }
-    let stale: Uint8Array | null = null;
-    if (this.staleTs !== null) {
-      for (let i = 0; i < t.length; i++) {
-        if (this.staleTs.has(t[i]!)) {
-          stale ??= new Uint8Array(t.length);
-          stale[i] = 1;
-        }
-      }
-    }
-    return { labels: this.labels, t, v, stale };
+  get chunkCount(): number {
+    return (this.closed?.length ?? 0) + (this.slot >= 0 ? 1 : 0);
   }
 
+  /** Oldest sample time held (Infinity when empty). */
+  get minT(): number {
+    if (this.closed !== null) return this.pool.closedMinT(this.closed[0]!);
+    return this.slot >= 0 ? this.headMinT : Infinity;
+  }
+
+  lastTime(): number {
+    return this.length === 0 ? -Infinity : this.lastT;
+  }
+
+  /** True when the newest sample is a stale marker. */
+  isStale(): boolean {
+    return this.length > 0 && this.lastHi === STALE_HI && this.lastLo === STALE_LO;
+  }
+
+  append(t: number, v: number, stale: boolean): AppendOutcome {
+    if (this.length > 0) {
+      if (t < this.lastT) return 'out_of_order';
+      if (t === this.lastT) {
+        if (stale || this.isStale() || !Object.is(numberOf(this.lastHi, this.lastLo), v)) return 'out_of_order';
+        return 'duplicate';
+      }
+    }
+    let hi = STALE_HI;
+    let lo = STALE_LO;
+    if (!stale) {
+      bitsOf(v);
+      hi = bitsHi;
+      lo = bitsLo;
+      // A value that happens to carry StaleNaN's bits is stored as a plain NaN.
+      if (hi === STALE_HI && lo === STALE_LO) hi = 0x7ff80000, lo = 0;
+    }
+    if (this.slot >= 0 && this.headFull()) (this.closed ??= []).push(this.cutHead(this.pool));
+    this.encode(this.pool, t, hi, lo);
+    this.length++;
+    return 'ok';
+  }
+
+  /** Drops the chunks whose samples are all older than minT; returns how many samples went. */
+  truncateBefore(minT: number): number {
+    let n = 0;
+    const closed = this.closed;
+    if (closed !== null) {
+      let k = 0;
+      while (k < closed.length && this.pool.closedMaxT(closed[k]!) < minT) {
+        n += this.pool.closedCount(closed[k]!);
+        this.pool.dropClosed(closed[k]!);
+        k++;
+      }
+      if (k === closed.length) this.closed = null;
+      else if (k > 0) closed.splice(0, k);
+    }
+    if (this.closed === null && this.slot >= 0 && this.lastT < minT) {
+      n += this.headCount;
+      this.dropHead(this.pool);
+    }
+    this.length -= n;
+    return n;
+  }
+
+  /** Frees every chunk (the series is being dropped). */
+  release(): void {
+    if (this.closed !== null) for (const a of this.closed) this.pool.dropClosed(a);
+    this.closed = null;
+    this.dropHead(this.pool);
+    this.length = 0;
+  }
+
+  /** Decodes the samples with minT <= t <= maxT into sink, oldest first. */
+  decodeRange(minT: number, maxT: number, sink: SampleSink): void {
+    if (this.length === 0 || this.lastT < minT) return;
+    const closed = this.closed;
+    if (closed !== null) {
+      for (let i = 0; i < closed.length; i++) {
+        const a = closed[i]!;
+        if (this.pool.closedMaxT(a) < minT) continue;
+        if (this.pool.closedMinT(a) > maxT) return;
+        this.pool.decodeClosed(a, minT, maxT, sink);
+      }
+    }
+    if (this.slot >= 0 && this.headMinT <= maxT) this.pool.decodeHead(this.slot, this.headCount, minT, maxT, sink);
+  }
+
+  /** Whether a sample lies in [minT, maxT] (decodes at most the chunks at the window's start). */
+  hasSampleIn(minT: number, maxT: number): boolean {
+    if (this.length === 0 || this.lastT < minT || maxT < minT) return false;
+    if (this.lastT <= maxT || this.minT >= minT && this.minT <= maxT) return true;
+    return this.window(minT, maxT).t.length > 0;
+  }
+
+  /** Copies samples with minT <= t <= maxT. */
+  window(minT: number, maxT: number): SeriesSamples {
+    if (this.length === 0 || this.lastT < minT || maxT < minT) return { labels: this.labels, t: EMPTY, v: EMPTY, stale: null };
+    const sink: SampleSink = { t: [], v: [], staleAt: null };
+    this.decodeRange(minT, maxT, sink);
+    let stale: Uint8Array | null = null;
+    if (sink.staleAt !== null) {
+      stale = new Uint8Array(sink.t.length);
+      for (const i of sink.staleAt) stale[i] = 1;
+    }
+    return { labels: this.labels, t: sink.t, v: sink.v, stale };
+  }
 
   /** The newest sample with minT <= t <= maxT, as a window of zero or one sample. */
   latest(minT: number, maxT: number): SeriesSamples {
-    let i: number;
-    if (this.len > 0 && this.tAt(this.len - 1) <= maxT) i = this.len - 1; // the usual case: the newest sample
-    else {
-      i = this.lowerBound(maxT);
-      if (i < this.len && this.tAt(i) === maxT) i++;
-      i--;
+    if (this.length === 0 || this.lastT < minT) return { labels: this.labels, t: EMPTY, v: EMPTY, stale: null };
+    if (this.lastT <= maxT) {
+      const stale = this.isStale() ? Uint8Array.of(1) : null;
+      return { labels: this.labels, t: [this.lastT], v: [numberOf(this.lastHi, this.lastLo)], stale };
     }
-    if (i < 0) {
-      // Nothing in the ring at or before maxT: the answer, if any, is in the archive.
-      if (this.archive === null || this.archive.minT > maxT) return { labels: this.labels, t: [], v: [], stale: null };
-      const w = this.window(minT, maxT);
-      const k = w.t.length - 1;
-      if (k < 0) return w;
-      return { labels: this.labels, t: [w.t[k]!], v: [w.v[k]!], stale: w.stale !== null && w.stale[k] === 1 ? Uint8Array.of(1) : null };
-    }
-    if (this.tAt(i) < minT) return { labels: this.labels, t: [], v: [], stale: null };
-    const p = ((this.head + i) % this.cap) * 2;
-    const t = this.buf[p]!;
-    const stale = this.staleTs !== null && this.staleTs.has(t) ? [1] : null;
-    return { labels: this.labels, t: [t], v: [this.buf[p + 1]!], stale: stale === null ? null : Uint8Array.from(stale) };
+    // Rare: the window ends before the newest sample.
+    const w = this.window(minT, maxT);
+    const k = w.t.length - 1;
+    if (k <= 0) return w;
+    return { labels: this.labels, t: [w.t[k]!], v: [w.v[k]!], stale: w.stale !== null && w.stale[k] === 1 ? Uint8Array.of(1) : null };
   }
-
-  /** Logical index of the first sample with t >= x. */
-  private lowerBound(x: number): number {
-    let lo = 0;
-    let hi = this.len;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.tAt(mid) < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  /** Grows by half: series fill up to their retention and stay there, so less slack wins. */
-  private grow(): void {
-    const newCap = Math.min(Math.ceil(this.cap * 1.5), Math.max(RING_SAMPLES, this.cap + 1));
-    const buf = doubles(newCap * 2);
-    for (let i = 0; i < this.len; i++) {
-      const p = ((this.head + i) % this.cap) * 2;
-      buf[i * 2] = this.buf[p]!;
-      buf[i * 2 + 1] = this.buf[p + 1]!;
-    }
-    this.buf = buf;
-    this.cap = newCap;
-    this.head = 0;
-  }
-}
-
-/** A packed array of `n` doubles (V8 keeps it unboxed, 8 bytes per element). */
-function doubles(n: number): number[] {
-  const a: number[] = [];
-  for (let i = 0; i < n; i++) a.push(0.5);
-  return a;
 }

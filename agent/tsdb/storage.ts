@@ -13,6 +13,7 @@ import { compareLabelSets, formatLabels, labelsFromRecord, type Labels } from '.
 import { LabelHashIndex } from './hash-index.ts';
 import type { LabelMatcher } from './matchers.ts';
 import { MemSeries, type SeriesSamples } from './series.ts';
+import { ChunkPool, PAGE_SIZE } from './chunk.ts';
 import { OP_APPEND, OP_CLEAR, OP_RETENTION, OP_STALE, ReplicationLog, type ReplicaBatch, type ReplicaTarget } from './replication.ts';
 
 export const DEFAULT_RETENTION_MS = 2 * 60 * 60 * 1000;
@@ -46,8 +47,19 @@ export interface Queryable {
 }
 
 export interface StorageStats {
+  /** Live series (also as `series`). */
+  numSeries: number;
   series: number;
   samples: number;
+  /** Chunks held: closed ones plus one open head chunk per series that has samples. */
+  chunkCount: number;
+  /** Bytes of sample chunks: closed chunks (with headers), head slots, 8 per chunk reference. */
+  bytes: number;
+  /** Bytes of chunk pages the store holds (1 MiB each), free space inside them included. */
+  pageBytes: number;
+  /** Oldest and newest sample time held (ms; 0 when empty). */
+  minTime: number;
+  maxTime: number;
   seriesLimitRejections: number;
   outOfOrderSamples: number;
 }
@@ -76,12 +88,20 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
    * of each holding its own. Rebuilt from the postings after series are deleted.
    */
   private interned = new Map<string, string>();
+  /** Chunk memory shared by every series (chunk.ts). */
+  private pool = new ChunkPool();
   private nextId = 1;
   private samples = 0;
   private limitRejections = 0;
   private outOfOrder = 0;
   private lastLimitLog = -Infinity;
   private maxTimeSeen = -Infinity;
+  /**
+   * The last retention cut. Retention drops whole chunks, so older samples can remain in a
+   * chunk that straddles the cut; queries start at the cut (as Prometheus's head querier
+   * clamps to the head's minimum time), so they see exactly the retained samples.
+   */
+  private minValidT = -Infinity;
   private readonly autoRetention: boolean;
   private readonly retentionEveryMs: number;
   private lastRetentionT = -Infinity;
@@ -112,8 +132,32 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     return n;
   }
 
+  /** Counts, chunk memory and time range; minTime is a pass over the series (cheap: one read each). */
   stats(): StorageStats {
-    return { series: this.index.size, samples: this.samples, seriesLimitRejections: this.limitRejections, outOfOrderSamples: this.outOfOrder };
+    let chunkCount = 0;
+    let refs = 0;
+    let minTime = Infinity;
+    for (const s of this.index.values()) {
+      const c = s.chunkCount;
+      chunkCount += c;
+      if (c > 0) refs += c - 1;
+      const m = s.minT;
+      if (m < minTime) minTime = m;
+    }
+    const bytes = this.pool.closedBytes + this.pool.headBytes + refs * 8;
+    const maxTime = this.maxTimeSeen === -Infinity ? 0 : this.maxTimeSeen;
+    return {
+      numSeries: this.index.size,
+      series: this.index.size,
+      samples: this.samples,
+      chunkCount,
+      bytes,
+      pageBytes: this.pool.pagesHeld * PAGE_SIZE,
+      minTime: minTime === Infinity ? 0 : Math.max(minTime, this.minValidT),
+      maxTime,
+      seriesLimitRejections: this.limitRejections,
+      outOfOrderSamples: this.outOfOrder,
+    };
   }
 
   /**
@@ -127,6 +171,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     const valuesByName = new Map<string, number>();
     const bytesByName = new Map<string, number>();
     const byPair = new Map<string, number>();
+    const st = this.stats();
     let pairs = 0;
     for (const [name, values] of this.postings) {
       let live = 0;
@@ -147,8 +192,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
       }
     }
     return {
-      // minTime is where retention cuts (no sample kept is older); chunkCount is 0: series are ring buffers, not chunks.
-      headStats: { numSeries: this.index.size, numLabelPairs: pairs, chunkCount: 0, minTime: this.maxTimeSeen === -Infinity ? 0 : this.maxTimeSeen - this.retentionMs, maxTime: this.maxTimeSeen === -Infinity ? 0 : this.maxTimeSeen },
+      headStats: { numSeries: this.index.size, numLabelPairs: pairs, chunkCount: st.chunkCount, minTime: st.minTime, maxTime: st.maxTime },
       seriesCountByMetricName: top(byMetric),
       labelValueCountByLabelName: top(valuesByName),
       memoryInBytesByLabelName: top(bytesByName),
@@ -246,7 +290,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
 
   private createSeries(input: Labels): MemSeries {
     const labels = this.internLabels(input);
-    const s = new MemSeries(this.nextId++, labels);
+    const s = new MemSeries(this.nextId++, labels, this.pool);
     this.replication?.series(s.id, labels);
     this.generation++;
     this.index.add(s);
@@ -265,6 +309,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     this.generation++;
     this.index.delete(s);
     s.dead = true;
+    s.release();
     this.deletedSincePostingsCompaction++;
   }
 
@@ -307,6 +352,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     if (!Number.isFinite(nowMs)) return 0;
     this.replication?.op(OP_RETENTION, 0, nowMs, 0);
     const minT = nowMs - this.retentionMs;
+    if (minT > this.minValidT) this.minValidT = minT;
     let dropped = 0;
     for (const s of [...this.index.values()]) {
       dropped += s.truncateBefore(minT);
@@ -323,11 +369,13 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     this.generation++;
     for (const s of this.index.values()) s.dead = true;
     this.index.clear();
+    this.pool = new ChunkPool();
     this.postings.clear();
     this.interned.clear();
     this.deletedSincePostingsCompaction = 0;
     this.samples = 0;
     this.maxTimeSeen = -Infinity;
+    this.minValidT = -Infinity;
     this.lastRetentionT = -Infinity;
   }
 
@@ -389,6 +437,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
 
 
   select(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesSamples[] {
+    if (minT < this.minValidT) minT = this.minValidT;
     const series = this.matchingSeries(matchers);
     const out: SeriesSamples[] = new Array(series.length);
     for (let i = 0; i < series.length; i++) out[i] = series[i]!.window(minT, maxT);
@@ -396,6 +445,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
   }
 
   selectLatest(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesSamples[] {
+    if (minT < this.minValidT) minT = this.minValidT;
     const series = this.matchingSeries(matchers);
     const out: SeriesSamples[] = new Array(series.length);
     for (let i = 0; i < series.length; i++) out[i] = series[i]!.latest(minT, maxT);
@@ -405,9 +455,10 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
   /** Label sets of the series matching the matchers (all series when empty) with a sample in [minT, maxT]. */
   series(matchers: readonly LabelMatcher[], minT = -Infinity, maxT = Infinity): Labels[] {
     const out: Labels[] = [];
+    if (minT < this.minValidT) minT = this.minValidT;
     for (const s of this.matchingSeries(matchers)) {
       if (minT === -Infinity && maxT === Infinity) out.push(s.labels);
-      else if (s.window(minT, maxT).t.length > 0) out.push(s.labels);
+      else if (s.hasSampleIn(minT, maxT)) out.push(s.labels);
     }
     return out;
   }
@@ -487,7 +538,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
 }
 
 /** A stored series, as handed out by MemoryStorage.ref(). */
-export type SeriesRef = Pick<MemSeries, 'id' | 'labels' | 'length' | 'isStale'>;
+export type SeriesRef = Pick<MemSeries, 'id' | 'labels' | 'length' | 'isStale' | 'sampleBytes'>;
 
 /** Frozen label records are taken as canonical (labelsFromRecord makes them so). */
 function canonicalLabels(input: Labels | Record<string, string>): Labels {

@@ -11,8 +11,13 @@
  * per-tick change. Samples are appended in time order through series references, one tick of
  * every series after another, as scrapes append them.
  *
+ * With `--values random`, every sample is instead a uniform random double in [0, 1): the
+ * incompressible case (full 52-bit mantissa changes), which no XOR chunk shrinks.
+ *
  * Usage: node --expose-gc bench/tsdb-retention/run.ts [--hours 2] [--interval 5000]
- *          [--vertices 64] [--subtasks 128] [--seed 1]
+ *          [--vertices 64] [--subtasks 128] [--seed 1] [--values flink|random]
+ *          [--openmetrics FILE]  (also writes the same samples as OpenMetrics text, for
+ *          `promtool tsdb create-blocks-from openmetrics`; see compare-prometheus.ts)
  */
 import { resolve } from 'node:path';
 import { readdirSync } from 'node:fs';
@@ -35,6 +40,13 @@ const intervalMs = num('--interval', 5000);
 const vertices = num('--vertices', 64);
 const subtasks = num('--subtasks', 128);
 const seed = num('--seed', 1);
+const str = (name: string, def: string): string => {
+  const i = argv.indexOf(name);
+  return i < 0 ? def : argv[i + 1] ?? def;
+};
+const valuesMode = str('--values', 'flink');
+if (valuesMode !== 'flink' && valuesMode !== 'random') throw new Error('--values is flink or random');
+const omPath = str('--openmetrics', '');
 const gc = (globalThis as { gc?: () => void }).gc;
 const MB = 1024 * 1024;
 const mb = (b: number): string => `${(b / MB).toFixed(0)} MB`;
@@ -86,6 +98,9 @@ const end = Math.floor(Date.now() / intervalMs) * intervalMs;
 const start = end - (ticks - 1) * intervalMs;
 process.stderr.write(`tsdb-retention: ${n} series x ${ticks} samples (${hours} h at ${intervalMs} ms), kinds: ${kind.filter((k) => k === 0).length} constant, ${kind.filter((k) => k === 1).length} counters, ${kind.filter((k) => k === 2).length} gauges\n`);
 
+gc?.();
+const rssBeforeFill = process.memoryUsage().rss;
+const om = omPath === '' ? null : openMetricsWriter(omPath, refs);
 const f0 = performance.now();
 let peakRss = 0;
 for (let k = 0; k < ticks; k++) {
@@ -93,7 +108,8 @@ for (let k = 0; k < ticks; k++) {
   for (let i = 0; i < n; i++) {
     const kd = kind[i]!;
     let v = value[i]!;
-    if (kd === 1) {
+    if (valuesMode === 'random') v = random() + random() / 4294967296; // 52 random bits
+    else if (kd === 1) {
       const d = step[i]! * (0.8 + 0.4 * random());
       v += integral[i] ? Math.round(d) : d;
       value[i] = v;
@@ -102,6 +118,7 @@ for (let k = 0; k < ticks; k++) {
       v = integral[i] ? Math.round(d) : d;
     }
     storage.appendRef(refs[i]!, t, v);
+    om?.sample(i, t, v);
   }
   if (k % 120 === 0) {
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
@@ -109,11 +126,22 @@ for (let k = 0; k < ticks; k++) {
   }
 }
 const fillS = (performance.now() - f0) / 1000;
+if (om !== null) await om.close();
 peakRss = Math.max(peakRss, process.memoryUsage.rss());
 gc?.();
 const mem = process.memoryUsage();
-const samples = storage.stats().samples;
-const sampleBytes = storage.sampleBytes();
+const st = storage.stats();
+const samples = st.samples;
+const sampleBytes = st.bytes;
+
+// Chunk bytes per kind of series (the store's accounting, series by series).
+const kindBytes = [0, 0, 0];
+const kindSamples = [0, 0, 0];
+for (let i = 0; i < n; i++) {
+  kindBytes[kind[i]!]! += refs[i]!.sampleBytes;
+  kindSamples[kind[i]!]! += refs[i]!.length;
+}
+const perKind = (k: number): string => `${(kindBytes[k]! / Math.max(1, kindSamples[k]!)).toFixed(2)}`;
 
 const engine = new PromQLEngine(storage, {});
 const timed = (f: () => unknown): number => {
@@ -145,15 +173,62 @@ const out = [
   `| measure | value |`,
   `|---|---:|`,
   `| series x samples each | ${n} x ${ticks} = ${(samples / 1e6).toFixed(1)} M samples |`,
+  `| values | ${valuesMode === 'random' ? 'uniform random doubles' : 'Flink shapes: constants, counters, gauges from the synthetic job'} |`,
   `| fill time (synthesized, not real time) | ${fillS.toFixed(1)} s |`,
-  `| sample bytes in the store (raw ring + compressed chunks, with slack) | ${mb(sampleBytes)} = ${(sampleBytes / samples).toFixed(2)} bytes per sample |`,
+  `| store's own accounting: chunk bytes (closed chunks with headers, head slots, chunk references) | ${mb(sampleBytes)} = ${(sampleBytes / samples).toFixed(2)} bytes per sample; ${st.chunkCount} chunks |`,
+  `| chunk bytes per sample by kind of series: constants / counters / gauges | ${perKind(0)} / ${perKind(1)} / ${perKind(2)} |`,
+  `| chunk pages held (1 MiB each, free space included) | ${mb(st.pageBytes)} = ${(st.pageBytes / samples).toFixed(2)} bytes per sample |`,
+  `| RSS delta over the fill (after a GC) | ${mb(mem.rss - rssBeforeFill)} = ${((mem.rss - rssBeforeFill) / samples).toFixed(2)} bytes per sample |`,
   `| heap used after a full GC${gc ? '' : ' (no --expose-gc: not collected)'} | ${mb(mem.heapUsed)}; array buffers ${mb(mem.arrayBuffers)} |`,
   `| (heap + array buffers) per sample | ${((mem.heapUsed + mem.arrayBuffers) / samples).toFixed(2)} bytes |`,
-  `| RSS after the fill and a GC / peak / at start | ${mb(mem.rss)} / ${mb(peakRss)} / ${mb(rssAtStart)} |`,
+  `| RSS after the fill and a GC / peak / before the fill (series created) / at start | ${mb(mem.rss)} / ${mb(peakRss)} / ${mb(rssBeforeFill)} / ${mb(rssAtStart)} |`,
   ...queryMs.map((x) => `| ${x.q} | ${x.ms.toFixed(0)} ms |`),
   `| rule evaluation, every group of rules/*.yml (3 runs) | ${evalMs.map((x) => x.toFixed(0)).join(' / ')} ms |`,
 ];
 process.stdout.write(`${out.join('\n')}\n`);
+
+/** Writes every sample as OpenMetrics text (a family's series together under one # TYPE line, as promtool wants). */
+function openMetricsWriter(path: string, series: SeriesRef[]): { sample(i: number, t: number, v: number): void; close(): Promise<void> } {
+  let perSeries: number[][] = series.map(() => []);
+  return {
+    sample(i, t, v) {
+      perSeries[i]!.push(t, v);
+    },
+    async close() {
+      const { createWriteStream } = await import('node:fs');
+      const out = createWriteStream(path);
+      const write = (s: string): Promise<void> => new Promise((res) => { if (out.write(s)) res(); else out.once('drain', () => res()); });
+      const byName = new Map<string, number[]>();
+      series.forEach((s, i) => {
+        const name = s.labels['__name__']!;
+        let l = byName.get(name);
+        if (l === undefined) byName.set(name, (l = []));
+        l.push(i);
+      });
+      for (const [name, idx] of byName) {
+        await write(`# TYPE ${name} gauge\n`);
+        for (const i of idx) {
+          const l = series[i]!.labels;
+          const parts: string[] = [];
+          for (const k in l) if (k !== '__name__') parts.push(`${k}=${JSON.stringify(l[k])}`);
+          const head = `${name}{${parts.join(',')}} `;
+          const xs = perSeries[i]!;
+          let buf = '';
+          for (let k = 0; k < xs.length; k += 2) buf += `${head}${fmt(xs[k + 1]!)} ${(xs[k]! / 1000).toFixed(3)}\n`;
+          await write(buf);
+          perSeries[i] = [];
+        }
+      }
+      await write('# EOF\n');
+      await new Promise<void>((res) => out.end(res));
+      perSeries = [];
+    },
+  };
+}
+
+function fmt(v: number): string {
+  return Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v);
+}
 
 function join(...p: string[]): string {
   return resolve(...p);
