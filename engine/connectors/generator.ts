@@ -133,6 +133,7 @@ class GeneratorReader<T> implements SourceReader<T> {
     const f = this.factory;
     const shares = this.shares;
     for (let i = 0; i < k; i++) shares[i] = partitionShare(due, this.partitions[i]!, n);
+    if (k === 1) return this.emitOnePartition(out, shares[0]!, ctl);
     let emitted = 0;
     // Stop early when the outputs ran out of credit (checked every 16 records): what is emitted
     // beyond that waits in the output backlog, ahead of the next checkpoint barrier.
@@ -158,6 +159,28 @@ class GeneratorReader<T> implements SourceReader<T> {
       emitted++;
     }
     return emitted;
+  }
+
+  /** emitDue for a subtask that owns one partition: its records are consecutive, so a plain loop in runs of 16. */
+  private emitOnePartition(out: SourceOutput<T>, share: number, ctl: SourceControl): number {
+    const p = this.partitions[0]!;
+    const n = this.n;
+    const f = this.factory;
+    const profile = this.profile;
+    const start = this.start;
+    const first = this.offsets[0]!;
+    const end = Math.min(share, first + this.batchSize);
+    let off = first;
+    while (off < end) {
+      const stop = Math.min(end, off + 16);
+      for (; off < stop; off++) {
+        const dueTime = start + profile.timeOf(off * n + p + 1) * 1000;
+        out.collect(f(p, off, Math.ceil(dueTime)));
+      }
+      this.offsets[0] = off;
+      if (!ctl.hasCapacity()) break;
+    }
+    return off - first;
   }
 
   async run(out: SourceOutput<T>, ctl: SourceControl): Promise<void> {

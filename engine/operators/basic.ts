@@ -1,5 +1,6 @@
 /**
- * Stateless one-in operators: map, filter, flatMap. Each is a plain loop over the batch; the
+ * Stateless one-in operators: map, filter, flatMap. Each is a plain loop over the batch, and
+ * elementwise (a chain hands records to them one by one without building a batch); the
  * output timestamp is the input record's timestamp, as in Flink.
  */
 import type { Collector, FilterFunction, FlatMapFunction, MapFunction } from '../api/functions.ts';
@@ -16,6 +17,12 @@ export class MapOperator extends StreamOperator {
     const out = this.output;
     for (let i = 0; i < records.length; i++) out.collect(fn(records[i]), timestamps[i]!);
   }
+  override get elementwise(): boolean {
+    return true;
+  }
+  override processElement(record: unknown, timestamp: number): void {
+    this.output.collect(this.fn(record), timestamp);
+  }
 }
 
 export class FilterOperator extends StreamOperator {
@@ -31,6 +38,12 @@ export class FilterOperator extends StreamOperator {
       const r = records[i];
       if (fn(r)) out.collect(r, timestamps[i]!);
     }
+  }
+  override get elementwise(): boolean {
+    return true;
+  }
+  override processElement(record: unknown, timestamp: number): void {
+    if (this.fn(record)) this.output.collect(record, timestamp);
   }
 }
 
@@ -58,5 +71,14 @@ export class FlatMapOperator extends StreamOperator {
       c.timestamp = timestamps[i]!;
       fn(records[i], c);
     }
+  }
+  override get elementwise(): boolean {
+    return true;
+  }
+  override processElement(record: unknown, timestamp: number): void {
+    const c = this.collector;
+    c.output = this.output;
+    c.timestamp = timestamp;
+    this.fn(record, c);
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { OperatorSnapshot, SourceControl, SubtaskSnapshot, TaskContext, TaskInvokable } from '../contracts/task.ts';
 import type { OperatorSpec } from '../contracts/job-graph.ts';
-import { ChainingOutput, WriterOutput } from './outputs.ts';
+import { chainingOutput, WriterOutput } from './outputs.ts';
 import { isPromise, LONG_MIN_VALUE, noTimestamps, StreamOperator, WATERMARK_IDLE, WATERMARK_MAX } from './operator.ts';
 import { SourceOperator } from './source.ts';
 import { WatermarkValve } from './watermark-valve.ts';
@@ -55,7 +55,7 @@ export class OperatorChain implements TaskInvokable {
   private async open(): Promise<void> {
     const n = this.ops.length;
     const outputs = this.ops.map((_, i) =>
-      i + 1 < n ? new ChainingOutput(this.ops[i + 1]!) : new WriterOutput(this.ctx.outputs, this.plan.outputTimestamped),
+      i + 1 < n ? chainingOutput(this.ops[i + 1]!) : new WriterOutput(this.ctx.outputs, this.plan.outputTimestamped),
     );
     for (let i = n - 1; i >= 0; i--) {
       const spec = this.plan.operators[i]!.spec;

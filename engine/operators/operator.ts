@@ -4,6 +4,10 @@
  * `Output`, forwards watermarks, and contributes its part of the subtask snapshot. The chain
  * (chain.ts) links operators with ChainingOutputs and ends in the runtime's RecordWriters.
  * Records, not closures, flow: an operator's per-record work is a loop over the batch.
+ * Stateless one-in operators (map, filter, flatMap) are also `elementwise`: the operator before
+ * them in a chain hands them each record directly (processElement), as Flink's chaining does,
+ * so no batch array is built between them; a batch is built only in front of an operator that
+ * needs one (keyed, window, async, sink) and at the network boundary.
  */
 import type { OperatorSnapshot, TaskContext } from '../contracts/task.ts';
 
@@ -45,6 +49,16 @@ export abstract class StreamOperator {
   }
 
   abstract processBatch(records: unknown[], timestamps: number[]): void | Promise<void>;
+
+  /** True when processElement handles one record synchronously, so a chain may call it directly instead of batching. */
+  get elementwise(): boolean {
+    return false;
+  }
+
+  /** One record (only called when `elementwise`). */
+  processElement(_record: unknown, _timestamp: number): void {
+    throw new Error(`${this.constructor.name} is not elementwise`);
+  }
 
   processWatermark(timestamp: number): void | Promise<void> {
     if (timestamp > this.currentWatermark) this.currentWatermark = timestamp;

@@ -1,15 +1,24 @@
 /**
- * The two kinds of Output: ChainingOutput buffers one batch for the next operator in the chain
- * (records and their timestamps side by side), and WriterOutput hands records to the runtime's
- * RecordWriters at the end of the chain. When the stream carries event time across the
- * network, WriterOutput ships `[timestamp, record]` pairs and the receiving chain unwraps them.
+ * The kinds of Output: DirectOutput hands each record straight to the next operator in the
+ * chain when that operator is elementwise (map, filter, flatMap); ChainingOutput buffers one
+ * batch for any other next operator (records, and their timestamps side by side only once a
+ * record carries one); WriterOutput hands records to the runtime's RecordWriters at the end of
+ * the chain. When the stream carries event time across the network, WriterOutput ships
+ * `[timestamp, record]` pairs and the receiving chain unwraps them.
  */
 import type { RecordWriter } from '../contracts/task.ts';
-import { isPromise, type Output, type StreamOperator } from './operator.ts';
+import { isPromise, noTimestamps, type Output, type StreamOperator } from './operator.ts';
 
-export class ChainingOutput implements Output {
-  private records: unknown[] = [];
-  private timestamps: number[] = [];
+/** The output linking an operator to `next` in a chain: direct when `next` is elementwise, else batching. */
+export function chainingOutput(next: StreamOperator): Output {
+  return next.elementwise ? new DirectOutput(next) : new ChainingOutput(next);
+}
+
+/**
+ * Calls the elementwise next operator once per record: no array is built, and a record that a
+ * map turns into another object dies young. flush() only passes the flush on down the chain.
+ */
+export class DirectOutput implements Output {
   private readonly next: StreamOperator;
 
   constructor(next: StreamOperator) {
@@ -17,16 +26,50 @@ export class ChainingOutput implements Output {
   }
 
   collect(record: unknown, timestamp: number): void {
-    this.records.push(record);
-    this.timestamps.push(timestamp);
+    this.next.processElement(record, timestamp);
   }
 
   flush(): void | Promise<void> {
-    if (this.records.length === 0) return;
-    const recs = this.records;
+    return this.next.output.flush();
+  }
+
+  emitWatermark(timestamp: number): void | Promise<void> {
+    const next = this.next;
+    const r = next.processWatermark(timestamp);
+    if (isPromise(r)) return r.then(() => next.output.flush());
+    return next.output.flush();
+  }
+}
+
+export class ChainingOutput implements Output {
+  private records: unknown[] = [];
+  /** Null while every record of the batch has no timestamp (NaN): the batch then goes with the shared NaN array. */
+  private timestamps: number[] | null = null;
+  private readonly next: StreamOperator;
+
+  constructor(next: StreamOperator) {
+    this.next = next;
+  }
+
+  collect(record: unknown, timestamp: number): void {
     const tss = this.timestamps;
+    if (tss !== null) tss.push(timestamp);
+    else if (timestamp === timestamp) {
+      // The first record with a timestamp: the ones before it had none.
+      const t = new Array<number>(this.records.length).fill(Number.NaN);
+      t.push(timestamp);
+      this.timestamps = t;
+    }
+    this.records.push(record);
+  }
+
+  flush(): void | Promise<void> {
+    const recs = this.records;
+    if (recs.length === 0) return;
+    const tss = this.timestamps ?? noTimestamps(recs.length);
+    // A fresh array per batch: the next operator (a sink writer, a window) may keep it.
     this.records = [];
-    this.timestamps = [];
+    this.timestamps = null;
     const next = this.next;
     const r = next.processBatch(recs, tss);
     if (isPromise(r)) return r.then(() => next.output.flush());
