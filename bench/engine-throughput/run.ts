@@ -3,17 +3,19 @@
  *   (a) a chained stateless pipeline (generator -> map -> filter -> discard) in one TaskManager, and
  *   (b) a keyed count with a network shuffle across two TaskManagers,
  * each beside a bare Node loop doing the same per-record work in the same run, as a ratio, plus
- * the peak RSS of every TaskManager. Targets: (a) >= 25 %, (b) >= 8 %, RSS <= 300 MB.
+ * the peak RSS of every TaskManager. Targets: (a) >= 25 % and >= 3x Node object-mode streams (same work, same run), (b) >= 30 %, RSS <= 300 MB.
  * (c) runs (b) with and without a checkpoint every second, alternating, `--reps` times (default
  * 3), and prints each pair's ratio and the median ratio: target >= 90 %.
- * Usage: node bench/engine-throughput/run.ts [--records N] [--reps N] [--only c] [-D key=value ...]
+ * Usage: node bench/engine-throughput/run.ts [--records N] [--reps N] [--only a|b|c] [-D key=value ...]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { KEYS, keepRecord, makeRecord, mapRecord } from './work.ts';
+import { Readable, Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { KEYS, keepRecord, makeRecord, mapRecord, type BenchRecord } from './work.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'cli/main.ts');
@@ -22,7 +24,7 @@ const argv = process.argv.slice(2);
 const DEFINES = argv.flatMap((a, i) => (a === '-D' && argv[i + 1] ? ['-D', argv[i + 1]!] : []));
 const RECORDS = argv.includes('--records') ? Number(argv[argv.indexOf('--records') + 1]) : 3_000_000;
 const REPS = argv.includes('--reps') ? Number(argv[argv.indexOf('--reps') + 1]) : 3;
-const ONLY_C = argv.includes('--only') && argv[argv.indexOf('--only') + 1] === 'c';
+const ONLY = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
 
 function bareChained(n: number): number {
   const t0 = performance.now();
@@ -57,6 +59,53 @@ function batchedChained(n: number): number {
     }
   }
   flush(batch);
+  const s = (performance.now() - t0) / 1000;
+  if (kept < 0) console.log(kept);
+  return n / s;
+}
+
+/**
+ * The same work as what a TypeScript user would pick for in-process streaming: Node's
+ * object-mode `stream.pipeline` (Readable -> map Transform -> filter Transform -> Writable),
+ * default high-water marks.
+ */
+async function nodeStreamsChained(n: number): Promise<number> {
+  const t0 = performance.now();
+  let i = 0;
+  let kept = 0;
+  const source = new Readable({
+    objectMode: true,
+    read() {
+      for (;;) {
+        if (i >= n) {
+          this.push(null);
+          return;
+        }
+        if (!this.push(makeRecord(0, i++, 1))) return;
+      }
+    },
+  });
+  const map = new Transform({
+    objectMode: true,
+    transform(r: BenchRecord, _enc, cb) {
+      cb(null, mapRecord(r));
+    },
+  });
+  const filter = new Transform({
+    objectMode: true,
+    transform(r: BenchRecord, _enc, cb) {
+      if (keepRecord(r)) cb(null, r);
+      else cb();
+    },
+  });
+  const sink = new Writable({
+    objectMode: true,
+    write(_r: BenchRecord, _enc, cb) {
+      kept++;
+      cb();
+    },
+  });
+  await pipeline(source, map, filter, sink);
   const s = (performance.now() - t0) / 1000;
   if (kept < 0) console.log(kept);
   return n / s;
@@ -177,16 +226,22 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   console.log(`engine-throughput: ${fmt(RECORDS)} records per run`);
   const keyedJob = join(ROOT, 'bench/engine-throughput/jobs/keyed.ts');
-  if (!ONLY_C) {
+  if (ONLY === undefined || ONLY === 'a') {
     const bareA = best(bareChained, RECORDS);
     const batchedA = best(batchedChained, RECORDS);
+    await nodeStreamsChained(Math.min(RECORDS, 200_000));
+    const streamsA = Math.max(await nodeStreamsChained(RECORDS), await nodeStreamsChained(RECORDS), await nodeStreamsChained(RECORDS));
     const a = await engineRun(join(ROOT, 'bench/engine-throughput/jobs/chained.ts'), `--limit ${RECORDS}`, 1, 1, RECORDS);
     console.log(`(a) chained stateless, 1 TaskManager:     engine ${fmt(a.rate)} rec/s   bare loop ${fmt(bareA)} rec/s   ratio ${((100 * a.rate) / bareA).toFixed(1)} % (target >= 25 %)   TM peak RSS ${a.peakRss.map(mb).join(', ')}`);
     console.log(`    same work, records batched (1000):     bare loop ${fmt(batchedA)} rec/s   ratio ${((100 * a.rate) / batchedA).toFixed(1)} %`);
+    console.log(`    same work, Node object-mode streams:   stream.pipeline ${fmt(streamsA)} rec/s   engine / streams ${(a.rate / streamsA).toFixed(2)}x (target >= 3x)`);
+  }
+  if (ONLY === undefined || ONLY === 'b') {
     const bareB = best(bareKeyed, RECORDS);
     const b = await engineRun(keyedJob, `--limit ${RECORDS} --partitions 2`, 2, 2, RECORDS);
-    console.log(`(b) keyed count, shuffle across 2 TMs:    engine ${fmt(b.rate)} rec/s   bare loop ${fmt(bareB)} rec/s   ratio ${((100 * b.rate) / bareB).toFixed(1)} % (target >= 8 %)   TM peak RSS ${b.peakRss.map(mb).join(', ')}`);
+    console.log(`(b) keyed count, shuffle across 2 TMs:    engine ${fmt(b.rate)} rec/s   bare loop ${fmt(bareB)} rec/s   ratio ${((100 * b.rate) / bareB).toFixed(1)} % (target >= 30 %)   TM peak RSS ${b.peakRss.map(mb).join(', ')}`);
   }
+  if (ONLY !== undefined && ONLY !== 'c') return;
   const ratios: number[] = [];
   for (let rep = 1; rep <= REPS; rep++) {
     // Alternate which runs first so a drift in machine load does not favour one side.
