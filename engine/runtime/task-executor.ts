@@ -59,10 +59,23 @@ export interface TaskExecutorDeps {
   log: Logger;
   onState(state: ExecutionState, failure?: string): void;
   /** A snapshot for checkpoint `checkpointId` was taken (or failed: `snapshot` null, `failure` set). */
-  /** `options`: what the trigger or the barrier carried (a CheckpointOptions: where the state goes). */
-  onCheckpoint?(checkpointId: number, snapshot: SubtaskSnapshot | null, failure?: string, options?: unknown): void;
+  /** `options`: what the trigger or the barrier carried (a CheckpointOptions: where the state goes); `timing`: what it cost the task. */
+  onCheckpoint?(checkpointId: number, snapshot: SubtaskSnapshot | null, failure?: string, options?: unknown, timing?: CheckpointTiming): void;
   /** Checkpointing is on and this task's input has ended: it now waits for the final checkpoint. */
   onEndOfInput?(): void;
+}
+
+/**
+ * What one checkpoint cost a subtask on its own thread (Flink's checkpoint statistics per
+ * subtask): `syncMs` the snapshot and barrier forwarding, during which the task processes
+ * nothing; `alignmentMs` from the first to the last barrier of the checkpoint on its input
+ * channels (channels that delivered the barrier are held meanwhile, the others keep flowing; 0
+ * for sources); `startDelayMs` for sources, from the trigger to the safe point that took it.
+ */
+export interface CheckpointTiming {
+  syncMs: number;
+  alignmentMs: number;
+  startDelayMs: number;
 }
 
 const SLICE_MS = 8;
@@ -381,7 +394,7 @@ export class TaskExecutor {
       } else if (entry.kind === ENTRY_END) {
         if (gate.finished) break;
       } else if (entry.kind === ENTRY_BARRIER) {
-        r = this.checkpoint(entry.value, entry.payload);
+        r = this.checkpoint(entry.value, entry.payload, gate.checkpointAlignmentTimeNs() / 1e6);
       }
       if (r !== undefined) await r;
       const y = this.maybeYield();
@@ -433,7 +446,8 @@ export class TaskExecutor {
       return;
     }
     if (!this.deps.task.isSource) return;
-    this.atSafePoint(() => this.checkpoint(checkpointId, payload));
+    const triggered = performance.now();
+    this.atSafePoint(() => this.checkpoint(checkpointId, payload, 0, performance.now() - triggered));
   }
 
   /** Checkpoint `checkpointId` completed everywhere: let the chain commit, on its own turn. */
@@ -479,11 +493,12 @@ export class TaskExecutor {
   }
 
   /** Snapshot, then barrier downstream (behind every record emitted before it), then report. */
-  private async checkpoint(checkpointId: number, payload?: unknown): Promise<void> {
+  private async checkpoint(checkpointId: number, payload?: unknown, alignmentMs = 0, startDelayMs = 0): Promise<void> {
     const inv = this.invokable;
     if (!inv) return;
     if (checkpointId <= this.lastSnapshotId) return;
     this.lastSnapshotId = checkpointId;
+    const started = performance.now();
     let snapshot: SubtaskSnapshot;
     try {
       snapshot = await inv.snapshotState(checkpointId);
@@ -494,7 +509,7 @@ export class TaskExecutor {
     }
     // After end-of-partition nothing more goes downstream: those tasks snapshot on the trigger themselves.
     if (!this.outputsEnded) for (const ch of this.outputs.channels) ch.emitEvent(ENTRY_BARRIER, checkpointId, payload);
-    this.deps.onCheckpoint?.(checkpointId, snapshot, undefined, payload);
+    this.deps.onCheckpoint?.(checkpointId, snapshot, undefined, payload, { syncMs: performance.now() - started, alignmentMs, startDelayMs });
   }
 
   /** Flushes, sends end-of-partition on every channel and waits until it has all been shipped. */

@@ -9,6 +9,7 @@
  */
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../common/log.ts';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import { startOpsServer, type OpsServer } from '../../common/service-http.ts';
@@ -281,13 +282,23 @@ export class TaskManager {
         log: this.log.child({ vertex: task.taskName, subtask: task.subtaskIndex }),
         onState: (state, failure) => this.reportState(dep, task.vertexId, task.subtaskIndex, task.attemptNumber, state, failure),
         onEndOfInput: () => this.reportState(dep, task.vertexId, task.subtaskIndex, task.attemptNumber, 'RUNNING', undefined, true),
-        onCheckpoint: (checkpointId, snapshot, failure, options) => {
+        onCheckpoint: (checkpointId, snapshot, failure, options, timing) => {
           if (!snapshot) return this.acknowledge(dep, task, checkpointId, null, failure ?? 'no snapshot');
           // The barrier names the directory; without it the writer waits for the trigger's.
           if (isCheckpointOptions(options)) this.checkpointWriter.setTarget(dep.executionId, checkpointId, options);
           // The task goes on processing; the ack goes out once the state file is fsync'd.
+          const writeStart = performance.now();
           this.checkpointWriter.write(dep.executionId, task.vertexId, task.subtaskIndex, checkpointId, snapshot).then(
-            (handle) => this.acknowledge(dep, task, checkpointId, handle),
+            (handle) => {
+              if (timing && this.log.isLevelEnabled('debug')) {
+                const ms = (v: number) => Math.round(v * 1000) / 1000;
+                this.log.debug(
+                  { checkpointId, vertex: task.vertexId, subtask: task.subtaskIndex, syncMs: ms(timing.syncMs), alignmentMs: ms(timing.alignmentMs), startDelayMs: ms(timing.startDelayMs), asyncMs: ms(performance.now() - writeStart), bytes: handle.size },
+                  'checkpoint state written',
+                );
+              }
+              this.acknowledge(dep, task, checkpointId, handle);
+            },
             (err: unknown) => {
               this.log.warn({ err: errorMessage(err), checkpointId, vertex: task.taskName, subtask: task.subtaskIndex }, 'could not write the checkpoint state file; declining');
               this.acknowledge(dep, task, checkpointId, null, `could not write the state file: ${errorMessage(err)}`);
