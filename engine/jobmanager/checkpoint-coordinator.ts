@@ -275,11 +275,14 @@ export class CheckpointCoordinator {
     this.pushHistory(this.view(p, 'COMPLETED', now, chk));
     if (p.savepoint) p.savepoint.done({ location: chk });
     else this.retainedPaths.push(chk);
-    while (this.retainedPaths.length > this.retained) await this.discard(this.retainedPaths.shift()!);
     for (const tm of this.host.taskManagers(false)) {
       this.host.send(tm, { t: 'notifyCheckpointComplete', executionId: p.executionId, checkpointId: p.id });
     }
     this.log.debug({ checkpointId: p.id, bytes: p.bytes, ms: now - p.triggeredAt }, 'checkpoint completed');
+    // Inputs ended while this one ran: the final checkpoint is due now, not at the next tick.
+    if (!p.final && !p.savepoint && this.ticker && this.host.allInputEnded?.() === true) this.trigger();
+    // Subsumed checkpoints go after the notification: removing their files is no reason to hold back commits.
+    while (this.retainedPaths.length > this.retained) await this.discard(this.retainedPaths.shift()!);
   }
 
   /**

@@ -376,8 +376,10 @@ export class JobMaster {
     const rec = this.subtasks.get(msg.vertexId)?.[msg.subtaskIndex];
     if (!rec || rec.attempt !== msg.attemptNumber || TERMINAL_TASK.has(rec.state)) return;
     if (msg.endOfInput && msg.state === 'RUNNING' && rec.state === 'RUNNING') {
-      // Its input ended; once every subtask's has, the next checkpoint is the final one.
+      // Its input ended; once every subtask's has, the next checkpoint is the final one, and it
+      // is due at once (the ticker would take up to a tenth of the interval to see it).
       rec.endOfInput = true;
+      if (this.checkpoints.interval > 0 && this.subtasks.every((r) => r.state === 'RUNNING' && r.endOfInput === true)) this.checkpoints.trigger();
       return;
     }
     ExecutionRecords.setState(rec, msg.state);
