@@ -4,8 +4,11 @@
  *   (b) a keyed count with a network shuffle across two TaskManagers,
  * each beside a bare Node loop doing the same per-record work in the same run, as a ratio, plus
  * the peak RSS of every TaskManager. Targets: (a) >= 25 % and >= 3x Node object-mode streams (same work, same run), (b) >= 30 %, RSS <= 300 MB.
- * (c) runs (b) with and without a checkpoint every second, alternating, `--reps` times (default
- * 3), and prints each pair's ratio and the median ratio: target >= 90 %.
+ * (c) runs (b), then (a), with and without a checkpoint every second, alternating, `--reps` times
+ * (default 3), and prints each pair's ratio and the median ratio (target >= 90 %), and per
+ * checkpoint what it cost the subtasks as their TaskManagers log it (debug level): the sync
+ * pause (snapshot + barrier, the task processes nothing meanwhile), the barrier alignment, the
+ * source's start delay (trigger to safe point) and the asynchronous state file write.
  * Usage: node bench/engine-throughput/run.ts [--records N] [--reps N] [--only a|b|c] [-D key=value ...]
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -131,11 +134,44 @@ interface Proc {
   ready: Record<string, unknown>;
 }
 
-function start(args: string[]): Promise<Proc> {
+/** What a TaskManager logs (at debug level) for each checkpoint state file it wrote: see TaskExecutor's CheckpointTiming. */
+interface CheckpointTrace {
+  checkpointId: number;
+  vertex: string;
+  subtask: number;
+  syncMs: number;
+  alignmentMs: number;
+  startDelayMs: number;
+  asyncMs: number;
+}
+
+/** `traces`: when given, the process logs at debug level and its checkpoint lines are collected there (other warnings still go to stderr). */
+function start(args: string[], traces?: CheckpointTrace[]): Promise<Proc> {
   const child = fork(CLI, args, {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    env: { ...process.env, FLOWPILOT_PARENT_PID: String(process.pid), FLOWPILOT_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', traces ? 'pipe' : 'inherit', 'ipc'],
+    env: { ...process.env, FLOWPILOT_PARENT_PID: String(process.pid), FLOWPILOT_LOG_LEVEL: traces ? 'debug' : 'warn' },
   });
+  if (traces && child.stderr) {
+    let buf = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let rec: Record<string, unknown> | null = null;
+        try {
+          rec = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          process.stderr.write(line + '\n');
+          continue;
+        }
+        if (rec.msg === 'checkpoint state written') traces.push(rec as unknown as CheckpointTrace);
+        else if (typeof rec.level === 'number' && rec.level >= 40) process.stderr.write(line + '\n');
+      }
+    });
+  }
   return new Promise((res, rej) => {
     child.on('message', (m: Record<string, unknown>) => m.type === 'ready' && res({ child, ready: m }));
     child.once('exit', (c) => rej(new Error(`${args[1]} exited with ${c}`)));
@@ -162,8 +198,10 @@ interface Subtask {
 }
 
 /** Runs a job module on JM + `tms` TaskManagers; returns records/s from the source's RUNNING start to the last subtask's end. */
-async function engineRun(job: string, args: string, parallelism: number, tms: number, records: number): Promise<{ rate: number; peakRss: number[]; checkpoints: number }> {
+async function engineRun(job: string, args: string, parallelism: number, tms: number, records: number): Promise<{ rate: number; seconds: number; peakRss: number[]; checkpoints: number; traces: CheckpointTrace[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'fp-bench-'));
+  const traces: CheckpointTrace[] = [];
+  const tracing = args.includes('--checkpoint-interval');
   const procs: Proc[] = [];
   try {
     const jm = await start(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(dir, 'jm'), '--job', job, '--program-args', args, '--parallelism', String(parallelism), ...DEFINES]);
@@ -175,7 +213,7 @@ async function engineRun(job: string, args: string, parallelism: number, tms: nu
       });
     });
     for (let i = 0; i < tms; i++) {
-      procs.push(await start(['engine', 'taskmanager', '--jobmanager', `127.0.0.1:${jm.ready.rpcPort}`, '--slots', '1', '--state-dir', join(dir, `tm${i}`), ...DEFINES]));
+      procs.push(await start(['engine', 'taskmanager', '--jobmanager', `127.0.0.1:${jm.ready.rpcPort}`, '--slots', '1', '--state-dir', join(dir, `tm${i}`), ...DEFINES], tracing ? traces : undefined));
     }
     const peakRss = new Array<number>(tms).fill(0);
     for (;;) {
@@ -199,7 +237,7 @@ async function engineRun(job: string, args: string, parallelism: number, tms: nu
     const counts = cps.ok ? ((await cps.json()) as { counts: { completed: number; failed: number; total: number } }).counts : null;
     if (process.env.FP_BENCH_DEBUG) console.error(JSON.stringify(counts));
     const checkpoints = counts?.completed ?? 0;
-    return { rate: records / ((end - start0) / 1000), peakRss, checkpoints };
+    return { rate: records / ((end - start0) / 1000), seconds: (end - start0) / 1000, peakRss, checkpoints, traces };
   } finally {
     for (const p of procs.reverse()) p.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
@@ -242,21 +280,48 @@ async function main(): Promise<void> {
     console.log(`(b) keyed count, shuffle across 2 TMs:    engine ${fmt(b.rate)} rec/s   bare loop ${fmt(bareB)} rec/s   ratio ${((100 * b.rate) / bareB).toFixed(1)} % (target >= 30 %)   TM peak RSS ${b.peakRss.map(mb).join(', ')}`);
   }
   if (ONLY !== undefined && ONLY !== 'c') return;
-  const ratios: number[] = [];
-  for (let rep = 1; rep <= REPS; rep++) {
-    // Alternate which runs first so a drift in machine load does not favour one side.
-    const first = rep % 2 === 1 ? 'without' : 'with';
-    const runs: Record<string, Awaited<ReturnType<typeof engineRun>>> = {};
-    for (const which of first === 'without' ? ['without', 'with'] : ['with', 'without']) {
-      runs[which] = await engineRun(keyedJob, `--limit ${RECORDS} --partitions 2${which === 'with' ? ' --checkpoint-interval 1000' : ''}`, 2, 2, RECORDS);
+  const cases: Array<{ name: string; job: string; args: string; parallelism: number }> = [
+    { name: '(b) keyed shuffle, 2 TMs', job: keyedJob, args: `--limit ${RECORDS} --partitions 2`, parallelism: 2 },
+    { name: '(a) chained, 1 TM', job: join(ROOT, 'bench/engine-throughput/jobs/chained.ts'), args: `--limit ${RECORDS}`, parallelism: 1 },
+  ];
+  for (const c of cases) {
+    const ratios: number[] = [];
+    const pauses: number[] = [];
+    for (let rep = 1; rep <= REPS; rep++) {
+      // Alternate which runs first so a drift in machine load does not favour one side.
+      const first = rep % 2 === 1 ? 'without' : 'with';
+      const runs: Record<string, Awaited<ReturnType<typeof engineRun>>> = {};
+      for (const which of first === 'without' ? ['without', 'with'] : ['with', 'without']) {
+        runs[which] = await engineRun(c.job, `${c.args}${which === 'with' ? ' --checkpoint-interval 1000' : ''}`, c.parallelism, c.parallelism, RECORDS);
+      }
+      const w = runs.with!;
+      const ratio = w.rate / runs.without!.rate;
+      // A run in which no checkpoint completed measures nothing about checkpoint cost: leave it out.
+      if (w.checkpoints > 0) ratios.push(ratio);
+      console.log(`(c) ${c.name}, rep ${rep}: with 1 s checkpoints ${fmt(w.rate)} rec/s   without ${fmt(runs.without!.rate)} rec/s   ratio ${(100 * ratio).toFixed(1)} %   ${w.checkpoints} checkpoints completed (the last one final)   run ${w.seconds.toFixed(2)} s vs ${runs.without!.seconds.toFixed(2)} s   TM peak RSS ${w.peakRss.map(mb).join(', ')}`);
+      console.log(`    per checkpoint (max over subtasks): ${describeTraces(w.traces)}`);
+      for (const cp of byCheckpoint(w.traces).values()) pauses.push(Math.max(...cp.map((t) => t.syncMs)));
     }
-    const ratio = runs.with!.rate / runs.without!.rate;
-    // A run in which no checkpoint completed measures nothing about checkpoint cost: leave it out.
-    if (runs.with!.checkpoints > 0) ratios.push(ratio);
-    console.log(`(c) rep ${rep}: (b) with 1 s checkpoints ${fmt(runs.with!.rate)} rec/s   without ${fmt(runs.without!.rate)} rec/s   ratio ${(100 * ratio).toFixed(1)} %   ${runs.with!.checkpoints} checkpoints completed   TM peak RSS ${runs.with!.peakRss.map(mb).join(', ')}`);
+    if (ratios.length === 0) console.log(`(c) ${c.name}: no run completed a checkpoint: no ratio`);
+    else console.log(`(c) ${c.name}: median ratio over the ${ratios.length} of ${REPS} pairs whose checkpointed run completed checkpoints: ${(100 * median(ratios)).toFixed(1)} % (target >= 90 %); task pause (sync part) per checkpoint: median ${median(pauses).toFixed(2)} ms, max ${Math.max(...pauses).toFixed(2)} ms`);
   }
-  if (ratios.length === 0) console.log('(c) no run completed a checkpoint: no ratio');
-  else console.log(`(c) median ratio over the ${ratios.length} of ${REPS} pairs whose checkpointed run completed checkpoints: ${(100 * median(ratios)).toFixed(1)} % (target >= 90 %)`);
+}
+
+function byCheckpoint(traces: CheckpointTrace[]): Map<number, CheckpointTrace[]> {
+  const m = new Map<number, CheckpointTrace[]>();
+  for (const t of traces) m.set(t.checkpointId, [...(m.get(t.checkpointId) ?? []), t]);
+  return new Map([...m].sort((a, b) => a[0] - b[0]));
+}
+
+/** One line per run: for each checkpoint, the worst subtask's sync pause / alignment / source start delay / async write, in ms. */
+function describeTraces(traces: CheckpointTrace[]): string {
+  if (traces.length === 0) return 'none traced';
+  const parts: string[] = [];
+  for (const [id, ts] of byCheckpoint(traces)) {
+    const max = (f: (t: CheckpointTrace) => number) => Math.max(...ts.map(f)).toFixed(1);
+    parts.push(`#${id} sync ${max((t) => t.syncMs)} align ${max((t) => t.alignmentMs)} delay ${max((t) => t.startDelayMs)} write ${max((t) => t.asyncMs)}`);
+  }
+  return parts.join(' | ');
 }
 
 main().catch((err: unknown) => {
