@@ -1,7 +1,8 @@
 /**
  * The agent's configuration: one zod schema that gives every option its type, default and
- * description. It validates the YAML file (`--config FILE`), takes CLI flags on top, and feeds
- * the reference in docs/reference/agent.md (`configReference()` renders it). Durations are written as
+ * description. It validates the YAML file (`--config FILE`), generates the CLI flags that go on
+ * top (one per leaf key, agent/process/flags.ts), and feeds the reference in
+ * docs/reference/agent.md (`configReference()` renders it, with each key's flag). Durations are written as
  * Prometheus durations (`15s`, `2h`) and held in milliseconds. Nothing here reads process.env.
  */
 import { readFileSync } from 'node:fs';
@@ -9,14 +10,12 @@ import { parseDocument, LineCounter } from 'yaml';
 import { z } from 'zod';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import { parsePromDuration } from '../../common/duration.ts';
+import { DURATION_FORMAT, flagOf } from '../../common/schema-flags.ts';
 import { actuationConfigSchema } from '../actuate/config.ts';
 import { httpConfigSchema } from '../http/http-config.ts';
 
 /** The default port: outside Flink's usual reporter range (9249–9260) and Prometheus's 9090. */
 export const DEFAULT_PORT = 9269;
-
-/** Marks a string schema as a Prometheus duration, for the generated CLI flags and docs. */
-export const DURATION_FORMAT = 'prometheus-duration';
 
 /** Turns a Prometheus duration string into milliseconds, as a zod issue on failure. */
 function toMs(s: string, ctx: z.RefinementCtx): number {
@@ -155,10 +154,10 @@ export const agentConfigSchema = z
       .describe('the in-memory time-series store'),
     query: z
       .object({
-        timeout: duration('2m', 'longest a query may run, checked inside evaluation (flag --query.timeout)'),
-        lookbackDelta: duration('5m', 'how far back an instant selector looks (flag --query.lookback-delta)'),
-        maxSamples: z.number().int().min(1).default(50_000_000).describe('most samples one query may load into memory (flag --query.max-samples)'),
-        maxConcurrency: z.number().int().min(1).default(20).describe('API queries evaluated at once; more wait in a queue, within their timeout (flag --query.max-concurrency)'),
+        timeout: duration('2m', 'longest a query may run, checked inside evaluation'),
+        lookbackDelta: duration('5m', 'how far back an instant selector looks'),
+        maxSamples: z.number().int().min(1).default(50_000_000).describe('most samples one query may load into memory'),
+        maxConcurrency: z.number().int().min(1).default(20).describe('API queries evaluated at once; more wait in a queue, within their timeout'),
         ruleTimeout: duration('1s', "longest one rule's query may run; rules are evaluated on the agent's main thread, so a rule past it fails (health err) instead of stalling scrapes and scaling"),
       })
       .strict()
@@ -244,9 +243,13 @@ interface SchemaLike {
   _zod?: { def: SchemaLike['def'] };
 }
 
-/** Renders the schema as a Markdown table: key, description (with default). Used for docs/reference/agent.md. */
+/**
+ * Renders the schema as a Markdown table: key, its command-line flag, description (with default).
+ * Used for docs/reference/agent.md. Keys inside lists of objects have no flag of their own (the
+ * list's flag takes YAML).
+ */
 export function configReference(): string {
-  const rows: string[] = ['| key | description |', '| --- | --- |'];
+  const rows: string[] = ['| key | flag | description |', '| --- | --- | --- |'];
   const walk = (schema: unknown, prefix: string, isElement = false): void => {
     const s = schema as SchemaLike;
     let def = s._zod?.def ?? s.def;
@@ -261,17 +264,18 @@ export function configReference(): string {
       def = (inner as SchemaLike)._zod?.def ?? (inner as SchemaLike).def;
     }
     if (def?.type === 'object' && def.shape) {
-      if (prefix && !isElement) rows.push(`| \`${prefix}\` | ${description ?? ''} |`);
+      if (prefix && !isElement) rows.push(`| \`${prefix}\` | | ${description ?? ''} |`);
       for (const [k, v] of Object.entries(def.shape)) walk(v, prefix ? `${prefix}.${k}` : k);
       return;
     }
     if (def?.type === 'array' && def.element && ((def.element._zod?.def ?? def.element.def)?.type === 'object')) {
-      rows.push(`| \`${prefix}[]\` | ${description ?? ''} |`);
+      rows.push(`| \`${prefix}[]\` | \`${flagOf(prefix.split('.'))}\` | ${description ?? ''} |`);
       walk(def.element, `${prefix}[]`, true);
       return;
     }
     const shown = defaultValue === undefined || (typeof description === 'string' && description.includes('default ')) ? '' : ` (default \`${JSON.stringify(defaultValue)}\`)`;
-    rows.push(`| \`${prefix}\` | ${(description ?? '').replace(/\|/g, '\\|')}${shown} |`);
+    const flag = prefix.includes('[]') ? '' : `\`${flagOf(prefix.split('.'))}\``;
+    rows.push(`| \`${prefix}\` | ${flag} | ${(description ?? '').replace(/\|/g, '\\|')}${shown} |`);
   };
   walk(agentConfigSchema, '');
   return rows.join('\n');
