@@ -8,23 +8,9 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { parseFlinkDuration } from '../../common/duration.ts';
-import { FlowpilotError, errorMessage } from '../../common/errors.ts';
+import { FlowpilotError } from '../../common/errors.ts';
+import { flinkDurationMs } from '../config/options.ts';
 import type { CheckpointConfigView } from '../contracts/checkpoints.ts';
-
-/**
- * A Flink duration option as a zod schema: the text (or a YAML number of milliseconds) in
- * whole milliseconds, as Flink's Duration.toMillis() (micro- and nanoseconds truncate).
- */
-export const flinkDurationMs = () =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
-    try {
-      return Math.floor(parseFlinkDuration(v));
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: errorMessage(err) });
-      return z.NEVER;
-    }
-  });
 
 const durationBase = (min: number) => flinkDurationMs().pipe(z.number().int().min(min));
 const duration = (def: number, min = 0) => durationBase(min).default(def);

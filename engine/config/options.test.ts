@@ -7,4 +7,11 @@ describe('engine configuration', () => {
     assert.throws(() => parseJobManagerConfig({ 'heartbeat.timeout': 'soon' }), (e: { code?: string; message: string }) => e.code === 'FP_ENGINE_CONFIG' && e.message.includes('heartbeat.timeout'));
     assert.equal(parseJobManagerConfig({})['heartbeat.timeout'], 10000);
   });
+
+  it('reads time options as Flink durations, a bare number being milliseconds', () => {
+    const c = parseJobManagerConfig({ 'heartbeat.timeout': '30 s', 'heartbeat.interval': '500', 'slot.request.timeout': '5 min', 'rpc.ask-timeout': 2000 });
+    assert.deepEqual([c['heartbeat.timeout'], c['heartbeat.interval'], c['slot.request.timeout'], c['rpc.ask-timeout']], [30_000, 500, 300_000, 2000]);
+    assert.throws(() => parseJobManagerConfig({ 'heartbeat.timeout': '1.5 s' }), /heartbeat\.timeout: time interval unit label '\.5 s' in "1\.5 s" does not match/);
+    assert.throws(() => parseJobManagerConfig({ 'heartbeat.interval': '5 ms' }), /heartbeat\.interval: Too small/);
+  });
 });

@@ -7,10 +7,25 @@
  * deeper in the code.
  */
 import { z } from 'zod';
-import { FlowpilotError } from '../../common/errors.ts';
+import { parseFlinkDuration } from '../../common/duration.ts';
+import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 import type { DebloatSettings } from '../network/buffer-debloater.ts';
 
-const ms = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+/**
+ * A Flink duration option (`10 s`, `5 min`, `500 ms`, or a bare number of milliseconds, read by
+ * common/duration.ts) in whole milliseconds, as Flink's Duration.toMillis() (µs and ns truncate).
+ */
+export const flinkDurationMs = () =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    try {
+      return Math.floor(parseFlinkDuration(v));
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: errorMessage(err) });
+      return z.NEVER;
+    }
+  });
+
+const ms = (def: number, min = 0) => flinkDurationMs().pipe(z.number().int().min(min)).default(def);
 const count = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
 /** A job-scope option set on the cluster: kept as given (a string) and checked when the JobManager starts. */
 const jobDefault = (description: string) => z.union([z.string(), z.number()]).transform(String).optional().describe(description);
@@ -18,20 +33,20 @@ const bool = (def: boolean) => z.union([z.boolean(), z.enum(['true', 'false', 'T
 
 /** Options shared by both process types: heartbeats, restarts, network and metric views. */
 const common = {
-  'heartbeat.interval': ms(1000, 10).describe('How often a TaskManager sends a heartbeat (ms).'),
-  'heartbeat.timeout': ms(10_000, 100).describe('A TaskManager that has not sent a heartbeat for this long is lost (ms).'),
-  'rpc.ask-timeout': ms(10_000, 100).describe('Timeout for an RPC request and its answer (ms); Flink: akka.ask.timeout.'),
-  'execution.buffer-timeout': ms(100, 0).describe('A partly filled output batch is sent after this long (ms).'),
+  'heartbeat.interval': ms(1000, 10).describe('How often a TaskManager sends a heartbeat (a Flink duration, e.g. 10 s; a bare number is ms).'),
+  'heartbeat.timeout': ms(10_000, 100).describe('A TaskManager that has not sent a heartbeat for this long is lost (a Flink duration, e.g. 10 s; a bare number is ms).'),
+  'rpc.ask-timeout': ms(10_000, 100).describe('Timeout for an RPC request and its answer (a Flink duration, e.g. 10 s; a bare number is ms); Flink: akka.ask.timeout.'),
+  'execution.buffer-timeout': ms(100, 0).describe('A partly filled output batch is sent after this long (a Flink duration, e.g. 10 s; a bare number is ms).'),
   'taskmanager.network.batch-size': count(512).describe('Records per network batch before it is sent without waiting.'),
   'taskmanager.network.memory.buffers-per-channel': count(4).describe('Batches a receiving channel can hold; its credit.'),
   'taskmanager.network.memory.buffer-debloat.enabled': z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(true).describe('Size network batches to each consumer\'s throughput so its buffered input takes about the target to process (on by default here; off in Flink).'),
-  'taskmanager.network.memory.buffer-debloat.target': ms(1000, 1).describe('Time a consumer\'s buffered input should take to process (ms).'),
-  'taskmanager.network.memory.buffer-debloat.period': ms(200, 10).describe('How often the batch size is recomputed (ms).'),
+  'taskmanager.network.memory.buffer-debloat.target': ms(1000, 1).describe('Time a consumer\'s buffered input should take to process (a Flink duration, e.g. 10 s; a bare number is ms).'),
+  'taskmanager.network.memory.buffer-debloat.period': ms(200, 10).describe('How often the batch size is recomputed (a Flink duration, e.g. 10 s; a bare number is ms).'),
   'taskmanager.network.memory.buffer-debloat.samples': count(20).describe('Periods in the moving average of the throughput.'),
   'taskmanager.network.memory.buffer-debloat.threshold-percentages': count(25, 0).describe('A new batch size is announced only when it differs by more than this percentage.'),
   'taskmanager.network.memory.buffer-debloat.min-batch': count(16).describe('Smallest batch size (records) debloating announces.'),
-  'metrics.view.update-interval': ms(5000, 10).describe('How often per-second rates (meters, time gauges) are updated (ms).'),
-  'metrics.view.window': ms(60_000, 10).describe('Window over which per-second rates are averaged (ms), as Flink MeterView.'),
+  'metrics.view.update-interval': ms(5000, 10).describe('How often per-second rates (meters, time gauges) are updated (a Flink duration, e.g. 10 s; a bare number is ms).'),
+  'metrics.view.window': ms(60_000, 10).describe('Window over which per-second rates are averaged (a Flink duration, e.g. 10 s; a bare number is ms), as Flink MeterView.'),
 };
 
 export const jobManagerSchema = z.object({
@@ -69,16 +84,16 @@ export const jobManagerSchema = z.object({
   'execution.checkpointing.externalized-checkpoint-retention': jobDefault('Cluster default of execution.checkpointing.externalized-checkpoint-retention for jobs.'),
   'restart-strategy.type': z.enum(['fixed-delay', 'none', 'disable', 'exponential-delay']).default('fixed-delay').describe('Restart strategy after a failure.'),
   'restart-strategy.fixed-delay.attempts': count(2147483647, 0).describe('Restarts before the job fails (fixed-delay).'),
-  'restart-strategy.fixed-delay.delay': ms(1000).describe('Pause before each restart (ms, fixed-delay).'),
-  'restart-strategy.exponential-delay.initial-backoff': ms(1000).describe('First pause (ms, exponential-delay).'),
-  'restart-strategy.exponential-delay.max-backoff': ms(60_000).describe('Largest pause (ms, exponential-delay).'),
+  'restart-strategy.fixed-delay.delay': ms(1000).describe('Pause before each restart (a Flink duration, a bare number is ms; fixed-delay).'),
+  'restart-strategy.exponential-delay.initial-backoff': ms(1000).describe('First pause (a Flink duration, a bare number is ms; exponential-delay).'),
+  'restart-strategy.exponential-delay.max-backoff': ms(60_000).describe('Largest pause (a Flink duration, a bare number is ms; exponential-delay).'),
   'restart-strategy.exponential-delay.backoff-multiplier': z.coerce.number().min(1).default(1.5).describe('Growth factor of the pause.'),
   'restart-strategy.exponential-delay.attempts-before-reset-backoff': count(2147483647, 0).describe('Restarts before the job fails (exponential-delay).'),
   'parallelism.default': count(1).describe('Parallelism of operators that set none.'),
   'jobmanager.job-dirs': z.string().default('').describe('Comma-separated directories of job modules besides engine/jobs: an uploaded module with the same content as one there is imported from there (so its relative imports resolve).'),
   'scheduler-mode': z.enum(['default', 'reactive']).default('default').describe('reactive: TaskManagers joining or leaving rescale running jobs in place to the available slots (up to their upper bounds).'),
-  'jobmanager.adaptive-scheduler.resource-stabilization-timeout': ms(10_000, 0).describe('Reactive mode waits this long (ms) after the last TaskManager change before rescaling.'),
-  'slot.request.timeout': ms(300_000, 100).describe('A job that cannot get its slots for this long fails (ms).'),
+  'jobmanager.adaptive-scheduler.resource-stabilization-timeout': ms(10_000, 0).describe('Reactive mode waits this long (a Flink duration, e.g. 10 s; a bare number is ms) after the last TaskManager change before rescaling.'),
+  'slot.request.timeout': ms(300_000, 100).describe('A job that cannot get its slots for this long fails (a Flink duration, e.g. 10 s; a bare number is ms).'),
   'high-availability.type': z.string().default('none').describe('JobManager HA services: none, filesystem (job graphs, checkpoint pointers and counters under high-availability.storageDir) or kubernetes (the same in ConfigMaps, blobs in the storage dir). A restarted JobManager recovers every job from its latest checkpoint.'),
   'high-availability.storageDir': z.string().optional().describe('Where HA metadata and job graph blobs go (required when high-availability.type is not none); shared storage in a cluster.'),
   'high-availability.cluster-id': z.string().default('flowpilot').describe('Names this cluster\'s HA data (a sub-directory of the storage dir; the ConfigMaps\' prefix). kubernetes.cluster-id wins when set.'),
@@ -96,7 +111,7 @@ export const taskManagerSchema = z.object({
   'metrics.reporter.prom.host': z.string().default('127.0.0.1').describe('Address /metrics binds to.'),
   'metrics.reporter.prom.port': z.coerce.number().int().min(0).max(65535).default(0).describe('Port of /metrics (0 = any free port, logged).'),
   'taskmanager.state.dir': z.string().default('./flowpilot-state/taskmanager').describe('Directory for job modules and local state.'),
-  'taskmanager.registration.timeout': ms(300_000, 100).describe('Give up when the JobManager cannot be reached for this long (ms).'),
+  'taskmanager.registration.timeout': ms(300_000, 100).describe('Give up when the JobManager cannot be reached for this long (a Flink duration, e.g. 10 s; a bare number is ms).'),
 });
 
 export type JobManagerConfig = z.infer<typeof jobManagerSchema>;

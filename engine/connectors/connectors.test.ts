@@ -53,6 +53,11 @@ describe('rate profiles', () => {
     assert.equal(RateProfile.parse('constant:250').cumulative(4), 1000);
   });
 
+  it('reads step offsets as seconds or Prometheus durations, and names a bad one', () => {
+    assert.deepEqual(RateProfile.parse('steps:1@0,2@1m30s,3@90500ms,4@100.5').steps.map((s) => s.at), [0, 90, 90.5, 100.5]);
+    assert.throws(() => RateProfile.parse('steps:1@0s,2@1h1h'), /bad offset in step "2@1h1h" of rate profile "steps:1@0s,2@1h1h": .*unit "h" at character 4 repeats/);
+  });
+
   it('reads a CSV of second,rate with a header', (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'fp-rate-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));

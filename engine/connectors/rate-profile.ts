@@ -1,17 +1,29 @@
 /**
  * Rate profiles for the generator source: how many records per second are due at each moment
  * since the generator's start. Forms: `constant:R`, `steps:R1@0s,R2@60s,...` (a rate holds from
- * its offset to the next), or a CSV file of `second,rate` rows (same step semantics; a header
+ * its offset to the next; an offset is a number of seconds or a Prometheus duration such as
+ * `90s`, `1m30s`, `500ms`, read by common/duration.ts), or a CSV file of `second,rate` rows (same step semantics; a header
  * row is allowed). `cumulative(t)` is the exact integral, `timeOf(n)` its inverse.
  */
 import { readFileSync } from 'node:fs';
-import { FlowpilotError } from '../../common/errors.ts';
+import { parsePromDuration } from '../../common/duration.ts';
+import { FlowpilotError, errorMessage } from '../../common/errors.ts';
 
 export interface RateStep {
   /** Seconds since start. */
   at: number;
   /** Records per second from `at` on. */
   rate: number;
+}
+
+/** A step's offset: plain seconds (`60`, `1.5`) or a Prometheus duration (`60s`, `1m30s`). */
+function offsetSeconds(text: string, part: string, spec: string): number {
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  try {
+    return parsePromDuration(text) / 1000;
+  } catch (err) {
+    throw new FlowpilotError('FP_RATE_PROFILE', `bad offset in step "${part}" of rate profile "${spec}": ${errorMessage(err)}`);
+  }
 }
 
 export class RateProfile {
@@ -41,10 +53,9 @@ export class RateProfile {
     if (s.startsWith('steps:')) {
       return new RateProfile(
         s.slice(6).split(',').map((part) => {
-          const m = /^\s*([\d.]+)\s*@\s*([\d.]+)\s*(ms|s|m)?\s*$/.exec(part);
+          const m = /^\s*([\d.]+)\s*@\s*(\S+)\s*$/.exec(part);
           if (m === null) throw new FlowpilotError('FP_RATE_PROFILE', `bad step "${part}" in rate profile "${spec}"; expected RATE@OFFSET like 1000@60s`);
-          const unit = m[3] === 'ms' ? 0.001 : m[3] === 'm' ? 60 : 1;
-          return { rate: num(m[1]!, spec), at: num(m[2]!, spec) * unit };
+          return { rate: num(m[1]!, spec), at: offsetSeconds(m[2]!, part, spec) };
         }),
       );
     }

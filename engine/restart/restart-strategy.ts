@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { FlowpilotError } from '../../common/errors.ts';
-import { flinkDurationMs } from '../checkpoint/config.ts';
+import { flinkDurationMs } from '../config/options.ts';
 
 const INT_MAX = 2147483647;
 
