@@ -161,8 +161,14 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
   }
 
   /**
-   * Cardinality figures in the shape of Prometheus's /api/v1/status/tsdb: the head's series and
-   * label-pair counts, and the `limit` largest entries of each breakdown. One pass over the postings.
+   * Figures in the shape of Prometheus's /api/v1/status/tsdb, from one pass over the postings
+   * and one over the series. headStats: live series; label pairs (every name=value held by a
+   * live series, `__name__` included); the chunks held (stats(): closed chunks of 120 samples
+   * plus each series' open head chunk, as Prometheus's head counts them); minTime and maxTime
+   * of the samples held (ms; 0 when empty). The
+   * breakdowns are the `limit` largest: series per metric name, values per label name, bytes
+   * of label values per label name (each value's UTF-8 length times the series carrying it,
+   * as Prometheus's postings stats count), series per label pair.
    */
   cardinality(limit = 10): TsdbStatus {
     const top = (m: Map<string, number>): Array<{ name: string; value: number }> =>
@@ -182,7 +188,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
         if (n === 0) continue;
         live++;
         pairs++;
-        bytes += value.length;
+        bytes += Buffer.byteLength(value) * n;
         byPair.set(`${name}=${value}`, n);
         if (name === '__name__') byMetric.set(value, n);
       }
