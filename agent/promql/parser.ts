@@ -18,6 +18,7 @@ import { DurationError, MAX_PROM_DURATION_MS } from '../../common/duration.ts';
 import { checkExpr, exprType as typeOf } from './typecheck.ts';
 import { FUNCTION_SIGNATURES } from './functions-sig.ts';
 import { normalizeTrailingDots, parseError } from './source-text.ts';
+import { goQuote } from './format.ts';
 
 export { parseError, positionOf } from './source-text.ts';
 
@@ -404,7 +405,8 @@ class Builder {
       } else this.fail(k.from, `unexpected ${JSON.stringify(this.src(k))} in selector`);
     }
     if (name !== null) {
-      if (matchers.some((m) => m.name === '__name__')) this.fail(n.from, `metric name must not be set twice: ${JSON.stringify(name)}`);
+      const named = matchers.find((m) => m.name === '__name__');
+      if (named !== undefined) this.fail(n.from, `metric name must not be set twice: ${goQuote(name)} or ${goQuote(named.value)}`);
       matchers.unshift(newMatcher('=', '__name__', name));
     }
     if (!matchers.some((m) => !m.matches(''))) this.fail(n.from, 'vector selector must contain at least one non-empty matcher');

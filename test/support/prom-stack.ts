@@ -27,6 +27,8 @@ export interface PrometheusOptions {
   alertmanagerUrl?: string;
   scrapeInterval?: string;
   evaluationInterval?: string;
+  /** More command-line flags, e.g. `--enable-feature=promql-per-step-stats`. */
+  extraArgs?: string[];
 }
 
 async function waitReady(url: string, child: Child, name: string): Promise<void> {
@@ -56,6 +58,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<PromServ
     `--storage.tsdb.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--web.enable-lifecycle',
+    ...(opts.extraArgs ?? []),
   ]);
 }
 
