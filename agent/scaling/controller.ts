@@ -20,12 +20,22 @@ export function jobKeyOf(o: { jobId: string; jobName?: string | undefined }): st
 }
 
 export class ScalingController {
-  readonly policy: ScalingPolicy;
+  private current: ScalingPolicy;
   private readonly histories = new Map<string, ScalingHistory>();
   private readonly policies = new Map<string, ScalingPolicy>();
 
   constructor(policy: ScalingPolicy) {
-    this.policy = policy;
+    this.current = policy;
+  }
+
+  get policy(): ScalingPolicy {
+    return this.current;
+  }
+
+  /** Replaces the policy (a changed policy ConfigMap or job.autoscaler.* keys); every history is kept. */
+  setPolicy(policy: ScalingPolicy): void {
+    this.current = policy;
+    this.policies.clear();
   }
 
   policyFor(jobId: string, jobName?: string): ScalingPolicy {

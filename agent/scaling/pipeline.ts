@@ -208,6 +208,11 @@ export class AutoscalerPipeline {
     this.controller = new ScalingController(o.dryRun ? recommendOnly(o.policy) : o.policy);
   }
 
+  /** Takes a new policy from the next decision on; histories, actions in flight and saved state are kept. */
+  setPolicy(policy: ScalingPolicy): void {
+    this.controller.setPolicy(this.o.dryRun ? recommendOnly(policy) : policy);
+  }
+
   get realizer(): Realizer | null {
     return this.o.realizer ?? null;
   }
