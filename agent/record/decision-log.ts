@@ -1,7 +1,8 @@
 /**
  * The decision record: a bounded ring of every evaluation (inputs summary, per-vertex model
  * numbers, the decision or the guard that blocked it), the prom-client gauges and counter
- * that expose the model per {job_id, vertex_id}, one structured pino line per decision, and
+ * that expose the model per {job_id, vertex_id} (in fleet mode also per {namespace,
+ * resource_name}, the job's FlinkDeployment or FlinkSessionJob), one structured pino line per decision, and
  * the handler for GET /api/v1/scaling/decisions that the agent's HTTP server mounts.
  */
 import type http from 'node:http';
@@ -47,9 +48,11 @@ export interface DecisionMetrics {
 }
 
 export function registerDecisionMetrics(registry: Registry): DecisionMetrics {
-  const labelNames = ['job_id', 'job_name', 'vertex_id'] as const;
+  // namespace and resource_name are set in fleet mode only (the resource the job runs in).
+  const scope = ['namespace', 'resource_name'] as const;
+  const labelNames = ['job_id', 'job_name', 'vertex_id', ...scope] as const;
   const g = (name: string, help: string): Gauge => new Gauge({ name, help, labelNames, registers: [registry] });
-  const job = (name: string, help: string): Gauge => new Gauge({ name, help, labelNames: ['job_id', 'job_name'], registers: [registry] });
+  const job = (name: string, help: string): Gauge => new Gauge({ name, help, labelNames: ['job_id', 'job_name', ...scope], registers: [registry] });
   return {
     trueRate: g('flowpilot_scaling_true_rate', 'Records/s the vertex can process at its current parallelism (model).'),
     targetRate: g('flowpilot_scaling_target_rate', 'Records/s arriving for the vertex, propagated from the sources.'),
@@ -59,8 +62,14 @@ export function registerDecisionMetrics(registry: Registry): DecisionMetrics {
     bandLow: job('flowpilot_scaling_utilization_band_low', 'Utilization below which a vertex is scaled down (policy).'),
     bandHigh: job('flowpilot_scaling_utilization_band_high', 'Utilization above which a vertex is scaled up (policy).'),
     bandTarget: job('flowpilot_scaling_utilization_target', 'Utilization each vertex is sized for (policy).'),
-    decisions: new Counter({ name: 'flowpilot_scaling_decisions_total', help: 'Scaling evaluations by outcome.', labelNames: ['job_id', 'job_name', 'action', 'blocked_by'], registers: [registry] }),
+    decisions: new Counter({ name: 'flowpilot_scaling_decisions_total', help: 'Scaling evaluations by outcome.', labelNames: ['job_id', 'job_name', 'action', 'blocked_by', ...scope], registers: [registry] }),
   };
+}
+
+/** The labels that say which resource a decision is about (fleet mode). */
+export interface DecisionScope {
+  namespace: string;
+  resource_name: string;
 }
 
 /** Records one decision: ring, gauges, counter and one log line. */
@@ -75,13 +84,14 @@ export class DecisionRecorder {
     this.log = opts.logger;
   }
 
-  record(d: ScaleDecision): void {
-    this.ring.push(d);
+  /** `scope` (fleet mode) adds namespace and resource_name to every series and the log line; `ring: false` keeps it out of the ring (the fleet keeps rings per job). */
+  record(d: ScaleDecision, scope?: DecisionScope, ring = true): void {
+    if (ring) this.ring.push(d);
     const m = this.metrics;
     if (m) {
       // job_name as Flink's Prometheus reporter writes it (order-enrichment → order_enrichment), so the
       // dashboards' $job_name, read from Flink's series, selects these series too.
-      const jobLabels = { job_id: d.jobId, job_name: charFilter(d.jobName ?? '') };
+      const jobLabels = { job_id: d.jobId, job_name: charFilter(d.jobName ?? ''), ...scope };
       for (const [vertex, v] of Object.entries(d.perVertex)) {
         const labels = { ...jobLabels, vertex_id: vertex };
         m.trueRate.set(labels, v.trueRate);
@@ -98,9 +108,20 @@ export class DecisionRecorder {
       m.decisions.inc({ ...jobLabels, action: d.action, blocked_by: d.blockedBy ?? '' });
     }
     this.log?.info(
-      { event: 'scaling_decision', job_id: d.jobId, job_name: d.jobName, action: d.action, parallelism: d.parallelism, recommended: d.recommended, blocked_by: d.blockedBy, reasons: d.reasons, backlog_mode: d.backlogMode, restart_cost_sec: d.restartCostSec },
+      { event: 'scaling_decision', ...scope, job_id: d.jobId, job_name: d.jobName, action: d.action, parallelism: d.parallelism, recommended: d.recommended, blocked_by: d.blockedBy, reasons: d.reasons, backlog_mode: d.backlogMode, restart_cost_sec: d.restartCostSec },
       d.action === 'rescale' ? 'rescale decided' : `no rescale${d.blockedBy ? ` (${d.blockedBy})` : ''}`,
     );
+  }
+
+  /** Removes the gauges of a job that is no longer managed here (its last decision names its vertices). */
+  forget(d: ScaleDecision, scope?: DecisionScope): void {
+    const m = this.metrics;
+    if (!m) return;
+    const jobLabels = { job_id: d.jobId, job_name: charFilter(d.jobName ?? ''), ...scope };
+    for (const vertex of Object.keys(d.perVertex)) {
+      for (const g of [m.trueRate, m.targetRate, m.utilization, m.recommended, m.current]) g.remove({ ...jobLabels, vertex_id: vertex });
+    }
+    for (const g of [m.bandLow, m.bandHigh, m.bandTarget]) g.remove(jobLabels);
   }
 }
 
