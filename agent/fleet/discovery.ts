@@ -8,6 +8,7 @@
  *   `spec.flinkConfiguration` `job.autoscaler.*` keys are mapped by agent/scaling/operator-keys.ts.
  * - REST endpoint, as the operator names its Service: `<name>-rest.<ns>.svc:<rest.port|8081>`
  *   for a FlinkDeployment; for a FlinkSessionJob the session cluster's (spec.deploymentName).
+ *   The annotation `flowpilot.io/rest-url` overrides it.
  * - Resync: every `resyncMs` the cached objects are evaluated again (a lost or misordered
  *   event cannot leave a job started or stopped wrongly for longer than that).
  * - An informer that fails (403, connection refused) is restarted after `retryMs`; one whose
@@ -18,6 +19,8 @@ import { operatorPolicyFragment } from '../scaling/operator-keys.ts';
 
 export const AUTOSCALE_KEY = 'flowpilot.io/autoscale';
 export const POLICY_KEY = 'flowpilot.io/policy';
+/** Overrides the REST endpoint found from the Service name (an agent outside the cluster, a port-forward, a test). */
+export const REST_URL_KEY = 'flowpilot.io/rest-url';
 const GROUP = 'flink.apache.org';
 const VERSION = 'v1beta1';
 
@@ -34,6 +37,8 @@ export interface ManagedJob {
   policyConfigMap: string | null;
   /** the raw partial policy from the resource's job.autoscaler.* keys */
   operatorPolicy: Record<string, unknown>;
+  /** status.jobStatus.jobId (a session job's job among its cluster's), when the operator has set it */
+  jobId?: string | null;
   /** the resource's metadata.resourceVersion when this was derived */
   resourceVersion: string;
 }
@@ -50,7 +55,7 @@ export interface FleetDiscoveryOptions {
   onError?: (err: unknown) => void;
 }
 
-type Obj = k8s.KubernetesObject & { spec?: Record<string, unknown> };
+type Obj = k8s.KubernetesObject & { spec?: Record<string, unknown>; status?: { jobStatus?: { jobId?: string } } };
 
 const PLURAL: Record<FlinkKind, string> = { FlinkDeployment: 'flinkdeployments', FlinkSessionJob: 'flinksessionjobs' };
 
@@ -196,9 +201,10 @@ export class FleetDiscovery {
     }
     return {
       uid, kind, namespace: ns, name,
-      restUrl: `http://${cluster}-rest.${ns}.svc:${port}`,
+      restUrl: obj.metadata?.annotations?.[REST_URL_KEY] ?? `http://${cluster}-rest.${ns}.svc:${port}`,
       policyConfigMap: obj.metadata?.annotations?.[POLICY_KEY] ?? null,
       operatorPolicy: operatorPolicyFragment(conf).policy,
+      jobId: obj.status?.jobStatus?.jobId ?? null,
       resourceVersion: obj.metadata?.resourceVersion ?? '',
     };
   }

@@ -29,6 +29,8 @@ export interface FleetShardOptions {
   renewMs?: number;
   clock?: () => number;
   onError?: (err: unknown) => void;
+  /** Called after every round (ownership may have changed): the fleet manager reconciles then. */
+  onRound?: () => void;
 }
 
 /** Rendezvous (highest random weight) hashing: the member with the highest hash of (member, key). */
@@ -51,7 +53,7 @@ function renewOf(l: V1Lease): string {
 }
 
 export class FleetShard {
-  private readonly o: Required<Omit<FleetShardOptions, 'onError'>> & FleetShardOptions;
+  private readonly o: Required<Omit<FleetShardOptions, 'onError' | 'onRound'>> & FleetShardOptions;
   private readonly seen = new Map<string, { holder: string; renew: string; at: number }>();
   private members: string[] = [];
   private jobs = new Set<string>();
@@ -117,6 +119,7 @@ export class FleetShard {
       } catch (err) {
         this.o.onError?.(err);
       }
+      if (this.running) this.o.onRound?.();
       if (this.running) this.timer = setTimeout(() => void tick(), this.o.renewMs);
     };
     void tick();

@@ -72,6 +72,38 @@ const kubernetesScrapeSchema = z
   })
   .strict();
 
+/** Fleet mode (docs/guide/fleet.md): discovery, sharding, and the per-job bounds. */
+const fleetConfigSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('watch FlinkDeployments and FlinkSessionJobs annotated or labelled flowpilot.io/autoscale: "true" and autoscale each one (needs the Kubernetes connection of actuation.kubernetes)'),
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(40).default('flowpilot').describe('prefix of the fleet\'s Leases and state ConfigMaps; replicas with the same name share the fleet'),
+    namespaces: z.array(z.string()).default([]).describe('namespaces to watch; empty means all'),
+    identity: z.string().optional().describe('this replica\'s identity in the member Leases; default the POD_NAME environment variable, else the host name'),
+    leaseDuration: duration('15s', 'how long a silent replica keeps its member Lease and its jobs\' Leases; its jobs move to another replica within this plus one renew period'),
+    renewInterval: duration('2s', 'how often a replica renews its Leases and re-reads membership'),
+    resync: duration('1m', 'how often every watched resource is evaluated again (besides the watch events)'),
+    policyRefresh: duration('30s', 'how often a job\'s policy ConfigMap (flowpilot.io/policy) is read again'),
+    endpointConcurrency: z.number().int().min(1).default(2).describe('collections in flight at once per Flink REST endpoint (a session cluster serves many jobs)'),
+    maxJobs: z.number().int().min(1).default(1000).describe('most jobs one replica manages; more opted-in resources are listed as over-limit and not autoscaled'),
+    state: z
+      .object({
+        perJobBytes: z.number().int().min(16_384).default(65_536).describe('bound on one job\'s saved autoscaler state (gzip+base64)'),
+        totalBytes: z.number().int().min(16_384).default(64 * 1024 * 1024).describe('bound on the saved state of all jobs of a replica: each job gets min(perJobBytes, totalBytes / jobs)'),
+      })
+      .strict()
+      .prefault({})
+      .describe('per-job state in one ConfigMap per job (<name>-state-<uid>), beside the job\'s intent journal record'),
+    history: z
+      .object({
+        perJob: z.number().int().min(1).default(100).describe('decisions kept in memory per job (for /api/v1/scaling/decisions and explain)'),
+        total: z.number().int().min(1).default(50_000).describe('decisions kept in memory over all jobs: each job keeps min(perJob, total / jobs)'),
+      })
+      .strict()
+      .prefault({})
+      .describe('the decision history per job'),
+  })
+  .strict();
+
 export const agentConfigSchema = z
   .object({
     listen: z
@@ -185,6 +217,7 @@ export const agentConfigSchema = z
       .strict()
       .prefault({})
       .describe('the autoscaler\'s decisions'),
+    fleet: fleetConfigSchema.prefault({}).describe('fleet mode: autoscale every opted-in FlinkDeployment and FlinkSessionJob, sharded across replicas (docs/guide/fleet.md)'),
     actuation: actuationConfigSchema.prefault({}).describe('how decisions are carried out (docs/reference/actuation.md); dryRun overrides the mode'),
     dryRun: z.boolean().default(true).describe('recommend only: never act on the cluster'),
   })

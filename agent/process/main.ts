@@ -43,6 +43,14 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
 export async function runAgent(flags: AgentFlags, onObservation?: ObservationHandler): Promise<AgentProcess> {
   const config = resolveConfig(flags);
   const logger = createLogger({ name: 'flowpilot-agent' });
+  if (config.fleet.enabled && !onObservation) {
+    // Fleet mode: every opted-in FlinkDeployment/FlinkSessionJob gets its own pipeline (docs/guide/fleet.md).
+    const { startFleetAgent } = await import('./fleet.ts');
+    const f = await startFleetAgent(config, logger, { version: pkg.version, identity: process.env.POD_NAME ?? hostname(), onQuit: () => void shutdown(0) });
+    onShutdown(() => f.stop());
+    process.stdout.write(`flowpilot agent (fleet mode, replica ${f.fleet.identity}) listening on ${f.agent.scheme}://${config.listen.host}:${f.agent.port}\n`);
+    return f.agent;
+  }
   let autoscaler: Autoscaler | null = null;
   const agent = new AgentProcess({
     config,

@@ -1,0 +1,341 @@
+/**
+ * Fleet mode's conductor: discovery events (discovery.ts) start, update and stop the jobs, the
+ * shard (shard.ts) says which replica owns and may act on each, and every job this replica owns
+ * by hash runs its own pipeline (job-pipeline.ts). It holds no decision logic.
+ *
+ * - Reconcile (after every shard round, and on discovery events): hash owner → a JobPipeline exists here and its collection
+ *   target is in the agent's scrape pool `fleet`; not the owner → the pipeline stops (its state
+ *   is in the job's ConfigMap for the next owner). Decisions and actions happen only while the
+ *   shard guard `acting(uid)` holds (the pipeline's realizer is "leader" only then).
+ * - Policy: read when the pipeline starts, on an `update` event (annotation or job.autoscaler.*
+ *   keys changed), and every `policyRefresh` (the ConfigMap itself is not watched); a new
+ *   policy replaces the old one in the running pipeline.
+ * - Bounds: at most `maxJobs` pipelines; each job's saved state gets min(perJobBytes,
+ *   totalBytes / jobs), its decision history min(perJob, total / jobs).
+ * - Alerts: the agent's firing alerts, routed by namespace/resource_name labels (alert-routing.ts).
+ */
+import type { Registry } from 'prom-client';
+import type { Logger } from '../../common/log.ts';
+import { errorMessage } from '../../common/errors.ts';
+import { kubeCall, isKubeCode, type KubeClients } from '../kube/client.ts';
+import { KubeEventRecorder } from '../kube/events.ts';
+import type { FlinkRestClient } from '../flink/rest-client.ts';
+import type { ScrapeManager } from '../collect/scraper.ts';
+import type { ScrapeTarget, TargetSource } from '../collect/target.ts';
+import { ScrapeSlots } from '../collect/scrape-slots.ts';
+import type { FiringAlert } from '../scaling/decide.ts';
+import type { ScaleDecision } from '../scaling/decision.ts';
+import { DecisionRecorder } from '../record/decision-log.ts';
+import { createActuationMetrics, type ActuationMetrics } from '../actuate/metrics.ts';
+import { durationMs } from '../actuate/config.ts';
+import { loadPolicyRaw } from '../scaling/policy.ts';
+import type { AgentConfig } from '../process/config.ts';
+import { flinkTarget } from '../process/targets.ts';
+import { FleetDiscovery, type FleetEvent, type ManagedJob } from './discovery.ts';
+import { FleetShard } from './shard.ts';
+import { JobPipeline } from './job-pipeline.ts';
+import { loadJobPolicy, type JobPolicy } from './job-policy.ts';
+import { alertsForResource } from './alert-routing.ts';
+
+export interface FleetManagerOptions {
+  config: AgentConfig;
+  kube: KubeClients;
+  identity: string;
+  registry: Registry;
+  logger: Logger;
+  scrapes: Pick<ScrapeManager, 'sync'>;
+  /** the agent's Flink REST client per URL (one pool per endpoint, closed by the agent) */
+  flinkClient: (url: string) => FlinkRestClient;
+  /** every firing alert of the agent's rules */
+  alerts: () => FiringAlert[];
+}
+
+/** Where a job stands on this replica. */
+export type FleetJobState = 'acting' | 'acquiring' | 'remote' | 'no-owner' | 'over-limit' | 'policy-error';
+
+export interface FleetJobStatus {
+  namespace: string;
+  name: string;
+  kind: string;
+  uid: string;
+  restUrl: string;
+  state: FleetJobState;
+  owner: string | null;
+  acting: boolean;
+  replica: string;
+  policy: { source: string; digest: string; configMap: string | null; overrides: Record<string, unknown>; error: string | null } | null;
+  lastDecision: { time: number; action: string; blockedBy: string | null; direction: string | null; parallelism: Record<string, number>; reasons: string[]; utilizationBand: ScaleDecision['utilizationBand'] | null } | null;
+  lastAction: { actionId: string; outcome: string; message: string } | null;
+  actionInFlight: boolean;
+  decisions: number;
+  observations: number;
+}
+
+export class FleetManager {
+  readonly identity: string;
+  readonly discovery: FleetDiscovery;
+  readonly shard: FleetShard;
+  readonly recorder: DecisionRecorder;
+  private readonly o: FleetManagerOptions;
+  private readonly log: Logger;
+  private readonly jobs = new Map<string, ManagedJob>();
+  private readonly pipelines = new Map<string, JobPipeline>();
+  private readonly starting = new Map<string, Promise<void>>();
+  private readonly policyErrors = new Map<string, string>();
+  private readonly endpointSlots = new Map<string, ScrapeSlots>();
+  private readonly actuationMetrics: ActuationMetrics;
+  private readonly events: KubeEventRecorder | undefined;
+  private readonly fileRaw: Record<string, unknown>;
+  private reconciling: Promise<void> | null = null;
+  private poolKey = '';
+  private running = false;
+
+  constructor(o: FleetManagerOptions) {
+    this.o = o;
+    this.identity = o.identity;
+    const f = o.config.fleet;
+    this.log = o.logger.child({ component: 'fleet', replica: o.identity });
+    this.fileRaw = o.config.scaling.policyFile ? loadPolicyRaw(o.config.scaling.policyFile) : {};
+    this.discovery = new FleetDiscovery({
+      kubeConfig: o.kube.config, namespaces: f.namespaces, resyncMs: f.resync,
+      onEvent: (ev) => this.onEvent(ev),
+      onError: (err) => this.log.warn({ err: errorMessage(err) }, 'fleet discovery: a watch failed; retrying'),
+    });
+    this.shard = new FleetShard({
+      clients: o.kube, identity: o.identity, fleet: f.name,
+      leaseDurationSeconds: Math.max(1, Math.round(f.leaseDuration / 1000)), renewMs: f.renewInterval,
+      onError: (err) => this.log.warn({ err: errorMessage(err) }, 'fleet shard: a Lease round failed'),
+      // ownership is recomputed each round: reconcile at once, not up to a period later
+      onRound: () => void this.reconcile(),
+    });
+    this.recorder = new DecisionRecorder({ capacity: 1, registry: o.registry, logger: this.log });
+    this.actuationMetrics = createActuationMetrics(o.registry);
+    this.events = o.config.actuation.events ? new KubeEventRecorder({ clients: o.kube, reportingInstance: o.identity }) : undefined;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.discovery.start();
+    this.shard.start();
+    void this.reconcile();
+    this.log.info({ fleet: this.o.config.fleet.name, namespaces: this.o.config.fleet.namespaces }, 'fleet mode started');
+  }
+
+  /**
+   * Stops discovery, collection and every pipeline (actions in flight finish, state is saved).
+   * The Leases are left to expire, as after a crash: the other replicas take the jobs over
+   * within one lease duration.
+   */
+  async stop(): Promise<void> {
+    this.running = false;
+    // No Lease is renewed from here on (as in a crash); the actions in flight still finish.
+    this.shard.stop();
+    await this.reconciling;
+    await Promise.allSettled(this.starting.values());
+    await this.discovery.stop();
+    await this.o.scrapes.sync('fleet', []);
+    await Promise.all([...this.pipelines.values()].map((p) => p.stop()));
+    this.pipelines.clear();
+  }
+
+  private onEvent(ev: FleetEvent): void {
+    const { job } = ev;
+    if (ev.type === 'stop') {
+      this.jobs.delete(job.uid);
+      this.log.info({ namespace: job.namespace, name: job.name, kind: job.kind }, 'job no longer managed (opted out or deleted)');
+    } else {
+      this.jobs.set(job.uid, job);
+      this.log.info({ namespace: job.namespace, name: job.name, kind: job.kind, restUrl: job.restUrl, policy: job.policyConfigMap }, ev.type === 'start' ? 'job opted in' : 'job changed (policy or endpoint)');
+    }
+    this.shard.setJobs(this.jobs.keys());
+    const p = this.pipelines.get(job.uid);
+    if (p && ev.type === 'update') {
+      if (p.job.restUrl !== job.restUrl) {
+        // A new endpoint is a new collection target: rebuilt by the next reconcile.
+        void this.stopPipeline(job.uid);
+      } else {
+        p.job = job;
+        void this.refreshPolicy(p);
+      }
+    }
+    if (this.running) void this.reconcile();
+  }
+
+  /** One pass: pipelines for the jobs owned here, none for the others, the scrape pool to match. */
+  reconcile(): Promise<void> {
+    if (this.reconciling) return this.reconciling;
+    this.reconciling = this.reconcileOnce()
+      .catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'fleet reconcile failed'))
+      .finally(() => {
+        this.reconciling = null;
+      });
+    return this.reconciling;
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    if (!this.running) return;
+    // the latest view of each job (discovery updates the object between events, e.g. a session job's jobId)
+    for (const j of this.discovery.jobs()) if (this.jobs.has(j.uid)) this.jobs.set(j.uid, j);
+    const stops: Promise<void>[] = [];
+    for (const uid of [...this.pipelines.keys()]) {
+      if (!this.jobs.has(uid) || this.shard.ownerOf(uid) !== this.identity) stops.push(this.stopPipeline(uid));
+    }
+    await Promise.all(stops);
+    const now = Date.now();
+    for (const [uid, job] of this.jobs) {
+      const p = this.pipelines.get(uid);
+      if (p) {
+        p.job = job;
+        p.sessionJobId = job.jobId ?? null;
+        // (update events refresh the policy at once; this catches edits of the ConfigMap itself)
+        if (now - p.policyReadAt >= this.o.config.fleet.policyRefresh) void this.refreshPolicy(p);
+        continue;
+      }
+      if (this.shard.ownerOf(uid) !== this.identity || this.starting.has(uid)) continue;
+      if (this.pipelines.size + this.starting.size >= this.o.config.fleet.maxJobs) continue;
+      const s = this.startPipeline(job).finally(() => this.starting.delete(uid));
+      this.starting.set(uid, s);
+    }
+    const targets = [...this.pipelines.values()].map((p) => p.target);
+    const key = [...this.pipelines.keys()].sort().join(',');
+    if (key !== this.poolKey) {
+      this.poolKey = key;
+      await this.o.scrapes.sync('fleet', targets);
+    }
+  }
+
+  private async readPolicy(job: ManagedJob): Promise<JobPolicy> {
+    const kube = this.o.kube;
+    return loadJobPolicy(job, this.fileRaw, async (namespace, name) => {
+      try {
+        const cm = await kubeCall(kube, `read ConfigMap ${namespace}/${name}`, () => kube.core.readNamespacedConfigMap({ name, namespace }));
+        return cm.data ?? {};
+      } catch (err) {
+        if (isKubeCode(err, 'FP_KUBE_NOT_FOUND')) return null;
+        throw err;
+      }
+    });
+  }
+
+  private async refreshPolicy(p: JobPipeline): Promise<void> {
+    p.policyReadAt = Date.now();
+    try {
+      p.setPolicy(await this.readPolicy(p.job));
+      this.policyErrors.delete(p.job.uid);
+    } catch (err) {
+      const msg = errorMessage(err);
+      if (p.policyError !== msg) this.log.warn({ namespace: p.job.namespace, name: p.job.name, err: msg }, 'the job\'s policy cannot be used; keeping the previous one');
+      p.policyError = msg;
+    }
+  }
+
+  private async startPipeline(job: ManagedJob): Promise<void> {
+    let policy: JobPolicy;
+    try {
+      policy = await this.readPolicy(job);
+      this.policyErrors.delete(job.uid);
+    } catch (err) {
+      const msg = errorMessage(err);
+      if (this.policyErrors.get(job.uid) !== msg) this.log.warn({ namespace: job.namespace, name: job.name, err: msg }, 'the job\'s policy cannot be used; not autoscaling it until it is fixed');
+      this.policyErrors.set(job.uid, msg);
+      return;
+    }
+    if (!this.running || !this.jobs.has(job.uid) || this.shard.ownerOf(job.uid) !== this.identity) return;
+    const cfg = this.o.config;
+    const a = cfg.actuation;
+    let slots = this.endpointSlots.get(job.restUrl);
+    if (!slots) this.endpointSlots.set(job.restUrl, (slots = new ScrapeSlots(cfg.fleet.endpointConcurrency)));
+    const interval = cfg.flink.interval ?? cfg.scrape.interval;
+    const p = new JobPipeline(job, policy, {
+      kube: this.o.kube, fleet: cfg.fleet.name, identity: this.identity,
+      acting: (uid) => this.shard.acting(uid),
+      flink: this.o.flinkClient(job.restUrl),
+      endpointSlots: slots,
+      recorder: this.recorder,
+      actuationMetrics: this.actuationMetrics,
+      ...(this.events ? { recordEvent: (ev) => this.events!.record(ev) } : {}),
+      alerts: () => alertsForResource(this.o.alerts(), job.namespace, job.name),
+      dryRun: cfg.dryRun,
+      timing: {
+        verifyTimeoutMs: durationMs(a.timing.verifyTimeout), savepointTimeoutMs: durationMs(a.timing.savepointTimeout),
+        pollIntervalMs: durationMs(a.timing.pollInterval), conflictRetries: a.timing.conflictRetries,
+      },
+      stateBytes: () => this.stateBytes(),
+      historyLimit: () => this.historyLimit(),
+      saveEveryMs: cfg.scaling.state.saveInterval,
+      // The tick resumes actions left unfinished (a read of the job's ConfigMap); observations drive the rest.
+      tickEveryMs: Math.max(5000, interval),
+      perSubtaskMetrics: cfg.flink.perSubtaskMetrics,
+      exportSamples: cfg.flink.samples,
+      logger: this.log,
+    }, (labels: Record<string, string>, source: TargetSource): ScrapeTarget => {
+      const t = flinkTarget(job.restUrl, source, cfg);
+      return { ...t, labels: { ...t.labels, ...labels } };
+    });
+    p.sessionJobId = job.jobId ?? null;
+    p.policyReadAt = Date.now();
+    this.pipelines.set(job.uid, p);
+    p.start();
+    this.log.info({ namespace: job.namespace, name: job.name, kind: job.kind, policy: policy.source, digest: policy.digest }, 'job pipeline started on this replica');
+  }
+
+  private async stopPipeline(uid: string): Promise<void> {
+    const p = this.pipelines.get(uid);
+    if (!p) return;
+    this.pipelines.delete(uid);
+    await p.stop();
+    this.log.info({ namespace: p.job.namespace, name: p.job.name }, 'job pipeline stopped on this replica');
+  }
+
+  /** Each job's bound on its saved state: min(perJobBytes, totalBytes / jobs), at least 16 KiB. */
+  stateBytes(): number {
+    const s = this.o.config.fleet.state;
+    return Math.max(16_384, Math.min(s.perJobBytes, Math.floor(s.totalBytes / Math.max(1, this.pipelines.size))));
+  }
+
+  /** Each job's bound on its decision history: min(perJob, total / jobs), at least 1. */
+  historyLimit(): number {
+    const h = this.o.config.fleet.history;
+    return Math.max(1, Math.min(h.perJob, Math.floor(h.total / Math.max(1, this.pipelines.size))));
+  }
+
+  /** The pipeline of NS/NAME on this replica, if it runs here. */
+  pipelineOf(namespace: string, name: string): JobPipeline | undefined {
+    for (const p of this.pipelines.values()) if (p.job.namespace === namespace && p.job.name === name) return p;
+    return undefined;
+  }
+
+  /** Every managed job as this replica sees it (owner from its view of the members). */
+  status(): { replica: string; members: string[]; jobs: FleetJobStatus[] } {
+    const jobs: FleetJobStatus[] = [];
+    for (const [uid, job] of this.jobs) {
+      const p = this.pipelines.get(uid);
+      const owner = this.shard.ownerOf(uid);
+      const acting = p ? p.acting() : false;
+      const policyError = p?.policyError ?? this.policyErrors.get(uid) ?? null;
+      const state: FleetJobState = acting ? 'acting'
+        : owner === null ? 'no-owner'
+          : owner !== this.identity ? 'remote'
+            : this.policyErrors.has(uid) ? 'policy-error'
+              : p || this.starting.has(uid) ? 'acquiring' : 'over-limit';
+      const d = p?.decisions.at(-1);
+      const la = p?.lastAction();
+      jobs.push({
+        namespace: job.namespace, name: job.name, kind: job.kind, uid, restUrl: job.restUrl,
+        state, owner, acting, replica: this.identity,
+        policy: p
+          ? { source: p.policy.source, digest: p.policy.digest, configMap: job.policyConfigMap, overrides: p.policy.overrides, error: policyError }
+          : policyError ? { source: '', digest: '', configMap: job.policyConfigMap, overrides: {}, error: policyError } : null,
+        lastDecision: d
+          ? { time: d.time, action: d.action, blockedBy: d.blockedBy ?? null, direction: d.direction ?? null, parallelism: d.parallelism, reasons: d.reasons, utilizationBand: d.utilizationBand ?? null }
+          : null,
+        lastAction: la ? { actionId: la.actionId, outcome: la.outcome, message: la.message } : null,
+        actionInFlight: p?.actionInFlight() ?? false,
+        decisions: p?.decisions.length ?? 0,
+        observations: p?.observations ?? 0,
+      });
+    }
+    jobs.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+    return { replica: this.identity, members: this.shard.liveMembers(), jobs };
+  }
+}
