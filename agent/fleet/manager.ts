@@ -84,7 +84,8 @@ export class FleetManager {
   private readonly policyErrors = new Map<string, string>();
   private readonly endpointSlots = new Map<string, ScrapeSlots>();
   private readonly actuationMetrics: ActuationMetrics;
-  private readonly events: KubeEventRecorder | undefined;
+  /** One Event recorder per namespace: an Event lives in the namespace of the resource it is about. */
+  private readonly events = new Map<string, KubeEventRecorder>();
   private readonly fileRaw: Record<string, unknown>;
   private reconciling: Promise<void> | null = null;
   private poolKey = '';
@@ -110,7 +111,6 @@ export class FleetManager {
     });
     this.recorder = new DecisionRecorder({ capacity: 1, registry: o.registry, logger: this.log });
     this.actuationMetrics = createActuationMetrics(o.registry);
-    this.events = o.config.actuation.events ? new KubeEventRecorder({ clients: o.kube, reportingInstance: o.identity }) : undefined;
   }
 
   async start(): Promise<void> {
@@ -253,7 +253,7 @@ export class FleetManager {
       endpointSlots: slots,
       recorder: this.recorder,
       actuationMetrics: this.actuationMetrics,
-      ...(this.events ? { recordEvent: (ev) => this.events!.record(ev) } : {}),
+      ...(cfg.actuation.events ? { recordEvent: (ev) => this.eventsIn(job.namespace).record(ev) } : {}),
       alerts: () => alertsForResource(this.o.alerts(), job.namespace, job.name),
       dryRun: cfg.dryRun,
       timing: {
@@ -285,6 +285,12 @@ export class FleetManager {
     this.pipelines.delete(uid);
     await p.stop();
     this.log.info({ namespace: p.job.namespace, name: p.job.name }, 'job pipeline stopped on this replica');
+  }
+
+  private eventsIn(namespace: string): KubeEventRecorder {
+    let r = this.events.get(namespace);
+    if (!r) this.events.set(namespace, (r = new KubeEventRecorder({ clients: this.o.kube, namespace, reportingInstance: this.identity })));
+    return r;
   }
 
   /** Each job's bound on its saved state: min(perJobBytes, totalBytes / jobs), at least 16 KiB. */

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.ts';
 import { parseAgentConfig } from '../../agent/process/config.ts';
+import { createKubeClients } from '../../agent/kube/client.ts';
 import { startFleetAgent } from '../../agent/process/fleet.ts';
 import type { FleetJobStatus } from '../../agent/fleet/manager.ts';
 import { createLogger, silentLogger } from '../../common/log.ts';
@@ -108,10 +109,10 @@ describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 60_
     for (const id of ['r0', 'r1', 'r2']) {
       const config = parseAgentConfig({
         listen: { port: 0 }, dryRun: false,
-        scrape: { interval: `${INTERVAL_MS}ms`, timeout: `${INTERVAL_MS}ms`, self: false }, rules: { evaluationInterval: '1s' },
+        scrape: { interval: `${INTERVAL_MS}ms`, timeout: `${INTERVAL_MS}ms`, maxBackoff: `${INTERVAL_MS}ms`, self: false }, rules: { evaluationInterval: '1s' },
         flink: { perSubtaskMetrics: false },
         scaling: { policyFile: policy, state: { saveInterval: '2s' } },
-        actuation: { kubernetes: { connection: 'file', kubeconfig: kube.kubeconfigPath }, events: false, timing: { verifyTimeout: '2s', pollInterval: '100ms' } },
+        actuation: { kubernetes: { connection: 'file', kubeconfig: kube.kubeconfigPath }, events: true, timing: { verifyTimeout: '2s', pollInterval: '100ms' } },
         fleet: { enabled: true, identity: id, leaseDuration: `${LEASE_MS}ms`, renewInterval: `${RENEW_MS}ms`, resync: '5s', policyRefresh: '1s' },
       });
       replicas.push({ ...(await startFleetAgent(config, process.env.FLEET_E2E_LOG ? createLogger({ name: id, level: process.env.FLEET_E2E_LOG }) : silentLogger(), { version: 'test', identity: id })), id, killed: false });
@@ -145,6 +146,10 @@ describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 60_
     const patched = await until('the overrides patch on team-a/orders', 20_000, () => overrides('orders'));
     figures.firstPatchMs = Date.now() - t0;
     assert.match(patched, /^[0-9a-f]{32}:\d+/);
+    // the action's Event is in the resource's namespace, about the resource
+    const clients = createKubeClients({ kind: 'file', path: kube.kubeconfigPath });
+    const ev = await until('the action\'s Event in team-a', 10_000, async () => (await clients.events.listNamespacedEvent({ namespace: NS })).items.find((e) => e.regarding?.name === 'orders'));
+    assert.equal(ev.regarding?.kind, 'FlinkDeployment');
     const listed = await Promise.all(live().map((r) => jobsOf(r)));
     for (const l of listed) {
       const j = l.find((x) => x.name === 'orders')!;
