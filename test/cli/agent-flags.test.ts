@@ -1,6 +1,7 @@
 /**
  * `flowpilot agent`'s flags as the CLI defines them: exactly the flags generated from the config
- * schema (plus --config), stored under the names the config resolver reads; a real agent started
+ * schema (plus --config), loaded only when the command needs them, stored under the names the
+ * config resolver reads; `help agent` lists them; a real agent started
  * with generated flags uses them; unknown flags and bad values fail before anything starts, with
  * the flag named and the closest key suggested.
  */
@@ -26,11 +27,12 @@ describe('flowpilot agent flags', () => {
   it('are the flags generated from the schema, each stored under the name the resolver reads', async () => {
     const program = await buildProgram();
     const agent = program.commands.find((c) => c.name() === 'agent')!;
+    assert.deepEqual(agent.options.map((o) => o.long), ['--config'], 'the schema is not loaded until the command needs it');
+    const help = agent.helpInformation();
     const expected = ['--config', ...agentFlags().flatMap((f) => (f.kind === 'boolean' ? [f.flag, `--no-${f.flag.slice(2)}`] : [f.flag]))];
     assert.deepEqual(agent.options.map((o) => o.long), expected);
     const attribute = new Map(agent.options.map((o) => [o.long, o.attributeName()]));
     for (const f of agentFlags()) assert.equal(attribute.get(f.flag), attributeOf(f.flag), f.flag);
-    const help = agent.helpInformation();
     for (const flag of ['--scrape.interval <duration>', '--query.lookback-delta <duration>', '--web.config.file <value>', '--flink-url <url...>', '--scrape <[job=]url...>', '--dry-run ']) {
       assert.ok(help.includes(`  ${flag}`), `help lists ${flag}`);
     }
@@ -48,6 +50,9 @@ describe('flowpilot agent flags', () => {
       [['--listen.port', '1'], /--port and --listen\.port both set listen\.port; give one of them/],
       [['stray'], /unexpected argument 'stray' for flowpilot agent/],
     ];
+    const help = spawnSync(process.execPath, [CLI, 'help', 'agent'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /--scrape\.max-backoff <duration>/);
     for (const [args, re] of cases) {
       const r = runCli(['agent', '--port', '0', ...args], dir);
       assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
