@@ -3,9 +3,11 @@
  * (the Roles and ClusterRoles bound to the chart's service account, each rule kept to the
  * namespace its binding grants it in) are loaded into the fake API server, and the agent's real
  * code runs as that service account: fleet discovery (informers: list and watch of
- * FlinkDeployments and FlinkSessionJobs), the Lease sharding (list, create, update), the ConfigMap
- * journal, the flink-deployment realizer on a FlinkDeployment and on a FlinkSessionJob (read, merge
- * patch; reconciled by the fake operator MODEL) and decision Events in the resource's namespace.
+ * FlinkDeployments and FlinkSessionJobs), the read of a job's policy ConfigMap (flowpilot.io/policy,
+ * in the job's namespace), the Lease sharding (list, create, update), the per-job ConfigMap journal,
+ * the flink-deployment realizer on a FlinkDeployment and on a FlinkSessionJob (read, merge patch;
+ * reconciled by the fake operator MODEL) and decision Events (in the agent's namespace, as
+ * agent/fleet/manager.ts records them).
  * Nothing it does may be forbidden, every granted right must be used, and what the fleet must never
  * do (delete a FlinkDeployment, read Secrets, write outside its namespaces) is answered 403.
  */
@@ -89,7 +91,8 @@ async function forbidden(what: string, call: () => Promise<unknown>): Promise<vo
  */
 async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]): Promise<void> {
   const server = kube.server;
-  server.putObject(FD, 'team-a', fd('orders', OPT_IN));
+  server.putObject(FD, 'team-a', fd('orders', { ...OPT_IN, 'flowpilot.io/policy': 'orders-policy' }));
+  server.putObject('configmaps', 'team-a', { metadata: { name: 'orders-policy' }, data: { 'policy.yaml': 'cooldown: 5m\n' } });
   server.putObject(FD, 'team-b', fd('payments', OPT_IN));
   server.putObject(FD, 'team-a', { ...fd('session', {}), spec: { ...(fd('session', {}).spec as Record<string, unknown>), job: undefined } });
   server.putObject(FSJ, 'team-a', {
@@ -120,6 +123,11 @@ async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]):
     await until('the opted-in jobs to start', () => ['team-a/orders', 'team-b/payments', 'team-a/orders-job'].every((k) => started.has(k)));
     assert.deepEqual(errors, [], 'discovery is never refused');
     assert.equal(started.has('team-c/elsewhere'), watched.length === 0, 'team-c is watched only cluster-wide');
+    // The job's policy ConfigMap, read where the job lives (agent/fleet/manager.ts readPolicy).
+    const orders = started.get('team-a/orders')!;
+    assert.equal(orders.policyConfigMap, 'orders-policy');
+    const policy = await kubeCall(clients, 'read policy', () => clients.core.readNamespacedConfigMap({ namespace: orders.namespace, name: orders.policyConfigMap! }));
+    assert.match(policy.data?.['policy.yaml'] ?? '', /cooldown/);
 
     // Sharding: the member Lease and one Lease per job, created then renewed in the release namespace.
     const jobs = [...started.values()];
@@ -132,9 +140,9 @@ async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]):
     await discovery.stop();
   }
 
-  // The actuator with the ConfigMap journal (release namespace), patching the resources in their
-  // namespaces, with one Event per decision in the namespace of the resource it is about.
-  const recorders = new Map<string, KubeEventRecorder>();
+  // The actuator with the job's ConfigMap journal (release namespace), patching the resources in
+  // their namespaces, with one Event per decision (in the agent's namespace, regarding the resource).
+  const events = new KubeEventRecorder({ clients, reportingInstance: 'rel-flowpilot-fleet-7d9f-x1' });
   const targets: Record<string, FlinkResourceTarget & { namespace: string }> = {
     orders: { name: 'orders', namespace: 'team-a', kind: 'FlinkDeployment' },
     'orders-job': { name: 'orders-job', namespace: 'team-a', kind: 'FlinkSessionJob' },
@@ -146,11 +154,7 @@ async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]):
       timing: { ...DEFAULT_TIMING, pollIntervalMs: 10, verifyTimeoutMs: 10_000 }, clock: Date.now, sleep: defaultSleep, log: silentLogger(),
     },
     eventSubject: (k) => ({ apiVersion: 'flink.apache.org/v1beta1', kind: targets[k]!.kind!, name: k, namespace: targets[k]!.namespace }),
-    recordEvent: (ev) => {
-      const ns = ev.regarding.namespace ?? RELEASE_NS;
-      if (!recorders.has(ns)) recorders.set(ns, new KubeEventRecorder({ clients, namespace: ns, reportingInstance: 'rel-flowpilot-fleet-7d9f-x1' }));
-      return recorders.get(ns)!.record(ev);
-    },
+    recordEvent: (ev) => events.record(ev),
   });
   try {
     for (const name of ['orders', 'orders-job']) {
@@ -158,7 +162,7 @@ async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]):
       assert.equal(r.outcome, 'succeeded', `${name}: ${r.message}`);
       assert.equal(r.realization?.realized, 'in-place', `${name}: ${r.message}`);
     }
-    await until('the decision Events', () => server.store.list(server.typeOf('events.events.k8s.io'), 'team-a').length >= 2);
+    await until('the decision Events', () => server.store.list(server.typeOf('events.events.k8s.io'), RELEASE_NS).length >= 2);
   } finally {
     await operator.stop();
   }
@@ -174,6 +178,8 @@ async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]):
   await forbidden('creating a FlinkDeployment', () => kubeCall(clients, 'create', () => clients.custom.createNamespacedCustomObject({ ...fdRef, namespace: 'team-a', body: { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', ...fd('new', {}) } })));
   await forbidden('reading a Secret', () => kubeCall(clients, 'get secret', () => clients.core.readNamespacedSecret({ namespace: 'team-a', name: 'db' })));
   await forbidden('listing Secrets in its own namespace', () => kubeCall(clients, 'list secrets', () => clients.core.listNamespacedSecret({ namespace: RELEASE_NS })));
+  await forbidden('an Event where the jobs live', () => new KubeEventRecorder({ clients, namespace: 'team-a', reportingInstance: 'x' })
+    .record({ regarding: { kind: 'FlinkDeployment', name: 'orders', namespace: 'team-a' }, reason: 'ScalingReport', action: 'Recommend', note: 'n' }));
   await forbidden('writing a ConfigMap where the jobs live', () => kubeCall(clients, 'create cm', () => clients.core.createNamespacedConfigMap({ namespace: 'team-a', body: { metadata: { name: 'x' }, data: {} } })));
   await forbidden('deleting a Lease', () => kubeCall(clients, 'delete lease', () => clients.coordination.deleteNamespacedLease({ namespace: RELEASE_NS, name: 'rel-flowpilot-member-rel-flowpilot-fleet-7d9f-x1' })));
   await forbidden('creating a pod', () => kubeCall(clients, 'create pod', () => clients.core.createNamespacedPod({ namespace: RELEASE_NS, body: { metadata: { name: 'p' } } })));
@@ -181,8 +187,7 @@ async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]):
     await forbidden('listing FlinkDeployments across the cluster', () => kubeCall(clients, 'list', () => clients.custom.listClusterCustomObject(fdRef)));
     await forbidden('reading a FlinkDeployment outside fleet.namespaces', () => kubeCall(clients, 'get', () => clients.custom.getNamespacedCustomObject({ ...fdRef, namespace: 'team-c', name: 'elsewhere' })));
     await forbidden('patching a FlinkDeployment outside fleet.namespaces', () => kubeCall(clients, 'patch', () => clients.custom.patchNamespacedCustomObject({ ...fdRef, namespace: 'team-c', name: 'elsewhere', body: { metadata: { labels: { x: 'y' } } } }, MERGE_PATCH)));
-    await forbidden('an Event outside fleet.namespaces', () => new KubeEventRecorder({ clients, namespace: 'team-c', reportingInstance: 'x' })
-      .record({ regarding: { kind: 'FlinkDeployment', name: 'elsewhere', namespace: 'team-c' }, reason: 'ScalingReport', action: 'Recommend', note: 'n' }));
+    await forbidden('reading a ConfigMap outside fleet.namespaces', () => kubeCall(clients, 'get cm', () => clients.core.readNamespacedConfigMap({ namespace: 'team-c', name: 'orders-policy' })));
   }
 }
 
