@@ -45,7 +45,7 @@ export function loadFixtures(): { rest: Record<string, unknown>; store: MetricSt
   };
 }
 
-function listOrGet(maps: MetricMap[], query: URLSearchParams, aggregate: boolean): unknown {
+export function listOrGet(maps: MetricMap[], query: URLSearchParams, aggregate: boolean): unknown {
   const get = query.get('get');
   if (get === null) {
     const ids = new Set<string>();
