@@ -1,0 +1,378 @@
+/**
+ * Fleet bench (issue 15): N FlinkDeployments on the fake API server, each opted in
+ * (flowpilot.io/autoscale: "true") and backed by a Flink REST replay of a job recorded in the
+ * Flink Kubernetes Operator's tests (replay-server.ts, one HTTP server for all, chosen by the
+ * `<name>-rest.<ns>.svc` Host the agent derives; svc-dns.ts resolves those names), reconciled by
+ * the fake operator MODEL (a rescale patch becomes resource-requirements on the replay), and R
+ * agent replicas as separate `flowpilot agent` processes with fleet.enabled.
+ *
+ * It measures: CPU and RSS per managed job (each replica's flowpilot_agent_process_* series over a
+ * steady window), the time from a resource appearing to its first decision, the decision interval
+ * (p99 against the configured one), the time from a replica's SIGKILL to its jobs' next decision
+ * on another replica (against lease duration + one interval), and jobs acted on by two replicas
+ * (decision sequences that return to an earlier replica, and `acting` sampled every second).
+ *
+ * Usage: node bench/fleet/run.ts [--smoke] [--jobs 200] [--replicas 3] [--interval 10] [--lease 10]
+ *          [--steady 60] [--namespaces 4] [--no-rules] [--write] [--json FILE] [--time-limit 300]
+ *   --smoke   20 jobs, 2 s interval, 6 s lease, 10 s steady window: a quick check that it all works
+ *   --write   put the report under "## Fleet" in BENCHMARKS.md
+ * Exit code 0 when every target is met, 1 when one is missed, 2 on error.
+ */
+import './svc-dns.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { startFakeKube, type FakeKube } from '../../test/support/fake-kube/index.ts';
+import { FakeFlinkOperator } from '../../test/support/fake-kube/flink-operator-model.ts';
+import { freePort } from '../../test/support/processes.ts';
+import { replaceSection } from '../agent-eval/write-section.ts';
+import { FlinkReplayServer } from './replay-server.ts';
+import {
+  actedTwice, byJob, costPerJob, decisionGaps, firstDecisionDelays, percentiles, processSample, takeoverDelays,
+  type CostPerJob, type DecisionSeen, type Percentiles, type ProcessSample,
+} from './measure.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const argv = process.argv.slice(2);
+const has = (f: string): boolean => argv.includes(f);
+const arg = (f: string): string | undefined => (has(f) ? argv[argv.indexOf(f) + 1] : undefined);
+const smoke = has('--smoke');
+function num(f: string, def: number): number {
+  const v = arg(f);
+  const n = v === undefined ? def : Number(v);
+  if (!Number.isFinite(n) || n <= 0) {
+    process.stderr.write(`${f} needs a positive number, got ${v}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+const JOBS = num('--jobs', smoke ? 20 : 200);
+const REPLICAS = num('--replicas', 3);
+const INTERVAL_S = num('--interval', smoke ? 2 : 10);
+const LEASE_S = num('--lease', smoke ? 6 : 10);
+const RENEW_S = Math.max(0.5, LEASE_S / 5);
+const STEADY_S = num('--steady', smoke ? 10 : 60);
+const NAMESPACES = num('--namespaces', 4);
+const TIME_LIMIT_S = num('--time-limit', smoke ? 120 : 300);
+const FLEET = 'bench';
+const HOME = 'flowpilot';
+const FD = 'flinkdeployments.flink.apache.org';
+
+const log = (s: string): void => void process.stderr.write(`fleet-bench ${((Date.now() - started) / 1000).toFixed(1)}s: ${s}\n`);
+const started = Date.now();
+
+interface JobStatus { namespace: string; name: string; uid: string; acting: boolean; owner: string | null; lastDecision: { time: number } | null; decisions: number }
+interface Replica { id: string; port: number; proc: ChildProcess; out: string; killed: boolean }
+
+const children: ChildProcess[] = [];
+function killAll(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => { killAll(); process.exit(130); });
+setTimeout(() => {
+  process.stderr.write(`fleet-bench: time limit of ${TIME_LIMIT_S} s reached; stopping everything\n`);
+  killAll();
+  process.exit(2);
+}, TIME_LIMIT_S * 1000).unref();
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, every = 250): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== null && v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+const live = (rs: Replica[]): Replica[] => rs.filter((r) => !r.killed);
+const jobsOf = async (r: Replica): Promise<JobStatus[]> => (await getJson<{ jobs: JobStatus[] }>(`http://127.0.0.1:${r.port}/api/v1/scaling/jobs`)).jobs;
+async function sample(r: Replica): Promise<ProcessSample> {
+  const res = await fetch(`http://127.0.0.1:${r.port}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  return processSample(r.id, Date.now(), await res.text());
+}
+
+/** Every decision a replica holds, for the jobs it runs (GET /api/v1/scaling/decisions?job=NS/NAME). */
+async function decisionsOf(r: Replica, jobs: JobStatus[]): Promise<DecisionSeen[]> {
+  const out: DecisionSeen[] = [];
+  const mine = jobs.filter((j) => j.decisions > 0 || j.acting);
+  const workers = Array.from({ length: 8 }, async () => {
+    for (let j = mine.pop(); j !== undefined; j = mine.pop()) {
+      const key = `${j.namespace}/${j.name}`;
+      const res = await fetch(`http://127.0.0.1:${r.port}/api/v1/scaling/decisions?job=${encodeURIComponent(key)}&limit=100000`, { signal: AbortSignal.timeout(10_000) });
+      if (res.status === 404) { await res.body?.cancel(); continue; }
+      const body = (await res.json()) as { decisions: Array<{ time: number }> };
+      for (const d of body.decisions) out.push({ job: key, replica: r.id, time: d.time });
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+function fd(name: string, port: number): Record<string, unknown> {
+  return {
+    metadata: { name, annotations: { 'flowpilot.io/autoscale': 'true' } },
+    spec: {
+      image: 'flink:1.20', flinkVersion: 'v1_20', serviceAccount: 'flink',
+      flinkConfiguration: { 'jobmanager.scheduler': 'adaptive', 'taskmanager.numberOfTaskSlots': '4', 'rest.port': String(port) },
+      jobManager: { resource: { memory: '1g', cpu: 1 } }, taskManager: { replicas: 2, resource: { memory: '1g', cpu: 1 } },
+      job: { jarURI: 'local:///opt/flink/job.jar', parallelism: 2, upgradeMode: 'stateless' },
+    },
+  };
+}
+
+function agentConfig(id: string, port: number, kube: FakeKube, policyFile: string): Record<string, unknown> {
+  return {
+    listen: { host: '127.0.0.1', port }, dryRun: false,
+    scrape: { interval: `${INTERVAL_S}s`, timeout: `${INTERVAL_S}s`, self: false },
+    flink: { perSubtaskMetrics: false },
+    rules: { files: has('--no-rules') ? [] : [join(ROOT, 'rules')], evaluationInterval: `${INTERVAL_S}s`, watch: false },
+    scaling: { policyFile },
+    actuation: {
+      mode: 'flink-deployment',
+      journal: { kind: 'configmap' },
+      kubernetes: { enabled: true, connection: 'file', kubeconfig: kube.kubeconfigPath, namespace: HOME },
+    },
+    fleet: { enabled: true, name: FLEET, identity: id, leaseDuration: `${LEASE_S}s`, renewInterval: `${RENEW_S}s`, resync: '1m' },
+  };
+}
+
+async function startReplica(id: string, dir: string, kube: FakeKube, policyFile: string): Promise<Replica> {
+  const port = await freePort();
+  const cfg = join(dir, `${id}.yaml`);
+  writeFileSync(cfg, stringify(agentConfig(id, port, kube, policyFile)));
+  const node = join(ROOT, 'node_modules', '.bin', 'node');
+  const proc = spawn(existsSync(node) ? node : process.execPath, ['--import', join(import.meta.dirname, 'svc-dns.ts'), join(ROOT, 'cli', 'main.ts'), 'agent', '--config', cfg], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_NAME: id, FLOWPILOT_LOG_LEVEL: process.env.FLOWPILOT_LOG_LEVEL ?? 'warn' },
+  });
+  children.push(proc);
+  const r: Replica = { id, port, proc, out: '', killed: false };
+  const keep = (c: Buffer): void => { r.out = (r.out + c.toString()).slice(-20_000); };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  await until(`${id} to answer /readyz`, 90_000, async () => {
+    if (proc.exitCode !== null) throw new Error(`${id} exited (${proc.exitCode}):\n${r.out.slice(-4000)}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/scaling/jobs`, { signal: AbortSignal.timeout(2000) });
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }, 200);
+  return r;
+}
+
+interface Report {
+  config: Record<string, unknown>;
+  firstDecisionMs: Percentiles;
+  neverDecided: number;
+  cost: CostPerJob;
+  intervalMs: Percentiles;
+  takeover: { killed: string; jobs: number; ms: Percentiles; never: number; boundMs: number };
+  actedTwice: string[];
+  samplesActingTwice: number;
+  patches: number;
+  replayRescales: number;
+  replayUnknownHost: number;
+}
+
+async function main(): Promise<Report> {
+  const dir = mkdtempSync(join(tmpdir(), 'fp-fleet-bench-'));
+  const kube = await startFakeKube({ namespace: HOME });
+  const replay = new FlinkReplayServer();
+  const replayPort = await replay.listen();
+  const host = (ns: string, name: string): string => `${name}-rest.${ns}.svc`;
+  const operator = new FakeFlinkOperator(kube.server, {
+    stepMs: 30,
+    backend: (ns, name) => {
+      const j = replay.job(host(ns, name));
+      return j ? { restUrl: `http://${host(ns, name)}:${replayPort}`, jobId: j.jobId } : undefined;
+    },
+  }).start();
+  let patches = 0;
+  kube.server.store.onChange((t, _ns, ev) => { if (t.resource === 'flinkdeployments' && ev.type === 'MODIFIED') patches++; });
+  const policyFile = join(dir, 'policy.yaml');
+  // The default policy with a short window, so decisions about the model come within the run.
+  writeFileSync(policyFile, stringify({ metricsWindow: `${INTERVAL_S * 3}s`, forecast: { enabled: false } }));
+  const replicas: Replica[] = [];
+  try {
+    log(`${REPLICAS} replicas, ${JOBS} jobs in ${NAMESPACES} namespaces, interval ${INTERVAL_S}s, lease ${LEASE_S}s, ${cpus().length} cores`);
+    for (let i = 0; i < REPLICAS; i++) replicas.push(await startReplica(`fleet-${i}`, dir, kube, policyFile));
+    await until('every replica to see all members', 60_000, async () => {
+      for (const r of replicas) {
+        const st = await getJson<{ members?: string[] }>(`http://127.0.0.1:${r.port}/api/v1/scaling/jobs`);
+        if ((st.members ?? []).length < REPLICAS) return false;
+      }
+      return true;
+    });
+    const idle = await Promise.all(replicas.map(sample));
+
+    // The resources appear: all at once, as a fleet agent installed into a busy cluster sees them.
+    const scenarios = FlinkReplayServer.scenarios();
+    const appeared = new Map<string, number>();
+    for (let i = 0; i < JOBS; i++) {
+      const ns = `team-${i % NAMESPACES}`;
+      const name = `job-${String(i).padStart(3, '0')}`;
+      replay.addJob(host(ns, name), scenarios[i % scenarios.length]!, name);
+      kube.server.putObject(FD, ns, fd(name, replayPort));
+      appeared.set(`${ns}/${name}`, Date.now());
+    }
+    log('resources created');
+
+    // Sampled every second: no job may be `acting` on two replicas at once.
+    const overlaps = new Set<string>();
+    let overlapSamples = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const seen = new Map<string, string>();
+        for (const r of live(replicas)) {
+          let jobs: JobStatus[];
+          try { jobs = await jobsOf(r); } catch { continue; }
+          for (const j of jobs) {
+            if (!j.acting) continue;
+            const key = `${j.namespace}/${j.name}`;
+            if (seen.has(key) && seen.get(key) !== r.id) { overlaps.add(key); overlapSamples++; }
+            seen.set(key, r.id);
+          }
+        }
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+    })();
+
+    await until('a decision for every job', (LEASE_S + INTERVAL_S * 6) * 1000 + 60_000, async () => {
+      let decided = 0;
+      for (const r of live(replicas)) decided += (await jobsOf(r)).filter((j) => j.acting && j.lastDecision !== null).length;
+      return decided >= JOBS;
+    }, 1000);
+    log('every job has a decision');
+
+    // Steady state: CPU and RSS per job over STEADY_S.
+    const s0 = await Promise.all(replicas.map(sample));
+    await new Promise((r) => setTimeout(r, STEADY_S * 1000));
+    const s1 = await Promise.all(replicas.map(sample));
+    const cost = costPerJob(s0, s1, idle, JOBS, INTERVAL_S * 1000);
+    log(`steady: ${cost.cpuMsPerJobPerInterval.toFixed(2)} ms CPU per job per interval, ${cost.rssMbPerJob.toFixed(2)} MB RSS per job`);
+
+    // Kill the replica deciding on the most jobs; keep its decisions first (they die with it).
+    const statuses = await Promise.all(replicas.map(async (r) => ({ r, jobs: await jobsOf(r) })));
+    const victim = statuses.map((s) => ({ r: s.r, acting: s.jobs.filter((j) => j.acting) })).sort((a, b) => b.acting.length - a.acting.length)[0]!;
+    const all: DecisionSeen[] = [];
+    for (const s of statuses) all.push(...await decisionsOf(s.r, s.jobs));
+    const victimJobs = victim.acting.map((j) => `${j.namespace}/${j.name}`);
+    const victimFinal = await decisionsOf(victim.r, victim.acting);
+    all.push(...victimFinal);
+    victim.r.proc.kill('SIGKILL');
+    const killedAt = Date.now();
+    victim.r.killed = true;
+    log(`killed ${victim.r.id} (acting on ${victimJobs.length} jobs)`);
+    const boundMs = (LEASE_S + INTERVAL_S) * 1000;
+    await until('every job of the killed replica to be decided on elsewhere', boundMs * 3 + 30_000, async () => {
+      const after = new Set<string>();
+      for (const r of live(replicas)) {
+        for (const j of await jobsOf(r)) if (j.acting && (j.lastDecision?.time ?? 0) > killedAt) after.add(`${j.namespace}/${j.name}`);
+      }
+      return victimJobs.every((k) => after.has(k));
+    }, 500);
+    log('takeover done');
+    // A few more intervals after the takeover, then every decision the live replicas hold.
+    await new Promise((r) => setTimeout(r, INTERVAL_S * 3 * 1000));
+    sampling = false;
+    await sampler;
+    for (const r of live(replicas)) all.push(...await decisionsOf(r, await jobsOf(r)));
+
+    const ds = byJob(all);
+    const first = firstDecisionDelays(appeared, ds);
+    const take = takeoverDelays(victim.r.id, killedAt, victimJobs, ds);
+    const firstAllDecided = Math.min(...[...ds.values()].map((l) => l[0]?.time ?? Infinity));
+    return {
+      config: { jobs: JOBS, replicas: REPLICAS, namespaces: NAMESPACES, intervalS: INTERVAL_S, leaseS: LEASE_S, renewS: RENEW_S, steadyS: STEADY_S, rules: !has('--no-rules'), cores: cpus().length, scenarios },
+      firstDecisionMs: percentiles(first.delays),
+      neverDecided: first.never.length,
+      cost,
+      intervalMs: percentiles(decisionGaps(ds, firstAllDecided)),
+      takeover: { killed: victim.r.id, jobs: victimJobs.length, ms: percentiles(take.delays), never: take.never.length, boundMs },
+      actedTwice: actedTwice(ds, overlaps),
+      samplesActingTwice: overlapSamples,
+      patches,
+      replayRescales: replay.allJobs().reduce((a, j) => a + j.rescales, 0),
+      replayUnknownHost: replay.unknownHost,
+    };
+  } catch (err) {
+    for (const r of replicas) process.stderr.write(`--- ${r.id} output (tail) ---\n${r.out.slice(-3000)}\n`);
+    throw err;
+  } finally {
+    killAll();
+    await operator.stop();
+    await replay.close();
+    await kube.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function targetsMet(r: Report): Array<[string, boolean]> {
+  return [
+    ['≤ 5 MB RSS per job', r.cost.rssMbPerJob <= 5],
+    ['≤ 5 ms CPU per job per interval', r.cost.cpuMsPerJobPerInterval <= 5],
+    [`takeover ≤ lease + one interval (${r.takeover.boundMs / 1000} s)`, r.takeover.never === 0 && r.takeover.ms.max <= r.takeover.boundMs],
+    ['0 jobs acted on twice', r.actedTwice.length === 0],
+    ['every job decided on', r.neverDecided === 0],
+  ];
+}
+
+const s = (ms: number): string => (ms / 1000).toFixed(2);
+
+function markdown(r: Report, command: string): string {
+  const c = r.config;
+  const t = targetsMet(r);
+  return [
+    `Command: \`${command}\` (${c.cores} shared cores; run ${new Date().toISOString().slice(0, 10)}).`,
+    '',
+    `${c.jobs} FlinkDeployments in ${c.namespaces} namespaces on the fake API server, reconciled by the fake operator model, each`,
+    `backed by a Flink REST replay of a job recorded in the Flink Kubernetes Operator's tests (${(c.scenarios as string[]).join(', ')};`,
+    'one HTTP server answering by `<name>-rest.<ns>.svc`, counters moving at the recorded rates), and',
+    `${c.replicas} agent replicas as separate \`flowpilot agent\` processes (fleet.enabled, collection interval ${c.intervalS} s,`,
+    `lease ${c.leaseS} s renewed every ${c.renewS} s, ${c.rules ? 'the default rule pack' : 'no rules'}, actuation flink-deployment).`,
+    'No real engine job: the 2-core machine is shared, and one engine job costs more CPU than the whole fleet.',
+    '',
+    '| figure | value | target |',
+    '| --- | --- | --- |',
+    `| agent CPU per managed job per interval (all replicas, ${c.steadyS} s steady window) | ${r.cost.cpuMsPerJobPerInterval.toFixed(2)} ms (${r.cost.cpuCoresUsed.toFixed(2)} cores for ${r.cost.jobs} jobs) | ≤ 5 ms |`,
+    `| agent RSS per managed job (all replicas' RSS / jobs; above the idle replicas') | ${r.cost.rssMbPerJob.toFixed(2)} MB (${r.cost.rssMbPerJobAboveIdle.toFixed(2)} MB; ${r.cost.totalRssMb.toFixed(0)} MB in total) | ≤ 5 MB |`,
+    `| resource appearing → its first decision | p50 ${s(r.firstDecisionMs.p50)} s, p99 ${s(r.firstDecisionMs.p99)} s, max ${s(r.firstDecisionMs.max)} s (${r.neverDecided} never) | |`,
+    `| decision interval (same replica) | p50 ${s(r.intervalMs.p50)} s, p99 ${s(r.intervalMs.p99)} s, max ${s(r.intervalMs.max)} s over ${r.intervalMs.n} gaps | configured ${c.intervalS} s |`,
+    `| replica SIGKILL → its jobs' next decision elsewhere (${r.takeover.jobs} jobs of ${r.takeover.killed}) | p50 ${s(r.takeover.ms.p50)} s, p99 ${s(r.takeover.ms.p99)} s, max ${s(r.takeover.ms.max)} s (${r.takeover.never} never) | ≤ ${s(r.takeover.boundMs)} s |`,
+    `| jobs acted on by two replicas | ${r.actedTwice.length} (${r.samplesActingTwice} samples with two replicas acting) | 0 |`,
+    `| FlinkDeployment writes (patches and the operator's status) / replay rescales | ${r.patches} / ${r.replayRescales} | |`,
+    '',
+    `Targets: ${t.map(([n, ok]) => `${ok ? 'met' : 'MISSED'}: ${n}`).join('; ')}.`,
+  ].join('\n');
+}
+
+try {
+  const report = await main();
+  const command = `node bench/fleet/run.ts ${argv.filter((a) => a !== '--write').join(' ')}`.trim();
+  const md = markdown(report, command);
+  process.stdout.write(`${md}\n`);
+  const json = arg('--json');
+  if (json) writeFileSync(json, JSON.stringify(report, null, 2));
+  if (has('--write')) {
+    const file = join(ROOT, 'BENCHMARKS.md');
+    writeFileSync(file, replaceSection(readFileSync(file, 'utf8'), 'Fleet (issue 15)', md));
+  }
+  process.exit(targetsMet(report).every(([, ok]) => ok) ? 0 : 1);
+} catch (err) {
+  process.stderr.write(`fleet-bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  killAll();
+  process.exit(2);
+}
