@@ -52,10 +52,10 @@ const JOBS = num('--jobs', smoke ? 20 : 200);
 const REPLICAS = num('--replicas', 3);
 const INTERVAL_S = num('--interval', smoke ? 2 : 10);
 const LEASE_S = num('--lease', smoke ? 6 : 10);
-const RENEW_S = Math.max(0.5, LEASE_S / 5);
+const RENEW_MS = Math.max(500, Math.round(LEASE_S * 1000 / 5));
 const STEADY_S = num('--steady', smoke ? 10 : 60);
 const NAMESPACES = num('--namespaces', 4);
-const TIME_LIMIT_S = num('--time-limit', smoke ? 120 : 300);
+const TIME_LIMIT_S = num('--time-limit', smoke ? 180 : 420);
 const FLEET = 'bench';
 const HOME = 'flowpilot';
 const FD = 'flinkdeployments.flink.apache.org';
@@ -142,7 +142,7 @@ function agentConfig(id: string, port: number, kube: FakeKube, policyFile: strin
       journal: { kind: 'configmap' },
       kubernetes: { enabled: true, connection: 'file', kubeconfig: kube.kubeconfigPath, namespace: HOME },
     },
-    fleet: { enabled: true, name: FLEET, identity: id, leaseDuration: `${LEASE_S}s`, renewInterval: `${RENEW_S}s`, resync: '1m' },
+    fleet: { enabled: true, name: FLEET, identity: id, leaseDuration: `${LEASE_S}s`, renewInterval: `${RENEW_MS}ms`, resync: '1m' },
   };
 }
 
@@ -207,7 +207,8 @@ async function main(): Promise<Report> {
   const replicas: Replica[] = [];
   try {
     log(`${REPLICAS} replicas, ${JOBS} jobs in ${NAMESPACES} namespaces, interval ${INTERVAL_S}s, lease ${LEASE_S}s, ${cpus().length} cores`);
-    for (let i = 0; i < REPLICAS; i++) replicas.push(await startReplica(`fleet-${i}`, dir, kube, policyFile));
+    replicas.push(...await Promise.all(Array.from({ length: REPLICAS }, (_, i) => startReplica(`fleet-${i}`, dir, kube, policyFile))));
+    log('replicas ready');
     await until('every replica to see all members', 60_000, async () => {
       for (const r of replicas) {
         const st = await getJson<{ members?: string[] }>(`http://127.0.0.1:${r.port}/api/v1/scaling/jobs`);
@@ -250,9 +251,19 @@ async function main(): Promise<Report> {
       }
     })();
 
+    let lastProgress = 0;
     await until('a decision for every job', (LEASE_S + INTERVAL_S * 6) * 1000 + 60_000, async () => {
       let decided = 0;
-      for (const r of live(replicas)) decided += (await jobsOf(r)).filter((j) => j.acting && j.lastDecision !== null).length;
+      let known = 0;
+      for (const r of live(replicas)) {
+        const jobs = await jobsOf(r);
+        known = Math.max(known, jobs.length);
+        decided += jobs.filter((j) => j.acting && j.lastDecision !== null).length;
+      }
+      if (Date.now() - lastProgress > 5000) {
+        lastProgress = Date.now();
+        log(`${known} jobs discovered, ${decided} decided on`);
+      }
       return decided >= JOBS;
     }, 1000);
     log('every job has a decision');
@@ -296,7 +307,7 @@ async function main(): Promise<Report> {
     const take = takeoverDelays(victim.r.id, killedAt, victimJobs, ds);
     const firstAllDecided = Math.min(...[...ds.values()].map((l) => l[0]?.time ?? Infinity));
     return {
-      config: { jobs: JOBS, replicas: REPLICAS, namespaces: NAMESPACES, intervalS: INTERVAL_S, leaseS: LEASE_S, renewS: RENEW_S, steadyS: STEADY_S, rules: !has('--no-rules'), cores: cpus().length, scenarios },
+      config: { jobs: JOBS, replicas: REPLICAS, namespaces: NAMESPACES, intervalS: INTERVAL_S, leaseS: LEASE_S, renewS: RENEW_MS / 1000, steadyS: STEADY_S, rules: !has('--no-rules'), cores: cpus().length, scenarios },
       firstDecisionMs: percentiles(first.delays),
       neverDecided: first.never.length,
       cost,
