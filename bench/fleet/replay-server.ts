@@ -87,8 +87,11 @@ export class FlinkReplayServer {
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
-  /** Adds a job answering on `host`, replaying `scenario` under a fresh job id and the given name. */
-  addJob(host: string, scenario: string, name: string): ReplayJob {
+  /**
+   * Adds a job answering on `host`, replaying `scenario` under a fresh job id and the given name.
+   * `busyFactor` multiplies the recorded busy times (capped at 1000 ms/s): above 1 an overloaded job.
+   */
+  addJob(host: string, scenario: string, name: string, opts: { busyFactor?: number } = {}): ReplayJob {
     const { rest, store, scenario: sc } = loadRecordedScenario(scenario);
     const jobId = randomBytes(16).toString('hex');
     const swap = <T>(x: T): T => JSON.parse(JSON.stringify(x).replaceAll(sc.jobId, jobId)) as T;
@@ -99,6 +102,16 @@ export class FlinkReplayServer {
     details.state = 'RUNNING';
     (r['/jobs/overview'] as { jobs: Array<{ name: string; state: string }> }).jobs[0]!.name = name;
     (r['/jobs/overview'] as { jobs: Array<{ name: string; state: string }> }).jobs[0]!.state = 'RUNNING';
+    if (opts.busyFactor !== undefined) {
+      for (const subs of Object.values(s.subtasks[jobId] ?? {})) {
+        for (const m of subs) {
+          const busy = Number(m.busyTimeMsPerSecond);
+          if (m.busyTimeMsPerSecond === undefined || !Number.isFinite(busy)) continue;
+          m.busyTimeMsPerSecond = String(Math.min(1000, busy * opts.busyFactor));
+          m.idleTimeMsPerSecond = String(Math.max(0, 1000 - Number(m.busyTimeMsPerSecond) - num(m.backPressuredTimeMsPerSecond)));
+        }
+      }
+    }
     const seconds = Math.max(1, (details.duration ?? 60_000) / 1000);
     const rates: LiveJob['rates'] = {};
     for (const [vid, subs] of Object.entries(s.subtasks[jobId] ?? {})) {
