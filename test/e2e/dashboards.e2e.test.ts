@@ -7,7 +7,8 @@
  * value each variable query returns, e.g. job_name="order_enrichment"), from Prometheus and from the
  * agent used as the data source itself (it keeps its own flowpilot_* metrics in its store). The policy
  * caps the enrichment vertex at parallelism 2, so the job stays overloaded (and alerts keep firing)
- * after the agent's rescale. Takes about a minute.
+ * after the agent's rescale. The Autoscaler's fleet row is left to test/fleet/fleet-dashboard.e2e.test.ts
+ * (it needs a fleet-mode agent). Takes about a minute.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +21,10 @@ import { expandVariables, panelQueries, resolveVariables, type LabelValues } fro
 import { freePort, missingBinaries, waitFor } from '../support/processes.ts';
 import { instantQuery, startPrometheus, type PromServer } from '../support/prom-stack.ts';
 import { shortenedRulePack } from '../support/rule-pack.ts';
+import { fleetRow } from '../../dashboards/src/autoscaler.ts';
+
+// The fleet row needs a fleet-mode agent: test/fleet/fleet-dashboard.e2e.test.ts runs it against one.
+const fleetPanels = new Set(fleetRow.panels.map((p) => p.title));
 
 const POLICY = `
 metricsWindow: 20s
@@ -82,7 +87,7 @@ describe('dashboards end to end', () => {
         return json.data ?? [];
       };
       const empty: string[] = [];
-      const queries = panelQueries();
+      const queries = panelQueries().filter((q) => !(q.dashboard === 'flowpilot-autoscaler' && fleetPanels.has(q.panel)));
       const varsByDashboard = new Map<string, Record<string, string>>();
       for (const q of queries) {
         let vars = varsByDashboard.get(q.dashboard);
