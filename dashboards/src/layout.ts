@@ -97,7 +97,8 @@ export function buildDashboard(spec: DashboardSpec): Dashboard {
     );
   let y = 0;
   for (const row of spec.rows) {
-    d.withRow(new RowBuilder(row.title));
+    // Placed here, not by the SDK: its cursor does not know a row whose panels wrapped onto a second line.
+    d.withRow(new RowBuilder(row.title).gridPos({ x: 0, y, w: 24, h: 1 }));
     y += 1;
     let x = 0;
     let rowHeight = 0;
