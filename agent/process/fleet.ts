@@ -9,6 +9,7 @@ import { createKubeClients } from '../kube/client.ts';
 import { durationMs } from '../actuate/config.ts';
 import { firingAlerts } from '../scaling/pipeline.ts';
 import { FleetManager } from '../fleet/manager.ts';
+import { registerFleetMetrics } from '../fleet/metrics.ts';
 import { handleFleetRoutes } from '../server/fleet-routes.ts';
 import type { AgentProcess } from './agent.ts';
 
@@ -20,12 +21,14 @@ export function createFleet(agent: AgentProcess, logger: Logger, identity: strin
     k.connection === 'file' ? { kind: 'file', path: k.kubeconfig ?? '' } : { kind: k.connection },
     { ...(k.namespace ? { namespace: k.namespace } : {}), timeoutMs: durationMs(k.timeout) },
   );
-  return new FleetManager({
+  const fleet = new FleetManager({
     config: cfg, kube, identity: cfg.fleet.identity ?? identity, registry: agent.registry, logger,
     scrapes: agent.scrapes,
     flinkClient: (url) => agent.flinkClient(url),
     alerts: () => firingAlerts(agent.rules),
   });
+  registerFleetMetrics(agent.registry, () => fleet.status());
+  return fleet;
 }
 
 export function fleetRoutes(fleet: () => FleetManager | null) {

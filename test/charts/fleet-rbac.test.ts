@@ -6,7 +6,7 @@
  * FlinkDeployments and FlinkSessionJobs), the read of a job's policy ConfigMap (flowpilot.io/policy,
  * in the job's namespace), the Lease sharding (list, create, update), the per-job ConfigMap journal,
  * the flink-deployment realizer on a FlinkDeployment and on a FlinkSessionJob (read, merge patch;
- * reconciled by the fake operator MODEL) and decision Events (in the agent's namespace, as
+ * reconciled by the fake operator MODEL) and decision Events (in the namespace of the resource, as
  * agent/fleet/manager.ts records them).
  * Nothing it does may be forbidden, every granted right must be used, and what the fleet must never
  * do (delete a FlinkDeployment, read Secrets, write outside its namespaces) is answered 403.
@@ -28,6 +28,8 @@ import { FleetDiscovery, type ManagedJob } from '../../agent/fleet/discovery.ts'
 import { FleetShard } from '../../agent/fleet/shard.ts';
 import { isKubeCode } from '../../agent/kube/client.ts';
 import { silentLogger } from '../../common/log.ts';
+import { parseAgentConfig } from '../../agent/process/config.ts';
+import { parse } from 'yaml';
 
 const RELEASE_NS = 'streaming';
 const SA = 'rel-flowpilot';
@@ -141,8 +143,13 @@ async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]):
   }
 
   // The actuator with the job's ConfigMap journal (release namespace), patching the resources in
-  // their namespaces, with one Event per decision (in the agent's namespace, regarding the resource).
-  const events = new KubeEventRecorder({ clients, reportingInstance: 'rel-flowpilot-fleet-7d9f-x1' });
+  // their namespaces, with one Event per decision in the resource's namespace (one recorder per
+  // namespace, as agent/fleet/manager.ts keeps them).
+  const recorders = new Map<string, KubeEventRecorder>();
+  const eventsIn = (ns: string): KubeEventRecorder => {
+    if (!recorders.has(ns)) recorders.set(ns, new KubeEventRecorder({ clients, namespace: ns, reportingInstance: 'rel-flowpilot-fleet-7d9f-x1' }));
+    return recorders.get(ns)!;
+  };
   const targets: Record<string, FlinkResourceTarget & { namespace: string }> = {
     orders: { name: 'orders', namespace: 'team-a', kind: 'FlinkDeployment' },
     'orders-job': { name: 'orders-job', namespace: 'team-a', kind: 'FlinkSessionJob' },
@@ -154,7 +161,7 @@ async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]):
       timing: { ...DEFAULT_TIMING, pollIntervalMs: 10, verifyTimeoutMs: 10_000 }, clock: Date.now, sleep: defaultSleep, log: silentLogger(),
     },
     eventSubject: (k) => ({ apiVersion: 'flink.apache.org/v1beta1', kind: targets[k]!.kind!, name: k, namespace: targets[k]!.namespace }),
-    recordEvent: (ev) => events.record(ev),
+    recordEvent: (ev) => eventsIn(ev.regarding.namespace ?? RELEASE_NS).record(ev),
   });
   try {
     for (const name of ['orders', 'orders-job']) {
@@ -162,7 +169,7 @@ async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]):
       assert.equal(r.outcome, 'succeeded', `${name}: ${r.message}`);
       assert.equal(r.realization?.realized, 'in-place', `${name}: ${r.message}`);
     }
-    await until('the decision Events', () => server.store.list(server.typeOf('events.events.k8s.io'), RELEASE_NS).length >= 2);
+    await until('the decision Events', () => server.store.list(server.typeOf('events.events.k8s.io'), 'team-a').length >= 2);
   } finally {
     await operator.stop();
   }
@@ -178,8 +185,6 @@ async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]):
   await forbidden('creating a FlinkDeployment', () => kubeCall(clients, 'create', () => clients.custom.createNamespacedCustomObject({ ...fdRef, namespace: 'team-a', body: { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', ...fd('new', {}) } })));
   await forbidden('reading a Secret', () => kubeCall(clients, 'get secret', () => clients.core.readNamespacedSecret({ namespace: 'team-a', name: 'db' })));
   await forbidden('listing Secrets in its own namespace', () => kubeCall(clients, 'list secrets', () => clients.core.listNamespacedSecret({ namespace: RELEASE_NS })));
-  await forbidden('an Event where the jobs live', () => new KubeEventRecorder({ clients, namespace: 'team-a', reportingInstance: 'x' })
-    .record({ regarding: { kind: 'FlinkDeployment', name: 'orders', namespace: 'team-a' }, reason: 'ScalingReport', action: 'Recommend', note: 'n' }));
   await forbidden('writing a ConfigMap where the jobs live', () => kubeCall(clients, 'create cm', () => clients.core.createNamespacedConfigMap({ namespace: 'team-a', body: { metadata: { name: 'x' }, data: {} } })));
   await forbidden('deleting a Lease', () => kubeCall(clients, 'delete lease', () => clients.coordination.deleteNamespacedLease({ namespace: RELEASE_NS, name: 'rel-flowpilot-member-rel-flowpilot-fleet-7d9f-x1' })));
   await forbidden('creating a pod', () => kubeCall(clients, 'create pod', () => clients.core.createNamespacedPod({ namespace: RELEASE_NS, body: { metadata: { name: 'p' } } })));
@@ -187,6 +192,8 @@ async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]):
     await forbidden('listing FlinkDeployments across the cluster', () => kubeCall(clients, 'list', () => clients.custom.listClusterCustomObject(fdRef)));
     await forbidden('reading a FlinkDeployment outside fleet.namespaces', () => kubeCall(clients, 'get', () => clients.custom.getNamespacedCustomObject({ ...fdRef, namespace: 'team-c', name: 'elsewhere' })));
     await forbidden('patching a FlinkDeployment outside fleet.namespaces', () => kubeCall(clients, 'patch', () => clients.custom.patchNamespacedCustomObject({ ...fdRef, namespace: 'team-c', name: 'elsewhere', body: { metadata: { labels: { x: 'y' } } } }, MERGE_PATCH)));
+    await forbidden('an Event outside fleet.namespaces', () => new KubeEventRecorder({ clients, namespace: 'team-c', reportingInstance: 'x' })
+      .record({ regarding: { kind: 'FlinkDeployment', name: 'elsewhere', namespace: 'team-c' }, reason: 'ScalingReport', action: 'Recommend', note: 'n' }));
     await forbidden('reading a ConfigMap outside fleet.namespaces', () => kubeCall(clients, 'get cm', () => clients.core.readNamespacedConfigMap({ namespace: 'team-c', name: 'orders-policy' })));
   }
 }
@@ -215,6 +222,17 @@ for (const helm of helmBinaries()) {
         assert.equal(pdb.maxUnavailable, 1);
         for (const [k, v] of Object.entries(pdb.selector.matchLabels)) assert.equal(spec.template.metadata.labels[k], v, 'the PDB selects the fleet pods');
         assert.ok(!objs.some((o) => o.kind === 'Role' && o.metadata.name === 'rel-flowpilot-agent'), 'no single-job Role');
+        // The agent's config, read by the agent's own loader: fleet mode on, patching each resource.
+        const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'rel-flowpilot-agent') as unknown as { data: Record<string, string> };
+        const config = parseAgentConfig(parse(cm.data['agent.yaml']!) as unknown, 'agent.yaml');
+        assert.equal(config.fleet.enabled, true);
+        assert.equal(config.fleet.name, 'rel-flowpilot');
+        assert.deepEqual(config.fleet.namespaces, extra === PER_NAMESPACE ? ['team-a', 'team-b'] : []);
+        assert.equal(config.fleet.leaseDuration, extra === PER_NAMESPACE ? 20_000 : 15_000);
+        assert.equal(config.fleet.identity, undefined, 'the identity is the pod name (POD_NAME)');
+        assert.equal(config.actuation.mode, 'flink-deployment');
+        assert.equal(config.actuation.kubernetes.namespace, RELEASE_NS, 'Leases and state ConfigMaps at home');
+        assert.deepEqual(config.flink.urls, []);
       }
       const five = render(helm, [...CLUSTER_WIDE, '--set', 'fleet.replicas=5']);
       assert.equal((five.find((o) => o.kind === 'Deployment')!.spec as { replicas: number }).replicas, 5);

@@ -32,6 +32,14 @@ storage:
 scaling:
   policyFile: /etc/flowpilot/agent/policy.yaml
 dryRun: {{ .Values.agent.dryRun }}
+{{- if eq .Values.mode "fleet" }}
+# Fleet mode: each pod is one replica, its identity the POD_NAME the Deployment sets.
+fleet:
+  enabled: true
+  name: {{ include "flowpilot.fullname" . | trunc 40 | trimSuffix "-" }}
+  namespaces: {{ toJson .Values.fleet.namespaces }}
+  leaseDuration: {{ printf "%ds" (int .Values.fleet.leaseDurationSeconds) }}
+{{- end }}
 actuation:
   mode: {{ include "flowpilot.actuationMode" . }}
   {{- if ne .Values.mode "fleet" }}
