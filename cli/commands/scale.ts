@@ -75,7 +75,7 @@ export function register(program: Command): void {
     .command('explain')
     .description('print the last scaling decisions of a running agent, with their reasons and model numbers')
     .option('--url <url>', 'agent base URL (the agent listens on 9269 by default)', 'http://127.0.0.1:9269')
-    .option('--job <id>', 'only this job')
+    .option('--job <id>', 'only this job: its Flink job id, or NAMESPACE/NAME of its FlinkDeployment or FlinkSessionJob in fleet mode')
     .option('--limit <n>', 'how many decisions', Number, 5)
     .option('--json', 'print the raw JSON')
     .action(async (opts: { url: string; job?: string; limit: number; json?: boolean }) => {
@@ -89,6 +89,11 @@ export function register(program: Command): void {
         res = await fetch(u, { signal: AbortSignal.timeout(10_000) });
       } catch (err) {
         throw new FlowpilotError('FP_AGENT_UNREACHABLE', `cannot reach the agent at ${u.origin}: ${(err as Error).message}; pass --url http://host:port`);
+      }
+      if (res.status === 404 && opts.job?.includes('/')) {
+        // fleet mode: the job runs on another replica (or is not managed); the agent says which
+        const body = (await res.json().catch(() => ({}))) as { error?: string };
+        throw new FlowpilotError('FP_AGENT_HTTP', `${body.error ?? `${opts.job} is not managed by the agent at ${u.origin}`}; see GET /api/v1/scaling/jobs`);
       }
       if (!res.ok) throw new FlowpilotError('FP_AGENT_HTTP', `${u.href} answered HTTP ${res.status}`);
       const body = (await res.json()) as { decisions: import('../../agent/scaling/decision.ts').ScaleDecision[] };

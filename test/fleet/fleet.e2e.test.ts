@@ -3,6 +3,7 @@
  * AgentProcess + FleetManager wiring of `flowpilot agent` with fleet.enabled, each on its own
  * port), and one moving Flink REST endpoint per FlinkDeployment (test/fleet/support/moving-job.ts).
  * It shows, waiting on conditions only:
+ * - `flowpilot scale explain --job NS/NAME` against the owner, and against another replica;
  * - opt-in: an annotated FlinkDeployment gets decisions on exactly one replica, and its rescale
  *   lands as a patch of pipeline.jobvertex-parallelism-overrides on the FlinkDeployment;
  * - a policy change: a policy ConfigMap named by flowpilot.io/policy shows in
@@ -15,6 +16,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +50,14 @@ function fd(name: string, restUrl: string, annotations: Record<string, string> =
       job: { jarURI: 'local:///opt/flink/job.jar', parallelism: 4, upgradeMode: 'stateless' },
     },
   };
+}
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(import.meta.dirname, '..', '..', 'cli', 'main.ts'), ...args], { timeout: 25_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
 }
 
 async function until<T>(what: string, ms: number, probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, every = 50): Promise<T> {
@@ -168,6 +178,19 @@ describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 60_
     assert.equal(res2.status, 404);
     assert.equal(((await res2.json()) as { owner: string }).owner, a.replica.id);
     assert.equal(overrides('payments'), undefined);
+  });
+
+  it('flowpilot scale explain --job NS/NAME explains the job on its replica and names the owner elsewhere', { timeout: 30_000 }, async () => {
+    const a = await until('team-a/orders acting', 10_000, () => acting('orders'));
+    const other = live().find((r) => r !== a.replica)!;
+    const [here, there] = await Promise.all([
+      cli(['scale', 'explain', '--url', `http://127.0.0.1:${a.replica.agent.port}`, '--job', `${NS}/orders`, '--limit', '1']),
+      cli(['scale', 'explain', '--url', `http://127.0.0.1:${other.agent.port}`, '--job', `${NS}/orders`]),
+    ]);
+    assert.equal(here.code, 0, here.stderr);
+    assert.match(here.stdout, /job 5e20cb6b0f357591171dfcca2eea09de/);
+    assert.notEqual(there.code, 0);
+    assert.match(there.stderr, new RegExp(`runs on replica ${a.replica.id}`));
   });
 
   it('a policy change through a policy ConfigMap shows in /api/v1/scaling/jobs and in the next decisions, with the history kept', { timeout: 20_000 }, async () => {
