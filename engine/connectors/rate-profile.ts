@@ -87,6 +87,11 @@ export class RateProfile {
   /** The earliest time (seconds) at which `n` records are due; Infinity if never. */
   timeOf(n: number): number {
     if (n <= 0) return 0;
+    if (this.steps.length === 1) {
+      // constant:R (the generator asks for every record): at 0, nothing before, so exactly the general formula's n / R.
+      const r = this.steps[0]!.rate;
+      return r === 0 ? Number.POSITIVE_INFINITY : n / r;
+    }
     let i = this.steps.length - 1;
     while (i > 0 && this.before[i]! >= n) i--;
     const r = this.steps[i]!.rate;
