@@ -9,6 +9,7 @@
  * checkpoint what it cost the subtasks as their TaskManagers log it (debug level): the sync
  * pause (snapshot + barrier, the task processes nothing meanwhile), the barrier alignment, the
  * source's start delay (trigger to safe point) and the asynchronous state file write.
+ * (a) and (b) also run `--reps` times, each rep with its own baselines.
  * Usage: node bench/engine-throughput/run.ts [--records N] [--reps N] [--only a|b|c] [-D key=value ...]
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -264,20 +265,25 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   console.log(`engine-throughput: ${fmt(RECORDS)} records per run`);
   const keyedJob = join(ROOT, 'bench/engine-throughput/jobs/keyed.ts');
+  // (a) and (b): each rep measures the baselines again beside one engine run, so every ratio comes from one run.
   if (ONLY === undefined || ONLY === 'a') {
-    const bareA = best(bareChained, RECORDS);
-    const batchedA = best(batchedChained, RECORDS);
-    await nodeStreamsChained(Math.min(RECORDS, 200_000));
-    const streamsA = Math.max(await nodeStreamsChained(RECORDS), await nodeStreamsChained(RECORDS), await nodeStreamsChained(RECORDS));
-    const a = await engineRun(join(ROOT, 'bench/engine-throughput/jobs/chained.ts'), `--limit ${RECORDS}`, 1, 1, RECORDS);
-    console.log(`(a) chained stateless, 1 TaskManager:     engine ${fmt(a.rate)} rec/s   bare loop ${fmt(bareA)} rec/s   ratio ${((100 * a.rate) / bareA).toFixed(1)} % (target >= 25 %)   TM peak RSS ${a.peakRss.map(mb).join(', ')}`);
-    console.log(`    same work, records batched (1000):     bare loop ${fmt(batchedA)} rec/s   ratio ${((100 * a.rate) / batchedA).toFixed(1)} %`);
-    console.log(`    same work, Node object-mode streams:   stream.pipeline ${fmt(streamsA)} rec/s   engine / streams ${(a.rate / streamsA).toFixed(2)}x (target >= 3x)`);
+    for (let rep = 1; rep <= REPS; rep++) {
+      const bareA = best(bareChained, RECORDS);
+      const batchedA = best(batchedChained, RECORDS);
+      await nodeStreamsChained(Math.min(RECORDS, 200_000));
+      const streamsA = Math.max(await nodeStreamsChained(RECORDS), await nodeStreamsChained(RECORDS), await nodeStreamsChained(RECORDS));
+      const a = await engineRun(join(ROOT, 'bench/engine-throughput/jobs/chained.ts'), `--limit ${RECORDS}`, 1, 1, RECORDS);
+      console.log(`(a) rep ${rep} chained stateless, 1 TaskManager:     engine ${fmt(a.rate)} rec/s   fused loop ${fmt(bareA)} rec/s   ratio ${((100 * a.rate) / bareA).toFixed(1)} % (target >= 25 %)   TM peak RSS ${a.peakRss.map(mb).join(', ')}`);
+      console.log(`    same work, records batched (1000):           loop ${fmt(batchedA)} rec/s   ratio ${((100 * a.rate) / batchedA).toFixed(1)} %`);
+      console.log(`    same work, Node object-mode streams:         stream.pipeline ${fmt(streamsA)} rec/s   engine / streams ${(a.rate / streamsA).toFixed(2)}x (target >= 3x)`);
+    }
   }
   if (ONLY === undefined || ONLY === 'b') {
-    const bareB = best(bareKeyed, RECORDS);
-    const b = await engineRun(keyedJob, `--limit ${RECORDS} --partitions 2`, 2, 2, RECORDS);
-    console.log(`(b) keyed count, shuffle across 2 TMs:    engine ${fmt(b.rate)} rec/s   bare loop ${fmt(bareB)} rec/s   ratio ${((100 * b.rate) / bareB).toFixed(1)} % (target >= 30 %)   TM peak RSS ${b.peakRss.map(mb).join(', ')}`);
+    for (let rep = 1; rep <= REPS; rep++) {
+      const bareB = best(bareKeyed, RECORDS);
+      const b = await engineRun(keyedJob, `--limit ${RECORDS} --partitions 2`, 2, 2, RECORDS);
+      console.log(`(b) rep ${rep} keyed count, shuffle across 2 TMs:    engine ${fmt(b.rate)} rec/s   bare loop ${fmt(bareB)} rec/s   ratio ${((100 * b.rate) / bareB).toFixed(1)} % (target >= 30 %)   TM peak RSS ${b.peakRss.map(mb).join(', ')}`);
+    }
   }
   if (ONLY !== undefined && ONLY !== 'c') return;
   const cases: Array<{ name: string; job: string; args: string; parallelism: number }> = [
