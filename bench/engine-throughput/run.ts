@@ -305,7 +305,7 @@ async function main(): Promise<void> {
       // A run in which no checkpoint completed measures nothing about checkpoint cost: leave it out.
       if (w.checkpoints > 0) ratios.push(ratio);
       console.log(`(c) ${c.name}, rep ${rep}: with 1 s checkpoints ${fmt(w.rate)} rec/s   without ${fmt(runs.without!.rate)} rec/s   ratio ${(100 * ratio).toFixed(1)} %   ${w.checkpoints} checkpoints completed (the last one final)   run ${w.seconds.toFixed(2)} s vs ${runs.without!.seconds.toFixed(2)} s   TM peak RSS ${w.peakRss.map(mb).join(', ')}`);
-      console.log(`    per checkpoint (max over subtasks): ${describeTraces(w.traces)}`);
+      console.log(`    per checkpoint (worst subtask): ${describeTraces(w.traces)}`);
       for (const cp of byCheckpoint(w.traces).values()) pauses.push(Math.max(...cp.map((t) => t.syncMs)));
     }
     if (ratios.length === 0) console.log(`(c) ${c.name}: no run completed a checkpoint: no ratio`);
@@ -319,15 +319,18 @@ function byCheckpoint(traces: CheckpointTrace[]): Map<number, CheckpointTrace[]>
   return new Map([...m].sort((a, b) => a[0] - b[0]));
 }
 
-/** One line per run: for each checkpoint, the worst subtask's sync pause / alignment / source start delay / async write, in ms. */
+/**
+ * One line per run: over its checkpoints, the worst subtask's sync pause / alignment / source
+ * start delay / async write, each as median and max in ms (the final checkpoint included).
+ */
 function describeTraces(traces: CheckpointTrace[]): string {
   if (traces.length === 0) return 'none traced';
-  const parts: string[] = [];
-  for (const [id, ts] of byCheckpoint(traces)) {
-    const max = (f: (t: CheckpointTrace) => number) => Math.max(...ts.map(f)).toFixed(1);
-    parts.push(`#${id} sync ${max((t) => t.syncMs)} align ${max((t) => t.alignmentMs)} delay ${max((t) => t.startDelayMs)} write ${max((t) => t.asyncMs)}`);
-  }
-  return parts.join(' | ');
+  const cps = [...byCheckpoint(traces).values()];
+  const stat = (f: (t: CheckpointTrace) => number) => {
+    const worst = cps.map((ts) => Math.max(...ts.map(f)));
+    return `${median(worst).toFixed(2)} / ${Math.max(...worst).toFixed(1)}`;
+  };
+  return `${cps.length} checkpoints traced, median / max ms: sync pause ${stat((t) => t.syncMs)}   alignment ${stat((t) => t.alignmentMs)}   source start delay ${stat((t) => t.startDelayMs)}   state file write ${stat((t) => t.asyncMs)}`;
 }
 
 main().catch((err: unknown) => {
