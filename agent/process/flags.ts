@@ -5,7 +5,7 @@
  * A new schema section gets its flags here without an edit. `--config FILE` is not a key: the
  * CLI declares it itself.
  */
-import { aliasFlag, flagOf, schemaFlags, type ConfigFlag } from '../../common/schema-flags.ts';
+import { aliasFlag, schemaFlags, type ConfigFlag } from '../../common/schema-flags.ts';
 import { agentConfigSchema } from './config.ts';
 
 /** `[job=]URL` → a static scrape group. */
@@ -51,6 +51,3 @@ export function agentFlags(): ConfigFlag[] {
   }
   return table;
 }
-
-/** The generated flag of a config key (`scrape.interval` → `--scrape.interval`), for docs. */
-export const agentFlagOf = (key: string): string => flagOf(key.split('.'));
