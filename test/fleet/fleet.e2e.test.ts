@@ -124,7 +124,7 @@ describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 90_
         flink: { perSubtaskMetrics: false },
         scaling: { policyFile: policy, state: { saveInterval: '2s' } },
         actuation: { kubernetes: { connection: 'file', kubeconfig: kube.kubeconfigPath }, events: true, timing: { verifyTimeout: '2s', pollInterval: '100ms' } },
-        fleet: { enabled: true, identity: id, leaseDuration: `${LEASE_MS}ms`, renewInterval: `${RENEW_MS}ms`, resync: '5s', policyRefresh: '1s' },
+        fleet: { enabled: true, identity: id, leaseDuration: `${LEASE_MS}ms`, renewInterval: `${RENEW_MS}ms`, resync: '5s', policyRefresh: '1s', history: { perJob: 5 }, state: { perJobBytes: 20_000 } },
       });
       replicas.push({ ...(await startFleetAgent(config, process.env.FLEET_E2E_LOG ? createLogger({ name: id, level: process.env.FLEET_E2E_LOG }) : silentLogger(), { version: 'test', identity: id })), id, killed: false });
     }
@@ -190,7 +190,7 @@ describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 90_
     assert.match(here.stdout, /job orders-enrichment \(5e20cb6b0f357591171dfcca2eea09de\)/);
   });
 
-  it('a policy change through a policy ConfigMap shows in /api/v1/scaling/jobs and in the next decisions, with the history kept', { timeout: 20_000 }, async () => {
+  it('a policy change through a policy ConfigMap shows in /api/v1/scaling/jobs and in the next decisions, within the bounds', { timeout: 20_000 }, async () => {
     const before = await until('team-a/orders acting', 10_000, () => acting('orders'));
     kube.server.putObject('configmaps', NS, { metadata: { name: 'tight' }, data: { 'policy.yaml': stringify({ utilization: { target: 0.6, max: 0.7, min: 0.3 } }) } });
     annotate('orders', { 'flowpilot.io/policy': 'tight' });
@@ -200,7 +200,16 @@ describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 90_
     });
     assert.notEqual(after.job.policy!.digest, before.job.policy!.digest);
     assert.deepEqual((after.job.policy!.overrides as { utilization: unknown }).utilization, { target: 0.6, max: 0.7, min: 0.3 });
-    if (after.replica === before.replica) assert.ok(after.job.decisions > before.job.decisions, 'the decision history was kept across the policy change');
+    // the history survived the policy change: the opt-in's rescale is still in it
+    const h = after.replica.fleet.pipelineOf(NS, 'orders')?.pipeline.controller.history('orders-enrichment');
+    assert.ok(h && h.rescales.length >= 1, 'the job\'s history (with its rescale) was kept across the policy change');
+    // bounds: the decisions kept per job, and the job's saved state in its ConfigMap
+    assert.ok(after.job.decisions <= 5, `${after.job.decisions} decisions kept, over fleet.history.perJob`);
+    const cm = kube.server.getObject('configmaps', 'flowpilot', `flowpilot-state-${after.job.uid}`) as { data: Record<string, string> } | undefined;
+    const state = Object.entries(cm?.data ?? {}).find(([k]) => k.startsWith('autoscaler.'));
+    assert.ok(state, 'the job\'s state is saved in its ConfigMap');
+    assert.ok(state[1].length <= 20_000 + 200, `saved state of ${state[1].length} bytes, over fleet.state.perJobBytes`);
+    assert.ok(Object.keys(cm!.data).some((k) => k.startsWith('action.')), 'the job\'s intent journal record is in the same ConfigMap');
   });
 
   it('opt-out: the pipeline stops and the FlinkDeployment is patched no more', { timeout: 15_000 }, async () => {
