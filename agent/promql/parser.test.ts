@@ -120,7 +120,8 @@ describe('parse errors in Prometheus\'s words', () => {
     ['nosuchfn(up)', '1:1: parse error: unknown function with name "nosuchfn"'],
     ['sum(', '1:5: parse error: unclosed left parenthesis'],
     ['rate(up[5m', '1:11: parse error: unclosed left parenthesis'],
-    ['up)', "1:3: parse error: unexpected right parenthesis ')'"],
+    // Prometheus 2.42 reports it after the parenthesis (its lexer has taken it).
+    ['up)', "1:4: parse error: unexpected right parenthesis ')'"],
     ['up{job="a"', '1:11: parse error: unexpected end of input inside braces'],
     ['up[999999999999y]', '1:4: parse error: duration out of range'],
   ];

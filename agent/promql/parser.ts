@@ -168,7 +168,7 @@ class Builder {
       const pos = { start: tok.from, end: operand.pos.end };
       if (operand.kind === 'number') return { kind: 'number', value: tok.op === '-' ? -operand.value : operand.value, pos };
       const t = typeOf(operand);
-      if (t !== 'scalar' && t !== 'vector') this.fail(tok.from, `unary expression only allowed on expressions of type scalar or instant vector, got ${typeName(t)}`);
+      if (t !== 'scalar' && t !== 'vector') this.fail(tok.from, `unary expression only allowed on expressions of type scalar or instant vector, got ${JSON.stringify(typeName(t))}`);
       return { kind: 'unary', op: tok.op, expr: operand, pos };
     }
     if (tok.t !== 'operand') this.fail(tok.from, 'unexpected operator');
@@ -196,29 +196,29 @@ class Builder {
       }
       case 'offset':
         if (e.kind === 'vector_selector') {
-          if (e.offsetMs !== 0) this.fail(tok.from, 'offset may not be set multiple times');
+          if (e.offsetMs !== 0) this.fail(e.pos.start, 'offset may not be set multiple times');
           return { ...e, offsetMs: tok.ms, pos };
         }
         if (e.kind === 'matrix_selector') {
-          if (e.vector.offsetMs !== 0) this.fail(tok.from, 'offset may not be set multiple times');
+          if (e.vector.offsetMs !== 0) this.fail(e.pos.start, 'offset may not be set multiple times');
           return { ...e, vector: { ...e.vector, offsetMs: tok.ms }, pos };
         }
         if (e.kind === 'subquery') {
-          if (e.offsetMs !== 0) this.fail(tok.from, 'offset may not be set multiple times');
+          if (e.offsetMs !== 0) this.fail(e.pos.start, 'offset may not be set multiple times');
           return { ...e, offsetMs: tok.ms, pos };
         }
         return this.fail(tok.from, 'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery');
       case 'at':
         if (e.kind === 'vector_selector') {
-          if (e.at !== null) this.fail(tok.from, '@ <timestamp> may not be set multiple times');
+          if (e.at !== null) this.fail(e.pos.start, '@ <timestamp> may not be set multiple times');
           return { ...e, at: tok.at, pos };
         }
         if (e.kind === 'matrix_selector') {
-          if (e.vector.at !== null) this.fail(tok.from, '@ <timestamp> may not be set multiple times');
+          if (e.vector.at !== null) this.fail(e.pos.start, '@ <timestamp> may not be set multiple times');
           return { ...e, vector: { ...e.vector, at: tok.at }, pos };
         }
         if (e.kind === 'subquery') {
-          if (e.at !== null) this.fail(tok.from, '@ <timestamp> may not be set multiple times');
+          if (e.at !== null) this.fail(e.pos.start, '@ <timestamp> may not be set multiple times');
           return { ...e, at: tok.at, pos };
         }
         return this.fail(tok.from, '@ modifier must be preceded by an instant vector selector or range vector selector or a subquery');
@@ -237,7 +237,7 @@ class Builder {
     }
     if (tok.returnBool && !isComparison) this.fail(tok.from, 'bool modifier can only be used on comparison operators');
     if (isComparison && lt === 'scalar' && rt === 'scalar' && !tok.returnBool) this.fail(tok.from, 'comparisons between scalars must use BOOL modifier');
-    if (isSet && (lt === 'scalar' || rt === 'scalar')) this.fail(tok.from, `set operator ${JSON.stringify(tok.op)} not allowed in binary scalar expression`);
+    if (isSet && (lt === 'scalar' || rt === 'scalar')) this.fail(lhs.pos.start, `set operator ${JSON.stringify(tok.op)} not allowed in binary scalar expression`);
     const m = tok.matching;
     let matching: VectorMatching | null = null;
     if (lt === 'vector' && rt === 'vector') {
@@ -373,7 +373,7 @@ class Builder {
     const args = this.children(body).map((a) => this.build(a));
     const needsParam = op === 'topk' || op === 'bottomk' || op === 'quantile' || op === 'count_values' || op === 'limitk' || op === 'limit_ratio';
     if (args.length !== (needsParam ? 2 : 1)) {
-      this.fail(body.from, `wrong number of arguments for aggregate expression provided, expected ${needsParam ? 2 : 1}, got ${args.length}`);
+      this.fail(n.from, `wrong number of arguments for aggregate expression provided, expected ${needsParam ? 2 : 1}, got ${args.length}`);
     }
     return {
       kind: 'aggregate', op, expr: args[args.length - 1]!, param: needsParam ? args[0]! : null, grouping, without, pos: { start: n.from, end: n.to },
@@ -421,6 +421,8 @@ function typeName(t: ValueType): string {
 /** Parses a PromQL expression; throws FlowpilotError('FP_PROMQL_PARSE') with the position on any error. */
 export function parseExpr(text: string): Expr {
   if (text.replace(/#.*$/gm, '').trim() === '') throw parseError(text, 0, 'no expression found in input');
+  const open = unterminatedString(text);
+  if (open !== null) throw parseError(text, open.offset, open.message);
   const tree = lezer.parse(normalizeTrailingDots(text));
   let errAt = -1;
   tree.iterate({
@@ -437,8 +439,7 @@ export function parseExpr(text: string): Expr {
   if (errAt >= 0) {
     const known = lexerError(text, errAt);
     if (known !== null) b.fail(known.offset, known.message);
-    const near = text.slice(errAt, errAt + 12);
-    b.fail(errAt, errAt >= text.trimEnd().length ? 'unexpected end of input' : `unexpected ${JSON.stringify(near)}`);
+    b.fail(errAt, `unexpected ${describeToken(text, errAt)}${errorContext(text, errAt)}`);
   }
   const top = b.children(tree.topNode);
   if (top.length === 0) b.fail(0, 'no expression found in input');
@@ -481,15 +482,98 @@ function lexerError(text: string, errAt: number): { offset: number; message: str
       continue;
     }
     if (c === '(') paren++;
-    else if (c === ')' && --paren < 0) return i <= errAt ? { offset: i, message: "unexpected right parenthesis ')'" } : null;
+    // Prometheus's lexer has taken the parenthesis when it reports it: the position is after it.
+    else if (c === ')' && --paren < 0) return i <= errAt ? { offset: i + 1, message: "unexpected right parenthesis ')'" } : null;
     else if (c === '[') bracket++;
-    else if (c === ']') bracket--;
+    else if (c === ']' && --bracket < 0) return i <= errAt ? { offset: i, message: "unexpected right bracket ']'" } : null;
     else if (c === '{') brace = true;
-    else if (c === '}') brace = false;
+    else if (c === '}') {
+      if (!brace) return i <= errAt ? { offset: i, message: "unexpected character: '}'" } : null;
+      brace = false;
+    }
   }
+  // A range's duration: `[]` and `[5x]`, in the lexer's words.
+  const head = text.slice(0, errAt).trimEnd();
+  if (head.endsWith('[') && text[errAt] === ']') return { offset: errAt, message: 'missing unit character in duration' };
+  const digits = /\[\s*([0-9]+)$/.exec(text.slice(0, errAt));
+  if (digits !== null && /[A-Za-z]/.test(text[errAt] ?? '')) return { offset: errAt - digits[1]!.length, message: `bad duration syntax: ${goQuote(digits[1]!)}` };
   if (errAt < text.trimEnd().length) return null;
   if (brace) return { offset: text.length, message: 'unexpected end of input inside braces' };
   if (paren > 0) return { offset: text.length, message: 'unclosed left parenthesis' };
   if (bracket > 0) return { offset: text.length, message: 'unclosed left bracket' };
   return null;
+}
+
+/** A string literal left open: Prometheus's lexer reports it at its opening quote. */
+function unterminatedString(text: string): { offset: number; message: string } | null {
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '#') {
+      const nl = text.indexOf('\n', i);
+      if (nl < 0) return null;
+      i = nl;
+      continue;
+    }
+    if (c !== '"' && c !== "'" && c !== '`') continue;
+    let j = i + 1;
+    while (j < text.length && text[j] !== c && !(c !== '`' && text[j] === '\n')) j += c !== '`' && text[j] === '\\' ? 2 : 1;
+    if (j >= text.length || text[j] !== c) return { offset: i, message: c === '`' ? 'unterminated raw string' : 'unterminated quoted string' };
+    i = j;
+  }
+  return null;
+}
+
+const KEYWORDS = new Set(['bool', 'by', 'group_left', 'group_right', 'ignoring', 'offset', 'on', 'without']);
+const SET_WORDS = new Set(['and', 'or', 'unless', 'atan2']);
+
+/**
+ * The token at `at` as Prometheus's parser names it in "unexpected ..." (its Item.desc):
+ * `end of input`, `identifier "x"`, `number "5"`, `string "\"a\""`, `duration "5m"`,
+ * `<by>` for keywords, `<aggr:sum>`, `<op:*>` for operators, `"("` for punctuation.
+ */
+function describeToken(text: string, at: number): string {
+  if (at >= text.trimEnd().length) return 'end of input';
+  const rest = text.slice(at);
+  let m = /^[0-9]+(?:ms|[smhdwy])(?:[0-9]+(?:ms|[smhdwy]))*(?![A-Za-z0-9_])/.exec(rest);
+  if (m) return `duration ${goQuote(m[0])}`;
+  m = /^(?:0[xX][0-9a-fA-F]+|[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)/.exec(rest);
+  if (m) return `number ${goQuote(m[0])}`;
+  m = /^(?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`)/.exec(rest);
+  if (m) return `string ${goQuote(m[0])}`;
+  if (rest[0] === ':') return "colon ':'";
+  m = /^[A-Za-z_][A-Za-z0-9_:]*/.exec(rest);
+  if (m) {
+    const word = m[0];
+    const lower = word.toLowerCase();
+    if (lower === 'inf' || lower === 'nan') return `number ${goQuote(word)}`;
+    if (KEYWORDS.has(lower)) return `<${word}>`;
+    if ((Object.values(AGG_OPS) as string[]).includes(lower)) return `<aggr:${word}>`;
+    if (SET_WORDS.has(lower)) return `<op:${word}>`;
+    return word.includes(':') ? `metric identifier ${goQuote(word)}` : `identifier ${goQuote(word)}`;
+  }
+  m = /^(?:==|!=|<=|>=|=~|!~|[-+*/%^<>])/.exec(rest);
+  if (m) return `<op:${m[0]}>`;
+  return goQuote(rest[0]!);
+}
+
+/** Where in the grammar the parser was, as Prometheus words it: ` in offset, expected duration` and the like. */
+function errorContext(text: string, at: number): string {
+  const before = text.slice(0, at).replace(/#[^\n]*/g, '').trimEnd();
+  const atEnd = at >= text.trimEnd().length;
+  const prevWord = /([A-Za-z_]+)$/.exec(before)?.[1]?.toLowerCase();
+  if (prevWord === 'offset') return ' in offset, expected duration';
+  if (before.endsWith('@')) return ' in @, expected timestamp';
+  if (prevWord !== undefined && ['by', 'without', 'on', 'ignoring'].includes(prevWord) && text[at] !== '(') return ' in grouping opts, expected "("';
+  if (atEnd && /\b(?:sum|avg|count|min|max|group|stddev|stdvar|topk|bottomk|count_values|quantile|limitk|limit_ratio)\s*(?:by|without)\s*\([^()]*\)$/i.test(before)) return ' in aggregation';
+  // Inside braces: what the label matcher so far lacks.
+  const brace = before.lastIndexOf('{');
+  if (brace >= 0 && !before.slice(brace).includes('}')) {
+    const seg = before.slice(Math.max(brace, before.lastIndexOf(',')) + 1).trim();
+    if (/^(?:[A-Za-z_][A-Za-z0-9_]*|"(?:\\.|[^"\\])*")$/.test(seg)) return ' in label matching, expected label matching operator';
+    if (/(?:=~|!~|!=|=)$/.test(seg)) return ' in label matching, expected string';
+    if (/(?:=~|!~|!=|=)\s*(?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`)$/.test(seg)) return ' in label matching, expected "," or "}"';
+  }
+  const bracket = before.lastIndexOf('[');
+  if (bracket >= 0 && !before.slice(bracket).includes(']') && /^\[\s*[0-9]+(?:ms|[smhdwy])(?:[0-9]+(?:ms|[smhdwy]))*$/.test(before.slice(bracket))) return ' in subquery or range, expected ":" or "]"';
+  return '';
 }

@@ -80,7 +80,7 @@ describe('rule file loading', () => {
       'r.yml:6:30: group "bad", rule 1, "Broken": could not parse expression: 1:16: parse error: unclosed left parenthesis [FP_RULE_EXPR]',
       'r.yml:8:38: group "bad", rule 1, "Broken": annotation "summary": template: __alert_Broken:1: function "nope" not defined [FP_RULE_TEMPLATE]',
       'r.yml:9:17: group "bad", rule 2, "bad name": invalid recording rule name: bad name [FP_RULE_NAME]',
-      'r.yml:15:11: group "bad", rule 3, "ok:rule": could not parse expression: 3:1: parse error: unexpected ")\\n" [FP_RULE_EXPR]',
+      'r.yml:15:11: group "bad", rule 3, "ok:rule": could not parse expression: 3:1: parse error: unexpected ")" [FP_RULE_EXPR]',
       'r.yml:16:14: group "bad", rule 3, "ok:rule": invalid field \'for\' in recording rule [FP_RULE_FIELD]',
       'r.yml:17:9: group "bad", rule 4, "y": only one of \'record\' and \'alert\' must be set [FP_RULE_KIND]',
       'r.yml:20:9: field foo not found in type rulefmt.RuleNode (allowed: record, alert, expr, for, keep_firing_for, labels, annotations) [FP_RULE_UNKNOWN_FIELD]',
@@ -106,7 +106,7 @@ describe('rule file loading', () => {
       'r.yml:5:30: group "g", rule 1, "a": could not parse expression: 1:15: parse error: unclosed left parenthesis [FP_RULE_EXPR]',
     ]);
     assert.deepEqual(problems('groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: >-\n          up ==\n          == 1\n'), [
-      'r.yml:7:11: group "g", rule 1, "A": could not parse expression: 1:7: parse error: unexpected "== 1" [FP_RULE_EXPR]',
+      'r.yml:7:11: group "g", rule 1, "A": could not parse expression: 1:7: parse error: unexpected <op:==> [FP_RULE_EXPR]',
     ]);
   });
 
