@@ -425,7 +425,10 @@ export class CheckpointCoordinator {
       unalignedCheckpoints: false,
       tolerableFailedCheckpoints: this.tolerableFailed ?? 2147483647,
       alignedCheckpointTimeout: 0,
-      checkpointsAfterTasksFinish: false,
+      // Flink's execution.checkpointing.checkpoints-after-tasks-finish.enabled (true since 1.15), as
+      // this engine behaves: a subtask whose input ended stays RUNNING (checkpoints go on) and
+      // waits for the final checkpoint, which commits what the exactly-once sinks hold.
+      checkpointsAfterTasksFinish: true,
       stateChangelogEnabled: false,
       changelogStorage: 'memory',
       changelogPeriodicMaterializationInterval: 600000,
