@@ -179,7 +179,12 @@ export async function nextFreePort(from: number, taken: Set<number>): Promise<nu
   throw new FlowpilotError('FP_UP_PORTS', `no free port at or after ${from}`);
 }
 
-function startChild(role: string, args: string[], opts: UpOptions, timeoutMs = 20_000): Promise<ChildInfo> {
+/**
+ * Forks one engine process and resolves once it reports ready over IPC. The timeout only catches a
+ * process that never gets there: on a loaded host, starting Node and loading the engine takes
+ * many seconds, so it is generous (as a restart's).
+ */
+function startChild(role: string, args: string[], opts: UpOptions, timeoutMs = 60_000): Promise<ChildInfo> {
   const child = fork(CLI, args, {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: { ...process.env, FLOWPILOT_PARENT_PID: String(process.pid) },
@@ -222,7 +227,7 @@ async function stopChild(c: ChildInfo, graceMs: number): Promise<void> {
 async function submitViaRest(restUrl: string, modulePath: string, args: string[], parallelism: number | undefined): Promise<string> {
   const form = new FormData();
   form.append('jarfile', new Blob([readFileSync(modulePath)]), basename(modulePath));
-  const up = await fetch(`${restUrl}/jars/upload`, { method: 'POST', body: form, signal: AbortSignal.timeout(10_000) });
+  const up = await fetch(`${restUrl}/jars/upload`, { method: 'POST', body: form, signal: AbortSignal.timeout(30_000) });
   const upBody = (await up.json()) as { filename?: string; errors?: string[] };
   if (!up.ok || !upBody.filename) throw new FlowpilotError('FP_UP_SUBMIT', `upload failed: ${JSON.stringify(upBody)}`);
   const body: Record<string, unknown> = { programArgsList: args };

@@ -54,6 +54,9 @@ function parentPid(): number | undefined {
 }
 
 export async function runJobManager(flags: JobManagerFlags): Promise<void> {
+  // First of all: a parent that dies while this process still starts (loads modules, recovers
+  // jobs from the HA store) must take it down too; closers registered later still run.
+  exitWithParent(parentPid());
   const log = createLogger({ name: 'jobmanager' });
   const config = parseJobManagerConfig({
     ...parseDynamicProperties(flags.define ?? []),
@@ -72,7 +75,6 @@ export async function runJobManager(flags: JobManagerFlags): Promise<void> {
   const rest = await startRestEndpoint(jm);
   onShutdown(() => jm.stop());
   onShutdown(() => rest.close());
-  exitWithParent(parentPid());
   const ports = { restPort: rest.port, rpcPort: jm.rpcPort, metricsPort: jm.metricsPort };
   log.info(ports, 'JobManager ready');
   process.send?.({ type: 'ready', role: 'jobmanager', ...ports });
@@ -104,6 +106,7 @@ export async function runJobManager(flags: JobManagerFlags): Promise<void> {
 }
 
 export async function runTaskManager(flags: TaskManagerFlags): Promise<void> {
+  exitWithParent(parentPid());
   const log = createLogger({ name: 'taskmanager' });
   const config = parseTaskManagerConfig({
     ...parseDynamicProperties(flags.define ?? []),
@@ -120,7 +123,6 @@ export async function runTaskManager(flags: TaskManagerFlags): Promise<void> {
   const tm = new TaskManager({ config, log });
   await tm.start();
   onShutdown(() => tm.stop());
-  exitWithParent(parentPid());
   log.info({ taskManagerId: tm.id, metricsPort: tm.metricsPort, dataPort: tm.shuffle.port }, `TaskManager metrics on http://${tm.host}:${tm.metricsPort}/metrics`);
   process.send?.({ type: 'ready', role: 'taskmanager', id: tm.id, metricsPort: tm.metricsPort, dataPort: tm.shuffle.port });
   tm.running.catch(() => void shutdown(1));
