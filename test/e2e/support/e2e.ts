@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { IntentJournal, type IntentRecord } from '../../../agent/actuate/journal/intent.ts';
 import { FileJournalStore } from '../../../agent/actuate/journal/file-store.ts';
+import { checkCountingOutput, type CountingCheckResult } from '../../../engine/jobs/counting-checker.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -196,19 +197,47 @@ export interface CountingJob {
   jobId: string;
   out: string;
   programArgs: string[];
+  /** How many records the job generates in all. */
   limit: number;
 }
 
-/** Uploads engine/jobs/counting.ts and runs it; resolves once it is RUNNING. */
-export async function startCountingJob(restUrl: string, dir: string, o: { name: string; rate: number; limit: number; parallelism: number; checkpointIntervalMs: number }): Promise<CountingJob> {
+/**
+ * Uploads engine/jobs/counting.ts and runs it; resolves once it is RUNNING.
+ *
+ * With `limit`, the job generates that many records at `rate` and then FINISHES: its end is tied
+ * to the clock (a loaded machine can reach it before the test is done with the job). With
+ * `records` instead, it generates that many at `rate` (a rate profile that drops to 0 once they
+ * are due) and then stays RUNNING, idle, until the test cancels it: its input is the same
+ * whatever the timing, and `committedOutput` waits for all of it to be committed.
+ */
+export async function startCountingJob(restUrl: string, dir: string, o: { name: string; rate: number; parallelism: number; checkpointIntervalMs: number } & ({ limit: number } | { records: number })): Promise<CountingJob> {
   const { uploadJobModule } = await import('../../actuate/support/engine-cluster.ts');
   const jarId = await uploadJobModule(restUrl, join(ROOT, 'engine/jobs/counting.ts'));
   const out = join(dir, `out-${o.name}`);
   mkdirSync(out, { recursive: true });
-  const programArgs = ['--output', out, '--rate', String(o.rate), '--limit', String(o.limit), '--name', o.name, '--checkpoint-interval', String(o.checkpointIntervalMs)];
+  const input = 'limit' in o
+    ? ['--rate', String(o.rate), '--limit', String(o.limit)]
+    : ['--profile', `steps:${o.rate}@0s,0@${o.records / o.rate}s`];
+  const programArgs = ['--output', out, ...input, '--name', o.name, '--checkpoint-interval', String(o.checkpointIntervalMs)];
   const jobId = await runJar(restUrl, jarId, { programArgsList: programArgs, parallelism: o.parallelism });
   await waitUntil(`job ${o.name} to run`, 30_000, async () => (await jobView(restUrl, jobId))?.state === 'RUNNING');
-  return { name: o.name, jarId, jobId, out, programArgs, limit: o.limit };
+  return { name: o.name, jarId, jobId, out, programArgs, limit: 'limit' in o ? o.limit : o.records };
+}
+
+/**
+ * Waits until the committed output of a counting job holds all its records (or more: a
+ * duplicate), then returns the exactly-once check. Checkpoints commit the sink's files, so
+ * the job must still run (or have finished).
+ */
+export async function committedOutput(job: CountingJob, timeoutMs: number): Promise<CountingCheckResult> {
+  const params = { dir: job.out, partitions: 4, keys: 100, records: job.limit };
+  return await waitUntil(`${job.limit} committed records of ${job.name}`, timeoutMs, () => {
+    const check = checkCountingOutput(params);
+    return check.recordsSeen >= job.limit ? check : null;
+  }, 500).catch((err: Error) => {
+    const check = checkCountingOutput(params);
+    throw new Error(`${err.message}: ${JSON.stringify({ ...check, problems: check.problems.slice(0, 3) })}`);
+  });
 }
 
 /**
