@@ -81,6 +81,7 @@ export class FleetManager {
   private readonly jobs = new Map<string, ManagedJob>();
   private readonly pipelines = new Map<string, JobPipeline>();
   private readonly starting = new Map<string, Promise<void>>();
+  private readonly stopping = new Set<Promise<void>>();
   private readonly policyErrors = new Map<string, string>();
   private readonly endpointSlots = new Map<string, ScrapeSlots>();
   private readonly actuationMetrics: ActuationMetrics;
@@ -134,8 +135,8 @@ export class FleetManager {
     await Promise.allSettled(this.starting.values());
     await this.discovery.stop();
     await this.o.scrapes.sync('fleet', []);
-    await Promise.all([...this.pipelines.values()].map((p) => p.stop()));
-    this.pipelines.clear();
+    await Promise.all([...this.pipelines.keys()].map((uid) => this.stopPipeline(uid)));
+    await Promise.all([...this.stopping]);
   }
 
   private onEvent(ev: FleetEvent): void {
@@ -176,11 +177,11 @@ export class FleetManager {
     if (!this.running) return;
     // the latest view of each job (discovery updates the object between events, e.g. a session job's jobId)
     for (const j of this.discovery.jobs()) if (this.jobs.has(j.uid)) this.jobs.set(j.uid, j);
-    const stops: Promise<void>[] = [];
+    // Not awaited: a pipeline stops once its action in flight is verified (up to
+    // actuation.timing.verifyTimeout), and the other jobs must not wait for that.
     for (const uid of [...this.pipelines.keys()]) {
-      if (!this.jobs.has(uid) || this.shard.ownerOf(uid) !== this.identity) stops.push(this.stopPipeline(uid));
+      if (!this.jobs.has(uid) || this.shard.ownerOf(uid) !== this.identity) void this.stopPipeline(uid);
     }
-    await Promise.all(stops);
     const now = Date.now();
     for (const [uid, job] of this.jobs) {
       const p = this.pipelines.get(uid);
@@ -279,12 +280,17 @@ export class FleetManager {
     this.log.info({ namespace: job.namespace, name: job.name, kind: job.kind, policy: policy.source, digest: policy.digest }, 'job pipeline started on this replica');
   }
 
-  private async stopPipeline(uid: string): Promise<void> {
+  /** Takes the job's pipeline out at once (the next pool sync drops its target); resolves when it has stopped. */
+  private stopPipeline(uid: string): Promise<void> {
     const p = this.pipelines.get(uid);
-    if (!p) return;
+    if (!p) return Promise.resolve();
     this.pipelines.delete(uid);
-    await p.stop();
-    this.log.info({ namespace: p.job.namespace, name: p.job.name }, 'job pipeline stopped on this replica');
+    const done = p.stop()
+      .then(() => this.log.info({ namespace: p.job.namespace, name: p.job.name }, 'job pipeline stopped on this replica'))
+      .catch((err: unknown) => this.log.warn({ namespace: p.job.namespace, name: p.job.name, err: errorMessage(err) }, 'a job pipeline did not stop cleanly'))
+      .finally(() => this.stopping.delete(done));
+    this.stopping.add(done);
+    return done;
   }
 
   private eventsIn(namespace: string): KubeEventRecorder {
