@@ -80,6 +80,10 @@ describe('dashboards end to end', () => {
     const agentBase = `http://127.0.0.1:${agentPort}`;
     await waitFor('the agent to hold its own scaling series', async () => (await instantQuery(agentBase, 'flowpilot_scaling_decisions_total{action="rescale"} > 0')).length > 0, 60_000, 1000);
     for (const [source, url] of [['Prometheus', base], ['agent', agentBase]] as const) {
+      // Every panel is evaluated at one moment when an alert fires on this data source: on a loaded
+      // host the overloaded job's alerts can clear for a while (its rates move), so "now" may fall
+      // in such a gap; the moment is found, not waited out.
+      const at = await waitFor(`a firing alert in the ${source} data source`, async () => (await instantQuery(url, 'ALERTS{alertstate="firing"}'))[0]?.value[0], 60_000, 1000);
       const labelValues: LabelValues = async (selector, label) => {
         const res = await fetch(`${url}/api/v1/label/${label}/values?${new URLSearchParams({ 'match[]': selector })}`);
         const json = (await res.json()) as { status: string; data?: string[] };
@@ -95,7 +99,7 @@ describe('dashboards end to end', () => {
         // The job is picked by its real name, as Flink's reporter writes it, never by "All".
         assert.equal(vars['job_name'], 'order_enrichment', `${source}: the job_name variable of ${q.dashboard}`);
         const expr = expandVariables(q.expr, '30s', vars);
-        const result = await instantQuery(url, expr);
+        const result = await instantQuery(url, expr, at);
         if (result.length === 0) empty.push(`${q.dashboard} / ${q.panel} [${q.refId}]: ${expr}`);
       }
       t.diagnostic(`${source}: ${queries.length} panel queries, ${queries.length - empty.length} with data`);

@@ -23,7 +23,7 @@ describe('disaster recovery of a job killed past its restart strategy', () => {
     for (const c of cleanups.reverse()) await c();
   });
 
-  it('brings the FAILED job back from its latest checkpoint, and the output has nothing lost or duplicated', { timeout: 110_000 }, async () => {
+  it('brings the FAILED job back from its latest checkpoint, and the output has nothing lost or duplicated', { timeout: 240_000 }, async () => {
     const cluster = await startEngineCluster({
       taskManagers: 2, slots: 2,
       define: ['restart-strategy.type=fixed-delay', 'restart-strategy.fixed-delay.attempts=1', 'restart-strategy.fixed-delay.delay=500', 'heartbeat.interval=500', 'heartbeat.timeout=2000', 'slot.request.timeout=3000'],
@@ -52,7 +52,7 @@ describe('disaster recovery of a job killed past its restart strategy', () => {
     const agent = await startAgent(['--config', config], { cwd: tmp.dir });
     cleanups.push(() => agent.kill());
     // Let a few checkpoints complete and the agent see the job running.
-    await waitUntil('a completed checkpoint', 20_000, async () => {
+    await waitUntil('three completed checkpoints', 60_000, async () => {
       const res = await fetch(`${cluster.restUrl}/jobs/${job.jobId}/checkpoints`);
       const body = await res.json() as { counts?: { completed?: number } };
       return (body.counts?.completed ?? 0) >= 3;

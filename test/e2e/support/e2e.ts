@@ -135,7 +135,8 @@ export async function startAgent(args: string[], opts: { cwd: string; lines?: Ag
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const url = await new Promise<string>((resolveUrl, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`agent did not start within 30 s:\n${tail}`)), 30_000);
+    // A bound for an agent that never starts: on a loaded host, Node and the agent's modules load slowly.
+    const timer = setTimeout(() => reject(new Error(`agent did not start within 90 s:\n${tail}`)), 90_000);
     proc.stdout!.on('data', (b: Buffer) => {
       out += b.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
