@@ -238,6 +238,12 @@ export class FlinkReplayServer {
     req.resume();
     let m: RegExpExecArray | null;
     if (path === jobPath) return send(200, this.details(j));
+    // Not recorded in the operator's tests: a cluster overview synthesized to agree with the job
+    // (its slots shared by all vertices, room for 16 more).
+    if (path === '/overview') {
+      const used = Math.max(...(j.rest[jobPath] as Details).vertices.map((v) => v.parallelism));
+      return send(200, { taskmanagers: 2, 'slots-total': used + 16, 'slots-available': 16, 'jobs-running': 1, 'jobs-finished': 0, 'jobs-cancelled': 0, 'jobs-failed': 0 });
+    }
     if (path === '/jobmanager/metrics') return send(200, listOrGet([j.store.jobmanager], q, false));
     if (path === '/taskmanagers/metrics') return send(200, listOrGet(Object.values(j.store.taskmanagers), q, true));
     if (path === `${jobPath}/metrics`) return send(200, listOrGet([j.store.jobs[j.jobId] ?? {}], q, false));
