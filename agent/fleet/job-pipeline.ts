@@ -6,6 +6,8 @@
  *   spread over the interval) labelled `namespace` and `resource_name`, behind a per-endpoint
  *   slot (a session cluster serving many jobs gets at most `endpointConcurrency` collections
  *   at once). A FlinkSessionJob takes only its own job (status.jobStatus.jobId) and series.
+ *   It also collects once when it starts (a job just taken over is decided on without waiting
+ *   for its offset); a collection that starts while one runs shares it.
  * - decide: the job's policy (job-policy.ts), replaced in place when it changes (`setPolicy`),
  *   so the history, cool-downs and actions in flight are kept.
  * - Realizer: the flink-deployment actuator targeting this FlinkDeployment or FlinkSessionJob
@@ -77,6 +79,7 @@ class EndpointBoundSource implements TargetSource {
   private readonly inner: TargetSource;
   private readonly slots: ScrapeSlots;
   private readonly jobId: () => string | null;
+  private running: Promise<SourceResult> | null = null;
 
   constructor(inner: TargetSource, slots: ScrapeSlots, jobId: () => string | null) {
     this.inner = inner;
@@ -85,7 +88,15 @@ class EndpointBoundSource implements TargetSource {
     this.jobId = jobId;
   }
 
-  async fetch(signal: AbortSignal): Promise<SourceResult> {
+  /** A fetch that starts while one runs shares it (the collector is not reentrant): one collection, one observation. */
+  fetch(signal: AbortSignal): Promise<SourceResult> {
+    this.running ??= this.fetchOnce(signal).finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async fetchOnce(signal: AbortSignal): Promise<SourceResult> {
     const release = await this.slots.acquire(signal);
     try {
       const r = await this.inner.fetch(signal);
@@ -168,8 +179,15 @@ export class JobPipeline {
     this.target = target({ namespace: job.namespace, resource_name: job.name }, bound);
   }
 
-  start(): void {
+  /**
+   * Starts the pipeline and collects once at once, outside the scrape loop (whose first
+   * collection waits for the job's offset in the interval): a replica that has just taken the
+   * job over decides on it without waiting up to one more interval. Its samples are not stored.
+   */
+  start(firstCollectionTimeoutMs: number): void {
     this.pipeline.start();
+    void this.target.source.fetch(AbortSignal.timeout(firstCollectionTimeoutMs))
+      .catch((err: unknown) => this.log.debug({ err: errorMessage(err) }, 'the first collection failed; the scrape loop collects next'));
   }
 
   async stop(): Promise<void> {

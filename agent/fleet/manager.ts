@@ -276,7 +276,7 @@ export class FleetManager {
     p.sessionJobId = job.jobId ?? null;
     p.policyReadAt = Date.now();
     this.pipelines.set(job.uid, p);
-    p.start();
+    p.start(p.target.timeoutMs);
     this.log.info({ namespace: job.namespace, name: job.name, kind: job.kind, policy: policy.source, digest: policy.digest }, 'job pipeline started on this replica');
   }
 
