@@ -71,7 +71,7 @@ describe('parseExpr', () => {
     ['sum(x) offset 5m', /offset modifier must be preceded by/],
     ['x offset 1m offset 2m', /offset may not be set multiple times/],
     ['1 and 2', /set operator "and" not allowed/],
-    ['x{a=~"("}', /invalid regular expression/],
+    ['x{a=~"("}', /^1:3: parse error: error parsing regexp: missing closing \): `\^\(\?:\(\)\$`$/],
     ['mad_over_time(x[5m])', /experimental/],
     ['limitk(2, x)', /experimental/],
     ['unknown_fn(x)', /parse error/],

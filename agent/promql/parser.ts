@@ -399,6 +399,9 @@ class Builder {
           try {
             matchers.push(newMatcher(type, label, value));
           } catch (err) {
+            // As Prometheus: Go's regexp error alone, at the start of the matcher.
+            const go = /^invalid regular expression [\s\S]*?: (error parsing regexp: [\s\S]*)$/.exec((err as Error).message);
+            if (go !== null) this.fail(m.from, go[1]!);
             this.fail(mk[2]!.from, (err as Error).message);
           }
         }
