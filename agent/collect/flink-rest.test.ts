@@ -7,6 +7,10 @@ import { FlinkRestCollector, FlinkRestSource, type FlinkCollectResult } from './
 import { parseObservation } from './observation.ts';
 import { ScrapeLoop, createScrapeMetrics } from './scraper.ts';
 import type { ParsedSample } from './prometheus-text.ts';
+import type { SourceResult, TargetSource } from './target.ts';
+import { flinkTarget } from '../process/targets.ts';
+import { parseAgentConfig } from '../process/config.ts';
+import { setTimeout as delay } from 'node:timers/promises';
 
 const JID = '5e20cb6b0f357591171dfcca2eea09de';
 const V1 = 'bc764cd8ddf7a0cff126f51c16239658';
@@ -187,5 +191,59 @@ describe('Flink REST source without samples', () => {
     const r = await source.fetch(AbortSignal.timeout(5000));
     assert.deepEqual(r.samples, []);
     assert.equal(seen!.observations.length, 1);
+  });
+});
+
+describe('the Flink collection as a target on a slow or failing cluster', () => {
+  const INTERVAL_MS = 200;
+  const cfg = parseAgentConfig({ flink: { interval: `${INTERVAL_MS}ms` } });
+
+  it('retries a failed collection at every tick, never backing off, and counts the failures', async (t) => {
+    const s = await fixture(t);
+    let clock = 1_800_000_000_000;
+    let observations = 0;
+    const source = new FlinkRestSource(collector(s.url), (r) => { observations += r.observations.length; });
+    const target = flinkTarget(s.url, source, cfg);
+    const metrics = createScrapeMetrics();
+    const db = new MemoryStorage();
+    const loop = new ScrapeLoop(target, { pool: 'flink-rest', appender: db, metrics, now: () => clock });
+    s.failWith = 503;
+    for (let i = 1; i <= 5; i++) {
+      const before = s.requests.length;
+      await loop.scrapeOnce();
+      assert.ok(s.requests.length > before, `tick ${i} after ${i - 1} failure(s) made no request (backed off)`);
+      assert.equal(loop.health().consecutiveFailures, i);
+      assert.equal(loop.health().health, 'down');
+      clock += INTERVAL_MS;
+    }
+    assert.equal((await metrics.failures.get()).values[0]?.value, 5);
+    s.failWith = null;
+    await loop.scrapeOnce();
+    assert.equal(loop.health().health, 'up');
+    assert.equal(observations, 1);
+    const up = db.select([newMatcher('=', '__name__', 'up')], -Infinity, Infinity)[0]!;
+    assert.deepEqual(up.v, [0, 0, 0, 0, 0, 1]);
+  });
+
+  it('lets a collection that overruns its interval complete instead of timing it out', async (t) => {
+    const s = await fixture(t);
+    const inner = new FlinkRestSource(collector(s.url));
+    let observations = 0;
+    // A host so loaded that one collection takes three intervals.
+    const slow: TargetSource = {
+      url: inner.url,
+      async fetch(signal: AbortSignal): Promise<SourceResult> {
+        await delay(3 * INTERVAL_MS, undefined, { signal });
+        const r = await inner.collector.collect(signal);
+        observations += r.observations.length;
+        return { samples: r.samples, parseErrors: 0 };
+      },
+    };
+    const target = flinkTarget(s.url, slow, cfg);
+    assert.ok(target.timeoutMs >= cfg.flink.timeout, `collection timeout ${target.timeoutMs} ms`);
+    const loop = new ScrapeLoop(target, { pool: 'flink-rest', appender: new MemoryStorage(), metrics: createScrapeMetrics() });
+    await loop.scrapeOnce();
+    assert.equal(loop.health().health, 'up', loop.health().lastError);
+    assert.equal(observations, 1);
   });
 });

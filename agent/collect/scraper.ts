@@ -11,8 +11,11 @@
  * tracked (Prometheus's default, track_timestamps_staleness: false).
  *
  * Unlike Prometheus, a failing target is retried with exponential backoff (interval × 2^(n−1),
- * capped at maxBackoffMs). Ticks skipped while backing off still record `up` 0 (with zero
- * duration and counts), so `up` stays a continuous series and `up == 0` alerts behave alike.
+ * capped at maxBackoffMs; a maxBackoffMs at or below the interval retries at every tick, as
+ * Prometheus does, which the Flink REST collector's target uses). Ticks skipped while backing
+ * off still record `up` 0 (with zero duration and counts), so `up` stays a continuous series
+ * and `up == 0` alerts behave alike. A scrape that overruns its interval (a timeout above the
+ * interval) skips the ticks it overlapped; they are not replayed.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../common/log.ts';

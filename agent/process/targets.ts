@@ -37,11 +37,26 @@ export function discoveredTargets(found: DiscoveredTarget[], honorLabels: boolea
   return found.map((d) => target(d.labels, new HttpExpositionSource(d.url, timeoutFor(cfg.scrape.interval, cfg)), cfg.scrape.interval, honorLabels, cfg));
 }
 
-/** The Flink REST collector for one endpoint, as a target (`job` from flink.job, instance host:port). */
+/**
+ * The Flink REST collector for one endpoint, as a target (`job` from flink.job, instance host:port).
+ *
+ * Unlike an exposition scrape, one collection is several rounds of REST calls (overview, job
+ * graph, vertex metric lists, then values), and the autoscaler needs every observation it can
+ * get. So: the cycle is bounded by `flink.timeout` (the per-request timeout), not by the
+ * interval; a collection that overruns its interval completes and the ticks it overlapped are
+ * skipped (on a slow host observations come less often, they do not stop). And a failed
+ * collection is retried at the next tick, as Prometheus retries a scrape, never backed off:
+ * backing off a slow Flink (every collection timing out) left the agent without observations
+ * for up to `scrape.maxBackoff`. Failures stay visible as `up` 0, the target's health and
+ * consecutive failures (/api/v1/targets) and flowpilot_scrape_failures_total.
+ */
 export function flinkTarget(url: string, source: TargetSource, cfg: AgentConfig): ScrapeTarget {
   const interval = cfg.flink.interval ?? cfg.scrape.interval;
-  // The collector issues many requests; its own per-request timeout bounds each, the scrape timeout bounds the cycle.
-  return { ...target({ job: cfg.flink.job, instance: new URL(url).host }, source, interval, false, cfg), timeoutMs: Math.max(timeoutFor(interval, cfg), Math.min(interval, cfg.flink.timeout)) };
+  return {
+    ...target({ job: cfg.flink.job, instance: new URL(url).host }, source, interval, false, cfg),
+    timeoutMs: Math.max(timeoutFor(interval, cfg), cfg.flink.timeout),
+    maxBackoffMs: interval,
+  };
 }
 
 /** The agent's own registry, as a target labelled the way a Prometheus scraping the agent would label it. */
