@@ -132,7 +132,9 @@ export function updateHistory(h: ScalingHistory, obs: JobObservation, d: ScaleDe
     if (vo && vo.inputs.length === 0) {
       // What a source delivered is a lower bound of its capacity at that parallelism (per subtask).
       const had = next.sourceDelivered[v];
-      if (!d.backlogMode && d.lagSeconds < 30 && m.targetRate > 0 && (!had || m.targetRate / m.parallelism > had.rate / had.p)) next.sourceDelivered[v] = { p: m.parallelism, rate: m.targetRate };
+      // The records it read, not the arrivals: while lag grows the source reads less than arrives.
+      const delivered = Math.min(m.targetRate, m.deliveredRate ?? m.targetRate);
+      if (!d.backlogMode && d.lagSeconds < 30 && delivered > 0 && (!had || delivered / m.parallelism > had.rate / had.p)) next.sourceDelivered[v] = { p: m.parallelism, rate: delivered };
       // At sources only rates observed while catching up are capacities; busy time lies.
       if (m.trueRateBasis === 'observed-catch-up' && !m.notes.some((n) => n.startsWith('remembered'))) next.sourceObserved[v] = { p: m.parallelism, rate: m.trueRate };
       continue;

@@ -83,9 +83,21 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
   if (isSource(v)) {
     // Busy time at sources lies: use the capacity seen while catching up, else never shrink.
     const o = input.sourceObserved;
+    // What the source already delivered is a lower bound of its capacity: a "catch-up" rate below
+    // it was not a saturated source (a small backlog drained at the arrival rate, e.g. in a gap).
+    const dl = input.sourceDelivered;
+    const floor = dl && dl.rate > 0 ? (p >= dl.p ? dl.rate : predictedRate(dl.rate, dl.p, p, 1, units)) : 0;
+    const raise = (r: VertexRates): VertexRates => (r.basis === 'observed-catch-up' && r.trueRate < floor ? { ...r, trueRate: floor, utilization: (r.targetRate + r.catchUpRate) / floor } : r);
+    if (long.basis === 'observed-catch-up' && long.trueRate < floor) notes.push(`catch-up rate ${Math.round(long.trueRate)} rec/s is below the ${Math.round(floor)} rec/s the source delivered before: not its capacity, the delivered rate is used`);
+    long = raise(long);
+    short = raise(short);
+    recent = recent.map(raise);
     if (o) {
-      const rate = predictedRate(o.rate, o.p, p, 1, units);
-      if (long.basis !== 'observed-catch-up') notes.push(`remembered source capacity ${Math.round(o.rate)} rec/s at parallelism ${o.p} (observed while catching up)`);
+      const remembered = predictedRate(o.rate, o.p, p, 1, units);
+      const rate = Math.max(remembered, floor);
+      if (long.basis !== 'observed-catch-up') {
+        notes.push(`remembered source capacity ${Math.round(o.rate)} rec/s at parallelism ${o.p} (observed while catching up)` + (floor > remembered ? `, raised to the ${Math.round(floor)} rec/s it delivered` : ''));
+      }
       const fix = (r: VertexRates): VertexRates => (r.basis === 'observed-catch-up' ? r : { ...r, trueRate: rate, basis: 'observed-catch-up', utilization: (r.targetRate + r.catchUpRate) / rate });
       long = fix(long);
       short = fix(short);
@@ -158,6 +170,7 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
     trueRateBasis: basis.basis,
     targetRate: basis.targetRate,
     catchUpRate: basis.catchUpRate,
+    deliveredRate: long.inRate,
     utilization: Number.isFinite(long.utilization) ? long.utilization : 1e9,
     recentUtilization: recentUtilization.map((x) => (Number.isFinite(x) ? x : 1e9)),
     busyMax: long.busyMax,
