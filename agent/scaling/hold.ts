@@ -13,6 +13,7 @@ import type { ScalingPolicy } from './policy-schema.ts';
 import { seconds } from './policy-schema.ts';
 import { forecast, type ForecastState } from './forecast.ts';
 import { predictedRate } from './capacity.ts';
+import { PEAK_BUCKET_MS } from './history.ts';
 
 export interface HoldContext {
   now: number;
@@ -40,13 +41,75 @@ export function holdHorizonSec(p: number, q: number, ctx: HoldContext): number {
   return seconds(ctx.policy.cooldown) + (ctx.restartSec * p) / freed;
 }
 
+/** A rise of the arrival rate to this multiple of the lowest rate of the hour before is a burst. */
+export const BURST_FACTOR = 1.5;
+
+/**
+ * The bursts in the kept peaks (5-minute maxima, oldest first): a burst starts at a bucket at
+ * least BURST_FACTOR x the lowest bucket of the hour before it (its base), when the previous
+ * bucket was not in a burst; its height is its highest bucket over that base.
+ */
+export function bursts(peaks: ReadonlyArray<{ time: number; rate: number }>): Array<{ start: number; height: number }> {
+  const out: Array<{ start: number; base: number; height: number }> = [];
+  let inBurst = false;
+  let lo = 0;
+  for (let i = 0; i < peaks.length; i++) {
+    const pk = peaks[i]!;
+    while (lo < i && peaks[lo]!.time < pk.time - 3600_000) lo++;
+    let base = Number.POSITIVE_INFINITY;
+    for (let j = lo; j < i; j++) base = Math.min(base, peaks[j]!.rate);
+    const cur = out[out.length - 1];
+    const burst = Number.isFinite(base) && pk.rate >= BURST_FACTOR * Math.max(base, 1e-9);
+    if (burst && !inBurst) out.push({ start: pk.time, base, height: pk.rate / Math.max(base, 1e-9) });
+    else if (burst && cur) cur.height = Math.max(cur.height, pk.rate / Math.max(cur.base, 1e-9));
+    inBurst = burst;
+  }
+  return out.map(({ start, height }) => ({ start, height }));
+}
+
+export function burstStarts(peaks: ReadonlyArray<{ time: number; rate: number }>): number[] {
+  return bursts(peaks).map((b) => b.start);
+}
+
+/**
+ * The look-back for recent peaks: `scaleDown.peakLookback`, extended on bursty input (3 or more
+ * bursts in the kept day) to the `burstQuantile` of the gaps between them plus the horizon
+ * (capped at `maxLookback`): the last burst's capacity is held across the usual quiet before the
+ * next one, so a burst costs one scale-up, and the scale-down comes only after a quiet longer
+ * than most, early enough before the next burst to pay for itself.
+ */
+export function peakLookback(ctx: HoldContext, horizonSec: number): { sec: number; note: string } {
+  const sd = ctx.policy.scaleDown;
+  const base = seconds(sd.peakLookback);
+  if (!(sd.burstQuantile > 0)) return { sec: base, note: '' };
+  const starts = burstStarts(ctx.peaks);
+  if (starts.length < 3) return { sec: base, note: '' };
+  const gaps = starts.slice(1).map((t, i) => (t - starts[i]!) / 1000).sort((x, y) => x - y);
+  const q = gaps[Math.min(gaps.length - 1, Math.floor(sd.burstQuantile * gaps.length))]!;
+  const sec = Math.min(seconds(sd.maxLookback), q + horizonSec);
+  if (sec <= base) return { sec: base, note: '' };
+  return { sec, note: `: ${Math.round(sd.burstQuantile * 100)}th percentile of the gaps between the ${starts.length} bursts of the last day, plus the horizon` };
+}
+
 /** The highest arrival rate expected over the horizon, with where it comes from. */
-export function expectedPeak(ctx: HoldContext, horizonSec: number): { rate: number; why: string } {
-  const lookbackSec = Math.max(horizonSec, seconds(ctx.policy.scaleDown.peakLookback));
-  let best = { rate: 0, why: '' };
+export function expectedPeak(ctx: HoldContext, horizonSec: number): { rate: number; why: string; burst?: boolean } {
+  const lb = peakLookback(ctx, horizonSec);
+  const baseSec = Math.max(horizonSec, seconds(ctx.policy.scaleDown.peakLookback));
+  const lookbackSec = Math.max(horizonSec, lb.sec);
+  let best: { rate: number; why: string; burst?: boolean } = { rate: 0, why: '' };
   for (const pk of ctx.peaks) {
-    if (pk.time < ctx.now - lookbackSec * 1000 || pk.rate <= best.rate) continue;
-    best = { rate: pk.rate, why: `a peak of ${Math.round(pk.rate)} rec/s ${Math.round((ctx.now - pk.time) / 60_000)} min ago (look-back ${Math.round(lookbackSec / 60)} min)` };
+    if (pk.time < ctx.now - baseSec * 1000 || pk.rate <= best.rate) continue;
+    best = { rate: pk.rate, why: `a peak of ${Math.round(pk.rate)} rec/s ${Math.round((ctx.now - pk.time) / 60_000)} min ago (look-back ${Math.round(baseSec / 60)} min)` };
+  }
+  if (lookbackSec > baseSec) {
+    // Beyond the plain look-back, hold for a typical burst (the median height over the rate
+    // under it) at today's rate, and never above what the look-back saw.
+    const heights = bursts(ctx.peaks).map((b) => b.height).sort((x, y) => x - y);
+    const typical = heights[Math.floor(heights.length / 2)]! * ctx.arrivalRate;
+    let seen = 0;
+    for (const pk of ctx.peaks) if (pk.time >= ctx.now - lookbackSec * 1000) seen = Math.max(seen, pk.rate);
+    const rate = Math.min(seen, typical);
+    if (rate > best.rate) best = { rate, burst: true, why: `a typical burst (${heights[Math.floor(heights.length / 2)]!.toFixed(1)}x the rate under it) of ${Math.round(rate)} rec/s may come back (look-back ${Math.round(lookbackSec / 60)} min${lb.note})` };
   }
   const f = ctx.policy.forecast;
   if (f.enabled && ctx.arrivalRate > 0) {
@@ -75,8 +138,10 @@ export function needAt(m: VertexModel, arrivalRate: number, rate: number, units:
  */
 export function scaleUpForPeak(m: VertexModel, proposed: number, cap: number, units: number | undefined, bounds: { lo: number; hi: number }, ctx: HoldContext, align: (q: number) => number): { to: number; why?: string } {
   const peak = expectedPeak(ctx, seconds(ctx.policy.cooldown));
-  if (peak.rate <= ctx.arrivalRate) return { to: proposed };
-  const need = Math.min(cap, needAt(m, ctx.arrivalRate, peak.rate, units, ctx.policy.utilization.target, bounds.lo, bounds.hi, align));
+  // A triggered scale-up is sized on the recent intervals: scale the peak against their arrivals.
+  const ref = ctx.recentArrivalRate > 0 ? ctx.recentArrivalRate : ctx.arrivalRate;
+  if (peak.rate <= ref) return { to: proposed };
+  const need = Math.min(cap, needAt(m, ref, peak.rate, units, ctx.policy.utilization.target, bounds.lo, bounds.hi, align));
   if (need <= proposed) return { to: proposed };
   return { to: need, why: `sized to ${need}, not ${proposed}, for ${peak.why}` };
 }
@@ -108,8 +173,9 @@ export function holdingScaleDown(
     return { to: p, horizonSec, why: `vertex ${id}: scale-down to ${proposed} would not hold for ${span}: ${peak.why} needs ${need}; waiting` };
   }
   // A partial step now and the rest later is two restarts for one drop: take it only when it
-  // frees at least half of what the full step would, else wait for the full step.
-  if (p - need < (p - proposed) / 2) {
+  // frees at least half of what the full step would, else wait for the full step. Capacity held
+  // for the bursts to come is held for hours: the step down to it pays for itself.
+  if (p - need < (p - proposed) / 2 && !peak.burst) {
     return { to: p, horizonSec, why: `vertex ${id}: scale-down to ${proposed} would not hold for ${span}: ${peak.why} needs ${need}, a step too small to pay for its restart; waiting` };
   }
   return { to: need, horizonSec, why: `vertex ${id}: scale-down sized to ${need}, not ${proposed}, to hold for ${span}: ${peak.why}` };

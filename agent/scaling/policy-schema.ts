@@ -104,6 +104,10 @@ export const policyShape = {
       peakLookback: duration()
         .default('1h')
         .describe('a scale-down must be expected to hold: the capacity it leaves covers the highest arrival rate seen over this window (and over the cool-down plus the restart payback time), and the forecast over that time'),
+      burstQuantile: fraction()
+        .default(1)
+        .describe('on bursty input (3 or more bursts, rises to 1.5x the lowest rate of the hour before, in the last day) the look-back grows to this quantile of the gaps between bursts (1: the longest) plus the cool-down and restart payback, and holds a typical burst (the median height over the rate under it); capacity is held across the usual quiet between bursts instead of being dropped and raised again each time; 0: off'),
+      maxLookback: duration().default('6h').describe('the longest the burst-sized look-back may grow'),
     })
     .strict()
     .prefault({}),
