@@ -13,7 +13,7 @@ import { slotGroups, slotsFor } from './decision.ts';
 import type { ScalingPolicy } from './policy-schema.ts';
 import { seconds } from './policy-schema.ts';
 import type { ScalingHistory } from './history.ts';
-import { lastRescale } from './history.ts';
+import { deliveredPoints, lastRescale } from './history.ts';
 import { epochSamples, metricInterval, windowStats } from './rates.ts';
 import { computeRates } from './capacity.ts';
 import { forecast } from './forecast.ts';
@@ -148,7 +148,7 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
       points: history.points[v.id] ?? [],
       forecastFactor,
       sourceObserved: history.sourceObserved[v.id],
-      sourceDelivered: history.sourceDelivered?.[v.id],
+      sourceDelivered: deliveredPoints(history.sourceDelivered?.[v.id]),
     });
     plans.set(v.id, plan);
     d.perVertex[v.id] = plan.model;

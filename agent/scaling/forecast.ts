@@ -100,8 +100,11 @@ export function forecast(
   let best: Forecast | undefined;
   if (Number.isFinite(state.first) && now - state.first >= opts.minHistorySec * 1000) {
     const here = state.profile[String(bucketOf(now, state))];
-    if (here && here.mean > 0) {
-      const level = Math.min(2, Math.max(0.5, current / here.mean));
+    // The level of today against the profile: against the highest of this bucket's last seasons,
+    // so a gap (or a burst) in one of them does not scale every later bucket up (or down).
+    const hereRate = here ? Math.max(here.mean, ...(k > 1 ? (here.seasons ?? []).slice(-k) : [])) : 0;
+    if (here && hereRate > 0) {
+      const level = Math.min(2, Math.max(0.5, current / hereRate));
       for (let dt = state.bucketSec; dt <= opts.horizonSec + 1e-9; dt += state.bucketSec) {
         const b = state.profile[String(bucketOf(now + dt * 1000, state))];
         const m = b ? seasonal(b) : undefined;

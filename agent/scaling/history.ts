@@ -48,11 +48,17 @@ export interface ScalingHistory {
   episodes: number[];
   /** the highest recent arrival rate (source records/s) per 5-minute bucket, oldest first, over the last day */
   peaks?: Array<{ time: number; rate: number }>;
-  /** sources: the highest rate delivered at a parallelism (a lower bound of capacity, observed without catching up) */
-  sourceDelivered?: Record<string, { p: number; rate: number }>;
+  /** sources: the highest rate delivered at each parallelism (lower bounds of capacity, observed without catching up); older states kept one point */
+  sourceDelivered?: Record<string, Array<{ p: number; rate: number }> | { p: number; rate: number }>;
 }
 
 export const PEAK_BUCKET_MS = 300_000;
+
+/** The delivered-rate points of a source (a state from before kept a single point). */
+export function deliveredPoints(x: Array<{ p: number; rate: number }> | { p: number; rate: number } | undefined): Array<{ p: number; rate: number }> {
+  if (!x) return [];
+  return Array.isArray(x) ? x : [x];
+}
 const PEAK_KEEP_MS = 24 * 3600_000;
 
 export function emptyHistory(jobId: string, policy: ScalingPolicy): ScalingHistory {
@@ -131,10 +137,13 @@ export function updateHistory(h: ScalingHistory, obs: JobObservation, d: ScaleDe
     const vo = byId.get(v);
     if (vo && vo.inputs.length === 0) {
       // What a source delivered is a lower bound of its capacity at that parallelism (per subtask).
-      const had = next.sourceDelivered[v];
       // The records it read, not the arrivals: while lag grows the source reads less than arrives.
       const delivered = Math.min(m.targetRate, m.deliveredRate ?? m.targetRate);
-      if (!d.backlogMode && d.lagSeconds < 30 && delivered > 0 && (!had || delivered / m.parallelism > had.rate / had.p)) next.sourceDelivered[v] = { p: m.parallelism, rate: delivered };
+      if (!d.backlogMode && d.lagSeconds < 30 && delivered > 0) {
+        const list = deliveredPoints(next.sourceDelivered[v]);
+        const at = list.find((e) => e.p === m.parallelism);
+        if (!at || delivered > at.rate) next.sourceDelivered[v] = [...list.filter((e) => e.p !== m.parallelism), { p: m.parallelism, rate: delivered }].sort((a, b) => a.p - b.p).slice(-16);
+      }
       // At sources only rates observed while catching up are capacities; busy time lies.
       if (m.trueRateBasis === 'observed-catch-up' && !m.notes.some((n) => n.startsWith('remembered'))) next.sourceObserved[v] = { p: m.parallelism, rate: m.trueRate };
       continue;

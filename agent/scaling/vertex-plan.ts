@@ -26,8 +26,8 @@ export interface VertexPlanInput {
   forecastFactor: number;
   /** sources: capacity last observed while catching up */
   sourceObserved?: { p: number; rate: number } | undefined;
-  /** sources: the highest rate delivered at a parallelism, a lower bound of capacity */
-  sourceDelivered?: { p: number; rate: number } | undefined;
+  /** sources: the highest rate delivered at each parallelism, lower bounds of capacity */
+  sourceDelivered?: ReadonlyArray<{ p: number; rate: number }> | undefined;
 }
 
 export interface VertexPlan {
@@ -73,6 +73,21 @@ function recommend(rates: VertexRates, p: number, b: number, units: number | und
   return rates.targetRate + rates.catchUpRate > 0 ? p : lo;
 }
 
+/**
+ * The capacity a source has at least at parallelism q, from what it delivered: never less at a
+ * higher parallelism than at a lower one, and at a lower one at least the same rate per subtask
+ * (scaling is at best linear, so a subtask never does less with fewer of them).
+ */
+export function deliveredBound(points: ReadonlyArray<{ p: number; rate: number }> | undefined, q: number, units: number | undefined): { rate: number; from: { p: number; rate: number } } {
+  let best = { rate: 0, from: { p: q, rate: 0 } };
+  for (const e of points ?? []) {
+    if (!(e.rate > 0)) continue;
+    const r = q >= e.p ? e.rate : predictedRate(e.rate, e.p, q, 1, units);
+    if (r > best.rate) best = { rate: r, from: e };
+  }
+  return best;
+}
+
 export function planVertex(input: VertexPlanInput): VertexPlan {
   const { v, policy } = input;
   let { long, short, recent } = input;
@@ -85,8 +100,7 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
     const o = input.sourceObserved;
     // What the source already delivered is a lower bound of its capacity: a "catch-up" rate below
     // it was not a saturated source (a small backlog drained at the arrival rate, e.g. in a gap).
-    const dl = input.sourceDelivered;
-    const floor = dl && dl.rate > 0 ? (p >= dl.p ? dl.rate : predictedRate(dl.rate, dl.p, p, 1, units)) : 0;
+    const floor = deliveredBound(input.sourceDelivered, p, units).rate;
     const raise = (r: VertexRates): VertexRates => (r.basis === 'observed-catch-up' && r.trueRate < floor ? { ...r, trueRate: floor, utilization: (r.targetRate + r.catchUpRate) / floor } : r);
     if (long.basis === 'observed-catch-up' && long.trueRate < floor) notes.push(`catch-up rate ${Math.round(long.trueRate)} rec/s is below the ${Math.round(floor)} rec/s the source delivered before: not its capacity, the delivered rate is used`);
     long = raise(long);
@@ -140,15 +154,16 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
     notes.push(`skewed by keys: busiest subtask ${fmt(skew)}x the average (key groups alone explain ${fmt(expectedSkew)}x); more parallelism will not relieve the hot keys`);
   }
   if (long.basis === 'observed-catch-up') notes.push('source rate observed while catching up (busy time at sources is not trusted)');
-  if (sourceCapacityUnknown && !input.sourceDelivered) notes.push('source capacity not yet observed (busy time at sources is not trusted): no scale-down');
+  if (sourceCapacityUnknown && !(input.sourceDelivered?.length)) notes.push('source capacity not yet observed (busy time at sources is not trusted): no scale-down');
   let downCandidate = rec < p && long.utilization < u.min && !sourceCapacityUnknown;
   let steadyRec = steadyRecommended;
   let need = recentNeed;
-  const dl = input.sourceDelivered;
-  if (sourceCapacityUnknown && dl && dl.rate > 0 && !upTriggered) {
+  const dlPoints = input.sourceDelivered ?? [];
+  if (sourceCapacityUnknown && dlPoints.length > 0 && !upTriggered) {
     // Capacity not observed yet, but what the source delivered is a lower bound of it: size a
     // scale-down on that bound (never on busy time), so a job started at a spike sheds its source.
-    const bound = (q: number): number => (q >= dl.p ? dl.rate : predictedRate(dl.rate, dl.p, q, 1, units));
+    const bound = (q: number): number => deliveredBound(dlPoints, q, units).rate;
+    const dl = deliveredBound(dlPoints, p, units);
     const lbNeed = (required: number): number => {
       for (let q = Math.max(1, lo); q < p; q++) if (bound(q) >= required) return align(q);
       return p;
@@ -160,7 +175,7 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
       steadyRec = Math.max(Math.min(steadyRec, p), lbSteady);
       need = Math.max(Math.min(need, p), Math.min(p, lbNeed(recentRequired)));
       downCandidate = rec < p;
-      notes.push(`source sized on the ${Math.round(dl.rate)} rec/s it delivered at parallelism ${dl.p} (a lower bound of its capacity)`);
+      notes.push(`source sized on the ${Math.round(dl.from.rate)} rec/s it delivered at parallelism ${dl.from.p} (a lower bound of its capacity)`);
     }
   }
   const model: VertexModel = {
