@@ -57,7 +57,8 @@ function sourceTrueRate(w: { inRate: number; busyMax: number; backPressuredAvg: 
     const observed = w.inRate / Math.max(0.05, 1 - w.backPressuredAvg);
     // Busy time above what the catch-up shows is not trusted; busy time that agrees with it (the
     // source was busy nearly all of its unthrottled time) corroborates a saturated source.
-    return { rate: busyRate <= observed * 1.15 ? busyRate : observed, basis: 'observed-catch-up' };
+    if (!(busyRate <= observed * 1.15)) return { rate: observed, basis: 'observed-catch-up' };
+    if (w.busyMax >= 0.8) return { rate: busyRate, basis: 'observed-catch-up' };
   }
   if (!Number.isFinite(busyRate)) return { rate: 0, basis: 'unknown' };
   return { rate: busyRate, basis: 'busy-time' };

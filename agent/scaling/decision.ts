@@ -31,6 +31,8 @@ export interface VertexModel {
   trueRateBasis: 'busy-time' | 'observed-catch-up' | 'unknown';
   /** records/s arriving for this vertex (propagated from the sources) */
   targetRate: number;
+  /** capacity at the current parallelism that sizing used, when not trueRate (a source sized on the lower bound of what it delivered) */
+  sizingRate?: number;
   /** records/s the vertex actually read over the long window (sources: records read) */
   deliveredRate?: number;
   /** extra records/s needed to consume the backlog within the catch-up time */

@@ -124,10 +124,13 @@ export function expectedPeak(ctx: HoldContext, horizonSec: number): { rate: numb
  * band's max utilization (no scale-up would trigger). `align` rounds to a balanced parallelism.
  */
 export function needAt(m: VertexModel, arrivalRate: number, rate: number, units: number | undefined, maxU: number, lo: number, hi: number, align: (q: number) => number): number {
-  if (!(m.trueRate > 0) || !(arrivalRate > 0)) return m.parallelism;
+  const cap = m.sizingRate ?? m.trueRate;
+  if (!(cap > 0) || !(arrivalRate > 0)) return m.parallelism;
   const load = m.targetRate * (rate / arrivalRate);
+  // A source sized on its delivered rate (a lower bound) is scaled linearly: never more per subtask at more of them.
+  const b = m.sizingRate !== undefined ? 1 : m.scalingExponent;
   for (let q = Math.max(1, lo); q <= hi; q++) {
-    if (predictedRate(m.trueRate, m.parallelism, q, m.scalingExponent, units) * maxU >= load) return Math.max(q, align(q));
+    if (predictedRate(cap, m.parallelism, q, b, units) * maxU >= load) return Math.max(q, align(q));
   }
   return hi;
 }

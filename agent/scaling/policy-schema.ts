@@ -185,7 +185,7 @@ export const policyShape = {
   forecast: z
     .object({
       enabled: z.boolean().default(true).describe('pre-scale for the arrival rate forecast over the horizon'),
-      horizon: duration().default('15m').describe('how far ahead the forecast looks'),
+      horizon: duration().default('30m').describe('how far ahead the forecast looks: a pre-scale is sized for the trend over this (longer than the cool-down, so a ramp takes fewer, larger steps)'),
       bucket: duration().default('10m').describe('width of a time-of-day bucket of the seasonal profile'),
       season: duration().default('1d').describe('length of the season (one day, one week)'),
       minHistory: duration().default('1d').describe('history needed before the seasonal profile is used'),

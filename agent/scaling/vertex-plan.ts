@@ -158,6 +158,7 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
   let downCandidate = rec < p && long.utilization < u.min && !sourceCapacityUnknown;
   let steadyRec = steadyRecommended;
   let need = recentNeed;
+  let sizingRate: number | undefined;
   const dlPoints = input.sourceDelivered ?? [];
   if (sourceCapacityUnknown && dlPoints.length > 0 && !upTriggered) {
     // Capacity not observed yet, but what the source delivered is a lower bound of it: size a
@@ -175,6 +176,7 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
       steadyRec = Math.max(Math.min(steadyRec, p), lbSteady);
       need = Math.max(Math.min(need, p), Math.min(p, lbNeed(recentRequired)));
       downCandidate = rec < p;
+      sizingRate = bound(p);
       notes.push(`source sized on the ${Math.round(dl.from.rate)} rec/s it delivered at parallelism ${dl.from.p} (a lower bound of its capacity)`);
     }
   }
@@ -201,6 +203,7 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
     notes,
   };
   if (long.pending !== undefined) model.pendingRecords = long.pending;
+  if (sizingRate !== undefined) model.sizingRate = sizingRate;
   const recentRec = upTriggered ? rec : align(recommend(short, p, b, units, short.targetRate / u.target + short.catchUpRate + restartTermShort(short, input), lo, hi));
   const latest = recentUtilization.at(-1) ?? 0;
   // Joins a rescale if it runs hot now, or would run above target at the forecast arrivals.
