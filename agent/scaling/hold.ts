@@ -86,9 +86,11 @@ export function peakLookback(ctx: HoldContext, horizonSec: number): { sec: numbe
   if (starts.length < 3) return { sec: base, note: '' };
   const gaps = starts.slice(1).map((t, i) => (t - starts[i]!) / 1000).sort((x, y) => x - y);
   const q = gaps[Math.min(gaps.length - 1, Math.floor(sd.burstQuantile * gaps.length))]!;
-  const sec = Math.min(seconds(sd.maxLookback), q + horizonSec);
+  // The longest of n gaps seen understates the longest to come (by about 1/n of it for evenly
+  // spread gaps): past it, the next burst is due, not unlikely.
+  const sec = Math.min(seconds(sd.maxLookback), q * (1 + 1 / gaps.length) + horizonSec);
   if (sec <= base) return { sec: base, note: '' };
-  return { sec, note: `: ${Math.round(sd.burstQuantile * 100)}th percentile of the gaps between the ${starts.length} bursts of the last day, plus the horizon` };
+  return { sec, note: `: ${Math.round(sd.burstQuantile * 100)}th percentile of the gaps between the ${starts.length} bursts of the last day, plus 1/${gaps.length} of it and the horizon` };
 }
 
 /** The highest arrival rate expected over the horizon, with where it comes from. */
