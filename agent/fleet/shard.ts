@@ -11,7 +11,10 @@
  *   a lease duration on our clock, with an update carrying the resourceVersion read (two
  *   takers: one 409). A holder stops acting when its own last renew is older than the renew
  *   deadline (2/3 of the duration), so a taker (who waited a whole duration after the last
- *   renew it saw) never overlaps it. A replica that is no longer the hash owner stops acting at
+ *   renew it saw) never overlaps it. The deadline is per job Lease, from that Lease's own renew:
+ *   a held Lease is rewritten only when its renew is older than about a third of the duration
+ *   (spread by uid hash), not every round, so a round's writes do not grow with rounds per renew
+ *   and a late round stops no job whose Lease is still within its deadline. A replica that is no longer the hash owner stops acting at
  *   once and releases the Lease (holder ''), so the new owner takes it on its next round.
  * - Every round lists all Leases once, so a dead replica's member and job Leases are observed
  *   unchanged from the same time: takeover within one lease duration plus one renew period.
@@ -61,7 +64,6 @@ export class FleetShard {
   private held = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
-  private lastOwnRenew = -Infinity;
   /** The longest round so far, ms (list + member renew + job Leases). */
   maxRoundMs = 0;
 
@@ -75,6 +77,17 @@ export class FleetShard {
 
   private get deadlineMs(): number {
     return Math.round(this.durationMs * 2 / 3);
+  }
+
+  /**
+   * The age at which a held job Lease is renewed: about a third of the lease duration, lowered by
+   * up to a quarter by the uid's hash so renewals taken in one round spread over the next rounds.
+   * Renewed at that age on the next round, a Lease keeps acting until 2/3 of the duration, so a
+   * round may be late by a third of the duration before the job stops acting.
+   */
+  private renewAfterMs(uid: string): number {
+    const frac = createHash('sha256').update(uid).digest().readUInt16BE(0) / 65536;
+    return Math.round(this.durationMs / 3 * (1 - frac / 4));
   }
 
   memberLease(id = this.o.identity): string {
@@ -104,7 +117,7 @@ export class FleetShard {
     if (!this.running) return false;
     const now = this.o.clock();
     const at = this.held.get(uid);
-    return at !== undefined && now - at < this.deadlineMs && now - this.lastOwnRenew < this.deadlineMs && this.ownerOf(uid) === this.o.identity;
+    return at !== undefined && now - at < this.deadlineMs && this.ownerOf(uid) === this.o.identity;
   }
 
   start(): void {
@@ -145,8 +158,7 @@ export class FleetShard {
       const prev = this.seen.get(name);
       if (!prev || prev.holder !== holder || prev.renew !== renew) this.seen.set(name, { holder, renew, at: now });
     }
-    const memberSentAt = this.o.clock();
-    if (await this.write(this.memberLease(), byName.get(this.memberLease()), memberSentAt)) this.lastOwnRenew = memberSentAt;
+    await this.write(this.memberLease(), byName.get(this.memberLease()), this.o.clock());
     const prefix = `${this.o.fleet}-member-`;
     const members = new Set<string>([this.o.identity]);
     for (const [name, l] of byName) {
@@ -164,6 +176,9 @@ export class FleetShard {
         return;
       }
       const holder = lease?.spec?.holderIdentity ?? '';
+      const at = this.held.get(uid);
+      // held and ours, renewed recently: no write this round (the renewal cost is per renew period, not per round)
+      if (at !== undefined && holder === this.o.identity && now - at < this.renewAfterMs(uid)) return;
       const free = lease === undefined || holder === '' || holder === this.o.identity || now - this.seen.get(name)!.at >= this.durationMs;
       if (!free) {
         this.held.delete(uid);
@@ -175,7 +190,7 @@ export class FleetShard {
       else this.held.delete(uid);
     };
     const todo = [...new Set([...this.jobs, ...this.held.keys()])];
-    const workers = Array.from({ length: Math.min(8, todo.length) }, async () => {
+    const workers = Array.from({ length: Math.min(16, todo.length) }, async () => {
       for (let uid = todo.pop(); uid !== undefined; uid = todo.pop()) await step(uid);
     });
     await Promise.all(workers);
