@@ -66,6 +66,17 @@ export class ScalingController {
     return [...this.histories.keys()];
   }
 
+  /**
+   * Records that the job's last requested rescale was not carried out (the actuator rejected it
+   * or failed), so decide() stops waiting for it to take effect and retries after a back-off.
+   */
+  notCarriedOut(jobKey: string, reason: string): void {
+    const h = this.histories.get(jobKey);
+    const last = h?.rescales.at(-1);
+    if (!h || !last || last.completedAt !== undefined || last.notCarriedOut !== undefined) return;
+    this.histories.set(jobKey, { ...h, rescales: [...h.rescales.slice(0, -1), { ...last, notCarriedOut: reason }] });
+  }
+
   /** Decides for one observation; the clock defaults to the observation's time (replay). */
   step(observation: JobObservation, alerts: readonly FiringAlert[] = [], clock?: Clock, opts: { actionInFlight?: boolean } = {}): ScaleDecision {
     const policy = this.policyFor(observation.jobId, observation.jobName);

@@ -64,6 +64,9 @@ function alertActions(alerts: readonly FiringAlert[], label: string, obs: JobObs
   return out;
 }
 
+/** After a rescale that was not carried out (rejected, failed), the wait before asking again. */
+export const RETRY_AFTER_FAILED_MS = 60_000;
+
 export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: ScalingPolicy, clock: Clock): ScaleDecision {
   const obs = inputs.observation;
   const now = clock.now();
@@ -85,7 +88,12 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
 
   const last = lastRescale(history);
   const arrived = (to: Record<string, number>): boolean => obs.vertices.every((v) => to[v.id] === undefined || to[v.id] === v.parallelism);
-  if (last && last.completedAt === undefined && !arrived(last.to)) {
+  if (last && last.notCarriedOut !== undefined && last.completedAt === undefined) {
+    // The job never moved: no waiting for it to take effect, a back-off before asking again.
+    if (now - last.time < RETRY_AFTER_FAILED_MS) {
+      return block('cooldown', `the rescale requested at ${new Date(last.time).toISOString()} was not carried out (${last.notCarriedOut}); asking again ${RETRY_AFTER_FAILED_MS / 1000} s after it`);
+    }
+  } else if (last && last.completedAt === undefined && !arrived(last.to)) {
     const waitSec = Math.max(300, 3 * restartSec);
     if (now - last.time < waitSec * 1000) return block('rescale-in-progress', `rescale requested at ${new Date(last.time).toISOString()} has not taken effect yet`);
   }
@@ -250,7 +258,7 @@ function applyGuards(
   const delta = slotsOf(target) - slotsOf(current);
   const direction = delta > 0 ? 'up' : delta < 0 ? 'down' : finalUps.length > 0 && finalDowns.length > 0 ? 'mixed' : finalUps.length > 0 ? 'up' : 'down';
   const last = lastRescale(history);
-  if (last && now - last.time < seconds(policy.cooldown) * 1000) {
+  if (last && last.notCarriedOut === undefined && now - last.time < seconds(policy.cooldown) * 1000) {
     const reversal = (last.direction === 'up' && direction === 'down') || (last.direction === 'down' && direction === 'up');
     if (reversal) {
       // Sitting saturated to avoid a reversal is the worse failure: a scale-up the SLO needs goes ahead.

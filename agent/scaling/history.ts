@@ -23,6 +23,8 @@ export interface RescaleRecord {
   expected: Record<string, number>;
   completedAt?: number;
   downtimeSec?: number;
+  /** The actuator did not carry it out (rejected, failed, an error): the job never moved; retried after a back-off. */
+  notCarriedOut?: string;
   checked: string[];
 }
 

@@ -143,6 +143,40 @@ describe('the autoscaler pipeline', () => {
     assert.equal(p.actions.has('job-1'), false);
   });
 
+  for (const how of ['rejected', 'thrown'] as const) {
+    it(`an action that was not carried out (${how}) does not block the job: after a back-off the autoscaler decides and acts again`, async () => {
+      const realizer = new HeldRealizer();
+      const p = new AutoscalerPipeline({ policy: policySchema.parse({}), realizer });
+      if (how === 'thrown') {
+        realizer.realize = (order: RealizeOrder): Promise<Realized> => {
+          realizer.orders.push(order);
+          return Promise.reject(new Error('patch FlinkDeployment flink/job-1: HTTP 500'));
+        };
+      }
+      const b = job();
+      await feed(p, b, 4000, 6);
+      const up = (await feed(p, b, 9000, 2)).at(-1)!;
+      assert.equal(up?.action, 'rescale');
+      assert.equal(realizer.orders.length, 1);
+      if (how === 'rejected') realizer.finish({ outcome: 'rejected', message: 'did not rescale through FlinkDeployment flink/job-1: HTTP 500' });
+      await settle();
+      assert.equal(p.actions.has('job-1'), false);
+      // The job still runs at its old parallelism: the next decisions are not waiting for that rescale.
+      const next = (await feed(p, b, 9000, 1))[0]!;
+      assert.notEqual(next.blockedBy, 'rescale-in-progress', next.reasons.join('\n'));
+      assert.equal(next.blockedBy, 'cooldown');
+      assert.match(next.reasons.join('\n'), /not carried out/);
+      assert.equal(realizer.orders.length, 1, 'no retry inside the back-off');
+      // 15 s per observation: past the back-off, the autoscaler asks again.
+      const later = await feed(p, b, 9000, 6);
+      const again = later.findIndex((d) => d?.action === 'rescale');
+      assert.ok(again >= 0, JSON.stringify(later.map((d) => d?.blockedBy ?? d?.action)));
+      // until then it was the back-off, never "waiting for the rescale to take effect"
+      assert.ok(later.slice(0, again).every((d) => d?.blockedBy === 'cooldown'), JSON.stringify(later.map((d) => d?.blockedBy ?? d?.action)));
+      assert.equal(realizer.orders.length, 2);
+    });
+  }
+
   it('decides nothing on a follower, and a new leader continues from the saved state', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'fp-pipeline-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));

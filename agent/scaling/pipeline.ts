@@ -338,6 +338,8 @@ export class AutoscalerPipeline {
   private finished(r: Realized): void {
     this.lastResults.set(r.jobKey, r);
     if (r.finished === false) this.actions.markUnfinished(r.jobKey, true);
+    // Rejected or failed: the job runs as before; decide() must not wait for that rescale to take effect.
+    else if (r.outcome === 'rejected' || r.outcome === 'failed') this.controller.notCarriedOut(r.jobKey, `${r.outcome}: ${r.message}`.slice(0, 300));
     const level = r.outcome === 'succeeded' || r.outcome === 'recommended' ? 'info' : 'warn';
     this.log[level]({ jobKey: r.jobKey, mode: r.mode, outcome: r.outcome, actionId: r.actionId, resumed: r.resumed, ...(r.realization ? { realization: r.realization } : {}) }, 'rescale action finished');
   }
@@ -347,6 +349,7 @@ export class AutoscalerPipeline {
     this.log.warn({ jobKey: key, code, err: errorMessage(err) }, 'the rescale was not carried out');
     // A busy journal means an action exists that this process has not resumed yet.
     if (code === 'FP_ACTUATE_BUSY') this.actions.markUnfinished(key, true);
+    else this.controller.notCarriedOut(key, `error: ${errorMessage(err)}`.slice(0, 300));
   }
 
   private async load(key: string): Promise<void> {
