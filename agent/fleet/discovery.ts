@@ -79,6 +79,8 @@ export class FleetDiscovery {
   private readonly managed = new Map<string, { job: ManagedJob; key: string }>();
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
+  /** Aborted by stop(): pending reconnect delays never resume. */
+  private stopping = new AbortController();
 
   constructor(o: FleetDiscoveryOptions) {
     this.o = o;
@@ -91,7 +93,23 @@ export class FleetDiscovery {
         const listFn = async (): Promise<k8s.KubernetesListObject<Obj>> => (ns === ''
           ? await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural })
           : await api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural })) as k8s.KubernetesListObject<Obj>;
-        const inf = k8s.makeInformer<Obj>(o.kubeConfig, path, listFn);
+        // ListWatch (makeInformer's) with a reconnect delay that stop() cancels: the informer waits
+        // 1 s, 2 s, ... up to 30 s before each re-watch, and a stop() during that wait used to keep
+        // the process alive (a timer) until it ran out, then opened a watch nobody would abort.
+        // A watch whose request was still being opened when stop() came is aborted once open.
+        const discovery = this;
+        const watch = new (class extends k8s.Watch {
+          override async watch(...args: Parameters<k8s.Watch['watch']>): Promise<AbortController> {
+            const c = await super.watch(...args);
+            if (discovery.stopped) c.abort();
+            return c;
+          }
+        })(o.kubeConfig);
+        const inf = new k8s.ListWatch<Obj>(path, watch, async () => {
+          const list = await listFn();
+          if (this.stopped) throw new Error('fleet discovery stopped');
+          return list;
+        }, false, undefined, undefined, { delayFn: (ms) => this.reconnectDelay(ms) });
         inf.on('add', (obj) => this.evaluate(kind, obj));
         inf.on('update', (obj) => this.evaluate(kind, obj));
         inf.on('delete', (obj) => this.gone(obj));
@@ -106,6 +124,7 @@ export class FleetDiscovery {
 
   async start(): Promise<void> {
     this.stopped = false;
+    if (this.stopping.signal.aborted) this.stopping = new AbortController();
     await Promise.all([...this.informers.values()].map((i) => i.inf.start()));
     const resync = setInterval(() => this.resync(), this.o.resyncMs ?? 60_000);
     resync.unref();
@@ -114,9 +133,27 @@ export class FleetDiscovery {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     await Promise.all([...this.informers.values()].map((i) => i.inf.stop()));
+  }
+
+  /**
+   * An informer's wait before it re-watches. Once stopped it never resolves (the informer's
+   * restart is dropped, not run against a stopped discovery) and holds no timer.
+   */
+  private reconnectDelay(ms: number): Promise<void> {
+    const signal = this.stopping.signal;
+    if (signal.aborted) return new Promise<void>(() => undefined);
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = (): void => clearTimeout(timer);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /** The jobs currently managed (announced by start/update and not stopped). */

@@ -114,3 +114,32 @@ describe('fleet discovery', () => {
     }
   });
 });
+
+describe('fleet discovery stop', () => {
+  it('cancels an informer waiting to re-watch: no watch is opened after stop()', async () => {
+    const kube = await startFakeKube({ namespace: 'flink' });
+    try {
+      const kc = new k8s.KubeConfig();
+      kc.loadFromFile(kube.kubeconfigPath);
+      const disc = new FleetDiscovery({ kubeConfig: kc, namespaces: ['flink'], onEvent: () => undefined, resyncMs: 60_000, retryMs: 100 });
+      await disc.start();
+      const watches = (): number => kube.server.served.filter((s) => s.verb === 'watch').length;
+      // One informer per kind. The first re-watch after an end is immediate, every later one waits
+      // (1 s, 2 s, ... up to 30 s): after two ends both informers are waiting.
+      await until(() => kube.server.openWatchCount() === 2, 'both watches open');
+      kube.server.endWatches();
+      await until(() => kube.server.openWatchCount() === 2 && watches() >= 4, 'both watches open again');
+      kube.server.endWatches();
+      await until(() => kube.server.openWatchCount() === 0, 'the watches ended');
+      await new Promise((r) => setTimeout(r, 300)); // let the informers see the end (they then wait 1 s)
+      const before = watches();
+      await disc.stop();
+      // Well past the 1 s wait (timers run late under load, never early).
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(watches(), before, 'a watch was opened after stop()');
+      assert.equal(kube.server.openWatchCount(), 0);
+    } finally {
+      await kube.close();
+    }
+  });
+});
