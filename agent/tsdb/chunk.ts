@@ -3,6 +3,9 @@
  * timestamps as bit-packed delta-of-deltas ('0' for a regular scrape), values XORed with the
  * previous value's 64 bits ('0' for an unchanged value; otherwise the meaningful bits, inside
  * the previous leading/trailing-zero window when they fit, else with a new window).
+ * One addition: a chunk whose first value is an integer is in integer mode, where values are
+ * delta-of-deltas too (counters rising at a steady rate cost a few bits), any other value
+ * escaping as its 64 bits. Counters and integer gauges are most of Flink's metrics.
  *
  * Chunk bytes live in a ChunkPool: 1 MiB pages shared by every series of a store, so a
  * series holds numbers (addresses), not buffers. Two kinds of space:
@@ -32,8 +35,8 @@ const MAX_CLASS = 6;
 const MAX_SLOT = MIN_SLOT << MAX_CLASS;
 /** Bytes a closed chunk's header takes before its bit stream. */
 export const CLOSED_HEADER = 12;
-/** An append writes at most 4 + 64 bits of timestamp and 2 + 5 + 6 + 64 bits of value. */
-const MAX_APPEND_BYTES = 19;
+/** An append writes at most 4 + 64 bits of timestamp and 7 + 64 bits of value. */
+const MAX_APPEND_BYTES = 20;
 /** Bytes of a head chunk's first sample: t (f64) and v (64 bits). */
 const FIRST_SAMPLE_BYTES = 16;
 
@@ -60,6 +63,21 @@ export function numberOf(hi: number, lo: number): number {
   i32[HI] = hi;
   i32[LO] = lo;
   return f64[0]!;
+}
+
+/**
+ * Integer mode's buckets for a value's delta of deltas: prefix of i one bits then a zero, then
+ * INT_WIDTHS[i] bits (two's complement); INT_WIDTHS.length one bits: the value's raw 64 bits.
+ */
+const INT_WIDTHS = [0, 7, 10, 14, 20, 26, 32];
+const INT_LIMITS = INT_WIDTHS.map((w) => (w === 0 ? 0 : 2 ** (w - 1) - 1));
+const INT_ESCAPE = (1 << INT_WIDTHS.length) - 1;
+
+/** Whether 64 bits are an integer that integer mode can difference exactly: |v| <= 2^53, not -0. */
+function isIntBits(hi: number, lo: number): boolean {
+  if (hi === (0x80000000 | 0) && lo === 0) return false; // -0
+  const v = numberOf(hi, lo);
+  return Number.isInteger(v) && v <= 9007199254740992 && v >= -9007199254740992;
 }
 
 function ctz32(x: number): number {
@@ -240,6 +258,10 @@ export class HeadChunk {
   /** The previous value's leading/trailing zero window (leading 0xff: none yet). */
   protected leading = 0xff;
   protected trailing = 0;
+  /** Integer mode (the chunk's first value is an integer): values as delta-of-deltas, like timestamps. */
+  protected intMode = false;
+  /** In integer mode: the previous value's difference to the one before (0 after a non-integer). */
+  protected lastVDelta = 0;
 
   /** Appends a sample whose value bits are (hi, lo); t must be > lastT. */
   protected encode(pool: ChunkPool, t: number, hi: number, lo: number): void {
@@ -256,7 +278,10 @@ export class HeadChunk {
       for (let i = 0; i < 8; i++) page[o + i] = b[i]!;
       writeBits(page, o, 64, hi, 32);
       writeBits(page, o, 96, lo, 32);
-      this.bits = FIRST_SAMPLE_BYTES * 8;
+      this.intMode = isIntBits(hi, lo);
+      if (this.intMode) writeBits(page, o, 128, 1, 1);
+      this.bits = FIRST_SAMPLE_BYTES * 8 + 1;
+      this.lastVDelta = 0;
       this.lastT = t;
       this.lastDelta = 0;
       this.lastHi = hi;
@@ -302,7 +327,52 @@ export class HeadChunk {
     }
     this.lastDelta = newDelta;
     this.lastT = t;
-    // Value: XOR with the previous bits.
+    if (this.intMode) pos = this.encodeInt(page, o, pos, hi, lo);
+    else pos = this.encodeXor(page, o, pos, hi, lo);
+    this.lastHi = hi;
+    this.lastLo = lo;
+    this.bits = pos;
+    this.headCount++;
+  }
+
+  /**
+   * A value in integer mode: when it and the previous value are integers, the delta of their
+   * difference to the previous difference in 8, 14, 24 or 32 bits ('0' when the slope holds);
+   * any other value as its 64 bits (NaN payloads included).
+   */
+  private encodeInt(page: Uint8Array, o: number, pos: number, hi: number, lo: number): number {
+    const curInt = isIntBits(hi, lo);
+    const prevInt = isIntBits(this.lastHi, this.lastLo);
+    const v = curInt ? numberOf(hi, lo) : 0;
+    const prev = prevInt ? numberOf(this.lastHi, this.lastLo) : 0;
+    let written = false;
+    if (curInt && prevInt) {
+      const dod = v - prev - this.lastVDelta;
+      if (Number.isInteger(dod) && dod >= -0x7fffffff && dod <= 0x7fffffff && prev + (this.lastVDelta + dod) === v) {
+        written = true;
+        if (dod === 0) pos += 1;
+        else {
+          let i = 1;
+          while (i < INT_WIDTHS.length - 1 && (dod < -INT_LIMITS[i]! || dod > INT_LIMITS[i]!)) i++;
+          const w = INT_WIDTHS[i]!;
+          writeBits(page, o, pos, ((1 << i) - 1) << 1, i + 1);
+          writeBits(page, o, pos + i + 1, w === 32 ? dod | 0 : dod & ((1 << w) - 1), w);
+          pos += i + 1 + w;
+        }
+      }
+    }
+    if (!written) {
+      writeBits(page, o, pos, INT_ESCAPE, INT_WIDTHS.length);
+      writeBits(page, o, pos + INT_WIDTHS.length, hi, 32);
+      writeBits(page, o, pos + INT_WIDTHS.length + 32, lo, 32);
+      pos += INT_WIDTHS.length + 64;
+    }
+    this.lastVDelta = curInt && prevInt ? v - prev : 0;
+    return pos;
+  }
+
+  /** A value in XOR mode (Prometheus's): XOR with the previous bits. */
+  private encodeXor(page: Uint8Array, o: number, pos: number, hi: number, lo: number): number {
     const xh = (hi ^ this.lastHi) | 0;
     const xl = (lo ^ this.lastLo) | 0;
     if (xh === 0 && xl === 0) {
@@ -324,10 +394,7 @@ export class HeadChunk {
         pos = writeSig(page, o, pos + 13, xh, xl, trail, sig);
       }
     }
-    this.lastHi = hi;
-    this.lastLo = lo;
-    this.bits = pos;
-    this.headCount++;
+    return pos;
   }
 
   private grow(pool: ChunkPool): void {
@@ -427,8 +494,10 @@ function decode(page: Uint8Array, o: number, count: number, minT: number, maxT: 
   let t = f64[0]!;
   let hi = readBits(page, o, 64, 32) | 0;
   let lo = readBits(page, o, 96, 32) | 0;
-  let pos = 128;
+  const intMode = readBit(page, o, 128) === 1;
+  let pos = 129;
   let delta = 0;
+  let vDelta = 0;
   let leading = 0;
   let trailing = 0;
   for (let k = 0; ; ) {
@@ -465,7 +534,33 @@ function decode(page: Uint8Array, o: number, count: number, minT: number, maxT: 
       delta = nt - t;
       t = nt;
     }
-    // Value.
+    if (intMode) {
+      // Integer mode (see encodeInt): i one bits and a zero, then INT_WIDTHS[i] bits; all ones: 64 raw bits.
+      let i = 0;
+      while (i < INT_WIDTHS.length && readBit(page, o, pos + i) === 1) i++;
+      let dod = NaN;
+      if (i < INT_WIDTHS.length) {
+        const w = INT_WIDTHS[i]!;
+        pos += i + 1;
+        dod = w === 0 ? 0 : (readBits(page, o, pos, w) << (32 - w)) >> (32 - w);
+        pos += w;
+      } else pos += INT_WIDTHS.length;
+      const prevInt = isIntBits(hi, lo);
+      const prev = prevInt ? numberOf(hi, lo) : 0;
+      if (Number.isNaN(dod)) {
+        hi = readBits(page, o, pos, 32) | 0;
+        lo = readBits(page, o, pos + 32, 32) | 0;
+        pos += 64;
+      } else {
+        const v = prev + (vDelta + dod);
+        f64[0] = v;
+        hi = i32[HI]!;
+        lo = i32[LO]!;
+      }
+      vDelta = prevInt && isIntBits(hi, lo) ? numberOf(hi, lo) - prev : 0;
+      continue;
+    }
+    // Value (XOR mode).
     if (readBit(page, o, pos) === 0) {
       pos += 1;
       continue;

@@ -26,6 +26,7 @@ import { PromQLEngine } from '../../agent/promql/index.ts';
 import { RuleManager, engineQueryFunc } from '../../agent/rules/index.ts';
 import { parsePrometheusText } from '../../agent/collect/prometheus-text.ts';
 import { syntheticJob } from '../agent-eval/synthetic-job.ts';
+import { QUERIES, RANGE_STEP_MS, queryLabel } from './queries.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const argv = process.argv.slice(2);
@@ -47,6 +48,8 @@ const str = (name: string, def: string): string => {
 const valuesMode = str('--values', 'flink');
 if (valuesMode !== 'flink' && valuesMode !== 'random') throw new Error('--values is flink or random');
 const omPath = str('--openmetrics', '');
+/** Minutes past now at which the data ends: Prometheus evaluates its rules at wall-clock time, which must fall inside the data. */
+const endOffsetMin = Number(str('--end-offset-min', '0'));
 const gc = (globalThis as { gc?: () => void }).gc;
 const MB = 1024 * 1024;
 const mb = (b: number): string => `${(b / MB).toFixed(0)} MB`;
@@ -94,7 +97,7 @@ const random = (): number => {
   rnd = (Math.imul(rnd, 1664525) + 1013904223) >>> 0;
   return rnd / 4294967296;
 };
-const end = Math.floor(Date.now() / intervalMs) * intervalMs;
+const end = Math.floor(Date.now() / intervalMs) * intervalMs + Math.round(endOffsetMin * 60_000 / intervalMs) * intervalMs;
 const start = end - (ticks - 1) * intervalMs;
 process.stderr.write(`tsdb-retention: ${n} series x ${ticks} samples (${hours} h at ${intervalMs} ms), kinds: ${kind.filter((k) => k === 0).length} constant, ${kind.filter((k) => k === 1).length} counters, ${kind.filter((k) => k === 2).length} gauges\n`);
 
@@ -126,7 +129,11 @@ for (let k = 0; k < ticks; k++) {
   }
 }
 const fillS = (performance.now() - f0) / 1000;
-if (om !== null) await om.close();
+if (om !== null) {
+  await om.close();
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(`${omPath}.json`, JSON.stringify({ start, end, intervalMs, series: n, samples: storage.stats().samples, values: valuesMode }));
+}
 peakRss = Math.max(peakRss, process.memoryUsage.rss());
 gc?.();
 const mem = process.memoryUsage();
@@ -149,12 +156,9 @@ const timed = (f: () => unknown): number => {
   f();
   return performance.now() - t0;
 };
-const queries: Array<[string, () => unknown]> = [
-  ['instant: sum by (task_name) (rate(flink_taskmanager_job_task_numRecordsIn[2h]))', () => engine.instantQuerySync('sum by (task_name) (rate(flink_taskmanager_job_task_numRecordsIn[2h]))', end)],
-  ['instant: max_over_time(flink_taskmanager_job_task_busyTimeMsPerSecond[2h])', () => engine.instantQuerySync('max_over_time(flink_taskmanager_job_task_busyTimeMsPerSecond[2h])', end)],
-  ['range 2 h, step 60 s: sum by (task_name) (rate(flink_taskmanager_job_task_numRecordsIn[1m]))', () => engine.rangeQuerySync('sum by (task_name) (rate(flink_taskmanager_job_task_numRecordsIn[1m]))', start, end, 60_000)],
-  ['range 2 h, step 60 s: avg by (task_name) (flink_taskmanager_job_task_busyTimeMsPerSecond)', () => engine.rangeQuerySync('avg by (task_name) (flink_taskmanager_job_task_busyTimeMsPerSecond)', start, end, 60_000)],
-];
+const queries: Array<[string, () => unknown]> = QUERIES.map((q) => [queryLabel(q), q.range
+  ? () => engine.rangeQuerySync(q.expr, start, end, RANGE_STEP_MS)
+  : () => engine.instantQuerySync(q.expr, end)]);
 const queryMs = queries.map(([q, f]) => ({ q, ms: timed(f) }));
 
 const ruleDir = join(ROOT, 'rules');
