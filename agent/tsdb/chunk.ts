@@ -469,19 +469,15 @@ function writeSig(page: Uint8Array, o: number, pos: number, xh: number, xl: numb
   return pos + sig;
 }
 
-/** Reads n (<= 32) bits at bit position pos after o, as an unsigned number. */
+/** Reads n (1..32) bits at bit position pos after o, as an unsigned number: one 32-bit window and at most one more byte. */
 function readBits(page: Uint8Array, o: number, pos: number, n: number): number {
-  let v = 0;
-  while (n > 0) {
-    const idx = o + (pos >>> 3);
-    const avail = 8 - (pos & 7);
-    const take = avail < n ? avail : n;
-    const chunk = (page[idx]! >>> (avail - take)) & ((1 << take) - 1);
-    v = v * (1 << take) + chunk;
-    pos += take;
-    n -= take;
-  }
-  return v;
+  const idx = o + (pos >>> 3);
+  const sh = pos & 7;
+  const w = (page[idx]! << 24) | (page[idx + 1]! << 16) | (page[idx + 2]! << 8) | page[idx + 3]!;
+  const top = (w << sh) >>> (32 - n);
+  const over = sh + n - 32;
+  if (over <= 0) return top;
+  return (top | (page[idx + 4]! >>> (8 - over))) >>> 0;
 }
 
 function readBit(page: Uint8Array, o: number, pos: number): number {
@@ -500,14 +496,15 @@ function decode(page: Uint8Array, o: number, count: number, minT: number, maxT: 
   let vDelta = 0;
   let leading = 0;
   let trailing = 0;
+  let v = numberOf(hi, lo);
+  let isInt = intMode && isIntBits(hi, lo);
+  let stale = hi === STALE_HI && lo === STALE_LO;
   for (let k = 0; ; ) {
     if (t > maxT) return;
     if (t >= minT) {
-      if (hi === STALE_HI && lo === STALE_LO) (sink.staleAt ??= []).push(sink.t.length);
+      if (stale) (sink.staleAt ??= []).push(sink.t.length);
       sink.t.push(t);
-      i32[HI] = hi;
-      i32[LO] = lo;
-      sink.v.push(f64[0]!);
+      sink.v.push(v);
     }
     if (++k >= count) return;
     // Timestamp.
@@ -545,19 +542,23 @@ function decode(page: Uint8Array, o: number, count: number, minT: number, maxT: 
         dod = w === 0 ? 0 : (readBits(page, o, pos, w) << (32 - w)) >> (32 - w);
         pos += w;
       } else pos += INT_WIDTHS.length;
-      const prevInt = isIntBits(hi, lo);
-      const prev = prevInt ? numberOf(hi, lo) : 0;
       if (Number.isNaN(dod)) {
         hi = readBits(page, o, pos, 32) | 0;
         lo = readBits(page, o, pos + 32, 32) | 0;
         pos += 64;
+        const nv = numberOf(hi, lo);
+        const nInt = isIntBits(hi, lo);
+        vDelta = isInt && nInt ? nv - v : 0;
+        v = nv;
+        isInt = nInt;
+        stale = hi === STALE_HI && lo === STALE_LO;
       } else {
-        const v = prev + (vDelta + dod);
-        f64[0] = v;
-        hi = i32[HI]!;
-        lo = i32[LO]!;
+        // Both integers (the encoder differences only those): the new value is one too.
+        const nv = v + (vDelta + dod);
+        vDelta = nv - v;
+        v = nv;
+        stale = false;
       }
-      vDelta = prevInt && isIntBits(hi, lo) ? numberOf(hi, lo) - prev : 0;
       continue;
     }
     // Value (XOR mode).
@@ -597,5 +598,7 @@ function decode(page: Uint8Array, o: number, count: number, minT: number, maxT: 
     }
     hi = (hi ^ xh) | 0;
     lo = (lo ^ xl) | 0;
+    v = numberOf(hi, lo);
+    stale = hi === STALE_HI && lo === STALE_LO;
   }
 }
