@@ -46,6 +46,7 @@ export const STALE_LO = 0x00000002;
 
 const f64 = new Float64Array(1);
 const i32 = new Int32Array(f64.buffer);
+const f64Bytes = new Uint8Array(f64.buffer);
 const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const LO = LITTLE ? 0 : 1;
 const HI = LITTLE ? 1 : 0;
@@ -169,7 +170,7 @@ export class ChunkPool {
     dst[o + 2] = count & 0xff;
     dst[o + 3] = count >>> 8;
     f64[0] = maxT;
-    const b = new Uint8Array(f64.buffer);
+    const b = f64Bytes;
     for (let i = 0; i < 8; i++) dst[o + 4 + i] = b[i]!;
     const so = slot & PAGE_MASK;
     dst.set(this.page(slot).subarray(so, so + bytes), o + CLOSED_HEADER);
@@ -196,7 +197,7 @@ export class ChunkPool {
   closedMaxT(addr: number): number {
     const p = this.page(addr);
     const o = addr & PAGE_MASK;
-    const b = new Uint8Array(f64.buffer);
+    const b = f64Bytes;
     for (let i = 0; i < 8; i++) b[i] = p[o + 4 + i]!;
     return f64[0]!;
   }
@@ -204,7 +205,7 @@ export class ChunkPool {
   closedMinT(addr: number): number {
     const p = this.page(addr);
     const o = (addr & PAGE_MASK) + CLOSED_HEADER;
-    const b = new Uint8Array(f64.buffer);
+    const b = f64Bytes;
     for (let i = 0; i < 8; i++) b[i] = p[o + i]!;
     return f64[0]!;
   }
@@ -274,7 +275,7 @@ export class HeadChunk {
       const page = pool.page(this.slot);
       const o = this.slot & PAGE_MASK;
       f64[0] = t;
-      const b = new Uint8Array(f64.buffer);
+      const b = f64Bytes;
       for (let i = 0; i < 8; i++) page[o + i] = b[i]!;
       writeBits(page, o, 64, hi, 32);
       writeBits(page, o, 96, lo, 32);
@@ -485,7 +486,7 @@ function readBit(page: Uint8Array, o: number, pos: number): number {
 }
 
 function decode(page: Uint8Array, o: number, count: number, minT: number, maxT: number, sink: SampleSink): void {
-  const b = new Uint8Array(f64.buffer);
+  const b = f64Bytes;
   for (let i = 0; i < 8; i++) b[i] = page[o + i]!;
   let t = f64[0]!;
   let hi = readBits(page, o, 64, 32) | 0;

@@ -126,10 +126,13 @@ export class MemSeries extends HeadChunk {
   decodeRange(minT: number, maxT: number, sink: SampleSink): void {
     if (this.length === 0 || this.lastT < minT) return;
     const closed = this.closed;
-    if (closed !== null) {
-      for (let i = 0; i < closed.length; i++) {
+    // Recent windows (rules, instant queries) start in the head chunk: no closed chunk to look at.
+    if (closed !== null && !(this.slot >= 0 && this.headMinT <= minT)) {
+      // The first closed chunk that reaches minT, searched from the newest.
+      let i = closed.length;
+      while (i > 0 && this.pool.closedMaxT(closed[i - 1]!) >= minT) i--;
+      for (; i < closed.length; i++) {
         const a = closed[i]!;
-        if (this.pool.closedMaxT(a) < minT) continue;
         if (this.pool.closedMinT(a) > maxT) return;
         this.pool.decodeClosed(a, minT, maxT, sink);
       }
