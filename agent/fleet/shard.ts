@@ -17,7 +17,15 @@
  *   and a late round stops no job whose Lease is still within its deadline. A replica that is no longer the hash owner stops acting at
  *   once and releases the Lease (holder ''), so the new owner takes it on its next round.
  * - Every round lists all Leases once, so a dead replica's member and job Leases are observed
- *   unchanged from the same time: takeover within one lease duration plus one renew period.
+ *   unchanged from the same time.
+ * - Takeover timing: a Lease's last change is timed when the list that shows it RETURNS (the
+ *   renew was applied before the server answered, so "a whole duration unrenewed on our clock"
+ *   holds strictly, even when a list takes seconds on a loaded host). After each round the next
+ *   one is scheduled at the earlier of the renew period and the moment the first foreign Lease
+ *   that matters (a live member's, or a held Lease of a job we own) would turn stale on our clock:
+ *   a dead replica's jobs are taken at its Leases' expiry plus one round's work, not at the next
+ *   periodic tick after it. A renewed Lease moves its expiry a duration ahead, so live replicas
+ *   cost no extra rounds.
  */
 import { createHash } from 'node:crypto';
 import type { V1Lease } from '@kubernetes/client-node';
@@ -64,6 +72,8 @@ export class FleetShard {
   private held = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** Our clock when the first watched foreign Lease turns stale (see the header), or Infinity. */
+  private nextStaleAt = Infinity;
   /** The longest round so far, ms (list + member renew + job Leases). */
   maxRoundMs = 0;
 
@@ -133,7 +143,12 @@ export class FleetShard {
         this.o.onError?.(err);
       }
       if (this.running) this.o.onRound?.();
-      if (this.running) this.timer = setTimeout(() => void tick(), this.o.renewMs);
+      // the periodic renew, or earlier when a watched Lease turns stale before then (+1 ms: the
+      // round then reads the clock after the expiry, so the check `>= durationMs` holds). An
+      // expiry already past (a failed round) waits the period: no busy loop.
+      const left = this.nextStaleAt - this.o.clock();
+      const wait = left > 0 ? Math.min(this.o.renewMs, left + 1) : this.o.renewMs;
+      if (this.running) this.timer = setTimeout(() => void tick(), wait);
     };
     void tick();
   }
@@ -149,8 +164,14 @@ export class FleetShard {
   async round(): Promise<void> {
     const c = this.o.clients;
     const ns = c.namespace;
-    const now = this.o.clock();
     const list = await kubeCall(c, 'list leases', () => c.coordination.listNamespacedLease({ namespace: ns }));
+    // after the list returned: every renew it shows was applied before now (see the header)
+    const now = this.o.clock();
+    let nextStale = Infinity;
+    const watch = (name: string): void => {
+      const at = this.seen.get(name)!.at + this.durationMs;
+      if (at > now) nextStale = Math.min(nextStale, at);
+    };
     const byName = new Map(list.items.map((l) => [l.metadata?.name ?? '', l]));
     for (const [name, l] of byName) {
       const holder = l.spec?.holderIdentity ?? '';
@@ -164,7 +185,10 @@ export class FleetShard {
     for (const [name, l] of byName) {
       if (!name.startsWith(prefix) || name === this.memberLease()) continue;
       const s = this.seen.get(name)!;
-      if ((l.spec?.holderIdentity ?? '') !== '' && now - s.at < this.durationMs) members.add(name.slice(prefix.length));
+      if ((l.spec?.holderIdentity ?? '') !== '' && now - s.at < this.durationMs) {
+        members.add(name.slice(prefix.length));
+        watch(name);
+      }
     }
     this.members = [...members].sort();
     const step = async (uid: string): Promise<void> => {
@@ -182,6 +206,7 @@ export class FleetShard {
       const free = lease === undefined || holder === '' || holder === this.o.identity || now - this.seen.get(name)!.at >= this.durationMs;
       if (!free) {
         this.held.delete(uid);
+        watch(name);
         return;
       }
       // the time before the write is sent: the holder's own view of its renew is never later than the server's
@@ -194,6 +219,7 @@ export class FleetShard {
       for (let uid = todo.pop(); uid !== undefined; uid = todo.pop()) await step(uid);
     });
     await Promise.all(workers);
+    this.nextStaleAt = nextStale;
   }
 
   /** Creates or updates (with the resourceVersion read) a Lease held by us, or released. False on a conflict (409: AlreadyExists or Conflict). */
