@@ -9,9 +9,10 @@
  * - a policy change: a policy ConfigMap named by flowpilot.io/policy shows in
  *   /api/v1/scaling/jobs and in the decisions' utilization band, without losing the history;
  * - opt-out: the pipeline stops and the resource is patched no more;
- * - a replica killed: the guard of its jobs moves to another replica within one lease duration
- *   plus two renew rounds, and their next decision follows (bounded with a margin for the loaded
- *   test machine; the figures are printed as `# fleet e2e: {...}`);
+ * - a replica killed: the guard of its jobs moves to another replica one lease duration after
+ *   the victim's last renewal plus the rounds around it (bounded by the rounds and event-loop
+ *   delay measured during the takeover), and their next decision follows (bounded with a margin
+ *   for the loaded test machine; the figures are printed as `# fleet e2e: {...}`);
  * - no job is acted on by two replicas at any sampled instant (every 10 ms, whole suite).
  */
 import { describe, it, before, after } from 'node:test';
@@ -20,6 +21,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.ts';
 import { parseAgentConfig } from '../../agent/process/config.ts';
@@ -244,6 +246,10 @@ describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 90_
     const victimId = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
     const victim = replicas.find((r) => r.id === victimId)!;
     const moved = names.filter((n) => owners[n] === victimId);
+    // the rounds and event-loop delays of the takeover window only
+    for (const r of live()) r.fleet.shard.maxRoundMs = 0;
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     const killedAt = Date.now();
     victim.killed = true;
     await victim.stop();
@@ -259,19 +265,31 @@ describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 90_
       }
       return moved.every((n) => took[n] !== undefined);
     }, 25);
+    loop.disable();
     const worst = Math.max(...Object.values(took));
     const worstGuard = Math.max(...Object.values(guard));
-    figures.takeover = { victim: victimId, jobs: moved.length, guardMs: guard, decisionMs: took, worstGuardMs: worstGuard, worstDecisionMs: worst, target: LEASE_MS + INTERVAL_MS };
-    // The guard moves within one lease duration plus two renew rounds (shard.ts). The next
-    // decision adds the new owner's first collection (its offset in the interval, listing the
-    // metric ids) and the reads of the job's state: on the shared 2-core machine (load 20+) that
-    // took up to 4 s more, so the bound here is the target plus that slack; the figure is printed.
-    // Two rounds: one to see the last renew, one to see it a lease duration old (each a period plus the round itself).
+    // the victim's last renewal, as the server holds it (renewTime is on this process's clock)
+    const lastRenew = Math.max(...[victim.fleet.shard.memberLease(), ...moved.map((n) => victim.fleet.shard.jobLease(uidOf(n)))].map((n) => {
+      const l = kube.server.getObject('leases.coordination.k8s.io', 'flowpilot', n) as { spec?: { renewTime?: string; holderIdentity?: string } } | undefined;
+      return l?.spec?.renewTime && l.spec.holderIdentity === victimId ? Date.parse(l.spec.renewTime) : 0;
+    }));
+    const guardFromRenew = worstGuard + (killedAt - lastRenew);
     const round = Math.max(...live().map((r) => r.fleet.shard.maxRoundMs));
-    figures.takeover = { ...figures.takeover as object, longestRoundMs: round };
-    const guardBound = LEASE_MS + 2 * (RENEW_MS + round) + 500;
-    assert.ok(worstGuard <= guardBound, `the guard moved after ${worstGuard} ms (bound ${guardBound})`);
-    assert.ok(worst <= guardBound + INTERVAL_MS + 4000, `the next decision came ${worst} ms after the kill (bound ${guardBound + INTERVAL_MS + 4000})`);
+    const lag = Math.ceil(loop.max / 1e6);
+    // From the victim's last renewal (shard.ts): an observer sees it when its next list returns
+    // (a round in flight, the renew wait, one list), and takes over one lease duration after that
+    // observation (a round in flight at the expiry, then the taking round).
+    const guardBound = LEASE_MS + RENEW_MS + 4 * round + 2 * lag;
+    figures.takeover = {
+      victim: victimId, jobs: moved.length, guardMs: guard, decisionMs: took, worstGuardMs: worstGuard, worstDecisionMs: worst,
+      guardAfterLastRenewMs: guardFromRenew, longestRoundMs: round, longestLoopDelayMs: lag, guardBoundMs: guardBound, target: LEASE_MS + INTERVAL_MS,
+    };
+    assert.ok(guardFromRenew >= LEASE_MS, `the guard moved ${guardFromRenew} ms after the victim's last renewal, before a whole lease duration`);
+    assert.ok(guardFromRenew <= guardBound, `the guard moved ${guardFromRenew} ms after the victim's last renewal (bound ${guardBound})`);
+    // The next decision adds the new owner's pipeline start after its round (reading the job's
+    // state ConfigMap) and its first collection (scrape timeout: one interval); on the shared
+    // 2-core machine (load 20+) that took up to 4 s more, so the slack stays; the figure is printed.
+    assert.ok(worst <= worstGuard + INTERVAL_MS + 4000, `the next decision came ${worst} ms after the kill (guard at ${worstGuard}, bound ${worstGuard + INTERVAL_MS + 4000})`);
     // the jobs of the other replicas stayed where they were
     for (const n of names.filter((x) => owners[x] !== victimId)) assert.equal((await acting(n))?.replica.id, owners[n]);
   });
