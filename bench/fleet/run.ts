@@ -89,7 +89,7 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | null 
 }
 
 async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
@@ -97,7 +97,7 @@ async function getJson<T>(url: string): Promise<T> {
 const live = (rs: Replica[]): Replica[] => rs.filter((r) => !r.killed);
 const jobsOf = async (r: Replica): Promise<JobStatus[]> => (await getJson<{ jobs: JobStatus[] }>(`http://127.0.0.1:${r.port}/api/v1/scaling/jobs`)).jobs;
 async function sample(r: Replica): Promise<ProcessSample> {
-  const res = await fetch(`http://127.0.0.1:${r.port}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`http://127.0.0.1:${r.port}/metrics`, { signal: AbortSignal.timeout(30_000) });
   return processSample(r.id, Date.now(), await res.text());
 }
 
@@ -108,7 +108,7 @@ async function decisionsOf(r: Replica, jobs: JobStatus[]): Promise<DecisionSeen[
   const workers = Array.from({ length: 8 }, async () => {
     for (let j = mine.pop(); j !== undefined; j = mine.pop()) {
       const key = `${j.namespace}/${j.name}`;
-      const res = await fetch(`http://127.0.0.1:${r.port}/api/v1/scaling/decisions?job=${encodeURIComponent(key)}&limit=100000`, { signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(`http://127.0.0.1:${r.port}/api/v1/scaling/decisions?job=${encodeURIComponent(key)}&limit=100000`, { signal: AbortSignal.timeout(30_000) });
       if (res.status === 404) { await res.body?.cancel(); continue; }
       const body = (await res.json()) as { decisions: Array<{ time: number }> };
       for (const d of body.decisions) out.push({ job: key, replica: r.id, time: d.time });
