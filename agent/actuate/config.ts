@@ -7,20 +7,11 @@
  * (common/duration.ts).
  */
 import { z } from 'zod';
-import { parsePromDuration, parseSecondsOrPromDuration } from '../../common/duration.ts';
-import { FlowpilotError, errorMessage } from '../../common/errors.ts';
+import { parseSecondsOrPromDuration } from '../../common/duration.ts';
+import { secondsOrPromDuration } from '../../common/duration-schema.ts';
+import { FlowpilotError } from '../../common/errors.ts';
 
-const duration = () =>
-  z.union([
-    z.number().min(0),
-    z.string().superRefine((s, ctx) => {
-      try {
-        parsePromDuration(s);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `a duration such as "30s", "5m" or a number of seconds: ${errorMessage(err)}` });
-      }
-    }),
-  ]);
+const duration = secondsOrPromDuration;
 
 /** A configured duration in milliseconds (validated by the schema). */
 export function durationMs(d: number | string): number {

@@ -6,20 +6,10 @@
  * "1d" (common/duration.ts).
  */
 import { z } from 'zod';
-import { parsePromDuration, parseSecondsOrPromDuration } from '../../common/duration.ts';
-import { errorMessage } from '../../common/errors.ts';
+import { parseSecondsOrPromDuration } from '../../common/duration.ts';
+import { secondsOrPromDuration } from '../../common/duration-schema.ts';
 
-export const duration = () =>
-  z.union([
-    z.number().min(0),
-    z.string().superRefine((s, ctx) => {
-      try {
-        parsePromDuration(s);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `a duration such as "30s", "5m", "1h30m" or a number of seconds: ${errorMessage(err)}` });
-      }
-    }),
-  ]);
+export const duration = secondsOrPromDuration;
 export type Duration = number | string;
 
 const cache = new Map<string, number>();
