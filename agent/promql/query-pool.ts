@@ -193,9 +193,13 @@ export class QueryPool implements QueryBackend {
       if (!this.pending.has(p.id)) return;
       this.log.warn({ graceMs: this.opts.graceMs ?? DEFAULT_GRACE_MS }, 'a query ran past its deadline in the query worker; replacing the worker');
       this.settle(p.id, timeoutError());
-      // After the answers are written: starting a worker takes a snapshot of the store here.
-      const stuck = this.worker;
-      setImmediate(() => this.replace(stuck, 'a query ran past its deadline'));
+      // Detached now, so a query dispatched from here on goes to the replacement instead of being
+      // posted to the stuck worker and failed with it. The replacement is started after the answers
+      // are written (starting a worker takes a snapshot of the store), unless a query starts it first.
+      this.detach(this.worker, 'a query ran past its deadline');
+      setImmediate(() => {
+        if (!this.stopped && this.worker === null) this.spawn();
+      });
     }, this.opts.graceMs ?? DEFAULT_GRACE_MS);
   }
 
@@ -265,14 +269,14 @@ export class QueryPool implements QueryBackend {
     return this.spawn();
   }
 
-  private replace(old: Worker | null, reason: string): void {
+  /** Stops following the store with this worker, fails what it was running, and terminates it. */
+  private detach(old: Worker | null, reason: string): void {
     if (old === null || this.worker !== old) return;
     this.worker = null;
     this.replication = null;
     this.opts.storage.stopReplication();
     this.failAll(unavailableError(`the query worker was replaced: ${reason}`));
     void old.terminate();
-    if (!this.stopped) this.spawn();
   }
 
   private failAll(err: FlowpilotError): void {
