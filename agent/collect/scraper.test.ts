@@ -1,6 +1,7 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
@@ -263,13 +264,19 @@ describe('scrape manager', () => {
     const tg = target(exp.url, { intervalMs: 400 });
     const loop = new ScrapeLoop(tg, { pool: 'p', appender: db, metrics: createScrapeMetrics(), onScraped: (startMs) => seen.push(startMs) });
     t.after(() => loop.stop(false));
+    // Timers fire late by as much as the event loop is delayed (a loaded machine): measured, not assumed.
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    t.after(() => delay.disable());
     loop.start();
-    await new Promise((r) => setTimeout(r, 950));
-    assert.ok(seen.length >= 2, `expected scrapes, saw ${seen.length}`);
-    // Timers fire a little late, never early.
+    const deadline = Date.now() + 30_000;
+    while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(seen.length >= 3, `expected scrapes, saw ${seen.length}`);
+    const slackMs = 100 + delay.max / 1e6;
+    // Timers fire a little late, never early: every scrape starts on its offset's grid.
     for (const startMs of seen) {
       const late = (((startMs - loop.offsetMs) % 400) + 400) % 400;
-      assert.ok(late < 100, `scrape at ${startMs} is ${late} ms past offset ${loop.offsetMs} of the 400 ms interval`);
+      assert.ok(late < Math.min(slackMs, 399), `scrape at ${startMs} is ${late} ms past offset ${loop.offsetMs} of the 400 ms interval (event loop delayed up to ${(delay.max / 1e6).toFixed(0)} ms)`);
     }
   });
 
