@@ -87,7 +87,7 @@ export function forecast(
   state: ForecastState,
   now: number,
   current: number,
-  opts: { horizonSec: number; minHistorySec: number; trendWindowSec: number; minSeasons?: number },
+  opts: { horizonSec: number; minHistorySec: number; trendWindowSec: number; minSeasons?: number; gapReturns?: boolean },
 ): Forecast | undefined {
   // With minSeasons > 1 a bucket predicts the lowest of its last minSeasons seasons: a rise seen
   // on each of them (a daily pattern), not a burst that happened to fall there once.
@@ -100,17 +100,26 @@ export function forecast(
   let best: Forecast | undefined;
   if (Number.isFinite(state.first) && now - state.first >= opts.minHistorySec * 1000) {
     const here = state.profile[String(bucketOf(now, state))];
-    // The level of today against the profile: against the highest of this bucket's last seasons,
-    // so a gap (or a burst) in one of them does not scale every later bucket up (or down).
-    const hereRate = here ? Math.max(here.mean, ...(k > 1 ? (here.seasons ?? []).slice(-k) : [])) : 0;
+    // The level of today against the profile: against the highest of this bucket's kept seasons
+    // (up to three), so gaps (or a burst) in some of them do not scale every later bucket up (or
+    // down): two days with a gap at the same time made the level 2x and pre-scaled for twice the peak.
+    const hereRate = here ? Math.max(here.mean, ...(k > 1 ? (here.seasons ?? []) : [])) : 0;
     if (here && hereRate > 0) {
-      const level = Math.min(2, Math.max(0.5, current / hereRate));
+      // With gapReturns (a scale-down asking whether it will hold), today's rate under half the
+      // profile's is a gap (input stalled upstream), not a new level: the usual rate comes back.
+      const ratio = current / hereRate;
+      const gap = opts.gapReturns === true && ratio < 0.5;
+      const level = gap ? 1 : Math.min(2, Math.max(0.5, ratio));
       for (let dt = state.bucketSec; dt <= opts.horizonSec + 1e-9; dt += state.bucketSec) {
         const b = state.profile[String(bucketOf(now + dt * 1000, state))];
-        const m = b ? seasonal(b) : undefined;
+        // In a gap one season of this bucket is enough: the question is only whether the rate comes back.
+        const m = b ? (seasonal(b) ?? (gap ? Math.min(...(b.seasons ?? [b.mean])) : undefined)) : undefined;
         if (m === undefined) continue;
         const rate = m * level;
-        if (!best || rate > best.rate) best = { rate, basis: 'seasonal', note: `seasonal profile predicts ${Math.round(rate)} rec/s within ${Math.round(dt / 60)} min` };
+        if (!best || rate > best.rate) {
+          const why = gap ? ` (arrivals at ${Math.round(ratio * 100)} % of the profile's: a gap, its usual rate comes back)` : '';
+          best = { rate, basis: 'seasonal', note: `seasonal profile predicts ${Math.round(rate)} rec/s within ${Math.round(dt / 60)} min${why}` };
+        }
       }
     }
   }

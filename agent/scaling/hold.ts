@@ -107,15 +107,16 @@ export function expectedPeak(ctx: HoldContext, horizonSec: number): { rate: numb
     // Beyond the plain look-back, hold for a typical burst (the median height over the rate
     // under it) at today's rate, and never above what the look-back saw.
     const heights = bursts(ctx.peaks).map((b) => b.height).sort((x, y) => x - y);
-    const typical = heights[Math.floor(heights.length / 2)]! * ctx.arrivalRate;
+    const h = heights[Math.floor(heights.length / 2)]!;
+    const typical = h * ctx.arrivalRate;
     let seen = 0;
     for (const pk of ctx.peaks) if (pk.time >= ctx.now - lookbackSec * 1000) seen = Math.max(seen, pk.rate);
     const rate = Math.min(seen, typical);
-    if (rate > best.rate) best = { rate, burst: true, why: `a typical burst (${heights[Math.floor(heights.length / 2)]!.toFixed(1)}x the rate under it) of ${Math.round(rate)} rec/s may come back (look-back ${Math.round(lookbackSec / 60)} min${lb.note})` };
+    if (rate > best.rate) best = { rate, burst: true, why: `a typical burst (${h.toFixed(1)}x the rate under it) of ${Math.round(rate)} rec/s may come back (look-back ${Math.round(lookbackSec / 60)} min${lb.note})` };
   }
   const f = ctx.policy.forecast;
   if (f.enabled && ctx.arrivalRate > 0) {
-    const fc = forecast(ctx.forecastState, ctx.now, ctx.arrivalRate, { horizonSec, minHistorySec: seconds(f.minHistory), trendWindowSec: seconds(f.trendWindow), minSeasons: f.minSeasons });
+    const fc = forecast(ctx.forecastState, ctx.now, ctx.arrivalRate, { horizonSec, minHistorySec: seconds(f.minHistory), trendWindowSec: seconds(f.trendWindow), minSeasons: f.minSeasons, gapReturns: true });
     if (fc && fc.rate > best.rate) best = { rate: fc.rate, why: `the forecast over the next ${Math.round(horizonSec / 60)} min (${fc.note})` };
   }
   return best;
