@@ -1,7 +1,7 @@
 /**
  * An HTTP exposition endpoint as a scrape source: GET with undici under the scrape timeout,
- * gzip accepted, text format 0.0.4 parsed by prometheus-text.ts chunk by chunk (a body is
- * never held as one string: megabyte strings sit in V8's large-object space until a full GC). A non-2xx status is a failed
+ * gzip accepted, text format 0.0.4 parsed by prometheus-text.ts chunk by chunk as the body
+ * streams in (a body is never held as one string: megabyte strings sit in V8's large-object space until a full GC). A non-2xx status is a failed
  * scrape with Prometheus's wording ("server returned HTTP status 500 Internal Server Error").
  */
 import { gunzipSync } from 'node:zlib';
@@ -10,38 +10,62 @@ import { STATUS_CODES } from 'node:http';
 import { request } from 'undici';
 import { FlowpilotError } from '../../common/errors.ts';
 import { isStaleConnection } from '../http/stale-connection.ts';
-import { ExpositionParser, type KnownSeriesTest } from './prometheus-text.ts';
-import type { SourceResult, TargetSource } from './target.ts';
+import { ExpositionParser, type KnownSeriesTest, type ParsedSample } from './prometheus-text.ts';
+import type { ParseSummary, SourceResult, TargetSource } from './target.ts';
 
 /**
- * A scrape result whose body is parsed later, in one synchronous pass the scrape loop drives batch
- * by batch: each chunk's samples are consumed before the next chunk is parsed, so what parsing
- * allocates dies young. (Parsing as chunks arrive would keep it alive across network waits.)
+ * Feeds body pieces to the exposition parser and hands each piece's samples to `onBatch` at
+ * once, so what parsing allocates dies young and no piece is kept after it is parsed.
+ */
+export class BodyParser {
+  private readonly parser: ExpositionParser;
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly onBatch: (batch: ParsedSample[]) => void;
+
+  constructor(onBatch: (batch: ParsedSample[]) => void, isKnownSeries?: KnownSeriesTest) {
+    this.parser = new ExpositionParser(isKnownSeries ? { isKnownSeries } : {});
+    this.onBatch = onBatch;
+  }
+
+  push(chunk: Buffer): void {
+    this.parser.push(this.decoder.write(chunk));
+    const batch = this.parser.takeSamples();
+    if (batch.length > 0) this.onBatch(batch);
+  }
+
+  finish(): ParseSummary {
+    this.parser.push(this.decoder.end());
+    const parsed = this.parser.end();
+    if (parsed.samples.length > 0) this.onBatch(parsed.samples);
+    const first = parsed.errors[0];
+    return {
+      samples: this.parser.sampleCount,
+      parseErrors: parsed.errors.length,
+      metadata: parsed.metadata,
+      ...(first ? { firstParseError: `line ${first.line}: ${first.message}` } : {}),
+    };
+  }
+}
+
+/**
+ * A scrape result whose body is already in hand, parsed when the scrape loop asks, in one
+ * synchronous pass batch by batch (each chunk's samples are consumed before the next is parsed).
  */
 export function chunkedSource(chunks: readonly Buffer[], isKnownSeries?: KnownSeriesTest): SourceResult {
   return {
     samples: [],
     parseErrors: 0,
     parse(onBatch) {
-      const parser = new ExpositionParser(isKnownSeries ? { isKnownSeries } : {});
-      const decoder = new StringDecoder('utf8');
-      for (const chunk of chunks) {
-        parser.push(decoder.write(chunk));
-        const batch = parser.takeSamples();
-        if (batch.length > 0) onBatch(batch);
-      }
-      parser.push(decoder.end());
-      const parsed = parser.end();
-      if (parsed.samples.length > 0) onBatch(parsed.samples);
-      const first = parsed.errors[0];
-      return {
-        samples: parser.sampleCount,
-        parseErrors: parsed.errors.length,
-        metadata: parsed.metadata,
-        ...(first ? { firstParseError: `line ${first.line}: ${first.message}` } : {}),
-      };
+      const body = new BodyParser(onBatch, isKnownSeries);
+      for (const chunk of chunks) body.push(chunk);
+      return body.finish();
     },
   };
+}
+
+/** The result of a body already streamed through `onBatch`. */
+function streamedResult(summary: ParseSummary): SourceResult {
+  return { samples: [], parseErrors: summary.parseErrors, ...(summary.firstParseError !== undefined ? { firstParseError: summary.firstParseError } : {}), streamed: summary };
 }
 
 const ACCEPT = 'text/plain;version=0.0.4;q=1,*/*;q=0.1';
@@ -57,7 +81,12 @@ export class HttpExpositionSource implements TargetSource {
     this.timeoutSeconds = (timeoutMs / 1000).toString();
   }
 
-  async fetch(signal: AbortSignal, isKnownSeries?: KnownSeriesTest): Promise<SourceResult> {
+  /**
+   * With `onBatch`, the body is parsed piece by piece as it arrives (each piece's samples handed
+   * over at once, the piece then dropped), so parsing overlaps the transfer and a large body is
+   * never held whole; the result then carries only the counts (`streamed`).
+   */
+  async fetch(signal: AbortSignal, isKnownSeries?: KnownSeriesTest, onBatch?: (batch: ParsedSample[]) => void): Promise<SourceResult> {
     let res;
     try {
       res = await this.get(signal);
@@ -75,6 +104,10 @@ export class HttpExpositionSource implements TargetSource {
     if (String(res.headers['content-encoding'] ?? '').toLowerCase() === 'gzip') {
       const buf = gunzipSync(Buffer.from(await res.body.arrayBuffer()));
       for (let off = 0; off < buf.length; off += PIECE) chunks.push(buf.subarray(off, off + PIECE));
+    } else if (onBatch !== undefined) {
+      const body = new BodyParser(onBatch, isKnownSeries);
+      for await (const chunk of res.body) body.push(chunk as Buffer);
+      return streamedResult(body.finish());
     } else {
       for await (const chunk of res.body) chunks.push(chunk as Buffer);
     }

@@ -219,6 +219,50 @@ describe('scrape loop', () => {
     assert.equal(loop.health().consecutiveFailures, 0);
   });
 
+  it('parses the body as it streams in but appends the scrape only when it is complete', async (t) => {
+    // The exporter sends the first half of its body (cut inside a line), then waits for the test.
+    const lines = Array.from({ length: 400 }, (_, i) => `m{i="${i}",pad="${'x'.repeat(40)}"} ${i}`);
+    const body = `# TYPE m gauge\n${lines.join('\n')}\n`;
+    const cut = Math.floor(body.length / 2) + 7;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.write(body.slice(0, cut));
+      void gate.then(() => res.end(body.slice(cut)));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => { release(); server.closeAllConnections(); server.close(() => r()); }));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+    const db = new MemoryStorage();
+    let refs = 0;
+    let appends = 0;
+    const appender = {
+      append: db.append.bind(db),
+      appendStaleMarker: db.appendStaleMarker.bind(db),
+      appendStaleMarkerRef: db.appendStaleMarkerRef.bind(db),
+      ref: (l: Labels) => { refs++; return db.ref(l); },
+      appendRef: (r: Parameters<MemoryStorage['appendRef']>[0], tMs: number, v: number) => { appends++; return db.appendRef(r, tMs, v); },
+    };
+    const c = clock();
+    const loop = new ScrapeLoop(target(url, { timeoutMs: 10_000 }), { pool: 'static', appender, metrics: createScrapeMetrics(), now: c.now });
+    const done = loop.scrapeOnce();
+    // Parsed while the rest of the body is still on its way...
+    while (refs < 100) await new Promise((r) => setImmediate(r));
+    assert.ok(refs < 400, `only the first half can be parsed before the rest is sent (${refs} series resolved)`);
+    // ...but nothing of the scrape is visible yet.
+    assert.equal(appends, 0);
+    assert.equal(db.select([newMatcher('=', '__name__', 'm')], -Infinity, Infinity).filter((x) => x.t.length > 0).length, 0);
+    release();
+    await done;
+    assert.equal(appends, 400);
+    const m = latest(db, 'm');
+    assert.equal(m.length, 400);
+    assert.ok(m.every((s) => s.t === c.now() && s.v === Number(s.labels.i)));
+    assert.equal(latest(db, 'scrape_samples_scraped')[0]!.v, 400);
+    assert.equal(loop.health().health, 'up');
+  });
+
   it('skips malformed lines, keeps the good ones and counts them in flowpilot_scrape_parse_errors_total', async (t) => {
     const exp = await startExporter(t, 'good 1\nbad line here\n{oops} 2\ngood2 3\n');
     const db = new MemoryStorage();

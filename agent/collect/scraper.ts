@@ -23,6 +23,7 @@ import { silentLogger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { labelsFromRecord, labelsHash, sameLabels, type Labels, type SeriesRef } from '../tsdb/index.ts';
 import { ScrapeSlots } from './scrape-slots.ts';
+import { Staged } from './staged.ts';
 import { mergeTargetLabels, targetKey, type ScrapeTarget, type SourceResult } from './target.ts';
 import { KNOWN_SERIES, type FamilyMetadata, type ParsedSample } from './prometheus-text.ts';
 
@@ -291,15 +292,26 @@ export class ScrapeLoop {
     }
   }
 
+  /**
+   * One request. A streaming source hands its samples over while the body arrives; each is
+   * resolved to its stored series at once (the scrape cache, new series created), but the
+   * samples are appended only when the whole body is in, in one synchronous pass, so a rule
+   * evaluation never sees half a scrape (Prometheus commits a scrape's appender at its end).
+   * The duration covers request, parse and ingest, as Prometheus's scrape_duration_seconds does.
+   */
   private async attempt(start: number): Promise<void> {
     const t0 = performance.now();
     const controller = new AbortController();
     const onStop = (): void => controller.abort(this.stopController.signal.reason);
     this.stopController.signal.addEventListener('abort', onStop, { once: true });
     const timer = setTimeout(() => controller.abort(new Error(`context deadline exceeded (scrape timeout ${this.target.timeoutMs} ms)`)), this.target.timeoutMs);
+    const staged = new Staged<CacheEntry>(++this.gen, start);
+    const onBatch = (batch: ParsedSample[]): void => {
+      for (const s of batch) this.stage(s, staged);
+    };
     let result;
     try {
-      result = await this.target.source.fetch(controller.signal, this.isKnown);
+      result = await this.target.source.fetch(controller.signal, this.isKnown, onBatch);
     } catch (err) {
       const reason = controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : err;
       this.fail(start, (performance.now() - t0) / 1000, errorMessage(reason));
@@ -309,12 +321,18 @@ export class ScrapeLoop {
       this.stopController.signal.removeEventListener('abort', onStop);
     }
     if (this.stopController.signal.aborted) return;
-    this.succeed(start, (performance.now() - t0) / 1000, result);
+    this.succeed(t0, result, staged, onBatch);
   }
 
-  /** Appends one scraped sample (position i of this scrape); returns 1 when it starts a new series for this target. */
-  private ingest(s: ParsedSample, i: number, gen: number, start: number, nextOrder: Array<CacheEntry | undefined>): number {
+  /**
+   * Resolves one scraped sample (position `staged.n` of this scrape) to its cache entry and
+   * stored series, and stages its value; counts it in `staged.added` when it starts a new series
+   * for this target.
+   */
+  private stage(s: ParsedSample, staged: Staged<CacheEntry>): void {
     const { appender } = this.opts;
+    const { gen } = staged;
+    const i = staged.n++;
     let entry: CacheEntry | undefined;
     let merged: Labels | null = null;
     let hash: number;
@@ -331,7 +349,7 @@ export class ScrapeLoop {
       entry = this.lookup(i, hash, check, merged);
     }
     if (entry === undefined) {
-      if (s.labels === KNOWN_SERIES) return 0;
+      if (s.labels === KNOWN_SERIES) return;
       merged ??= labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
       const ref = appender.ref(merged);
       entry = { hash, check, ref, labels: ref === null ? merged : null, gen: -1, tracked: false, next: null };
@@ -342,41 +360,35 @@ export class ScrapeLoop {
       }
       this.insert(entry);
     } else if (entry.ref === null) this.retryRef(entry);
-    nextOrder[i] = entry;
+    staged.order[i] = entry;
     const ref = entry.ref;
     if (s.timestampMs === undefined) {
       if (!entry.tracked && ref !== null) {
         entry.tracked = true;
         this.seriesRefs.set(ref, (this.seriesRefs.get(ref) ?? 0) + 1);
       }
-      const isNew = entry.gen < gen - 1 ? 1 : 0;
+      if (entry.gen < gen - 1) staged.added++;
       entry.gen = gen;
-      if (ref !== null) appender.appendRef(ref, start, s.value);
-      return isNew;
+      if (ref !== null) staged.push(ref, staged.start, s.value);
+      return;
     }
     entry.gen = gen;
-    if (ref !== null) appender.appendRef(ref, s.timestampMs, s.value);
-    return 0;
+    if (ref !== null) staged.push(ref, s.timestampMs, s.value);
   }
 
-  private succeed(start: number, durationS: number, result: SourceResult): void {
-    const gen = ++this.gen;
-    const nextOrder: Array<CacheEntry | undefined> = [];
-    let added = 0;
-    let n = 0;
-    const onBatch = (batch: ParsedSample[]): void => {
-      for (const s of batch) added += this.ingest(s, n++, gen, start, nextOrder);
-    };
+  private succeed(t0: number, result: SourceResult, staged: Staged<CacheEntry>, onBatch: (batch: ParsedSample[]) => void): void {
+    const { gen, start } = staged;
     let { parseErrors, firstParseError } = result;
-    let total = result.samples.length;
-    if (result.parse !== undefined) {
-      const summary = result.parse(onBatch);
+    let summary = result.streamed;
+    if (summary === undefined && result.parse !== undefined) summary = result.parse(onBatch);
+    else if (summary === undefined) onBatch(result.samples);
+    if (summary !== undefined) {
       ({ parseErrors, firstParseError } = summary);
-      total = summary.samples;
       if (summary.metadata !== undefined) this.families = summary.metadata;
-    } else onBatch(result.samples);
-    const samplesLength = total;
-    this.order = nextOrder;
+    }
+    const samplesLength = summary?.samples ?? result.samples.length;
+    staged.commit(this.opts.appender);
+    this.order = staged.order;
     for (const first of this.cache.values()) {
       for (let e: CacheEntry | null = first; e !== null; e = e.next) {
         if (e.gen === gen) continue;
@@ -390,6 +402,7 @@ export class ScrapeLoop {
         }
       }
     }
+    const durationS = (performance.now() - t0) / 1000;
     if (parseErrors > 0) {
       this.opts.metrics.parseErrors.inc({ job: this.job }, parseErrors);
       this.log.warn({ parseErrors, first: firstParseError }, 'skipped malformed exposition lines');
@@ -405,7 +418,7 @@ export class ScrapeLoop {
       consecutiveFailures: 0,
       nextAttemptAt: 0,
     });
-    this.report(start, 1, durationS, samplesLength, added);
+    this.report(start, 1, durationS, samplesLength, staged.added);
     this.opts.onScraped?.(start);
   }
 

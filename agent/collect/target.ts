@@ -21,6 +21,11 @@ export interface SourceResult {
    * synchronously, once, and returns the counts the fields above would have held.
    */
   parse?: (onBatch: (batch: ParsedSample[]) => void) => ParseSummary;
+  /**
+   * When set, `samples` is empty: the samples were already handed, batch by batch, to the
+   * `onBatch` given to `fetch` while the body streamed in; these are their counts.
+   */
+  streamed?: ParseSummary;
 }
 
 export interface ParseSummary {
@@ -35,8 +40,12 @@ export interface ParseSummary {
 export interface TargetSource {
   /** A short description for logs and /api/v1/targets (usually the URL). */
   readonly url: string;
-  /** `isKnownSeries` lets a text source skip rebuilding labels of series the loop has cached. */
-  fetch(signal: AbortSignal, isKnownSeries?: KnownSeriesTest): Promise<SourceResult>;
+  /**
+   * `isKnownSeries` lets a text source skip rebuilding labels of series the loop has cached.
+   * A source may hand samples to `onBatch` as it reads them (and then return `streamed`);
+   * one that ignores it returns them in `samples` or `parse`.
+   */
+  fetch(signal: AbortSignal, isKnownSeries?: KnownSeriesTest, onBatch?: (batch: ParsedSample[]) => void): Promise<SourceResult>;
 }
 
 export interface ScrapeTarget {
