@@ -49,6 +49,24 @@ export interface AgentCycleRequest {
   profileDir?: string;
   /** Start each cycle one interval (real time) after the previous one; default true. */
   paced?: boolean;
+  /**
+   * After the cycles, run the loops as deployed for this many intervals (default 3; 0 skips):
+   * each target on its own timer at its hash offset (ScrapeLoop.start), real time.
+   */
+  deployedIntervals?: number;
+}
+
+/** One scrape of the deployed phase: how long after its due time (its offset on the interval grid) it started and ended. */
+export interface DeployedScrape {
+  target: string;
+  offsetMs: number;
+  /** Interval index on the grid. */
+  interval: number;
+  startLateMs: number;
+  /** Due time to the end of ingest. */
+  endLateMs: number;
+  /** What the agent recorded as scrape_duration_seconds (request, parse, ingest), ms. */
+  durationMs: number;
 }
 
 export interface CycleFigures {
@@ -90,6 +108,10 @@ export interface AgentCycleResult {
   /** V8 heap spaces at the end (before that GC), MB, to show where the RSS goes. */
   heapSpacesMb: Record<string, number>;
   profile?: { eval: TopFrame[]; scrape: TopFrame[]; files: string[] };
+  /** The deployed phase's scrapes (empty when skipped). */
+  deployed: DeployedScrape[];
+  /** Each target's offset in the interval, ms. */
+  offsetsMs: number[];
 }
 
 function cpuMs(since: NodeJS.CpuUsage): number {
@@ -146,9 +168,12 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
     const loaded = await rules.reload();
     if (!loaded.ok) throw new Error(`rule files have problems: ${loaded.problems.map((p) => `${p.file}:${p.line}:${p.column} ${p.message}`).join('; ')}`);
     let now = Math.floor(Date.now() / req.intervalMs) * req.intervalMs;
+    // The deployed phase runs on the real clock, moved past the simulated one (samples stay in order).
+    let skew: number | null = null;
+    const clockNow = (): number => (skew === null ? now : Date.now() + skew);
     const metrics = createScrapeMetrics(registry);
     const slots = new ScrapeSlots(DEFAULT_MAX_CONCURRENT_SCRAPES);
-    const loops = staticTargets(cfg).map((t) => new ScrapeLoop(t, { pool: 'static', appender: storage, metrics, slots, now: () => now }));
+    const loops = staticTargets(cfg).map((t) => new ScrapeLoop(t, { pool: 'static', appender: storage, metrics, slots, now: clockNow }));
 
     const ordered = [...loops].sort((a, b) => a.offsetMs - b.offsetMs);
 
@@ -232,6 +257,10 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
       // The store, engine and rules are still referenced below, so this is what the agent keeps.
       retained = { heapUsedBytes: after.heapUsed, rssBytes: after.rss };
     }
+    const deployed = await runDeployed(loops, req.deployedIntervals ?? 3, req.intervalMs, (s) => {
+      skew = s;
+    }, clockNow, () => now);
+    sampleRss();
     return {
       cycles,
       warm: req.warm,
@@ -250,10 +279,53 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
       heapSpacesMb,
       ...(retained ? { retained } : {}),
       ...(profile ? { profile } : {}),
+      deployed,
+      offsetsMs: loops.map((l) => l.offsetMs),
     };
   } finally {
     clearInterval(sampler);
   }
+}
+
+/**
+ * The loops as the deployed agent runs them (ScrapeManager starts each with ScrapeLoop.start):
+ * every target on its own timer at its hash offset in the interval, for `intervals` intervals of
+ * real time. Records, per scrape, its due time on the target's grid, when it started and when its
+ * samples were in the store. Rule evaluation does not run meanwhile.
+ */
+async function runDeployed(loops: ScrapeLoop[], intervals: number, intervalMs: number, setSkew: (s: number) => void, clockNow: () => number, simulated: () => number): Promise<DeployedScrape[]> {
+  if (intervals <= 0) return [];
+  setSkew(Math.max(0, simulated() + intervalMs - Date.now()));
+  const out: DeployedScrape[] = [];
+  const t0 = clockNow();
+  const firstGrid = Math.floor(t0 / intervalMs) + 1;
+  let pending = loops.length;
+  let allDone!: () => void;
+  const done = new Promise<void>((r) => {
+    allDone = r;
+  });
+  for (const l of loops) {
+    const orig = l.scrapeOnce.bind(l);
+    let seen = 0;
+    l.scrapeOnce = async (): Promise<void> => {
+      const started = clockNow();
+      // The grid time this tick is for (a timer may fire a little early or late).
+      const due = Math.floor((started - l.offsetMs + 5) / intervalMs) * intervalMs + l.offsetMs;
+      await orig();
+      const end = clockNow();
+      const interval = Math.floor(due / intervalMs) - firstGrid;
+      if (interval >= 0 && interval < intervals) {
+        out.push({ target: l.target.source.url, offsetMs: l.offsetMs, interval, startLateMs: started - due, endLateMs: end - due, durationMs: l.health().lastScrapeDurationSeconds * 1000 });
+        if (++seen === intervals && --pending === 0) allDone();
+      }
+    };
+    l.start();
+  }
+  const limit = setTimeout(allDone, (intervals + 3) * intervalMs);
+  await done;
+  clearTimeout(limit);
+  await Promise.all(loops.map((l) => l.stop(false)));
+  return out;
 }
 
 if (import.meta.main && process.send) {

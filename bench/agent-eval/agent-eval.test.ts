@@ -69,6 +69,12 @@ describe('agent-eval benchmark', () => {
     assert.equal(agent.cycles.length, 4);
     assert.ok(agent.cycles.every((c) => c.evalCpuMs > 0 && c.scrapeCpuMs > 0));
     assert.ok(agent.maxRssBytes > 10 * 1024 * 1024);
+    // The loops as deployed: every target scraped at its own offset in each of the 3 intervals.
+    const perTarget = new Map<string, number[]>();
+    for (const d of agent.deployed) perTarget.set(d.target, [...(perTarget.get(d.target) ?? []), d.interval]);
+    assert.equal(perTarget.size, result.targets);
+    for (const [t, intervals] of perTarget) assert.deepEqual(intervals.sort(), [0, 1, 2], t);
+    assert.ok(agent.deployed.every((d) => d.startLateMs >= -5 && d.endLateMs >= d.startLateMs && d.durationMs > 0));
 
     const { files } = await loadRuleFiles(RULE_FILES);
     const groups = files.flatMap((f) => f.groups.map((g) => g.name)).sort();

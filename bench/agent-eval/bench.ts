@@ -34,6 +34,8 @@ export interface BenchOptions {
   profileDir?: string;
   /** Pace the agent's cycles one interval apart in real time, as deployed (default true; false for quick experiments). */
   paced?: boolean;
+  /** Intervals of the agent's loops run as deployed, at their offsets, after the cycles (default 3). */
+  deployedIntervals?: number;
   /** Extra Node flags for the agent child (experiments only; the report names them). */
   agentNodeFlags?: string[];
   /** The whole run must finish by this time (ms since the epoch). */
@@ -88,7 +90,7 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-function runAgentChild(request: AgentCycleRequest, deadline: number, nodeFlags: string[]): Promise<AgentCycleResult> {
+export function runAgentChild(request: AgentCycleRequest, deadline: number, nodeFlags: string[]): Promise<AgentCycleResult> {
   // --expose-gc only lets the child measure its retained heap after the measured cycles.
   warmCompileCache();
   const child = fork(join(HERE, 'agent-cycle.ts'), [], { execArgv: ['--expose-gc', ...AGENT_NODE_FLAGS, ...nodeFlags], env: agentEnv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
@@ -128,7 +130,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResult> {
     log(`synthetic job: ${opts.vertices} vertices x ${opts.subtasks} subtasks, ${job.seriesCount} series on ${job.targets.length} targets, interval ${opts.intervalMs} ms`);
 
     // Prometheus gets at most what is left minus a share for the agent.
-    const pacedMs = opts.paced === false ? 0 : (opts.warm + opts.measured + 2) * opts.intervalMs + 15_000;
+    const pacedMs = (opts.paced === false ? 0 : (opts.warm + opts.measured + 2) * opts.intervalMs + 15_000) + ((opts.deployedIntervals ?? 3) + 2) * opts.intervalMs;
     const agentShare = Math.max(20_000, (opts.deadline - Date.now()) * 0.4, pacedMs);
     log('prometheus: starting, scraping and evaluating');
     const prometheus = await runPrometheus({
@@ -155,6 +157,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResult> {
       warm: opts.warm,
       measured: opts.measured,
       paced: opts.paced !== false,
+      deployedIntervals: opts.deployedIntervals ?? 3,
       ...(opts.profileDir ? { profileDir: opts.profileDir } : {}),
     }, opts.deadline - 2_000, opts.agentNodeFlags ?? []);
     log(`agent: ${agent.cycles.length} cycle(s) done`);

@@ -10,6 +10,7 @@
  *   --cpu-prof  profile one extra agent cycle and print its top frames
  *   --write     put the report under "## Agent evaluation" in BENCHMARKS.md (under flock)
  *   --agent-node-flags "--max-semi-space-size=16"   extra Node flags for the agent child (experiments)
+ *   --deployed N  after the cycles, run the agent's loops as deployed (each at its offset, real timers) for N intervals (default 3)
  *   --unpaced   run the agent's cycles back to back instead of one interval apart (quicker; no idle time for GC)
  * Finishes by itself within --time-limit seconds (default 240), killing Prometheus and every
  * child on any exit. Exit code 0 when both targets are met, 1 when one is missed, 2 on error.
@@ -71,6 +72,7 @@ try {
     deadline,
     ...(argv.includes('--cpu-prof') ? { profileDir: profileDir() } : {}),
     ...(argv.includes('--unpaced') ? { paced: false } : {}),
+    ...(arg('--deployed') !== undefined ? { deployedIntervals: Math.max(0, Math.floor(Number(arg('--deployed')))) } : {}),
     ...(arg('--agent-node-flags') ? { agentNodeFlags: arg('--agent-node-flags')!.split(/\s+/).filter(Boolean) } : {}),
     log: (line) => process.stderr.write(`agent-eval: ${line}\n`),
   });

@@ -1,0 +1,66 @@
+/**
+ * The agent's peak RSS with about a minute of data (issue 16: <= 300 MB on 5 runs out of 5), the
+ * agent side of run.ts alone: the synthetic job served once, then `--runs` fresh agent child
+ * processes one after another, each doing `--warm` + `--measured` scrape-and-evaluate cycles one
+ * interval apart in real time (12 x 5 s = 1 minute of samples by default) and then, unless
+ * `--deployed 0`, a few intervals with its loops at their offsets as deployed. Prometheus is not
+ * started (run.ts compares with it); every run's figures are printed, with the phases' memory.
+ *
+ * Usage: node bench/agent-eval/agent-rss.ts [--vertices 64] [--subtasks 128] [--interval 5000]
+ *          [--warm 2] [--measured 10] [--deployed 2] [--runs 5] [--time-limit 600]
+ * Exit code 0 when every run's peak is within the target, 1 when one is not, 2 on error.
+ */
+import { killEverythingNow, runAgentChild, RULE_FILES } from './bench.ts';
+import { RSS_TARGET_BYTES } from './report.ts';
+import { serveTargets } from './server.ts';
+import { syntheticJob } from './synthetic-job.ts';
+
+const argv = process.argv.slice(2);
+const num = (name: string, def: number): number => {
+  const i = argv.indexOf(name);
+  const n = i < 0 ? def : Number(argv[i + 1]);
+  if (!Number.isFinite(n) || n < 0) {
+    process.stderr.write(`${name} needs a number >= 0\n`);
+    process.exit(2);
+  }
+  return n;
+};
+const vertices = num('--vertices', 64);
+const subtasks = num('--subtasks', 128);
+const intervalMs = num('--interval', 5_000);
+const warm = num('--warm', 2);
+const measured = num('--measured', 10);
+const deployed = num('--deployed', 2);
+const runs = num('--runs', 5);
+const deadline = Date.now() + num('--time-limit', 600) * 1000;
+process.on('exit', killEverythingNow);
+setTimeout(() => {
+  process.stderr.write('agent-rss: time limit reached\n');
+  killEverythingNow();
+  process.exit(2);
+}, deadline - Date.now() + 5_000).unref();
+
+const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(0)} MB`;
+const job = syntheticJob({ vertices, subtasks, intervalMs, seed: 1 });
+const servers = await serveTargets(job.targets);
+let over = 0;
+try {
+  const scrape = (['flink', 'flowpilot'] as const).map((j) => ({ job: j, targets: servers.served.filter((s) => s.target.job === j).map((s) => s.address) }));
+  process.stdout.write(`agent-rss: ${vertices} x ${subtasks}, ${job.seriesCount} series on ${job.targets.length} targets, interval ${intervalMs} ms, ${warm} + ${measured} cycles (${(((warm + measured) * intervalMs) / 1000).toFixed(0)} s of samples) then ${deployed} interval(s) as deployed; ${runs} run(s)\n`);
+  process.stdout.write('| run | peak RSS (max of getrusage maxRSS and 25 ms samples) | RSS at start (modules loaded) | RSS at the end | heap used at the end | heap after a full GC (store, rules, scrape state kept) | tsdb series |\n|---:|---:|---:|---:|---:|---:|---:|\n');
+  for (let i = 1; i <= runs; i++) {
+    const r = await runAgentChild({ scrape, ruleFiles: RULE_FILES, intervalMs, warm, measured, paced: true, deployedIntervals: deployed }, deadline - 2_000, []);
+    const peak = Math.max(r.maxRssBytes, r.rssPeakSampledBytes);
+    if (peak > RSS_TARGET_BYTES) over++;
+    process.stdout.write(`| ${i} | ${mb(peak)} | ${mb(r.rssAtStartBytes)} | ${mb(r.rssEndBytes)} | ${mb(r.heapUsedEndBytes)} | ${r.retained ? mb(r.retained.heapUsedBytes) : 'n/a'} | ${r.series} |\n`);
+  }
+  process.stdout.write(`${runs - over} of ${runs} runs within ${mb(RSS_TARGET_BYTES)}\n`);
+  process.exitCode = over === 0 ? 0 : 1;
+} catch (err) {
+  process.stderr.write(`agent-rss: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exitCode = 2;
+} finally {
+  await servers.close();
+  killEverythingNow();
+}
+process.exit(process.exitCode ?? 0);
