@@ -463,3 +463,25 @@ describe('decide: scaling that holds (issue 13)', () => {
     assert.match(down.perVertex.src!.notes.join('\n'), /source sized on the \d+ rec\/s it delivered at parallelism 12/);
   });
 });
+
+describe('decide: a long restart must free more (issue 13, long restarts)', () => {
+  const policy = { scaleDown: { delay: 0, peakLookback: '0s' }, cooldown: 0 };
+  it('takes a 10 -> 7 step with a restart of the prior\'s length, and waits for a larger one with a 180 s restart', () => {
+    const short = start(policy, 10);
+    steady(short, 12000, 12);
+    const down = short.decisions.find((d) => d.action === 'rescale');
+    assert.ok(down && down.direction === 'down' && down.parallelism.map! <= 7, `scale-down: ${JSON.stringify(down?.parallelism)}`);
+
+    const long = start(policy, 10);
+    steady(long, 12000, 1);
+    long.c.restore('job-1', { ...long.c.history('job-1')!, restartCostSec: 180, restartSamples: 3 });
+    steady(long, 12000, 12);
+    assert.ok(long.decisions.every((d) => d.action === 'none'), 'no scale-down that frees 30 % with a 180 s restart');
+    const last = long.decisions.at(-1)!;
+    assert.equal(last.blockedBy, 'not-worth-restart');
+    assert.match(last.reasons.join('\n'), /below 45 % of the job \(minGain 15 % x the 180 s restart over the 60s prior\)/);
+    // The load falls further: a step freeing half the slots goes ahead.
+    steady(long, 6000, 30); // past the hold horizon (180 s x 10 / 7 freed) of the 12000 rec/s peak
+    assert.ok(long.decisions.some((d) => d.action === 'rescale' && d.direction === 'down'), 'a large enough step is taken');
+  });
+});

@@ -269,7 +269,14 @@ function applyGuards(
   }
   if (finalUps.length === 0) {
     const saved = slotsOf(current) - slotsOf(target);
-    if (saved < policy.scaleDown.minGain * slotsOf(current)) return stop('not-worth-restart', `scale-down would free ${saved} slot(s): below ${policy.scaleDown.minGain * 100} % of the job, not worth a restart`);
+    // minGain is worth a restart of the prior's length; a longer restart (large state: lag past the
+    // SLO on every rescale) must free proportionally more, so a falling load is followed in fewer,
+    // larger steps.
+    const minGain = Math.min(0.5, policy.scaleDown.minGain * Math.max(1, d.restartCostSec / Math.max(1, seconds(policy.restart.prior))));
+    if (saved < minGain * slotsOf(current)) {
+      const why = minGain > policy.scaleDown.minGain ? ` (minGain ${policy.scaleDown.minGain * 100} % x the ${Math.round(d.restartCostSec)} s restart over the ${policy.restart.prior} prior)` : '';
+      return stop('not-worth-restart', `scale-down would free ${saved} slot(s): below ${Math.round(minGain * 100)} % of the job${why}, not worth a restart`);
+    }
   }
   const limited = applyCapacityLimits(target, current, plans, policy, obs.taskManagers?.slotsPerTaskManager, groups);
   d.reasons.push(...limited.reasons);

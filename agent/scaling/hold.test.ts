@@ -181,3 +181,26 @@ describe('deliveredBound: what a source delivered bounds its capacity from below
     assert.equal(deliveredBound(undefined, 4, undefined).rate, 0);
   });
 });
+
+describe('burstHold: the burst a scale-down must still hold', () => {
+  // Bursts of 2x and 3x (twice) on 1000 rec/s; then today's base is 2000 rec/s.
+  const peaks = peaksOf(8, (m) => {
+    if (m >= 60 && (m - 60) % 90 < 10) return (m - 60) % 270 < 10 ? 2000 : 3000;
+    return 1000;
+  });
+  const now = T0 + 530 * MIN;
+  const later = peaks.filter((p) => p.time <= now);
+
+  it('typical: the median height at today\'s rate, never above the highest rate the look-back saw', () => {
+    assert.deepEqual(bursts(later).map((b) => b.height), [2, 3, 3, 2, 3]);
+    const pk = expectedPeak(ctxOf({ now, peaks: later, arrivalRate: 2000 }), 600);
+    assert.equal(pk.rate, 3000); // 3x 2000 = 6000, capped at the 3000 seen
+    assert.match(pk.why, /a typical burst \(3\.0x/);
+  });
+
+  it('highest: the highest height at today\'s rate, uncapped', () => {
+    const pk = expectedPeak(ctxOf({ now, peaks: later, arrivalRate: 2000, policy: { scaleDown: { burstHold: 'highest' } } }), 600);
+    assert.equal(pk.rate, 6000);
+    assert.match(pk.why, /the highest burst \(3\.0x/);
+  });
+});

@@ -105,14 +105,17 @@ export function expectedPeak(ctx: HoldContext, horizonSec: number): { rate: numb
   }
   if (lookbackSec > baseSec) {
     // Beyond the plain look-back, hold for a typical burst (the median height over the rate
-    // under it) at today's rate, and never above what the look-back saw.
+    // under it) at today's rate, and never above what the look-back saw (burstHold 'typical').
     const heights = bursts(ctx.peaks).map((b) => b.height).sort((x, y) => x - y);
-    const h = heights[Math.floor(heights.length / 2)]!;
-    const typical = h * ctx.arrivalRate;
+    // burstHold 'highest': the highest burst of the kept day at today's rate, uncapped (a burst on
+    // a higher base than any seen is as likely as one on the bases seen: Poisson bursts do not
+    // care about the daily cycle's phase).
+    const highest = ctx.policy.scaleDown.burstHold === 'highest';
+    const h = highest ? heights[heights.length - 1]! : heights[Math.floor(heights.length / 2)]!;
     let seen = 0;
     for (const pk of ctx.peaks) if (pk.time >= ctx.now - lookbackSec * 1000) seen = Math.max(seen, pk.rate);
-    const rate = Math.min(seen, typical);
-    if (rate > best.rate) best = { rate, burst: true, why: `a typical burst (${h.toFixed(1)}x the rate under it) of ${Math.round(rate)} rec/s may come back (look-back ${Math.round(lookbackSec / 60)} min${lb.note})` };
+    const rate = highest ? h * ctx.arrivalRate : Math.min(seen, h * ctx.arrivalRate);
+    if (rate > best.rate) best = { rate, burst: true, why: `${highest ? 'the highest' : 'a typical'} burst (${h.toFixed(1)}x the rate under it) of ${Math.round(rate)} rec/s may come back (look-back ${Math.round(lookbackSec / 60)} min${lb.note})` };
   }
   const f = ctx.policy.forecast;
   if (f.enabled && ctx.arrivalRate > 0) {

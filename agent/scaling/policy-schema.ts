@@ -98,6 +98,10 @@ export const policyShape = {
         .default(1)
         .describe('on bursty input (3 or more bursts, rises to 1.5x the lowest rate of the hour before, in the last day) the look-back grows to this quantile of the gaps between bursts (1: the longest) plus the cool-down and restart payback, and holds a typical burst (the median height over the rate under it); capacity is held across the usual quiet between bursts instead of being dropped and raised again each time; 0: off'),
       maxLookback: duration().default('6h').describe('the longest the burst-sized look-back may grow'),
+      burstHold: z
+        .enum(['typical', 'highest'])
+        .default('typical')
+        .describe('on bursty input, the burst a scale-down must still hold: typical (the median height over the rate under it, at most the highest rate the look-back saw: fewer slot-hours, but a burst higher than the median shortly after a scale-down is a reversal) or highest (the highest height of the kept day at today\'s rate: no such reversals, more slot-hours; bench/scaling/README.md has the figures)'),
     })
     .strict()
     .prefault({}),
