@@ -32,7 +32,7 @@ import { loadPolicyRaw } from '../scaling/policy.ts';
 import type { AgentConfig } from '../process/config.ts';
 import { flinkTarget } from '../process/targets.ts';
 import { FleetDiscovery, type FleetEvent, type ManagedJob } from './discovery.ts';
-import { FleetShard } from './shard.ts';
+import { FleetShard, type ShardTiming } from './shard.ts';
 import { JobPipeline } from './job-pipeline.ts';
 import { loadJobPolicy, type JobPolicy } from './job-policy.ts';
 import { alertsForResource } from './alert-routing.ts';
@@ -48,6 +48,8 @@ export interface FleetManagerOptions {
   flinkClient: (url: string) => FlinkRestClient;
   /** every firing alert of the agent's rules */
   alerts: () => FiringAlert[];
+  /** the shard's round and Lease request timings (metrics.ts) */
+  shardTimed?: (what: ShardTiming, ms: number) => void;
 }
 
 /** Where a job stands on this replica. */
@@ -109,6 +111,7 @@ export class FleetManager {
       onError: (err) => this.log.warn({ err: errorMessage(err) }, 'fleet shard: a Lease round failed'),
       // ownership is recomputed each round: reconcile at once, not up to a period later
       onRound: () => void this.reconcile(),
+      ...(o.shardTimed ? { onTimed: o.shardTimed } : {}),
     });
     this.recorder = new DecisionRecorder({ capacity: 1, registry: o.registry, logger: this.log });
     this.actuationMetrics = createActuationMetrics(o.registry);

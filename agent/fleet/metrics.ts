@@ -5,7 +5,7 @@
  * to that replica, so a sum over the replicas counts every job once (twice at most for the
  * moment of a handover). The Autoscaler dashboard's fleet row shows it by state.
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, Histogram, type Registry } from 'prom-client';
 
 export const COUNTED_STATES = ['acting', 'acquiring', 'over-limit', 'policy-error', 'no-owner'] as const;
 
@@ -21,4 +21,16 @@ export function registerFleetMetrics(registry: Registry, status: () => { jobs: R
       for (const [state, n] of counts) this.set({ state }, n);
     },
   });
+}
+
+/**
+ * The shard's timings: `flowpilot_fleet_round_seconds` (one Lease round: list, member renew,
+ * guard writes) and `flowpilot_fleet_lease_request_seconds{op}` (each Lease list or write).
+ * A round longer than the renew deadline's slack is what drops jobs from `acting`.
+ */
+export function registerShardMetrics(registry: Registry): (what: 'round' | 'list' | 'write', ms: number) => void {
+  const buckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32];
+  const round = new Histogram({ name: 'flowpilot_fleet_round_seconds', help: 'Duration of one fleet Lease round (list, member renew, guard writes).', buckets, registers: [registry] });
+  const req = new Histogram({ name: 'flowpilot_fleet_lease_request_seconds', help: 'Duration of one Lease request of the fleet shard, by op (list, write).', labelNames: ['op'] as const, buckets, registers: [registry] });
+  return (what, ms) => (what === 'round' ? round.observe(ms / 1000) : req.observe({ op: what }, ms / 1000));
 }

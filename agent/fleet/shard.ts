@@ -42,7 +42,11 @@ export interface FleetShardOptions {
   onError?: (err: unknown) => void;
   /** Called after every round (ownership may have changed): the fleet manager reconciles then. */
   onRound?: () => void;
+  /** How long a round, a Lease list or a Lease write took (ms): the fleet's round metrics. */
+  onTimed?: (what: ShardTiming, ms: number) => void;
 }
+
+export type ShardTiming = 'round' | 'list' | 'write';
 
 /** Rendezvous (highest random weight) hashing: the member with the highest hash of (member, key). */
 export function rendezvousOwner(members: readonly string[], key: string): string | null {
@@ -64,7 +68,7 @@ function renewOf(l: V1Lease): string {
 }
 
 export class FleetShard {
-  private readonly o: Required<Omit<FleetShardOptions, 'onError' | 'onRound'>> & FleetShardOptions;
+  private readonly o: Required<Omit<FleetShardOptions, 'onError' | 'onRound' | 'onTimed'>> & FleetShardOptions;
   private readonly seen = new Map<string, { holder: string; renew: string; at: number }>();
   private members: string[] = [];
   private jobs = new Set<string>();
@@ -138,7 +142,9 @@ export class FleetShard {
       const t0 = this.o.clock();
       try {
         await this.round();
-        this.maxRoundMs = Math.max(this.maxRoundMs, this.o.clock() - t0);
+        const ms = this.o.clock() - t0;
+        this.maxRoundMs = Math.max(this.maxRoundMs, ms);
+        this.o.onTimed?.('round', ms);
       } catch (err) {
         this.o.onError?.(err);
       }
@@ -164,7 +170,9 @@ export class FleetShard {
   async round(): Promise<void> {
     const c = this.o.clients;
     const ns = c.namespace;
+    const listAt = this.o.clock();
     const list = await kubeCall(c, 'list leases', () => c.coordination.listNamespacedLease({ namespace: ns }));
+    this.o.onTimed?.('list', this.o.clock() - listAt);
     // after the list returned: every renew it shows was applied before now (see the header)
     const now = this.o.clock();
     let nextStale = Infinity;
@@ -230,6 +238,7 @@ export class FleetShard {
       metadata: { name, namespace: c.namespace, ...(prev?.metadata?.resourceVersion ? { resourceVersion: prev.metadata.resourceVersion } : {}) },
       spec: { holderIdentity: release ? '' : this.o.identity, leaseDurationSeconds: this.o.leaseDurationSeconds, renewTime: microTime(now), acquireTime: microTime(now) },
     };
+    const t0 = this.o.clock();
     try {
       if (prev === undefined) await kubeCall(c, `create lease ${name}`, () => c.coordination.createNamespacedLease({ namespace: c.namespace, body }));
       else await kubeCall(c, `update lease ${name}`, () => c.coordination.replaceNamespacedLease({ name, namespace: c.namespace, body }));
@@ -237,6 +246,8 @@ export class FleetShard {
     } catch (err) {
       if (isKubeCode(err, 'FP_KUBE_CONFLICT')) return false;
       throw err;
+    } finally {
+      this.o.onTimed?.('write', this.o.clock() - t0);
     }
   }
 }

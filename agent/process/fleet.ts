@@ -9,7 +9,7 @@ import { createKubeClients } from '../kube/client.ts';
 import { durationMs } from '../actuate/config.ts';
 import { firingAlerts } from '../scaling/pipeline.ts';
 import { FleetManager } from '../fleet/manager.ts';
-import { registerFleetMetrics } from '../fleet/metrics.ts';
+import { registerFleetMetrics, registerShardMetrics } from '../fleet/metrics.ts';
 import { handleFleetRoutes } from '../server/fleet-routes.ts';
 import type { AgentProcess } from './agent.ts';
 
@@ -26,6 +26,7 @@ export function createFleet(agent: AgentProcess, logger: Logger, identity: strin
     scrapes: agent.scrapes,
     flinkClient: (url) => agent.flinkClient(url),
     alerts: () => firingAlerts(agent.rules),
+    shardTimed: registerShardMetrics(agent.registry),
   });
   registerFleetMetrics(agent.registry, () => fleet.status());
   return fleet;

@@ -155,3 +155,48 @@ export function costPerJob(start: ProcessSample[], end: ProcessSample[], idle: P
     cpuCoresUsed: cpu / (wall / 1000),
   };
 }
+
+export interface HistogramSummary {
+  count: number;
+  meanMs: number;
+  /** upper bound (ms) of the bucket holding the 50th / 99th percentile; Infinity past the last bucket */
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * Sums one prom-client histogram (every series of `name` whose labels contain `match`) over the
+ * given /metrics texts, minus the same at `before` (the steady window's start), and reads its
+ * percentiles as bucket bounds.
+ */
+export function histogramSummary(name: string, after: string[], before: string[] = [], match = ''): HistogramSummary {
+  const read = (texts: string[]): { buckets: Map<number, number>; sum: number; count: number } => {
+    const buckets = new Map<number, number>();
+    let sum = 0;
+    let count = 0;
+    for (const t of texts) {
+      for (const line of t.split('\n')) {
+        if (!line.startsWith(name) || !line.includes(match)) continue;
+        const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+        if (line.startsWith(`${name}_bucket{`)) {
+          const le = /le="([^"]+)"/.exec(line)?.[1];
+          if (le !== undefined) {
+            const b = le === '+Inf' ? Infinity : Number(le);
+            buckets.set(b, (buckets.get(b) ?? 0) + v);
+          }
+        } else if (line.startsWith(`${name}_sum`)) sum += v;
+        else if (line.startsWith(`${name}_count`)) count += v;
+      }
+    }
+    return { buckets, sum, count };
+  };
+  const a = read(after);
+  const b = read(before);
+  const count = a.count - b.count;
+  const les = [...a.buckets.keys()].sort((x, y) => x - y);
+  const q = (p: number): number => {
+    for (const le of les) if (a.buckets.get(le)! - (b.buckets.get(le) ?? 0) >= p * count) return le * 1000;
+    return NaN;
+  };
+  return { count, meanMs: count > 0 ? ((a.sum - b.sum) * 1000) / count : NaN, p50Ms: count > 0 ? q(0.5) : NaN, p99Ms: count > 0 ? q(0.99) : NaN };
+}

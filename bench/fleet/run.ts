@@ -21,7 +21,8 @@
 import './svc-dns.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { startFakeKube, type FakeKube } from '../../test/support/fake-kube/index.ts';
@@ -30,8 +31,8 @@ import { freePort } from '../../test/support/processes.ts';
 import { replaceSection } from '../agent-eval/write-section.ts';
 import { FlinkReplayServer } from './replay-server.ts';
 import {
-  actedTwice, byJob, costPerJob, decisionGaps, firstDecisionDelays, percentiles, processSample, takeoverDelays,
-  type CostPerJob, type DecisionSeen, type Percentiles, type ProcessSample,
+  actedTwice, byJob, costPerJob, decisionGaps, firstDecisionDelays, histogramSummary, percentiles, processSample, takeoverDelays,
+  type CostPerJob, type DecisionSeen, type HistogramSummary, type Percentiles, type ProcessSample,
 } from './measure.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -96,9 +97,12 @@ async function getJson<T>(url: string): Promise<T> {
 
 const live = (rs: Replica[]): Replica[] => rs.filter((r) => !r.killed);
 const jobsOf = async (r: Replica): Promise<JobStatus[]> => (await getJson<{ jobs: JobStatus[] }>(`http://127.0.0.1:${r.port}/api/v1/scaling/jobs`)).jobs;
+const metricsText = new Map<string, string>();
 async function sample(r: Replica): Promise<ProcessSample> {
   const res = await fetch(`http://127.0.0.1:${r.port}/metrics`, { signal: AbortSignal.timeout(30_000) });
-  return processSample(r.id, Date.now(), await res.text());
+  const text = await res.text();
+  metricsText.set(r.id, text);
+  return processSample(r.id, Date.now(), text);
 }
 
 /** Every decision a replica holds, for the jobs it runs (GET /api/v1/scaling/decisions?job=NS/NAME). */
@@ -184,9 +188,17 @@ interface Report {
   patches: number;
   replayRescales: number;
   replayUnknownHost: number;
+  /** the shard's rounds and Lease requests over the steady window, all replicas */
+  rounds: { round: HistogramSummary; list: HistogramSummary; write: HistogramSummary };
+  /** jobs `acting` (on any replica) per 2 s sample over the steady window */
+  actingPerSample: { min: number; max: number; n: number };
+  /** this process (fake API server, fake operator, replays) over the steady window */
+  benchProcess: { cpuCores: number; loopDelayP99Ms: number; loopDelayMaxMs: number };
+  load: { start: number[]; end: number[] };
 }
 
 async function main(): Promise<Report> {
+  const loadStart = loadavg();
   const dir = mkdtempSync(join(tmpdir(), 'fp-fleet-bench-'));
   const kube = await startFakeKube({ namespace: HOME });
   const replay = new FlinkReplayServer();
@@ -233,6 +245,7 @@ async function main(): Promise<Report> {
     // Sampled every 2 s: no job may be `acting` on two replicas at once.
     const overlaps = new Set<string>();
     let overlapSamples = 0;
+    const steadyActing: { counts: number[] | null } = { counts: null };
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
@@ -247,6 +260,7 @@ async function main(): Promise<Report> {
             seen.set(key, r.id);
           }
         }
+        steadyActing.counts?.push(seen.size);
         await new Promise((res) => setTimeout(res, 2000));
       }
     })();
@@ -273,9 +287,28 @@ async function main(): Promise<Report> {
 
     // Steady state: CPU and RSS per job over STEADY_S.
     const s0 = await Promise.all(replicas.map(sample));
+    const m0 = replicas.map((r) => metricsText.get(r.id)!);
+    const cpu0 = process.cpuUsage();
+    const wall0 = Date.now();
+    const loop = monitorEventLoopDelay({ resolution: 20 });
+    loop.enable();
+    steadyActing.counts = [];
     await new Promise((r) => setTimeout(r, STEADY_S * 1000));
     const s1 = await Promise.all(replicas.map(sample));
+    const m1 = replicas.map((r) => metricsText.get(r.id)!);
+    const counts = steadyActing.counts;
+    steadyActing.counts = null;
+    loop.disable();
+    const cpu1 = process.cpuUsage(cpu0);
+    const benchProcess = { cpuCores: (cpu1.user + cpu1.system) / 1000 / (Date.now() - wall0), loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6 };
+    const rounds = {
+      round: histogramSummary('flowpilot_fleet_round_seconds', m1, m0),
+      list: histogramSummary('flowpilot_fleet_lease_request_seconds', m1, m0, 'op="list"'),
+      write: histogramSummary('flowpilot_fleet_lease_request_seconds', m1, m0, 'op="write"'),
+    };
+    const actingPerSample = { min: Math.min(...counts), max: Math.max(...counts), n: counts.length };
     const cost = costPerJob(s0, s1, idle, JOBS, INTERVAL_S * 1000);
+    log(`steady: rounds ${JSON.stringify(rounds)}; acting per sample ${JSON.stringify(actingPerSample)}; bench process ${JSON.stringify(benchProcess)}`);
     log(`steady: ${cost.cpuMsPerJobPerInterval.toFixed(2)} ms CPU per job per interval, ${cost.rssMbPerJob.toFixed(2)} MB RSS per job`);
 
     // Kill the replica deciding on the most jobs; keep its decisions first (they die with it).
@@ -322,6 +355,8 @@ async function main(): Promise<Report> {
       patches,
       replayRescales: replay.allJobs().reduce((a, j) => a + j.rescales, 0),
       replayUnknownHost: replay.unknownHost,
+      rounds, actingPerSample, benchProcess,
+      load: { start: loadStart, end: loadavg() },
     };
   } catch (err) {
     for (const r of replicas) process.stderr.write(`--- ${r.id} output (tail) ---\n${r.out.slice(-3000)}\n`);
@@ -346,6 +381,7 @@ function targetsMet(r: Report): Array<[string, boolean]> {
 }
 
 const s = (ms: number): string => (ms / 1000).toFixed(2);
+const ms = (h: HistogramSummary): string => `${h.count} × mean ${h.meanMs.toFixed(0)} ms, p99 ≤ ${h.p99Ms} ms`;
 
 function markdown(r: Report, command: string): string {
   const c = r.config;
@@ -369,6 +405,10 @@ function markdown(r: Report, command: string): string {
     `| replica SIGKILL → its jobs' next decision elsewhere (${r.takeover.jobs} jobs of ${r.takeover.killed}) | p50 ${s(r.takeover.ms.p50)} s, p99 ${s(r.takeover.ms.p99)} s, max ${s(r.takeover.ms.max)} s (${r.takeover.never} never) | ≤ ${s(r.takeover.boundMs)} s |`,
     `| jobs acted on by two replicas | ${r.actedTwice.length} (${r.samplesActingTwice} samples with two replicas acting) | 0 |`,
     `| FlinkDeployment writes (patches and the operator's status) / replay rescales | ${r.patches} / ${r.replayRescales} | |`,
+    `| jobs \`acting\` per 2 s sample (steady window) | ${r.actingPerSample.min} to ${r.actingPerSample.max} of ${c.jobs} over ${r.actingPerSample.n} samples | all |`,
+    `| shard round / Lease list / Lease write, all replicas (steady window) | ${ms(r.rounds.round)} / ${ms(r.rounds.list)} / ${ms(r.rounds.write)} | |`,
+    `| bench process (fake API server, operator model, replays): CPU, event-loop delay | ${r.benchProcess.cpuCores.toFixed(2)} cores, p99 ${r.benchProcess.loopDelayP99Ms.toFixed(0)} ms, max ${r.benchProcess.loopDelayMaxMs.toFixed(0)} ms | |`,
+    `| load average (1 min) at start / end | ${r.load.start[0]!.toFixed(1)} / ${r.load.end[0]!.toFixed(1)} | |`,
     '',
     `Targets: ${t.map(([n, ok]) => `${ok ? 'met' : 'MISSED'}: ${n}`).join('; ')}.`,
   ].join('\n');
