@@ -151,7 +151,6 @@ export class FleetManager {
       this.jobs.set(job.uid, job);
       this.log.info({ namespace: job.namespace, name: job.name, kind: job.kind, restUrl: job.restUrl, policy: job.policyConfigMap }, ev.type === 'start' ? 'job opted in' : 'job changed (policy or endpoint)');
     }
-    this.shard.setJobs(this.jobs.keys());
     const p = this.pipelines.get(job.uid);
     if (p && ev.type === 'update') {
       if (p.job.restUrl !== job.restUrl) {

@@ -1,34 +1,42 @@
 /**
- * Fleet sharding over coordination.k8s.io/v1 Leases.
+ * Fleet sharding over coordination.k8s.io/v1 Leases: one Lease per replica, none per job, so a
+ * round costs one list and one write however many jobs the fleet has.
  *
- * - Membership: each replica renews its own Lease `<fleet>-member-<identity>` every `renewMs`.
- *   Members are the member Leases whose renewTime changed within leaseDurationSeconds as
- *   observed on OUR clock (client-go's rule: no trust in another node's clock).
+ * - Membership: each replica renews its own Lease `<fleet>-member-<identity>` every `renewMs`,
+ *   as an update carrying the resourceVersion it read. The members are the member Leases held
+ *   by their replica (holderIdentity not '').
  * - Ownership: rendezvous hashing of the resource UID over the members: each replica owns a
- *   stable subset, and a member leaving moves only its own jobs.
- * - Guard (the per-job Lease): before acting on a job the owner holds the Lease
- *   `<fleet>-job-<uid>`; it takes it only when free or when the holder has not renewed it for
- *   a lease duration on our clock, with an update carrying the resourceVersion read (two
- *   takers: one 409). A holder stops acting when its own last renew is older than the renew
- *   deadline (2/3 of the duration), so a taker (who waited a whole duration after the last
- *   renew it saw) never overlaps it. The deadline is per job Lease, from that Lease's own renew:
- *   a held Lease is rewritten only when its renew is older than about a third of the duration
- *   (spread by uid hash), not every round, so a round's writes do not grow with rounds per renew
- *   and a late round stops no job whose Lease is still within its deadline. A replica that is no longer the hash owner stops acting at
- *   once and releases the Lease (holder ''), so the new owner takes it on its next round.
- * - Every round lists all Leases once, so a dead replica's member and job Leases are observed
- *   unchanged from the same time.
- * - Takeover timing: a Lease's last change is timed when the list that shows it RETURNS (the
- *   renew was applied before the server answered, so "a whole duration unrenewed on our clock"
- *   holds strictly, even when a list takes seconds on a loaded host). After each round the next
- *   one is scheduled at the earlier of the renew period and the moment the first foreign Lease
- *   that matters (a live member's, or a held Lease of a job we own) would turn stale on our clock:
- *   a dead replica's jobs are taken at its Leases' expiry plus one round's work, not at the next
- *   periodic tick after it. A renewed Lease moves its expiry a duration ahead, so live replicas
- *   cost no extra rounds.
+ *   stable subset; a member joining takes only its own share, a member leaving moves only its own.
+ * - Guard (a job is never acted on by two replicas): a replica acts on the jobs it owns by hash
+ *   while (1) its last round's list and member renew succeeded less than the renew deadline (2/3
+ *   of the lease duration) ago, counted from when that list was SENT, and (2) it is not waiting
+ *   out its join. Two rules make that exclusive:
+ *   - Eviction: a member whose Lease has not changed for a whole lease duration on our clock
+ *     (client-go's rule: no trust in another node's clock; a change is timed when the list that
+ *     shows it returns) stays a member, owning its jobs, until a replica EVICTS it: an update of
+ *     its Lease to holder '' carrying the resourceVersion observed. The update succeeds only if
+ *     the member did not renew since, so its last successful renew was sent before we first saw
+ *     it, and it stopped acting a renew deadline after that, before the eviction. A member that
+ *     finds its Lease evicted (or gets a 409 renewing) stops acting at once and joins again.
+ *   - Join: a replica that creates its Lease or takes it back after an eviction acts only one
+ *     lease duration after that write returned. Every other replica's view without it came from
+ *     a list the server answered before the write, so their acting on its share ended a renew
+ *     deadline after that list was sent, before the joiner's wait ends.
+ *   The same wait follows a process start (even under an identity whose Lease is still held: a
+ *   previous incarnation may have died during its own wait) and a round that found us evicted or
+ *   got a 409 renewing. A renew that merely failed (timeout) lets the guard lapse at its deadline;
+ *   the next renew that succeeds with the resourceVersion listed proves nobody evicted us, so
+ *   acting resumes at once.
+ * - The intent journal of each job (a ConfigMap written with the resourceVersion it read) is the
+ *   second guard: two writers of one job's action record get a conflict, not two actions.
+ * - Takeover timing: after each round the next one is scheduled at the earlier of the renew
+ *   period and the moment the first live member's Lease would turn stale on our clock, so a dead
+ *   replica's jobs are taken at its Lease's expiry plus one round (list, eviction), not at the
+ *   next periodic tick after it. A renewed Lease moves its expiry a duration ahead, so live
+ *   replicas cost no extra rounds.
  */
 import { createHash } from 'node:crypto';
-import type { V1Lease } from '@kubernetes/client-node';
+import type { V1Lease, V1LeaseList } from '@kubernetes/client-node';
 import { kubeCall, isKubeCode, type KubeClients } from '../kube/client.ts';
 import { microTime } from '../kube/microtime.ts';
 
@@ -69,17 +77,24 @@ function renewOf(l: V1Lease): string {
 
 export class FleetShard {
   private readonly o: Required<Omit<FleetShardOptions, 'onError' | 'onRound' | 'onTimed'>> & FleetShardOptions;
+  /** member Lease name -> its last (holder, renewTime) and when we first saw it (our clock, list returned) */
   private readonly seen = new Map<string, { holder: string; renew: string; at: number }>();
   private members: string[] = [];
-  private jobs = new Set<string>();
-  /** uid -> when we last renewed its job Lease */
-  private held = new Map<string, number>();
+  /** Our clock until which we may act (send time of the last successful round's list + the renew deadline). */
+  private validUntil = -Infinity;
+  /** Our clock from which we may act after (re)joining; Infinity while not joined. */
+  private actFrom = Infinity;
+  /** Our member Lease as our last successful write left it (renewed with its resourceVersion), or null: join next round. */
+  private ownRv: V1Lease | null = null;
+  private acquiredAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
-  /** Our clock when the first watched foreign Lease turns stale (see the header), or Infinity. */
+  /** Our clock when the first live member's Lease turns stale (see the header), or Infinity. */
   private nextStaleAt = Infinity;
-  /** The longest round so far, ms (list + member renew + job Leases). */
+  /** The longest round so far, ms (list, member renew, evictions). */
   maxRoundMs = 0;
+  /** Members this replica evicted (their Leases taken to holder ''), for tests and logs. */
+  evictions = 0;
 
   constructor(o: FleetShardOptions) {
     this.o = { fleet: 'flowpilot', leaseDurationSeconds: 15, renewMs: 2000, clock: Date.now, ...o };
@@ -93,28 +108,8 @@ export class FleetShard {
     return Math.round(this.durationMs * 2 / 3);
   }
 
-  /**
-   * The age at which a held job Lease is renewed: about a third of the lease duration, lowered by
-   * up to a quarter by the uid's hash so renewals taken in one round spread over the next rounds.
-   * Renewed at that age on the next round, a Lease keeps acting until 2/3 of the duration, so a
-   * round may be late by a third of the duration before the job stops acting.
-   */
-  private renewAfterMs(uid: string): number {
-    const frac = createHash('sha256').update(uid).digest().readUInt16BE(0) / 65536;
-    return Math.round(this.durationMs / 3 * (1 - frac / 4));
-  }
-
   memberLease(id = this.o.identity): string {
     return `${this.o.fleet}-member-${id}`;
-  }
-
-  jobLease(uid: string): string {
-    return `${this.o.fleet}-job-${uid}`;
-  }
-
-  /** The resource UIDs this replica should consider (from discovery). */
-  setJobs(uids: Iterable<string>): void {
-    this.jobs = new Set(uids);
   }
 
   liveMembers(): string[] {
@@ -126,12 +121,15 @@ export class FleetShard {
     return rendezvousOwner(this.members, uid);
   }
 
-  /** Whether this replica may act on the job now: hash owner, holding its Lease, renewed within the deadline. */
-  acting(uid: string): boolean {
-    if (!this.running) return false;
+  /** Whether this replica may act now at all: joined and waited out, last round within the deadline. */
+  guardHolds(): boolean {
     const now = this.o.clock();
-    const at = this.held.get(uid);
-    return at !== undefined && now - at < this.deadlineMs && this.ownerOf(uid) === this.o.identity;
+    return this.running && now >= this.actFrom && now < this.validUntil;
+  }
+
+  /** Whether this replica may act on the job now: the guard holds and the job is ours by hash. */
+  acting(uid: string): boolean {
+    return this.guardHolds() && this.ownerOf(uid) === this.o.identity;
   }
 
   start(): void {
@@ -149,11 +147,14 @@ export class FleetShard {
         this.o.onError?.(err);
       }
       if (this.running) this.o.onRound?.();
-      // the periodic renew, or earlier when a watched Lease turns stale before then (+1 ms: the
+      // the periodic renew, or earlier when a member's Lease turns stale before then (+1 ms: the
       // round then reads the clock after the expiry, so the check `>= durationMs` holds). An
-      // expiry already past (a failed round) waits the period: no busy loop.
-      const left = this.nextStaleAt - this.o.clock();
-      const wait = left > 0 ? Math.min(this.o.renewMs, left + 1) : this.o.renewMs;
+      // expiry already past (a failed round) waits the period.
+      // The period runs from round start to round start, so a slow round does not delay the renews after it.
+      const now = this.o.clock();
+      const period = Math.max(0, t0 + this.o.renewMs - now);
+      const left = this.nextStaleAt - now;
+      const wait = left > 0 ? Math.min(period, left + 1) : period;
       if (this.running) this.timer = setTimeout(() => void tick(), wait);
     };
     void tick();
@@ -163,88 +164,124 @@ export class FleetShard {
   stop(): void {
     this.running = false;
     clearTimeout(this.timer);
-    this.held.clear();
+    this.out();
   }
 
-  /** One round: renew our member Lease, read all Leases, recompute members, take/renew/release job Leases. */
+  /** Stops acting at once and forgets the join: the next round joins again (and waits). */
+  private out(): void {
+    this.validUntil = -Infinity;
+    this.actFrom = Infinity;
+    this.ownRv = null;
+  }
+
+  /**
+   * One round: read all Leases and, at the same time, renew ours with the resourceVersion of our
+   * last write (two requests in parallel: a round takes one request's time, not two); join when
+   * we hold no Lease; evict members unrenewed for a lease duration; recompute the members.
+   */
   async round(): Promise<void> {
     const c = this.o.clients;
-    const ns = c.namespace;
-    const listAt = this.o.clock();
-    const list = await kubeCall(c, 'list leases', () => c.coordination.listNamespacedLease({ namespace: ns }));
-    this.o.onTimed?.('list', this.o.clock() - listAt);
+    const mine = this.memberLease();
+    const listSentAt = this.o.clock();
+    const held = this.ownRv;
+    const renewing = held === null ? null : this.write(mine, held, listSentAt, 'renew').then(
+      (ok) => ({ ok, err: null as unknown }), (err: unknown) => ({ ok: false, err }));
+    let list: V1LeaseList;
+    try {
+      list = await kubeCall(c, 'list leases', () => c.coordination.listNamespacedLease({ namespace: c.namespace }));
+    } catch (err) {
+      const r = await renewing;
+      if (r !== null && !r.ok && r.err === null) this.out();
+      throw err;
+    }
     // after the list returned: every renew it shows was applied before now (see the header)
     const now = this.o.clock();
-    let nextStale = Infinity;
-    const watch = (name: string): void => {
-      const at = this.seen.get(name)!.at + this.durationMs;
-      if (at > now) nextStale = Math.min(nextStale, at);
-    };
-    const byName = new Map(list.items.map((l) => [l.metadata?.name ?? '', l]));
-    for (const [name, l] of byName) {
+    this.o.onTimed?.('list', now - listSentAt);
+    const renewed = await renewing;
+    const prefix = `${this.o.fleet}-member-`;
+    const leases = list.items.filter((l) => (l.metadata?.name ?? '').startsWith(prefix));
+    for (const l of leases) {
+      const name = l.metadata!.name!;
       const holder = l.spec?.holderIdentity ?? '';
       const renew = renewOf(l);
       const prev = this.seen.get(name);
       if (!prev || prev.holder !== holder || prev.renew !== renew) this.seen.set(name, { holder, renew, at: now });
     }
-    await this.write(this.memberLease(), byName.get(this.memberLease()), this.o.clock());
-    const prefix = `${this.o.fleet}-member-`;
-    const members = new Set<string>([this.o.identity]);
-    for (const [name, l] of byName) {
-      if (!name.startsWith(prefix) || name === this.memberLease()) continue;
-      const s = this.seen.get(name)!;
-      if ((l.spec?.holderIdentity ?? '') !== '' && now - s.at < this.durationMs) {
-        members.add(name.slice(prefix.length));
-        watch(name);
-      }
+
+    // 409: evicted since our last write (out; the join follows). Other errors: the guard lapses at its deadline.
+    if (renewed !== null && !renewed.ok) {
+      if (renewed.err === null) this.out();
+      else this.o.onError?.(renewed.err);
     }
+    let fresh = renewed?.ok === true;
+    const own = leases.find((l) => l.metadata?.name === mine);
+    // Our Lease evicted (or never made): out at once, and join with the resourceVersion listed.
+    if (own?.spec?.holderIdentity !== this.o.identity) this.out();
+    if (this.ownRv === null) {
+      fresh = await this.write(mine, own, this.o.clock(), 'join');
+      // a join, the first write since this process started, or one after being out: wait a lease duration
+      if (fresh) this.actFrom = this.o.clock() + this.durationMs;
+    }
+
+    const members = new Set<string>([this.o.identity]);
+    let nextStale = Infinity;
+    const stale: V1Lease[] = [];
+    for (const l of leases) {
+      const name = l.metadata!.name!;
+      if (name === mine || (l.spec?.holderIdentity ?? '') === '') continue;
+      members.add(name.slice(prefix.length));
+      const expiry = this.seen.get(name)!.at + this.durationMs;
+      if (expiry > now) nextStale = Math.min(nextStale, expiry);
+      else stale.push(l);
+    }
+    // A stale member stays a member (its jobs unowned here) until our eviction succeeds.
+    await Promise.all(stale.map(async (l) => {
+      const name = l.metadata!.name!;
+      try {
+        if (await this.write(name, l, this.o.clock(), 'evict')) {
+          members.delete(name.slice(prefix.length));
+          this.evictions++;
+        }
+      } catch (err) {
+        this.o.onError?.(err);
+      }
+    }));
+    // The view and the guard's deadline change together: acting on this view is bounded by when its list was sent.
     this.members = [...members].sort();
-    const step = async (uid: string): Promise<void> => {
-      const name = this.jobLease(uid);
-      const lease = byName.get(name);
-      const mine = this.jobs.has(uid) && this.ownerOf(uid) === this.o.identity;
-      if (!mine) {
-        if (this.held.delete(uid) && lease?.spec?.holderIdentity === this.o.identity) await this.write(name, lease, this.o.clock(), true);
-        return;
-      }
-      const holder = lease?.spec?.holderIdentity ?? '';
-      const at = this.held.get(uid);
-      // held and ours, renewed recently: no write this round (the renewal cost is per renew period, not per round)
-      if (at !== undefined && holder === this.o.identity && now - at < this.renewAfterMs(uid)) return;
-      const free = lease === undefined || holder === '' || holder === this.o.identity || now - this.seen.get(name)!.at >= this.durationMs;
-      if (!free) {
-        this.held.delete(uid);
-        watch(name);
-        return;
-      }
-      // the time before the write is sent: the holder's own view of its renew is never later than the server's
-      const sentAt = this.o.clock();
-      if (await this.write(name, lease, sentAt)) this.held.set(uid, sentAt);
-      else this.held.delete(uid);
-    };
-    const todo = [...new Set([...this.jobs, ...this.held.keys()])];
-    const workers = Array.from({ length: Math.min(16, todo.length) }, async () => {
-      for (let uid = todo.pop(); uid !== undefined; uid = todo.pop()) await step(uid);
-    });
-    await Promise.all(workers);
+    if (fresh && this.ownRv !== null) this.validUntil = listSentAt + this.deadlineMs;
     this.nextStaleAt = nextStale;
   }
 
-  /** Creates or updates (with the resourceVersion read) a Lease held by us, or released. False on a conflict (409: AlreadyExists or Conflict). */
-  private async write(name: string, prev: V1Lease | undefined, now: number, release = false): Promise<boolean> {
+  /**
+   * Creates or updates (with the resourceVersion read) a member Lease: ours held by us (renew,
+   * join) or another's released to holder '' (evict). False on a conflict (409: AlreadyExists or Conflict).
+   */
+  private async write(name: string, prev: V1Lease | undefined, now: number, how: 'renew' | 'join' | 'evict'): Promise<boolean> {
     const c = this.o.clients;
     const body: V1Lease = {
       apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
       metadata: { name, namespace: c.namespace, ...(prev?.metadata?.resourceVersion ? { resourceVersion: prev.metadata.resourceVersion } : {}) },
-      spec: { holderIdentity: release ? '' : this.o.identity, leaseDurationSeconds: this.o.leaseDurationSeconds, renewTime: microTime(now), acquireTime: microTime(now) },
+      spec: {
+        holderIdentity: how === 'evict' ? '' : this.o.identity, leaseDurationSeconds: this.o.leaseDurationSeconds,
+        renewTime: microTime(now), acquireTime: microTime(how === 'renew' ? this.acquiredAt : now),
+      },
     };
     const t0 = this.o.clock();
     try {
-      if (prev === undefined) await kubeCall(c, `create lease ${name}`, () => c.coordination.createNamespacedLease({ namespace: c.namespace, body }));
-      else await kubeCall(c, `update lease ${name}`, () => c.coordination.replaceNamespacedLease({ name, namespace: c.namespace, body }));
+      const written = prev === undefined
+        ? await kubeCall(c, `create lease ${name}`, () => c.coordination.createNamespacedLease({ namespace: c.namespace, body }))
+        : await kubeCall(c, `update lease ${name}`, () => c.coordination.replaceNamespacedLease({ name, namespace: c.namespace, body }));
+      if (how !== 'evict') {
+        // the next renew goes with this resourceVersion, in parallel with the round's list
+        this.ownRv = written;
+        if (how === 'join') this.acquiredAt = now;
+      }
       return true;
     } catch (err) {
-      if (isKubeCode(err, 'FP_KUBE_CONFLICT')) return false;
+      if (isKubeCode(err, 'FP_KUBE_CONFLICT')) {
+        if (how !== 'evict') this.ownRv = null;
+        return false;
+      }
       throw err;
     } finally {
       this.o.onTimed?.('write', this.o.clock() - t0);

@@ -194,6 +194,8 @@ interface Report {
   actingPerSample: { min: number; max: number; n: number };
   /** this process (fake API server, fake operator, replays) over the steady window */
   benchProcess: { cpuCores: number; loopDelayP99Ms: number; loopDelayMaxMs: number };
+  /** each replica's own event-loop lag at the end of the steady window (prom-client's p99 and max) */
+  replicaLoopLagMs: Array<{ replica: string; p99: number; max: number }>;
   load: { start: number[]; end: number[] };
 }
 
@@ -306,9 +308,11 @@ async function main(): Promise<Report> {
       list: histogramSummary('flowpilot_fleet_lease_request_seconds', m1, m0, 'op="list"'),
       write: histogramSummary('flowpilot_fleet_lease_request_seconds', m1, m0, 'op="write"'),
     };
+    const gauge = (text: string, name: string): number => Number(new RegExp(`^${name} ([0-9.eE+-]+)`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+    const replicaLoopLagMs = replicas.map((r, i) => ({ replica: r.id, p99: gauge(m1[i]!, 'flowpilot_agent_nodejs_eventloop_lag_p99_seconds'), max: gauge(m1[i]!, 'flowpilot_agent_nodejs_eventloop_lag_max_seconds') }));
     const actingPerSample = { min: Math.min(...counts), max: Math.max(...counts), n: counts.length };
     const cost = costPerJob(s0, s1, idle, JOBS, INTERVAL_S * 1000);
-    log(`steady: rounds ${JSON.stringify(rounds)}; acting per sample ${JSON.stringify(actingPerSample)}; bench process ${JSON.stringify(benchProcess)}`);
+    log(`steady: rounds ${JSON.stringify(rounds)}; acting per sample ${JSON.stringify(actingPerSample)}; bench process ${JSON.stringify(benchProcess)}; replica loop lag ${JSON.stringify(replicaLoopLagMs)}`);
     log(`steady: ${cost.cpuMsPerJobPerInterval.toFixed(2)} ms CPU per job per interval, ${cost.rssMbPerJob.toFixed(2)} MB RSS per job`);
 
     // Kill the replica deciding on the most jobs; keep its decisions first (they die with it).
@@ -355,7 +359,7 @@ async function main(): Promise<Report> {
       patches,
       replayRescales: replay.allJobs().reduce((a, j) => a + j.rescales, 0),
       replayUnknownHost: replay.unknownHost,
-      rounds, actingPerSample, benchProcess,
+      rounds, actingPerSample, benchProcess, replicaLoopLagMs,
       load: { start: loadStart, end: loadavg() },
     };
   } catch (err) {
@@ -408,6 +412,7 @@ function markdown(r: Report, command: string): string {
     `| jobs \`acting\` per 2 s sample (steady window) | ${r.actingPerSample.min} to ${r.actingPerSample.max} of ${c.jobs} over ${r.actingPerSample.n} samples | all |`,
     `| shard round / Lease list / Lease write, all replicas (steady window) | ${ms(r.rounds.round)} / ${ms(r.rounds.list)} / ${ms(r.rounds.write)} | |`,
     `| bench process (fake API server, operator model, replays): CPU, event-loop delay | ${r.benchProcess.cpuCores.toFixed(2)} cores, p99 ${r.benchProcess.loopDelayP99Ms.toFixed(0)} ms, max ${r.benchProcess.loopDelayMaxMs.toFixed(0)} ms | |`,
+    `| each replica's event-loop lag, p99 / max (prom-client, end of the steady window) | ${r.replicaLoopLagMs.map((l) => `${l.replica} ${l.p99.toFixed(0)} / ${l.max.toFixed(0)} ms`).join(', ')} | |`,
     `| load average (1 min) at start / end | ${r.load.start[0]!.toFixed(1)} / ${r.load.end[0]!.toFixed(1)} | |`,
     '',
     `Targets: ${t.map(([n, ok]) => `${ok ? 'met' : 'MISSED'}: ${n}`).join('; ')}.`,

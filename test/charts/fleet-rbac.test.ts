@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { apiVersionArgs, chartDir, helmBinaries, missingHelm, template, validateObject, type HelmBinary, type K8sObject } from './helm.ts';
 import { startFakeKube, type FakeKube, type RbacRule } from '../support/fake-kube/index.ts';
+import { waitFor } from '../support/processes.ts';
 import { FakeFlinkOperator } from '../support/fake-kube/flink-operator-model.ts';
 import { createKubeClients, kubeCall, MERGE_PATCH, type KubeClients } from '../../agent/kube/client.ts';
 import { KubeEventRecorder } from '../../agent/kube/events.ts';
@@ -75,13 +76,7 @@ function fd(name: string, annotations: Record<string, string>): Record<string, u
   };
 }
 
-async function until(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, cond: () => boolean, ms = 15_000): Promise<unknown> => waitFor(what, cond, ms, 10);
 
 async function forbidden(what: string, call: () => Promise<unknown>): Promise<void> {
   await assert.rejects(call(), (err: unknown) => isKubeCode(err, 'FP_KUBE_FORBIDDEN'), `${what} must be forbidden`);
@@ -131,12 +126,11 @@ async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]):
     const policy = await kubeCall(clients, 'read policy', () => clients.core.readNamespacedConfigMap({ namespace: orders.namespace, name: orders.policyConfigMap! }));
     assert.match(policy.data?.['policy.yaml'] ?? '', /cooldown/);
 
-    // Sharding: the member Lease and one Lease per job, created then renewed in the release namespace.
+    // Sharding: the replica's member Lease, created then renewed in the release namespace.
     const jobs = [...started.values()];
-    shard.setJobs(jobs.map((j) => j.uid));
     shard.start();
     await until('this replica to act on every job', () => jobs.every((j) => shard.acting(j.uid)));
-    await until('a renewed job Lease', () => server.served.some((s) => s.resource === 'leases' && s.verb === 'update' && s.code === 200));
+    await until('a renewed member Lease', () => server.served.some((s) => s.resource === 'leases' && s.verb === 'update' && s.code === 200));
   } finally {
     shard.stop();
     await discovery.stop();

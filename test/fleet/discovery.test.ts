@@ -6,26 +6,15 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.ts';
+import { waitFor } from '../support/processes.ts';
+import { flinkDeployment } from '../support/fleet-fixtures.ts';
 import { FleetDiscovery, type FleetEvent } from '../../agent/fleet/discovery.ts';
 
 const FD = 'flinkdeployments.flink.apache.org';
 const FSJ = 'flinksessionjobs.flink.apache.org';
 
-function fd(name: string, annotations: Record<string, string>, conf: Record<string, string> = {}): Record<string, unknown> {
-  return {
-    metadata: { name, annotations },
-    spec: { image: 'flink:1.20', flinkVersion: 'v1_20', serviceAccount: 'flink', flinkConfiguration: conf,
-      jobManager: { resource: { memory: '1g', cpu: 1 } }, taskManager: { resource: { memory: '1g', cpu: 1 } } },
-  };
-}
-
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const fd = (name: string, annotations: Record<string, string>, conf: Record<string, string> = {}): Record<string, unknown> => flinkDeployment(name, { annotations, conf, parallelism: null });
+const until = (cond: () => boolean, what: string, ms = 10_000): Promise<unknown> => waitFor(what, cond, ms, 10);
 
 describe('fleet discovery', () => {
   let kube: FakeKube;

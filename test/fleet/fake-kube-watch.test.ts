@@ -6,24 +6,13 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.ts';
+import { waitFor } from '../support/processes.ts';
+import { flinkDeployment } from '../support/fleet-fixtures.ts';
 
 const FD = 'flinkdeployments.flink.apache.org';
 
-function fd(name: string, labels: Record<string, string> = {}): Record<string, unknown> {
-  return {
-    apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', metadata: { name, labels },
-    spec: { image: 'flink:1.20', flinkVersion: 'v1_20', serviceAccount: 'flink', jobManager: { resource: { memory: '1g', cpu: 1 } },
-      taskManager: { resource: { memory: '1g', cpu: 1 } } },
-  };
-}
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const fd = (name: string, labels: Record<string, string> = {}): Record<string, unknown> => flinkDeployment(name, { labels, parallelism: null });
+const until = (cond: () => boolean, what: string, ms = 5000): Promise<unknown> => waitFor(what, cond, ms, 10);
 
 interface Seen { type: string; name: string; rv: string; code?: number }
 

@@ -20,6 +20,7 @@ import { startFakeKube } from '../support/fake-kube/index.ts';
 import { FakeFlinkOperator } from '../support/fake-kube/flink-operator-model.ts';
 import { instantQuery, startPrometheus, type PromServer } from '../support/prom-stack.ts';
 import { missingBinaries, waitFor } from '../support/processes.ts';
+import { optedInDeployment } from '../support/fleet-fixtures.ts';
 import { parseAgentConfig } from '../../agent/process/config.ts';
 import { startFleetAgent } from '../../agent/process/fleet.ts';
 import { silentLogger } from '../../common/log.ts';
@@ -29,18 +30,6 @@ import { FlinkReplayServer } from '../../bench/fleet/replay-server.ts';
 
 const FD = 'flinkdeployments.flink.apache.org';
 const NS = 'team-a';
-
-function fd(name: string, port: number): Record<string, unknown> {
-  return {
-    metadata: { name, annotations: { 'flowpilot.io/autoscale': 'true' } },
-    spec: {
-      image: 'flink:1.20', flinkVersion: 'v1_20', serviceAccount: 'flink',
-      flinkConfiguration: { 'jobmanager.scheduler': 'adaptive', 'taskmanager.numberOfTaskSlots': '4', 'rest.port': String(port) },
-      jobManager: { resource: { memory: '1g', cpu: 1 } }, taskManager: { replicas: 2, resource: { memory: '1g', cpu: 1 } },
-      job: { jarURI: 'local:///opt/flink/job.jar', parallelism: 2, upgradeMode: 'stateless' },
-    },
-  };
-}
 
 describe('the Autoscaler dashboard\'s fleet row', () => {
   const noProm = missingBinaries(['prometheus']);
@@ -85,10 +74,10 @@ describe('the Autoscaler dashboard\'s fleet row', () => {
     }
     // An overloaded job (busy ~4.5x the recorded ~200 ms/s) that gets rescaled, and quiet ones.
     replay.addJob(host('hot'), 'kafka-1.15', 'hot', { busyFactor: 4.5 });
-    kube.server.putObject(FD, NS, fd('hot', port));
+    kube.server.putObject(FD, NS, optedInDeployment('hot', port));
     for (const [i, s] of ['dynamic-kafka', 'finished-source-1.18', 'pulsar'].entries()) {
       replay.addJob(host(`quiet-${i}`), s, `quiet-${i}`);
-      kube.server.putObject(FD, NS, fd(`quiet-${i}`, port));
+      kube.server.putObject(FD, NS, optedInDeployment(`quiet-${i}`, port));
     }
     const agentUrls = replicas.map((r) => `http://127.0.0.1:${r.agent.port}`);
     if (!noProm) prom = await startPrometheus({ jobs: [{ job: 'flowpilot-agent', targets: replicas.map((r) => `127.0.0.1:${r.agent.port}`) }] });

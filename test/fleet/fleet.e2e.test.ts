@@ -9,7 +9,8 @@
  * - a policy change: a policy ConfigMap named by flowpilot.io/policy shows in
  *   /api/v1/scaling/jobs and in the decisions' utilization band, without losing the history;
  * - opt-out: the pipeline stops and the resource is patched no more;
- * - a replica killed: the guard of its jobs moves to another replica one lease duration after
+ * - a replica killed: the guard of its jobs moves to another replica (which evicts its member
+ *   Lease) one lease duration after
  *   the victim's last renewal plus the rounds around it (bounded by the rounds and event-loop
  *   delay measured during the takeover), and their next decision follows (bounded with a margin
  *   for the loaded test machine; the figures are printed as `# fleet e2e: {...}`);
@@ -24,6 +25,8 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.ts';
+import { waitFor } from '../support/processes.ts';
+import { flinkDeployment, OPT_IN } from '../support/fleet-fixtures.ts';
 import { parseAgentConfig } from '../../agent/process/config.ts';
 import { createKubeClients } from '../../agent/kube/client.ts';
 import { startFleetAgent } from '../../agent/process/fleet.ts';
@@ -43,17 +46,11 @@ const TAKEOVER_JOBS = ['j1', 'j2', 'j3', 'j4'];
 
 type Replica = Awaited<ReturnType<typeof startFleetAgent>> & { id: string; killed: boolean };
 
-function fd(name: string, restUrl: string, annotations: Record<string, string> = { 'flowpilot.io/autoscale': 'true' }): Record<string, unknown> {
-  return {
-    metadata: { name, annotations: { ...annotations, 'flowpilot.io/rest-url': restUrl } },
-    spec: {
-      image: 'flink:1.20', flinkVersion: 'v1_20', serviceAccount: 'flink',
-      flinkConfiguration: { 'jobmanager.scheduler': 'adaptive', 'taskmanager.numberOfTaskSlots': '4' },
-      jobManager: { resource: { memory: '1g', cpu: 1 } }, taskManager: { resource: { memory: '1g', cpu: 1 } },
-      job: { jarURI: 'local:///opt/flink/job.jar', parallelism: 4, upgradeMode: 'stateless' },
-    },
-  };
+function fd(name: string, restUrl: string, annotations: Record<string, string> = { ...OPT_IN }): Record<string, unknown> {
+  return flinkDeployment(name, { annotations: { ...annotations, 'flowpilot.io/rest-url': restUrl }, conf: { 'jobmanager.scheduler': 'adaptive', 'taskmanager.numberOfTaskSlots': '4' }, parallelism: 4 });
 }
+
+const until = <T>(what: string, ms: number, probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, every = 50): Promise<T> => waitFor(what, probe, ms, every);
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -61,16 +58,6 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
-}
-
-async function until<T>(what: string, ms: number, probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, every = 50): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== null && v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
 }
 
 describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 90_000 }, () => {
@@ -250,6 +237,16 @@ describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 90_
     for (const r of live()) r.fleet.shard.maxRoundMs = 0;
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
+    // the victim's last renewal as the server applied it (renewTime is this process's clock; the
+    // eviction later rewrites the Lease with holder '', so it is recorded as it happens)
+    let lastRenew = 0;
+    const lease = victim.fleet.shard.memberLease();
+    const cur = kube.server.getObject('leases.coordination.k8s.io', 'flowpilot', lease) as { spec?: { renewTime?: string } } | undefined;
+    lastRenew = Date.parse(cur?.spec?.renewTime ?? '');
+    const unwatch = kube.server.store.onChange((t, _ns, ev) => {
+      const spec = (ev.object as { spec?: { holderIdentity?: string; renewTime?: string } }).spec;
+      if (t.resource === 'leases' && ev.object.metadata.name === lease && spec?.holderIdentity === victimId) lastRenew = Date.parse(spec.renewTime ?? '');
+    });
     const killedAt = Date.now();
     victim.killed = true;
     await victim.stop();
@@ -268,17 +265,13 @@ describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 90_
     loop.disable();
     const worst = Math.max(...Object.values(took));
     const worstGuard = Math.max(...Object.values(guard));
-    // the victim's last renewal, as the server holds it (renewTime is on this process's clock)
-    const lastRenew = Math.max(...[victim.fleet.shard.memberLease(), ...moved.map((n) => victim.fleet.shard.jobLease(uidOf(n)))].map((n) => {
-      const l = kube.server.getObject('leases.coordination.k8s.io', 'flowpilot', n) as { spec?: { renewTime?: string; holderIdentity?: string } } | undefined;
-      return l?.spec?.renewTime && l.spec.holderIdentity === victimId ? Date.parse(l.spec.renewTime) : 0;
-    }));
+    unwatch();
     const guardFromRenew = worstGuard + (killedAt - lastRenew);
     const round = Math.max(...live().map((r) => r.fleet.shard.maxRoundMs));
     const lag = Math.ceil(loop.max / 1e6);
     // From the victim's last renewal (shard.ts): an observer sees it when its next list returns
-    // (a round in flight, the renew wait, one list), and takes over one lease duration after that
-    // observation (a round in flight at the expiry, then the taking round).
+    // (a round in flight, the renew wait, one list), and evicts it one lease duration after that
+    // observation (a round in flight at the expiry, then the evicting round).
     const guardBound = LEASE_MS + RENEW_MS + 4 * round + 2 * lag;
     figures.takeover = {
       victim: victimId, jobs: moved.length, guardMs: guard, decisionMs: took, worstGuardMs: worstGuard, worstDecisionMs: worst,

@@ -1,7 +1,9 @@
 /**
  * Fleet sharding with 3 replicas in one process against the fake API server: balanced
  * ownership, takeover after a replica stops renewing within one lease duration plus the rounds
- * around it, and no job acted on by two replicas at any observed instant.
+ * around it, a replica that comes back acting only a lease duration after its join, an eviction
+ * that loses the race to a late renewal (409) leaving the member in place, and no job acted on by
+ * two replicas at any observed instant.
  *
  * On a loaded host (2 cores, load 20+) a round stretches to seconds, so: every liveness check
  * waits on its condition (a renewal that slips past the renew deadline drops `acting` for a
@@ -13,6 +15,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.ts';
+import { waitFor } from '../support/processes.ts';
 import { createKubeClients } from '../../agent/kube/client.ts';
 import { FleetShard, rendezvousOwner } from '../../agent/fleet/shard.ts';
 
@@ -29,12 +32,24 @@ describe('fleet sharding', () => {
   let watcher: NodeJS.Timeout;
   const doubles: string[] = [];
   let samples = 0;
+  let r1LastRenew = 0;
+  let r1Holder = '';
+  let r1JoinedAt = 0;
+  let r1FirstActing = 0;
   before(async () => {
     kube = await startFakeKube({ namespace: 'flink' });
+    // each write of r1's member Lease as the server applied it: the last renewal r1 made, and its (re)joins
+    kube.server.store.onChange((t, _ns, ev) => {
+      const spec = (ev.object as { spec?: { holderIdentity?: string; renewTime?: string } }).spec;
+      if (t.resource !== 'leases' || ev.object.metadata.name !== 'flowpilot-member-r1') return;
+      if (spec?.holderIdentity === 'r1') {
+        r1LastRenew = Date.parse(spec.renewTime ?? '');
+        if (r1Holder !== 'r1') r1JoinedAt = Date.now();
+      }
+      r1Holder = spec?.holderIdentity ?? '';
+    });
     for (const id of ['r0', 'r1', 'r2']) {
-      const s = new FleetShard({ clients: createKubeClients({ kind: 'file', path: kube.kubeconfigPath }), identity: id, leaseDurationSeconds: LEASE_S, renewMs: RENEW_MS });
-      s.setJobs(JOBS);
-      replicas[id] = s;
+      replicas[id] = new FleetShard({ clients: createKubeClients({ kind: 'file', path: kube.kubeconfigPath }), identity: id, leaseDurationSeconds: LEASE_S, renewMs: RENEW_MS });
     }
     // The no-double-acting check, at every observed instant (every 5 ms) for the whole suite.
     watcher = setInterval(() => {
@@ -42,6 +57,7 @@ describe('fleet sharding', () => {
       for (const uid of JOBS) {
         const who = Object.entries(replicas).filter(([, s]) => s.acting(uid)).map(([id]) => id);
         if (who.length > 1) doubles.push(`${uid}: ${who.join(',')}`);
+        if (r1FirstActing === 0 && who.includes('r1')) r1FirstActing = Date.now();
       }
     }, 5);
     for (const s of Object.values(replicas)) s.start();
@@ -53,12 +69,10 @@ describe('fleet sharding', () => {
   });
 
   const actors = (uid: string): string[] => Object.entries(replicas).filter(([, s]) => s.acting(uid)).map(([id]) => id);
+  /** Waits for the condition (checked every 5 ms); how long it took. */
   async function until(cond: () => boolean, what: string, ms: number): Promise<number> {
     const t0 = Date.now();
-    while (!cond()) {
-      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await waitFor(what, cond, ms, 5);
     return Date.now() - t0;
   }
 
@@ -93,19 +107,16 @@ describe('fleet sharding', () => {
     replicas.r1!.stop();
     const took = await until(() => theirs.every((u) => actors(u).length === 1 && actors(u)[0] !== 'r1'), 'takeover', 60_000);
     loop.disable();
-    // r1's last renewal as the server holds it: renewTime is r1's clock, which is ours (one
+    // r1's last renewal as the server applied it (renewTime is r1's clock, which is ours: one
     // process). A round in flight at stop() may still renew after it.
-    const lastRenew = Math.max(...[replicas.r1!.memberLease(), ...theirs.map((u) => replicas.r1!.jobLease(u))].map((n) => {
-      const l = kube.server.getObject('leases.coordination.k8s.io', 'flink', n) as { spec?: { renewTime?: string; holderIdentity?: string } } | undefined;
-      return l?.spec?.renewTime && l.spec.holderIdentity === 'r1' ? Date.parse(l.spec.renewTime) : 0;
-    }));
+    const lastRenew = r1LastRenew;
     const fromRenew = took - (lastRenew - stoppedAt);
     const round = Math.max(...Object.values(replicas).map((s) => s.maxRoundMs));
     const lag = Math.ceil(loop.max / 1e6);
     const lease = LEASE_S * 1000;
     // From r1's last renewal: an observer sees it when its next list returns (the round in flight,
-    // its renew wait and one list: renew + 2 rounds + a delay), takes over one lease duration after
-    // that observation (a round in flight at the expiry, then the taking round: 2 rounds + a delay).
+    // its renew wait and one list: renew + 2 rounds + a delay), evicts it one lease duration after
+    // that observation (a round in flight at the expiry, then the evicting round: 2 rounds + a delay).
     const bound = lease + RENEW_MS + 4 * round + 2 * lag;
     console.log(`takeover of ${theirs.length} jobs: ${took} ms after stop, ${fromRenew} ms after r1's last renewal, ${fromRenew - lease} ms past the lease (lease ${lease} ms, renew ${RENEW_MS} ms, longest round ${round} ms, longest event-loop delay ${lag} ms, bound ${bound} ms)`);
     assert.ok(fromRenew >= lease, `taken ${fromRenew} ms after the last renewal, before a whole lease duration`);
@@ -114,10 +125,58 @@ describe('fleet sharding', () => {
     assert.deepEqual(replicas.r0!.liveMembers(), ['r0', 'r2']);
   });
 
-  it('a replica that comes back gets a share again, and no job was ever acted on twice', async () => {
+  it('a replica that comes back acts only one lease duration after its join, gets a share again, and no job was ever acted on twice', async () => {
+    assert.equal(r1Holder, '', 'r1 was evicted');
+    r1FirstActing = 0;
+    r1JoinedAt = 0;
     replicas.r1!.start();
     await until(() => JOBS.filter((u) => actors(u)[0] === 'r1').length >= 4 && JOBS.every((u) => actors(u).length === 1), 'rebalance', 60_000);
+    assert.ok(r1JoinedAt > 0 && r1FirstActing > 0);
+    assert.ok(r1FirstActing - r1JoinedAt >= LEASE_S * 1000, `r1 acted ${r1FirstActing - r1JoinedAt} ms after its join, before a whole lease duration`);
     assert.ok(samples > 100, `samples: ${samples}`);
     assert.deepEqual(doubles, []);
+  });
+});
+
+describe('fleet sharding: an eviction races a renewal', () => {
+  it('an eviction sent after the member renewed gets a 409 and leaves it a member; one that wins takes it out, and the member joins again', async () => {
+    const kube = await startFakeKube({ namespace: 'flink' });
+    let skew = 0;
+    const clients = (): ReturnType<typeof createKubeClients> => createKubeClients({ kind: 'file', path: kube.kubeconfigPath });
+    // rounds driven by hand; a's clock is moved a lease duration ahead to make b's Lease look stale
+    const a = new FleetShard({ clients: clients(), identity: 'a', leaseDurationSeconds: LEASE_S, clock: () => Date.now() + skew });
+    const b = new FleetShard({ clients: clients(), identity: 'b', leaseDurationSeconds: LEASE_S });
+    try {
+      await b.round();
+      await a.round();
+      assert.deepEqual(a.liveMembers(), ['a', 'b']);
+      skew = LEASE_S * 1000 + 1;
+      // b renews between a's list and a's eviction
+      kube.server.interleaveBeforeWrite((r) => r.resource === 'leases' && r.verb === 'update' && r.name === 'flowpilot-member-b', () => {
+        const l = kube.server.getObject('leases.coordination.k8s.io', 'flink', 'flowpilot-member-b') as unknown as { spec: Record<string, unknown> };
+        kube.server.putObject('leases.coordination.k8s.io', 'flink', { ...l, spec: { ...l.spec, renewTime: new Date(Date.now() + 1).toISOString().replace('Z', '000Z') } });
+      });
+      await a.round();
+      assert.equal(a.evictions, 0);
+      assert.deepEqual(a.liveMembers(), ['a', 'b'], 'the member that renewed stays');
+      assert.ok(kube.server.served.some((s) => s.resource === 'leases' && s.verb === 'update' && s.code === 409), 'the eviction got a 409');
+      // a's next list shows b's renewal (a new version, seen now); b stops renewing, and a lease
+      // duration later on a's clock the eviction wins
+      await a.round();
+      assert.deepEqual(a.liveMembers(), ['a', 'b']);
+      skew += LEASE_S * 1000 + 1;
+      await a.round();
+      assert.equal(a.evictions, 1);
+      assert.deepEqual(a.liveMembers(), ['a']);
+      const evicted = kube.server.getObject('leases.coordination.k8s.io', 'flink', 'flowpilot-member-b') as unknown as { spec: { holderIdentity: string } };
+      assert.equal(evicted.spec.holderIdentity, '');
+      // b's next round finds itself evicted and joins again; a sees it on its next list
+      await b.round();
+      assert.equal((kube.server.getObject('leases.coordination.k8s.io', 'flink', 'flowpilot-member-b') as unknown as { spec: { holderIdentity: string } }).spec.holderIdentity, 'b');
+      await a.round();
+      assert.deepEqual(a.liveMembers(), ['a', 'b']);
+    } finally {
+      await kube.close();
+    }
   });
 });
