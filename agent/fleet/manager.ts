@@ -112,6 +112,11 @@ export class FleetManager {
       // ownership is recomputed each round: reconcile at once, not up to a period later
       onRound: () => void this.reconcile(),
       ...(o.shardTimed ? { onTimed: o.shardTimed } : {}),
+      onNotice: (what, member) => {
+        if (what === 'evicted') this.log.warn({ member }, 'fleet shard: evicted a member whose Lease was not renewed for a lease duration; its jobs move');
+        else if (what === 'out') this.log.warn('fleet shard: this replica\'s member Lease was evicted; it stops acting and joins again');
+        else this.log.info({ waitMs: f.leaseDuration }, 'fleet shard: joined; acting after one lease duration');
+      },
     });
     this.recorder = new DecisionRecorder({ capacity: 1, registry: o.registry, logger: this.log });
     this.actuationMetrics = createActuationMetrics(o.registry);

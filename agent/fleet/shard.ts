@@ -52,6 +52,8 @@ export interface FleetShardOptions {
   onRound?: () => void;
   /** How long a round, a Lease list or a Lease write took (ms): the fleet's round metrics. */
   onTimed?: (what: ShardTiming, ms: number) => void;
+  /** Membership changes of note: we evicted a member, we found ourselves evicted, we joined. */
+  onNotice?: (what: 'evicted' | 'out' | 'joined', member: string) => void;
 }
 
 export type ShardTiming = 'round' | 'list' | 'write';
@@ -76,7 +78,7 @@ function renewOf(l: V1Lease): string {
 }
 
 export class FleetShard {
-  private readonly o: Required<Omit<FleetShardOptions, 'onError' | 'onRound' | 'onTimed'>> & FleetShardOptions;
+  private readonly o: Required<Omit<FleetShardOptions, 'onError' | 'onRound' | 'onTimed' | 'onNotice'>> & FleetShardOptions;
   /** member Lease name -> its last (holder, renewTime) and when we first saw it (our clock, list returned) */
   private readonly seen = new Map<string, { holder: string; renew: string; at: number }>();
   private members: string[] = [];
@@ -210,17 +212,25 @@ export class FleetShard {
 
     // 409: evicted since our last write (out; the join follows). Other errors: the guard lapses at its deadline.
     if (renewed !== null && !renewed.ok) {
-      if (renewed.err === null) this.out();
-      else this.o.onError?.(renewed.err);
+      if (renewed.err === null) {
+        this.out();
+        this.o.onNotice?.('out', this.o.identity);
+      } else this.o.onError?.(renewed.err);
     }
     let fresh = renewed?.ok === true;
     const own = leases.find((l) => l.metadata?.name === mine);
     // Our Lease evicted (or never made): out at once, and join with the resourceVersion listed.
-    if (own?.spec?.holderIdentity !== this.o.identity) this.out();
+    if (own?.spec?.holderIdentity !== this.o.identity) {
+      if (this.ownRv !== null) this.o.onNotice?.('out', this.o.identity);
+      this.out();
+    }
     if (this.ownRv === null) {
       fresh = await this.write(mine, own, this.o.clock(), 'join');
       // a join, the first write since this process started, or one after being out: wait a lease duration
-      if (fresh) this.actFrom = this.o.clock() + this.durationMs;
+      if (fresh) {
+        this.actFrom = this.o.clock() + this.durationMs;
+        this.o.onNotice?.('joined', this.o.identity);
+      }
     }
 
     const members = new Set<string>([this.o.identity]);
@@ -241,6 +251,7 @@ export class FleetShard {
         if (await this.write(name, l, this.o.clock(), 'evict')) {
           members.delete(name.slice(prefix.length));
           this.evictions++;
+          this.o.onNotice?.('evicted', name.slice(prefix.length));
         }
       } catch (err) {
         this.o.onError?.(err);

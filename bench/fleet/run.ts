@@ -13,7 +13,8 @@
  * (decision sequences that return to an earlier replica, and `acting` sampled every 2 s).
  *
  * Usage: node bench/fleet/run.ts [--smoke] [--jobs 200] [--replicas 3] [--interval 10] [--lease 10]
- *          [--steady 60] [--namespaces 4] [--no-rules] [--write] [--json FILE] [--time-limit 300]
+ *          [--steady 60] [--namespaces 4] [--no-rules] [--write] [--json FILE] [--logs DIR] [--time-limit 300]
+ *   --logs    write each replica's output (its last 200 kB; FLOWPILOT_LOG_LEVEL, default warn) to DIR/<replica>.log
  *   --smoke   20 jobs, 2 s interval, 6 s lease, 10 s steady window: a quick check that it all works
  *   --write   put the report under "## Fleet" in BENCHMARKS.md
  * Exit code 0 when every target is met, 1 when one is missed, 2 on error.
@@ -27,7 +28,8 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { startFakeKube, type FakeKube } from '../../test/support/fake-kube/index.ts';
 import { FakeFlinkOperator } from '../../test/support/fake-kube/flink-operator-model.ts';
-import { freePort } from '../../test/support/processes.ts';
+import { freePort, waitFor } from '../../test/support/processes.ts';
+import { FLINK_DEPLOYMENTS as FD, optedInDeployment } from '../../test/support/fleet-fixtures.ts';
 import { replaceSection } from '../agent-eval/write-section.ts';
 import { FlinkReplayServer } from './replay-server.ts';
 import {
@@ -59,7 +61,6 @@ const NAMESPACES = num('--namespaces', 4);
 const TIME_LIMIT_S = num('--time-limit', smoke ? 180 : 420);
 const FLEET = 'bench';
 const HOME = 'flowpilot';
-const FD = 'flinkdeployments.flink.apache.org';
 
 const log = (s: string): void => void process.stderr.write(`fleet-bench ${((Date.now() - started) / 1000).toFixed(1)}s: ${s}\n`);
 const started = Date.now();
@@ -78,16 +79,6 @@ setTimeout(() => {
   killAll();
   process.exit(2);
 }, TIME_LIMIT_S * 1000).unref();
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, every = 250): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== null && v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
 
 async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
@@ -122,18 +113,6 @@ async function decisionsOf(r: Replica, jobs: JobStatus[]): Promise<DecisionSeen[
   return out;
 }
 
-function fd(name: string, port: number): Record<string, unknown> {
-  return {
-    metadata: { name, annotations: { 'flowpilot.io/autoscale': 'true' } },
-    spec: {
-      image: 'flink:1.20', flinkVersion: 'v1_20', serviceAccount: 'flink',
-      flinkConfiguration: { 'jobmanager.scheduler': 'adaptive', 'taskmanager.numberOfTaskSlots': '4', 'rest.port': String(port) },
-      jobManager: { resource: { memory: '1g', cpu: 1 } }, taskManager: { replicas: 2, resource: { memory: '1g', cpu: 1 } },
-      job: { jarURI: 'local:///opt/flink/job.jar', parallelism: 2, upgradeMode: 'stateless' },
-    },
-  };
-}
-
 function agentConfig(id: string, port: number, kube: FakeKube, policyFile: string): Record<string, unknown> {
   return {
     listen: { host: '127.0.0.1', port }, dryRun: false,
@@ -160,11 +139,13 @@ async function startReplica(id: string, dir: string, kube: FakeKube, policyFile:
   });
   children.push(proc);
   const r: Replica = { id, port, proc, out: '', killed: false };
-  const keep = (c: Buffer): void => { r.out = (r.out + c.toString()).slice(-20_000); };
+  const keep = (c: Buffer): void => { r.out = (r.out + c.toString()).slice(-200_000); };
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
-  await until(`${id} to answer /readyz`, 90_000, async () => {
-    if (proc.exitCode !== null) throw new Error(`${id} exited (${proc.exitCode}):\n${r.out.slice(-4000)}`);
+  // a replica that exits while starting fails the run at once (waitFor would retry until its timeout)
+  const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`${id} exited (${code}):\n${r.out.slice(-4000)}`))));
+  exited.catch(() => undefined);
+  await Promise.race([exited, waitFor(`${id} to answer /readyz`, async () => {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/api/v1/scaling/jobs`, { signal: AbortSignal.timeout(2000) });
       await res.body?.cancel();
@@ -172,7 +153,7 @@ async function startReplica(id: string, dir: string, kube: FakeKube, policyFile:
     } catch {
       return false;
     }
-  }, 200);
+  }, 90_000, 200)]);
   return r;
 }
 
@@ -223,13 +204,13 @@ async function main(): Promise<Report> {
     log(`${REPLICAS} replicas, ${JOBS} jobs in ${NAMESPACES} namespaces, interval ${INTERVAL_S}s, lease ${LEASE_S}s, ${cpus().length} cores`);
     replicas.push(...await Promise.all(Array.from({ length: REPLICAS }, (_, i) => startReplica(`fleet-${i}`, dir, kube, policyFile))));
     log('replicas ready');
-    await until('every replica to see all members', 60_000, async () => {
+    await waitFor('every replica to see all members', async () => {
       for (const r of replicas) {
         const st = await getJson<{ members?: string[] }>(`http://127.0.0.1:${r.port}/api/v1/scaling/jobs`);
         if ((st.members ?? []).length < REPLICAS) return false;
       }
       return true;
-    });
+    }, 60_000);
     const idle = await Promise.all(replicas.map(sample));
 
     // The resources appear: all at once, as a fleet agent installed into a busy cluster sees them.
@@ -239,7 +220,7 @@ async function main(): Promise<Report> {
       const ns = `team-${i % NAMESPACES}`;
       const name = `job-${String(i).padStart(3, '0')}`;
       replay.addJob(host(ns, name), scenarios[i % scenarios.length]!, name);
-      kube.server.putObject(FD, ns, fd(name, replayPort));
+      kube.server.putObject(FD, ns, optedInDeployment(name, replayPort));
       appeared.set(`${ns}/${name}`, Date.now());
     }
     log('resources created');
@@ -269,7 +250,7 @@ async function main(): Promise<Report> {
 
     // Every job decided on, or (a finding, not an abort) the deadline passes and the run goes on.
     let lastProgress = 0;
-    const pickedUp = await until('a decision for every job', (LEASE_S + INTERVAL_S * 6) * 1000 + 60_000, async () => {
+    const pickedUp = await waitFor('a decision for every job', async () => {
       let decided = 0;
       let known = 0;
       const states = new Map<string, number>();
@@ -284,7 +265,7 @@ async function main(): Promise<Report> {
         log(`${known} jobs discovered, ${decided} acting with a decision; states ${JSON.stringify(Object.fromEntries(states))}`);
       }
       return decided >= JOBS;
-    }, 2000).then(() => true, (err: unknown) => { log(String(err)); return false; });
+    }, (LEASE_S + INTERVAL_S * 6) * 1000 + 60_000, 2000).then(() => true, (err: unknown) => { log(String(err)); return false; });
     log(pickedUp ? 'every job has a decision' : 'going on without a decision for every job');
 
     // Steady state: CPU and RSS per job over STEADY_S.
@@ -329,13 +310,13 @@ async function main(): Promise<Report> {
     victim.r.killed = true;
     log(`killed ${victim.r.id} (owner of ${victimJobs.length} jobs)`);
     const boundMs = (LEASE_S + INTERVAL_S) * 1000;
-    const tookOver = await until('every job of the killed replica to be decided on elsewhere', boundMs * 3 + 30_000, async () => {
+    const tookOver = await waitFor('every job of the killed replica to be decided on elsewhere', async () => {
       const after = new Set<string>();
       for (const r of live(replicas)) {
         for (const j of await jobsOf(r)) if (j.acting && (j.lastDecision?.time ?? 0) > killedAt) after.add(`${j.namespace}/${j.name}`);
       }
       return victimJobs.every((k) => after.has(k));
-    }, 1000).then(() => true, (err: unknown) => { log(String(err)); return false; });
+    }, boundMs * 3 + 30_000, 1000).then(() => true, (err: unknown) => { log(String(err)); return false; });
     log(tookOver ? 'takeover done' : 'going on without every job taken over');
     // A few more intervals after the takeover, then every decision the live replicas hold.
     await new Promise((r) => setTimeout(r, INTERVAL_S * 3 * 1000));
@@ -366,6 +347,8 @@ async function main(): Promise<Report> {
     for (const r of replicas) process.stderr.write(`--- ${r.id} output (tail) ---\n${r.out.slice(-3000)}\n`);
     throw err;
   } finally {
+    const logs = arg('--logs');
+    if (logs) for (const r of replicas) writeFileSync(join(logs, `${r.id}.log`), r.out);
     killAll();
     await operator.stop();
     await replay.close();
