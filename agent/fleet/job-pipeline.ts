@@ -12,7 +12,7 @@
  *   so the history, cool-downs and actions in flight are kept.
  * - Realizer: the flink-deployment actuator targeting this FlinkDeployment or FlinkSessionJob
  *   (dry-run when the agent is), gated by the shard guard: it is "leader" only while
- *   `acting(uid)` holds, so a replica that lost the job's Lease neither decides nor acts, and
+ *   `acting(uid)` holds, so a replica whose guard lapsed or that lost the job neither decides nor acts, and
  *   one that takes it reloads the job's history from the store first.
  * - StateStore + journal: one ConfigMap per job (`<fleet>-state-<uid>`) in the agent's
  *   namespace, holding the intent journal's action record and the compressed history, the

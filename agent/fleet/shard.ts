@@ -89,6 +89,8 @@ export class FleetShard {
   /** Our member Lease as our last successful write left it (renewed with its resourceVersion), or null: join next round. */
   private ownRv: V1Lease | null = null;
   private acquiredAt = 0;
+  /** Bumped by stop(): a round that was in flight then changes nothing when it ends. */
+  private generation = 0;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   /** Our clock when the first live member's Lease turns stale (see the header), or Infinity. */
@@ -165,6 +167,8 @@ export class FleetShard {
   /** Stops without touching any Lease: what a crash looks like to the other replicas. */
   stop(): void {
     this.running = false;
+    // a round in flight leaves no state behind (its writes may still land, as after a crash)
+    this.generation++;
     clearTimeout(this.timer);
     this.out();
   }
@@ -184,6 +188,7 @@ export class FleetShard {
   async round(): Promise<void> {
     const c = this.o.clients;
     const mine = this.memberLease();
+    const gen = this.generation;
     const listSentAt = this.o.clock();
     const held = this.ownRv;
     const renewing = held === null ? null : this.write(mine, held, listSentAt, 'renew').then(
@@ -196,6 +201,7 @@ export class FleetShard {
       if (r !== null && !r.ok && r.err === null) this.out();
       throw err;
     }
+    if (gen !== this.generation) return;
     // after the list returned: every renew it shows was applied before now (see the header)
     const now = this.o.clock();
     this.o.onTimed?.('list', now - listSentAt);
@@ -224,13 +230,12 @@ export class FleetShard {
       if (this.ownRv !== null) this.o.onNotice?.('out', this.o.identity);
       this.out();
     }
-    if (this.ownRv === null) {
-      fresh = await this.write(mine, own, this.o.clock(), 'join');
-      // a join, the first write since this process started, or one after being out: wait a lease duration
-      if (fresh) {
-        this.actFrom = this.o.clock() + this.durationMs;
-        this.o.onNotice?.('joined', this.o.identity);
-      }
+    if (this.ownRv === null) fresh = await this.write(mine, own, this.o.clock(), 'join');
+    if (gen !== this.generation) return;
+    // a join, the first write since this process started (or since stop()), or one after being out: wait a lease duration
+    if (fresh && this.actFrom === Infinity) {
+      this.actFrom = this.o.clock() + this.durationMs;
+      this.o.onNotice?.('joined', this.o.identity);
     }
 
     const members = new Set<string>([this.o.identity]);
@@ -257,6 +262,7 @@ export class FleetShard {
         this.o.onError?.(err);
       }
     }));
+    if (gen !== this.generation) return;
     // The view and the guard's deadline change together: acting on this view is bounded by when its list was sent.
     this.members = [...members].sort();
     if (fresh && this.ownRv !== null) this.validUntil = listSentAt + this.deadlineMs;
@@ -269,6 +275,7 @@ export class FleetShard {
    */
   private async write(name: string, prev: V1Lease | undefined, now: number, how: 'renew' | 'join' | 'evict'): Promise<boolean> {
     const c = this.o.clients;
+    const gen = this.generation;
     const body: V1Lease = {
       apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
       metadata: { name, namespace: c.namespace, ...(prev?.metadata?.resourceVersion ? { resourceVersion: prev.metadata.resourceVersion } : {}) },
@@ -282,7 +289,7 @@ export class FleetShard {
       const written = prev === undefined
         ? await kubeCall(c, `create lease ${name}`, () => c.coordination.createNamespacedLease({ namespace: c.namespace, body }))
         : await kubeCall(c, `update lease ${name}`, () => c.coordination.replaceNamespacedLease({ name, namespace: c.namespace, body }));
-      if (how !== 'evict') {
+      if (how !== 'evict' && gen === this.generation) {
         // the next renew goes with this resourceVersion, in parallel with the round's list
         this.ownRv = written;
         if (how === 'join') this.acquiredAt = now;
@@ -290,7 +297,7 @@ export class FleetShard {
       return true;
     } catch (err) {
       if (isKubeCode(err, 'FP_KUBE_CONFLICT')) {
-        if (how !== 'evict') this.ownRv = null;
+        if (how !== 'evict' && gen === this.generation) this.ownRv = null;
         return false;
       }
       throw err;
