@@ -7,8 +7,8 @@
  * delivered it; only then is the barrier handed to the task, once. A barrier with a higher id
  * abandons an unfinished alignment; late barriers of an abandoned checkpoint are dropped.
  */
-import { Unpackr } from 'msgpackr';
 import { performance } from 'node:perf_hooks';
+import { BatchDecoder } from './batch-codec.ts';
 import { ENTRY_BARRIER, ENTRY_END, ENTRY_RECORDS, ENTRY_WATERMARK, type ChannelEntry, type InputChannel } from './channel.ts';
 
 export interface GateChannel {
@@ -41,7 +41,7 @@ export class InputGate {
   private endedCount = 0;
   private next = 0;
   private waiter: (() => void) | null = null;
-  private readonly unpackr = new Unpackr({ useRecords: true });
+  private readonly decoder = new BatchDecoder();
   numBytesIn = 0;
   numBytesInRemote = 0;
   /** Records handed to the task since the last takeConsumed() (for buffer debloating). */
@@ -138,7 +138,7 @@ export class InputGate {
           const len = entry.bytes.byteLength;
           this.numBytesIn += len;
           this.numBytesInRemote += len;
-          entry.records = this.unpackr.unpack(entry.bytes) as unknown[];
+          entry.records = this.decoder.decode(entry.bytes);
           entry.bytes = null;
         }
         this.consumed += entry.records!.length;

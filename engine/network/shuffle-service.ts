@@ -20,6 +20,7 @@ import {
   type ChannelTransport,
   type OutputChannel,
 } from './channel.ts';
+import { BatchEncoder } from './batch-codec.ts';
 import {
   FRAME_BARRIER,
   FRAME_BATCH,
@@ -227,6 +228,7 @@ class DataClient {
   private readonly outputs = new Map<number, OutputChannel>();
   private nextId = 1;
   private readonly packr = new Packr({ useRecords: true });
+  private readonly encoder = new BatchEncoder();
   private readonly log: Logger;
   closed = false;
 
@@ -277,6 +279,7 @@ class DataClient {
     this.outputs.set(id, out);
     const socket = this.socket;
     const packr = this.packr;
+    const encoder = this.encoder;
     const cork = () => this.cork();
     const transport: ChannelTransport = {
       send(entry: ChannelEntry): number {
@@ -284,7 +287,7 @@ class DataClient {
         cork();
         switch (entry.kind) {
           case ENTRY_RECORDS: {
-            const payload = packr.pack(entry.records);
+            const payload = encoder.encode(entry.records!);
             socket.write(frameHeader(FRAME_BATCH, id, payload.length));
             socket.write(payload);
             return payload.length + 9;
