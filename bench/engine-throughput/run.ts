@@ -10,7 +10,8 @@
  * pause (snapshot + barrier, the task processes nothing meanwhile), the barrier alignment, the
  * source's start delay (trigger to safe point) and the asynchronous state file write.
  * (a) and (b) also run `--reps` times, each rep with its own baselines.
- * Usage: node bench/engine-throughput/run.ts [--records N] [--reps N] [--only a|b|c] [-D key=value ...]
+ * Usage: node bench/engine-throughput/run.ts [--records N] [--reps N] [--only a|b|c] [--case keyed|chained] [-D key=value ...]
+ * (`--case` runs only that case of (c).)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -147,7 +148,7 @@ interface CheckpointTrace {
 }
 
 /** `traces`: when given, the process logs at debug level and its checkpoint lines are collected there (other warnings still go to stderr). */
-function start(args: string[], traces?: CheckpointTrace[]): Promise<Proc> {
+function start(args: string[], traces?: CheckpointTrace[]): Promise<Proc & { submitted: Promise<string> }> {
   const child = fork(CLI, args, {
     stdio: ['ignore', 'ignore', traces ? 'pipe' : 'inherit', 'ipc'],
     env: { ...process.env, FLOWPILOT_PARENT_PID: String(process.pid), FLOWPILOT_LOG_LEVEL: traces ? 'debug' : 'warn' },
@@ -173,10 +174,29 @@ function start(args: string[], traces?: CheckpointTrace[]): Promise<Proc> {
       }
     });
   }
+  // A JobManager's 'submitted' can arrive in the same IPC chunk as 'ready', so it is listened for from the start.
+  const submitted = new Promise<string>((res, rej) => {
+    child.on('message', (m: Record<string, unknown>) => {
+      if (m.type === 'submitted') res(String(m.jobId));
+      if (m.type === 'submit-failed') rej(new Error(String(m.error)));
+    });
+  });
+  submitted.catch(() => {});
   return new Promise((res, rej) => {
-    child.on('message', (m: Record<string, unknown>) => m.type === 'ready' && res({ child, ready: m }));
+    child.on('message', (m: Record<string, unknown>) => m.type === 'ready' && res({ child, ready: m, submitted }));
     child.once('exit', (c) => rej(new Error(`${args[1]} exited with ${c}`)));
   });
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 function rss(pid: number): number {
@@ -199,7 +219,13 @@ interface Subtask {
 }
 
 /** Runs a job module on JM + `tms` TaskManagers; returns records/s from the source's RUNNING start to the last subtask's end. */
-async function engineRun(job: string, args: string, parallelism: number, tms: number, records: number): Promise<{ rate: number; seconds: number; peakRss: number[]; checkpoints: number; traces: CheckpointTrace[] }> {
+async function engineRun(
+  job: string,
+  args: string,
+  parallelism: number,
+  tms: number,
+  records: number,
+): Promise<{ tmCpu: number[]; rate: number; seconds: number; processedRate: number; finalCheckpointSeconds: number; peakRss: number[]; checkpoints: number; traces: CheckpointTrace[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'fp-bench-'));
   const traces: CheckpointTrace[] = [];
   const tracing = args.includes('--checkpoint-interval');
@@ -207,12 +233,7 @@ async function engineRun(job: string, args: string, parallelism: number, tms: nu
   try {
     const jm = await start(['engine', 'jobmanager', '--rest-port', '0', '--rpc-port', '0', '--metrics-port', '0', '--state-dir', join(dir, 'jm'), '--job', job, '--program-args', args, '--parallelism', String(parallelism), ...DEFINES]);
     procs.push(jm);
-    const jobId = await new Promise<string>((res, rej) => {
-      jm.child.on('message', (m: Record<string, unknown>) => {
-        if (m.type === 'submitted') res(String(m.jobId));
-        if (m.type === 'submit-failed') rej(new Error(String(m.error)));
-      });
-    });
+    const jobId = await jm.submitted;
     for (let i = 0; i < tms; i++) {
       procs.push(await start(['engine', 'taskmanager', '--jobmanager', `127.0.0.1:${jm.ready.rpcPort}`, '--slots', '1', '--state-dir', join(dir, `tm${i}`), ...DEFINES], tracing ? traces : undefined));
     }
@@ -235,10 +256,25 @@ async function engineRun(job: string, args: string, parallelism: number, tms: nu
       }
     }
     const cps = await fetch(`http://127.0.0.1:${jm.ready.restPort}/jobs/${jobId}/checkpoints`, { signal: AbortSignal.timeout(5000) });
-    const counts = cps.ok ? ((await cps.json()) as { counts: { completed: number; failed: number; total: number } }).counts : null;
+    const cpStats = cps.ok ? ((await cps.json()) as { counts: { completed: number; failed: number; total: number }; history: Array<{ trigger_timestamp: number; status: string }> }) : null;
+    const counts = cpStats?.counts ?? null;
     if (process.env.FP_BENCH_DEBUG) console.error(JSON.stringify(counts));
     const checkpoints = counts?.completed ?? 0;
-    return { rate: records / ((end - start0) / 1000), seconds: (end - start0) / 1000, peakRss, checkpoints, traces };
+    // With checkpointing, the JobManager triggers the final checkpoint the moment the last subtask reports the end of its input:
+    // its trigger time is when every record had been processed. Without checkpointing that is when the last subtask finished.
+    const finalTrigger = checkpoints > 0 ? Math.max(...(cpStats?.history ?? []).filter((c) => c.status === 'COMPLETED').map((c) => c.trigger_timestamp)) : end;
+    const processed = Math.min(end, finalTrigger);
+    const tmCpu = procs.slice(1).map((p) => cpuSeconds(p.child.pid!));
+    return {
+      tmCpu,
+      rate: records / ((end - start0) / 1000),
+      seconds: (end - start0) / 1000,
+      processedRate: records / ((processed - start0) / 1000),
+      finalCheckpointSeconds: (end - processed) / 1000,
+      peakRss,
+      checkpoints,
+      traces,
+    };
   } finally {
     for (const p of procs.reverse()) p.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
@@ -282,7 +318,7 @@ async function main(): Promise<void> {
     for (let rep = 1; rep <= REPS; rep++) {
       const bareB = best(bareKeyed, RECORDS);
       const b = await engineRun(keyedJob, `--limit ${RECORDS} --partitions 2`, 2, 2, RECORDS);
-      console.log(`(b) rep ${rep} keyed count, shuffle across 2 TMs:    engine ${fmt(b.rate)} rec/s   bare loop ${fmt(bareB)} rec/s   ratio ${((100 * b.rate) / bareB).toFixed(1)} % (target >= 30 %)   TM peak RSS ${b.peakRss.map(mb).join(', ')}`);
+      console.log(`(b) rep ${rep} keyed count, shuffle across 2 TMs:    engine ${fmt(b.rate)} rec/s   bare loop ${fmt(bareB)} rec/s   ratio ${((100 * b.rate) / bareB).toFixed(1)} % (target >= 30 %)   TM peak RSS ${b.peakRss.map(mb).join(', ')}   TM CPU ${b.tmCpu.map((x) => x.toFixed(2)).join(' + ')} s`);
     }
   }
   if (ONLY !== undefined && ONLY !== 'c') return;
@@ -290,7 +326,8 @@ async function main(): Promise<void> {
     { name: '(b) keyed shuffle, 2 TMs', job: keyedJob, args: `--limit ${RECORDS} --partitions 2`, parallelism: 2 },
     { name: '(a) chained, 1 TM', job: join(ROOT, 'bench/engine-throughput/jobs/chained.ts'), args: `--limit ${RECORDS}`, parallelism: 1 },
   ];
-  for (const c of cases) {
+  const only = argv.includes('--case') ? argv[argv.indexOf('--case') + 1] : undefined;
+  for (const c of cases.filter((x) => only === undefined || x.name.includes(only))) {
     const ratios: number[] = [];
     const pauses: number[] = [];
     for (let rep = 1; rep <= REPS; rep++) {
@@ -306,6 +343,7 @@ async function main(): Promise<void> {
       if (w.checkpoints > 0) ratios.push(ratio);
       console.log(`(c) ${c.name}, rep ${rep}: with 1 s checkpoints ${fmt(w.rate)} rec/s   without ${fmt(runs.without!.rate)} rec/s   ratio ${(100 * ratio).toFixed(1)} %   ${w.checkpoints} checkpoints completed (the last one final)   run ${w.seconds.toFixed(2)} s vs ${runs.without!.seconds.toFixed(2)} s   TM peak RSS ${w.peakRss.map(mb).join(', ')}`);
       console.log(`    per checkpoint (worst subtask): ${describeTraces(w.traces)}`);
+      console.log(`    to the end of input (the final checkpoint's trigger): with ${fmt(w.processedRate)} rec/s   without ${fmt(runs.without!.processedRate)} rec/s   ratio ${((100 * w.processedRate) / runs.without!.processedRate).toFixed(1)} %   final checkpoint ${(1000 * w.finalCheckpointSeconds).toFixed(0)} ms   TM CPU s (whole process) ${w.tmCpu.map((x) => x.toFixed(2)).join(', ')} vs ${runs.without!.tmCpu.map((x) => x.toFixed(2)).join(', ')}`);
       for (const cp of byCheckpoint(w.traces).values()) pauses.push(Math.max(...cp.map((t) => t.syncMs)));
     }
     if (ratios.length === 0) console.log(`(c) ${c.name}: no run completed a checkpoint: no ratio`);
