@@ -14,6 +14,7 @@
  *
  * Usage: node bench/fleet/run.ts [--smoke] [--jobs 200] [--replicas 3] [--interval 10] [--lease 10]
  *          [--steady 60] [--namespaces 4] [--no-rules] [--write] [--json FILE] [--logs DIR] [--time-limit 300]
+ *   --engine-jobs N  real engine jobs besides the replays (engine-jobs.ts; default 1, 0 with --smoke)
  *   --logs    write each replica's output (its last 200 kB; FLOWPILOT_LOG_LEVEL, default warn) to DIR/<replica>.log
  *   --smoke   20 jobs, 2 s interval, 6 s lease, 10 s steady window: a quick check that it all works
  *   --write   put the report under "## Fleet" in BENCHMARKS.md
@@ -32,6 +33,7 @@ import { freePort, waitFor } from '../../test/support/processes.ts';
 import { FLINK_DEPLOYMENTS as FD, optedInDeployment } from '../../test/support/fleet-fixtures.ts';
 import { replaceSection } from '../agent-eval/write-section.ts';
 import { FlinkReplayServer } from './replay-server.ts';
+import { startEngineJobs, stopEngineJobs, type EngineJob } from './engine-jobs.ts';
 import {
   actedTwice, byJob, costPerJob, decisionGaps, firstDecisionDelays, histogramSummary, percentiles, processSample, takeoverDelays,
   type CostPerJob, type DecisionSeen, type HistogramSummary, type Percentiles, type ProcessSample,
@@ -52,6 +54,7 @@ function num(f: string, def: number): number {
   return n;
 }
 const JOBS = num('--jobs', smoke ? 20 : 200);
+const ENGINE_JOBS = has('--engine-jobs') ? Number(arg('--engine-jobs')) : smoke ? 0 : 1;
 const REPLICAS = num('--replicas', 3);
 const INTERVAL_S = num('--interval', smoke ? 2 : 10);
 const LEASE_S = num('--lease', smoke ? 6 : 10);
@@ -178,6 +181,7 @@ interface Report {
   /** each replica's own event-loop lag at the end of the steady window (prom-client's p99 and max) */
   replicaLoopLagMs: Array<{ replica: string; p99: number; max: number }>;
   load: { start: number[]; end: number[] };
+  engineJobs: Array<{ name: string; decisions: number }>;
 }
 
 async function main(): Promise<Report> {
@@ -187,9 +191,14 @@ async function main(): Promise<Report> {
   const replay = new FlinkReplayServer();
   const replayPort = await replay.listen();
   const host = (ns: string, name: string): string => `${name}-rest.${ns}.svc`;
+  // the real engine jobs first, so their start-up is over before anything is measured
+  const engines: EngineJob[] = ENGINE_JOBS > 0 ? await startEngineJobs(ENGINE_JOBS, log) : [];
+  const total = JOBS + engines.length;
   const operator = new FakeFlinkOperator(kube.server, {
     stepMs: 30,
     backend: (ns, name) => {
+      const e = ns === 'team-0' ? engines.find((x) => x.name === name) : undefined;
+      if (e) return { restUrl: e.restUrl, jobId: e.jobId };
       const j = replay.job(host(ns, name));
       return j ? { restUrl: `http://${host(ns, name)}:${replayPort}`, jobId: j.jobId } : undefined;
     },
@@ -201,7 +210,7 @@ async function main(): Promise<Report> {
   writeFileSync(policyFile, stringify({ metricsWindow: `${INTERVAL_S * 3}s`, forecast: { enabled: false } }));
   const replicas: Replica[] = [];
   try {
-    log(`${REPLICAS} replicas, ${JOBS} jobs in ${NAMESPACES} namespaces, interval ${INTERVAL_S}s, lease ${LEASE_S}s, ${cpus().length} cores`);
+    log(`${REPLICAS} replicas, ${JOBS} replayed jobs and ${engines.length} engine jobs in ${NAMESPACES} namespaces, interval ${INTERVAL_S}s, lease ${LEASE_S}s, ${cpus().length} cores`);
     replicas.push(...await Promise.all(Array.from({ length: REPLICAS }, (_, i) => startReplica(`fleet-${i}`, dir, kube, policyFile))));
     log('replicas ready');
     await waitFor('every replica to see all members', async () => {
@@ -222,6 +231,10 @@ async function main(): Promise<Report> {
       replay.addJob(host(ns, name), scenarios[i % scenarios.length]!, name);
       kube.server.putObject(FD, ns, optedInDeployment(name, replayPort));
       appeared.set(`${ns}/${name}`, Date.now());
+    }
+    for (const e of engines) {
+      kube.server.putObject(FD, 'team-0', optedInDeployment(e.name, 8081, { annotations: { 'flowpilot.io/rest-url': e.restUrl } }));
+      appeared.set(`team-0/${e.name}`, Date.now());
     }
     log('resources created');
 
@@ -264,7 +277,7 @@ async function main(): Promise<Report> {
         lastProgress = Date.now();
         log(`${known} jobs discovered, ${decided} acting with a decision; states ${JSON.stringify(Object.fromEntries(states))}`);
       }
-      return decided >= JOBS;
+      return decided >= total;
     }, (LEASE_S + INTERVAL_S * 6) * 1000 + 60_000, 2000).then(() => true, (err: unknown) => { log(String(err)); return false; });
     log(pickedUp ? 'every job has a decision' : 'going on without a decision for every job');
 
@@ -292,7 +305,7 @@ async function main(): Promise<Report> {
     const gauge = (text: string, name: string): number => Number(new RegExp(`^${name} ([0-9.eE+-]+)`, 'm').exec(text)?.[1] ?? NaN) * 1000;
     const replicaLoopLagMs = replicas.map((r, i) => ({ replica: r.id, p99: gauge(m1[i]!, 'flowpilot_agent_nodejs_eventloop_lag_p99_seconds'), max: gauge(m1[i]!, 'flowpilot_agent_nodejs_eventloop_lag_max_seconds') }));
     const actingPerSample = { min: Math.min(...counts), max: Math.max(...counts), n: counts.length };
-    const cost = costPerJob(s0, s1, idle, JOBS, INTERVAL_S * 1000);
+    const cost = costPerJob(s0, s1, idle, total, INTERVAL_S * 1000);
     log(`steady: rounds ${JSON.stringify(rounds)}; acting per sample ${JSON.stringify(actingPerSample)}; bench process ${JSON.stringify(benchProcess)}; replica loop lag ${JSON.stringify(replicaLoopLagMs)}`);
     log(`steady: ${cost.cpuMsPerJobPerInterval.toFixed(2)} ms CPU per job per interval, ${cost.rssMbPerJob.toFixed(2)} MB RSS per job`);
 
@@ -329,7 +342,7 @@ async function main(): Promise<Report> {
     const take = takeoverDelays(victim.r.id, killedAt, victimJobs, ds);
     const firstAllDecided = Math.min(...[...ds.values()].map((l) => l[0]?.time ?? Infinity));
     return {
-      config: { jobs: JOBS, replicas: REPLICAS, namespaces: NAMESPACES, intervalS: INTERVAL_S, leaseS: LEASE_S, renewS: RENEW_MS / 1000, steadyS: STEADY_S, rules: !has('--no-rules'), cores: cpus().length, scenarios },
+      config: { jobs: total, replayed: JOBS, engineJobs: engines.map((e) => e.name), replicas: REPLICAS, namespaces: NAMESPACES, intervalS: INTERVAL_S, leaseS: LEASE_S, renewS: RENEW_MS / 1000, steadyS: STEADY_S, rules: !has('--no-rules'), cores: cpus().length, scenarios },
       firstDecisionMs: percentiles(first.delays),
       neverDecided: first.never.length,
       cost,
@@ -342,6 +355,7 @@ async function main(): Promise<Report> {
       replayUnknownHost: replay.unknownHost,
       rounds, actingPerSample, benchProcess, replicaLoopLagMs,
       load: { start: loadStart, end: loadavg() },
+      engineJobs: engines.map((e) => ({ name: e.name, decisions: ds.get(`team-0/${e.name}`)?.length ?? 0 })),
     };
   } catch (err) {
     for (const r of replicas) process.stderr.write(`--- ${r.id} output (tail) ---\n${r.out.slice(-3000)}\n`);
@@ -351,6 +365,7 @@ async function main(): Promise<Report> {
     if (logs) for (const r of replicas) writeFileSync(join(logs, `${r.id}.log`), r.out);
     killAll();
     await operator.stop();
+    await stopEngineJobs(engines);
     await replay.close();
     await kube.close();
     rmSync(dir, { recursive: true, force: true });
@@ -381,7 +396,8 @@ function markdown(r: Report, command: string): string {
     'one HTTP server answering by `<name>-rest.<ns>.svc`, counters moving at the recorded rates), and',
     `${c.replicas} agent replicas as separate \`flowpilot agent\` processes (fleet.enabled, collection interval ${c.intervalS} s,`,
     `lease ${c.leaseS} s renewed every ${c.renewS} s, ${c.rules ? 'the default rule pack' : 'no rules'}, actuation flink-deployment).`,
-    'No real engine job: the 2-core machine is shared, and one engine job costs more CPU than the whole fleet.',
+    r.engineJobs.length === 0 ? 'No real engine job in this run.'
+      : `Real engine jobs besides the replays: ${r.engineJobs.map((e) => `${e.name} (${e.decisions} decisions)`).join(', ')}: engine/jobs/counting.ts on one JobManager and one TaskManager each, behind a FlinkDeployment with \`flowpilot.io/rest-url\`.`,
     '',
     '| figure | value | target |',
     '| --- | --- | --- |',
