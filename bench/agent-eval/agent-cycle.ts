@@ -82,6 +82,9 @@ export interface CycleFigures {
   groups: Record<string, number>;
   /** `group/rule` -> duration (ms). */
   rules: Record<string, number>;
+  /** process.memoryUsage() right after the scrape and right after the evaluation (bytes). */
+  memAfterScrape: NodeJS.MemoryUsage;
+  memAfterEval: NodeJS.MemoryUsage;
   /** True for the extra profiled cycle (its figures carry the profiler's overhead). */
   profiled: boolean;
 }
@@ -200,6 +203,7 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
       const scrapeCpuMs = cpuMs(c0);
       const scrapeWallMs = performance.now() - w0;
       sampleRss();
+      const memAfterScrape = process.memoryUsage();
       const evalAt = now + Math.floor(req.intervalMs / 2);
       const evalAll = (): Promise<void> => rules.evaluateAll(evalAt);
       const c1 = process.cpuUsage();
@@ -208,13 +212,14 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
       const evalCpuMs = cpuMs(c1);
       const evalWallMs = performance.now() - w1;
       sampleRss();
+      const memAfterEval = process.memoryUsage();
       const groups: Record<string, number> = {};
       const ruleTimes: Record<string, number> = {};
       for (const g of rules.groups()) {
         groups[g.name] = g.evaluationDurationMs;
         for (const r of g.rules) ruleTimes[`${g.name}/${r.name}`] = (ruleTimes[`${g.name}/${r.name}`] ?? 0) + r.evaluationDurationMs;
       }
-      cycles.push({ scrapeCpuMs, scrapeWallMs, scrapeMode, slowestTargetMs, evalCpuMs, evalWallMs, groups, rules: ruleTimes, profiled: doProfile });
+      cycles.push({ scrapeCpuMs, scrapeWallMs, scrapeMode, slowestTargetMs, evalCpuMs, evalWallMs, groups, rules: ruleTimes, memAfterScrape, memAfterEval, profiled: doProfile });
       if (scrapeProfile && evalProfile && req.profileDir) {
         const files = [join(req.profileDir, 'agent-eval.cpuprofile'), join(req.profileDir, 'agent-scrape.cpuprofile')];
         writeFileSync(files[0]!, JSON.stringify(evalProfile));

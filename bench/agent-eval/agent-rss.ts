@@ -8,9 +8,10 @@
  *
  * Usage: node bench/agent-eval/agent-rss.ts [--vertices 64] [--subtasks 128] [--interval 5000]
  *          [--warm 2] [--measured 10] [--deployed 2] [--runs 5] [--time-limit 600]
+ *          [--agent-node-flags "--flag ..."]  (extra Node flags for the agent child, experiments)
  * Exit code 0 when every run's peak is within the target, 1 when one is not, 2 on error.
  */
-import { killEverythingNow, runAgentChild, RULE_FILES } from './bench.ts';
+import { killEverythingNow, median, runAgentChild, RULE_FILES } from './bench.ts';
 import { RSS_TARGET_BYTES } from './report.ts';
 import { serveTargets } from './server.ts';
 import { syntheticJob } from './synthetic-job.ts';
@@ -32,6 +33,7 @@ const warm = num('--warm', 2);
 const measured = num('--measured', 10);
 const deployed = num('--deployed', 2);
 const runs = num('--runs', 5);
+const extraFlags = argv.includes('--agent-node-flags') ? (argv[argv.indexOf('--agent-node-flags') + 1] ?? '').split(/\s+/).filter(Boolean) : [];
 const deadline = Date.now() + num('--time-limit', 600) * 1000;
 process.on('exit', killEverythingNow);
 setTimeout(() => {
@@ -46,13 +48,15 @@ const servers = await serveTargets(job.targets);
 let over = 0;
 try {
   const scrape = (['flink', 'flowpilot'] as const).map((j) => ({ job: j, targets: servers.served.filter((s) => s.target.job === j).map((s) => s.address) }));
-  process.stdout.write(`agent-rss: ${vertices} x ${subtasks}, ${job.seriesCount} series on ${job.targets.length} targets, interval ${intervalMs} ms, ${warm} + ${measured} cycles (${(((warm + measured) * intervalMs) / 1000).toFixed(0)} s of samples) then ${deployed} interval(s) as deployed; ${runs} run(s)\n`);
-  process.stdout.write('| run | peak RSS (max of getrusage maxRSS and 25 ms samples) | RSS at start (modules loaded) | RSS at the end | heap used at the end | heap after a full GC (store, rules, scrape state kept) | tsdb series |\n|---:|---:|---:|---:|---:|---:|---:|\n');
+  process.stdout.write(`agent-rss: ${vertices} x ${subtasks}, ${job.seriesCount} series on ${job.targets.length} targets, interval ${intervalMs} ms, ${warm} + ${measured} cycles (${(((warm + measured) * intervalMs) / 1000).toFixed(0)} s of samples) then ${deployed} interval(s) as deployed; ${runs} run(s)${extraFlags.length ? `; extra agent Node flags ${extraFlags.join(' ')}` : ''}\n`);
+  process.stdout.write('| run | peak RSS (max of getrusage maxRSS and 25 ms samples) | RSS at start (modules loaded) | RSS at the end | heap used at the end | heap after a full GC (store, rules, scrape state kept) | tsdb series | median cycle CPU (scrape + eval) |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n');
   for (let i = 1; i <= runs; i++) {
-    const r = await runAgentChild({ scrape, ruleFiles: RULE_FILES, intervalMs, warm, measured, paced: true, deployedIntervals: deployed }, deadline - 2_000, []);
+    const r = await runAgentChild({ scrape, ruleFiles: RULE_FILES, intervalMs, warm, measured, paced: true, deployedIntervals: deployed }, deadline - 2_000, extraFlags);
     const peak = Math.max(r.maxRssBytes, r.rssPeakSampledBytes);
     if (peak > RSS_TARGET_BYTES) over++;
-    process.stdout.write(`| ${i} | ${mb(peak)} | ${mb(r.rssAtStartBytes)} | ${mb(r.rssEndBytes)} | ${mb(r.heapUsedEndBytes)} | ${r.retained ? mb(r.retained.heapUsedBytes) : 'n/a'} | ${r.series} |\n`);
+    const m = (x: NodeJS.MemoryUsage): string => `rss ${mb(x.rss)} heapTotal ${mb(x.heapTotal)} heapUsed ${mb(x.heapUsed)} external ${mb(x.external)} arrayBuffers ${mb(x.arrayBuffers)}`;
+    for (const [k, c] of r.cycles.entries()) process.stderr.write(`agent-rss: run ${i} cycle ${k} ${c.scrapeMode}: after scrape ${m(c.memAfterScrape)}; after eval ${m(c.memAfterEval)}\n`);
+    process.stdout.write(`| ${i} | ${mb(peak)} | ${mb(r.rssAtStartBytes)} | ${mb(r.rssEndBytes)} | ${mb(r.heapUsedEndBytes)} | ${r.retained ? mb(r.retained.heapUsedBytes) : 'n/a'} | ${r.series} | ${median(r.cycles.slice(r.warm).map((c) => c.scrapeCpuMs + c.evalCpuMs)).toFixed(0)} ms |\n`);
   }
   process.stdout.write(`${runs - over} of ${runs} runs within ${mb(RSS_TARGET_BYTES)}\n`);
   process.exitCode = over === 0 ? 0 : 1;
