@@ -184,10 +184,11 @@ export class JobPipeline {
    * collection waits for the job's offset in the interval): a replica that has just taken the
    * job over decides on it without waiting up to one more interval. Its samples are not stored.
    */
-  start(firstCollectionTimeoutMs: number): void {
+  start(firstCollectionTimeoutMs: number): Promise<void> {
     this.pipeline.start();
-    void this.target.source.fetch(AbortSignal.timeout(firstCollectionTimeoutMs))
-      .catch((err: unknown) => this.log.debug({ err: errorMessage(err) }, 'the first collection failed; the scrape loop collects next'));
+    return this.target.source.fetch(AbortSignal.timeout(firstCollectionTimeoutMs)).then(
+      () => undefined,
+      (err: unknown) => this.log.debug({ err: errorMessage(err) }, 'the first collection failed; the scrape loop collects next'));
   }
 
   async stop(): Promise<void> {

@@ -6,7 +6,9 @@
  * - Reconcile (after every shard round, and on discovery events): hash owner → a JobPipeline exists here and its collection
  *   target is in the agent's scrape pool `fleet`; not the owner → the pipeline stops (its state
  *   is in the job's ConfigMap for the next owner). Decisions and actions happen only while the
- *   shard guard `acting(uid)` holds (the pipeline's realizer is "leader" only then).
+ *   shard guard `acting(uid)` holds (the pipeline's realizer is "leader" only then). At most
+ *   START_CONCURRENCY jobs start at once (policy read, state load, first collection); the next
+ *   ones start as those end.
  * - Policy: read when the pipeline starts, on an `update` event (annotation or job.autoscaler.*
  *   keys changed), and every `policyRefresh` (the ConfigMap itself is not watched); a new
  *   policy replaces the old one in the running pipeline.
@@ -36,6 +38,14 @@ import { FleetShard, type ShardTiming } from './shard.ts';
 import { JobPipeline } from './job-pipeline.ts';
 import { loadJobPolicy, type JobPolicy } from './job-policy.ts';
 import { alertsForResource } from './alert-routing.ts';
+
+/**
+ * How many jobs start at once on a replica (policy read, state load, first collection). A replica
+ * taking 70 jobs at once (a fresh install, a takeover) otherwise runs 70 first collections and
+ * state reads together; its event loop then lags by seconds, its Lease requests time out and its
+ * guard lapses for all its jobs (BENCHMARKS.md, "Fleet").
+ */
+export const START_CONCURRENCY = 8;
 
 export interface FleetManagerOptions {
   config: AgentConfig;
@@ -91,6 +101,7 @@ export class FleetManager {
   private readonly events = new Map<string, KubeEventRecorder>();
   private readonly fileRaw: Record<string, unknown>;
   private reconciling: Promise<void> | null = null;
+  private reconcileAgain = false;
   private poolKey = '';
   private running = false;
 
@@ -171,12 +182,19 @@ export class FleetManager {
 
   /** One pass: pipelines for the jobs owned here, none for the others, the scrape pool to match. */
   reconcile(): Promise<void> {
-    if (this.reconciling) return this.reconciling;
-    this.reconciling = this.reconcileOnce()
-      .catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'fleet reconcile failed'))
-      .finally(() => {
-        this.reconciling = null;
-      });
+    if (this.reconciling) {
+      // asked again while a pass runs (a start finished, an event): one more pass after it
+      this.reconcileAgain = true;
+      return this.reconciling;
+    }
+    this.reconciling = (async () => {
+      do {
+        this.reconcileAgain = false;
+        await this.reconcileOnce().catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'fleet reconcile failed'));
+      } while (this.reconcileAgain && this.running);
+    })().finally(() => {
+      this.reconciling = null;
+    });
     return this.reconciling;
   }
 
@@ -201,7 +219,12 @@ export class FleetManager {
       }
       if (this.shard.ownerOf(uid) !== this.identity || this.starting.has(uid)) continue;
       if (this.pipelines.size + this.starting.size >= this.o.config.fleet.maxJobs) continue;
-      const s = this.startPipeline(job).finally(() => this.starting.delete(uid));
+      if (this.starting.size >= START_CONCURRENCY) continue;
+      const s = this.startPipeline(job).finally(() => {
+        this.starting.delete(uid);
+        // the next jobs waiting to start, without waiting for the next shard round
+        if (this.running) void this.reconcile();
+      });
       this.starting.set(uid, s);
     }
     const targets = [...this.pipelines.values()].map((p) => p.target);
@@ -283,8 +306,8 @@ export class FleetManager {
     p.sessionJobId = job.jobId ?? null;
     p.policyReadAt = Date.now();
     this.pipelines.set(job.uid, p);
-    p.start(p.target.timeoutMs);
     this.log.info({ namespace: job.namespace, name: job.name, kind: job.kind, policy: policy.source, digest: policy.digest }, 'job pipeline started on this replica');
+    await p.start(p.target.timeoutMs);
   }
 
   /** Takes the job's pipeline out at once (the next pool sync drops its target); resolves when it has stopped. */
@@ -336,7 +359,8 @@ export class FleetManager {
         : owner === null ? 'no-owner'
           : owner !== this.identity ? 'remote'
             : this.policyErrors.has(uid) ? 'policy-error'
-              : p || this.starting.has(uid) ? 'acquiring' : 'over-limit';
+              // (a job waiting for a start slot is acquiring; over-limit only past maxJobs)
+              : p || this.starting.has(uid) || this.pipelines.size + this.starting.size < this.o.config.fleet.maxJobs ? 'acquiring' : 'over-limit';
       const d = p?.decisions.at(-1);
       const la = p?.lastAction();
       jobs.push({

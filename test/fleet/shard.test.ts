@@ -131,9 +131,10 @@ describe('fleet sharding', () => {
     r1JoinedAt = 0;
     replicas.r1!.start();
     await until(() => {
-      // (the 5 ms watcher may not have sampled since r1 started acting)
-      if (r1FirstActing === 0 && JOBS.some((u) => replicas.r1!.acting(u))) r1FirstActing = Date.now();
-      return JOBS.filter((u) => actors(u)[0] === 'r1').length >= 4 && JOBS.every((u) => actors(u).length === 1);
+      const ok = JOBS.filter((u) => actors(u)[0] === 'r1').length >= 4 && JOBS.every((u) => actors(u).length === 1);
+      // (the 5 ms watcher may not have sampled since r1 started acting; the clock read after r1 was seen acting)
+      if (ok && r1FirstActing === 0) r1FirstActing = Date.now();
+      return ok;
     }, 'rebalance', 60_000);
     assert.ok(r1JoinedAt > 0 && r1FirstActing > 0, `joined at ${r1JoinedAt}, first acting at ${r1FirstActing}`);
     assert.ok(r1FirstActing - r1JoinedAt >= LEASE_S * 1000, `r1 acted ${r1FirstActing - r1JoinedAt} ms after its join, before a whole lease duration`);
