@@ -298,16 +298,19 @@ function parseCommentLine(line: string, metadata: Map<string, FamilyMetadata>): 
     if (/^#[ \t]+(HELP|TYPE)\b/.test(line)) throw new LineError('malformed HELP or TYPE line');
     return;
   }
-  const [, kind, family, rest = ''] = m;
-  const meta = metadata.get(family!) ?? { type: 'untyped' as MetricType, help: '' };
+  const [, kind, captured, rest = ''] = m;
+  // Copies: a captured substring is a view into the whole body chunk, and the metadata outlives
+  // the scrape (held until the next one), so a view would keep every chunk with a HELP line alive.
+  const family = ownString(captured!);
+  const meta = metadata.get(family) ?? { type: 'untyped' as MetricType, help: '' };
   if (kind === 'TYPE') {
     const type = rest.trim().toLowerCase();
     if (!METRIC_TYPES.has(type)) throw new LineError(`unknown metric type "${rest.trim()}"`);
     meta.type = type as MetricType;
   } else {
-    meta.help = unescapeHelp(rest);
+    meta.help = ownString(unescapeHelp(rest));
   }
-  metadata.set(family!, meta);
+  metadata.set(family, meta);
 }
 
 /**
