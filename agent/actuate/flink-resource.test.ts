@@ -100,6 +100,19 @@ describe('judging what the operator did', () => {
     assert.ok(v.evidence.some((e) => /startTime changed/.test(e)), v.evidence.join('; '));
   });
 
+  it('counts a restart a slow poll missed: the gap between two RUNNING samples of different runs', () => {
+    // On a loaded host the agent may sample RUNNING before the upgrade and RUNNING after it.
+    const v = judge(sampleOf(0, running, 1), [
+      sampleOf(100, running, 2),
+      sampleOf(900, { ...running, jobStatus: { ...running.jobStatus, startTime: '2000' } }, 2),
+      sampleOf(1000, { ...running, jobStatus: { ...running.jobStatus, startTime: '2000' } }, 2),
+    ]);
+    assert.equal(v.realized, 'upgrade');
+    assert.equal(v.notRunningMs, 800);
+    const moved = judge(sampleOf(0, running, 1), [sampleOf(300, { ...running, jobStatus: { ...running.jobStatus, jobId: 'j2' } }, 2)]);
+    assert.equal(moved.notRunningMs, 300);
+  });
+
   it('measures the not-RUNNING time exactly from Flink\'s state timestamps when the job re-entered RUNNING', () => {
     assert.equal(restNotRunningMs(1000, { RUNNING: 5300, RESTARTING: 5000, CREATED: 5100, FAILED: 0 }), 300);
     assert.equal(restNotRunningMs(5300, { RUNNING: 5300, RESTARTING: 5000 }), null, 'never left RUNNING since the baseline');

@@ -51,10 +51,19 @@ export interface WatchVerdict {
   realized: 'in-place' | 'upgrade';
   /** What showed an upgrade (empty for in place). */
   evidence: string[];
-  /** Time between samples that began with the job not RUNNING, ms (resolution: the poll interval). */
+  /**
+   * Time between samples that began with the job not RUNNING, or across which the job was
+   * submitted again (new startTime or jobId), ms: resolution the poll interval, an upper bound.
+   */
   notRunningMs: number;
   /** The distinct (lifecycleState, reconciliation state, job state) steps seen, in order. */
   transitions: string[];
+}
+
+/** The job between two samples is another run: submitted again (startTime) or replaced (jobId). */
+function replaced(a: StatusSample, b: StatusSample): boolean {
+  return (a.startTime !== undefined && b.startTime !== undefined && a.startTime !== b.startTime)
+    || (a.jobId !== undefined && b.jobId !== undefined && a.jobId !== b.jobId);
 }
 
 export function judge(baseline: StatusSample, samples: StatusSample[]): WatchVerdict {
@@ -68,7 +77,13 @@ export function judge(baseline: StatusSample, samples: StatusSample[]): WatchVer
   }
   let notRunningMs = 0;
   const all = [baseline, ...samples];
-  for (let i = 1; i < all.length; i++) if (!isRunning(all[i - 1]!)) notRunningMs += all[i]!.at - all[i - 1]!.at;
+  for (let i = 1; i < all.length; i++) {
+    const prev = all[i - 1]!;
+    const cur = all[i]!;
+    // A gap that began not RUNNING counts; so does one between two RUNNING samples of different
+    // job runs (a slow poll, e.g. on a loaded host, missed the whole restart): it lies in that gap.
+    if (!isRunning(prev) || replaced(prev, cur)) notRunningMs += cur.at - prev.at;
+  }
   const transitions: string[] = [];
   for (const s of all) {
     const t = `${s.lifecycleState ?? '-'}/${s.reconciliationState ?? '-'}/${s.jobState ?? '-'}${s.restState !== undefined ? `/rest:${s.restState ?? 'gone'}` : ''}`;

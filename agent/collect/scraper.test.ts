@@ -286,7 +286,9 @@ describe('scrape manager', () => {
     t.after(() => mgr.stop());
     const tg = target(exp.url, { intervalMs: 50 });
     await mgr.sync('static', [tg]);
-    await new Promise((r) => setTimeout(r, 180));
+    // Three scrapes of a 50 ms interval: waited for, not slept on (a loaded machine delays timers).
+    const deadline = Date.now() + 30_000;
+    while (exp.requests < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.ok(exp.requests >= 3, `expected repeated scrapes, saw ${exp.requests}`);
     assert.equal(mgr.targets()[0]!.health, 'up');
     assert.equal(mgr.notReadyReason(), null);

@@ -5,7 +5,6 @@ import { MemoryStorage } from '../tsdb/storage.ts';
 import { promErrorType } from './errors.ts';
 import { QueryPool, type QueryRequest } from './query-pool.ts';
 
-/** Legal, independent of the data, and minutes of work: nested subqueries that sort every window. */
 /**
  * Slow whatever the data: five nested quantile_over_time subqueries of 10,000-point windows
  * (10,000 · 5·4/2 window sorts; about 22 s on this 2-core machine idle, three levels took 4 s,
@@ -48,7 +47,9 @@ describe('QueryPool', () => {
     const p = pool(t, st);
     st.append({ __name__: 'late', job: 'x' }, 600_000, 42);
     st.appendStaleMarker({ __name__: 'm', i: '0' }, 615_000);
-    const r = await outcome(p.run(instant('late', 600_000), { timeoutMs: 10_000 }));
+    // The first query also waits for the worker to load (seconds, tens of them on a loaded machine).
+    const r = await outcome(p.run(instant('late', 600_000), { timeoutMs: 60_000 }));
+    assert.equal(r.type, 'success', r.message);
     assert.deepEqual(r.body, { resultType: 'vector', result: [{ metric: { __name__: 'late', job: 'x' }, value: [600, '42'] }] });
     const m = await outcome(p.run(instant('count(m)', 615_000), { timeoutMs: 10_000 }));
     assert.deepEqual(m.body, { resultType: 'vector', result: [{ metric: {}, value: [615, '2'] }] });

@@ -57,8 +57,9 @@ describe('agent-eval benchmark', () => {
     assert.equal(replaceSection('# Benchmarks\n', 'Agent evaluation', 'x'), '# Benchmarks\n\n## Agent evaluation\n\nx\n');
   });
 
-  it('runs end to end at 4 x 8 against the real Prometheus with every rule of the pack selecting data', { skip: skip ?? false, timeout: 60_000 }, async () => {
-    const result = await runBenchmark({ vertices: 4, subtasks: 8, intervalMs: 1000, warm: 2, measured: 2, seed: 1, deadline: Date.now() + 50_000 });
+  it('runs end to end at 4 x 8 against the real Prometheus with every rule of the pack selecting data', { skip: skip ?? false, timeout: 300_000 }, async () => {
+    // Bounded so a hang fails the test, not timed: about 20 s idle, minutes at load 16 on 2 cores.
+    const result = await runBenchmark({ vertices: 4, subtasks: 8, intervalMs: 1000, warm: 2, measured: 2, seed: 1, deadline: Date.now() + 280_000 });
     const { agent, prometheus } = result;
     assert.equal(agent.samplesScraped, result.expectedSeries);
     assert.equal(prometheus.samplesScraped, result.expectedSeries);

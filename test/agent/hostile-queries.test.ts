@@ -59,7 +59,7 @@ const hostile: Hostile[] = [
   ...Array.from({ length: 6 }, (_, i): Hostile => ({
     name: `nested subqueries #${i + 1}`,
     path: 'query',
-    form: { query: nestedQuantiles(6) },
+    form: { query: nestedQuantiles(5) },
     expect: ['timeout'],
   })),
 ];

@@ -25,6 +25,8 @@ const JOB = resolve(ROOT, 'test/engine/support/test-jobs.ts');
 const EVAL_MS = 1000;
 const SCRAPE_MS = 1000;
 const RATE_WINDOW_S = 20;
+/** A bound on each API request, so a hung server fails the test; generous, as answers wait for a core on a loaded host. */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 interface ApiAlert {
   labels: Record<string, string>;
@@ -34,13 +36,13 @@ interface ApiAlert {
 
 /** Time (ms) of the oldest `up` sample of job flink: when that server first scraped the cluster. */
 async function firstScrapeMs(base: string): Promise<number> {
-  const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent('up{job="flink"}[5m]')}`, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent('up{job="flink"}[5m]')}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   const body = (await res.json()) as { data: { result: Array<{ values: Array<[number, string]> }> } };
   return Math.min(...body.data.result.flatMap((r) => r.values.map(([t]) => t * 1000)));
 }
 
 async function alerts(base: string): Promise<ApiAlert[]> {
-  const res = await fetch(`${base}/api/v1/alerts`, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${base}/api/v1/alerts`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   const body = (await res.json()) as { data: { alerts: ApiAlert[] } };
   return body.data.alerts;
 }
@@ -59,7 +61,7 @@ function scrapeSlack(expr: string, env: { min: number; max: number }): number {
 /** Per series (by sorted labels), the min and max a query takes on [startS, endS] at 1 s steps. */
 async function rangeEnvelope(base: string, expr: string, startS: number, endS: number): Promise<Map<string, { min: number; max: number }>> {
   const body = new URLSearchParams({ query: expr, start: String(startS), end: String(endS), step: '1' });
-  const res = await fetch(`${base}/api/v1/query_range`, { method: 'POST', body, signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${base}/api/v1/query_range`, { method: 'POST', body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   const json = (await res.json()) as { data: { result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> } };
   const out = new Map<string, { min: number; max: number }>();
   for (const r of json.data.result) {
