@@ -465,23 +465,23 @@ describe('decide: scaling that holds (issue 13)', () => {
 });
 
 describe('decide: a long restart must free more (issue 13, long restarts)', () => {
-  const policy = { scaleDown: { delay: 0, peakLookback: '0s' }, cooldown: 0 };
-  it('takes a 10 -> 7 step with a restart of the prior\'s length, and waits for a larger one with a 180 s restart', () => {
+  const policy = { utilization: { min: 0.7 }, scaleDown: { delay: 0, peakLookback: '0s' }, cooldown: 0 };
+  it('takes a 10 -> 8 step with a restart of the prior\'s length, and waits for a larger one with a 180 s restart', () => {
     const short = start(policy, 10);
-    steady(short, 12000, 12);
+    steady(short, 13000, 12); // 52 % busy at 10, below the band's 0.7: 8 subtasks (0.8 plus the restart's catch-up)
     const down = short.decisions.find((d) => d.action === 'rescale');
-    assert.ok(down && down.direction === 'down' && down.parallelism.map! <= 7, `scale-down: ${JSON.stringify(down?.parallelism)}`);
+    assert.ok(down && down.direction === 'down' && down.parallelism.map! === 8, `scale-down: ${JSON.stringify(down?.parallelism)}`);
 
     const long = start(policy, 10);
-    steady(long, 12000, 1);
+    steady(long, 10500, 1);
     long.c.restore('job-1', { ...long.c.history('job-1')!, restartCostSec: 180, restartSamples: 3 });
-    steady(long, 12000, 12);
-    assert.ok(long.decisions.every((d) => d.action === 'none'), 'no scale-down that frees 30 % with a 180 s restart');
+    steady(long, 10500, 12); // with 180 s to catch up after the restart, 8 subtasks
+    assert.ok(long.decisions.every((d) => d.action === 'none'), 'no scale-down that frees 20 % with a 180 s restart');
     const last = long.decisions.at(-1)!;
     assert.equal(last.blockedBy, 'not-worth-restart');
-    assert.match(last.reasons.join('\n'), /below 45 % of the job \(minGain 15 % x the 180 s restart over the 60s prior\)/);
+    assert.match(last.reasons.join('\n'), /below 30 % of the job \(minGain 15 % x the 180 s restart over the 60s prior\)/);
     // The load falls further: a step freeing half the slots goes ahead.
-    steady(long, 6000, 30); // past the hold horizon (180 s x 10 / 7 freed) of the 12000 rec/s peak
+    steady(long, 6000, 30); // past the hold horizon (180 s x 10 / 2 freed) of the 10500 rec/s peak
     assert.ok(long.decisions.some((d) => d.action === 'rescale' && d.direction === 'down'), 'a large enough step is taken');
   });
 });

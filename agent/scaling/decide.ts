@@ -271,8 +271,9 @@ function applyGuards(
     const saved = slotsOf(current) - slotsOf(target);
     // minGain is worth a restart of the prior's length; a longer restart (large state: lag past the
     // SLO on every rescale) must free proportionally more, so a falling load is followed in fewer,
-    // larger steps.
-    const minGain = Math.min(0.5, policy.scaleDown.minGain * Math.max(1, d.restartCostSec / Math.max(1, seconds(policy.restart.prior))));
+    // larger steps. At most 30 %: past it, capacity raised for a spike cannot come back down in
+    // one step and is held for hours (start-at-peak/single: 1.55x slot-hours at 50 %, 1.23x at 30 %).
+    const minGain = Math.min(0.3, policy.scaleDown.minGain * Math.max(1, d.restartCostSec / Math.max(1, seconds(policy.restart.prior))));
     if (saved < minGain * slotsOf(current)) {
       const why = minGain > policy.scaleDown.minGain ? ` (minGain ${policy.scaleDown.minGain * 100} % x the ${Math.round(d.restartCostSec)} s restart over the ${policy.restart.prior} prior)` : '';
       return stop('not-worth-restart', `scale-down would free ${saved} slot(s): below ${Math.round(minGain * 100)} % of the job${why}, not worth a restart`);
