@@ -15,26 +15,19 @@ import { killEverythingNow, median, runAgentChild, RULE_FILES } from './bench.ts
 import { RSS_TARGET_BYTES } from './report.ts';
 import { serveTargets } from './server.ts';
 import { syntheticJob } from './synthetic-job.ts';
+import { flags } from './args.ts';
 
 const argv = process.argv.slice(2);
-const num = (name: string, def: number): number => {
-  const i = argv.indexOf(name);
-  const n = i < 0 ? def : Number(argv[i + 1]);
-  if (!Number.isFinite(n) || n < 0) {
-    process.stderr.write(`${name} needs a number >= 0\n`);
-    process.exit(2);
-  }
-  return n;
-};
-const vertices = num('--vertices', 64);
-const subtasks = num('--subtasks', 128);
-const intervalMs = num('--interval', 5_000);
-const warm = num('--warm', 2);
-const measured = num('--measured', 10);
-const deployed = num('--deployed', 2);
-const runs = num('--runs', 5);
-const extraFlags = argv.includes('--agent-node-flags') ? (argv[argv.indexOf('--agent-node-flags') + 1] ?? '').split(/\s+/).filter(Boolean) : [];
-const deadline = Date.now() + num('--time-limit', 600) * 1000;
+const { num, agentNodeFlags } = flags(argv);
+const vertices = num('--vertices', 64, 0);
+const subtasks = num('--subtasks', 128, 0);
+const intervalMs = num('--interval', 5_000, 0);
+const warm = num('--warm', 2, 0);
+const measured = num('--measured', 10, 0);
+const deployed = num('--deployed', 2, 0);
+const runs = num('--runs', 5, 0);
+const extraFlags = agentNodeFlags();
+const deadline = Date.now() + num('--time-limit', 600, 0) * 1000;
 process.on('exit', killEverythingNow);
 setTimeout(() => {
   process.stderr.write('agent-rss: time limit reached\n');

@@ -21,20 +21,12 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { killEverythingNow, profileDir, runBenchmark } from './bench.ts';
 import { renderReport, summarize } from './report.ts';
+import { flags } from './args.ts';
 
 const HERE = import.meta.dirname;
 const ROOT = resolve(HERE, '../..');
 const argv = process.argv.slice(2);
-const arg = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
-const num = (name: string, def: number): number => {
-  const v = arg(name);
-  const n = v === undefined ? def : Number(v);
-  if (!Number.isFinite(n) || n <= 0) {
-    process.stderr.write(`${name} needs a positive number, got ${v}\n`);
-    process.exit(2);
-  }
-  return n;
-};
+const { arg, num, agentNodeFlags } = flags(argv);
 
 const vertices = num('--vertices', 64);
 const subtasks = num('--subtasks', 128);
@@ -73,7 +65,7 @@ try {
     ...(argv.includes('--cpu-prof') ? { profileDir: profileDir() } : {}),
     ...(argv.includes('--unpaced') ? { paced: false } : {}),
     ...(arg('--deployed') !== undefined ? { deployedIntervals: Math.max(0, Math.floor(Number(arg('--deployed')))) } : {}),
-    ...(arg('--agent-node-flags') ? { agentNodeFlags: arg('--agent-node-flags')!.split(/\s+/).filter(Boolean) } : {}),
+    ...(arg('--agent-node-flags') ? { agentNodeFlags: agentNodeFlags() } : {}),
     log: (line) => process.stderr.write(`agent-eval: ${line}\n`),
   });
   const summary = summarize(result);
