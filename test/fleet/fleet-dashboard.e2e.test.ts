@@ -89,6 +89,10 @@ describe('the Autoscaler dashboard\'s fleet row', () => {
     };
     await waitFor('a rescale decided and carried out', async () => await anyAgent('flowpilot_scaling_decisions_total{action="rescale", resource_name="hot"} > 0') && replay.job(host('hot'))!.rescales > 0, 90_000, 500);
     await waitFor('a blocked decision', () => anyAgent('flowpilot_scaling_decisions_total{action="none", blocked_by!=""} > 0'), 30_000, 500);
+    // increase() needs two samples of a series in its range, in the agents' own stores too (each
+    // scrapes itself every second; on a loaded host the second sample can come seconds later).
+    await waitFor('an agent to hold the rescale twice', () => anyAgent('count_over_time(flowpilot_scaling_decisions_total{action="rescale"}[1h]) >= 2'), 30_000, 500);
+    await waitFor('an agent to hold a blocked decision twice', () => anyAgent('count_over_time(flowpilot_scaling_decisions_total{action="none", blocked_by!=""}[1h]) >= 2'), 30_000, 500);
     if (prom) {
       const base = prom.url;
       // increase() needs two samples of a series in its range.
