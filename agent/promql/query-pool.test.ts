@@ -4,13 +4,10 @@ import type { Worker } from 'node:worker_threads';
 import { MemoryStorage } from '../tsdb/storage.ts';
 import { promErrorType } from './errors.ts';
 import { QueryPool, type QueryRequest } from './query-pool.ts';
+import { nestedQuantiles } from '../../test/support/slow-queries.ts';
 
-/**
- * Slow whatever the data: five nested quantile_over_time subqueries of 10,000-point windows
- * (10,000 · 5·4/2 window sorts; about 22 s on this 2-core machine idle, three levels took 4 s,
- * too close to the 2 s timeout below for a faster machine).
- */
-const SLOW = Array.from({ length: 5 }).reduce<string>((q) => `quantile_over_time(0.5, ${q}[10000s:1s])`, 'vector(1)');
+/** Slow whatever the data (about 22 s on this 2-core machine idle, against the 2 s timeout below). */
+const SLOW = nestedQuantiles(5);
 
 function pool(t: { after(fn: () => unknown): void }, storage: MemoryStorage, maxConcurrency = 4): QueryPool {
   const p = new QueryPool({ storage, maxConcurrency, lookbackDeltaMs: 300_000, maxSamples: 50_000_000, graceMs: 1000 });

@@ -56,6 +56,11 @@ test('a truncated or unknown payload is refused, not misread', () => {
   const bytes = new BatchEncoder().encode(Array.from({ length: 40 }, (_, i) => ({ a: i, s: `x${i}` })));
   assert.throws(() => new BatchDecoder().decode(bytes.subarray(0, bytes.length - 3)), /record batch/);
   assert.throws(() => new BatchDecoder().decode(Uint8Array.of(9, 0)), /unknown record batch format/);
+  // A peer's field named __proto__ would set the records' prototype in the compiled literal.
+  const named = Buffer.from(new BatchEncoder().encode(Array.from({ length: 8 }, (_, i) => ({ __proto_x: i }))));
+  assert.equal(named[0], 1, 'columnar');
+  named.write('__proto__', named.indexOf('__proto_x'), 'utf8');
+  assert.throws(() => new BatchDecoder().decode(named), /__proto__/);
 });
 
 test('property: any array of JSON-like records decodes exactly as msgpack gave it', () => {

@@ -73,11 +73,7 @@ export class BatchEncoder {
       const out = this.columnar(records);
       if (out !== null) return out;
     }
-    const body = this.packr.pack(records);
-    const buf = new Uint8Array(body.length + 1);
-    buf[0] = FORMAT_MSGPACK;
-    buf.set(body, 1);
-    return buf;
+    return this.msgpack(records);
   }
 
   /** The record of a batch entry when it is [timestamp, record], else null. */
@@ -130,7 +126,7 @@ export class BatchEncoder {
     const kinds = this.kinds;
     const k = fields.length;
     const names = fields.map((f) => Buffer.from(f, 'utf8'));
-    const strings: Array<{ text: string; bytes: number; wide: boolean } | null> = [];
+    const strings: Array<{ text: string; bytes: number } | null> = [];
     let size = 7;
     for (const nm of names) size += 2 + nm.length;
     size = align(size, 8);
@@ -148,9 +144,9 @@ export class BatchEncoder {
         const key = fields[j]!;
         for (let i = 0; i < n; i++) text += rec(records[i], timestamped)[key] as string;
         // Lone surrogates would not survive UTF-8: such a batch goes as msgpack (ES2024's isWellFormed, Node 20+).
-        if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) return this.fallback(records);
+        if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) return this.msgpack(records);
         const bytes = Buffer.byteLength(text, 'utf8');
-        strings[j] = { text, bytes, wide: false };
+        strings[j] = { text, bytes };
         // u32 byte length, then the UTF-16 lengths (u32 each), then the bytes.
         size = align(size, 4) + 4 + 4 * n + bytes;
       }
@@ -207,7 +203,7 @@ export class BatchEncoder {
     return buf;
   }
 
-  private fallback(records: unknown[]): Uint8Array {
+  private msgpack(records: unknown[]): Uint8Array {
     const body = this.packr.pack(records);
     const buf = new Uint8Array(body.length + 1);
     buf[0] = FORMAT_MSGPACK;
@@ -246,6 +242,8 @@ export class BatchDecoder {
       fields.push(buf.toString('utf8', off + 2, off + 2 + len));
       off += 2 + len;
     }
+    // The encoder never writes it; in an object literal it would set the prototype, not a field.
+    if (fields.includes('__proto__')) throw new FlowpilotError('FP_NET_FRAME', 'a record batch field named __proto__');
     off = align(off, 8);
     let ts: Float64Array | null = null;
     if (timestamped) {

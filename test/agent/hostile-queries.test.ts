@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startChild, waitFor, waitForListening } from '../support/processes.ts';
+import { nestedQuantiles } from '../support/slow-queries.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const QUERY_TIMEOUT_S = 5;
@@ -33,18 +34,6 @@ async function listen(handler: http.RequestListener): Promise<{ url: string; clo
 interface Hostile { name: string; path: string; form: Record<string, string>; expect: ReadonlyArray<string> }
 
 const LONG = 'a'.repeat(30);
-/**
- * `depth` quantile_over_time subqueries of [10000s:1s] nested around vector(1). A subquery's
- * inner expression is evaluated once over all its outer windows (as Prometheus does), so level k
- * sorts 10,000-point windows at (k - 1) × 10,000 steps: 10,000 · depth(depth - 1)/2 sorts in all.
- * On this 2-core machine, idle, one query took 1.5 s at depth 2, 4.2 s at 3, 8.4 s at 4 and 22 s at 5
- * (the store's data plays no part); the tests use depths whose run time is many times their timeout.
- */
-function nestedQuantiles(depth: number): string {
-  let q = 'vector(1)';
-  for (let i = 0; i < depth; i++) q = `quantile_over_time(0.5, ${q}[10000s:1s])`;
-  return q;
-}
 const hostile: Hostile[] = [
   { name: 'max_over_time(up[1d:1ms])', path: 'query', form: { query: 'max_over_time(up[1d:1ms])' }, expect: ['bad_data'] },
   { name: 'up[999999999999y:1ms]', path: 'query', form: { query: 'up[999999999999y:1ms]' }, expect: ['bad_data'] },
