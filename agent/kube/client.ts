@@ -62,7 +62,44 @@ export function loadKubeConfig(conn: KubeConnection): KubeConfig {
   if (!kc.getCurrentCluster()) {
     throw new FlowpilotError('FP_KUBE_CONFIG', `the Kubernetes config (${conn.kind}) has no current cluster; set a current-context or run in a pod with a service account`);
   }
-  return kc;
+  return reuseKubeDispatchers(kc);
+}
+
+/** A Buffer (CA, certificate, key) as text for a cache key; anything else as JSON does. */
+function keyPart(_k: string, v: unknown): unknown {
+  if (typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+    return Buffer.from((v as { data: number[] }).data).toString('base64');
+  }
+  return v;
+}
+
+/**
+ * client-node (2.0) builds a new undici Agent for every API call (applySecurityAuthentication →
+ * createDispatcher), so every call opened and negotiated its own TLS connection and left it
+ * open until undici's keep-alive timeout: in fleet mode, a few calls per job per interval, most
+ * of a replica's CPU (BENCHMARKS.md, "Fleet"). This makes the KubeConfig reuse one dispatcher
+ * while the TLS options it is built from stay the same (they are read again on each call, so a
+ * rotated certificate or CA file gives a new dispatcher, and the previous one is closed once its
+ * requests end). Exported for the test; createKubeClients and loadKubeConfig apply it.
+ */
+export function reuseKubeDispatchers(config: KubeConfig): KubeConfig {
+  type Factory = (cluster: unknown, agentOptions: unknown) => { close(): Promise<void> } | undefined;
+  const kc = config as unknown as { createDispatcher?: Factory; createDispatcherOptions?: (cluster: unknown, agentOptions: unknown) => unknown; reused?: true };
+  const original = kc.createDispatcher;
+  const options = kc.createDispatcherOptions;
+  if (typeof original !== 'function' || typeof options !== 'function' || kc.reused) return config;
+  let cached: { key: string; dispatcher: ReturnType<Factory> } | null = null;
+  kc.createDispatcher = function (this: unknown, cluster, agentOptions) {
+    const key = JSON.stringify(options.call(this, cluster, agentOptions), keyPart);
+    if (cached?.key === key) return cached.dispatcher;
+    const previous = cached?.dispatcher;
+    cached = { key, dispatcher: original.call(this, cluster, agentOptions) };
+    // (close lets the requests in flight, watches included, end first)
+    void previous?.close().catch(() => undefined);
+    return cached.dispatcher;
+  };
+  kc.reused = true;
+  return config;
 }
 
 export function createKubeClients(conn: KubeConnection, opts: { namespace?: string; timeoutMs?: number } = {}): KubeClients {

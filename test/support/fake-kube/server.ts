@@ -65,6 +65,8 @@ export class FakeKubeApiServer {
   bookmarkIntervalMs = 60_000;
   private readonly server: https.Server;
   private readonly opts: FakeKubeServerOptions;
+  /** TLS connections accepted so far (a client that reuses its connections opens few). */
+  tlsConnections = 0;
 
   constructor(opts: FakeKubeServerOptions) {
     this.opts = opts;
@@ -72,6 +74,9 @@ export class FakeKubeApiServer {
     this.caPem = certPem;
     this.server = https.createServer({ cert: certPem, key: keyPem }, (req, res) => {
       void this.handle(req, res);
+    });
+    this.server.on('secureConnection', () => {
+      this.tlsConnections++;
     });
   }
 
