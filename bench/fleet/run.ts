@@ -16,6 +16,8 @@
  *          [--steady 60] [--namespaces 4] [--no-rules] [--write] [--json FILE] [--logs DIR] [--time-limit 300]
  *   --engine-jobs N  real engine jobs besides the replays (engine-jobs.ts; default 1, 0 with --smoke)
  *   --logs    write each replica's output (its last 200 kB; FLOWPILOT_LOG_LEVEL, default warn) to DIR/<replica>.log
+ *   --cpu-prof DIR  profile each replica's CPU over the steady window (cpu-prof.ts) into DIR/<replica>.cpuprofile;
+ *             read them with profile-summary.ts
  *   --smoke   20 jobs, 2 s interval, 6 s lease, 10 s steady window: a quick check that it all works
  *   --write   put the report under "## Fleet" in BENCHMARKS.md
  * Exit code 0 when every target is met, 1 when one is missed, 2 on error.
@@ -62,6 +64,7 @@ const RENEW_MS = Math.max(500, Math.round(LEASE_S * 1000 / 5));
 const STEADY_S = num('--steady', smoke ? 10 : 60);
 const NAMESPACES = num('--namespaces', 4);
 const TIME_LIMIT_S = num('--time-limit', smoke ? 180 : 420);
+const CPU_PROF_DIR = arg('--cpu-prof') === undefined ? undefined : resolve(arg('--cpu-prof')!);
 const FLEET = 'bench';
 const HOME = 'flowpilot';
 
@@ -137,8 +140,10 @@ async function startReplica(id: string, dir: string, kube: FakeKube, policyFile:
   const cfg = join(dir, `${id}.yaml`);
   writeFileSync(cfg, stringify(agentConfig(id, port, kube, policyFile)));
   const node = join(ROOT, 'node_modules', '.bin', 'node');
-  const proc = spawn(existsSync(node) ? node : process.execPath, ['--import', join(import.meta.dirname, 'svc-dns.ts'), join(ROOT, 'cli', 'main.ts'), 'agent', '--config', cfg], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_NAME: id, FLOWPILOT_LOG_LEVEL: process.env.FLOWPILOT_LOG_LEVEL ?? 'warn' },
+  const prof = CPU_PROF_DIR ? ['--import', join(import.meta.dirname, 'cpu-prof.ts')] : [];
+  const proc = spawn(existsSync(node) ? node : process.execPath, ['--import', join(import.meta.dirname, 'svc-dns.ts'), ...prof, join(ROOT, 'cli', 'main.ts'), 'agent', '--config', cfg], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, POD_NAME: id, FLOWPILOT_LOG_LEVEL: process.env.FLOWPILOT_LOG_LEVEL ?? 'warn', ...(CPU_PROF_DIR ? { FLOWPILOT_BENCH_CPU_PROF: CPU_PROF_DIR } : {}) },
   });
   children.push(proc);
   const r: Replica = { id, port, proc, out: '', killed: false };
@@ -181,6 +186,8 @@ interface Report {
   /** each replica's own event-loop lag at the end of the steady window (prom-client's p99 and max) */
   replicaLoopLagMs: Array<{ replica: string; p99: number; max: number }>;
   load: { start: number[]; end: number[] };
+  /** the replicas' requests to the fake API server over the steady window, per job per interval (the operator model writes in-process) */
+  kubeRequests: { perJobPerInterval: number; tlsConnectionsPerJobPerInterval: number; byKind: Record<string, number> };
   engineJobs: Array<{ name: string; decisions: number }>;
   /** all replicas' CPU with no job (cores), and the steady CPU above it per job per interval (ms) */
   idleCpuCores: number;
@@ -294,12 +301,34 @@ async function main(): Promise<Report> {
     const m0 = replicas.map((r) => metricsText.get(r.id)!);
     const cpu0 = process.cpuUsage();
     const wall0 = Date.now();
+    const served0 = kube.server.served.length;
+    const tls0 = kube.server.tlsConnections;
     const loop = monitorEventLoopDelay({ resolution: 20 });
     loop.enable();
     steadyActing.counts = [];
+    for (const r of CPU_PROF_DIR ? replicas : []) r.proc.kill('SIGUSR2'); // cpu-prof.ts: start
     await new Promise((r) => setTimeout(r, STEADY_S * 1000));
     const s1 = await Promise.all(replicas.map(sample));
     const m1 = replicas.map((r) => metricsText.get(r.id)!);
+    if (CPU_PROF_DIR) {
+      for (const r of replicas) r.proc.kill('SIGUSR2'); // stop and write (after the steady sample: writing costs CPU)
+      await waitFor('the replicas\' CPU profiles', () => replicas.every((r) => existsSync(join(CPU_PROF_DIR, `${r.id}.done`))), 60_000, 200);
+      log(`CPU profiles in ${CPU_PROF_DIR}`);
+    }
+    const served1 = kube.server.served.length;
+    const kubeWindowMs = Date.now() - wall0;
+    const kubeByKind = new Map<string, number>();
+    for (const r of kube.server.served.slice(served0, served1)) {
+      const k = `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''}`;
+      kubeByKind.set(k, (kubeByKind.get(k) ?? 0) + 1);
+    }
+    const perJobPerInterval = (n: number): number => (n * INTERVAL_S * 1000) / kubeWindowMs / total;
+    const kubeRequests = {
+      perJobPerInterval: perJobPerInterval(served1 - served0),
+      tlsConnectionsPerJobPerInterval: perJobPerInterval(kube.server.tlsConnections - tls0),
+      byKind: Object.fromEntries([...kubeByKind].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, Number(perJobPerInterval(n).toFixed(3))])),
+    };
+    log(`steady: Kubernetes API requests per job per interval ${JSON.stringify(kubeRequests)}`);
     const counts = steadyActing.counts;
     steadyActing.counts = null;
     loop.disable();
@@ -361,7 +390,7 @@ async function main(): Promise<Report> {
       patches,
       replayRescales: replay.allJobs().reduce((a, j) => a + j.rescales, 0),
       replayUnknownHost: replay.unknownHost,
-      rounds, actingPerSample, benchProcess, replicaLoopLagMs,
+      rounds, actingPerSample, benchProcess, replicaLoopLagMs, kubeRequests,
       load: { start: loadStart, end: loadavg() },
       idleCpuCores,
       cpuMsPerJobPerIntervalAboveIdle: ((cost.cpuCoresUsed - idleCpuCores) * INTERVAL_S * 1000) / total,
@@ -422,6 +451,7 @@ function markdown(r: Report, command: string): string {
     `| shard round / Lease list / Lease write, all replicas (steady window) | ${ms(r.rounds.round)} / ${ms(r.rounds.list)} / ${ms(r.rounds.write)} | |`,
     `| bench process (fake API server, operator model, replays): CPU, event-loop delay | ${r.benchProcess.cpuCores.toFixed(2)} cores, p99 ${r.benchProcess.loopDelayP99Ms.toFixed(0)} ms, max ${r.benchProcess.loopDelayMaxMs.toFixed(0)} ms | |`,
     `| each replica's event-loop lag, p99 / max (prom-client, end of the steady window) | ${r.replicaLoopLagMs.map((l) => `${l.replica} ${l.p99.toFixed(0)} / ${l.max.toFixed(0)} ms`).join(', ')} | |`,
+    `| Kubernetes API requests per job per interval (steady window; TLS connections opened) | ${r.kubeRequests.perJobPerInterval.toFixed(2)} (${r.kubeRequests.tlsConnectionsPerJobPerInterval.toFixed(2)}): ${Object.entries(r.kubeRequests.byKind).slice(0, 6).map(([k, n]) => `${k} ${n}`).join(', ')} | |`,
     `| load average (1 min) at start / end | ${r.load.start[0]!.toFixed(1)} / ${r.load.end[0]!.toFixed(1)} | |`,
     '',
     `Targets: ${t.map(([n, ok]) => `${ok ? 'met' : 'MISSED'}: ${n}`).join('; ')}.`,
