@@ -196,6 +196,31 @@ describe('the ConfigMap journal', () => {
     assert.equal((await a.read('job'))?.version, v + 1);
   });
 
+  it('writes after a read from the ConfigMap it read (one GET, one PUT), and from a fresh read when that one is stale', async () => {
+    const a = new ConfigMapJournalStore({ clients, name: 'journal-last' });
+    const b = new ConfigMapJournalStore({ clients, name: 'journal-last' });
+    await a.write('job', { n: 0 }, null);
+    const calls = (): string[] => kube.server.served.filter((x) => x.resource === 'configmaps' && x.name === 'journal-last').map((x) => `${x.verb} ${x.code}`);
+    const n0 = calls().length;
+    // the state store's save: read the key's version, then write it
+    const cur = await a.read<{ n: number }>('job');
+    await a.write('job', { n: 1 }, cur!.version);
+    assert.deepEqual(calls().slice(n0), ['get 200', 'update 200'], 'no second read before the write');
+    // another writer changes the ConfigMap (another key): a's remembered copy is stale
+    await b.write('other', 'b was here', null);
+    const n1 = calls().length;
+    await a.write('job', { n: 2 }, cur!.version + 1);
+    assert.deepEqual(calls().slice(n1), ['update 409', 'get 200', 'update 200'], 'refused on the stale resourceVersion, then from a fresh read');
+    assert.deepEqual((await a.read('job'))?.value, { n: 2 });
+    assert.equal((await a.read('other'))?.value, 'b was here', 'the other writer\'s key is kept');
+    // the same key written by b meanwhile: a conflict, seen on a fresh read, not on the stale copy alone
+    const v = (await b.read('job'))!.version;
+    await b.write('job', { n: 'b' }, v);
+    await assert.rejects(a.write('job', { n: 3 }, v), (e: unknown) => isFlowpilotError(e, 'FP_JOURNAL_CONFLICT'));
+    await a.write('job', { n: 4 }, v + 1);
+    assert.deepEqual((await b.read('job'))?.value, { n: 4 });
+  });
+
   it('blocks a second action for a job whose first is still in flight', async () => {
     const journal = new IntentJournal(new ConfigMapJournalStore({ clients, name: 'journal-busy' }));
     await journal.begin('orders', request('savepoint'));

@@ -6,6 +6,13 @@
  * it re-reads and tries again, so writers of different keys never lose each other's work
  * and writers of the same key get FP_JOURNAL_CONFLICT. A ConfigMap holds at most ~1 MiB;
  * the journal keeps its records small and bounded.
+ *
+ * A write's first attempt starts from the ConfigMap this store last read or wrote, not from a
+ * new read: its callers read the key just before (the state store's save, the intent journal), and
+ * the replace carries that ConfigMap's resourceVersion, so a ConfigMap changed since is refused
+ * (409) and the write goes on from a fresh read, as above. A key version that looks wrong on the
+ * remembered ConfigMap is checked again on a fresh read before it counts as a conflict. Reads
+ * are always fresh.
  */
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { FlowpilotError } from '../../../common/errors.ts';
@@ -27,6 +34,8 @@ export class ConfigMapJournalStore implements JournalStore {
   readonly where: string;
   private readonly o: ConfigMapJournalOptions;
   private readonly namespace: string;
+  /** The ConfigMap as this store last read or wrote it (null: absent or not known): a write's first base. */
+  private last: V1ConfigMap | null = null;
 
   constructor(o: ConfigMapJournalOptions) {
     this.o = o;
@@ -37,11 +46,12 @@ export class ConfigMapJournalStore implements JournalStore {
   private async readMap(): Promise<V1ConfigMap | null> {
     const c = this.o.clients;
     try {
-      return await kubeCall(c, `read journal ${this.where}`, () => c.core.readNamespacedConfigMap({ name: this.o.name, namespace: this.namespace }));
+      this.last = await kubeCall(c, `read journal ${this.where}`, () => c.core.readNamespacedConfigMap({ name: this.o.name, namespace: this.namespace }));
     } catch (err) {
-      if (isKubeCode(err, 'FP_KUBE_NOT_FOUND')) return null;
-      throw err;
+      if (!isKubeCode(err, 'FP_KUBE_NOT_FOUND')) throw err;
+      this.last = null;
     }
+    return this.last;
   }
 
   private static parse(raw: string | undefined): { version: number; value: unknown } | null {
@@ -60,8 +70,14 @@ export class ConfigMapJournalStore implements JournalStore {
     const k = safeKey(key);
     const attempts = this.o.maxAttempts ?? 8;
     for (let i = 0; i < attempts; i++) {
-      const cm = await this.readMap();
-      const cur = ConfigMapJournalStore.parse(cm?.data?.[k]);
+      // (the first attempt from the ConfigMap last seen, when there is one; see the header)
+      const remembered = i === 0 ? this.last : null;
+      let cm = remembered ?? await this.readMap();
+      let cur = ConfigMapJournalStore.parse(cm?.data?.[k]);
+      if (remembered !== null && (cur ? cur.version : null) !== expected) {
+        cm = await this.readMap();
+        cur = ConfigMapJournalStore.parse(cm?.data?.[k]);
+      }
       const actual = cur ? cur.version : null;
       if (actual !== expected) throw journalConflict(this.where, key, expected, actual);
       const version = (actual ?? 0) + 1;
@@ -72,17 +88,18 @@ export class ConfigMapJournalStore implements JournalStore {
       }
       try {
         if (cm === null) {
-          await kubeCall(c, `create journal ${this.where}`, () => c.core.createNamespacedConfigMap({
+          this.last = await kubeCall(c, `create journal ${this.where}`, () => c.core.createNamespacedConfigMap({
             namespace: this.namespace,
             body: { metadata: { name: this.o.name, namespace: this.namespace, labels: { 'app.kubernetes.io/component': 'flowpilot-journal', ...this.o.labels } }, data },
           }));
         } else {
-          await kubeCall(c, `update journal ${this.where}`, () => c.core.replaceNamespacedConfigMap({
+          this.last = await kubeCall(c, `update journal ${this.where}`, () => c.core.replaceNamespacedConfigMap({
             name: this.o.name, namespace: this.namespace, body: { ...cm, data },
           }));
         }
         return version;
       } catch (err) {
+        this.last = null;
         if (!isKubeCode(err, 'FP_KUBE_CONFLICT')) throw err;
         // Someone else wrote the ConfigMap (another key, or the same one): re-read and re-check.
       }
