@@ -82,6 +82,11 @@ export class FleetShard {
   /** member Lease name -> its last (holder, renewTime) and when we first saw it (our clock, list returned) */
   private readonly seen = new Map<string, { holder: string; renew: string; at: number }>();
   private members: string[] = [];
+  /**
+   * ownerOf's answers for the current `members` (the fleet asks it per job on every reconcile, status
+   * and decision; a rendezvous hash is one SHA-256 per member): dropped whenever the view changes.
+   */
+  private readonly owners = new Map<string, string | null>();
   /** Our clock until which we may act (send time of the last successful round's list + the renew deadline). */
   private validUntil = -Infinity;
   /** Our clock from which we may act after (re)joining; Infinity while not joined. */
@@ -122,7 +127,14 @@ export class FleetShard {
 
   /** The member the hash assigns this job to, in our current view. */
   ownerOf(uid: string): string | null {
-    return rendezvousOwner(this.members, uid);
+    let owner = this.owners.get(uid);
+    if (owner === undefined) {
+      owner = rendezvousOwner(this.members, uid);
+      // (bounded: cleared with every change of the view, and at most one entry per job asked about)
+      if (this.owners.size >= 100_000) this.owners.clear();
+      this.owners.set(uid, owner);
+    }
+    return owner;
   }
 
   /** Whether this replica may act now at all: joined and waited out, last round within the deadline. */
@@ -264,7 +276,9 @@ export class FleetShard {
     }));
     if (gen !== this.generation) return;
     // The view and the guard's deadline change together: acting on this view is bounded by when its list was sent.
-    this.members = [...members].sort();
+    const view = [...members].sort();
+    if (view.join('\0') !== this.members.join('\0')) this.owners.clear();
+    this.members = view;
     if (fresh && this.ownRv !== null) this.validUntil = listSentAt + this.deadlineMs;
     this.nextStaleAt = nextStale;
   }

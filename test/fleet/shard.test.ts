@@ -123,6 +123,8 @@ describe('fleet sharding', () => {
     assert.ok(fromRenew <= bound, `takeover took ${fromRenew} ms after the last renewal (bound ${bound} ms)`);
     await until(() => JOBS.every((u) => actors(u).length === 1), 'one actor per job after the takeover', 60_000);
     assert.deepEqual(replicas.r0!.liveMembers(), ['r0', 'r2']);
+    // ownerOf's memo follows the view: every answer is the hash over the members now
+    for (const u of JOBS) assert.equal(replicas.r0!.ownerOf(u), rendezvousOwner(['r0', 'r2'], u));
   });
 
   it('a replica that comes back acts only one lease duration after its join, gets a share again, and no job was ever acted on twice', async () => {
