@@ -47,6 +47,17 @@ import { alertsForResource } from './alert-routing.ts';
  */
 export const START_CONCURRENCY = 8;
 
+/**
+ * How often a job's pipeline ticks (scaling/pipeline.ts tick: read the job's journal for actions
+ * left unfinished, resume them), ms: at least this, or the collection interval if longer. The tick
+ * reads the job's ConfigMap; at one per 10 s interval that read was half of a fleet replica's
+ * Kubernetes requests (BENCHMARKS.md, "Fleet"). Observations still resume the actions the pipeline
+ * knows to be unfinished at every collection, and a replica taking a job over reads its journal
+ * before its first decision; the tick is the fallback for an action left open while no observation
+ * comes (the job restarting), which it now resumes within 30 s.
+ */
+export const JOB_TICK_MS = 30_000;
+
 export interface FleetManagerOptions {
   config: AgentConfig;
   kube: KubeClients;
@@ -295,7 +306,7 @@ export class FleetManager {
       historyLimit: () => this.historyLimit(),
       saveEveryMs: cfg.scaling.state.saveInterval,
       // The tick resumes actions left unfinished (a read of the job's ConfigMap); observations drive the rest.
-      tickEveryMs: Math.max(5000, interval),
+      tickEveryMs: Math.max(JOB_TICK_MS, interval),
       perSubtaskMetrics: cfg.flink.perSubtaskMetrics,
       exportSamples: cfg.flink.samples,
       logger: this.log,
