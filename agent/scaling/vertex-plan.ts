@@ -123,7 +123,12 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
   const b = exponentFor(input.points, policy, notes);
   const u = policy.utilization;
   const k = policy.upConfirmIntervals;
-  const recentUtilization = recent.map((r) => r.utilization);
+  // An interval in which the vertex processed nothing and was not busy has no capacity figure:
+  // demand over an unknown capacity is not heat. A backpressured source stalled for a whole
+  // interval (a starved TaskManager, a stalled downstream) looked infinitely hot and rode along.
+  const measured = recent.filter((r) => !unmeasured(r, u.target));
+  if (measured.length < recent.length) notes.push(`${recent.length - measured.length} of the last ${recent.length} intervals without records or busy time: capacity unknown there, not counted as running hot`);
+  const recentUtilization = measured.map((r) => r.utilization);
   const upTriggered = recentUtilization.length >= k && recentUtilization.slice(-k).every((x) => x > u.max);
   const basis = upTriggered ? short : long;
   const restartTerm = input.catchUpSec > 0 ? (basis.targetRate * input.restartSec) / input.catchUpSec : 0;
@@ -210,6 +215,11 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
   const forecastHot = input.forecastFactor > 1 && (long.targetRate * input.forecastFactor) / Math.max(long.trueRate, 1e-9) > u.target;
   const rideAlongUp = Math.max(latest > u.target ? recentRec : p, forecastHot ? forecastRecommended : p);
   return { model, upTriggered: upTriggered && rec > p, rideAlongUp, downCandidate, forecastUp, forecastRecommended, lo, hi };
+}
+
+/** No capacity figure in this interval: nothing processed (or no remembered rate) and too little busy time to call it hot. */
+export function unmeasured(r: VertexRates, busyHot: number): boolean {
+  return !(r.trueRate > 0) && r.busyMax <= busyHot;
 }
 
 function restartTermShort(r: VertexRates, input: VertexPlanInput): number {
