@@ -87,12 +87,9 @@ function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
-/** Samples decoded out of chunks, appended to plain arrays. */
+/** Where decoded samples go, oldest first (plain arrays in series.ts, shared typed arrays in storage.ts). */
 export interface SampleSink {
-  t: number[];
-  v: number[];
-  /** Indexes (into t/v) of stale markers, or null while there are none. */
-  staleAt: number[] | null;
+  add(t: number, v: number, stale: boolean): void;
 }
 
 export class ChunkPool {
@@ -456,9 +453,7 @@ function decode(page: Uint8Array, o: number, count: number, minT: number, maxT: 
   for (let k = 0; ; ) {
     if (t > maxT) return;
     if (t >= minT) {
-      if (stale) (sink.staleAt ??= []).push(sink.t.length);
-      sink.t.push(t);
-      sink.v.push(v);
+      sink.add(t, v, stale);
     }
     if (++k >= count) return;
     // Timestamp.

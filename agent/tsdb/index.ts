@@ -10,5 +10,5 @@ export { EMPTY_LABELS, METRIC_NAME, compareLabels, formatLabels, labelsEqual, la
 export type { LabelMatcher, MatchType } from './matchers.ts';
 export { compileAnchoredRegex, formatMatcher, newMatcher } from './matchers.ts';
 export type { SeriesSamples } from './series.ts';
-export type { AppendResult, MemoryStorageOptions, Queryable, SeriesRef, StorageStats, TsdbStatus } from './storage.ts';
+export type { AppendResult, MemoryStorageOptions, Queryable, SeriesColumns, SeriesRef, StorageStats, TsdbStatus } from './storage.ts';
 export { DEFAULT_MAX_SERIES, DEFAULT_RETENTION_MS, MemoryStorage } from './storage.ts';

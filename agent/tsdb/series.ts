@@ -20,6 +20,18 @@ export interface SeriesSamples {
 
 export type AppendOutcome = 'ok' | 'out_of_order' | 'duplicate';
 
+/** Decoded samples appended to plain arrays, with the indexes of stale markers. */
+class ArraySink implements SampleSink {
+  readonly t: number[] = [];
+  readonly v: number[] = [];
+  staleAt: number[] | null = null;
+  add(t: number, v: number, stale: boolean): void {
+    if (stale) (this.staleAt ??= []).push(this.t.length);
+    this.t.push(t);
+    this.v.push(v);
+  }
+}
+
 const EMPTY: readonly number[] = Object.freeze([]);
 
 export class MemSeries extends HeadChunk {
@@ -150,7 +162,7 @@ export class MemSeries extends HeadChunk {
   /** Copies samples with minT <= t <= maxT. */
   window(minT: number, maxT: number): SeriesSamples {
     if (this.length === 0 || this.lastT < minT || maxT < minT) return { labels: this.labels, t: EMPTY, v: EMPTY, stale: null };
-    const sink: SampleSink = { t: [], v: [], staleAt: null };
+    const sink = new ArraySink();
     this.decodeRange(minT, maxT, sink);
     let stale: Uint8Array | null = null;
     if (sink.staleAt !== null) {
@@ -158,6 +170,18 @@ export class MemSeries extends HeadChunk {
       for (const i of sink.staleAt) stale[i] = 1;
     }
     return { labels: this.labels, t: sink.t, v: sink.v, stale };
+  }
+
+  /** Adds the newest sample with minT <= t <= maxT to sink, if there is one (no allocation unless the window ends before the newest sample). */
+  latestInto(minT: number, maxT: number, sink: SampleSink): void {
+    if (this.length === 0 || this.lastT < minT || maxT < minT) return;
+    if (this.lastT <= maxT) {
+      sink.add(this.lastT, numberOf(this.lastHi, this.lastLo), this.isStale());
+      return;
+    }
+    const w = this.window(minT, maxT);
+    const k = w.t.length - 1;
+    if (k >= 0) sink.add(w.t[k]!, w.v[k]!, w.stale !== null && w.stale[k] === 1);
   }
 
   /** The newest sample with minT <= t <= maxT, as a window of zero or one sample. */

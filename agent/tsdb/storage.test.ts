@@ -35,6 +35,25 @@ describe('MemoryStorage', () => {
     assert.deepEqual(st.select(sel, 0, 10_000).map((s) => s.labels['i']), ['2']);
   });
 
+  it('keeps a selection of one metric name across new series of other names, and drops it on its own', () => {
+    const st = new MemoryStorage();
+    const sel = [eq('__name__', 'x')];
+    st.append({ __name__: 'x', i: '1' }, 0, 1);
+    const first = st.select(sel, 0, 10);
+    st.append({ __name__: 'ALERTS', alertname: 'A' }, 0, 1);
+    st.append({ other: 'nameless' }, 0, 1);
+    // Same cached series list: the window objects differ, their labels objects are the stored ones.
+    assert.equal(st.select(sel, 0, 10)[0]!.labels, first[0]!.labels);
+    assert.equal(st.select([newMatcher('=~', '__name__', 'x|ALERTS')], 0, 10).length, 2);
+    assert.equal(st.select([eq('__name__', '')], 0, 10).length, 1);
+    st.append({ other: 'nameless2' }, 0, 1);
+    assert.equal(st.select([eq('__name__', '')], 0, 10).length, 2, 'a nameless series invalidates __name__=""');
+    st.append({ __name__: 'x', i: '0' }, 0, 1);
+    assert.deepEqual(st.select(sel, 0, 10).map((s) => s.labels['i']), ['0', '1']);
+    st.clear();
+    assert.equal(st.select(sel, 0, 10).length, 0);
+  });
+
   it('revives a series through an old reference after retention dropped it', () => {
     const st = new MemoryStorage({ retentionMs: 1000 });
     const ref = st.ref({ __name__: 'r', a: '1' })!;

@@ -9,10 +9,11 @@ import type { Registry } from 'prom-client';
 import { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../../common/log.ts';
 import { silentLogger } from '../../common/log.ts';
-import { compareLabelSets, formatLabels, labelsFromRecord, type Labels } from './labels.ts';
+import { METRIC_NAME, compareLabelSets, formatLabels, labelsFromRecord, type Labels } from './labels.ts';
 import { LabelHashIndex } from './hash-index.ts';
 import type { LabelMatcher } from './matchers.ts';
 import { MemSeries, type SeriesSamples } from './series.ts';
+import type { SampleSink } from './chunk.ts';
 import { ChunkPool, PAGE_SIZE } from './chunk.ts';
 import { OP_APPEND, OP_CLEAR, OP_RETENTION, OP_STALE, ReplicationLog, type ReplicaBatch, type ReplicaTarget } from './replication.ts';
 
@@ -44,6 +45,59 @@ export interface Queryable {
   select(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesSamples[];
   /** Optional fast path for instant selectors: like select, but only the newest sample of each series in the window. */
   selectLatest?(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesSamples[];
+  /**
+   * Optional: like select (or selectLatest when latestOnly), with every series' samples in shared
+   * columns instead of arrays of their own, so a selection allocates a few arrays, not a few per series.
+   */
+  selectColumns?(matchers: readonly LabelMatcher[], minT: number, maxT: number, latestOnly: boolean): SeriesColumns;
+}
+
+/** The samples of a selection in shared columns: those of series i are at [offsets[i], offsets[i + 1]) of t, v and stale. */
+export interface SeriesColumns {
+  /** The matching series, sorted by labels (some may have no sample in the window). */
+  readonly series: ReadonlyArray<{ readonly labels: Labels }>;
+  /** series.length + 1 entries. */
+  readonly offsets: Int32Array;
+  readonly t: Float64Array;
+  readonly v: Float64Array;
+  /** 1 at stale markers; null when the selection holds none. */
+  readonly stale: Uint8Array | null;
+}
+
+/** Decoded samples appended to typed arrays that double as they fill. */
+class ColumnSink implements SampleSink {
+  t: Float64Array;
+  v: Float64Array;
+  stale: Uint8Array | null = null;
+  length = 0;
+  constructor(capacity: number) {
+    this.t = new Float64Array(capacity);
+    this.v = new Float64Array(capacity);
+  }
+
+  add(t: number, v: number, stale: boolean): void {
+    const n = this.length;
+    if (n === this.t.length) this.grow();
+    this.t[n] = t;
+    this.v[n] = v;
+    if (stale) (this.stale ??= new Uint8Array(this.t.length))[n] = 1;
+    this.length = n + 1;
+  }
+
+  private grow(): void {
+    const cap = Math.max(16, this.t.length * 2);
+    const t = new Float64Array(cap);
+    t.set(this.t);
+    this.t = t;
+    const v = new Float64Array(cap);
+    v.set(this.v);
+    this.v = v;
+    if (this.stale !== null) {
+      const st = new Uint8Array(cap);
+      st.set(this.stale);
+      this.stale = st;
+    }
+  }
 }
 
 export interface StorageStats {
@@ -105,10 +159,15 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
   private readonly autoRetention: boolean;
   private readonly retentionEveryMs: number;
   private lastRetentionT = -Infinity;
-  /** Bumped whenever the set of series changes; invalidates selectCache. */
+  /** Bumped whenever the set of series changes. */
   private generation = 0;
-  private cacheGeneration = 0;
-  private readonly selectCache = new Map<string, MemSeries[]>();
+  /**
+   * Metric name -> the generation at which a series of that name was last created or deleted.
+   * A cached selection that requires `__name__="x"` stays valid while no series named x came or
+   * went: a rule pack's selections survive the ALERTS series an alert creates, or a new target's.
+   */
+  private readonly nameGeneration = new Map<string, number>();
+  private readonly selectCache = new Map<string, CachedSelection>();
   private cachedRefs = 0;
   /** Set while a replica (the query worker) follows this store; see replication.ts. */
   private replication: ReplicationLog | null = null;
@@ -298,7 +357,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     const labels = this.internLabels(input);
     const s = new MemSeries(this.nextId++, labels, this.pool);
     this.replication?.series(s.id, labels);
-    this.generation++;
+    this.seriesSetChanged(labels);
     this.index.add(s);
     for (const name in labels) {
       let values = this.postings.get(name);
@@ -312,7 +371,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
   }
 
   private deleteSeries(s: MemSeries): void {
-    this.generation++;
+    this.seriesSetChanged(s.labels);
     this.index.delete(s);
     s.dead = true;
     s.release();
@@ -373,6 +432,9 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
   clear(): void {
     this.replication?.op(OP_CLEAR, 0, 0, 0);
     this.generation++;
+    this.nameGeneration.clear();
+    this.selectCache.clear();
+    this.cachedRefs = 0;
     for (const s of this.index.values()) s.dead = true;
     this.index.clear();
     this.pool = new ChunkPool();
@@ -392,23 +454,35 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
    */
   private matchingSeries(matchers: readonly LabelMatcher[]): MemSeries[] {
     let sig = '';
-    for (const m of matchers) sig += m.name + '\u0000' + m.type + '\u0000' + m.value + '\u0000';
-    if (this.cacheGeneration !== this.generation) {
-      this.selectCache.clear();
-      this.cachedRefs = 0;
-      this.cacheGeneration = this.generation;
+    let name: string | null = null;
+    for (const m of matchers) {
+      sig += m.name + '\u0000' + m.type + '\u0000' + m.value + '\u0000';
+      // `__name__=""` selects the series without a name: keyed on every change, as no name is.
+      if (m.name === METRIC_NAME && m.type === '=' && m.value !== '') name = m.value;
     }
     const hit = this.selectCache.get(sig);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      const changedAt = hit.name === null ? this.generation : this.nameGeneration.get(hit.name) ?? 0;
+      if (changedAt <= hit.generation) return hit.series;
+      this.selectCache.delete(sig);
+      this.cachedRefs -= hit.series.length;
+    }
     const found = this.computeMatchingSeries(matchers);
     // Bound the cache by the references it holds (a wide selector can match every series).
     if (this.selectCache.size >= 1000 || this.cachedRefs + found.length > SELECT_CACHE_MAX_REFS) {
       this.selectCache.clear();
       this.cachedRefs = 0;
     }
-    this.selectCache.set(sig, found);
+    this.selectCache.set(sig, { series: found, name, generation: this.generation });
     this.cachedRefs += found.length;
     return found;
+  }
+
+  /** A series was created or deleted: selections of its metric name, and those of no fixed name, are stale. */
+  private seriesSetChanged(labels: Labels): void {
+    this.generation++;
+    const name = labels[METRIC_NAME];
+    if (name !== undefined) this.nameGeneration.set(name, this.generation);
   }
 
   private computeMatchingSeries(matchers: readonly LabelMatcher[]): MemSeries[] {
@@ -448,6 +522,21 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     const out: SeriesSamples[] = new Array(series.length);
     for (let i = 0; i < series.length; i++) out[i] = series[i]!.window(minT, maxT);
     return out;
+  }
+
+  selectColumns(matchers: readonly LabelMatcher[], minT: number, maxT: number, latestOnly: boolean): SeriesColumns {
+    if (minT < this.minValidT) minT = this.minValidT;
+    const series = this.matchingSeries(matchers);
+    const n = series.length;
+    // Latest: at most one sample each. A window: 8 each to start with (a 2m window at 15 s), doubled as needed.
+    const sink = new ColumnSink(latestOnly ? n : n * 8);
+    const offsets = new Int32Array(n + 1);
+    for (let i = 0; i < n; i++) {
+      if (latestOnly) series[i]!.latestInto(minT, maxT, sink);
+      else series[i]!.decodeRange(minT, maxT, sink);
+      offsets[i + 1] = sink.length;
+    }
+    return { series, offsets, t: sink.t, v: sink.v, stale: sink.stale };
   }
 
   selectLatest(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesSamples[] {
@@ -541,6 +630,13 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
       collect() { this.reset(); this.inc(self.outOfOrder); },
     });
   }
+}
+
+/** A cached selection: valid while no series of `name` (or, when null, no series at all) was created or deleted after `generation`. */
+interface CachedSelection {
+  readonly series: MemSeries[];
+  readonly name: string | null;
+  readonly generation: number;
 }
 
 /** A stored series, as handed out by MemoryStorage.ref(). */
