@@ -8,7 +8,7 @@ import { METRIC_NAME, labelsFromRecord, type Labels } from '../tsdb/labels.ts';
 import type { AggregateExpr } from './ast.ts';
 import type { EvalSeries, StepContext } from './eval-types.ts';
 import type { Evaluator } from './evaluator.ts';
-import { kahanSumInc } from './mathx.ts';
+import { kahanAdd, kahanC } from './mathx.ts';
 
 export const FAST_AGGREGATIONS: ReadonlySet<string> = new Set(['sum', 'avg', 'count', 'min', 'max', 'group', 'stddev', 'stdvar']);
 
@@ -25,48 +25,75 @@ export function groupLabelsOf(l: Labels, e: AggregateExpr): Labels {
   return labelsFromRecord(rec);
 }
 
-/** A function from a series' labels to its group key (equal keys <=> equal group labels). */
-function groupKeyFunction(e: AggregateExpr): (l: Labels) => string {
-  if (e.without) {
-    const excluded = new Set([...e.grouping, METRIC_NAME]);
-    return (l) => {
+/**
+ * Series labels -> group number (equal numbers <=> equal group labels), numbering groups in
+ * order of first appearance. With `by`, the names are fixed for the aggregation, so the values
+ * alone identify the group (an absent label and an empty one are the same in PromQL): they are
+ * looked up level by level in nested maps keyed by the stored label values, which builds no
+ * string per series. With `without`, a key string is built.
+ */
+class GroupIndex {
+  private readonly names: string[] | null;
+  private readonly excluded: ReadonlySet<string> | null;
+  /** by: nested maps, one level per name, numbers at the last level. */
+  private readonly root = new Map<string, unknown>();
+  /** without: key string -> number. */
+  private readonly byKey = new Map<string, number>();
+  size = 0;
+
+  constructor(e: AggregateExpr) {
+    if (e.without) {
+      this.names = null;
+      this.excluded = new Set([...e.grouping, METRIC_NAME]);
+    } else {
+      this.names = [...new Set(e.grouping)].sort();
+      this.excluded = null;
+    }
+  }
+
+  /** The group of l; a new group gets the next number (size before the call). */
+  groupOf(l: Labels): number {
+    const names = this.names;
+    if (names === null) {
       const parts: string[] = [];
-      for (const n in l) if (!excluded.has(n)) parts.push(n, l[n]!);
-      return parts.join('\u0000');
-    };
+      for (const n in l) if (!this.excluded!.has(n)) parts.push(n, l[n]!);
+      const key = parts.join('\u0000');
+      let g = this.byKey.get(key);
+      if (g === undefined) this.byKey.set(key, (g = this.size++));
+      return g;
+    }
+    if (names.length === 0) {
+      if (this.size === 0) this.size = 1;
+      return 0;
+    }
+    let level = this.root;
+    const last = names.length - 1;
+    for (let i = 0; i < last; i++) {
+      const v = l[names[i]!] ?? '';
+      let next = level.get(v) as Map<string, unknown> | undefined;
+      if (next === undefined) level.set(v, (next = new Map()));
+      level = next;
+    }
+    const v = l[names[last]!] ?? '';
+    let g = level.get(v) as number | undefined;
+    if (g === undefined) level.set(v, (g = this.size++));
+    return g;
   }
-  // The names are fixed for the aggregation, so the values alone identify the group
-  // (an absent label and an empty one are the same in PromQL).
-  const names = [...new Set(e.grouping)].sort();
-  if (names.length === 0) return () => '';
-  if (names.length === 1) {
-    const n = names[0]!;
-    return (l) => l[n] ?? '';
-  }
-  return (l) => {
-    let k = l[names[0]!] ?? '';
-    for (let i = 1; i < names.length; i++) k += '\u0000' + (l[names[i]!] ?? '');
-    return k;
-  };
 }
 
 /** Returns null when the aggregation is not handled here or would need too many cells. */
 export function fastAggregate(ev: Evaluator, e: AggregateExpr, input: EvalSeries[], ctx: StepContext): EvalSeries[] | null {
   if (!FAST_AGGREGATIONS.has(e.op)) return null;
-  const groupIds = new Map<string, number>();
+  const groups = new GroupIndex(e);
   const groupLabels: Labels[] = [];
   const seriesGroup = new Int32Array(input.length);
   // A group keeps a metric name only through by (__name__); it is dropped later if any member's is.
   const groupDropName: boolean[] = [];
-  const keyOf = groupKeyFunction(e);
   for (let i = 0; i < input.length; i++) {
     const metric = input[i]!.metric;
-    // The key string is the only per-series allocation; label objects are built per group.
-    const key = keyOf(metric);
-    let g = groupIds.get(key);
-    if (g === undefined) {
-      g = groupLabels.length;
-      groupIds.set(key, g);
+    // Nothing is allocated per series (unless `without`); label objects are built per group.
+    const g = groups.groupOf(metric);
+    if (g === groupLabels.length) {
       groupLabels.push(groupLabelsOf(metric, e));
       groupDropName.push(false);
     }
@@ -92,15 +119,17 @@ export function fastAggregate(ev: Evaluator, e: AggregateExpr, input: EvalSeries
       const v = s.vs[j]!;
       const n = ++count[cell]!;
       switch (op) {
-        case 'sum': [a[cell], c[cell]] = kahanSumInc(v, a[cell]!, c[cell]!); break;
+        case 'sum': a[cell] = kahanAdd(v, a[cell]!, c[cell]!); c[cell] = kahanC; break;
         case 'min': if (n === 1 || v < a[cell]! || Number.isNaN(a[cell]!)) a[cell] = v; break;
         case 'max': if (n === 1 || v > a[cell]! || Number.isNaN(a[cell]!)) a[cell] = v; break;
         case 'avg': addMean(cell, n, v, a, c, m!, incremental!); break;
         case 'stddev': case 'stdvar': {
           // a = mean, c = its compensation, m = aux, mc = its compensation.
           const delta = v - (a[cell]! + c[cell]!);
-          [a[cell], c[cell]] = kahanSumInc(delta / n, a[cell]!, c[cell]!);
-          [m![cell], mc![cell]] = kahanSumInc(delta * (v - (a[cell]! + c[cell]!)), m![cell]!, mc![cell]!);
+          a[cell] = kahanAdd(delta / n, a[cell]!, c[cell]!);
+          c[cell] = kahanC;
+          m![cell] = kahanAdd(delta * (v - (a[cell]! + c[cell]!)), m![cell]!, mc![cell]!);
+          mc![cell] = kahanC;
           break;
         }
         default: break;
@@ -132,7 +161,8 @@ function addMean(cell: number, n: number, v: number, sum: Float64Array, c: Float
     return;
   }
   if (inc[cell] === 0) {
-    const [s, cc] = kahanSumInc(v, sum[cell]!, c[cell]!);
+    const s = kahanAdd(v, sum[cell]!, c[cell]!);
+    const cc = kahanC;
     if (Number.isFinite(s) || Number.isNaN(s)) {
       sum[cell] = s;
       c[cell] = cc;
@@ -143,7 +173,8 @@ function addMean(cell: number, n: number, v: number, sum: Float64Array, c: Float
     c[cell] = c[cell]! / (n - 1);
   }
   const q = (n - 1) / n;
-  [mean[cell], c[cell]] = kahanSumInc(v / n, q * mean[cell]!, q * c[cell]!);
+  mean[cell] = kahanAdd(v / n, q * mean[cell]!, q * c[cell]!);
+  c[cell] = kahanC;
 }
 
 function finish(op: string, cell: number, n: number, a: Float64Array, c: Float64Array, m: Float64Array | null, mc: Float64Array | null, inc: Uint8Array | null): number {

@@ -129,34 +129,63 @@ export class Evaluator {
     const last = (at ?? ctx.end) - e.offsetMs;
     const lookback = this.env.lookbackMs;
     const storage = this.env.storage;
+    const out: EvalSeries[] = [];
+    // One step: every output series has the same single timestamp, so they share its array.
+    const oneStep = ctx.steps === 1 ? [ctx.start] : null;
+    if (storage.selectColumns !== undefined) {
+      const c = storage.selectColumns(e.matchers, first - lookback + 1, last, first === last);
+      for (let i = 0; i < c.series.length; i++) {
+        const lo = c.offsets[i]!;
+        const hi = c.offsets[i + 1]!;
+        if (hi > lo) this.selectorSeries(e, ctx, sampleTime, at, c.series[i]!.labels, c.t, c.v, c.stale, lo, hi, oneStep, out);
+      }
+      return out;
+    }
     const selected = first === last && storage.selectLatest !== undefined
       ? storage.selectLatest(e.matchers, first - lookback + 1, last)
       : storage.select(e.matchers, first - lookback + 1, last);
-    const out: EvalSeries[] = [];
-    const stats = this.env.stats;
-    for (const s of selected) {
-      this.check();
-      const ts: number[] = [];
-      const vs: number[] = [];
-      let j = -1;
-      const n = s.t.length;
-      for (let k = 0; k < ctx.steps; k++) {
-        this.check();
-        const stepT = ctx.start + k * ctx.interval;
-        const ref = (at ?? stepT) - e.offsetMs;
-        while (j + 1 < n && s.t[j + 1]! <= ref) j++;
-        if (j < 0 || s.t[j]! <= ref - lookback) continue;
-        if (s.stale !== null && s.stale[j] === 1) continue;
-        ts.push(stepT);
-        vs.push(sampleTime ? s.t[j]! / 1000 : s.v[j]!);
-        if (stats !== undefined) stats.add(ctx, k, 1);
-      }
-      if (ts.length > 0) {
-        this.countSamples(ts.length);
-        out.push({ metric: s.labels, dropName: false, ts, vs });
-      }
-    }
+    for (const s of selected) this.selectorSeries(e, ctx, sampleTime, at, s.labels, s.t, s.v, s.stale, 0, s.t.length, oneStep, out);
     return out;
+  }
+
+  /** One selected series' values at the steps (samples lo..hi-1 of t/v/stale), appended to out when it has any. */
+  private selectorSeries(
+    e: VectorSelector, ctx: StepContext, sampleTime: boolean, at: number | null, metric: Labels,
+    t: ArrayLike<number>, v: ArrayLike<number>, stale: ArrayLike<number> | null, lo: number, hi: number,
+    oneStep: number[] | null, out: EvalSeries[],
+  ): void {
+    this.check();
+    const lookback = this.env.lookbackMs;
+    const stats = this.env.stats;
+    if (oneStep !== null) {
+      const ref = (at ?? ctx.start) - e.offsetMs;
+      let j = hi - 1;
+      while (j >= lo && t[j]! > ref) j--;
+      if (j < lo || t[j]! <= ref - lookback) return;
+      if (stale !== null && stale[j] === 1) return;
+      if (stats !== undefined) stats.add(ctx, 0, 1);
+      this.countSamples(1);
+      out.push({ metric, dropName: false, ts: oneStep, vs: [sampleTime ? t[j]! / 1000 : v[j]!] });
+      return;
+    }
+    const ts: number[] = [];
+    const vs: number[] = [];
+    let j = lo - 1;
+    for (let k = 0; k < ctx.steps; k++) {
+      this.check();
+      const stepT = ctx.start + k * ctx.interval;
+      const ref = (at ?? stepT) - e.offsetMs;
+      while (j + 1 < hi && t[j + 1]! <= ref) j++;
+      if (j < lo || t[j]! <= ref - lookback) continue;
+      if (stale !== null && stale[j] === 1) continue;
+      ts.push(stepT);
+      vs.push(sampleTime ? t[j]! / 1000 : v[j]!);
+      if (stats !== undefined) stats.add(ctx, k, 1);
+    }
+    if (ts.length > 0) {
+      this.countSamples(ts.length);
+      out.push({ metric, dropName: false, ts, vs });
+    }
   }
 
   windowEnds(ctx: StepContext, at: AtModifier | null, offsetMs: number): Float64Array {
@@ -178,8 +207,34 @@ export class Evaluator {
     const ends = this.windowEnds(ctx, e.vector.at, e.vector.offsetMs);
     const minEnd = Math.min(ends[0]!, ends[ends.length - 1]!);
     const maxEnd = Math.max(ends[0]!, ends[ends.length - 1]!);
-    const selected = this.env.storage.select(e.vector.matchers, minEnd - e.rangeMs + 1, maxEnd);
+    const storage = this.env.storage;
     const series: RangeSeries[] = [];
+    if (storage.selectColumns !== undefined) {
+      const c = storage.selectColumns(e.vector.matchers, minEnd - e.rangeMs + 1, maxEnd, false);
+      const stale = c.stale;
+      for (let i = 0; i < c.series.length; i++) {
+        this.check();
+        const lo = c.offsets[i]!;
+        const hi = c.offsets[i + 1]!;
+        if (hi === lo) continue;
+        this.countSamples(hi - lo);
+        const metric = c.series[i]!.labels;
+        let fresh = true;
+        if (stale !== null) for (let j = lo; j < hi && fresh; j++) fresh = stale[j] !== 1;
+        if (fresh) {
+          // Views into the selection's columns: no copy per series.
+          series.push({ metric, ts: c.t.subarray(lo, hi), vs: c.v.subarray(lo, hi) });
+          continue;
+        }
+        const ts: number[] = [];
+        const vs: number[] = [];
+        for (let j = lo; j < hi; j++) if (stale![j] !== 1) { ts.push(c.t[j]!); vs.push(c.v[j]!); }
+        if (ts.length > 0) series.push({ metric, ts, vs });
+      }
+      if (this.env.stats !== undefined) this.countWindows(series, e.rangeMs, ends, ctx);
+      return { series, rangeMs: e.rangeMs, windowEnds: ends };
+    }
+    const selected = storage.select(e.vector.matchers, minEnd - e.rangeMs + 1, maxEnd);
     for (const s of selected) {
       this.check();
       if (s.t.length === 0) continue;

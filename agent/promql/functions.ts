@@ -17,6 +17,8 @@ import { StepAccumulator, StepCursor, stepTime } from './steps.ts';
 
 type Simple = (v: number, p: readonly number[]) => number;
 
+type MutableWindow = { -readonly [K in keyof RangeWindow]: RangeWindow[K] };
+
 function dateOf(v: number): Date {
   return new Date(Math.trunc(v) * 1000);
 }
@@ -104,13 +106,21 @@ function applyRange(ev: Evaluator, e: Call, ctx: StepContext): EvalValue {
   const params = scalarArgs(ev, e.args.filter((_, i) => i !== def.rangeArg), ctx);
   const p: number[] = new Array(params.length);
   const out: EvalSeries[] = [];
+  // One window object, refilled for every series and step (functions read it and return a number).
+  const w: MutableWindow = { ts: [], vs: [], lo: 0, hi: 0, rangeStart: 0, rangeEnd: 0, t: 0 };
+  // One step: every output series has the same single timestamp, so they share its array.
+  const oneStep = ctx.steps === 1 ? [stepTime(ctx, 0)] : null;
+  const counterFn = COUNTER_FUNCTIONS.has(e.func);
+  let checkedName: string | undefined;
   for (const s of arg.series) {
     ev.check();
     const n = s.ts.length;
     let lo = 0;
     let hi = 0;
-    const ts: number[] = [];
-    const vs: number[] = [];
+    let ts: number[] | null = null;
+    let vs: number[] | null = null;
+    w.ts = s.ts;
+    w.vs = s.vs;
     for (let k = 0; k < ctx.steps; k++) {
       ev.check();
       const end = arg.windowEnds[k]!;
@@ -121,15 +131,28 @@ function applyRange(ev: Evaluator, e: Call, ctx: StepContext): EvalValue {
       if (lo >= hi) continue;
       for (let j = 0; j < params.length; j++) p[j] = params[j]![k]!;
       const t = stepTime(ctx, k);
-      const w: RangeWindow = { ts: s.ts, vs: s.vs, lo, hi, rangeStart: start, rangeEnd: end, t };
+      w.lo = lo;
+      w.hi = hi;
+      w.rangeStart = start;
+      w.rangeEnd = end;
+      w.t = t;
       const v = def.fn(w, p);
       if (v === undefined) continue;
-      ts.push(t);
-      vs.push(v);
+      if (oneStep !== null) {
+        ts = oneStep;
+        vs = [v];
+        continue;
+      }
+      (ts ??= []).push(t);
+      (vs ??= []).push(v);
     }
-    if (ts.length === 0) continue;
+    if (ts === null || vs === null) continue;
     out.push({ metric: s.metric, dropName: def.keepName !== true, ts, vs });
-    if (COUNTER_FUNCTIONS.has(e.func)) warnNonCounter(ev, s.metric, e.args[0]!);
+    // The hint depends on the metric name only: checked once per run of series with the same name.
+    if (counterFn && s.metric[METRIC_NAME] !== checkedName) {
+      checkedName = s.metric[METRIC_NAME];
+      warnNonCounter(ev, s.metric, e.args[0]!);
+    }
   }
   if (e.func === 'quantile_over_time') warnQuantile(ev, e.args[0]!, params[0]!);
   return { type: 'vector', series: out };

@@ -11,6 +11,19 @@ export function kahanSumInc(inc: number, sum: number, c: number): [number, numbe
   return [t, c];
 }
 
+/** The compensation left by the last kahanAdd call. */
+export let kahanC = 0;
+
+/** kahanSumInc without allocating its pair: returns the new sum and leaves the new compensation in kahanC. */
+export function kahanAdd(inc: number, sum: number, c: number): number {
+  const t = sum + inc;
+  if (!Number.isFinite(t) && !Number.isNaN(t)) c = 0;
+  else if (Math.abs(sum) >= Math.abs(inc)) c += sum - t + inc;
+  else c += inc - t + sum;
+  kahanC = c;
+  return t;
+}
+
 /** q-quantile of values (array is sorted in place). */
 export function quantileOf(q: number, values: number[]): number {
   if (values.length === 0 || Number.isNaN(q)) return NaN;
