@@ -81,28 +81,43 @@ class GroupIndex {
   }
 }
 
+/**
+ * An instant vector at a single step (ctx.start), one value per series, in series order: what
+ * Evaluator.evalOneStep gives an aggregation instead of one EvalSeries per series.
+ */
+export interface OneStepVector {
+  readonly metrics: Labels[];
+  readonly values: number[];
+  /** Whether every series' metric name is to be dropped (the same for all: one selector or function). */
+  readonly dropName: boolean;
+}
+
 /** Returns null when the aggregation is not handled here or would need too many cells. */
-export function fastAggregate(ev: Evaluator, e: AggregateExpr, input: EvalSeries[], ctx: StepContext): EvalSeries[] | null {
+export function fastAggregate(ev: Evaluator, e: AggregateExpr, input: EvalSeries[] | OneStepVector, ctx: StepContext): EvalSeries[] | null {
   if (!FAST_AGGREGATIONS.has(e.op)) return null;
+  const flat = Array.isArray(input) ? null : input as OneStepVector;
+  const series = flat === null ? input as EvalSeries[] : null;
+  const length = flat !== null ? flat.metrics.length : series!.length;
   const groups = new GroupIndex(e);
   const groupLabels: Labels[] = [];
-  const seriesGroup = new Int32Array(input.length);
+  const seriesGroup = new Int32Array(length);
   // A group keeps a metric name only through by (__name__); it is dropped later if any member's is.
   const groupDropName: boolean[] = [];
-  for (let i = 0; i < input.length; i++) {
-    const metric = input[i]!.metric;
+  for (let i = 0; i < length; i++) {
+    const metric = flat !== null ? flat.metrics[i]! : series![i]!.metric;
     // Nothing is allocated per series (unless `without`); label objects are built per group.
     const g = groups.groupOf(metric);
     if (g === groupLabels.length) {
       groupLabels.push(groupLabelsOf(metric, e));
       groupDropName.push(false);
     }
-    if (input[i]!.dropName && METRIC_NAME in groupLabels[g]!) groupDropName[g] = true;
+    if ((flat !== null ? flat.dropName : series![i]!.dropName) && METRIC_NAME in groupLabels[g]!) groupDropName[g] = true;
     seriesGroup[i] = g;
   }
   const steps = ctx.steps;
   const cells = groupLabels.length * steps;
-  if (cells > MAX_CELLS) return null;
+  // One step needs a cell per group, fewer than the series already held: never refused.
+  if (flat === null && cells > MAX_CELLS) return null;
   const count = new Float64Array(cells);
   const a = new Float64Array(cells); // sum / min / max / mean
   const c = new Float64Array(cells); // Kahan compensation
@@ -110,30 +125,38 @@ export function fastAggregate(ev: Evaluator, e: AggregateExpr, input: EvalSeries
   const mc = e.op === 'stddev' || e.op === 'stdvar' ? new Float64Array(cells) : null;
   const incremental = e.op === 'avg' ? new Uint8Array(cells) : null;
   const op = e.op;
-  for (let i = 0; i < input.length; i++) {
-    ev.check();
-    const s = input[i]!;
-    const base = seriesGroup[i]! * steps;
-    for (let j = 0; j < s.ts.length; j++) {
-      const cell = base + Math.round((s.ts[j]! - ctx.start) / ctx.interval);
-      const v = s.vs[j]!;
-      const n = ++count[cell]!;
-      switch (op) {
-        case 'sum': a[cell] = kahanAdd(v, a[cell]!, c[cell]!); c[cell] = kahanC; break;
-        case 'min': if (n === 1 || v < a[cell]! || Number.isNaN(a[cell]!)) a[cell] = v; break;
-        case 'max': if (n === 1 || v > a[cell]! || Number.isNaN(a[cell]!)) a[cell] = v; break;
-        case 'avg': addMean(cell, n, v, a, c, m!, incremental!); break;
-        case 'stddev': case 'stdvar': {
-          // a = mean, c = its compensation, m = aux, mc = its compensation.
-          const delta = v - (a[cell]! + c[cell]!);
-          a[cell] = kahanAdd(delta / n, a[cell]!, c[cell]!);
-          c[cell] = kahanC;
-          m![cell] = kahanAdd(delta * (v - (a[cell]! + c[cell]!)), m![cell]!, mc![cell]!);
-          mc![cell] = kahanC;
-          break;
-        }
-        default: break;
+  const fold = (cell: number, v: number): void => {
+    const n = ++count[cell]!;
+    switch (op) {
+      case 'sum': a[cell] = kahanAdd(v, a[cell]!, c[cell]!); c[cell] = kahanC; break;
+      case 'min': if (n === 1 || v < a[cell]! || Number.isNaN(a[cell]!)) a[cell] = v; break;
+      case 'max': if (n === 1 || v > a[cell]! || Number.isNaN(a[cell]!)) a[cell] = v; break;
+      case 'avg': addMean(cell, n, v, a, c, m!, incremental!); break;
+      case 'stddev': case 'stdvar': {
+        // a = mean, c = its compensation, m = aux, mc = its compensation.
+        const delta = v - (a[cell]! + c[cell]!);
+        a[cell] = kahanAdd(delta / n, a[cell]!, c[cell]!);
+        c[cell] = kahanC;
+        m![cell] = kahanAdd(delta * (v - (a[cell]! + c[cell]!)), m![cell]!, mc![cell]!);
+        mc![cell] = kahanC;
+        break;
       }
+      default: break;
+    }
+  };
+  if (flat !== null) {
+    // One step: series i's value goes to its group's only cell.
+    const values = flat.values;
+    for (let i = 0; i < length; i++) {
+      ev.check();
+      fold(seriesGroup[i]!, values[i]!);
+    }
+  } else {
+    for (let i = 0; i < length; i++) {
+      ev.check();
+      const s = series![i]!;
+      const base = seriesGroup[i]! * steps;
+      for (let j = 0; j < s.ts.length; j++) fold(base + Math.round((s.ts[j]! - ctx.start) / ctx.interval), s.vs[j]!);
     }
   }
   const out: EvalSeries[] = [];

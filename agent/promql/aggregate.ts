@@ -12,7 +12,7 @@ import { isValidLabelName } from './lexical.ts';
 import { MeanAccumulator, kahanSumInc, quantileOf } from './mathx.ts';
 import { StepAccumulator, StepCursor, stepTime } from './steps.ts';
 import { formatValue } from './value.ts';
-import { fastAggregate, groupLabelsOf } from './aggregate-fast.ts';
+import { FAST_AGGREGATIONS, fastAggregate, groupLabelsOf } from './aggregate-fast.ts';
 
 function groupLabels(l: Labels, e: AggregateExpr): Labels {
   return groupLabelsOf(l, e);
@@ -101,6 +101,14 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr, ctx: StepContext)
     else if (p.type === 'string') label = p.value;
   }
   if (e.op === 'count_values' && !isValidLabelName(label)) throw execError(`invalid label name ${JSON.stringify(label)}`);
+  if (FAST_AGGREGATIONS.has(e.op)) {
+    // One step (rules, instant queries): the argument as labels and values, no series objects.
+    const flat = ev.evalOneStep(e.expr, ctx);
+    if (flat !== null) {
+      const fast = fastAggregate(ev, e, flat, ctx);
+      if (fast !== null) return { type: 'vector', series: fast };
+    }
+  }
   const input = ev.eval(e.expr, ctx);
   if (input.type !== 'vector') throw execError('aggregation over a non-vector');
   const fast = fastAggregate(ev, e, input.series, ctx);

@@ -5,13 +5,15 @@
  * functions live in binary.ts, aggregate.ts and functions.ts. Evaluation never does I/O;
  * it checks the deadline and abort signal as it goes.
  */
-import { type Labels, withoutMetricName } from '../tsdb/labels.ts';
+import { METRIC_NAME, type Labels, withoutMetricName } from '../tsdb/labels.ts';
 import type { Queryable } from '../tsdb/storage.ts';
-import type { AtModifier, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from './ast.ts';
+import type { AtModifier, Call, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from './ast.ts';
 import { evalAggregate } from './aggregate.ts';
 import { evalBinary } from './binary.ts';
 import { type Annotations, type EvalSeries, type EvalValue, type RangeSeries, type StepContext, execError, stepsOf } from './eval-types.ts';
-import { evalCall } from './functions.ts';
+import { COUNTER_FUNCTIONS, type MutableWindow, evalCall, warnNonCounter } from './functions.ts';
+import type { OneStepVector } from './aggregate-fast.ts';
+import { RANGE_FUNCTIONS } from './range-functions.ts';
 import { MAX_POINTS_PER_SERIES, canceledError, resolutionError, timeoutError, tooManySamplesError } from './errors.ts';
 import { positionOf } from './parser.ts';
 import type { QueryStats } from './stats.ts';
@@ -120,6 +122,109 @@ export class Evaluator {
       case 'aggregate': return evalAggregate(this, e, ctx);
       case 'binary': return evalBinary(this, e, ctx);
     }
+  }
+
+  /**
+   * For an aggregation over one step (a rule, an instant query): its argument as parallel arrays
+   * of labels and values instead of one EvalSeries (object and arrays) per series, when it is a
+   * vector selector or a range function of a matrix selector (rate(x[2m]), ...) read from columns.
+   * Null otherwise, or when stats are collected: the caller evaluates the argument as usual.
+   * Values, order, sample counting, checks and annotations are those of the general path.
+   */
+  evalOneStep(e: Expr, ctx: StepContext): OneStepVector | null {
+    if (ctx.steps !== 1 || this.env.stats !== undefined || this.env.storage.selectColumns === undefined) return null;
+    while (e.kind === 'paren') e = e.expr;
+    if (e.kind === 'vector_selector') {
+      this.checkNow();
+      return this.oneStepSelector(e, ctx);
+    }
+    if (e.kind === 'call') return this.oneStepRange(e, ctx);
+    return null;
+  }
+
+  private oneStepSelector(e: VectorSelector, ctx: StepContext): OneStepVector {
+    const ref = (this.atTime(e.at) ?? ctx.start) - e.offsetMs;
+    const lookback = this.env.lookbackMs;
+    const c = this.env.storage.selectColumns!(e.matchers, ref - lookback + 1, ref, true);
+    const metrics: Labels[] = [];
+    const values: number[] = [];
+    const { t, v, stale } = c;
+    for (let i = 0; i < c.series.length; i++) {
+      const lo = c.offsets[i]!;
+      const hi = c.offsets[i + 1]!;
+      if (hi <= lo) continue;
+      this.check();
+      let j = hi - 1;
+      while (j >= lo && t[j]! > ref) j--;
+      if (j < lo || t[j]! <= ref - lookback) continue;
+      if (stale !== null && stale[j] === 1) continue;
+      this.countSamples(1);
+      metrics.push(c.series[i]!.labels);
+      values.push(v[j]!);
+    }
+    return { metrics, values, dropName: false };
+  }
+
+  /** rate(x[r]) and the other range functions without scalar parameters, over a matrix selector: applyRange's loop at one step. */
+  private oneStepRange(e: Call, ctx: StepContext): OneStepVector | null {
+    const def = RANGE_FUNCTIONS.get(e.func);
+    if (def === undefined || def.rangeArg !== 0 || e.args.length !== 1) return null;
+    let a = e.args[0]!;
+    while (a.kind === 'paren') a = a.expr;
+    if (a.kind !== 'matrix_selector') return null;
+    this.checkNow();
+    const end = this.windowEnds(ctx, a.vector.at, a.vector.offsetMs)[0]!;
+    const start = end - a.rangeMs;
+    const c = this.env.storage.selectColumns!(a.vector.matchers, start + 1, end, false);
+    const w: MutableWindow = { ts: c.t, vs: c.v, lo: 0, hi: 0, rangeStart: start, rangeEnd: end, t: ctx.start };
+    const noParams: number[] = [];
+    const metrics: Labels[] = [];
+    const values: number[] = [];
+    const counterFn = COUNTER_FUNCTIONS.has(e.func);
+    let checkedName: string | undefined;
+    for (let i = 0; i < c.series.length; i++) {
+      this.check();
+      let lo = c.offsets[i]!;
+      let hi = c.offsets[i + 1]!;
+      if (hi === lo) continue;
+      this.countSamples(hi - lo);
+      let ts: ArrayLike<number> = c.t;
+      let vs: ArrayLike<number> = c.v;
+      const stale = c.stale;
+      let fresh = true;
+      if (stale !== null) for (let j = lo; j < hi && fresh; j++) fresh = stale[j] !== 1;
+      if (!fresh) {
+        // Rare: stale markers inside the window are left out, as evalMatrixSelector does.
+        const ft: number[] = [];
+        const fv: number[] = [];
+        for (let j = lo; j < hi; j++) if (stale![j] !== 1) { ft.push(c.t[j]!); fv.push(c.v[j]!); }
+        if (ft.length === 0) continue;
+        ts = ft;
+        vs = fv;
+        lo = 0;
+        hi = ft.length;
+      }
+      // applyRange's window at this step, over the series' samples lo..hi-1.
+      let wlo = lo;
+      let whi = lo;
+      while (whi < hi && ts[whi]! <= end) whi++;
+      while (wlo < hi && ts[wlo]! <= start) wlo++;
+      if (wlo >= whi) continue;
+      w.ts = ts;
+      w.vs = vs;
+      w.lo = wlo;
+      w.hi = whi;
+      const r = def.fn(w, noParams);
+      if (r === undefined) continue;
+      const metric = c.series[i]!.labels;
+      metrics.push(metric);
+      values.push(r);
+      if (counterFn && metric[METRIC_NAME] !== checkedName) {
+        checkedName = metric[METRIC_NAME];
+        warnNonCounter(this, metric, e.args[0]!);
+      }
+    }
+    return { metrics, values, dropName: def.keepName !== true };
   }
 
   /** Instant-vector selector over all steps; with sampleTime, values are the sample timestamps in seconds. */

@@ -17,7 +17,7 @@ import { StepAccumulator, StepCursor, stepTime } from './steps.ts';
 
 type Simple = (v: number, p: readonly number[]) => number;
 
-type MutableWindow = { -readonly [K in keyof RangeWindow]: RangeWindow[K] };
+export type MutableWindow = { -readonly [K in keyof RangeWindow]: RangeWindow[K] };
 
 function dateOf(v: number): Date {
   return new Date(Math.trunc(v) * 1000);
@@ -158,11 +158,11 @@ function applyRange(ev: Evaluator, e: Call, ctx: StepContext): EvalValue {
   return { type: 'vector', series: out };
 }
 
-const COUNTER_FUNCTIONS = new Set(['rate', 'increase']);
+export const COUNTER_FUNCTIONS: ReadonlySet<string> = new Set(['rate', 'increase']);
 const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
 
 /** Prometheus's hint that rate()/increase() may be applied to something that is not a counter. */
-function warnNonCounter(ev: Evaluator, metric: Labels, node: Expr): void {
+export function warnNonCounter(ev: Evaluator, metric: Labels, node: Expr): void {
   const name = metric[METRIC_NAME];
   if (name === undefined || COUNTER_SUFFIXES.some((x) => name.endsWith(x))) return;
   ev.annotate('info', `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, node);
