@@ -113,6 +113,28 @@ export function sameLabels(a: Labels, b: Labels): boolean {
 /** Prometheus's label-set order (names, then values, pair by pair), without building keys. */
 export function compareLabelSets(a: Labels, b: Labels): number {
   if (a === b) return 0;
+  // The usual case (series of one metric): the same names. Both are in ascending name order, so
+  // the values decide, name by name; nothing is allocated (Object.keys below copies the names).
+  let names = 0;
+  let same = true;
+  for (const k in a) {
+    if (!(k in b)) {
+      same = false;
+      break;
+    }
+    names++;
+  }
+  if (same) {
+    for (const _ in b) names--;
+    if (names === 0) {
+      for (const k in a) {
+        const va = a[k]!;
+        const vb = b[k]!;
+        if (va !== vb) return va < vb ? -1 : 1;
+      }
+      return 0;
+    }
+  }
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   const n = Math.min(ka.length, kb.length);

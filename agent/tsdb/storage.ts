@@ -453,6 +453,10 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
    * again and again over an unchanged set of series.
    */
   private matchingSeries(matchers: readonly LabelMatcher[]): MemSeries[] {
+    return this.matchingEntry(matchers).series;
+  }
+
+  private matchingEntry(matchers: readonly LabelMatcher[]): CachedSelection {
     let sig = '';
     let name: string | null = null;
     for (const m of matchers) {
@@ -463,7 +467,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     const hit = this.selectCache.get(sig);
     if (hit !== undefined) {
       const changedAt = hit.name === null ? this.generation : this.nameGeneration.get(hit.name) ?? 0;
-      if (changedAt <= hit.generation) return hit.series;
+      if (changedAt <= hit.generation) return hit;
       this.selectCache.delete(sig);
       this.cachedRefs -= hit.series.length;
     }
@@ -473,9 +477,10 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
       this.selectCache.clear();
       this.cachedRefs = 0;
     }
-    this.selectCache.set(sig, { series: found, name, generation: this.generation });
+    const entry: CachedSelection = { series: found, name, generation: this.generation, windowMs: NaN, samples: 0 };
+    this.selectCache.set(sig, entry);
     this.cachedRefs += found.length;
-    return found;
+    return entry;
   }
 
   /** A series was created or deleted: selections of its metric name, and those of no fixed name, are stale. */
@@ -526,15 +531,24 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
 
   selectColumns(matchers: readonly LabelMatcher[], minT: number, maxT: number, latestOnly: boolean): SeriesColumns {
     if (minT < this.minValidT) minT = this.minValidT;
-    const series = this.matchingSeries(matchers);
+    const entry = this.matchingEntry(matchers);
+    const series = entry.series;
     const n = series.length;
-    // Latest: at most one sample each. A window: 8 each to start with (a 2m window at 15 s), doubled as needed.
-    const sink = new ColumnSink(latestOnly ? n : n * 8);
+    // Latest: at most one sample each. A window: as many as the last window of this length over
+    // these series held (rules repeat their selections), plus some slack; else 8 each. The
+    // columns double when full, which leaves garbage the size of what they held.
+    const windowMs = maxT - minT;
+    const capacity = latestOnly ? n : entry.windowMs === windowMs ? entry.samples + (entry.samples >> 4) + 16 : n * 8;
+    const sink = new ColumnSink(capacity);
     const offsets = new Int32Array(n + 1);
     for (let i = 0; i < n; i++) {
       if (latestOnly) series[i]!.latestInto(minT, maxT, sink);
       else series[i]!.decodeRange(minT, maxT, sink);
       offsets[i + 1] = sink.length;
+    }
+    if (!latestOnly) {
+      entry.windowMs = windowMs;
+      entry.samples = sink.length;
     }
     return { series, offsets, t: sink.t, v: sink.v, stale: sink.stale };
   }
@@ -637,6 +651,9 @@ interface CachedSelection {
   readonly series: MemSeries[];
   readonly name: string | null;
   readonly generation: number;
+  /** Length (maxT - minT) of the last window selectColumns decoded for these series, and how many samples it held. */
+  windowMs: number;
+  samples: number;
 }
 
 /** A stored series, as handed out by MemoryStorage.ref(). */
