@@ -20,6 +20,7 @@ import { DEFAULT_TIMING, defaultSleep, type ActuatorContext } from '../../agent/
 import { IntentJournal } from '../../agent/actuate/journal/intent.ts';
 import { FileJournalStore } from '../../agent/actuate/journal/file-store.ts';
 import { ConfigMapJournalStore } from '../../agent/actuate/journal/configmap-store.ts';
+import { CompressedStateStore } from '../../agent/actuate/journal/state-store.ts';
 import type { JournalStore } from '../../agent/actuate/journal/store.ts';
 import type { RescaleRequest } from '../../agent/actuate/types.ts';
 import { silentLogger } from '../../common/log.ts';
@@ -219,6 +220,24 @@ describe('the ConfigMap journal', () => {
     await assert.rejects(a.write('job', { n: 3 }, v), (e: unknown) => isFlowpilotError(e, 'FP_JOURNAL_CONFLICT'));
     await a.write('job', { n: 4 }, v + 1);
     assert.deepEqual((await b.read('job'))?.value, { n: 4 });
+  });
+
+  it('saves compressed state with one PUT once the store has seen its ConfigMap, and still wins over a stale copy', async () => {
+    const store = new ConfigMapJournalStore({ clients, name: 'journal-state' });
+    const docs = new CompressedStateStore<{ n: number }>(store, { check: (raw) => raw as { n: number } });
+    const calls = (): string[] => kube.server.served.filter((x) => x.resource === 'configmaps' && x.name === 'journal-state').map((x) => `${x.verb} ${x.code}`);
+    await docs.save('job', { n: 0 });
+    const n0 = calls().length;
+    await docs.save('job', { n: 1 });
+    await docs.save('job', { n: 2 });
+    assert.deepEqual(calls().slice(n0), ['update 200', 'update 200'], 'no read before a save');
+    // another writer saves the same key (a replica that took over meanwhile, say): last writer wins, from a fresh read
+    const other = new CompressedStateStore<{ n: number }>(new ConfigMapJournalStore({ clients, name: 'journal-state' }), { check: (raw) => raw as { n: number } });
+    await other.save('job', { n: 10 });
+    const n1 = calls().length;
+    await docs.save('job', { n: 3 });
+    assert.deepEqual(calls().slice(n1), ['update 409', 'get 200', 'get 200', 'update 200']);
+    assert.deepEqual(await other.load('job'), { n: 3 });
   });
 
   it('blocks a second action for a job whose first is still in flight', async () => {

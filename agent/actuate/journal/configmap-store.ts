@@ -65,6 +65,13 @@ export class ConfigMapJournalStore implements JournalStore {
     return doc ? { value: doc.value as T, version: doc.version } : null;
   }
 
+  /** From the ConfigMap last read or written, if any (see JournalStore.readRemembered): no request then. */
+  async readRemembered<T>(key: string): Promise<Versioned<T> | null> {
+    const cm = this.last ?? await this.readMap();
+    const doc = ConfigMapJournalStore.parse(cm?.data?.[safeKey(key)]);
+    return doc ? { value: doc.value as T, version: doc.version } : null;
+  }
+
   async write<T>(key: string, value: T, expected: number | null): Promise<number> {
     const c = this.o.clients;
     const k = safeKey(key);

@@ -118,7 +118,9 @@ export class CompressedStateStore<T> {
     const doc: StateDoc = { encoding: 'gzip+base64', data, savedAt: (this.o.clock ?? Date.now)() };
     const key = this.key(jobKey);
     for (let attempt = 0; ; attempt++) {
-      const cur = await this.store.read<StateDoc>(key);
+      // Last writer wins: the version to replace may come from what the store last saw (no read
+      // when it has one); a stale one fails the write with a conflict, and the next attempt reads.
+      const cur = attempt === 0 && this.store.readRemembered ? await this.store.readRemembered<StateDoc>(key) : await this.store.read<StateDoc>(key);
       try {
         await this.store.write(key, doc, cur ? cur.version : null);
         return { bytes: data.length, trimSteps };

@@ -17,6 +17,12 @@ export interface JournalStore {
   /** A short description for messages, e.g. "file:/var/lib/flowpilot/journal". */
   readonly where: string;
   read<T>(key: string): Promise<Versioned<T> | null>;
+  /**
+   * The key as this store last read or wrote it, read only when it has seen none: for a writer
+   * whose write is checked anyway (a stale version fails it with FP_JOURNAL_CONFLICT), never for
+   * deciding anything. Optional; `read` serves where it is absent.
+   */
+  readRemembered?<T>(key: string): Promise<Versioned<T> | null>;
   /** Writes `value` if the stored version equals `expected` (null: absent). Returns the new version. */
   write<T>(key: string, value: T, expected: number | null): Promise<number>;
   keys(): Promise<string[]>;
