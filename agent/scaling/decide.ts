@@ -128,8 +128,12 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
 
   // Forecast: how much more than today's arrival rate the next horizon may bring.
   let forecastFactor = 1;
+  // The forecast one horizon further: a vertex that would ask for its own pre-scale within the
+  // next horizon joins a rescale that restarts the job now (see rideAlong in proposals.ts).
+  let join: { factor: number; note: string } | undefined;
   if (policy.forecast.enabled && long.arrivalRate > 0) {
-    const fc = forecast(history.forecast, now, long.arrivalRate, { horizonSec: seconds(policy.forecast.horizon), minHistorySec: seconds(policy.forecast.minHistory), trendWindowSec: seconds(policy.forecast.trendWindow), minSeasons: policy.forecast.minSeasons });
+    const opts = { horizonSec: seconds(policy.forecast.horizon), minHistorySec: seconds(policy.forecast.minHistory), trendWindowSec: seconds(policy.forecast.trendWindow), minSeasons: policy.forecast.minSeasons };
+    const fc = forecast(history.forecast, now, long.arrivalRate, opts);
     if (fc) {
       d.forecastRate = fc.rate;
       const f = (fc.rate * policy.forecast.headroom) / long.arrivalRate;
@@ -138,6 +142,9 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
         d.reasons.push(`forecast: ${fc.note}`);
       }
     }
+    const far = forecast(history.forecast, now, long.arrivalRate, { ...opts, horizonSec: 2 * opts.horizonSec });
+    const jf = far ? (far.rate * policy.forecast.headroom) / long.arrivalRate : 1;
+    if (far && jf > 1) join = { factor: Math.min(jf, policy.scaleUp.maxFactor), note: far.note };
   }
 
   const plans = new Map<string, VertexPlan>();
@@ -155,6 +162,7 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
       catchUpSec,
       points: history.points[v.id] ?? [],
       forecastFactor,
+      joinFactor: join?.factor ?? 1,
       sourceObserved: history.sourceObserved[v.id],
       sourceDelivered: deliveredPoints(history.sourceDelivered?.[v.id]),
     });

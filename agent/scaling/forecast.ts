@@ -87,7 +87,7 @@ export function forecast(
   state: ForecastState,
   now: number,
   current: number,
-  opts: { horizonSec: number; minHistorySec: number; trendWindowSec: number; minSeasons?: number; gapReturns?: boolean },
+  opts: { horizonSec: number; minHistorySec: number; trendWindowSec: number; minSeasons?: number; gapReturns?: boolean; earlyTrend?: boolean },
 ): Forecast | undefined {
   // With minSeasons > 1 a bucket predicts the lowest of its last minSeasons seasons: a rise seen
   // on each of them (a daily pattern), not a burst that happened to fall there once.
@@ -123,18 +123,47 @@ export function forecast(
       }
     }
   }
-  const span = state.recent.length > 0 ? (now - state.recent[0]![0]) / 1000 : 0;
-  if (state.recent.length >= 10 && span >= opts.trendWindowSec * 0.8) {
-    const t0 = state.recent[0]![0];
-    const pts = state.recent.map(([t, r]) => [(t - t0) / 1000, r]);
-    const reg = linearRegression(pts);
-    if (reg.m > 0) {
-      const r2 = rSquared(pts, linearRegressionLine(reg));
-      if (r2 >= 0.85) {
-        const rate = reg.m * ((now - t0) / 1000 + opts.horizonSec) + reg.b;
-        if (!best || rate > best.rate) best = { rate, basis: 'trend', note: `trend (r2 ${r2.toFixed(2)}) reaches ${Math.round(rate)} rec/s in ${Math.round(opts.horizonSec / 60)} min` };
-      }
-    }
+  // Before the trend window is covered (the agent just started), earlyTrend fits what there is:
+  // a scale-down asking whether it will hold must not wait 30 minutes to see a rise.
+  const tr = trendFit(state, now, opts.trendWindowSec, opts.earlyTrend === true ? EARLY_TREND_POINTS : undefined);
+  if (tr && tr.slope > 0 && tr.r2 >= TREND_MIN_R2) {
+    const rate = tr.at(now + opts.horizonSec * 1000);
+    const early = tr.early ? ` (fitted over the ${Math.round(tr.spanSec / 60)} min seen so far)` : '';
+    if (!best || rate > best.rate) best = { rate, basis: 'trend', note: `trend (r2 ${tr.r2.toFixed(2)}) reaches ${Math.round(rate)} rec/s in ${Math.round(opts.horizonSec / 60)} min${early}` };
   }
   return best;
+}
+
+/** A linear trend explains the recent arrivals when r^2 is at least this (a step is not a trend). */
+export const TREND_MIN_R2 = 0.85;
+/** Points (one a minute) an early trend needs before the trend window is covered. */
+export const EARLY_TREND_POINTS = 5;
+
+export interface TrendFit {
+  /** rec/s per second */
+  slope: number;
+  r2: number;
+  spanSec: number;
+  points: number;
+  /** fitted over fewer points than the trend window needs */
+  early: boolean;
+  at(t: number): number;
+}
+
+/**
+ * The linear trend of the recent arrivals (one point a minute): once they span most of the trend
+ * window (10 points or more), or with `minEarlyPoints` over whatever span there is.
+ */
+export function trendFit(state: ForecastState, now: number, trendWindowSec: number, minEarlyPoints?: number): TrendFit | undefined {
+  const pts0 = state.recent.filter(([t]) => t <= now);
+  const span = pts0.length > 0 ? (now - pts0[0]![0]) / 1000 : 0;
+  const full = pts0.length >= 10 && span >= trendWindowSec * 0.8;
+  if (!full && !(minEarlyPoints !== undefined && pts0.length >= minEarlyPoints)) return undefined;
+  const t0 = pts0[0]![0];
+  const pts = pts0.map(([t, r]) => [(t - t0) / 1000, r]);
+  const reg = linearRegression(pts);
+  const line = linearRegressionLine(reg);
+  // A flat line explains nothing (r^2 is undefined): report it as no fit.
+  const r2 = reg.m === 0 ? 0 : rSquared(pts, line);
+  return { slope: reg.m, r2: Number.isFinite(r2) ? r2 : 0, spanSec: span, points: pts.length, early: !full, at: (t) => line((t - t0) / 1000) };
 }

@@ -6,12 +6,17 @@
  * peaks (the highest arrival rate over the look-back, which is at least that horizon). The step
  * down is sized to cover both; when nothing below the current parallelism does, it waits, and
  * says which peak or forecast holds it. Sizing the step to the recent bursts is what keeps a
- * burst to one restart: the next burst of the same height fits without a scale-up. Pure.
+ * burst to one restart: the next burst of the same height fits without a scale-up. The forecast
+ * is asked one pre-scale horizon further (a pre-scale checked at the end of the hold would undo
+ * the step), with the trend fitted over the minutes seen so far before its window is covered;
+ * peaks that fall along a line are the way down, not a level that comes back. On such a steady
+ * fall the step is sized for the trend (fallingStepNeed), as a pre-scale is on a rise. Pure.
  */
 import type { VertexModel } from './decision.ts';
 import type { ScalingPolicy } from './policy-schema.ts';
 import { seconds } from './policy-schema.ts';
-import { forecast, type ForecastState } from './forecast.ts';
+import { linearRegression, linearRegressionLine, rSquared } from 'simple-statistics';
+import { forecast, TREND_MIN_R2, type ForecastState } from './forecast.ts';
 import { predictedRate } from './capacity.ts';
 import { PEAK_BUCKET_MS } from './history.ts';
 
@@ -93,15 +98,53 @@ export function peakLookback(ctx: HoldContext, horizonSec: number): { sec: numbe
   return { sec, note: `: ${Math.round(sd.burstQuantile * 100)}th percentile of the gaps between the ${starts.length} bursts of the last day, plus 1/${gaps.length} of it and the horizon` };
 }
 
+/** Peak buckets a falling line must explain before the look-back's older peaks are let go. */
+export const FALLING_MIN_BUCKETS = 6;
+
+/**
+ * When the peaks of the look-back fall along a line (r^2 >= TREND_MIN_R2, at least
+ * FALLING_MIN_BUCKETS of them, the highest at the look-back's start), the older, higher ones
+ * are the way down, not a level that comes back: the peak to hold is the line now plus the
+ * largest amount any bucket rose above it. A burst or a gap is no line and keeps the plain
+ * look-back. Returns undefined when the peaks do not fall steadily.
+ */
+export function fallingPeaks(peaks: ReadonlyArray<{ time: number; rate: number }>, now: number, lookbackSec: number): { rate: number; why: string } | undefined {
+  const inWindow = peaks.filter((pk) => pk.time >= now - lookbackSec * 1000 && pk.time <= now);
+  if (inWindow.length < FALLING_MIN_BUCKETS) return undefined;
+  // The look-back must start at the top of the fall (its highest bucket among the first fifth,
+  // for noise), else a rise inside it (the top of a ramp, a burst) is not yet behind.
+  let topAt = 0;
+  for (let i = 1; i < inWindow.length; i++) if (inWindow[i]!.rate > inWindow[topAt]!.rate) topAt = i;
+  if (topAt >= Math.max(2, Math.ceil(inWindow.length / 5))) return undefined;
+  const top = inWindow[topAt]!.rate;
+  const pts = inWindow.map((pk) => [(pk.time - now) / 1000, pk.rate]);
+  const reg = linearRegression(pts);
+  if (!(reg.m < 0)) return undefined;
+  const line = linearRegressionLine(reg);
+  const r2 = rSquared(pts, line);
+  if (!(r2 >= TREND_MIN_R2)) return undefined;
+  let above = 0;
+  for (const [t, r] of pts) above = Math.max(above, r! - line(t!));
+  const rate = line(0) + above;
+  return {
+    rate,
+    why: `the peaks of the last ${Math.round(lookbackSec / 60)} min fall steadily (${Math.round(reg.m * 60)} rec/s a minute, r2 ${r2.toFixed(2)}, ${inWindow.length} buckets from ${Math.round(top)} rec/s): ${Math.round(line(0))} rec/s now, plus ${Math.round(above)} for the bucket furthest above the line`,
+  };
+}
+
 /** The highest arrival rate expected over the horizon, with where it comes from. */
 export function expectedPeak(ctx: HoldContext, horizonSec: number): { rate: number; why: string; burst?: boolean } {
   const lb = peakLookback(ctx, horizonSec);
   const baseSec = Math.max(horizonSec, seconds(ctx.policy.scaleDown.peakLookback));
   const lookbackSec = Math.max(horizonSec, lb.sec);
   let best: { rate: number; why: string; burst?: boolean } = { rate: 0, why: '' };
-  for (const pk of ctx.peaks) {
-    if (pk.time < ctx.now - baseSec * 1000 || pk.rate <= best.rate) continue;
-    best = { rate: pk.rate, why: `a peak of ${Math.round(pk.rate)} rec/s ${Math.round((ctx.now - pk.time) / 60_000)} min ago (look-back ${Math.round(baseSec / 60)} min)` };
+  const falling = ctx.policy.forecast.enabled ? fallingPeaks(ctx.peaks, ctx.now, baseSec) : undefined;
+  if (falling) best = { rate: falling.rate, why: falling.why };
+  else {
+    for (const pk of ctx.peaks) {
+      if (pk.time < ctx.now - baseSec * 1000 || pk.rate <= best.rate) continue;
+      best = { rate: pk.rate, why: `a peak of ${Math.round(pk.rate)} rec/s ${Math.round((ctx.now - pk.time) / 60_000)} min ago (look-back ${Math.round(baseSec / 60)} min)` };
+    }
   }
   if (lookbackSec > baseSec) {
     // Beyond the plain look-back, hold for a typical burst (the median height over the rate
@@ -119,8 +162,12 @@ export function expectedPeak(ctx: HoldContext, horizonSec: number): { rate: numb
   }
   const f = ctx.policy.forecast;
   if (f.enabled && ctx.arrivalRate > 0) {
-    const fc = forecast(ctx.forecastState, ctx.now, ctx.arrivalRate, { horizonSec, minHistorySec: seconds(f.minHistory), trendWindowSec: seconds(f.trendWindow), minSeasons: f.minSeasons, gapReturns: true });
-    if (fc && fc.rate > best.rate) best = { rate: fc.rate, why: `the forecast over the next ${Math.round(horizonSec / 60)} min (${fc.note})` };
+    // Plus the pre-scale's horizon: a forecast pre-scale checked at the end of the hold looks that
+    // far ahead, and capacity under what it asks for would be raised again (a ramp's first
+    // minutes: "6 -> 5", then "5 -> 8: pre-scaling for the forecast" 10 minutes later).
+    const fcHorizonSec = horizonSec + seconds(f.horizon);
+    const fc = forecast(ctx.forecastState, ctx.now, ctx.arrivalRate, { horizonSec: fcHorizonSec, minHistorySec: seconds(f.minHistory), trendWindowSec: seconds(f.trendWindow), minSeasons: f.minSeasons, gapReturns: true, earlyTrend: true });
+    if (fc && fc.rate > best.rate) best = { rate: fc.rate, why: `the forecast over the next ${Math.round(fcHorizonSec / 60)} min (${fc.note})` };
   }
   return best;
 }
@@ -139,6 +186,26 @@ export function needAt(m: VertexModel, arrivalRate: number, rate: number, units:
     if (predictedRate(cap, m.parallelism, q, b, units) * maxU >= load) return Math.max(q, align(q));
   }
   return hi;
+}
+
+/**
+ * A scale-down on a steady fall, sized as a pre-scale on a rise is, for the trend over the
+ * forecast horizon: at the band's target for the rate the trend reaches by then, and never
+ * above the band's max for the rate now (plus the catch-up of the restart's backlog). Sized for
+ * the rate now alone, each step is followed by the next as soon as the fall takes utilization
+ * under the band's min: a restart every scale-down delay all the way down.
+ */
+export function fallingStepNeed(m: VertexModel, o: { arrivalRate: number; nowRate: number; aheadRate: number; units: number | undefined; restartSec: number; catchUpSec: number; policy: ScalingPolicy; lo: number; hi: number; align: (q: number) => number }): number {
+  const cap = m.sizingRate ?? m.trueRate;
+  if (!(cap > 0) || !(o.arrivalRate > 0)) return m.parallelism;
+  const u = o.policy.utilization;
+  const share = m.targetRate / o.arrivalRate;
+  const now = share * o.nowRate;
+  const ahead = share * Math.max(0, o.aheadRate);
+  const required = Math.max(now / u.max, ahead / u.target) + (o.catchUpSec > 0 ? (now * o.restartSec) / o.catchUpSec : 0);
+  const b = m.sizingRate !== undefined ? 1 : m.scalingExponent;
+  for (let q = Math.max(1, o.lo); q <= o.hi; q++) if (predictedRate(cap, m.parallelism, q, b, o.units) >= required) return Math.max(q, o.align(q));
+  return o.hi;
 }
 
 /**

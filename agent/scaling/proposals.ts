@@ -13,10 +13,11 @@ import { seconds } from './policy-schema.ts';
 import type { ScalingHistory } from './history.ts';
 import { lastRescale } from './history.ts';
 import { describeDown, describeUp, type VertexPlan } from './vertex-plan.ts';
-import { holdingScaleDown, scaleUpForPeak, type HoldContext } from './hold.ts';
+import { fallingStepNeed, holdingScaleDown, scaleUpForPeak, type HoldContext } from './hold.ts';
 import { balanceUnits } from './capacity.ts';
 import { alignParallelism } from './alignment.ts';
 import { isSource } from './observation.ts';
+import { trendFit, TREND_MIN_R2 } from './forecast.ts';
 
 export interface AlertAction {
   action: string;
@@ -58,6 +59,7 @@ export function proposeTargets(input: ProposalInput): Proposal {
   const settling: string[] = [];
   const holdCtx: HoldContext = { now, arrivalRate: d.arrivalRate, recentArrivalRate: d.recentArrivalRate, restartSec: d.restartCostSec, peaks: history.peaks ?? [], forecastState: history.forecast, policy };
   const vertexById = new Map(input.obs.vertices.map((v) => [v.id, v]));
+  const fall = steadyFallOf(history, policy, now);
   for (const [id, plan] of plans) {
     const m: VertexModel = plan.model;
     const p = m.parallelism;
@@ -72,14 +74,14 @@ export function proposeTargets(input: ProposalInput): Proposal {
     const ineffective = history.ineffective[id] ?? (d.ineffective?.[id] ? { reason: d.ineffective[id]!, until: 0 } : undefined);
     let want = p;
     if (plan.upTriggered || plan.forecastUp) {
-      want = Math.min(upCap, plan.upTriggered ? Math.max(m.recommended, plan.forecastRecommended) : plan.forecastRecommended);
+      want = Math.min(upCap, plan.upTriggered ? Math.max(m.recommended, plan.forecastRecommended) : plan.preScaleTo);
       let peakNote = '';
       if (plan.upTriggered) {
         const sized = scaleUpForPeak(m, want, upCap, units, plan, holdCtx, align);
         if (sized.why) peakNote = `; ${sized.why}`;
         want = sized.to;
       }
-      reasons.push((plan.upTriggered ? describeUp(id, m, want, policy.upConfirmIntervals, u.max) : `vertex ${id}: ${p} -> ${want}: pre-scaling for the forecast`) + peakNote);
+      reasons.push((plan.upTriggered ? describeUp(id, m, want, policy.upConfirmIntervals, u.max) : `vertex ${id}: ${p} -> ${want}: pre-scaling for the forecast` + (plan.preScaleTo > plan.forecastRecommended ? ` (sized for one horizon past it, not ${plan.forecastRecommended}, so the next check does not ask again at once)` : '')) + peakNote);
     }
     const alertUp = actions.find((a) => a.action === 'scale_up' && (a.vertex === undefined || a.vertex === id));
     if (alertUp && want <= p && (alertUp.vertex !== undefined || m.utilization >= u.target)) {
@@ -102,6 +104,28 @@ export function proposeTargets(input: ProposalInput): Proposal {
       let windowMax = Math.max(m.recommended, plan.forecastRecommended);
       const since = Math.max(now - delayMs, firstTrigger);
       for (const r of history.recommendations) if (r.time >= since && r.rec[id] !== undefined) windowMax = Math.max(windowMax, r.rec[id]!);
+      // Arrivals falling along a line over the trend window (which covers the delay): the window's
+      // highest recommendation is the way down, not a level that comes back, and a step sized
+      // for the need now is followed by the next one a delay later. Size it for the trend over
+      // the forecast horizon (the rate now at the band's max), and do not wait for a window that
+      // never settles.
+      let steadyFall = false;
+      if (fall && !forceDown) {
+        const horizonSec = seconds(policy.forecast.horizon);
+        const aheadRate = fall.at(now + horizonSec * 1000);
+        const nowRate = Math.max(d.arrivalRate, d.recentArrivalRate);
+        const stepNeed = fallingStepNeed(m, { arrivalRate: d.arrivalRate, nowRate, aheadRate, units, restartSec: d.restartCostSec, catchUpSec: seconds(policy.catchUp), policy, lo: plan.lo, hi: plan.hi, align });
+        const fcNeed = plan.forecastRecommended > m.recommended ? plan.forecastRecommended : 0;
+        const fallNeed = Math.max(stepNeed, fcNeed);
+        if (fallNeed < windowMax) {
+          reasons.push(
+            `vertex ${id}: arrivals fall steadily (${fall.note}): sized for ${fallNeed}, not the window's highest ${windowMax}: ` +
+              `the trend's ${Math.round(aheadRate)} rec/s in ${Math.round(horizonSec / 60)} min at the band's target, the ${Math.round(nowRate)} rec/s now at its max`,
+          );
+          windowMax = fallNeed;
+          steadyFall = true;
+        }
+      }
       const down = Math.max(windowMax, downFloor);
       if (down >= p) {
         /* the sliding max says the load came back within the window */
@@ -109,7 +133,7 @@ export function proposeTargets(input: ProposalInput): Proposal {
       else if (!forceDown && now - firstTrigger < delayMs) {
         reasons.push(`vertex ${id}: scale-down to ${down} pending for ${Math.round((now - firstTrigger) / 1000)} s of ${policy.scaleDown.delay}`);
         if (!d.blockedBy) d.blockedBy = 'scale-down-delay';
-      } else if (!forceDown && m.recentNeed < windowMax * policy.scaleDown.settle) {
+      } else if (!forceDown && !steadyFall && m.recentNeed < windowMax * policy.scaleDown.settle) {
         // The load fell within the window: a step down now would only be partial; wait for the
         // window to hold the new level, then step down once.
         reasons.push(`vertex ${id}: load still falling (now needs ${m.recentNeed}, window max ${windowMax}): scale-down waits for the window to settle`);
@@ -143,6 +167,20 @@ export function proposeTargets(input: ProposalInput): Proposal {
   memoryScaleOut(input, target, reasons);
   rideAlong(input, target, reasons);
   return { target, reasons, blockedVertices, absorbing: absorb !== undefined && blockedVertices.length > 0 };
+}
+
+/**
+ * Arrivals falling along a line over the whole trend window (r^2 >= TREND_MIN_R2), with the
+ * window at least as long as the scale-down delay: then the delay's sliding max only remembers
+ * the way down. Undefined otherwise (a drop, a gap, a burst's end are not lines), and with the
+ * forecast off (no extrapolation at all).
+ */
+export function steadyFallOf(history: ScalingHistory, policy: ScalingPolicy, now: number): { slope: number; at: (t: number) => number; note: string } | undefined {
+  const windowSec = seconds(policy.forecast.trendWindow);
+  if (!policy.forecast.enabled || windowSec < seconds(policy.scaleDown.delay)) return undefined;
+  const tr = trendFit(history.forecast, now, windowSec);
+  if (!tr || tr.early || !(tr.slope < 0) || tr.r2 < TREND_MIN_R2) return undefined;
+  return { slope: tr.slope, at: tr.at, note: `${Math.round(tr.slope * 60)} rec/s a minute over ${Math.round(tr.spanSec / 60)} min, r2 ${tr.r2.toFixed(2)}` };
 }
 
 /**
@@ -196,7 +234,7 @@ function rideAlong(input: ProposalInput, target: Record<string, number>, reasons
     const p = current[id]!;
     if (target[id] === p && plan.rideAlongUp > p && !history.ineffective[id]) {
       target[id] = Math.min(plan.rideAlongUp, Math.max(p + 1, Math.ceil(p * policy.scaleUp.maxFactor)));
-      reasons.push(`vertex ${id}: ${p} -> ${target[id]}: joins the rescale (utilization ${plan.model.recentUtilization.at(-1)?.toFixed(2)} in the latest interval)`);
+      reasons.push(`vertex ${id}: ${p} -> ${target[id]}: joins the rescale (${plan.rideAlongWhy})`);
     }
   }
 }

@@ -24,6 +24,8 @@ export interface VertexPlanInput {
   catchUpSec: number;
   points: readonly ScalingPoint[];
   forecastFactor: number;
+  /** the forecast factor one horizon further: a vertex it takes past the band's max joins a rescale */
+  joinFactor?: number;
   /** sources: capacity last observed while catching up */
   sourceObserved?: { p: number; rate: number } | undefined;
   /** sources: the highest rate delivered at each parallelism, lower bounds of capacity */
@@ -35,10 +37,14 @@ export interface VertexPlan {
   upTriggered: boolean;
   /** the recent window asks for more than the current parallelism: joins a rescale that happens anyway */
   rideAlongUp: number;
+  /** why it would join ('' when rideAlongUp is the current parallelism) */
+  rideAlongWhy: string;
   downCandidate: boolean;
   forecastUp: boolean;
   /** recommendation at the forecast rate (>= recommended) */
   forecastRecommended: number;
+  /** a forecast pre-scale's size: for the forecast one horizon past the one that triggers it */
+  preScaleTo: number;
   lo: number;
   hi: number;
 }
@@ -213,8 +219,28 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
   const latest = recentUtilization.at(-1) ?? 0;
   // Joins a rescale if it runs hot now, or would run above target at the forecast arrivals.
   const forecastHot = input.forecastFactor > 1 && (long.targetRate * input.forecastFactor) / Math.max(long.trueRate, 1e-9) > u.target;
-  const rideAlongUp = Math.max(latest > u.target ? recentRec : p, forecastHot ? forecastRecommended : p);
-  return { model, upTriggered: upTriggered && rec > p, rideAlongUp, downCandidate, forecastUp, forecastRecommended, lo, hi };
+  // Or would ask for its own pre-scale within the next horizon (past the band's max at the
+  // forecast one horizon further): sized for that, it does not restart the job alone later.
+  const jf = input.joinFactor ?? 1;
+  const joinHot = jf > 1 && (long.targetRate * jf) / Math.max(long.trueRate, 1e-9) > u.max;
+  // What keeps it at or under the band's max at that forecast: the pre-scale check (the same
+  // test one horizon earlier) does not ask for it again within the next horizon.
+  const farRecommended = jf > 1 ? Math.max(rec, align(recommend(basis, p, b, units, (basis.targetRate * jf) / u.max, lo, hi))) : rec;
+  const joinRecommended = joinHot ? Math.max(forecastRecommended, farRecommended) : p;
+  const hotNow = latest > u.target ? recentRec : p;
+  const atForecast = forecastHot ? forecastRecommended : p;
+  const rideAlongUp = Math.max(hotNow, atForecast, joinRecommended);
+  const rideAlongWhy =
+    rideAlongUp <= p ? ''
+    : rideAlongUp === hotNow ? `utilization ${fmt(latest)} in the latest interval`
+    : rideAlongUp === atForecast ? `utilization ${fmt((long.targetRate * input.forecastFactor) / Math.max(long.trueRate, 1e-9))} at the forecast, above the band's target`
+    : `it would pre-scale on its own within the next forecast horizon: utilization ${fmt((long.targetRate * jf) / Math.max(long.trueRate, 1e-9))} at the forecast one horizon further`;
+  // A pre-scale is triggered by the forecast one horizon ahead above the band's max; sized for
+  // that forecast at the target, the next check asks again as soon as the rise takes the vertex
+  // from the target to the max (a ramp: a restart every 20 % of growth). Also kept under the max
+  // at the forecast one horizon further, each step lasts at least a horizon.
+  const preScaleTo = forecastUp ? Math.max(forecastRecommended, farRecommended) : forecastRecommended;
+  return { model, upTriggered: upTriggered && rec > p, rideAlongUp, rideAlongWhy, downCandidate, forecastUp, forecastRecommended, preScaleTo, lo, hi };
 }
 
 /** No capacity figure in this interval: nothing processed (or no remembered rate) and too little busy time to call it hot. */
