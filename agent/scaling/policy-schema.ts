@@ -85,7 +85,7 @@ export const policyShape = {
     .prefault({}),
   scaleDown: z
     .object({
-      delay: duration().default('20m').describe('a scale-down waits this long and then applies the highest recommendation seen over this window (sliding max)'),
+      delay: duration().default('20m').describe('a scale-down waits this long and then applies the highest recommendation seen over this window (sliding max); on a steady fall (arrivals along a falling line over forecast.trendWindow) it is sized for the trend over forecast.horizon instead'),
       maxFactor: fraction().default(0.8).describe('one step removes at most this fraction of a vertex parallelism'),
       settle: fraction()
         .default(0.8)
@@ -179,7 +179,7 @@ export const policyShape = {
   forecast: z
     .object({
       enabled: z.boolean().default(true).describe('pre-scale for the arrival rate forecast over the horizon'),
-      horizon: duration().default('30m').describe('how far ahead the forecast looks: a pre-scale is sized for the trend over this (longer than the cool-down, so a ramp takes fewer, larger steps)'),
+      horizon: duration().default('30m').describe('how far ahead the forecast looks: a pre-scale is sized for the trend over this (longer than the cool-down, so a ramp takes fewer, larger steps) and kept under the band\'s max one horizon further; a vertex that would pre-scale within the next horizon joins a rescale'),
       bucket: duration().default('10m').describe('width of a time-of-day bucket of the seasonal profile'),
       season: duration().default('1d').describe('length of the season (one day, one week)'),
       minHistory: duration().default('1d').describe('history needed before the seasonal profile is used'),
