@@ -145,7 +145,8 @@ export class Evaluator {
   private oneStepSelector(e: VectorSelector, ctx: StepContext): OneStepVector {
     const ref = (this.atTime(e.at) ?? ctx.start) - e.offsetMs;
     const lookback = this.env.lookbackMs;
-    const c = this.env.storage.selectColumns!(e.matchers, ref - lookback + 1, ref, true);
+    // Transient: read here at once, values copied out.
+    const c = this.env.storage.selectColumns!(e.matchers, ref - lookback + 1, ref, true, true);
     const metrics: Labels[] = [];
     const values: number[] = [];
     const { t, v, stale } = c;
@@ -175,7 +176,8 @@ export class Evaluator {
     this.checkNow();
     const end = this.windowEnds(ctx, a.vector.at, a.vector.offsetMs)[0]!;
     const start = end - a.rangeMs;
-    const c = this.env.storage.selectColumns!(a.vector.matchers, start + 1, end, false);
+    // Transient: every window is reduced to a value before the next selection.
+    const c = this.env.storage.selectColumns!(a.vector.matchers, start + 1, end, false, true);
     const w: MutableWindow = { ts: c.t, vs: c.v, lo: 0, hi: 0, rangeStart: start, rangeEnd: end, t: ctx.start };
     const noParams: number[] = [];
     const metrics: Labels[] = [];
@@ -238,7 +240,8 @@ export class Evaluator {
     // One step: every output series has the same single timestamp, so they share its array.
     const oneStep = ctx.steps === 1 ? [ctx.start] : null;
     if (storage.selectColumns !== undefined) {
-      const c = storage.selectColumns(e.matchers, first - lookback + 1, last, first === last);
+      // Transient: values are copied into each output series before the next selection.
+      const c = storage.selectColumns(e.matchers, first - lookback + 1, last, first === last, true);
       for (let i = 0; i < c.series.length; i++) {
         const lo = c.offsets[i]!;
         const hi = c.offsets[i + 1]!;

@@ -21,6 +21,8 @@ export const DEFAULT_RETENTION_MS = 2 * 60 * 60 * 1000;
 export const DEFAULT_MAX_SERIES = 1_000_000;
 /** At most this many series references are held by the selection cache (8 bytes each). */
 const SELECT_CACHE_MAX_REFS = 500_000;
+/** Samples the reused columns of transient selections may hold (16 bytes each: 4 MiB). */
+const SCRATCH_MAX_SAMPLES = 1 << 18;
 
 export interface MemoryStorageOptions {
   /** Samples older than (newest time seen - retentionMs) are dropped by applyRetention. Default 2 h. */
@@ -48,8 +50,10 @@ export interface Queryable {
   /**
    * Optional: like select (or selectLatest when latestOnly), with every series' samples in shared
    * columns instead of arrays of their own, so a selection allocates a few arrays, not a few per series.
+   * With `transient`, the columns may be the store's own scratch arrays, overwritten by its next
+   * selectColumns call: for callers that read them at once and keep nothing that points into them.
    */
-  selectColumns?(matchers: readonly LabelMatcher[], minT: number, maxT: number, latestOnly: boolean): SeriesColumns;
+  selectColumns?(matchers: readonly LabelMatcher[], minT: number, maxT: number, latestOnly: boolean, transient?: boolean): SeriesColumns;
 }
 
 /** The samples of a selection in shared columns: those of series i are at [offsets[i], offsets[i + 1]) of t, v and stale. */
@@ -73,6 +77,16 @@ class ColumnSink implements SampleSink {
   constructor(capacity: number) {
     this.t = new Float64Array(capacity);
     this.v = new Float64Array(capacity);
+  }
+
+  /** Empties the sink for reuse, with room for at least `capacity` samples. */
+  reset(capacity: number): void {
+    if (this.t.length < capacity) {
+      this.t = new Float64Array(capacity);
+      this.v = new Float64Array(capacity);
+    }
+    this.stale = null;
+    this.length = 0;
   }
 
   add(t: number, v: number, stale: boolean): void {
@@ -168,6 +182,9 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
    */
   private readonly nameGeneration = new Map<string, number>();
   private readonly selectCache = new Map<string, CachedSelection>();
+  /** Columns of transient selections (selectColumns), reused; at most SCRATCH_MAX_SAMPLES are kept. */
+  private scratch: ColumnSink | null = null;
+  private scratchOffsets = new Int32Array(0);
   private cachedRefs = 0;
   /** Set while a replica (the query worker) follows this store; see replication.ts. */
   private replication: ReplicationLog | null = null;
@@ -529,7 +546,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     return out;
   }
 
-  selectColumns(matchers: readonly LabelMatcher[], minT: number, maxT: number, latestOnly: boolean): SeriesColumns {
+  selectColumns(matchers: readonly LabelMatcher[], minT: number, maxT: number, latestOnly: boolean, transient = false): SeriesColumns {
     if (minT < this.minValidT) minT = this.minValidT;
     const entry = this.matchingEntry(matchers);
     const series = entry.series;
@@ -539,8 +556,19 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     // columns double when full, which leaves garbage the size of what they held.
     const windowMs = maxT - minT;
     const capacity = latestOnly ? n : entry.windowMs === windowMs ? entry.samples + (entry.samples >> 4) + 16 : n * 8;
-    const sink = new ColumnSink(capacity);
-    const offsets = new Int32Array(n + 1);
+    let sink: ColumnSink;
+    let offsets: Int32Array;
+    if (transient && capacity <= SCRATCH_MAX_SAMPLES) {
+      // Reused from one transient selection to the next: a rule pack's selections leave no
+      // column garbage (typed-array memory outside the heap, freed only when GC finds it).
+      sink = this.scratch ??= new ColumnSink(capacity);
+      sink.reset(capacity);
+      if (this.scratchOffsets.length < n + 1) this.scratchOffsets = new Int32Array(n + 1);
+      offsets = this.scratchOffsets;
+    } else {
+      sink = new ColumnSink(capacity);
+      offsets = new Int32Array(n + 1);
+    }
     for (let i = 0; i < n; i++) {
       if (latestOnly) series[i]!.latestInto(minT, maxT, sink);
       else series[i]!.decodeRange(minT, maxT, sink);
@@ -550,6 +578,8 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
       entry.windowMs = windowMs;
       entry.samples = sink.length;
     }
+    // A scratch sink that had to grow past the bound is not kept.
+    if (sink === this.scratch && sink.t.length > SCRATCH_MAX_SAMPLES) this.scratch = null;
     return { series, offsets, t: sink.t, v: sink.v, stale: sink.stale };
   }
 
