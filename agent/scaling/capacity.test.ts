@@ -32,6 +32,25 @@ describe('capacity model', () => {
     close(m.lagSeconds, 6000 / 1100);
   });
 
+  // From the autoscaler e2e under a CPU hog per core: at the job's start the order source drained a
+  // backlog at 434 rec/s while busy 2 % of the time (its timers fired late on the starved host); that
+  // rate was remembered as its capacity and later grew the source 2 -> 8 although it was backpressured.
+  it('a source that idled while catching up does not show its capacity: busy time is used', () => {
+    const b = new ObservationBuilder('j', [{ id: 'src', parallelism: 2 }]);
+    const o1 = b.next(5, { src: { inRate: 434, busy: 0.02, pending: 0 } });
+    const o2 = b.next(5, { src: { inRate: 434, busy: 0.02, pending: 2000 } });
+    const src = computeRates(o2, windowStats([o1, o2]), { catchUpSec: 300, knownRatios: {}, knownRates: {} }).vertices.get('src')!;
+    assert.equal(src.basis, 'busy-time');
+    close(src.trueRate, 434 / 0.02);
+    // The same catch-up at a busy time that lies as Flink sources' does (0.35 of a saturated source) is an observation.
+    const b2 = new ObservationBuilder('j', [{ id: 'src', parallelism: 2 }]);
+    const p1 = b2.next(5, { src: { inRate: 434, busy: 0.35, pending: 0 } });
+    const p2 = b2.next(5, { src: { inRate: 434, busy: 0.35, pending: 2000 } });
+    const lying = computeRates(p2, windowStats([p1, p2]), { catchUpSec: 300, knownRatios: {}, knownRates: {} }).vertices.get('src')!;
+    assert.equal(lying.basis, 'observed-catch-up');
+    close(lying.trueRate, 434);
+  });
+
   it('propagates targets through measured selectivity (records out / records in)', () => {
     const b = new ObservationBuilder('j', [
       { id: 'src', parallelism: 1 },

@@ -43,6 +43,8 @@ export interface VertexModel {
   recentUtilization: number[];
   busyMax: number;
   busyAvg: number;
+  /** share of the long window spent waiting on output credit */
+  backPressured?: number;
   /** busyMax / busyAvg */
   skew: number;
   skewedByKeys: boolean;

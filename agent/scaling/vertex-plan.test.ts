@@ -13,14 +13,14 @@ const source: VertexObservation = {
 };
 
 function rates(r: Partial<VertexRates>): VertexRates {
-  return { trueRate: 1090, basis: 'busy-time', targetRate: 538, catchUpRate: 391, utilization: (538 + 391) / 1090, busyMax: 0.1, busyAvg: 0.1, inRate: 107, ...r };
+  return { trueRate: 1090, basis: 'busy-time', targetRate: 538, catchUpRate: 391, utilization: (538 + 391) / 1090, busyMax: 0.1, busyAvg: 0.1, backPressured: 0, inRate: 107, ...r };
 }
 
 /** An interval in which the source read nothing and was not busy: it waited on output credit throughout. */
 const stalled = rates({ trueRate: 0, basis: 'unknown', utilization: Number.POSITIVE_INFINITY, busyMax: 0, busyAvg: 0, inRate: 0 });
 
-function plan(recent: VertexRates[], v: VertexObservation = source) {
-  return planVertex({ v, long: rates({}), short: rates({}), recent, policy, restartSec: 5, catchUpSec: 300, points: [], forecastFactor: 1 });
+function plan(recent: VertexRates[], window: Partial<VertexRates> = {}, v: VertexObservation = source) {
+  return planVertex({ v, long: rates(window), short: rates(window), recent, policy, restartSec: 5, catchUpSec: 300, points: [], forecastFactor: 1 });
 }
 
 describe('planVertex', () => {

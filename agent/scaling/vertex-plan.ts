@@ -203,6 +203,7 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
     recentUtilization: recentUtilization.map((x) => (Number.isFinite(x) ? x : 1e9)),
     busyMax: long.busyMax,
     busyAvg: long.busyAvg,
+    backPressured: long.backPressured,
     skew,
     skewedByKeys,
     requiredRate: required,
