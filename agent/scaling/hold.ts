@@ -202,7 +202,11 @@ export function fallingStepNeed(m: VertexModel, o: { arrivalRate: number; nowRat
   const share = m.targetRate / o.arrivalRate;
   const now = share * o.nowRate;
   const ahead = share * Math.max(0, o.aheadRate);
-  const required = Math.max(now / u.max, ahead / u.target) + (o.catchUpSec > 0 ? (now * o.restartSec) / o.catchUpSec : 0);
+  // With a restart longer than the prior every rescale costs lag past the SLO: the rate now is left
+  // at the band's target, not its max, so a step down is not one more restart at night and one
+  // more in the morning (long restarts, gaps/single seed 9: "7 -> 4" at 03:10, "4 -> 7" at 07:39).
+  const uNow = o.restartSec > seconds(o.policy.restart.prior) ? u.target : u.max;
+  const required = Math.max(now / uNow, ahead / u.target) + (o.catchUpSec > 0 ? (now * o.restartSec) / o.catchUpSec : 0);
   const b = m.sizingRate !== undefined ? 1 : m.scalingExponent;
   for (let q = Math.max(1, o.lo); q <= o.hi; q++) if (predictedRate(cap, m.parallelism, q, b, o.units) >= required) return Math.max(q, o.align(q));
   return o.hi;

@@ -11,7 +11,7 @@ import { ScalingController } from './controller.ts';
 import { ObservationBuilder, type IntervalRates } from './observation-builder.ts';
 import { policySchema } from './policy-schema.ts';
 import type { ScaleDecision } from './decision.ts';
-import { expectedPeak, fallingPeaks, holdingScaleDown, type HoldContext } from './hold.ts';
+import { expectedPeak, fallingPeaks, fallingStepNeed, holdingScaleDown, type HoldContext } from './hold.ts';
 import { addArrival, emptyForecast, trendFit, type ForecastState } from './forecast.ts';
 import type { VertexModel } from './decision.ts';
 
@@ -159,5 +159,15 @@ describe('a steady fall: the older peaks are the way down', () => {
       for (const id of ['a', 'b']) assert.ok(d.parallelism[id]! * PER_SUBTASK[id]! * 0.95 >= r, `${id} -> ${d.parallelism[id]} at ${r} rec/s`);
     }
     assert.ok(!s.decisions.some((d) => d.action === 'rescale' && d.direction === 'up'), 'no scale-up on the way down');
+  });
+
+  it('leaves the rate now at the band\'s max with a short restart, at its target with one longer than the prior', () => {
+    // 20 subtasks of 1000 rec/s; 9500 rec/s now, the trend reaches 8000 in one horizon.
+    const m = { parallelism: 20, trueRate: 20_000, targetRate: 9500, scalingExponent: 1 } as unknown as VertexModel;
+    const o = { arrivalRate: 9500, nowRate: 9500, aheadRate: 8000, units: undefined, catchUpSec: 300, policy: policySchema.parse({}), lo: 1, hi: 100, align: (q: number) => q };
+    // 30 s: max(9500 / 0.95, 8000 / 0.8) + 9500 x 30 / 300 = 10950 -> 11 subtasks.
+    assert.equal(fallingStepNeed(m, { ...o, restartSec: 30 }), 11);
+    // 180 s (past the 60 s prior): 9500 / 0.8 + 9500 x 180 / 300 = 17575 -> 18 subtasks.
+    assert.equal(fallingStepNeed(m, { ...o, restartSec: 180 }), 18);
   });
 });
