@@ -7,6 +7,7 @@
  */
 import { METRIC_NAME, type Labels, withoutMetricName } from '../tsdb/labels.ts';
 import type { Queryable } from '../tsdb/storage.ts';
+import { withoutStale } from '../tsdb/columns.ts';
 import type { AtModifier, Call, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from './ast.ts';
 import { evalAggregate } from './aggregate.ts';
 import { evalBinary } from './binary.ts';
@@ -197,14 +198,12 @@ export class Evaluator {
       if (stale !== null) for (let j = lo; j < hi && fresh; j++) fresh = stale[j] !== 1;
       if (!fresh) {
         // Rare: stale markers inside the window are left out, as evalMatrixSelector does.
-        const ft: number[] = [];
-        const fv: number[] = [];
-        for (let j = lo; j < hi; j++) if (stale![j] !== 1) { ft.push(c.t[j]!); fv.push(c.v[j]!); }
-        if (ft.length === 0) continue;
-        ts = ft;
-        vs = fv;
+        const f = withoutStale(c, lo, hi);
+        if (f.ts.length === 0) continue;
+        ts = f.ts;
+        vs = f.vs;
         lo = 0;
-        hi = ft.length;
+        hi = f.ts.length;
       }
       // applyRange's window at this step, over the series' samples lo..hi-1.
       let wlo = lo;
@@ -334,10 +333,8 @@ export class Evaluator {
           series.push({ metric, ts: c.t.subarray(lo, hi), vs: c.v.subarray(lo, hi) });
           continue;
         }
-        const ts: number[] = [];
-        const vs: number[] = [];
-        for (let j = lo; j < hi; j++) if (stale![j] !== 1) { ts.push(c.t[j]!); vs.push(c.v[j]!); }
-        if (ts.length > 0) series.push({ metric, ts, vs });
+        const f = withoutStale(c, lo, hi);
+        if (f.ts.length > 0) series.push({ metric, ts: f.ts, vs: f.vs });
       }
       if (this.env.stats !== undefined) this.countWindows(series, e.rangeMs, ends, ctx);
       return { series, rangeMs: e.rangeMs, windowEnds: ends };

@@ -13,9 +13,14 @@ import { METRIC_NAME, compareLabelSets, formatLabels, labelsFromRecord, type Lab
 import { LabelHashIndex } from './hash-index.ts';
 import type { LabelMatcher } from './matchers.ts';
 import { MemSeries, type SeriesSamples } from './series.ts';
-import type { SampleSink } from './chunk.ts';
+import { ColumnSink, type SeriesColumns } from './columns.ts';
+import { cardinalityOf, type TsdbStatus } from './cardinality.ts';
+import { intersectById } from './postings.ts';
 import { ChunkPool, PAGE_SIZE } from './chunk.ts';
 import { OP_APPEND, OP_CLEAR, OP_RETENTION, OP_STALE, ReplicationLog, type ReplicaBatch, type ReplicaTarget } from './replication.ts';
+
+export type { SeriesColumns } from './columns.ts';
+export type { TsdbStatus } from './cardinality.ts';
 
 export const DEFAULT_RETENTION_MS = 2 * 60 * 60 * 1000;
 export const DEFAULT_MAX_SERIES = 1_000_000;
@@ -56,64 +61,6 @@ export interface Queryable {
   selectColumns?(matchers: readonly LabelMatcher[], minT: number, maxT: number, latestOnly: boolean, transient?: boolean): SeriesColumns;
 }
 
-/** The samples of a selection in shared columns: those of series i are at [offsets[i], offsets[i + 1]) of t, v and stale. */
-export interface SeriesColumns {
-  /** The matching series, sorted by labels (some may have no sample in the window). */
-  readonly series: ReadonlyArray<{ readonly labels: Labels }>;
-  /** series.length + 1 entries. */
-  readonly offsets: Int32Array;
-  readonly t: Float64Array;
-  readonly v: Float64Array;
-  /** 1 at stale markers; null when the selection holds none. */
-  readonly stale: Uint8Array | null;
-}
-
-/** Decoded samples appended to typed arrays that double as they fill. */
-class ColumnSink implements SampleSink {
-  t: Float64Array;
-  v: Float64Array;
-  stale: Uint8Array | null = null;
-  length = 0;
-  constructor(capacity: number) {
-    this.t = new Float64Array(capacity);
-    this.v = new Float64Array(capacity);
-  }
-
-  /** Empties the sink for reuse, with room for at least `capacity` samples. */
-  reset(capacity: number): void {
-    if (this.t.length < capacity) {
-      this.t = new Float64Array(capacity);
-      this.v = new Float64Array(capacity);
-    }
-    this.stale = null;
-    this.length = 0;
-  }
-
-  add(t: number, v: number, stale: boolean): void {
-    const n = this.length;
-    if (n === this.t.length) this.grow();
-    this.t[n] = t;
-    this.v[n] = v;
-    if (stale) (this.stale ??= new Uint8Array(this.t.length))[n] = 1;
-    this.length = n + 1;
-  }
-
-  private grow(): void {
-    const cap = Math.max(16, this.t.length * 2);
-    const t = new Float64Array(cap);
-    t.set(this.t);
-    this.t = t;
-    const v = new Float64Array(cap);
-    v.set(this.v);
-    this.v = v;
-    if (this.stale !== null) {
-      const st = new Uint8Array(cap);
-      st.set(this.stale);
-      this.stale = st;
-    }
-  }
-}
-
 export interface StorageStats {
   /** Live series (also as `series`). */
   numSeries: number;
@@ -130,15 +77,6 @@ export interface StorageStats {
   maxTime: number;
   seriesLimitRejections: number;
   outOfOrderSamples: number;
-}
-
-/** Prometheus's /api/v1/status/tsdb shape. */
-export interface TsdbStatus {
-  headStats: { numSeries: number; numLabelPairs: number; chunkCount: number; minTime: number; maxTime: number };
-  seriesCountByMetricName: Array<{ name: string; value: number }>;
-  labelValueCountByLabelName: Array<{ name: string; value: number }>;
-  memoryInBytesByLabelName: Array<{ name: string; value: number }>;
-  seriesCountByLabelValuePair: Array<{ name: string; value: number }>;
 }
 
 export class MemoryStorage implements Queryable, ReplicaTarget {
@@ -247,39 +185,8 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
    * as Prometheus's postings stats count), series per label pair.
    */
   cardinality(limit = 10): TsdbStatus {
-    const top = (m: Map<string, number>): Array<{ name: string; value: number }> =>
-      [...m].map(([name, value]) => ({ name, value })).sort((a, b) => b.value - a.value || (a.name < b.name ? -1 : 1)).slice(0, limit);
-    const byMetric = new Map<string, number>();
-    const valuesByName = new Map<string, number>();
-    const bytesByName = new Map<string, number>();
-    const byPair = new Map<string, number>();
     const st = this.stats();
-    let pairs = 0;
-    for (const [name, values] of this.postings) {
-      let live = 0;
-      let bytes = 0;
-      for (const [value, list] of values) {
-        let n = 0;
-        for (const x of list) if (!x.dead) n++;
-        if (n === 0) continue;
-        live++;
-        pairs++;
-        bytes += Buffer.byteLength(value) * n;
-        byPair.set(`${name}=${value}`, n);
-        if (name === '__name__') byMetric.set(value, n);
-      }
-      if (live > 0) {
-        valuesByName.set(name, live);
-        bytesByName.set(name, bytes);
-      }
-    }
-    return {
-      headStats: { numSeries: this.index.size, numLabelPairs: pairs, chunkCount: st.chunkCount, minTime: st.minTime, maxTime: st.maxTime },
-      seriesCountByMetricName: top(byMetric),
-      labelValueCountByLabelName: top(valuesByName),
-      memoryInBytesByLabelName: top(bytesByName),
-      seriesCountByLabelValuePair: top(byPair),
-    };
+    return cardinalityOf(this.postings, { numSeries: this.index.size, chunkCount: st.chunkCount, minTime: st.minTime, maxTime: st.maxTime }, limit);
   }
 
   /** Appends a float sample. Labels may be any record; they are canonicalized. */
@@ -368,7 +275,6 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     }
     return this.appendTo(s, tMs, value, stale);
   }
-
 
   private createSeries(input: Labels): MemSeries {
     const labels = this.internLabels(input);
@@ -537,7 +443,6 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     return out;
   }
 
-
   select(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesSamples[] {
     if (minT < this.minValidT) minT = this.minValidT;
     const series = this.matchingSeries(matchers);
@@ -692,23 +597,4 @@ export type SeriesRef = Pick<MemSeries, 'id' | 'labels' | 'length' | 'isStale' |
 /** Frozen label records are taken as canonical (labelsFromRecord makes them so). */
 function canonicalLabels(input: Labels | Record<string, string>): Labels {
   return Object.isFrozen(input) ? (input as Labels) : labelsFromRecord(input);
-}
-
-
-/** Intersection of two lists sorted by series id. */
-function intersectById(a: MemSeries[], b: MemSeries[]): MemSeries[] {
-  const out: MemSeries[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i]!.id;
-    const y = b[j]!.id;
-    if (x === y) {
-      out.push(a[i]!);
-      i++;
-      j++;
-    } else if (x < y) i++;
-    else j++;
-  }
-  return out;
 }
