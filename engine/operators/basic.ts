@@ -5,6 +5,7 @@
  */
 import type { Collector, FilterFunction, FlatMapFunction, MapFunction } from '../api/functions.ts';
 import { StreamOperator, type Output } from './operator.ts';
+import type { InlineStep } from './fused.ts';
 
 export class MapOperator extends StreamOperator {
   private readonly fn: MapFunction<unknown, unknown>;
@@ -22,6 +23,9 @@ export class MapOperator extends StreamOperator {
   }
   override processElement(record: unknown, timestamp: number): void {
     this.output.collect(this.fn(record), timestamp);
+  }
+  override get inlineStep(): InlineStep {
+    return { kind: 'map', fn: this.fn };
   }
 }
 
@@ -44,6 +48,9 @@ export class FilterOperator extends StreamOperator {
   }
   override processElement(record: unknown, timestamp: number): void {
     if (this.fn(record)) this.output.collect(record, timestamp);
+  }
+  override get inlineStep(): InlineStep {
+    return { kind: 'filter', fn: this.fn as (value: unknown) => unknown };
   }
 }
 

@@ -1,13 +1,15 @@
 /**
  * OperatorChain: one subtask of a vertex, the TaskInvokable the runtime drives. It opens the
- * chained operators (head first), links them with ChainingOutputs and the runtime's
+ * chained operators (head first), links them with chaining outputs (fused.ts: runs of map and
+ * filter are called inline, other elementwise operators directly, the rest batched) and the runtime's
  * RecordWriters, unwraps `[timestamp, record]` pairs on inputs that carry event time, combines
  * per-channel watermarks in a WatermarkValve, and fans snapshots and checkpoint notifications
  * out to every operator.
  */
 import type { OperatorSnapshot, SourceControl, SubtaskSnapshot, TaskContext, TaskInvokable } from '../contracts/task.ts';
 import type { OperatorSpec } from '../contracts/job-graph.ts';
-import { chainingOutput, WriterOutput } from './outputs.ts';
+import { WriterOutput } from './outputs.ts';
+import { chainOutputs } from './fused.ts';
 import { isPromise, LONG_MIN_VALUE, noTimestamps, StreamOperator, WATERMARK_IDLE, WATERMARK_MAX } from './operator.ts';
 import { SourceOperator } from './source.ts';
 import { WatermarkValve } from './watermark-valve.ts';
@@ -54,9 +56,7 @@ export class OperatorChain implements TaskInvokable {
 
   private async open(): Promise<void> {
     const n = this.ops.length;
-    const outputs = this.ops.map((_, i) =>
-      i + 1 < n ? chainingOutput(this.ops[i + 1]!) : new WriterOutput(this.ctx.outputs, this.plan.outputTimestamped),
-    );
+    const outputs = chainOutputs(this.ops, new WriterOutput(this.ctx.outputs, this.plan.outputTimestamped));
     for (let i = n - 1; i >= 0; i--) {
       const spec = this.plan.operators[i]!.spec;
       await this.ops[i]!.open({

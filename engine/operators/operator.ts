@@ -7,9 +7,12 @@
  * Stateless one-in operators (map, filter, flatMap) are also `elementwise`: the operator before
  * them in a chain hands them each record directly (processElement), as Flink's chaining does,
  * so no batch array is built between them; a batch is built only in front of an operator that
- * needs one (keyed, window, async, sink) and at the network boundary.
+ * needs one (keyed, window, async, sink) and at the network boundary. Runs of map and filter
+ * are fused (fused.ts): the operator in front calls their functions inline through one
+ * generated output per chain instance.
  */
 import type { OperatorSnapshot, TaskContext } from '../contracts/task.ts';
+import type { InlineStep } from './fused.ts';
 
 /** Where an operator sends records and watermarks. */
 export interface Output {
@@ -53,6 +56,11 @@ export abstract class StreamOperator {
   /** True when processElement handles one record synchronously, so a chain may call it directly instead of batching. */
   get elementwise(): boolean {
     return false;
+  }
+
+  /** Map and filter: their per-record function, which a chain may call inline (fused.ts); null for every other operator. */
+  get inlineStep(): InlineStep | null {
+    return null;
   }
 
   /** One record (only called when `elementwise`). */

@@ -54,13 +54,15 @@ export class ChainingOutput implements Output {
   collect(record: unknown, timestamp: number): void {
     const tss = this.timestamps;
     if (tss !== null) tss.push(timestamp);
-    else if (timestamp === timestamp) {
-      // The first record with a timestamp: the ones before it had none.
-      const t = new Array<number>(this.records.length).fill(Number.NaN);
-      t.push(timestamp);
-      this.timestamps = t;
-    }
+    else if (timestamp === timestamp) this.startTimestamps(timestamp);
     this.records.push(record);
+  }
+
+  /** The first record of the batch with a timestamp: the ones before it had none. Kept out of collect so collect stays small enough to inline. */
+  private startTimestamps(timestamp: number): void {
+    const t = new Array<number>(this.records.length).fill(Number.NaN);
+    t.push(timestamp);
+    this.timestamps = t;
   }
 
   flush(): void | Promise<void> {
