@@ -37,7 +37,7 @@ export async function runCollect(opts: CollectCommandOptions, io: Streams, signa
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new FlowpilotError('FP_CLI_USAGE', `--concurrency must be a positive integer, got ${opts.concurrency}`);
   const client = new FlinkRestClient({ baseUrl: opts.flinkUrl, timeoutMs, concurrency });
   // Per-subtask samples are for the Prometheus side; the observation needs only the aggregates.
-  const collector = new FlinkRestCollector({ client, perSubtaskMetrics: false });
+  const collector = new FlinkRestCollector({ client, perSubtaskMetrics: false, taskManagerSamples: false });
   const stop = new AbortController();
   const onSigint = (): void => stop.abort();
   process.once('SIGINT', onSigint);

@@ -46,6 +46,12 @@ export interface FlinkRestCollectorOptions {
   perSubtaskMetrics?: boolean;
   /** Re-list available metric ids every N collections (lists are cached between). Default 10. */
   listRefreshCycles?: number;
+  /**
+   * Read each TaskManager's Status metrics (series with tm_id; the TaskManager aggregates are then
+   * computed from them). False: one aggregated /taskmanagers/metrics request, no per-TaskManager
+   * series (for a collection whose samples are not kept). Default true.
+   */
+  taskManagerSamples?: boolean;
   now?: () => number;
   logger?: Logger;
 }
@@ -53,6 +59,10 @@ export interface FlinkRestCollectorOptions {
 const VERTEX_AGG_METRICS = ['numRecordsIn', 'numRecordsOut', 'busyTimeMsPerSecond', 'backPressuredTimeMsPerSecond', 'idleTimeMsPerSecond'];
 const TM_AGG_METRICS = ['Status.JVM.Memory.Heap.Used', 'Status.JVM.Memory.Heap.Max', 'Status.JVM.GarbageCollector.All.TimeMsPerSecond', 'Status.JVM.CPU.Load'];
 const AGGS = ['min', 'max', 'avg', 'sum'];
+/** JobManager gauges of the cluster, taken from /taskmanagers and /jobs/overview when the JobManager does not list them. */
+const CLUSTER_GAUGES = ['numRegisteredTaskManagers', 'taskSlotsTotal', 'taskSlotsAvailable', 'numRunningJobs'] as const;
+/** The job gauges (CheckpointStatsTracker's) that move whenever a checkpoint starts, completes or fails. */
+const CHECKPOINT_COUNTS = ['totalNumberOfCheckpoints', 'numberOfCompletedCheckpoints', 'numberOfFailedCheckpoints'];
 /** What every live vertex lists once it runs (ScalingMetricCollector requires busyTimeMsPerSecond). */
 const REQUIRED_VERTEX_METRICS = ['busyTimeMsPerSecond', 'numRecordsIn', 'numRecordsOut'];
 /** The source operator's own record counters (`Source__<name>.numRecordsIn` / `.numRecordsOut`). */
@@ -77,14 +87,20 @@ export class FlinkRestCollector {
   private readonly now: () => number;
   private readonly log: Logger;
   private readonly host: string;
+  private readonly tmSamples: boolean;
   private cycle = 0;
   private readonly lists = new Map<string, { ids: string[]; cycle: number }>();
+  /** per job: the last /checkpoints answer and the job's checkpoint gauges it was read at */
+  private readonly checkpointCache = new Map<string, { key: string | null; value: CheckpointingStatistics | null; cycle: number }>();
+  /** per vertex: its subtasks (attempt, TaskManager), for a given parallelism and run of the job */
+  private readonly vertexCache = new Map<string, { key: string; value: VertexDetails; cycle: number }>();
   private vertexStoreMissing = false;
 
   constructor(opts: FlinkRestCollectorOptions) {
     this.client = opts.client;
     this.perSubtask = opts.perSubtaskMetrics ?? true;
     this.refreshCycles = Math.max(1, opts.listRefreshCycles ?? 10);
+    this.tmSamples = opts.taskManagerSamples ?? true;
     this.now = opts.now ?? Date.now;
     this.log = opts.logger ?? silentLogger();
     this.host = charFilter(new URL(this.client.baseUrl).hostname);
@@ -103,12 +119,9 @@ export class FlinkRestCollector {
       });
 
     const overview = await this.client.get<JobsOverview>('/jobs/overview', signal);
-    const [cluster, tmInfo] = await Promise.all([
-      soft(this.client.get<ClusterOverview>('/overview', signal), null),
-      soft(this.client.get<TaskManagersInfo>('/taskmanagers', signal), null),
-    ]);
+    const tmInfo = await soft(this.client.get<TaskManagersInfo>('/taskmanagers', signal), null);
     const [, tmAggregates] = await Promise.all([
-      soft(this.collectJobManager(cluster, sink, signal), undefined),
+      soft(this.collectJobManager(overview, tmInfo, sink, signal, soft), undefined),
       soft(this.collectTaskManagers(tmInfo, sink, signal), new Map<string, AggregatedMetric>()),
     ]);
 
@@ -117,7 +130,9 @@ export class FlinkRestCollector {
     const observations = await Promise.all(
       live.map((j) => soft(this.collectJob(j.jid, time, sink, { info: tmInfo, aggregates: tmAggregates }, signal, errors), null)),
     );
-    for (const key of this.lists.keys()) if (this.cycle - this.lists.get(key)!.cycle > 3 * this.refreshCycles) this.lists.delete(key);
+    for (const cache of [this.lists, this.checkpointCache, this.vertexCache]) {
+      for (const [key, entry] of cache) if (this.cycle - entry.cycle > 3 * this.refreshCycles) cache.delete(key);
+    }
     return { samples: sink.samples, observations: observations.filter((o): o is JobObservationInput => o !== null), jobs, errors };
   }
 
@@ -144,7 +159,17 @@ export class FlinkRestCollector {
     }
   }
 
-  private async collectJobManager(cluster: ClusterOverview | null, sink: SampleSink, signal: AbortSignal): Promise<void> {
+  /**
+   * JobManager metrics. The cluster gauges a JobManager does not list (a partial REST server) come
+   * from /taskmanagers and /jobs/overview, already read; /overview is asked only when those lack them.
+   */
+  private async collectJobManager(
+    overview: JobsOverview,
+    tmInfo: TaskManagersInfo | null,
+    sink: SampleSink,
+    signal: AbortSignal,
+    soft: <T>(p: Promise<T>, fallback: T) => Promise<T>,
+  ): Promise<void> {
     const labels = { host: this.host };
     let ids: string[] = [];
     try {
@@ -153,32 +178,53 @@ export class FlinkRestCollector {
     } catch (err) {
       if (!isFlinkRestError(err, 'FP_FLINK_NOT_FOUND')) throw err;
     }
-    if (!cluster) return;
-    const fallback: Array<[string, number | undefined]> = [
-      ['numRegisteredTaskManagers', cluster.taskmanagers],
-      ['taskSlotsTotal', cluster['slots-total']],
-      ['taskSlotsAvailable', cluster['slots-available']],
-      ['numRunningJobs', cluster['jobs-running']],
-    ];
-    for (const [id, v] of fallback) if (v !== undefined && !ids.includes(id)) sink.add(reporterName('jobmanager', id), labels, v);
+    const missing = CLUSTER_GAUGES.filter((id) => !ids.includes(id));
+    if (missing.length === 0) return;
+    const tms = tmInfo?.taskmanagers;
+    const fromTms = tms !== undefined && tms.every((t) => t.slotsNumber !== undefined && t.freeSlots !== undefined);
+    const cluster = fromTms ? null : await soft(this.client.get<ClusterOverview>('/overview', signal), null);
+    const value: Record<(typeof CLUSTER_GAUGES)[number], number | undefined> = fromTms
+      ? {
+          numRegisteredTaskManagers: tms.length,
+          taskSlotsTotal: tms.reduce((a, t) => a + t.slotsNumber!, 0),
+          taskSlotsAvailable: tms.reduce((a, t) => a + t.freeSlots!, 0),
+          numRunningJobs: overview.jobs.filter((j) => j.state === 'RUNNING').length,
+        }
+      : {
+          numRegisteredTaskManagers: cluster?.taskmanagers,
+          taskSlotsTotal: cluster?.['slots-total'],
+          taskSlotsAvailable: cluster?.['slots-available'],
+          numRunningJobs: cluster?.['jobs-running'],
+        };
+    for (const id of missing) {
+      const v = value[id];
+      if (v !== undefined) sink.add(reporterName('jobmanager', id), labels, v);
+    }
   }
 
+  /**
+   * TaskManager metrics and their aggregates over the TaskManagers. With per-TaskManager samples,
+   * each TaskManager's Status metrics are read (one request each) and the aggregates computed from
+   * them; without, one aggregated /taskmanagers/metrics request gives the aggregates (as the
+   * operator's RestApiMetricsCollector reads heap and GC).
+   */
   private async collectTaskManagers(info: TaskManagersInfo | null, sink: SampleSink, signal: AbortSignal): Promise<Map<string, AggregatedMetric>> {
-    const aggregates = new Map<string, AggregatedMetric>();
-    if (!info) return aggregates;
-    const available = new Set<string>();
-    await Promise.all(
+    if (!info) return new Map();
+    if (!this.tmSamples) {
+      const listed = new Set(await this.listCached('/taskmanagers/metrics', 'tms', signal));
+      const wanted = TM_AGG_METRICS.filter((id) => listed.has(id));
+      return new Map((await this.aggregated('/taskmanagers/metrics', wanted, signal)).map((m) => [m.id, m]));
+    }
+    const perTm = await Promise.all(
       info.taskmanagers.map(async (tm) => {
         const path = `/taskmanagers/${encodeURIComponent(tm.id)}/metrics`;
         const ids = (await this.listCached(path, `tm:${tm.id}`, signal)).filter((id) => id.startsWith('Status.'));
-        for (const id of ids) available.add(id);
         const values = await this.client.getMetrics(path, ids, signal);
         this.addScopeMetrics(sink, 'taskmanager', { host: charFilter(taskManagerHost(tm.path, tm.id)), tm_id: charFilter(tm.id) }, values, ids);
+        return values;
       }),
     );
-    const wanted = TM_AGG_METRICS.filter((id) => available.has(id));
-    for (const m of await this.aggregated('/taskmanagers/metrics', wanted, signal)) aggregates.set(m.id, m);
-    return aggregates;
+    return aggregateLocally(perTm, TM_AGG_METRICS);
   }
 
   /** Aggregated metrics, working around Flink answering [] when any requested id is missing somewhere. */
@@ -200,16 +246,19 @@ export class FlinkRestCollector {
   ): Promise<JobObservationInput> {
     const details = await this.client.get<JobDetails>(`/jobs/${jid}`, signal);
     const jobLabels = { job_id: details.jid, job_name: charFilter(details.name) };
-    const [checkpoints, jobMetrics] = await Promise.all([
-      this.client.getOptional<CheckpointingStatistics>(`/jobs/${jid}/checkpoints`, signal).catch((err: unknown) => {
-        errors.push(errorMessage(err));
-        return null;
-      }),
-      this.collectJobMetrics(jid, { ...jobLabels, host: this.host }, sink, signal).catch((err: unknown) => {
-        errors.push(errorMessage(err));
-        return new Map<string, number>();
-      }),
-    ]);
+    const jobMetrics = await this.collectJobMetrics(jid, { ...jobLabels, host: this.host }, sink, signal).catch((err: unknown) => {
+      if (signal.aborted) throw err;
+      errors.push(errorMessage(err));
+      return new Map<string, number>();
+    });
+    // The job's run: a restart (a failover too) moves subtasks to other attempts and TaskManagers,
+    // and a restore from a checkpoint comes with one.
+    const run = `${details.timestamps?.RUNNING ?? ''}:${jobMetrics.get('numRestarts') ?? ''}`;
+    const checkpoints = await this.checkpoints(jid, jobMetrics, run, signal).catch((err: unknown) => {
+      if (signal.aborted) throw err;
+      errors.push(errorMessage(err));
+      return null;
+    });
     if (checkpoints) this.addCheckpointFallbacks(checkpoints, jobMetrics, { ...jobLabels, host: this.host }, sink);
     const figures = new Map<string, VertexFigures>();
     const sources = sourceVertexIds(details);
@@ -220,7 +269,7 @@ export class FlinkRestCollector {
         // queried, and the observation marks it excluded (ScalingMetricCollector skips it too).
         if (v.status === 'FINISHED') return;
         try {
-          figures.set(v.id, await this.collectVertex(details, v, sources.has(v.id), jobLabels, sink, signal));
+          figures.set(v.id, await this.collectVertex(details, v, sources.has(v.id), run, jobLabels, sink, signal));
         } catch (err) {
           if (signal.aborted) throw err;
           errors.push(errorMessage(err));
@@ -262,21 +311,43 @@ export class FlinkRestCollector {
     }
   }
 
+  /**
+   * /jobs/:id/checkpoints, read again only when the job's checkpoint counts, its last restore or
+   * its run moved since the last read, or every `listRefreshCycles` collections; read every time
+   * when the job lists no checkpoint counts (a partial REST server), the only source of those figures.
+   */
+  private async checkpoints(jid: string, jobMetrics: Map<string, number>, run: string, signal: AbortSignal): Promise<CheckpointingStatistics | null> {
+    const key = CHECKPOINT_COUNTS.every((id) => jobMetrics.has(id))
+      ? `${CHECKPOINT_COUNTS.map((id) => jobMetrics.get(id)).join(',')}:${jobMetrics.get('lastCheckpointRestoreTimestamp') ?? ''}:${run}`
+      : null;
+    const hit = this.checkpointCache.get(jid);
+    if (hit && key !== null && hit.key === key && this.cycle - hit.cycle < this.refreshCycles) return hit.value;
+    const value = await this.client.getOptional<CheckpointingStatistics>(`/jobs/${jid}/checkpoints`, signal);
+    this.checkpointCache.set(jid, { key, value, cycle: this.cycle });
+    return value;
+  }
+
   private async collectVertex(
     details: JobDetails,
     v: JobDetails['vertices'][number],
     isSource: boolean,
+    run: string,
     jobLabels: Labels,
     sink: SampleSink,
     signal: AbortSignal,
   ): Promise<VertexFigures> {
     const base = `/jobs/${details.jid}/vertices/${v.id}`;
-    // Sources are re-listed every collection, as the operator's ScalingMetricCollector does:
-    // the Kafka source registers pendingRecords (and partition gauges) lazily, on its first
-    // record. Other vertices keep their list while it has what the autoscaler needs.
-    const ids = await this.listCached(`${base}/subtasks/metrics`, `v:${details.jid}:${v.id}:${v.parallelism}`, signal, {
-      always: isSource,
-      complete: (list) => REQUIRED_VERTEX_METRICS.every((id) => list.includes(id)),
+    // The Kafka source registers pendingRecords, and its partition gauges, lazily on its first
+    // record. With per-subtask reads from the vertex store, a source lacking pendingRecords has it
+    // asked for by name in that read (an id Flink does not have yet is left out of the answer),
+    // and is listed again once it appears; otherwise its list is read again every collection
+    // until it has pendingRecords, as the operator's ScalingMetricCollector re-lists sources.
+    // Once complete, every list is read again every `listRefreshCycles` collections, so a new
+    // partition shows within that many.
+    const probing = isSource && this.perSubtask && !this.vertexStoreMissing;
+    const listKey = `v:${details.jid}:${v.id}:${v.parallelism}`;
+    const ids = await this.listCached(`${base}/subtasks/metrics`, listKey, signal, {
+      complete: (list) => REQUIRED_VERTEX_METRICS.every((id) => list.includes(id)) && (!isSource || probing || list.some((id) => id.endsWith('.pendingRecords'))),
     });
     const idSet = new Set(ids);
     const wanted = [
@@ -290,38 +361,82 @@ export class FlinkRestCollector {
         if (key !== null) partitions.add(key);
       }
     }
-    const [agg] = await Promise.all([
-      this.aggregated(`${base}/subtasks/metrics`, wanted, signal),
-      this.perSubtask ? this.collectSubtasks(base, v, ids.filter(isCollectedTaskMetric), jobLabels, sink, signal) : Promise.resolve(),
-    ]);
+    const collected = ids.filter(isCollectedTaskMetric);
+    let agg: AggregatedMetric[];
+    if (!this.perSubtask || (collected.length === 0 && wanted.length > 0)) {
+      agg = await this.aggregated(`${base}/subtasks/metrics`, wanted, signal);
+    } else {
+      const probes = probing && !wanted.some((id) => id.endsWith('.pendingRecords'))
+        ? [...new Set(wanted.filter((id) => SOURCE_OPERATOR_IO.test(id)).map((id) => `${id.slice(0, id.lastIndexOf('.'))}.pendingRecords`))]
+        : [];
+      // One read of every subtask's values gives the per-subtask series and the vertex's
+      // aggregates (computed here as Flink's agg= would: over all subtasks, an id missing on one is left out).
+      const all = [...new Set([...collected, ...wanted, ...probes])];
+      const perSubtask = await this.collectSubtasks(base, v, all, new Set([...collected, ...probes]), run, jobLabels, sink, signal);
+      agg = perSubtask === null ? await this.aggregated(`${base}/subtasks/metrics`, wanted, signal) : [...aggregateLocally(perSubtask, [...wanted, ...probes]).values()];
+      if (probes.length > 0 && perSubtask?.some((values) => values.some((mv) => probes.includes(mv.id)))) this.lists.delete(listKey);
+    }
     return {
       aggregates: new Map(agg.map((m) => [m.id, m])),
       ...(partitions.size > 0 ? { partitions: partitions.size } : {}),
     };
   }
 
-  private async collectSubtasks(base: string, v: JobDetails['vertices'][number], ids: string[], jobLabels: Labels, sink: SampleSink, signal: AbortSignal): Promise<void> {
-    if (ids.length === 0) return;
-    const vd = await this.client.get<VertexDetails>(base, signal);
-    const values = await this.subtaskValues(base, vd, ids, signal);
+  /** A vertex's subtasks (attempt, TaskManager, host), read again when its parallelism or the job's run changes, or every `listRefreshCycles`. */
+  private async vertexDetails(base: string, v: JobDetails['vertices'][number], run: string, signal: AbortSignal): Promise<VertexDetails> {
+    const key = `${v.parallelism}:${run}`;
+    const hit = this.vertexCache.get(base);
+    if (hit && hit.key === key && this.cycle - hit.cycle < this.refreshCycles) return hit.value;
+    const value = await this.client.get<VertexDetails>(base, signal);
+    this.vertexCache.set(base, { key, value, cycle: this.cycle });
+    return value;
+  }
+
+  /**
+   * Per-subtask series of the `exported` ids; returns every subtask's values of `ids`, or null
+   * when they were read subtask by subtask (no vertex store: the caller aggregates with agg=).
+   */
+  private async collectSubtasks(
+    base: string,
+    v: JobDetails['vertices'][number],
+    ids: string[],
+    exported: Set<string>,
+    run: string,
+    jobLabels: Labels,
+    sink: SampleSink,
+    signal: AbortSignal,
+  ): Promise<MetricValue[][] | null> {
+    if (ids.length === 0) return [];
+    const vd = await this.vertexDetails(base, v, run, signal);
+    const fromStore = !this.vertexStoreMissing;
+    const values = await this.subtaskValues(base, vd, fromStore ? ids : ids.filter((id) => exported.has(id)), signal);
     const bySubtask = new Map(vd.subtasks.map((s) => [s.subtask, s]));
+    const perSubtask = new Map<number, MetricValue[]>(vd.subtasks.map((s) => [s.subtask, []]));
     const taskName = charFilter(v.name);
+    let labels: Labels | null = null;
+    let labelsOf = -1;
     for (const [index, mv] of values) {
-      const st = bySubtask.get(index);
-      const endpointHost = (st?.endpoint ?? st?.host ?? '').replace(/:\d+$/, '');
-      const labels: Labels = {
-        ...jobLabels,
-        task_id: v.id,
-        task_name: taskName,
-        subtask_index: String(index),
-        task_attempt_num: String(st?.attempt ?? 0),
-        tm_id: charFilter(st?.['taskmanager-id'] ?? ''),
-        host: charFilter(endpointHost),
-      };
+      perSubtask.get(index)?.push(mv);
+      if (!exported.has(mv.id)) continue;
+      if (labelsOf !== index) {
+        const st = bySubtask.get(index);
+        const endpointHost = (st?.endpoint ?? st?.host ?? '').replace(/:\d+$/, '');
+        labels = {
+          ...jobLabels,
+          task_id: v.id,
+          task_name: taskName,
+          subtask_index: String(index),
+          task_attempt_num: String(st?.attempt ?? 0),
+          tm_id: charFilter(st?.['taskmanager-id'] ?? ''),
+          host: charFilter(endpointHost),
+        };
+        labelsOf = index;
+      }
       const c = classifyTaskMetricId(mv.id);
-      if (c.operator === null) sink.add(reporterName('taskmanager_job_task', c.metric), labels, metricNumber(mv.value));
-      else sink.add(reporterName('taskmanager_job_task_operator', c.metric), { ...labels, operator_name: charFilter(c.operator) }, metricNumber(mv.value));
+      if (c.operator === null) sink.add(reporterName('taskmanager_job_task', c.metric), labels!, metricNumber(mv.value));
+      else sink.add(reporterName('taskmanager_job_task_operator', c.metric), { ...labels!, operator_name: charFilter(c.operator) }, metricNumber(mv.value));
     }
+    return fromStore && !this.vertexStoreMissing ? [...perSubtask.values()] : null;
   }
 
   /** Per-subtask values: one vertex-store request (`<index>.<id>`), or per subtask when that store is absent. */
@@ -346,6 +461,35 @@ export class FlinkRestCollector {
     );
     return per.flat();
   }
+}
+
+/**
+ * min/max/avg/sum of each id over the components (subtasks or TaskManagers) that report metrics,
+ * as Flink's `agg=` computes them; an id missing from one of them is left out, as Flink answers
+ * nothing for it.
+ */
+export function aggregateLocally(all: MetricValue[][], ids: readonly string[]): Map<string, AggregatedMetric> {
+  const out = new Map<string, AggregatedMetric>();
+  const components = all.filter((values) => values.length > 0);
+  if (components.length === 0) return out;
+  const wanted = new Set(ids);
+  const acc = new Map<string, { min: number; max: number; sum: number; n: number }>();
+  for (const values of components) {
+    for (const mv of values) {
+      if (!wanted.has(mv.id)) continue;
+      const x = metricNumber(mv.value);
+      const a = acc.get(mv.id);
+      if (a === undefined) acc.set(mv.id, { min: x, max: x, sum: x, n: 1 });
+      else {
+        a.min = Math.min(a.min, x);
+        a.max = Math.max(a.max, x);
+        a.sum += x;
+        a.n++;
+      }
+    }
+  }
+  for (const [id, a] of acc) if (a.n === components.length) out.set(id, { id, min: a.min, max: a.max, avg: a.sum / a.n, sum: a.sum });
+  return out;
 }
 
 /**

@@ -173,7 +173,9 @@ export class JobPipeline {
       saveEveryMs: deps.saveEveryMs,
       tickEveryMs: deps.tickEveryMs,
     });
-    const collector = new FlinkRestCollector({ client: deps.flink, perSubtaskMetrics: deps.exportSamples && deps.perSubtaskMetrics, logger: this.log });
+    const collector = new FlinkRestCollector({
+      client: deps.flink, perSubtaskMetrics: deps.exportSamples && deps.perSubtaskMetrics, taskManagerSamples: deps.exportSamples, logger: this.log,
+    });
     const source = new FlinkRestSource(collector, (r) => this.collected(r), deps.exportSamples);
     const bound = new EndpointBoundSource(source, deps.endpointSlots, () => (this.job.kind === 'FlinkSessionJob' ? this.sessionJobId ?? '' : null));
     this.target = target({ namespace: job.namespace, resource_name: job.name }, bound);

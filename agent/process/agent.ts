@@ -176,6 +176,7 @@ export class AgentProcess {
       const collector = new FlinkRestCollector({
         client: this.flinkClient(url),
         perSubtaskMetrics: cfg.flink.samples && cfg.flink.perSubtaskMetrics,
+        taskManagerSamples: cfg.flink.samples,
         logger: this.log,
       });
       const source = new FlinkRestSource(collector, (result) => this.observe(result), cfg.flink.samples);

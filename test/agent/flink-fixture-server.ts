@@ -29,6 +29,8 @@ export interface FlinkFixtureServer {
   store: MetricStore;
   /** Paths requested, in order (without query). */
   requests: string[];
+  /** The same requests with their query (`get=`, `agg=`), in order. */
+  urls: string[];
   /** When false, /jobs/:id/vertices/:vid/metrics answers 404 (a REST server without the vertex store). */
   vertexStore: boolean;
   /** When set, every request answers this status. */
@@ -119,11 +121,12 @@ export function loadRecordedScenario(name: string): { rest: Record<string, unkno
 
 export async function startFlinkFixtureServer(fixtures: { rest: Record<string, unknown>; store: MetricStore } = loadFixtures()): Promise<FlinkFixtureServer> {
   const { rest, store } = fixtures;
-  const state: FlinkFixtureServer = { url: '', rest, store, requests: [], vertexStore: true, failWith: null, close: async () => undefined };
+  const state: FlinkFixtureServer = { url: '', rest, store, requests: [], urls: [], vertexStore: true, failWith: null, close: async () => undefined };
   const server = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
     const path = u.pathname.replace(/^\/v1(?=\/)/, '');
     state.requests.push(path);
+    state.urls.push(path + u.search);
     const send = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
       res.end(JSON.stringify(body));
