@@ -68,6 +68,24 @@ describe('the fleet bench Flink REST replay', () => {
     assert.equal(j.rescales, 1);
   });
 
+  it('serves its TaskManagers, their metrics and the subtasks of each vertex: a collection has no failed request', async () => {
+    replay.addJob('tms-rest.team-a.svc', 'kafka-1.15', 'tms');
+    const client = new FlinkRestClient({ baseUrl: `http://tms-rest.team-a.svc:${replay.port}`, timeoutMs: 5000 });
+    clients.push(client);
+    const r = await new FlinkRestCollector({ client }).collect(AbortSignal.timeout(10_000));
+    assert.deepEqual(r.errors, []);
+    const o = r.observations[0]!;
+    assert.equal(o.taskManagers?.count, 2);
+    assert.ok((o.taskManagers?.heapMaxBytes ?? 0) > 0, 'heap from the TaskManagers\' metrics');
+    const heap = r.samples.filter((x) => x.name === 'flink_taskmanager_Status_JVM_Memory_Heap_Used');
+    assert.equal(heap.length, 2);
+    const slots = r.samples.find((x) => x.name === 'flink_jobmanager_taskSlotsTotal')?.value;
+    const overview = (await (await fetch(`http://tms-rest.team-a.svc:${replay.port}/overview`)).json()) as { 'slots-total': number };
+    assert.equal(slots, overview['slots-total'], '/overview agrees with /taskmanagers');
+    const busy = r.samples.filter((x) => x.name === 'flink_taskmanager_job_task_busyTimeMsPerSecond');
+    assert.ok(busy.length > 0 && busy.every((x) => x.labels.tm_id !== ''), 'per-subtask series carry their TaskManager');
+  });
+
   it('answers 404 for a Service it does not replay', async () => {
     const res = await fetch(`http://nobody-rest.x.svc:${replay.port}/jobs/overview`);
     assert.equal(res.status, 404);

@@ -10,11 +10,18 @@
  * `PUT /jobs/:id/resource-requirements` (what an in-place rescale and the fake operator model's
  * NATIVE scale send) changes the vertices' parallelism; the subtasks are re-sized keeping the
  * job's total rate, and their busy time spread over the new parallelism.
+ *
+ * Not recorded in the operator's tests, so synthesized here to agree with the job: the cluster
+ * (`/overview`) and its two TaskManagers (`/taskmanagers`, in the shape of
+ * test/fixtures/flink-rest/taskmanagers.json, each with the TaskManager metric ids and values of
+ * test/fixtures/flink-rest-agent/metric-store.json, served by `/taskmanagers/metrics` and
+ * `/taskmanagers/:id/metrics`), and the job's checkpoint gauges (the counts of its recorded
+ * `/checkpoints`, or none taken when checkpointing is off and `/checkpoints` answers 404, as Flink does).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { listOrGet, loadRecordedScenario, recordedScenarioNames, type MetricMap, type MetricStore } from '../../test/agent/flink-fixture-server.ts';
+import { listOrGet, loadFixtures, loadRecordedScenario, recordedScenarioNames, type MetricMap, type MetricStore } from '../../test/agent/flink-fixture-server.ts';
 
 const COUNTER = /numRecords(In|Out)$/;
 const PER_SECOND_TIMES = /^(busyTimeMsPerSecond|backPressuredTimeMsPerSecond)$/;
@@ -33,6 +40,13 @@ export interface ReplayJob {
   /** resource-requirements changes received */
   rescales: number;
 }
+
+interface TaskManagerInfo { id: string; path: string; dataPort: number; slotsNumber: number; freeSlots: number; [k: string]: unknown }
+
+/** The TaskManager metrics every replayed TaskManager has (ids and values of the agent's fixture store). */
+const TM_METRICS: MetricMap[] = Object.values(loadFixtures().store.taskmanagers);
+
+interface CheckpointCounts { counts?: { total?: number; completed?: number; failed?: number; in_progress?: number; restored?: number }; latest?: { completed?: { end_to_end_duration?: number; checkpointed_size?: number; state_size?: number; id?: number } | null } }
 
 interface LiveJob extends ReplayJob {
   rest: Record<string, unknown>;
@@ -117,6 +131,33 @@ export class FlinkReplayServer {
     for (const [vid, subs] of Object.entries(s.subtasks[jobId] ?? {})) {
       rates[vid] = subs.map((m) => Object.fromEntries(Object.entries(m).filter(([id]) => COUNTER.test(id)).map(([id, v]) => [id, num(v) / seconds * this.rateFactor])));
     }
+    // Two TaskManagers sharing the job's slots, room for 16 more (what /overview says too).
+    const used = Math.max(...details.vertices.map((v) => v.parallelism));
+    const perTm = Math.ceil(used / 2) + 8;
+    const tms: TaskManagerInfo[] = [0, 1].map((i) => {
+      const addr = `10.0.${i}.${(jobId.charCodeAt(0) % 200) + 10}`;
+      const id = `${addr}:6122-${jobId.slice(i * 6, i * 6 + 6)}`;
+      return {
+        id, path: `pekko.tcp://flink@${addr}:6122/user/rpc/taskmanager_0`, dataPort: 6121, jmxPort: -1,
+        timeSinceLastHeartbeat: this.clock(), slotsNumber: perTm, freeSlots: perTm - (i === 0 ? Math.ceil(used / 2) : Math.floor(used / 2)),
+      };
+    });
+    r['/taskmanagers'] = { taskmanagers: tms };
+    s.taskmanagers = Object.fromEntries(tms.map((tm, i) => [tm.id, { ...TM_METRICS[i % TM_METRICS.length]! }]));
+    // The job's checkpoint gauges, as Flink's CheckpointStatsTracker registers them.
+    const cp = r[`/jobs/${jobId}/checkpoints`] as CheckpointCounts | undefined;
+    const done = cp?.latest?.completed ?? null;
+    s.jobs[jobId] = {
+      ...(s.jobs[jobId] ?? {}),
+      totalNumberOfCheckpoints: String(cp?.counts?.total ?? 0),
+      numberOfCompletedCheckpoints: String(cp?.counts?.completed ?? 0),
+      numberOfFailedCheckpoints: String(cp?.counts?.failed ?? 0),
+      numberOfInProgressCheckpoints: String(cp?.counts?.in_progress ?? 0),
+      lastCheckpointDuration: String(done?.end_to_end_duration ?? -1),
+      lastCheckpointSize: String(done ? (done.checkpointed_size ?? done.state_size ?? -1) : -1),
+      lastCompletedCheckpointId: String(done?.id ?? -1),
+      lastCheckpointRestoreTimestamp: '-1',
+    };
     const job: LiveJob = {
       host: host.toLowerCase(), scenario, jobId, name, requests: 0, rescales: 0,
       rest: r, store: s, rates, startedAt: this.clock(), recordedAt: this.clock(),
@@ -152,6 +193,17 @@ export class FlinkReplayServer {
     const d = j.rest[`/jobs/${j.jobId}`] as Details;
     const now = this.clock();
     return { ...d, now, duration: now - d['start-time'] };
+  }
+
+  /** A vertex's subtasks, spread over the job's TaskManagers (synthesized: /jobs/:id/vertices/:vid is not recorded). */
+  private vertexDetails(j: LiveJob, v: Vertex): Record<string, unknown> {
+    const tms = (j.rest['/taskmanagers'] as { taskmanagers: TaskManagerInfo[] }).taskmanagers;
+    const subtasks = Array.from({ length: v.parallelism }, (_, i) => {
+      const tm = tms[i % tms.length]!;
+      const host = tm.id.replace(/:\d+-[0-9a-f]+$/, '');
+      return { subtask: i, status: 'RUNNING', attempt: 0, endpoint: `${host}:${tm.dataPort}`, 'taskmanager-id': tm.id };
+    });
+    return { id: v.id, name: v['name'], parallelism: v.parallelism, now: this.clock(), subtasks };
   }
 
   /** Re-sizes a vertex: the counters are frozen at their current values, the rates and busy times spread over `p` subtasks. */
@@ -238,11 +290,15 @@ export class FlinkReplayServer {
     req.resume();
     let m: RegExpExecArray | null;
     if (path === jobPath) return send(200, this.details(j));
-    // Not recorded in the operator's tests: a cluster overview synthesized to agree with the job
-    // (its slots shared by all vertices, room for 16 more).
+    // The cluster overview agrees with the synthesized TaskManagers (module comment).
     if (path === '/overview') {
-      const used = Math.max(...(j.rest[jobPath] as Details).vertices.map((v) => v.parallelism));
-      return send(200, { taskmanagers: 2, 'slots-total': used + 16, 'slots-available': 16, 'jobs-running': 1, 'jobs-finished': 0, 'jobs-cancelled': 0, 'jobs-failed': 0 });
+      const tms = (j.rest['/taskmanagers'] as { taskmanagers: TaskManagerInfo[] }).taskmanagers;
+      const total = tms.reduce((a, t) => a + t.slotsNumber, 0);
+      return send(200, { taskmanagers: tms.length, 'slots-total': total, 'slots-available': tms.reduce((a, t) => a + t.freeSlots, 0), 'jobs-running': 1, 'jobs-finished': 0, 'jobs-cancelled': 0, 'jobs-failed': 0 });
+    }
+    if ((m = /^\/taskmanagers\/([^/]+)\/metrics$/.exec(path)) && path !== '/taskmanagers/metrics') {
+      const tm = j.store.taskmanagers[decodeURIComponent(m[1]!)];
+      return tm ? send(200, listOrGet([tm], q, false)) : send(404, { errors: ['TaskManager not found'] });
     }
     if (path === '/jobmanager/metrics') return send(200, listOrGet([j.store.jobmanager], q, false));
     if (path === '/taskmanagers/metrics') return send(200, listOrGet(Object.values(j.store.taskmanagers), q, true));
@@ -260,6 +316,10 @@ export class FlinkReplayServer {
         for (const [id, v] of Object.entries(sub)) prefixed[`${i}.${id}`] = v;
       });
       return send(200, listOrGet([prefixed], q, false));
+    }
+    if ((m = /^\/jobs\/[0-9a-f]{32}\/vertices\/([0-9a-f]{32})$/.exec(path)) && path.startsWith(jobPath)) {
+      const v = (j.rest[jobPath] as Details).vertices.find((x) => x.id === m![1]);
+      return v ? send(200, this.vertexDetails(j, v)) : send(404, { errors: ['Vertex not found'] });
     }
     const body = j.rest[path];
     if (body === undefined) return send(404, { errors: [`Not found: ${u.pathname}`] });

@@ -188,6 +188,8 @@ interface Report {
   load: { start: number[]; end: number[] };
   /** the replicas' requests to the fake API server over the steady window, per job per interval (the operator model writes in-process) */
   kubeRequests: { perJobPerInterval: number; tlsConnectionsPerJobPerInterval: number; byKind: Record<string, number> };
+  /** Flink REST requests the replay server answered over the steady window, per replayed job per interval */
+  flinkRequestsPerJobPerInterval: number;
   engineJobs: Array<{ name: string; decisions: number }>;
   /** all replicas' CPU with no job (cores), and the steady CPU above it per job per interval (ms) */
   idleCpuCores: number;
@@ -303,6 +305,8 @@ async function main(): Promise<Report> {
     const wall0 = Date.now();
     const served0 = kube.server.served.length;
     const tls0 = kube.server.tlsConnections;
+    const flinkServed = (): number => replay.allJobs().reduce((a, j) => a + j.requests, 0);
+    const flink0 = flinkServed();
     const loop = monitorEventLoopDelay({ resolution: 20 });
     loop.enable();
     steadyActing.counts = [];
@@ -316,6 +320,7 @@ async function main(): Promise<Report> {
       log(`CPU profiles in ${CPU_PROF_DIR}`);
     }
     const served1 = kube.server.served.length;
+    const flink1 = flinkServed();
     const kubeWindowMs = Date.now() - wall0;
     const kubeByKind = new Map<string, number>();
     for (const r of kube.server.served.slice(served0, served1)) {
@@ -329,6 +334,8 @@ async function main(): Promise<Report> {
       byKind: Object.fromEntries([...kubeByKind].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, Number(perJobPerInterval(n).toFixed(3))])),
     };
     log(`steady: Kubernetes API requests per job per interval ${JSON.stringify(kubeRequests)}`);
+    const flinkRequestsPerJobPerInterval = ((flink1 - flink0) * INTERVAL_S * 1000) / kubeWindowMs / Math.max(1, replay.allJobs().length);
+    log(`steady: Flink REST requests per replayed job per interval ${flinkRequestsPerJobPerInterval.toFixed(2)}`);
     const counts = steadyActing.counts;
     steadyActing.counts = null;
     loop.disable();
@@ -390,7 +397,7 @@ async function main(): Promise<Report> {
       patches,
       replayRescales: replay.allJobs().reduce((a, j) => a + j.rescales, 0),
       replayUnknownHost: replay.unknownHost,
-      rounds, actingPerSample, benchProcess, replicaLoopLagMs, kubeRequests,
+      rounds, actingPerSample, benchProcess, replicaLoopLagMs, kubeRequests, flinkRequestsPerJobPerInterval,
       load: { start: loadStart, end: loadavg() },
       idleCpuCores,
       cpuMsPerJobPerIntervalAboveIdle: ((cost.cpuCoresUsed - idleCpuCores) * INTERVAL_S * 1000) / total,
@@ -452,6 +459,7 @@ function markdown(r: Report, command: string): string {
     `| bench process (fake API server, operator model, replays): CPU, event-loop delay | ${r.benchProcess.cpuCores.toFixed(2)} cores, p99 ${r.benchProcess.loopDelayP99Ms.toFixed(0)} ms, max ${r.benchProcess.loopDelayMaxMs.toFixed(0)} ms | |`,
     `| each replica's event-loop lag, p99 / max (prom-client, end of the steady window) | ${r.replicaLoopLagMs.map((l) => `${l.replica} ${l.p99.toFixed(0)} / ${l.max.toFixed(0)} ms`).join(', ')} | |`,
     `| Kubernetes API requests per job per interval (steady window; TLS connections opened) | ${r.kubeRequests.perJobPerInterval.toFixed(2)} (${r.kubeRequests.tlsConnectionsPerJobPerInterval.toFixed(2)}): ${Object.entries(r.kubeRequests.byKind).slice(0, 6).map(([k, n]) => `${k} ${n}`).join(', ')} | |`,
+    `| Flink REST requests per replayed job per interval (steady window, counted at the replay server) | ${r.flinkRequestsPerJobPerInterval.toFixed(2)} | |`,
     `| load average (1 min) at start / end | ${r.load.start[0]!.toFixed(1)} / ${r.load.end[0]!.toFixed(1)} | |`,
     '',
     `Targets: ${t.map(([n, ok]) => `${ok ? 'met' : 'MISSED'}: ${n}`).join('; ')}.`,
