@@ -43,7 +43,8 @@ export interface ManagedJob {
   resourceVersion: string;
 }
 
-export type FleetEvent = { type: 'start' | 'update' | 'stop'; job: ManagedJob };
+/** `deleted`: a stop because the resource itself is gone (its state ConfigMap goes too), not an opt-out. */
+export type FleetEvent = { type: 'start' | 'update' | 'stop'; job: ManagedJob; deleted?: boolean };
 
 export interface FleetDiscoveryOptions {
   kubeConfig: k8s.KubeConfig;
@@ -79,6 +80,7 @@ export class FleetDiscovery {
   private readonly managed = new Map<string, { job: ManagedJob; key: string }>();
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
+  private listed = false;
   /** Aborted by stop(): pending reconnect delays never resume. */
   private stopping = new AbortController();
 
@@ -126,6 +128,7 @@ export class FleetDiscovery {
     this.stopped = false;
     if (this.stopping.signal.aborted) this.stopping = new AbortController();
     await Promise.all([...this.informers.values()].map((i) => i.inf.start()));
+    this.listed = true;
     const resync = setInterval(() => this.resync(), this.o.resyncMs ?? 60_000);
     resync.unref();
     this.timers.push(resync);
@@ -133,6 +136,7 @@ export class FleetDiscovery {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.listed = false;
     this.stopping.abort();
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
@@ -156,6 +160,14 @@ export class FleetDiscovery {
     });
   }
 
+  /** UIDs of every watched resource, opted in or not; null until the watches have listed (start()). */
+  knownUids(): Set<string> | null {
+    if (!this.listed) return null;
+    const uids = new Set<string>();
+    for (const { inf } of this.informers.values()) for (const obj of inf.list()) if (obj.metadata?.uid) uids.add(obj.metadata.uid);
+    return uids;
+  }
+
   /** The jobs currently managed (announced by start/update and not stopped). */
   jobs(): ManagedJob[] {
     return [...this.managed.values()].map((m) => m.job);
@@ -173,7 +185,7 @@ export class FleetDiscovery {
     for (const [uid, m] of [...this.managed]) {
       if (!seen.has(uid)) {
         this.managed.delete(uid);
-        this.o.onEvent({ type: 'stop', job: m.job });
+        this.o.onEvent({ type: 'stop', job: m.job, deleted: true });
       }
     }
   }
@@ -220,7 +232,7 @@ export class FleetDiscovery {
     const prev = uid === undefined ? undefined : this.managed.get(uid);
     if (uid !== undefined && prev) {
       this.managed.delete(uid);
-      this.o.onEvent({ type: 'stop', job: prev.job });
+      this.o.onEvent({ type: 'stop', job: prev.job, deleted: true });
     }
   }
 

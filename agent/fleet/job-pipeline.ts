@@ -14,8 +14,8 @@
  *   (dry-run when the agent is), gated by the shard guard: it is "leader" only while
  *   `acting(uid)` holds, so a replica whose guard lapsed or that lost the job neither decides nor acts, and
  *   one that takes it reloads the job's history from the store first.
- * - StateStore + journal: one ConfigMap per job (`<fleet>-state-<uid>`) in the agent's
- *   namespace, holding the intent journal's action record and the compressed history, the
+ * - StateStore + journal: one ConfigMap per job (`<fleet>-state-<uid>`, deleted with the resource:
+ *   state-cleanup.ts) in the agent's namespace, holding the intent journal's action record and the compressed history, the
  *   history bounded by `stateBytes()` (per job and in total, computed by the manager).
  * Decisions go to a bounded list (`historyLimit()`) and the shared recorder (metrics with the
  * namespace/resource_name labels, one log line).
@@ -44,6 +44,7 @@ import type { DecisionEvent } from '../kube/events.ts';
 import type { DecisionRecorder, DecisionScope } from '../record/decision-log.ts';
 import type { ManagedJob } from './discovery.ts';
 import type { JobPolicy } from './job-policy.ts';
+import { FLEET_LABEL, RESOURCE_NAMESPACE_LABEL, RESOURCE_UID_LABEL } from './state-cleanup.ts';
 
 export interface JobPipelineDeps {
   kube: KubeClients;
@@ -134,7 +135,7 @@ export class JobPipeline {
     this.log = deps.logger.child({ namespace: job.namespace, resource: job.name, kind: job.kind });
     const store = new ConfigMapJournalStore({
       clients: deps.kube, name: stateConfigMapName(deps.fleet, job.uid),
-      labels: { 'flowpilot.io/fleet': deps.fleet, 'flowpilot.io/resource-uid': job.uid },
+      labels: { [FLEET_LABEL]: deps.fleet, [RESOURCE_UID_LABEL]: job.uid, [RESOURCE_NAMESPACE_LABEL]: job.namespace },
     });
     const journal = new IntentJournal(store);
     const mode = deps.dryRun ? 'dry-run' : 'flink-deployment';

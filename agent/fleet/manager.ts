@@ -35,7 +35,8 @@ import type { AgentConfig } from '../process/config.ts';
 import { flinkTarget } from '../process/targets.ts';
 import { FleetDiscovery, type FleetEvent, type ManagedJob } from './discovery.ts';
 import { FleetShard, type ShardTiming } from './shard.ts';
-import { JobPipeline } from './job-pipeline.ts';
+import { JobPipeline, stateConfigMapName } from './job-pipeline.ts';
+import { StateCleanup } from './state-cleanup.ts';
 import { loadJobPolicy, type JobPolicy } from './job-policy.ts';
 import { alertsForResource } from './alert-routing.ts';
 
@@ -57,6 +58,9 @@ export const START_CONCURRENCY = 8;
  * comes (the job restarting), which it now resumes within 30 s.
  */
 export const JOB_TICK_MS = 30_000;
+
+/** How often a replica sweeps for state ConfigMaps whose resource is gone (state-cleanup.ts), ms. */
+export const STATE_SWEEP_MS = 30 * 60_000;
 
 export interface FleetManagerOptions {
   config: AgentConfig;
@@ -105,6 +109,10 @@ export class FleetManager {
   private readonly pipelines = new Map<string, JobPipeline>();
   private readonly starting = new Map<string, Promise<void>>();
   private readonly stopping = new Set<Promise<void>>();
+  /** a pipeline stopping, by job uid (a deleted job's state ConfigMap goes once it has stopped) */
+  private readonly stoppingUid = new Map<string, Promise<void>>();
+  readonly cleanup: StateCleanup;
+  private sweepTimer: NodeJS.Timeout | null = null;
   private readonly policyErrors = new Map<string, string>();
   private readonly endpointSlots = new Map<string, ScrapeSlots>();
   private readonly actuationMetrics: ActuationMetrics;
@@ -140,6 +148,12 @@ export class FleetManager {
         else this.log.info({ waitMs: f.leaseDuration }, 'fleet shard: joined; acting after one lease duration');
       },
     });
+    this.cleanup = new StateCleanup({
+      kube: o.kube, fleet: f.name, nameOf: (uid) => stateConfigMapName(f.name, uid),
+      owns: (uid) => this.shard.ownerOf(uid) === this.identity,
+      known: () => this.discovery.knownUids(), namespaces: f.namespaces,
+      minAgeMs: Math.max(60_000, 2 * f.leaseDuration), logger: this.log,
+    });
     this.recorder = new DecisionRecorder({ capacity: 1, registry: o.registry, logger: this.log });
     this.actuationMetrics = createActuationMetrics(o.registry);
   }
@@ -149,6 +163,12 @@ export class FleetManager {
     await this.discovery.start();
     this.shard.start();
     void this.reconcile();
+    // The first sweep once membership has settled (a lease duration), then every STATE_SWEEP_MS.
+    const sweep = (): void => {
+      void this.cleanup.sweep().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'fleet: the state ConfigMap sweep failed'));
+      this.sweepTimer = setTimeout(sweep, STATE_SWEEP_MS).unref();
+    };
+    this.sweepTimer = setTimeout(sweep, 2 * this.o.config.fleet.leaseDuration).unref();
     this.log.info({ fleet: this.o.config.fleet.name, namespaces: this.o.config.fleet.namespaces }, 'fleet mode started');
   }
 
@@ -159,6 +179,7 @@ export class FleetManager {
    */
   async stop(): Promise<void> {
     this.running = false;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
     // No Lease is renewed from here on (as in a crash); the actions in flight still finish.
     this.shard.stop();
     await this.reconciling;
@@ -178,6 +199,7 @@ export class FleetManager {
       this.jobs.set(job.uid, job);
       this.log.info({ namespace: job.namespace, name: job.name, kind: job.kind, restUrl: job.restUrl, policy: job.policyConfigMap }, ev.type === 'start' ? 'job opted in' : 'job changed (policy or endpoint)');
     }
+    if (ev.type === 'stop' && ev.deleted) void this.removeState(job.uid);
     const p = this.pipelines.get(job.uid);
     if (p && ev.type === 'update') {
       if (p.job.restUrl !== job.restUrl) {
@@ -324,14 +346,28 @@ export class FleetManager {
   /** Takes the job's pipeline out at once (the next pool sync drops its target); resolves when it has stopped. */
   private stopPipeline(uid: string): Promise<void> {
     const p = this.pipelines.get(uid);
-    if (!p) return Promise.resolve();
+    if (!p) return this.stoppingUid.get(uid) ?? Promise.resolve();
     this.pipelines.delete(uid);
-    const done = p.stop()
+    const done: Promise<void> = p.stop()
       .then(() => this.log.info({ namespace: p.job.namespace, name: p.job.name }, 'job pipeline stopped on this replica'))
       .catch((err: unknown) => this.log.warn({ namespace: p.job.namespace, name: p.job.name, err: errorMessage(err) }, 'a job pipeline did not stop cleanly'))
-      .finally(() => this.stopping.delete(done));
+      .finally(() => {
+        this.stopping.delete(done);
+        if (this.stoppingUid.get(uid) === done) this.stoppingUid.delete(uid);
+      });
     this.stopping.add(done);
+    this.stoppingUid.set(uid, done);
     return done;
+  }
+
+  /**
+   * A deleted resource's state ConfigMap, deleted by the replica that owns the job by hash once
+   * its pipeline of the job (starting or running) has stopped: its last save would create it again.
+   */
+  private async removeState(uid: string): Promise<void> {
+    await this.starting.get(uid);
+    await this.stopPipeline(uid);
+    if (this.shard.ownerOf(uid) === this.identity) await this.cleanup.remove(uid);
   }
 
   private eventsIn(namespace: string): KubeEventRecorder {

@@ -80,6 +80,10 @@ describe('fleet discovery', () => {
     kube.server.store.delete(kube.server.typeOf(FD), 'team-b', 'lbl');
     await until(() => has('stop', 'lbl'), 'stop lbl');
     assert.deepEqual(disc.jobs().map((j) => j.name).sort(), ['marker', 'sj']);
+    // A deletion says so (the job's state goes with it); an opt-out does not (its state is kept).
+    assert.deepEqual(events.filter((e) => e.type === 'stop').map((e) => [e.job.name, e.deleted === true]), [['early', false], ['lbl', true]]);
+    const uids = disc.knownUids()!;
+    assert.ok(uids.has(String(kube.server.getObject(FD, 'flink', 'ignored')!.metadata.uid)), 'known: every watched resource, opted in or not');
   });
 
   it('after a watch outage and a compaction (410 on re-watch) it re-lists and reports what it missed', async () => {

@@ -8,7 +8,8 @@
  *   lands as a patch of pipeline.jobvertex-parallelism-overrides on the FlinkDeployment;
  * - a policy change: a policy ConfigMap named by flowpilot.io/policy shows in
  *   /api/v1/scaling/jobs and in the decisions' utilization band, without losing the history;
- * - opt-out: the pipeline stops and the resource is patched no more;
+ * - opt-out: the pipeline stops and the resource is patched no more (its state ConfigMap stays);
+ * - deletion: the job's state ConfigMap is deleted with its FlinkDeployment;
  * - a replica killed: the guard of its jobs moves to another replica (which evicts its member
  *   Lease) one lease duration after
  *   the victim's last renewal plus the rounds around it (bounded by the rounds and event-loop
@@ -292,6 +293,22 @@ describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 90_
     assert.ok(worst <= worstGuard + INTERVAL_MS + 4000, `the next decision came ${worst} ms after the kill (guard at ${worstGuard}, bound ${worstGuard + INTERVAL_MS + 4000})`);
     // the jobs of the other replicas stayed where they were
     for (const n of names.filter((x) => owners[x] !== victimId)) assert.equal((await acting(n))?.replica.id, owners[n]);
+  });
+
+  it('deletion: the job\'s state ConfigMap goes with its FlinkDeployment (an opt-out keeps it)', { timeout: 20_000 }, async () => {
+    const stateOf = (name: string): string => `flowpilot-state-${String(kube.server.getObject(FD, NS, name)!.metadata.uid)}`;
+    const optedOut = stateOf('orders');
+    assert.ok(kube.server.getObject('configmaps', 'flowpilot', optedOut), 'the opted-out job keeps its state');
+    const name = TAKEOVER_JOBS[0]!;
+    const cm = stateOf(name);
+    await until(`${name}'s state ConfigMap`, 10_000, () => kube.server.getObject('configmaps', 'flowpilot', cm) !== undefined);
+    kube.server.store.delete(kube.server.typeOf(FD), NS, name);
+    await until(`${name}'s state ConfigMap deleted`, 10_000, () => kube.server.getObject('configmaps', 'flowpilot', cm) === undefined);
+    // and not written again by the pipeline's last save
+    const t = Date.now();
+    await until('two saves to pass', 6000, () => Date.now() - t >= 4000);
+    assert.equal(kube.server.getObject('configmaps', 'flowpilot', cm), undefined);
+    assert.ok(kube.server.getObject('configmaps', 'flowpilot', optedOut));
   });
 
   it('no job was acted on by two replicas at any sampled instant', () => {
