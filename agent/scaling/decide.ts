@@ -64,8 +64,6 @@ function alertActions(alerts: readonly FiringAlert[], label: string, obs: JobObs
   return out;
 }
 
-/** After a rescale that was not carried out (rejected, failed), the wait before asking again. */
-export const RETRY_AFTER_FAILED_MS = 60_000;
 
 export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: ScalingPolicy, clock: Clock): ScaleDecision {
   const obs = inputs.observation;
@@ -90,8 +88,9 @@ export function decide(inputs: DecisionInputs, history: ScalingHistory, policy: 
   const arrived = (to: Record<string, number>): boolean => obs.vertices.every((v) => to[v.id] === undefined || to[v.id] === v.parallelism);
   if (last && last.notCarriedOut !== undefined && last.completedAt === undefined) {
     // The job never moved: no waiting for it to take effect, a back-off before asking again.
-    if (now - last.time < RETRY_AFTER_FAILED_MS) {
-      return block('cooldown', `the rescale requested at ${new Date(last.time).toISOString()} was not carried out (${last.notCarriedOut}); asking again ${RETRY_AFTER_FAILED_MS / 1000} s after it`);
+    // policy.retryAfterFailed
+    if (now - last.time < seconds(policy.retryAfterFailed) * 1000) {
+      return block('cooldown', `the rescale requested at ${new Date(last.time).toISOString()} was not carried out (${last.notCarriedOut}); asking again ${policy.retryAfterFailed} after it`);
     }
   } else if (last && last.completedAt === undefined && !arrived(last.to)) {
     const waitSec = Math.max(300, 3 * restartSec);

@@ -177,6 +177,23 @@ describe('the autoscaler pipeline', () => {
     });
   }
 
+  it('waits retryAfterFailed (a policy key) after an action that was not carried out before asking again', async () => {
+    const realizer = new HeldRealizer();
+    const p = new AutoscalerPipeline({ policy: policySchema.parse({ retryAfterFailed: '3m' }), realizer });
+    const b = job();
+    await feed(p, b, 4000, 6);
+    assert.equal((await feed(p, b, 9000, 2)).at(-1)?.action, 'rescale');
+    realizer.finish({ outcome: 'rejected', message: 'did not rescale: HTTP 500' });
+    await settle();
+    // 15 s per observation: 10 observations (2.5 min) are inside a 3 min back-off (the default 1 min would have asked again).
+    const inside = await feed(p, b, 9000, 10);
+    assert.ok(inside.every((d) => d?.blockedBy === 'cooldown'), JSON.stringify(inside.map((d) => d?.blockedBy ?? d?.action)));
+    assert.match(inside[0]!.reasons.join('\n'), /asking again 3m after it/);
+    assert.equal(realizer.orders.length, 1);
+    const later = await feed(p, b, 9000, 4);
+    assert.ok(later.some((d) => d?.action === 'rescale'), JSON.stringify(later.map((d) => d?.blockedBy ?? d?.action)));
+  });
+
   it('decides nothing on a follower, and a new leader continues from the saved state', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'fp-pipeline-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -77,6 +77,9 @@ export const policyShape = {
     .strict()
     .prefault({}),
   cooldown: duration().default('10m').describe('after a rescale, no rescale in the opposite direction for this long'),
+  retryAfterFailed: duration()
+    .default('1m')
+    .describe('after a rescale that was not carried out (refused, failed, or not applied within the actuation timeout), the wait before asking again'),
   scaleUp: z
     .object({
       maxFactor: z.number().min(1).default(4).describe('one step multiplies a vertex parallelism by at most this'),
