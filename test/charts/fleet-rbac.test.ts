@@ -4,7 +4,8 @@
  * namespace its binding grants it in) are loaded into the fake API server, and the agent's real
  * code runs as that service account: fleet discovery (informers: list and watch of
  * FlinkDeployments and FlinkSessionJobs), the read of a job's policy ConfigMap (flowpilot.io/policy,
- * in the job's namespace), the Lease sharding (list, create, update), the per-job ConfigMap journal,
+ * in the job's namespace), the Lease sharding (list, create, update), the per-job ConfigMap journal
+ * and the deletion of a deleted resource's state ConfigMap (list, delete),
  * the flink-deployment realizer on a FlinkDeployment and on a FlinkSessionJob (read, merge patch;
  * reconciled by the fake operator MODEL) and decision Events (in the namespace of the resource, as
  * agent/fleet/manager.ts records them).
@@ -27,6 +28,8 @@ import { IntentJournal } from '../../agent/actuate/journal/intent.ts';
 import { ConfigMapJournalStore } from '../../agent/actuate/journal/configmap-store.ts';
 import { FleetDiscovery, type ManagedJob } from '../../agent/fleet/discovery.ts';
 import { FleetShard } from '../../agent/fleet/shard.ts';
+import { StateCleanup, FLEET_LABEL, RESOURCE_UID_LABEL } from '../../agent/fleet/state-cleanup.ts';
+import { stateConfigMapName } from '../../agent/fleet/job-pipeline.ts';
 import { isKubeCode } from '../../agent/kube/client.ts';
 import { silentLogger } from '../../common/log.ts';
 import { parseAgentConfig } from '../../agent/process/config.ts';
@@ -131,6 +134,18 @@ async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]):
     shard.start();
     await until('this replica to act on every job', () => jobs.every((j) => shard.acting(j.uid)));
     await until('a renewed member Lease', () => server.served.some((s) => s.resource === 'leases' && s.verb === 'update' && s.code === 200));
+
+    // A deleted resource's state ConfigMap goes (agent/fleet/state-cleanup.ts): the sweep lists
+    // the fleet's state ConfigMaps in the release namespace and deletes one whose resource is gone.
+    const gone = 'f0f0f0f0-0000-4000-8000-000000000000';
+    const store = new ConfigMapJournalStore({ clients, name: stateConfigMapName('rel-flowpilot', gone), labels: { [FLEET_LABEL]: 'rel-flowpilot', [RESOURCE_UID_LABEL]: gone } });
+    await store.write('k', { x: 1 }, null);
+    const cleanup = new StateCleanup({
+      kube: clients, fleet: 'rel-flowpilot', nameOf: (uid) => stateConfigMapName('rel-flowpilot', uid), owns: () => true,
+      known: () => discovery.knownUids(), namespaces: [], minAgeMs: 0, logger: silentLogger(), now: () => Date.now() + 5000,
+    });
+    assert.equal(await cleanup.sweep(), 1);
+    assert.equal(server.getObject('configmaps', RELEASE_NS, stateConfigMapName('rel-flowpilot', gone)), undefined);
   } finally {
     shard.stop();
     await discovery.stop();
