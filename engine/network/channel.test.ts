@@ -34,6 +34,27 @@ async function produce(gate: OutputGate, out: OutputChannel, total: number, stat
 }
 
 describe('credit-based channels', () => {
+  it('closes batches at the limit, as dense arrays of exactly their records, also after the limit changes', () => {
+    const gate = new OutputGate();
+    const out = new OutputChannel('e/v/0/0/0', 4, gate);
+    const shipped: unknown[][] = [];
+    out.connect({ send: (e) => (e.kind === ENTRY_RECORDS && shipped.push(e.records!), 0), close() {} });
+    out.addCredit(100);
+    for (let i = 0; i < 9; i++) out.add(i);
+    assert.equal(out.pending, 1);
+    out.setBatchLimit(2); // smaller: the open batch closes at its next record
+    out.add(9);
+    out.add(10);
+    out.add(11);
+    out.setBatchLimit(100); // larger than the configured size: capped at 4
+    for (let i = 12; i < 18; i++) out.add(i);
+    out.finishBatch();
+    out.finishBatch(); // nothing open: no empty batch
+    assert.deepEqual(shipped, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9], [10, 11], [12, 13, 14, 15], [16, 17]]);
+    for (const b of shipped) for (let i = 0; i < b.length; i++) assert.ok(i in b, 'no holes in a shipped batch');
+    assert.equal(new Set(shipped).size, shipped.length, 'every batch is its own array');
+  });
+
   it('blocks a fast producer so a slow consumer never holds more than its credit', async () => {
     const input = new InputChannel('e/v/0/0/0', 3);
     const gate = new OutputGate();

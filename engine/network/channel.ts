@@ -215,15 +215,25 @@ export class OutputChannel {
   private backlogHead = 0;
   /** Records at which a batch is closed: batchSize, or less when the receiver announced less. */
   private limit: number;
-  /** The batch being filled; the record writer pushes into it directly. */
-  batch: unknown[] = [];
+  /**
+   * The batch being filled, allocated at the batch limit and filled by index (no growth copies
+   * per batch as with push), cut to its length when it is closed.
+   */
+  private batch: unknown[];
+  private filled = 0;
 
   constructor(key: string, batchSize: number, gate: OutputGate) {
     this.key = key;
     this.batchSize = batchSize;
     this.limit = batchSize;
     this.gate = gate;
+    this.batch = new Array<unknown>(batchSize);
     gate.channels.push(this);
+  }
+
+  /** Records in the open batch. */
+  get pending(): number {
+    return this.filled;
   }
 
   get backlogLength(): number {
@@ -255,16 +265,21 @@ export class OutputChannel {
   }
 
   add(record: unknown): void {
-    const b = this.batch;
-    b.push(record);
-    if (b.length >= this.limit) this.finishBatch();
+    const n = this.filled;
+    this.batch[n] = record;
+    this.filled = n + 1;
+    if (n + 1 >= this.limit) this.finishBatch();
   }
 
   finishBatch(): void {
-    if (this.batch.length === 0) return;
-    const entry = recordsEntry(this.batch);
-    this.batch = [];
-    this.enqueue(entry);
+    const n = this.filled;
+    if (n === 0) return;
+    const b = this.batch;
+    b.length = n;
+    // A fresh array per batch: the receiver keeps the one it was given.
+    this.batch = new Array<unknown>(this.limit);
+    this.filled = 0;
+    this.enqueue(recordsEntry(b));
   }
 
   /** Watermarks still waiting for credit are coalesced: only the latest needs to travel. */

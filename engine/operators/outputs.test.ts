@@ -59,6 +59,26 @@ describe('chaining outputs', () => {
     assert.ok(sink.batches[1]!.timestamps.every((t) => Number.isNaN(t)), 'a new batch starts without timestamps');
   });
 
+  it('hands over dense batches of exactly the records collected, whatever the previous batch size was', () => {
+    const sink = new Collecting();
+    sink.output = noop;
+    const out = chainingOutput(sink);
+    const sizes = [5, 1, 0, 7, 3000, 2, 5000, 1];
+    let v = 0;
+    const expected: number[][] = [];
+    for (const n of sizes) {
+      const batch: number[] = [];
+      for (let i = 0; i < n; i++) {
+        out.collect(v, Number.NaN);
+        batch.push(v++);
+      }
+      void out.flush();
+      if (n > 0) expected.push(batch);
+    }
+    assert.deepEqual(sink.batches.map((b) => b.records), expected);
+    for (const b of sink.batches) for (let i = 0; i < b.records.length; i++) assert.ok(i in b.records, 'no holes in a batch');
+  });
+
   it('gives every batch a fresh array (the receiver may keep it) and flushes records before a watermark', () => {
     const { head, sink } = chain();
     head.collect(0, 1);

@@ -42,7 +42,12 @@ export class DirectOutput implements Output {
 }
 
 export class ChainingOutput implements Output {
+  /**
+   * The batch being filled: allocated at the size of the previous batch and filled by index (no
+   * growth copies per batch as with push), cut to its length at the flush.
+   */
   private records: unknown[] = [];
+  private filled = 0;
   /** Null while every record of the batch has no timestamp (NaN): the batch then goes with the shared NaN array. */
   private timestamps: number[] | null = null;
   private readonly next: StreamOperator;
@@ -55,22 +60,25 @@ export class ChainingOutput implements Output {
     const tss = this.timestamps;
     if (tss !== null) tss.push(timestamp);
     else if (timestamp === timestamp) this.startTimestamps(timestamp);
-    this.records.push(record);
+    this.records[this.filled++] = record;
   }
 
   /** The first record of the batch with a timestamp: the ones before it had none. Kept out of collect so collect stays small enough to inline. */
   private startTimestamps(timestamp: number): void {
-    const t = new Array<number>(this.records.length).fill(Number.NaN);
+    const t = new Array<number>(this.filled).fill(Number.NaN);
     t.push(timestamp);
     this.timestamps = t;
   }
 
   flush(): void | Promise<void> {
+    const n = this.filled;
+    if (n === 0) return;
     const recs = this.records;
-    if (recs.length === 0) return;
-    const tss = this.timestamps ?? noTimestamps(recs.length);
+    recs.length = n;
+    const tss = this.timestamps ?? noTimestamps(n);
     // A fresh array per batch: the next operator (a sink writer, a window) may keep it.
-    this.records = [];
+    this.records = new Array<unknown>(Math.min(n, 4096));
+    this.filled = 0;
     this.timestamps = null;
     const next = this.next;
     const r = next.processBatch(recs, tss);
