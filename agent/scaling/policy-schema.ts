@@ -181,7 +181,7 @@ export const policyShape = {
     .prefault({}),
   forecast: z
     .object({
-      enabled: z.boolean().default(true).describe('pre-scale for the arrival rate forecast over the horizon'),
+      enabled: z.boolean().default(true).describe('pre-scale when the arrival rate forecast over the horizon takes a vertex past its capacity'),
       horizon: duration().default('30m').describe('how far ahead the forecast looks: a pre-scale is sized for the trend over this (longer than the cool-down, so a ramp takes fewer, larger steps) and kept under the band\'s max one horizon further; a vertex that would pre-scale within the next horizon joins a rescale'),
       bucket: duration().default('10m').describe('width of a time-of-day bucket of the seasonal profile'),
       season: duration().default('1d').describe('length of the season (one day, one week)'),

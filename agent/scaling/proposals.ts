@@ -60,6 +60,11 @@ export function proposeTargets(input: ProposalInput): Proposal {
   const holdCtx: HoldContext = { now, arrivalRate: d.arrivalRate, recentArrivalRate: d.recentArrivalRate, restartSec: d.restartCostSec, peaks: history.peaks ?? [], forecastState: history.forecast, policy };
   const vertexById = new Map(input.obs.vertices.map((v) => [v.id, v]));
   const fall = steadyFallOf(history, policy, now);
+  // A steady rise holds a scale-down only within one forecast horizon of the last scale-up (the
+  // span its pre-scale was sized for); later, the hold weighs the forecast as for any step.
+  const lastUp = lastRescale(history);
+  const recentUp = lastUp !== undefined && lastUp.direction === 'up' && now - lastUp.time < seconds(policy.forecast.horizon) * 1000;
+  const rise = recentUp ? steadyRiseOf(history, policy, now) : undefined;
   for (const [id, plan] of plans) {
     const m: VertexModel = plan.model;
     const p = m.parallelism;
@@ -81,7 +86,7 @@ export function proposeTargets(input: ProposalInput): Proposal {
         if (sized.why) peakNote = `; ${sized.why}`;
         want = sized.to;
       }
-      reasons.push((plan.upTriggered ? describeUp(id, m, want, policy.upConfirmIntervals, u.max) : `vertex ${id}: ${p} -> ${want}: pre-scaling for the forecast` + (plan.preScaleTo > plan.forecastRecommended ? ` (sized for one horizon past it, not ${plan.forecastRecommended}, so the next check does not ask again at once)` : '')) + peakNote);
+      reasons.push((plan.upTriggered ? describeUp(id, m, want, policy.upConfirmIntervals, u.max) : `vertex ${id}: ${p} -> ${want}: pre-scaling for the forecast (utilization ${plan.forecastUtilization.toFixed(2)} at it: ${plan.forecastUtilization > 1 ? 'past its capacity within the horizon' : `past the band's max on a rise slower than the band's margin, ahead of the reactive trigger`})` + (plan.preScaleTo > plan.forecastRecommended ? ` (sized for one horizon past it, not ${plan.forecastRecommended}, so the next check does not ask again at once)` : '')) + peakNote);
     }
     const alertUp = actions.find((a) => a.action === 'scale_up' && (a.vertex === undefined || a.vertex === id));
     if (alertUp && want <= p && (alertUp.vertex !== undefined || m.utilization >= u.target)) {
@@ -139,6 +144,12 @@ export function proposeTargets(input: ProposalInput): Proposal {
         reasons.push(`vertex ${id}: load still falling (now needs ${m.recentNeed}, window max ${windowMax}): scale-down waits for the window to settle`);
         if (!d.blockedBy) d.blockedBy = 'scale-down-delay';
         settling.push(id);
+      } else if (!forceDown && rise) {
+        // Arrivals rising along a line: what a scale-down frees now, a pre-scale asks back within
+        // the rise (ramp: "32 -> 26" 22 min after a pre-scale that alignment rounded up, with the
+        // trend still rising). Two restarts for nothing; the drop waits for the rise to end.
+        reasons.push(`vertex ${id}: no scale-down to ${down} while arrivals rise steadily (${rise.note})`);
+        if (!d.blockedBy) d.blockedBy = 'scale-down-delay';
       } else {
         // Inside the cool-down of a scale-up the cool-down guard stops this reversal and names
         // itself; the hold applies once it has passed.
@@ -181,6 +192,17 @@ export function steadyFallOf(history: ScalingHistory, policy: ScalingPolicy, now
   const tr = trendFit(history.forecast, now, windowSec);
   if (!tr || tr.early || !(tr.slope < 0) || tr.r2 < TREND_MIN_R2) return undefined;
   return { slope: tr.slope, at: tr.at, note: `${Math.round(tr.slope * 60)} rec/s a minute over ${Math.round(tr.spanSec / 60)} min, r2 ${tr.r2.toFixed(2)}` };
+}
+
+/**
+ * Arrivals rising along a line over the whole trend window (r^2 >= TREND_MIN_R2): the mirror of
+ * steadyFallOf, undefined otherwise and with the forecast off.
+ */
+export function steadyRiseOf(history: ScalingHistory, policy: ScalingPolicy, now: number): { slope: number; note: string } | undefined {
+  if (!policy.forecast.enabled) return undefined;
+  const tr = trendFit(history.forecast, now, seconds(policy.forecast.trendWindow));
+  if (!tr || tr.early || !(tr.slope > 0) || tr.r2 < TREND_MIN_R2) return undefined;
+  return { slope: tr.slope, note: `+${Math.round(tr.slope * 60)} rec/s a minute over ${Math.round(tr.spanSec / 60)} min, r2 ${tr.r2.toFixed(2)}` };
 }
 
 /**

@@ -3,7 +3,8 @@
  * first minutes of a rise waits for the trend, a steady fall is followed in steps sized for the
  * trend rather than for the window's highest rate, a pre-scale lasts at least a forecast
  * horizon, and a vertex that would pre-scale on its own within the next horizon joins the
- * rescale that restarts the job now.
+ * rescale that restarts the job now; a pre-scale is due when the forecast takes a vertex past its
+ * capacity, and a scale-down waits while the arrivals rise along a line after a pre-scale.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,6 +79,37 @@ describe('a steady rise: pre-scales that last and vertices that join them', () =
     // So the next pre-scale comes no sooner than a horizon later.
     const next = rescales(s)[1];
     assert.ok(next === undefined || next.time - first.time >= 30 * MIN, `next after ${next ? (next.time - first.time) / MIN : '-'} min`);
+  });
+});
+
+describe('a steady rise: a pre-scale is due at capacity, and nothing is taken back during the rise', () => {
+  // 6000 rec/s rising 40 rec/s a minute; a: 3 x 2500 rec/s. The trend (once its window is
+  // covered) reaches the band's max (7125 rec/s) 30 min ahead at minute 0, a's capacity (7500)
+  // at minute 9: the pre-scale comes at the first check, so start the rise lower.
+  const slow = (m: number): number => 5000 + 40 * m;
+
+  it('pre-scales when the forecast takes the vertex past its capacity, not past the band\'s max', () => {
+    const s = sim({ a: 3, b: 4 });
+    run(s, 90, slow);
+    const first = rescales(s)[0];
+    assert.ok(first, 'pre-scaled');
+    const at = (first.time - T0) / MIN;
+    // At the band's max: 5000 + 40 (m + 30) > 7125 from minute 23; at capacity (7500) from minute 32.5.
+    assert.ok(slow(at + 30) > 3 * PER_SUBTASK.a!, `pre-scaled at minute ${at}: ${slow(at + 30)} rec/s in 30 min for ${3 * PER_SUBTASK.a!} rec/s`);
+    assert.match(first.reasons.join('\n'), /vertex a: 3 -> \d+: pre-scaling for the forecast \(utilization 1\.\d\d at it: past its capacity within the horizon\)/);
+    assert.ok(!s.decisions.some((d) => d.reasons.some((r) => /SLO|backlog/.test(r))), 'no overload before it');
+  });
+
+  it('holds a scale-down for a forecast horizon after a pre-scale while arrivals rise along a line, and says why', () => {
+    // b has far more than it needs, held there by a schedule's floor for the first 45 minutes; a
+    // pre-scales at minute ~34, and b's scale-down delay (20 min) starts again there.
+    const s = sim({ a: 3, b: 20 }, { schedules: [{ name: 'morning', cron: '0 0 * * *', duration: '45m', floor: { b: 20 } }] });
+    run(s, 90, slow);
+    const up = rescales(s).find((d) => d.direction === 'up');
+    assert.ok(up, 'pre-scaled');
+    const down = rescales(s).find((d) => d.time > up.time && d.parallelism.b! < 20);
+    assert.ok(!down || down.time - up.time >= 30 * MIN, `b scaled down ${down ? (down.time - up.time) / MIN : '-'} min after the pre-scale`);
+    assert.ok(s.decisions.some((d) => d.time > up.time && d.reasons.some((r) => /vertex b: no scale-down to \d+ while arrivals rise steadily \(\+\d+ rec\/s a minute/.test(r))), 'the wait says why');
   });
 });
 

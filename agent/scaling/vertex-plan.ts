@@ -45,6 +45,8 @@ export interface VertexPlan {
   forecastRecommended: number;
   /** a forecast pre-scale's size: for the forecast one horizon past the one that triggers it */
   preScaleTo: number;
+  /** utilization at the forecast over the horizon (a pre-scale is due above 1: past its capacity) */
+  forecastUtilization: number;
   lo: number;
   hi: number;
 }
@@ -156,7 +158,18 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
   // The forecast scales the arrivals; the backlog's catch-up is the reactive path's business.
   const fcRequired = required + (input.forecastFactor - 1) * (basis.targetRate / u.target + restartTerm);
   const forecastRecommended = input.forecastFactor > 1 ? Math.max(rec, align(recommend(basis, p, b, units, fcRequired, lo, hi))) : rec;
-  const forecastUp = input.forecastFactor > 1 && forecastRecommended > p && (long.targetRate * input.forecastFactor) / Math.max(long.trueRate, 1e-9) > u.max;
+  // A pre-scale is bought ahead of need, at the last moment that is still ahead of it: when the
+  // forecast over the horizon takes the vertex past its capacity, not past the band's max (the
+  // reactive trigger's margin for noise in a measured utilization). Asked at the max, each step
+  // came a few minutes before the next vertex's, and vertices restarted the job one after another
+  // (ramp: 9 rescales in 8 h, now 6-8). On a rise slower than that margin over the horizon the
+  // measured utilization reaches the band's max first, and the reactive step (sized on a higher
+  // rate, with the restart's catch-up) would come before the pre-scale: there it is due at the
+  // band's max, as before (long restarts, gaps/single: "8 -> 15" reactive instead of "7 -> 13").
+  const nowUtilization = long.targetRate / Math.max(long.trueRate, 1e-9);
+  const forecastUtilization = nowUtilization * input.forecastFactor;
+  const slowRise = forecastUtilization > u.max && forecastUtilization - nowUtilization < 1 - u.max;
+  const forecastUp = input.forecastFactor > 1 && forecastRecommended > p && (forecastUtilization > 1 || slowRise);
 
   const skew = long.busyAvg > 0.01 ? long.busyMax / long.busyAvg : 1;
   const expectedSkew = units ? Math.ceil(units / p) / (units / p) : 1;
@@ -220,8 +233,10 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
   const latest = recentUtilization.at(-1) ?? 0;
   // Joins a rescale if it runs hot now, or would run above target at the forecast arrivals.
   const forecastHot = input.forecastFactor > 1 && (long.targetRate * input.forecastFactor) / Math.max(long.trueRate, 1e-9) > u.target;
-  // Or would ask for its own pre-scale within the next horizon (past the band's max at the
-  // forecast one horizon further): sized for that, it does not restart the job alone later.
+  // Or would ask for its own pre-scale within the next horizon: past the band's max at the
+  // forecast one horizon further (a margin under the pre-scale's own trigger, its capacity, so a
+  // pre-scale due a few minutes past the horizon joins too): sized for that, it does not restart
+  // the job alone later.
   const jf = input.joinFactor ?? 1;
   const joinHot = jf > 1 && (long.targetRate * jf) / Math.max(long.trueRate, 1e-9) > u.max;
   // What keeps it at or under the band's max at that forecast: the pre-scale check (the same
@@ -241,7 +256,7 @@ export function planVertex(input: VertexPlanInput): VertexPlan {
   // from the target to the max (a ramp: a restart every 20 % of growth). Also kept under the max
   // at the forecast one horizon further, each step lasts at least a horizon.
   const preScaleTo = forecastUp ? Math.max(forecastRecommended, farRecommended) : forecastRecommended;
-  return { model, upTriggered: upTriggered && rec > p, rideAlongUp, rideAlongWhy, downCandidate, forecastUp, forecastRecommended, preScaleTo, lo, hi };
+  return { model, upTriggered: upTriggered && rec > p, rideAlongUp, rideAlongWhy, downCandidate, forecastUp, forecastRecommended, preScaleTo, forecastUtilization, lo, hi };
 }
 
 /** No capacity figure in this interval: nothing processed (or no remembered rate) and too little busy time to call it hot. */
