@@ -23,6 +23,30 @@ async function failure(p: Promise<unknown>): Promise<FlowpilotError> {
 }
 
 describe('the Flink REST client', () => {
+  it('reads a body sent in pieces (a character split between them), and an abort ends a call mid-body at once', async (t) => {
+    const body = Buffer.from(JSON.stringify({ name: 'zähler', ids: Array.from({ length: 500 }, (_, i) => `id-${i}`) }));
+    const cut = body.indexOf(Buffer.from('ä')) + 1; // inside the two bytes of 'ä'
+    let hold: (() => void) | null = null;
+    const url = await serve(t, (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
+      res.write(body.subarray(0, cut));
+      if (req.url === '/stall') return; // the rest never comes
+      hold = () => res.end(body.subarray(cut));
+      setImmediate(() => hold?.());
+    });
+    const client = new FlinkRestClient({ baseUrl: url, timeoutMs: 5000 });
+    t.after(() => client.close());
+    assert.deepEqual(await client.get('/whole'), JSON.parse(body.toString('utf8')));
+    const ac = new AbortController();
+    const started = Date.now();
+    const call = client.get('/stall', ac.signal);
+    setTimeout(() => ac.abort(new Error('collection over')), 50);
+    await assert.rejects(call, /collection over/);
+    assert.ok(Date.now() - started < 2000, 'not held until the timeout');
+    // the pool still serves the next call
+    assert.deepEqual(await client.get('/whole'), JSON.parse(body.toString('utf8')));
+  });
+
   it('maps every failure onto one code of FLINK_REST_ERRORS, for reads and writes alike', async (t) => {
     const url = await serve(t, (req, res) => {
       if (req.url === '/jobs/missing') { res.writeHead(404, { 'content-type': 'application/json' }); res.end('{"errors":["org.apache.flink.runtime.rest.NotFoundException: Job missing not found\\n\\tat ..."]}'); return; }

@@ -95,6 +95,8 @@ export class FlinkRestClient {
   private readonly headers: Record<string, string> | (() => Record<string, string>);
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
+  /** the headers of a request without a body when they are fixed (built once) */
+  private getHeaders: Record<string, string> | undefined;
 
   constructor(opts: FlinkRestClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
@@ -134,20 +136,22 @@ export class FlinkRestClient {
     const url = this.baseUrl + path;
     let statusCode: number;
     let text: string;
-    const send = (): Promise<Dispatcher.ResponseData> => this.dispatcher.request({
+    const headers = typeof this.headers === 'function' || opts.body !== undefined
+      ? {
+          accept: 'application/json',
+          ...(typeof this.headers === 'function' ? this.headers() : this.headers),
+          ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
+        }
+      : (this.getHeaders ??= { accept: 'application/json', ...this.headers });
+    const send = (): Promise<{ statusCode: number; text: string }> => dispatchText(this.dispatcher, {
       origin: this.origin,
       path: this.prefix + path,
       method,
-      headers: {
-        accept: 'application/json',
-        ...(typeof this.headers === 'function' ? this.headers() : this.headers),
-        ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
+      headers,
       ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    }, opts.signal);
     try {
-      let res: Dispatcher.ResponseData;
+      let res: { statusCode: number; text: string };
       try {
         res = await send();
       } catch (err) {
@@ -156,7 +160,7 @@ export class FlinkRestClient {
         res = await send();
       }
       statusCode = res.statusCode;
-      text = await res.body.text();
+      text = res.text;
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       const code = (err as { code?: string }).code;
@@ -319,6 +323,60 @@ export class FlinkRestClient {
       restored: j?.latest?.restored?.external_path ?? null,
     };
   }
+}
+
+/**
+ * One request through `dispatcher.dispatch` with a handler that keeps the body's chunks and
+ * decodes them once at the end: the same request as `dispatcher.request` (the dispatcher's
+ * timeouts apply, an abort of `signal` aborts it), without its response stream per request
+ * (a Readable, its consumer and their events): that machinery was most of the client's CPU per
+ * collection (BENCHMARKS.md, "Fleet").
+ */
+function dispatchText(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal | undefined): Promise<{ statusCode: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason ?? new Error('aborted'));
+      return;
+    }
+    let controller: Dispatcher.DispatchController | null = null;
+    let statusCode = 0;
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const onAbort = (): void => controller?.abort(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    const done = (): void => {
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (signal?.aborted) onAbort();
+      },
+      onResponseStart(_c, code) {
+        statusCode = code;
+      },
+      onResponseData(_c, chunk) {
+        chunks.push(chunk);
+      },
+      onResponseEnd() {
+        if (settled) return;
+        done();
+        resolve({ statusCode, text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8') });
+      },
+      onResponseError(_c, err) {
+        if (settled) return;
+        done();
+        reject(signal?.aborted ? (signal.reason ?? err) : err);
+      },
+    };
+    try {
+      dispatcher.dispatch(options, handler);
+    } catch (err) {
+      done();
+      reject(err);
+    }
+  });
 }
 
 function chunkIds(ids: readonly string[]): string[] {
