@@ -13,12 +13,20 @@
  *   honor_timestamps is true by default) and evaluates rules/*.yml every 5 s; the agent child
  *   (scrape-agent.ts) scrapes every target once per step, kept within --window steps of
  *   Prometheus so both are served the same rendered bodies.
- * - Virtual time starts 55 min before the start, not 2 h: Prometheus writes its report series
- *   (up, scrape_duration_seconds, ...) at the real time, and its head refuses samples older than
- *   its newest minus 1 h (half the 2 h block range) as out of bounds. With virtual time at most
- *   55 min behind the real clock and running ahead of it, no sample is refused; the data ends
- *   about 65 min after the start, past the real time of the measurement, so both sides' rule
- *   evaluations at the real time see full windows.
+ * - Prometheus accepts a scraped sample only within [its head's newest time - half the block
+ *   range, now + 10 min]: older is out of bounds for the head, and the scrape loop refuses
+ *   samples over 10 min in the future (scrape.go, maxAheadTime). Its report series (up,
+ *   scrape_duration_seconds, ...) and rule outputs carry the real time, so the head's newest time
+ *   is never below now. With the default 2 h blocks the window is [now - 1 h, now + 10 min], and
+ *   2 h of virtual time cannot be scraped in less than 50 min of real time. So Prometheus runs
+ *   with --storage.tsdb.min-block-duration=4h (a hidden flag "for use in testing"): the window
+ *   becomes [now - 2 h, now + 10 min]. That changes when the head is compacted (past 6 h of data
+ *   instead of 3 h: it holds these 2 h in both cases) and where chunks are cut at block
+ *   boundaries (every 4 h instead of 2 h), nothing else.
+ * - Virtual time ends --fill-minutes (default 45) after the start; a step more than 9 min ahead
+ *   of the real clock waits (the exporter answers empty). The rules are evaluated at the real
+ *   time, which should fall inside the data when both sides are measured (the report says if
+ *   it did not).
  * - When every target has served every step, the exporter answers with empty bodies (series
  *   with explicit timestamps get no stale markers), and the two are measured one after the
  *   other: RSS (Prometheus: process_resident_memory_bytes and VmHWM; agent: rss and its peak),
@@ -30,6 +38,7 @@
  *
  * Usage: nice -n 5 node bench/tsdb-retention/scrape-compare.ts [--vertices 64] [--subtasks 128]
  *          [--hours 2] [--interval 5000] [--prom-interval 1000] [--window 6]
+ *          [--fill-minutes 45]
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -58,6 +67,7 @@ const hours = num('--hours', 2);
 const intervalMs = num('--interval', 5000);
 const promIntervalMs = num('--prom-interval', 1000);
 const windowSteps = num('--window', 6);
+const fillMinutes = num('--fill-minutes', 45);
 const MB = 1024 * 1024;
 const mb = (b: number): string => `${(b / MB).toFixed(0)} MB`;
 const log = (s: string): void => { process.stderr.write(`scrape-compare: ${s}\n`); };
@@ -68,7 +78,8 @@ if (prometheus === null) throw new Error('prometheus is needed (apt-get install 
 const job = syntheticJob({ vertices, subtasks, seed: 1, intervalMs });
 const steps = Math.round(hours * 3600_000 / intervalMs);
 const t0Real = Date.now();
-const virtualStart = Math.ceil((t0Real - Math.min(55 * 60_000, hours * 1800_000)) / intervalMs) * intervalMs;
+const virtualStart = Math.ceil((t0Real + fillMinutes * 60_000 - hours * 3600_000) / intervalMs) * intervalMs;
+if (virtualStart < t0Real - 2 * 3600_000 + 60_000) throw new Error('--hours is at most 2 (the window Prometheus accepts behind the real time)');
 const virtualEnd = virtualStart + (steps - 1) * intervalMs;
 const seriesPerStep = job.targets.reduce((a, t) => a + t.seriesCount, 0);
 log(`${job.targets.length} targets, ${seriesPerStep} series x ${steps} steps = ${(seriesPerStep * steps / 1e6).toFixed(1)} M samples; virtual time ${new Date(virtualStart).toISOString()} .. ${new Date(virtualEnd).toISOString()}; load ${load()}`);
@@ -76,7 +87,7 @@ log(`${job.targets.length} targets, ${seriesPerStep} series x ${steps} steps = $
 // ---- the exporter ----
 const PROM = 0;
 const AGENT = 1;
-const exporter = await Exporter.start({ vertices, subtasks, intervalMs, virtualStart, targets: job.targets.length, steps, ahead: windowSteps + 2 });
+const exporter = await Exporter.start({ vertices, subtasks, intervalMs, virtualStart, targets: job.targets.length, steps, ahead: windowSteps + 2, maxAheadMs: 9 * 60_000 });
 const addresses = exporter.addresses;
 const groups = (who: number): Array<{ job: string; targets: string[] }> => {
   const byJob = new Map<string, string[]>();
@@ -100,7 +111,7 @@ writeFileSync(join(dir, 'prometheus.yml'), stringify({
 const prom = startChild(prometheus, [
   `--config.file=${join(dir, 'prometheus.yml')}`,
   `--storage.tsdb.path=${data}`,
-  '--storage.tsdb.retention.time=1d',
+  '--storage.tsdb.min-block-duration=4h',
   '--web.enable-admin-api',
   `--web.listen-address=127.0.0.1:${port}`,
 ]);
@@ -162,7 +173,7 @@ try {
       const rss = await one('process_resident_memory_bytes').catch(() => NaN);
       promRssPeak = Math.max(promRssPeak, rss);
       try { agentHwm = Math.max(agentHwm, vmHwm(agentPid)); } catch { /* exited */ }
-      log(`${((Date.now() - fillStart) / 1000).toFixed(0)} s: Prometheus step ${promStep()}/${steps} (RSS ${mb(rss)}), agent step ${agentStep()}/${steps} (RSS ${mb(agentProgress.rss)}, ${(agentProgress.samples / 1e6).toFixed(1)} M samples), renders ${exporter.renders}, cut off ${exporter.aborted()}, load ${load()}`);
+      log(`${((Date.now() - fillStart) / 1000).toFixed(0)} s: Prometheus step ${promStep()}/${steps} (RSS ${mb(rss)}), agent step ${agentStep()}/${steps} (RSS ${mb(agentProgress.rss)}, ${(agentProgress.samples / 1e6).toFixed(1)} M samples), renders ${exporter.renders}, cut off ${exporter.aborted()}, held ${exporter.held}, load ${load()}`);
     }
     return promStep() >= steps && agentFilled;
   }, 6 * 3600_000);
@@ -239,6 +250,7 @@ try {
   }, 600_000, 200);
   const promEvals = [1, 2, 3].map((j) => [...seen.values()].reduce((a, l) => a + l[j]!, 0));
   const promRssAfter = await one('process_resident_memory_bytes');
+  const evalInData = Date.now() <= virtualEnd + 60_000;
   const loadProm = load();
   // Bytes per sample: a snapshot persists the head as a block.
   const snap = await (await fetch(`${base}/api/v1/admin/tsdb/snapshot`, { method: 'POST', signal: AbortSignal.timeout(1800_000) })).json() as { data: { name: string } };
@@ -272,7 +284,7 @@ try {
     `| bytes per sample (agent: store accounting; Prometheus: snapshot block's chunk files) | ${(agent.chunkBytes / agent.samples).toFixed(2)} | ${(snapChunks / snapSamples).toFixed(2)} | ${ratio(agent.chunkBytes / agent.samples, snapChunks / snapSamples)} |`,
     `| (agent: chunk pages held; Prometheus: whole snapshot block with index / mmapped head chunk files) | ${(agent.pageBytes / agent.samples).toFixed(2)} | ${(snapBlocks / snapSamples).toFixed(2)} / ${mb(headChunkFiles)} | |`,
     ...agent.queries.map((q, i) => `| ${q.label} (agent wall / CPU; Prometheus evalTotalTime, best of 3) | ${q.wallMs.toFixed(0)} / ${q.cpuMs.toFixed(0)} ms (${q.series} series) | ${promQueries[i]!.evalMs.toFixed(0)} ms (${promQueries[i]!.series} series) | ${ratio(q.wallMs, promQueries[i]!.evalMs)} |`),
-    `| rule evaluation, every group of rules/*.yml, 3 evaluations (agent wall / CPU; Prometheus: sum of group durations) | ${agentEvalWall.map((x) => x.toFixed(0)).join(' / ')} ms / ${agent.evals.map((e) => e.cpuMs.toFixed(0)).join(' / ')} ms | ${promEvals.map((x) => x.toFixed(0)).join(' / ')} ms | median wall ${ratio(med(agentEvalWall), med(promEvals))} |`,
+    `| rule evaluation, every group of rules/*.yml, 3 evaluations (agent wall / CPU; Prometheus: sum of group durations) | ${agentEvalWall.map((x) => x.toFixed(0)).join(' / ')} ms / ${agent.evals.map((e) => e.cpuMs.toFixed(0)).join(' / ')} ms | ${promEvals.map((x) => x.toFixed(0)).join(' / ')} ms${evalInData ? '' : ' (NOTE: the real time had passed the data\'s end)'} | median wall ${ratio(med(agentEvalWall), med(promEvals))} |`,
     `| agent scrapes failed during the fill; exporter requests cut off | ${agent.failedScrapes} | ${exporter.aborted()} | |`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);

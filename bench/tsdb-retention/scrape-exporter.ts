@@ -4,7 +4,8 @@
  * as served once its body is fully written (a request cut off by the scraper's timeout is served
  * the same step again). Bodies are rendered once per step, for both scrapers, by a worker thread
  * (render-worker.ts), a few steps ahead of the slower scraper, so the main thread only writes
- * them. After the last step every scrape gets an empty body.
+ * them. After the last step every scrape gets an empty body, and so does a scrape whose step's
+ * virtual time is more than maxAheadMs past the real clock.
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,11 @@ export interface ExporterOptions extends RenderWorkerData {
   steps: number;
   /** Steps rendered ahead of the slower scraper. */
   ahead: number;
+  /**
+   * A step whose virtual time is more than this past the real clock is not served yet (the
+   * scrape gets an empty body): Prometheus refuses samples over 10 min in the future.
+   */
+  maxAheadMs?: number;
 }
 
 interface TargetState {
@@ -29,6 +35,8 @@ interface TargetState {
 export class Exporter {
   readonly addresses: string[][] = [[], []];
   renders = 0;
+  /** Scrapes answered with an empty body because their step's time was too far ahead of the clock. */
+  held = 0;
   /** Called whenever a scraper's step of a target advanced. */
   onServed: () => void = () => {};
   private readonly state: TargetState[];
@@ -99,6 +107,11 @@ export class Exporter {
     const step = s.pos[who];
     if (res.destroyed) return;
     if (step >= this.opts.steps) {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end('');
+      return;
+    }
+    if (this.opts.virtualStart + step * this.opts.intervalMs > Date.now() + (this.opts.maxAheadMs ?? Infinity)) {
+      this.held++;
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end('');
       return;
     }
