@@ -2,7 +2,7 @@
  * scrape-compare.ts's exporter: the synthetic job's targets, one port per target and per scraper
  * (0: Prometheus, 1: the agent). Each answered scrape of a target is its next step; a step counts
  * as served once its body is fully written (a request cut off by the scraper's timeout is served
- * the same step again). Bodies are rendered once per step, for both scrapers, by a worker thread
+ * the same step again). Bodies are rendered once per step, for both scrapers, by worker threads
  * (render-worker.ts), a few steps ahead of the slower scraper, so the main thread only writes
  * them. After the last step every scrape gets an empty body, and so does a scrape whose step's
  * virtual time is more than maxAheadMs past the real clock.
@@ -22,6 +22,8 @@ export interface ExporterOptions extends RenderWorkerData {
    * scrape gets an empty body): Prometheus refuses samples over 10 min in the future.
    */
   maxAheadMs?: number;
+  /** Render worker threads (default 2). */
+  renderers?: number;
 }
 
 interface TargetState {
@@ -41,7 +43,7 @@ export class Exporter {
   onServed: () => void = () => {};
   private readonly state: TargetState[];
   private readonly servers: Server[] = [];
-  private readonly worker: Worker;
+  private readonly workers: Worker[];
 
   private readonly opts: ExporterOptions;
 
@@ -49,16 +51,23 @@ export class Exporter {
     this.opts = opts;
     this.state = Array.from({ length: opts.targets }, () => ({ pos: [0, 0], bodies: new Map(), requested: new Set(), parked: [], aborted: 0 }));
     const data: RenderWorkerData = { vertices: opts.vertices, subtasks: opts.subtasks, intervalMs: opts.intervalMs, virtualStart: opts.virtualStart };
-    this.worker = new Worker(new URL('./render-worker.ts', import.meta.url), { workerData: data });
-    this.worker.on('message', (m: { target: number; step: number; body: Uint8Array }) => {
-      const s = this.state[m.target]!;
-      s.requested.delete(m.step);
-      s.bodies.set(m.step, m.body);
-      this.renders++;
-      const parked = s.parked;
-      s.parked = [];
-      for (const p of parked) this.serve(m.target, p.who, p.res);
-    });
+    this.workers = Array.from({ length: opts.renderers ?? 2 }, () => new Worker(new URL('./render-worker.ts', import.meta.url), { workerData: data }));
+    for (const w of this.workers) {
+      w.on('message', (m: { target: number; step: number; body: Uint8Array }) => {
+        const s = this.state[m.target]!;
+        s.requested.delete(m.step);
+        s.bodies.set(m.step, m.body);
+        this.renders++;
+        const parked = s.parked;
+        s.parked = [];
+        for (const p of parked) this.serve(m.target, p.who, p.res);
+      });
+    }
+  }
+
+  /** Each target is rendered by one worker, so its steps come back in order. */
+  private render(target: number, step: number): void {
+    this.workers[target % this.workers.length]!.postMessage({ target, step });
   }
 
   static async start(opts: ExporterOptions): Promise<Exporter> {
@@ -88,7 +97,7 @@ export class Exporter {
   async close(): Promise<void> {
     for (const s of this.servers) s.closeAllConnections();
     await Promise.all(this.servers.map((s) => new Promise<void>((ok) => s.close(() => ok()))));
-    await this.worker.terminate();
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
   private prefetch(j: number): void {
@@ -98,7 +107,7 @@ export class Exporter {
     for (let k = low; k < Math.min(this.opts.steps, low + this.opts.ahead); k++) {
       if (s.bodies.has(k) || s.requested.has(k)) continue;
       s.requested.add(k);
-      this.worker.postMessage({ target: j, step: k });
+      this.render(j, k);
     }
   }
 
@@ -120,7 +129,7 @@ export class Exporter {
       // Not rendered yet (the scraper ran ahead of the worker): answer when it is.
       if (!s.requested.has(step)) {
         s.requested.add(step);
-        this.worker.postMessage({ target: j, step });
+        this.render(j, step);
       }
       s.parked.push({ who, res });
       return;
