@@ -11,7 +11,9 @@
  * source's start delay (trigger to safe point) and the asynchronous state file write. Each pair
  * is also compared up to the end of input (the final checkpoint's trigger: every record has been
  * processed), beside the final checkpoint's duration, a fixed cost per bounded job.
- * (a) and (b) also run `--reps` times, each rep with its own baselines.
+ * (a) and (b) also run `--reps` times, each rep with its own baselines. (b) also prints the share of
+ * busy / idle / backpressured time of its sources and its keyed tasks, as their TaskManagers last
+ * reported it (a sample of the run: the heartbeat before the end).
  * Usage: node bench/engine-throughput/run.ts [--records N] [--reps N] [--only a|b|c] [--case keyed|chained] [-D key=value ...]
  * (`--case` runs only that case of (c).)
  */
@@ -218,6 +220,21 @@ async function rest<T>(port: unknown, path: string): Promise<T> {
 interface Subtask {
   'end-time': number;
   'status-duration': Record<string, number>;
+  metrics?: Record<string, number | boolean>;
+}
+
+/** A vertex's subtasks' accumulated busy / idle / backpressured ms, as last reported by their TaskManagers' heartbeats. */
+interface TaskTimes {
+  busy: number;
+  idle: number;
+  backpressured: number;
+}
+
+/** "busy B % / idle I % / backpressured P %" of the reported time. */
+function shares(t: TaskTimes): string {
+  const sum = t.busy + t.idle + t.backpressured;
+  const pct = (x: number) => (sum > 0 ? ((100 * x) / sum).toFixed(0) : '?');
+  return `busy ${pct(t.busy)} % / idle ${pct(t.idle)} % / backpressured ${pct(t.backpressured)} %`;
 }
 
 /** Runs a job module on JM + `tms` TaskManagers; returns records/s from the source's RUNNING start to the last subtask's end. */
@@ -227,7 +244,7 @@ async function engineRun(
   parallelism: number,
   tms: number,
   records: number,
-): Promise<{ tmCpu: number[]; rate: number; seconds: number; processedRate: number; finalCheckpointSeconds: number; peakRss: number[]; checkpoints: number; traces: CheckpointTrace[] }> {
+): Promise<{ taskTimes: TaskTimes[]; tmCpu: number[]; rate: number; seconds: number; processedRate: number; finalCheckpointSeconds: number; peakRss: number[]; checkpoints: number; traces: CheckpointTrace[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'fp-bench-'));
   const traces: CheckpointTrace[] = [];
   const tracing = args.includes('--checkpoint-interval');
@@ -250,9 +267,16 @@ async function engineRun(
     const details = await rest<{ vertices: Array<{ id: string }> }>(jm.ready.restPort, `/jobs/${jobId}`);
     let start0 = Infinity;
     let end = 0;
+    const taskTimes: TaskTimes[] = [];
     for (const [i, v] of details.vertices.entries()) {
       const vd = await rest<{ subtasks: Subtask[] }>(jm.ready.restPort, `/jobs/${jobId}/vertices/${v.id}`);
+      const times: TaskTimes = { busy: 0, idle: 0, backpressured: 0 };
+      taskTimes.push(times);
       for (const s of vd.subtasks) {
+        const m = s.metrics ?? {};
+        times.busy += Number(m['accumulated-busy-time'] ?? 0);
+        times.idle += Number(m['accumulated-idle-time'] ?? 0);
+        times.backpressured += Number(m['accumulated-backpressured-time'] ?? 0);
         end = Math.max(end, s['end-time']);
         if (i === 0) start0 = Math.min(start0, s['end-time'] - (s['status-duration'].RUNNING ?? 0));
       }
@@ -268,6 +292,7 @@ async function engineRun(
     const processed = Math.min(end, finalTrigger);
     const tmCpu = procs.slice(1).map((p) => cpuSeconds(p.child.pid!));
     return {
+      taskTimes,
       tmCpu,
       rate: records / ((end - start0) / 1000),
       seconds: (end - start0) / 1000,
@@ -321,6 +346,8 @@ async function main(): Promise<void> {
       const bareB = best(bareKeyed, RECORDS);
       const b = await engineRun(keyedJob, `--limit ${RECORDS} --partitions 2`, 2, 2, RECORDS);
       console.log(`(b) rep ${rep} keyed count, shuffle across 2 TMs:    engine ${fmt(b.rate)} rec/s   bare loop ${fmt(bareB)} rec/s   ratio ${((100 * b.rate) / bareB).toFixed(1)} % (target >= 30 %)   TM peak RSS ${b.peakRss.map(mb).join(', ')}   TM CPU ${b.tmCpu.map((x) => x.toFixed(2)).join(' + ')} s`);
+      // Where the tasks' time went (as of the TaskManagers' last heartbeat before the end, so a sample of the run).
+      console.log(`    task time, sources: ${shares(b.taskTimes[0]!)}   keyed: ${shares(b.taskTimes[1] ?? { busy: 0, idle: 0, backpressured: 0 })}`);
     }
   }
   if (ONLY !== undefined && ONLY !== 'c') return;
