@@ -12,7 +12,8 @@
  *   so the history, cool-downs and actions in flight are kept.
  * - Realizer: the flink-deployment actuator targeting this FlinkDeployment or FlinkSessionJob
  *   (dry-run when the agent is), gated by the shard guard: it is "leader" only while
- *   `acting(uid)` holds, so a replica whose guard lapsed or that lost the job neither decides nor acts, and
+ *   `acting(uid)` holds (its journal read for unfinished actions only when one can be there:
+ *   journal-scan.ts), so a replica whose guard lapsed or that lost the job neither decides nor acts, and
  *   one that takes it reloads the job's history from the store first.
  * - StateStore + journal: one ConfigMap per job (`<fleet>-state-<uid>`, deleted with the resource:
  *   state-cleanup.ts) in the agent's namespace, holding the intent journal's action record and the compressed history, the
@@ -35,6 +36,7 @@ import { checkHistory, shrinkState, stateValue } from '../scaling/state.ts';
 import type { ScalingHistory } from '../scaling/history.ts';
 import { Actuator } from '../actuate/actuator.ts';
 import { ActuatorRealizer } from '../actuate/realizer.ts';
+import { JournalScanSkipping } from './journal-scan.ts';
 import { ConfigMapJournalStore } from '../actuate/journal/configmap-store.ts';
 import { CompressedStateStore } from '../actuate/journal/state-store.ts';
 import { IntentJournal } from '../actuate/journal/intent.ts';
@@ -117,6 +119,8 @@ export class JobPipeline {
   policyError: string | null = null;
   policyReadAt = 0;
   readonly pipeline: AutoscalerPipeline;
+  /** reads the job's journal for unfinished actions only when one can be there (journal-scan.ts) */
+  readonly realizer!: JournalScanSkipping;
   readonly target: ScrapeTarget;
   readonly decisions: ScaleDecision[] = [];
   observations = 0;
@@ -162,7 +166,7 @@ export class JobPipeline {
     });
     this.pipeline = new AutoscalerPipeline({
       policy: policy.policy,
-      realizer: new ActuatorRealizer({ actuator, journal, mode, isLeader }),
+      realizer: (this.realizer = new JournalScanSkipping(new ActuatorRealizer({ actuator, journal, mode, isLeader }))),
       store: {
         where: store.where,
         load: async (k): Promise<ScalingHistory | null> => (await docs.load(k))?.history ?? null,

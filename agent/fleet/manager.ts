@@ -55,7 +55,8 @@ export const START_CONCURRENCY = 8;
  * Kubernetes requests (BENCHMARKS.md, "Fleet"). Observations still resume the actions the pipeline
  * knows to be unfinished at every collection, and a replica taking a job over reads its journal
  * before its first decision; the tick is the fallback for an action left open while no observation
- * comes (the job restarting), which it now resumes within 30 s.
+ * comes (the job restarting), which it now resumes within 30 s. A steady job's tick no longer reads
+ * at all: journal-scan.ts reads only when this pipeline's own action may have left a record open.
  */
 export const JOB_TICK_MS = 30_000;
 
