@@ -485,3 +485,40 @@ describe('decide: a long restart must free more (issue 13, long restarts)', () =
     assert.ok(long.decisions.some((d) => d.action === 'rescale' && d.direction === 'down'), 'a large enough step is taken');
   });
 });
+
+describe('decide: the step to the level that holds the bursts (issue 13, start-at-peak)', () => {
+  // 7500 rec/s with 3x bursts (22500 rec/s, 5 min) every 40 min; the map runs at 11 x 2500 rec/s.
+  // The typical burst at the band's max needs 10: a step from 11 frees 1 of 11 slots, under minGain.
+  const policy = { scaleDown: { delay: '20m' }, cooldown: '10m' };
+  const bursts = (r: Run): void => {
+    steady(r, 7500, 40); // the base of the first burst
+    for (let k = 0; k < 3; k++) {
+      steady(r, 22500, 20);
+      steady(r, 7500, 160);
+    }
+  };
+  const lastUp = (r: Run): void => {
+    const h = r.c.history('job-1')!;
+    const t = r.decisions.at(-1)!.time - 3 * 3600_000;
+    r.c.restore('job-1', { ...h, rescales: [{ time: t, from: { src: 4, map: 8 }, to: { src: 4, map: 11 }, direction: 'up', before: {}, expected: {}, completedAt: t + 30_000, downtimeSec: 30, checked: [] }] });
+  };
+
+  it('takes it as the first step down after a scale-up, and says why', () => {
+    const r = start(policy, 11);
+    bursts(r);
+    lastUp(r);
+    steady(r, 7500, 100);
+    const down = r.decisions.find((d) => d.action === 'rescale');
+    assert.ok(down && down.direction === 'down' && down.parallelism.map === 10, `11 -> 10: ${JSON.stringify(down?.parallelism)}`);
+    assert.match(down.reasons.join('\n'), /vertex map: scale-down sized to 10, not \d+, to hold .*a typical burst/);
+    assert.match(down.reasons.join('\n'), /scale-down frees 1 slot\(s\), under 15 % of the job, to the level that holds the bursts to come \(held for hours\): worth the restart/);
+  });
+
+  it('keeps minGain for later steps (the last rescale was not a scale-up)', () => {
+    const r = start(policy, 11);
+    bursts(r);
+    steady(r, 7500, 100);
+    assert.ok(r.decisions.every((d) => d.action === 'none'), 'no rescale');
+    assert.equal(r.decisions.at(-1)!.blockedBy, 'not-worth-restart');
+  });
+});

@@ -281,7 +281,15 @@ function applyGuards(
     // larger steps. At most 30 %: past it, capacity raised for a spike cannot come back down in
     // one step and is held for hours (start-at-peak/single: 1.55x slot-hours at 50 %, 1.23x at 30 %).
     const minGain = Math.min(0.3, policy.scaleDown.minGain * Math.max(1, d.restartCostSec / Math.max(1, seconds(policy.restart.prior))));
-    if (saved < minGain * slotsOf(current)) {
+    // The first step down after a burst's scale-up, to the level that holds the bursts to come:
+    // that level lasts until the next burst and past it (the burst fits), for hours, and a slot
+    // freed for hours pays for one restart (start-at-peak: "11 -> 10" held back as 9 % of the job,
+    // 11 slots kept for days). Later small steps follow today's rate and stay under minGain.
+    const afterUp = last !== undefined && last.direction === 'up';
+    const heldForBursts = afterUp && proposal.burstHeld.length > 0 && finalDowns.every((id) => proposal.burstHeld.includes(id));
+    if (saved > 0 && saved < minGain * slotsOf(current) && heldForBursts && d.restartCostSec <= seconds(policy.restart.prior)) {
+      d.reasons.push(`scale-down frees ${saved} slot(s), under ${Math.round(minGain * 100)} % of the job, to the level that holds the bursts to come (held for hours): worth the restart`);
+    } else if (saved < minGain * slotsOf(current)) {
       const why = minGain > policy.scaleDown.minGain ? ` (minGain ${policy.scaleDown.minGain * 100} % x the ${Math.round(d.restartCostSec)} s restart over the ${policy.restart.prior} prior)` : '';
       return stop('not-worth-restart', `scale-down would free ${saved} slot(s): below ${Math.round(minGain * 100)} % of the job${why}, not worth a restart`);
     }

@@ -38,6 +38,8 @@ export interface HoldVerdict {
   /** why the step is larger than proposed, or why it waits */
   why?: string;
   horizonSec: number;
+  /** the step is sized to hold the bursts to come: the level it leaves is held until the next one and past it */
+  burst?: boolean;
 }
 
 /** Seconds a scale-down from p to q must hold: the cool-down plus the restart payback time. */
@@ -258,5 +260,5 @@ export function holdingScaleDown(
   if (p - need < (p - proposed) / 2 && !peak.burst) {
     return { to: p, horizonSec, why: `vertex ${id}: scale-down to ${proposed} would not hold for ${span}: ${peak.why} needs ${need}, a step too small to pay for its restart; waiting` };
   }
-  return { to: need, horizonSec, why: `vertex ${id}: scale-down sized to ${need}, not ${proposed}, to hold for ${span}: ${peak.why}` };
+  return { to: need, horizonSec, why: `vertex ${id}: scale-down sized to ${need}, not ${proposed}, to hold for ${span}: ${peak.why}`, ...(peak.burst ? { burst: true } : {}) };
 }

@@ -93,7 +93,7 @@ export const policyShape = {
       settle: fraction()
         .default(0.8)
         .describe('when the need over the latest intervals is below this fraction of the window max, the load is still falling: wait until the window holds the new level, then step down once'),
-      minGain: z.number().min(0).default(0.15).describe('skip a scale-down that frees less than this fraction of the job slots (not worth a restart)'),
+      minGain: z.number().min(0).default(0.15).describe('skip a scale-down that frees less than this fraction of the job slots (not worth a restart); scaled up with a restart longer than restart.prior; with a restart within it, the first step down after a scale-up to the level that holds the bursts to come (held for hours) is taken whatever it frees'),
       peakLookback: duration()
         .default('1h')
         .describe('a scale-down must be expected to hold: the capacity it leaves covers the highest arrival rate seen over this window (and over the cool-down plus the restart payback time), and the forecast over that time'),

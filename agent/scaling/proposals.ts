@@ -44,6 +44,8 @@ export interface Proposal {
   blockedVertices: string[];
   /** a scale-up was held to ride out a short overload */
   absorbing: boolean;
+  /** vertices whose scale-down leaves the level that holds the bursts to come (held for hours) */
+  burstHeld: string[];
 }
 
 export function proposeTargets(input: ProposalInput): Proposal {
@@ -57,6 +59,7 @@ export function proposeTargets(input: ProposalInput): Proposal {
   const delayMs = seconds(policy.scaleDown.delay) * 1000;
   const absorb = absorbVerdict(input);
   const settling: string[] = [];
+  const burstHeld: string[] = [];
   const holdCtx: HoldContext = { now, arrivalRate: d.arrivalRate, recentArrivalRate: d.recentArrivalRate, restartSec: d.restartCostSec, peaks: history.peaks ?? [], forecastState: history.forecast, policy };
   const vertexById = new Map(input.obs.vertices.map((v) => [v.id, v]));
   const fall = steadyFallOf(history, policy, now);
@@ -161,6 +164,7 @@ export function proposeTargets(input: ProposalInput): Proposal {
           if (!d.blockedBy) d.blockedBy = 'scale-down-delay';
         } else {
           want = hold.to;
+          if ('burst' in hold && hold.burst) burstHeld.push(id);
           reasons.push(describeDown(id, m, want, u.min) + (forceDown ? ` (alert ${forceDown.name})` : ` (highest recommendation over ${policy.scaleDown.delay})`));
         }
       }
@@ -177,7 +181,7 @@ export function proposeTargets(input: ProposalInput): Proposal {
   }
   memoryScaleOut(input, target, reasons);
   rideAlong(input, target, reasons);
-  return { target, reasons, blockedVertices, absorbing: absorb !== undefined && blockedVertices.length > 0 };
+  return { target, reasons, blockedVertices, absorbing: absorb !== undefined && blockedVertices.length > 0, burstHeld };
 }
 
 /**
