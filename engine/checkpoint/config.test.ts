@@ -57,7 +57,7 @@ describe('checkpoint configuration', () => {
   it('describes every option with its default for the docs', () => {
     const rows = describeCheckpointOptions();
     assert.ok(rows.some((r) => r.key === 'execution.checkpointing.timeout' && r.default === 600_000 && r.description.length > 0));
-    assert.equal(rows.length, 11);
+    assert.equal(rows.length, 12);
   });
 });
 

@@ -12,6 +12,35 @@ import { FlowpilotError } from '../../common/errors.ts';
 import { flinkDurationMs } from '../config/options.ts';
 import type { CheckpointConfigView } from '../contracts/checkpoints.ts';
 
+/** Flink's default and largest `state.storage.fs.memory-threshold` (20 kb, 1 mb). */
+export const DEFAULT_MEMORY_THRESHOLD = 20 * 1024;
+export const MAX_MEMORY_THRESHOLD = 1024 * 1024;
+const MEMORY_UNITS: Record<string, number> = {
+  '': 1, b: 1, bytes: 1, k: 1024, kb: 1024, kibibytes: 1024, m: 1024 ** 2, mb: 1024 ** 2, mebibytes: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gibibytes: 1024 ** 3,
+};
+
+/** A Flink MemorySize ("20kb", "20 kb", "1 mb", "512", a bare number of bytes) in bytes; throws on anything else. */
+export function parseMemorySize(v: string | number): number {
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v) && v >= 0) return v;
+    throw new Error(`${v} is not a memory size`);
+  }
+  const m = /^\s*(\d+)\s*([a-zA-Z]*)\s*$/.exec(v);
+  const unit = m ? MEMORY_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new Error(`"${v}" is not a memory size (e.g. 20kb, 1 mb, 512)`);
+  return Number(m[1]) * unit;
+}
+
+const memorySize = (def: number, max: number) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    try {
+      return parseMemorySize(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }).pipe(z.number().int().min(0).max(max)).default(def);
+
 const durationBase = (min: number) => flinkDurationMs().pipe(z.number().int().min(min));
 const duration = (def: number, min = 0) => durationBase(min).default(def);
 const optionalDuration = (min = 0) => durationBase(min).optional();
@@ -32,6 +61,8 @@ export const checkpointConfigSchema = z.object({
   'execution.checkpointing.tolerable-failed-checkpoints': z.coerce.number().int().min(0).optional()
     .describe('Consecutive failed checkpoints tolerated before the job fails; absent: unlimited (the job goes on).'),
   'execution.checkpointing.mode': z.enum(['EXACTLY_ONCE', 'AT_LEAST_ONCE']).default('EXACTLY_ONCE').describe('Barrier alignment: exactly-once aligns, at-least-once does not block channels.'),
+  'state.storage.fs.memory-threshold': memorySize(DEFAULT_MEMORY_THRESHOLD, MAX_MEMORY_THRESHOLD)
+    .describe('A subtask\'s checkpoint state smaller than this is sent inline with its acknowledgement and stored in _metadata instead of a file of its own (old key state.backend.fs.memory-threshold; at most 1 mb; 0: always files).'),
   'flowpilot.savepoint.allowed-roots': z.string().optional()
     .describe('Comma-separated directories savepoint targets and restore paths must lie under; default: the savepoint and checkpoint dirs.'),
 });
@@ -51,12 +82,15 @@ export interface CheckpointConfig {
   mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
   /** Absolute directories under which savepoint targets and restore paths must lie (never empty when a dir is set). */
   allowedRoots: string[];
+  /** Bytes below which a subtask's state is stored inline in `_metadata` (state.storage.fs.memory-threshold). */
+  inlineThreshold: number;
 }
 
 const OLD_KEYS: Record<string, string> = {
   'state.checkpoints.dir': 'execution.checkpointing.dir',
   'state.savepoints.dir': 'execution.checkpointing.savepoint-dir',
   'state.checkpoints.num-retained': 'execution.checkpointing.num-retained',
+  'state.backend.fs.memory-threshold': 'state.storage.fs.memory-threshold',
 };
 
 /** Strips a `file:` / `file://` scheme: our storage is the local (or mounted) file system. */
@@ -129,7 +163,24 @@ export function parseCheckpointConfig(config: ConfigMap, opts: { clusterConfig?:
     tolerableFailed: c['execution.checkpointing.tolerable-failed-checkpoints'] ?? null,
     mode: c['execution.checkpointing.mode'],
     allowedRoots: roots,
+    inlineThreshold: c['state.storage.fs.memory-threshold'],
   };
+}
+
+/**
+ * The inline threshold alone from a job's config (the coordinator reads its keys one by one):
+ * the default when the key (and its old name) is absent, and also when it does not parse, which
+ * `parseCheckpointConfig` rejects when the job is submitted.
+ */
+export function inlineThresholdOf(config: ConfigMap): number {
+  const raw = config['state.storage.fs.memory-threshold'] ?? config['state.backend.fs.memory-threshold'];
+  if (raw === undefined) return DEFAULT_MEMORY_THRESHOLD;
+  try {
+    const v = parseMemorySize(raw);
+    return v <= MAX_MEMORY_THRESHOLD ? v : DEFAULT_MEMORY_THRESHOLD;
+  } catch {
+    return DEFAULT_MEMORY_THRESHOLD;
+  }
 }
 
 /** The REST layer's /jobs/:id/checkpoints/config view of a configuration. */

@@ -6,6 +6,11 @@
  * subtask, where each key group, operator-state entry and union-state entry lies in which file
  * (offset, length, CRC-32). File names are relative to the directory holding `_metadata`, so a
  * savepoint directory can be moved. Decoding checks everything it can without reading state.
+ * A subtask's state smaller than `state.storage.fs.memory-threshold` is not a file: its bytes
+ * travel inline in the acknowledgement and are stored in `_metadata` itself, as the `inline`
+ * bytes of its `files` entry (Flink's ByteStreamStateHandle); chunk references are the same.
+ * Format version 2 is written only when some state is inline; version 1 (no inline state) is
+ * still written otherwise and read as before.
  */
 import { z } from 'zod';
 import { crc32 } from 'node:zlib';
@@ -15,7 +20,10 @@ import { decodeState, encodeState } from '../state/serde.ts';
 export const METADATA_FILE_NAME = '_metadata';
 /** "FPCP" (flowpilot checkpoint); deliberately not Flink's 0x4960672d, the body is not Flink's format. */
 export const METADATA_MAGIC = 0x46504350;
+/** Version without inline state (readable by engines before inline state). */
 export const METADATA_VERSION = 1;
+/** Version with inline state in `files[].inline`. */
+export const METADATA_VERSION_INLINE = 2;
 const HEADER_BYTES = 16;
 
 export type SnapshotKind = 'CHECKPOINT' | 'SAVEPOINT' | 'SYNC_SAVEPOINT';
@@ -45,6 +53,8 @@ export interface SubtaskStateHandle {
   file: string | null;
   /** Bytes of the state file. */
   size: number;
+  /** The state's bytes when they are sent inline instead of written to `file` (which then only names them). */
+  inline?: Uint8Array;
   operators: OperatorChunks[];
 }
 
@@ -64,6 +74,12 @@ export interface OperatorStateMeta {
   subtasks: OperatorSubtaskMeta[];
 }
 
+export interface StateFileMeta {
+  name: string;
+  size: number;
+  inline?: Uint8Array;
+}
+
 export interface CheckpointMetadata {
   checkpointId: number;
   jobId: string;
@@ -72,8 +88,8 @@ export interface CheckpointMetadata {
   formatType: 'CANONICAL' | 'NATIVE';
   triggerTimestamp: number;
   completionTimestamp: number;
-  /** Every state file of the snapshot with its exact size. */
-  files: Array<{ name: string; size: number }>;
+  /** Every state file of the snapshot with its exact size; `inline`: its bytes, kept here instead of in a file. */
+  files: StateFileMeta[];
   operators: OperatorStateMeta[];
 }
 
@@ -93,7 +109,7 @@ const metadataSchema = z.object({
   formatType: z.enum(['CANONICAL', 'NATIVE']),
   triggerTimestamp: nonNeg,
   completionTimestamp: nonNeg,
-  files: z.array(z.object({ name: fileName, size: nonNeg })),
+  files: z.array(z.object({ name: fileName, size: nonNeg, inline: z.instanceof(Uint8Array).optional() })),
   operators: z.array(z.object({
     operatorId: z.string().min(1),
     vertexId: z.string(),
@@ -119,7 +135,7 @@ export function encodeMetadata(meta: CheckpointMetadata): Buffer {
   const body = Buffer.from(encodeState(meta));
   const header = Buffer.alloc(HEADER_BYTES);
   header.writeUInt32BE(METADATA_MAGIC, 0);
-  header.writeUInt32BE(METADATA_VERSION, 4);
+  header.writeUInt32BE(meta.files.some((f) => f.inline !== undefined) ? METADATA_VERSION_INLINE : METADATA_VERSION, 4);
   header.writeUInt32BE(body.length, 8);
   header.writeUInt32BE(crc32(body), 12);
   return Buffer.concat([header, body]);
@@ -136,7 +152,9 @@ export function decodeMetadata(bytes: Uint8Array, where: string): CheckpointMeta
   const magic = buf.readUInt32BE(0);
   if (magic !== METADATA_MAGIC) throw corrupt(where, `bad magic number 0x${magic.toString(16)} (not a flowpilot _metadata file)`);
   const version = buf.readUInt32BE(4);
-  if (version !== METADATA_VERSION) throw corrupt(where, `unsupported metadata version ${version} (this engine reads ${METADATA_VERSION})`);
+  if (version !== METADATA_VERSION && version !== METADATA_VERSION_INLINE) {
+    throw corrupt(where, `unsupported metadata version ${version} (this engine reads ${METADATA_VERSION} and ${METADATA_VERSION_INLINE})`);
+  }
   const len = buf.readUInt32BE(8);
   if (buf.length !== HEADER_BYTES + len) throw corrupt(where, `body is ${buf.length - HEADER_BYTES} bytes, header says ${len} (truncated or padded)`);
   const body = buf.subarray(HEADER_BYTES);
@@ -153,6 +171,7 @@ export function decodeMetadata(bytes: Uint8Array, where: string): CheckpointMeta
     throw corrupt(where, `unexpected content at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   const meta = parsed.data as CheckpointMetadata;
+  if (version === METADATA_VERSION && meta.files.some((f) => f.inline !== undefined)) throw corrupt(where, 'version 1 metadata with inline state');
   checkReferences(meta, where);
   return meta;
 }
@@ -161,6 +180,7 @@ function checkReferences(meta: CheckpointMetadata, where: string): void {
   const sizes = new Map<string, number>();
   for (const f of meta.files) {
     if (sizes.has(f.name)) throw corrupt(where, `file ${f.name} listed twice`);
+    if (f.inline !== undefined && f.inline.byteLength !== f.size) throw corrupt(where, `inline state ${f.name} has ${f.inline.byteLength} bytes, listed as ${f.size}`);
     sizes.set(f.name, f.size);
   }
   const ids = new Set<string>();
@@ -194,7 +214,14 @@ function checkReferences(meta: CheckpointMetadata, where: string): void {
   }
 }
 
-/** Total bytes of state a metadata describes (Flink's full checkpoint size). */
+/** The inline state of a metadata by name (state stored in `_metadata`, not in files). */
+export function inlineStateOf(meta: CheckpointMetadata): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const f of meta.files) if (f.inline !== undefined) out.set(f.name, f.inline);
+  return out;
+}
+
+/** Total bytes of state a metadata describes (Flink's full checkpoint size; inline state included). */
 export function metadataStateSize(meta: CheckpointMetadata): number {
   return meta.files.reduce((n, f) => n + f.size, 0);
 }

@@ -13,9 +13,9 @@ import { FlowpilotError } from '../../common/errors.ts';
 import type { JobGraph, JobVertexSpec } from '../contracts/job-graph.ts';
 import type { KeyGroupRange, OperatorSnapshot, SubtaskRestore } from '../contracts/task.ts';
 import { computeKeyGroupRangeForOperatorIndex } from '../keygroups/key-groups.ts';
-import type { OperatorStateMeta } from './metadata.ts';
+import { inlineStateOf, type OperatorStateMeta } from './metadata.ts';
 import type { LoadedCheckpoint } from './storage.ts';
-import { readChunks, type ChunkRead } from './state-files.ts';
+import { inlineChunk, readChunks, type ChunkRead } from './state-files.ts';
 import { assignOperatorState, type StatePart } from '../state/state-assignment.ts';
 
 export interface OperatorRestorePlan {
@@ -26,7 +26,7 @@ export interface OperatorRestorePlan {
   unionState: ChunkRead[];
 }
 
-/** What one new subtask restores: plain data, safe to ship in a TaskDeployment. */
+/** What one new subtask restores: plain data, safe to ship in a TaskDeployment (inline state travels in its reads). */
 export interface SubtaskRestorePlan {
   checkpointId: number;
   /** Absolute directory of the snapshot (state files are relative to it). */
@@ -87,11 +87,17 @@ function chooseMaxParallelism(v: JobVertexSpec, states: OperatorStateMeta[], whe
   return chosen;
 }
 
-function planOperator(state: OperatorStateMeta, parallelism: number, maxParallelism: number, i: number): OperatorRestorePlan | null {
+/** A chunk's read: from its state file, or (inline state) its own bytes out of `_metadata`. */
+function chunkRead(file: string, offset: number, length: number, crc: number, inline: Map<string, Uint8Array>): ChunkRead {
+  const bytes = inline.get(file);
+  return bytes === undefined ? { file, offset, length, crc } : { file, offset, length, crc, inline: inlineChunk(bytes, offset, length) };
+}
+
+function planOperator(state: OperatorStateMeta, parallelism: number, maxParallelism: number, i: number, inline: Map<string, Uint8Array>): OperatorRestorePlan | null {
   const reads = (file: string | null, refs: Array<[number, number, number]>): ChunkRead[] =>
-    file === null ? [] : refs.map(([offset, length, crc]) => ({ file, offset, length, crc }));
+    file === null ? [] : refs.map(([offset, length, crc]) => chunkRead(file, offset, length, crc, inline));
   const parts: StatePart<ChunkRead>[] = state.subtasks.map((s) => ({
-    keyGroups: s.file === null ? [] : s.keyGroups.map(([kg, offset, length, crc]): [number, ChunkRead] => [kg, { file: s.file!, offset, length, crc }]),
+    keyGroups: s.file === null ? [] : s.keyGroups.map(([kg, offset, length, crc]): [number, ChunkRead] => [kg, chunkRead(s.file!, offset, length, crc, inline)]),
     operatorState: reads(s.file, s.operatorState),
     unionState: reads(s.file, s.unionState),
   }));
@@ -108,6 +114,7 @@ export function assignRestoreState(loaded: LoadedCheckpoint, graph: JobGraph, op
   const meta = loaded.metadata;
   const where = loaded.externalPath;
   const stateById = new Map(meta.operators.map((o) => [o.operatorId, o]));
+  const inline = inlineStateOf(meta);
   const vertexOf = new Map<string, JobVertexSpec>();
   for (const v of graph.vertices) for (const op of v.operators) vertexOf.set(op.id, v);
 
@@ -133,7 +140,7 @@ export function assignRestoreState(loaded: LoadedCheckpoint, graph: JobGraph, op
       vertexId: v.id,
       subtaskIndex: i,
       keyGroupRange: computeKeyGroupRangeForOperatorIndex(maxP, v.parallelism, i),
-      operators: states.map((s) => planOperator(s, v.parallelism, maxP, i)).filter((p): p is OperatorRestorePlan => p !== null),
+      operators: states.map((s) => planOperator(s, v.parallelism, maxP, i, inline)).filter((p): p is OperatorRestorePlan => p !== null),
     }));
   }
   return { checkpointId: meta.checkpointId, externalPath: loaded.externalPath, maxParallelism, subtasks, nonRestored };

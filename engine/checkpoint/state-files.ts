@@ -6,7 +6,11 @@
  * asynchronous (the task keeps processing), ends with fsync, and yields a SubtaskStateHandle
  * that indexes every chunk by (offset, length, crc32), so a restore at any parallelism reads
  * exactly its key groups.
- * Reading merges adjacent chunks of one file into one read and checks every CRC.
+ * A snapshot smaller than the inline threshold (`state.storage.fs.memory-threshold`) is not
+ * written at all: its bytes, laid out exactly as the file would be, travel in the handle to the
+ * JobManager, which stores them in `_metadata` (one fsync'd write per checkpoint instead of one
+ * file and fsync per subtask). Reading merges adjacent chunks of one file into one read, takes
+ * inline chunks from the restore plan itself, and checks every CRC.
  */
 import { open, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -30,13 +34,15 @@ export function stateFileName(vertexId: string, subtaskIndex: number): string {
  * ENOENT) and returns the handle to acknowledge with. CRCs are computed batch by batch as the
  * file is written, so a large snapshot does not hold the event loop for long. A failed write
  * removes its partial file (best effort). The snapshot's byte arrays must not be mutated until
- * the promise settles.
+ * the promise settles. A snapshot of fewer than `inlineThreshold` bytes is returned inline (no
+ * file, nothing touches the directory); 0 (the default here) never inlines.
  */
 export async function writeSubtaskState(
   checkpointDir: string,
   vertexId: string,
   subtaskIndex: number,
   snapshot: SubtaskSnapshot,
+  inlineThreshold = 0,
 ): Promise<SubtaskStateHandle> {
   const chunks: Uint8Array[] = [];
   /** For chunks[i]: the tuple and position its CRC goes into once computed. */
@@ -69,6 +75,14 @@ export async function writeSubtaskState(
   const hasEntries = operators.some((o) => o.keyGroups.length + o.operatorState.length + o.unionState.length > 0);
   if (!hasEntries) return { checkpointId: snapshot.checkpointId, vertexId, subtaskIndex, file: null, size: 0, operators };
   const file = stateFileName(vertexId, subtaskIndex);
+  if (offset < inlineThreshold) {
+    for (let i = 0; i < chunks.length; i++) {
+      const [ref, pos] = crcSlots[i]!;
+      ref[pos] = crc32(chunks[i]!);
+    }
+    const inline = new Uint8Array(Buffer.concat(chunks, offset));
+    return { checkpointId: snapshot.checkpointId, vertexId, subtaskIndex, file, size: offset, inline, operators };
+  }
   const full = path.join(checkpointDir, file);
   const fh = await open(full, 'wx');
   let ok = false;
@@ -113,12 +127,18 @@ function remainder(batch: Uint8Array[], skip: number): Uint8Array[] {
   return out;
 }
 
-/** A chunk to read: which file, where, and its expected CRC. */
+/** A chunk to read: which file, where, and its expected CRC; `inline`: the chunk's bytes, when its state is stored in `_metadata`. */
 export interface ChunkRead {
   file: string;
   offset: number;
   length: number;
   crc: number;
+  inline?: Uint8Array;
+}
+
+/** The chunk `offset`/`length` of inline state `bytes` (a copy: it is shipped on its own in a restore plan). */
+export function inlineChunk(bytes: Uint8Array, offset: number, length: number): Uint8Array {
+  return bytes.slice(offset, offset + length);
 }
 
 /**
@@ -132,6 +152,13 @@ export async function readChunks(dir: string, reads: readonly ChunkRead[]): Prom
   reads.forEach((r, i) => {
     if (r.length === 0) {
       out[i] = new Uint8Array(0);
+      return;
+    }
+    if (r.inline !== undefined) {
+      if (r.inline.byteLength !== r.length || crc32(r.inline) !== r.crc) {
+        throw new FlowpilotError('FP_SAVEPOINT_CORRUPT', `inline state ${r.file} in ${path.join(dir, '_metadata')}: checksum or length mismatch at offset ${r.offset}`, { details: { httpStatus: 400 } });
+      }
+      out[i] = r.inline;
       return;
     }
     const list = byFile.get(r.file) ?? [];

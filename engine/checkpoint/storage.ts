@@ -15,7 +15,7 @@ import { FlowpilotError } from '../../common/errors.ts';
 import type { JobStatus } from '../contracts/status.ts';
 import type { ExternalizedCheckpointRetention } from './config.ts';
 import { stripFileScheme } from './config.ts';
-import { decodeMetadata, encodeMetadata, METADATA_FILE_NAME, type CheckpointMetadata, type SnapshotKind } from './metadata.ts';
+import { decodeMetadata, encodeMetadata, inlineStateOf, METADATA_FILE_NAME, type CheckpointMetadata, type SnapshotKind } from './metadata.ts';
 import {
   checkpointDirName, ensureDir, externalPointer, parseCheckpointDirName, pathError, realpathNearest, resolveAllowedPath, savepointDirName,
 } from './paths.ts';
@@ -264,6 +264,7 @@ export async function loadCheckpoint(pointer: string, opts: LoadOptions = {}): P
     throw corrupt(`${metaPath} describes checkpoint ${metadata.checkpointId} but lies in ${path.basename(dir)} (mismatched directory)`, pointer);
   }
   for (const f of metadata.files) {
+    if (f.inline !== undefined) continue; // stored in _metadata itself
     const fst = await stat(path.join(dir, f.name)).catch(() => null);
     if (!fst || !fst.isFile()) throw corrupt(`state file ${f.name} of ${dir} is missing; the snapshot is partial`, pointer);
     if (fst.size !== f.size) throw corrupt(`state file ${f.name} of ${dir} has ${fst.size} bytes, the metadata says ${f.size}`, pointer);
@@ -273,13 +274,17 @@ export async function loadCheckpoint(pointer: string, opts: LoadOptions = {}): P
 }
 
 async function verifyAllChunks(dir: string, meta: CheckpointMetadata): Promise<void> {
+  const inline = inlineStateOf(meta);
   for (const op of meta.operators) {
     for (const s of op.subtasks) {
       if (s.file === null) continue;
       const file = s.file;
+      const bytes = inline.get(file);
+      const read = (offset: number, length: number, crc: number): ChunkRead =>
+        bytes === undefined ? { file, offset, length, crc } : { file, offset, length, crc, inline: bytes.subarray(offset, offset + length) };
       const reads: ChunkRead[] = [
-        ...s.keyGroups.map(([, offset, length, crc]) => ({ file, offset, length, crc })),
-        ...[...s.operatorState, ...s.unionState].map(([offset, length, crc]) => ({ file, offset, length, crc })),
+        ...s.keyGroups.map(([, offset, length, crc]) => read(offset, length, crc)),
+        ...[...s.operatorState, ...s.unionState].map(([offset, length, crc]) => read(offset, length, crc)),
       ];
       await readChunks(dir, reads);
     }

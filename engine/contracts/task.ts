@@ -116,6 +116,8 @@ export interface CheckpointOptions {
   dir: string;
   /** The final checkpoint: every subtask's input has ended; each finishes once it completes. */
   final?: boolean;
+  /** State smaller than this many bytes is acknowledged inline instead of written to a file (absent: always files). */
+  inlineThreshold?: number;
 }
 
 export interface SubtaskRestore {

@@ -20,7 +20,7 @@ import { errorMessage } from '../../common/errors.ts';
 import type { JobGraph } from '../contracts/job-graph.ts';
 import type { CheckpointOptions } from '../contracts/task.ts';
 import type { CheckpointConfigView, CheckpointStatsView, CheckpointView } from '../contracts/checkpoints.ts';
-import { parseCheckpointConfig } from '../checkpoint/config.ts';
+import { inlineThresholdOf, parseCheckpointConfig } from '../checkpoint/config.ts';
 import { ensureDir, externalPointer, parseCheckpointDirName, savepointDirName } from '../checkpoint/paths.ts';
 import { buildMetadata, checkHandle, verifyStateFiles } from '../checkpoint/pending.ts';
 import { loadCheckpoint, removeCheckpointDir, writeMetadataAtomically, type LoadedCheckpoint } from '../checkpoint/storage.ts';
@@ -90,6 +90,8 @@ export class CheckpointCoordinator {
   readonly retained: number;
   private readonly host: CheckpointHost;
   private readonly dir: string;
+  /** state.storage.fs.memory-threshold: smaller subtask state is acknowledged inline and stored in _metadata. */
+  private readonly inlineThreshold: number;
   private readonly log: Logger;
   private ticker: NodeJS.Timeout | null = null;
   private nextId = 1;
@@ -129,6 +131,7 @@ export class CheckpointCoordinator {
     this.minPause = num('execution.checkpointing.min-pause', 0);
     this.retained = Math.max(1, num('state.checkpoints.num-retained', 1));
     this.tolerableFailed = tolerableOf(config, log);
+    this.inlineThreshold = inlineThresholdOf(config);
   }
 
   get inProgress(): boolean {
@@ -198,7 +201,7 @@ export class CheckpointCoordinator {
       await this.discard(p.dir); // expired or aborted while the directory was being created
       return;
     }
-    const options: CheckpointOptions = { kind: p.savepoint ? 'SAVEPOINT' : 'CHECKPOINT', dir: p.dir };
+    const options: CheckpointOptions = { kind: p.savepoint ? 'SAVEPOINT' : 'CHECKPOINT', dir: p.dir, inlineThreshold: this.inlineThreshold };
     if (p.final) options.final = true;
     for (const tm of this.host.taskManagers(false)) {
       this.host.send(tm, { t: 'triggerCheckpoint', executionId: p.executionId, checkpointId: p.id, timestamp: p.triggeredAt, options });

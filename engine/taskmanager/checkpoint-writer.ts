@@ -5,7 +5,8 @@
  * every TaskManager of the job, and the sources pass it on with their barriers, so a task
  * normally knows it from its barrier. Should neither have it, a write waits (bounded) until the
  * trigger names its checkpoint's target. Writes run asynchronously to the task, which goes on processing after its
- * synchronous snapshot; the handle is returned once the file is fsync'd. A write into a
+ * synchronous snapshot; the handle is returned once the file is fsync'd (state below the trigger's
+ * inline threshold is not written: its bytes go in the handle). A write into a
  * directory the JobManager has discarded meanwhile (an aborted or expired checkpoint) fails
  * with ENOENT, which the caller turns into a decline; it never creates the directory.
  */
@@ -68,7 +69,8 @@ export class CheckpointWriter {
     this.inFlight++;
     try {
       const target = await this.target(executionId, checkpointId);
-      return await writeSubtaskState(target.dir, vertexId, subtaskIndex, snapshot);
+      const threshold = typeof target.inlineThreshold === 'number' && Number.isSafeInteger(target.inlineThreshold) ? target.inlineThreshold : 0;
+      return await writeSubtaskState(target.dir, vertexId, subtaskIndex, snapshot, threshold);
     } finally {
       this.inFlight--;
     }
