@@ -8,7 +8,7 @@ describe('checkpoint configuration', () => {
     const c = parseCheckpointConfig({});
     assert.deepEqual(c, {
       intervalMs: null, timeoutMs: 600_000, minPauseMs: 0, maxConcurrent: 1, numRetained: 1, retention: 'DELETE_ON_CANCELLATION',
-      checkpointDir: null, savepointDir: null, tolerableFailed: null, mode: 'EXACTLY_ONCE', allowedRoots: [],
+      checkpointDir: null, savepointDir: null, tolerableFailed: null, mode: 'EXACTLY_ONCE', allowedRoots: [], inlineThreshold: 20_480,
     });
   });
 
