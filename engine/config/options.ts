@@ -82,6 +82,7 @@ export const jobManagerSchema = z.object({
   'execution.checkpointing.mode': jobDefault('Cluster default of execution.checkpointing.mode for jobs.'),
   'execution.checkpointing.tolerable-failed-checkpoints': jobDefault('Cluster default of execution.checkpointing.tolerable-failed-checkpoints for jobs.'),
   'execution.checkpointing.externalized-checkpoint-retention': jobDefault('Cluster default of execution.checkpointing.externalized-checkpoint-retention for jobs.'),
+  'state.storage.fs.memory-threshold': jobDefault('Cluster default of state.storage.fs.memory-threshold for jobs (a memory size, default 20kb): smaller subtask state is stored inline in _metadata.'),
   'restart-strategy.type': z.enum(['fixed-delay', 'none', 'disable', 'exponential-delay']).default('fixed-delay').describe('Restart strategy after a failure.'),
   'restart-strategy.fixed-delay.attempts': count(2147483647, 0).describe('Restarts before the job fails (fixed-delay).'),
   'restart-strategy.fixed-delay.delay': ms(1000).describe('Pause before each restart (a Flink duration, a bare number is ms; fixed-delay).'),
@@ -183,4 +184,5 @@ export const JOB_SCOPE_KEYS = [
   'execution.checkpointing.mode',
   'execution.checkpointing.tolerable-failed-checkpoints',
   'execution.checkpointing.externalized-checkpoint-retention',
+  'state.storage.fs.memory-threshold',
 ] as const satisfies ReadonlyArray<keyof JobManagerConfig>;

@@ -103,7 +103,12 @@ describe('TaskManagers write their own checkpoint state', () => {
     const latest = job.checkpoints.latest!;
     assert.equal(latest.path, join(shared, job.jobId, `chk-${latest.id}`));
     assert.ok(existsSync(join(latest.path, '_metadata')));
-    for (const f of latest.loaded.metadata.files) assert.ok(existsSync(join(latest.path, f.name)), `${f.name} is in ${latest.path}`);
+    for (const f of latest.loaded.metadata.files) {
+      // State below state.storage.fs.memory-threshold (the sources' offsets) is inside _metadata, not a file.
+      if (f.inline !== undefined) assert.equal(existsSync(join(latest.path, f.name)), false, `${f.name} is inline, not a file`);
+      else assert.ok(existsSync(join(latest.path, f.name)), `${f.name} is in ${latest.path}`);
+    }
+    assert.ok(latest.loaded.metadata.files.some((f) => f.inline === undefined && f.size > 1_000_000), 'the large state is in files');
   });
 });
 

@@ -67,7 +67,8 @@ describe('savepoint input checks', () => {
   });
 
   it('refuses a corrupt or partial savepoint at /jars/:id/run with a clear 400 and starts nothing', async (t) => {
-    const cluster = await new TestCluster({ taskManagers: 2, slots: 1 }).start();
+    // Threshold 0: this job's small state goes to state files (not inline in _metadata), so one can be truncated.
+    const cluster = await new TestCluster({ taskManagers: 2, slots: 1, jmDefine: ['state.storage.fs.memory-threshold=0'] }).start();
     t.after(() => cluster.stop());
     const id = await cluster.submit(JOB, ['--output', join(cluster.dir, 'o'), '--rate', '500', '--keys', '17', '--checkpoint-interval', '300'], 1);
     await cluster.waitFor(async () => (await cluster.rest<{ counts: { completed: number } }>(`/jobs/${id}/checkpoints`)).counts.completed >= 1, 15_000, 'a checkpoint');
