@@ -23,6 +23,26 @@ async function failure(p: Promise<unknown>): Promise<FlowpilotError> {
 }
 
 describe('the Flink REST client', () => {
+  it('keeps an idle connection past undici\'s 4 s default when the server, as Flink\'s, gives no Keep-Alive timeout', async (t) => {
+    let connections = 0;
+    // Flink's KeepAliveWrite: `Connection: keep-alive`, no `Keep-Alive: timeout=` hint.
+    const server = net.createServer((socket) => {
+      connections++;
+      socket.on('data', () => socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\n{}'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => server.close(() => r())));
+    const client = new FlinkRestClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, timeoutMs: 2000 });
+    t.after(() => client.close());
+    await client.get('/overview');
+    const idleFrom = Date.now();
+    // a collection interval's idle gap, longer than undici's default keep-alive (4 s)
+    await new Promise<void>((r) => setTimeout(r, 4500));
+    assert.ok(Date.now() - idleFrom >= 4500);
+    await client.get('/overview');
+    assert.equal(connections, 1, 'the second request reuses the first connection');
+  });
+
   it('reads a body sent in pieces (a character split between them), and an abort ends a call mid-body at once', async (t) => {
     const body = Buffer.from(JSON.stringify({ name: 'zähler', ids: Array.from({ length: 500 }, (_, i) => `id-${i}`) }));
     const cut = body.indexOf(Buffer.from('ä')) + 1; // inside the two bytes of 'ä'

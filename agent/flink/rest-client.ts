@@ -63,6 +63,8 @@ export interface FlinkRestClientOptions {
   timeoutMs?: number;
   /** Connections (requests in flight) at once. Default 8. */
   concurrency?: number;
+  /** How long an idle connection is kept when the server gives no Keep-Alive timeout. Default 60 s. */
+  keepAliveMs?: number;
   http?: FlinkHttpOptions;
 }
 
@@ -118,6 +120,11 @@ export class FlinkRestClient {
     } else {
       this.dispatcher = new Pool(this.origin, {
         connections: Math.max(1, opts.concurrency ?? 8),
+        // Flink's REST server answers `Connection: keep-alive` without a timeout hint, so undici
+        // would close an idle connection after its default 4 s: with a 10 s collection interval,
+        // new TCP connections every collection. Kept a minute instead (a connection the server
+        // closed meanwhile is retried once on a fresh one, see call()).
+        keepAliveTimeout: opts.keepAliveMs ?? 60_000,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
         connect: typeof connect === 'function' ? connect : { timeout: this.timeoutMs, ...(connect ?? {}) },
