@@ -5,20 +5,7 @@ import { chainOutputs, FusedOutput } from './fused.ts';
 import { chainingOutput, ChainingOutput, DirectOutput } from './outputs.ts';
 import { FilterOperator, FlatMapOperator, MapOperator } from './basic.ts';
 import { StreamOperator, type Output } from './operator.ts';
-
-/** The last operator of a test chain: keeps every batch (records and timestamps) and every watermark. */
-class Collecting extends StreamOperator {
-  readonly batches: Array<{ records: unknown[]; timestamps: number[] }> = [];
-  readonly watermarks: number[] = [];
-  processBatch(records: unknown[], timestamps: number[]): void {
-    this.batches.push({ records, timestamps: timestamps.slice(0, records.length) });
-  }
-  override processWatermark(timestamp: number): void {
-    this.watermarks.push(timestamp);
-  }
-}
-
-const noop: Output = { collect() {}, flush() {}, emitWatermark() {} };
+import { Collecting, noop } from './testing.ts';
 
 type Step = { kind: 'map'; k: number } | { kind: 'filter'; m: number } | { kind: 'flatMap' };
 

@@ -3,20 +3,7 @@ import assert from 'node:assert/strict';
 import { chainingOutput, ChainingOutput, DirectOutput } from './outputs.ts';
 import { FilterOperator, FlatMapOperator, MapOperator } from './basic.ts';
 import { StreamOperator, type Output } from './operator.ts';
-
-/** The last operator of a test chain: keeps every batch it gets (it may keep the arrays) and every watermark. */
-class Collecting extends StreamOperator {
-  readonly batches: Array<{ records: unknown[]; timestamps: number[] }> = [];
-  readonly watermarks: number[] = [];
-  processBatch(records: unknown[], timestamps: number[]): void {
-    this.batches.push({ records, timestamps: timestamps.slice(0, records.length) });
-  }
-  override processWatermark(timestamp: number): void {
-    this.watermarks.push(timestamp);
-  }
-}
-
-const noop: Output = { collect() {}, flush() {}, emitWatermark() {} };
+import { Collecting, noop } from './testing.ts';
 
 /** map(x*10) -> filter(odd tens dropped) -> flatMap(x, x+1) -> Collecting, linked as a chain links them. */
 function chain(): { head: Output; sink: Collecting } {
