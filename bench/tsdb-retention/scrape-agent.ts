@@ -131,13 +131,18 @@ async function main(): Promise<void> {
   const mem = process.memoryUsage();
   const st = storage.stats();
   const queries: AgentFigures['queries'] = [];
+  // Best of 3, as Prometheus's side is timed.
   for (const q of measure.queries) {
-    const w0 = performance.now();
-    const q0 = process.cpuUsage();
-    const r = q.range ? engine.rangeQuerySync(q.expr, measure.startMs, measure.endMs, measure.stepMs) : engine.instantQuerySync(q.expr, measure.endMs);
-    const cpu = cpuMs(q0);
-    const series = Array.isArray(r.data.result) ? r.data.result.length : -1;
-    queries.push({ label: q.label, wallMs: performance.now() - w0, cpuMs: cpu, series });
+    let best = { label: q.label, wallMs: Infinity, cpuMs: Infinity, series: -1 };
+    for (let i = 0; i < 3; i++) {
+      const w0 = performance.now();
+      const q0 = process.cpuUsage();
+      const r = q.range ? engine.rangeQuerySync(q.expr, measure.startMs, measure.endMs, measure.stepMs) : engine.instantQuerySync(q.expr, measure.endMs);
+      const cpu = cpuMs(q0);
+      const wallMs = performance.now() - w0;
+      if (wallMs < best.wallMs) best = { label: q.label, wallMs, cpuMs: cpu, series: Array.isArray(r.data.result) ? r.data.result.length : -1 };
+    }
+    queries.push(best);
   }
   const evals: AgentFigures['evals'] = [];
   for (let i = 0; i < measure.evaluations; i++) {
