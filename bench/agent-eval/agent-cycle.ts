@@ -23,14 +23,13 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { Registry } from 'prom-client';
 import { MemoryStorage, type LabelMatcher } from '../../agent/tsdb/index.ts';
 import { PromQLEngine, parseExpr, type Expr } from '../../agent/promql/index.ts';
-import { AlertingRule, RuleManager, engineQueryFunc } from '../../agent/rules/index.ts';
-import { DEFAULT_MAX_CONCURRENT_SCRAPES, ScrapeLoop, ScrapeSlots, createScrapeMetrics } from '../../agent/collect/scraper.ts';
-import { parseAgentConfig } from '../../agent/process/config.ts';
+import { AlertingRule, RuleManager } from '../../agent/rules/index.ts';
+import { DEFAULT_MAX_CONCURRENT_SCRAPES, ScrapeLoop, ScrapeSlots } from '../../agent/collect/scraper.ts';
 import { staticTargets } from '../../agent/process/targets.ts';
 import { profiled, topFrames, type TopFrame } from './cpu-profile.ts';
+import { benchAgent } from './agent-setup.ts';
 // The deployed agent process (`flowpilot agent`) loads this whole module graph (server,
 // notifier, autoscaler, actuation, ...); loading it here too makes the RSS the agent's, not
 // just that of the parts driven. (The CLI's own command registration is not included.)
@@ -158,23 +157,11 @@ export async function runAgentCycles(req: AgentCycleRequest): Promise<AgentCycle
   };
   const sampler = setInterval(sampleRss, 25);
   try {
-    const intervalText = `${req.intervalMs}ms`;
-    const cfg = parseAgentConfig({
-      scrape: { interval: intervalText, static: req.scrape.map((s) => ({ job: s.job, targets: s.targets })) },
-      rules: { files: req.ruleFiles, evaluationInterval: intervalText, watch: false },
-    }, 'bench/agent-eval');
-    const registry = new Registry();
-    const storage = new MemoryStorage({ retentionMs: cfg.storage.retention, maxSeries: cfg.storage.maxSeries });
-    storage.registerMetrics(registry);
-    const engine = new PromQLEngine(storage, { timeoutMs: cfg.query.timeout, lookbackDeltaMs: cfg.query.lookbackDelta });
-    const rules = new RuleManager({ files: cfg.rules.files, query: engineQueryFunc(engine), appender: storage, evaluationIntervalMs: cfg.rules.evaluationInterval, registry });
-    const loaded = await rules.reload();
-    if (!loaded.ok) throw new Error(`rule files have problems: ${loaded.problems.map((p) => `${p.file}:${p.line}:${p.column} ${p.message}`).join('; ')}`);
+    const { cfg, storage, engine, rules, scrapeMetrics: metrics } = await benchAgent({ intervalMs: req.intervalMs, scrape: req.scrape, ruleFiles: req.ruleFiles, source: 'bench/agent-eval' });
     let now = Math.floor(Date.now() / req.intervalMs) * req.intervalMs;
     // The deployed phase runs on the real clock, moved past the simulated one (samples stay in order).
     let skew: number | null = null;
     const clockNow = (): number => (skew === null ? now : Date.now() + skew);
-    const metrics = createScrapeMetrics(registry);
     const slots = new ScrapeSlots(DEFAULT_MAX_CONCURRENT_SCRAPES);
     const loops = staticTargets(cfg).map((t) => new ScrapeLoop(t, { pool: 'static', appender: storage, metrics, slots, now: clockNow }));
 

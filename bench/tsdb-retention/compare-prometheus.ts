@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort, startChild, waitFor, whichBinary } from '../../test/support/processes.ts';
 import { QUERIES, RANGE_STEP_MS, queryLabel } from './queries.ts';
+import { promMetrics, promRuleEvaluations } from './scrape-support.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const file = process.argv[2];
@@ -64,16 +65,7 @@ const child = startChild(prometheus, [
   `--web.listen-address=127.0.0.1:${port}`,
 ]);
 const base = `http://127.0.0.1:${port}`;
-const metric = async (name: string): Promise<Map<string, number>> => {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = /^(\S+?)(\{.*\})? (\S+)/.exec(line);
-    if (m !== null && m[1] === name) out.set(m[2] ?? '', Number(m[3]));
-  }
-  return out;
-};
+const metric = (name: string): Promise<Map<string, number>> => promMetrics(base, name);
 const rss = async (): Promise<number> => (await metric('process_resident_memory_bytes')).get('') ?? NaN;
 try {
   await waitFor('prometheus /-/ready', async () => {
@@ -105,23 +97,8 @@ try {
   }
   const rssAfterQueries = await rss();
 
-  // Rule evaluations: wait for 3 new evaluations of every group, summing their durations.
-  const evals: number[] = [];
-  let lastStamp = new Map<string, number>();
-  const seen = new Map<string, number[]>();
-  await waitFor('3 rule evaluations of every group', async () => {
-    const stamps = await metric('prometheus_rule_group_last_evaluation_timestamp_seconds');
-    const durs = await metric('prometheus_rule_group_last_duration_seconds');
-    for (const [k, ts] of stamps) {
-      if (ts <= 0 || lastStamp.get(k) === ts) continue;
-      lastStamp.set(k, ts);
-      seen.set(k, [...(seen.get(k) ?? []), (durs.get(k) ?? NaN) * 1000]);
-    }
-    lastStamp = new Map(lastStamp);
-    return stamps.size > 0 && [...stamps.keys()].every((k) => (seen.get(k)?.length ?? 0) >= 4);
-  }, 120_000);
-  // The first evaluation seen may have started before the queries ended; use the next three.
-  for (let j = 1; j < 4; j++) evals.push([...seen.values()].reduce((a, l) => a + l[j]!, 0));
+  // Rule evaluations: 3 new evaluations of every group, their durations summed over groups.
+  const evals = await promRuleEvaluations(base, 3, 120_000);
   const nowInData = Date.now() <= meta.end;
   const rssAfterRules = await rss();
 

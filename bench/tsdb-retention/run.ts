@@ -27,24 +27,17 @@ import { RuleManager, engineQueryFunc } from '../../agent/rules/index.ts';
 import { parsePrometheusText } from '../../agent/collect/prometheus-text.ts';
 import { syntheticJob } from '../agent-eval/synthetic-job.ts';
 import { QUERIES, RANGE_STEP_MS, queryLabel } from './queries.ts';
+import { flags } from '../agent-eval/args.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const argv = process.argv.slice(2);
-const num = (name: string, def: number): number => {
-  const i = argv.indexOf(name);
-  const n = i < 0 ? def : Number(argv[i + 1]);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} needs a positive number`);
-  return n;
-};
+const { num, arg } = flags(argv);
 const hours = num('--hours', 2);
 const intervalMs = num('--interval', 5000);
 const vertices = num('--vertices', 64);
 const subtasks = num('--subtasks', 128);
 const seed = num('--seed', 1);
-const str = (name: string, def: string): string => {
-  const i = argv.indexOf(name);
-  return i < 0 ? def : argv[i + 1] ?? def;
-};
+const str = (name: string, def: string): string => arg(name) ?? def;
 const valuesMode = str('--values', 'flink');
 if (valuesMode !== 'flink' && valuesMode !== 'random') throw new Error('--values is flink or random');
 const omPath = str('--openmetrics', '');

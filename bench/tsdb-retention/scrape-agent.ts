@@ -15,13 +15,9 @@
  * step and parent -> { kind: 'go' }; child -> { kind: 'progress', ... } now and then;
  * child -> { kind: 'filled' }; parent -> { kind: 'measure', ... }; child -> { kind: 'result', ... }.
  */
-import { Registry } from 'prom-client';
-import { MemoryStorage } from '../../agent/tsdb/index.ts';
-import { PromQLEngine } from '../../agent/promql/index.ts';
-import { RuleManager, engineQueryFunc } from '../../agent/rules/index.ts';
-import { DEFAULT_MAX_CONCURRENT_SCRAPES, ScrapeLoop, ScrapeSlots, createScrapeMetrics } from '../../agent/collect/scraper.ts';
-import { parseAgentConfig } from '../../agent/process/config.ts';
+import { DEFAULT_MAX_CONCURRENT_SCRAPES, ScrapeLoop, ScrapeSlots } from '../../agent/collect/scraper.ts';
 import { staticTargets } from '../../agent/process/targets.ts';
+import { benchAgent } from '../agent-eval/agent-setup.ts';
 import '../../agent/process/main.ts';
 
 export interface StartMessage {
@@ -87,19 +83,7 @@ async function main(): Promise<void> {
   const rssAtStartBytes = process.memoryUsage.rss();
   let rssPeak = rssAtStartBytes;
   const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage.rss()); }, 50);
-  const intervalText = `${start.intervalMs}ms`;
-  const cfg = parseAgentConfig({
-    scrape: { interval: intervalText, static: start.scrape.map((s) => ({ job: s.job, targets: s.targets })) },
-    rules: { files: start.ruleFiles, evaluationInterval: intervalText, watch: false },
-  }, 'bench/tsdb-retention');
-  const registry = new Registry();
-  const storage = new MemoryStorage({ retentionMs: cfg.storage.retention, maxSeries: cfg.storage.maxSeries });
-  storage.registerMetrics(registry);
-  const engine = new PromQLEngine(storage, { timeoutMs: cfg.query.timeout, lookbackDeltaMs: cfg.query.lookbackDelta });
-  const rules = new RuleManager({ files: cfg.rules.files, query: engineQueryFunc(engine), appender: storage, evaluationIntervalMs: cfg.rules.evaluationInterval, registry });
-  const loaded = await rules.reload();
-  if (!loaded.ok) throw new Error(`rule files have problems: ${loaded.problems.map((p) => p.message).join('; ')}`);
-  const metrics = createScrapeMetrics(registry);
+  const { cfg, storage, engine, rules, scrapeMetrics: metrics } = await benchAgent({ intervalMs: start.intervalMs, scrape: start.scrape, ruleFiles: start.ruleFiles, source: 'bench/tsdb-retention' });
   const slots = new ScrapeSlots(DEFAULT_MAX_CONCURRENT_SCRAPES);
   const loops = staticTargets(cfg).map((t) => new ScrapeLoop(t, { pool: 'static', appender: storage, metrics, slots }));
   // The retention timer of agent/process/agent.ts, on the real clock.

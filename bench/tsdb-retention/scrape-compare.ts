@@ -50,17 +50,13 @@ import { AGENT_NODE_FLAGS, agentEnv } from '../agent-eval/bench.ts';
 import { freePort, startChild, waitFor, whichBinary } from '../../test/support/processes.ts';
 import { QUERIES, RANGE_STEP_MS, queryLabel } from './queries.ts';
 import type { AgentFigures, MeasureMessage, StartMessage } from './scrape-agent.ts';
-import { promMetrics, until } from './scrape-support.ts';
+import { promMetrics, promRuleEvaluations, until } from './scrape-support.ts';
 import { Exporter } from './scrape-exporter.ts';
+import { flags } from '../agent-eval/args.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const argv = process.argv.slice(2);
-const num = (name: string, def: number): number => {
-  const i = argv.indexOf(name);
-  const n = i < 0 ? def : Number(argv[i + 1]);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} needs a positive number`);
-  return n;
-};
+const { num } = flags(argv);
 const vertices = num('--vertices', 64);
 const subtasks = num('--subtasks', 128);
 const hours = num('--hours', 2);
@@ -236,19 +232,7 @@ try {
     promQueries.push({ label: queryLabel(q), evalMs, series });
   }
   // Rule evaluations: the three after the queries, summed over groups.
-  const seen = new Map<string, number[]>();
-  const lastStamp = new Map<string, number>();
-  await waitFor('4 rule evaluations of every group', async () => {
-    const stamps = await metric('prometheus_rule_group_last_evaluation_timestamp_seconds');
-    const durs = await metric('prometheus_rule_group_last_duration_seconds');
-    for (const [k, ts] of stamps) {
-      if (ts <= 0 || lastStamp.get(k) === ts) continue;
-      lastStamp.set(k, ts);
-      seen.set(k, [...(seen.get(k) ?? []), (durs.get(k) ?? NaN) * 1000]);
-    }
-    return stamps.size > 0 && [...stamps.keys()].every((k) => (seen.get(k)?.length ?? 0) >= 4);
-  }, 600_000, 200);
-  const promEvals = [1, 2, 3].map((j) => [...seen.values()].reduce((a, l) => a + l[j]!, 0));
+  const promEvals = await promRuleEvaluations(base, 3, 600_000);
   const promRssAfter = await one('process_resident_memory_bytes');
   const evalInData = Date.now() <= virtualEnd + 60_000;
   const loadProm = load();

@@ -35,3 +35,24 @@ export async function until(what: string, probe: () => Promise<boolean> | boolea
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * Prometheus's own rule-evaluation times (prometheus_rule_group_last_duration_seconds), in ms
+ * summed over its rule groups, for `count` evaluations of every group: waits for `count + 1` new
+ * evaluations and drops the first, which may have started before the caller's previous step ended.
+ */
+export async function promRuleEvaluations(base: string, count: number, timeoutMs: number): Promise<number[]> {
+  const seen = new Map<string, number[]>();
+  const lastStamp = new Map<string, number>();
+  await until(`${count + 1} rule evaluations of every group`, async () => {
+    const stamps = await promMetrics(base, 'prometheus_rule_group_last_evaluation_timestamp_seconds');
+    const durs = await promMetrics(base, 'prometheus_rule_group_last_duration_seconds');
+    for (const [k, ts] of stamps) {
+      if (ts <= 0 || lastStamp.get(k) === ts) continue;
+      lastStamp.set(k, ts);
+      seen.set(k, [...(seen.get(k) ?? []), (durs.get(k) ?? NaN) * 1000]);
+    }
+    return stamps.size > 0 && [...stamps.keys()].every((k) => (seen.get(k)?.length ?? 0) > count);
+  }, timeoutMs, 200);
+  return Array.from({ length: count }, (_, j) => [...seen.values()].reduce((a, l) => a + l[j + 1]!, 0));
+}
