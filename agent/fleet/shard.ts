@@ -269,7 +269,7 @@ export class FleetShard {
           members.delete(name.slice(prefix.length));
           this.evictions++;
           this.o.onNotice?.('evicted', name.slice(prefix.length));
-        }
+        } else if (await this.evictedMeanwhile(name)) members.delete(name.slice(prefix.length));
       } catch (err) {
         this.o.onError?.(err);
       }
@@ -281,6 +281,25 @@ export class FleetShard {
     this.members = view;
     if (fresh && this.ownRv !== null) this.validUntil = listSentAt + this.deadlineMs;
     this.nextStaleAt = nextStale;
+  }
+
+  /**
+   * After our eviction of a stale member got a 409: read its Lease again. Another replica's eviction
+   * that won (holder '') takes the member out of this round's view, as ours would have: that
+   * eviction's success proves the same thing ours would (the member had not renewed since it was
+   * seen). Without this the view kept the dead member until our next periodic round, one renew
+   * period later (CI saw the takeover run 174 ms past its bound). A member that renewed instead is
+   * timed as seen now, so it stays a member for a lease duration more.
+   */
+  private async evictedMeanwhile(name: string): Promise<boolean> {
+    const c = this.o.clients;
+    const l = await kubeCall(c, `read lease ${name}`, () => c.coordination.readNamespacedLease({ name, namespace: c.namespace }));
+    const holder = l.spec?.holderIdentity ?? '';
+    if (holder === '') return true;
+    const renew = renewOf(l);
+    const prev = this.seen.get(name);
+    if (!prev || prev.holder !== holder || prev.renew !== renew) this.seen.set(name, { holder, renew, at: this.o.clock() });
+    return false;
   }
 
   /**

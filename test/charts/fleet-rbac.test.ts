@@ -4,7 +4,7 @@
  * namespace its binding grants it in) are loaded into the fake API server, and the agent's real
  * code runs as that service account: fleet discovery (informers: list and watch of
  * FlinkDeployments and FlinkSessionJobs), the read of a job's policy ConfigMap (flowpilot.io/policy,
- * in the job's namespace), the Lease sharding (list, create, update), the per-job ConfigMap journal
+ * in the job's namespace), the Lease sharding (get, list, create, update), the per-job ConfigMap journal
  * and the deletion of a deleted resource's state ConfigMap (list, delete),
  * the flink-deployment realizer on a FlinkDeployment and on a FlinkSessionJob (read, merge patch;
  * reconciled by the fake operator MODEL) and decision Events (in the namespace of the resource, as
@@ -134,6 +134,28 @@ async function runFleetAs(kube: FakeKube, rules: RbacRule[], watched: string[]):
     shard.start();
     await until('this replica to act on every job', () => jobs.every((j) => shard.acting(j.uid)));
     await until('a renewed member Lease', () => server.served.some((s) => s.resource === 'leases' && s.verb === 'update' && s.code === 200));
+    // A second replica evicting that member when it looks stale, after another eviction won: the
+    // 409 makes it read the Lease again (get).
+    let skew = 0;
+    const other = new FleetShard({ clients, identity: 'rel-flowpilot-fleet-7d9f-x2', fleet: 'rel-flowpilot', leaseDurationSeconds: 5, clock: () => Date.now() + skew });
+    const memberName = 'rel-flowpilot-member-rel-flowpilot-fleet-7d9f-x1';
+    const renewTime = (): unknown => (server.getObject('leases.coordination.k8s.io', RELEASE_NS, memberName) as unknown as { spec: { renewTime?: unknown } }).spec.renewTime;
+    shard.stop();
+    // (a renewal x1 had in flight may still land: rounds until one saw the Lease as it stays)
+    for (let seen = renewTime(); ; seen = renewTime()) {
+      await other.round();
+      if (renewTime() === seen) break;
+    }
+    skew = 5001;
+    server.interleaveBeforeWrite((r) => r.resource === 'leases' && r.verb === 'update' && r.name === memberName, () => {
+      const l = server.getObject('leases.coordination.k8s.io', RELEASE_NS, memberName) as unknown as { spec: Record<string, unknown> };
+      server.putObject('leases.coordination.k8s.io', RELEASE_NS, { ...l, spec: { ...l.spec, holderIdentity: '' } });
+    });
+    await other.round();
+    other.stop();
+    assert.deepEqual(other.liveMembers(), ['rel-flowpilot-fleet-7d9f-x2']);
+    assert.ok(server.served.some((s) => s.resource === 'leases' && s.verb === 'get' && s.code === 200), 'the Lease read again after the 409');
+    shard.start();
 
     // A deleted resource's state ConfigMap goes (agent/fleet/state-cleanup.ts): the sweep lists
     // the fleet's state ConfigMaps in the release namespace and deletes one whose resource is gone.

@@ -187,3 +187,65 @@ describe('fleet sharding: an eviction races a renewal', () => {
     }
   });
 });
+
+describe('fleet sharding: two replicas evict the same dead member', () => {
+  it('the one whose eviction gets a 409 reads the Lease again and drops the member in the same round', async () => {
+    const kube = await startFakeKube({ namespace: 'flink' });
+    let skew = 0;
+    const clients = (): ReturnType<typeof createKubeClients> => createKubeClients({ kind: 'file', path: kube.kubeconfigPath });
+    const a = new FleetShard({ clients: clients(), identity: 'a', leaseDurationSeconds: LEASE_S, clock: () => Date.now() + skew });
+    const dead = new FleetShard({ clients: clients(), identity: 'dead', leaseDurationSeconds: LEASE_S });
+    const lease = (): { spec: Record<string, unknown> } => kube.server.getObject('leases.coordination.k8s.io', 'flink', 'flowpilot-member-dead') as unknown as { spec: Record<string, unknown> };
+    try {
+      await dead.round();
+      await a.round();
+      assert.deepEqual(a.liveMembers(), ['a', 'dead']);
+      // 'dead' stops renewing; a lease duration later on a's clock it is stale
+      skew = LEASE_S * 1000 + 1;
+      // another replica's eviction lands between a's list and a's own eviction
+      kube.server.interleaveBeforeWrite((r) => r.resource === 'leases' && r.verb === 'update' && r.name === 'flowpilot-member-dead', () => {
+        kube.server.putObject('leases.coordination.k8s.io', 'flink', { ...lease(), spec: { ...lease().spec, holderIdentity: '' } });
+      });
+      const served = kube.server.served.length;
+      await a.round();
+      const since = kube.server.served.slice(served).filter((s) => s.resource === 'leases');
+      assert.ok(since.some((s) => s.verb === 'update' && s.code === 409), 'a\'s eviction got a 409');
+      assert.ok(since.some((s) => s.verb === 'get' && s.code === 200), 'a read the Lease again');
+      assert.equal(a.evictions, 0, 'the eviction was not a\'s');
+      assert.deepEqual(a.liveMembers(), ['a'], 'the member evicted by another replica is out of a\'s view in the same round');
+    } finally {
+      a.stop();
+      dead.stop();
+      await kube.close();
+    }
+  });
+
+  it('a 409 because the member renewed meanwhile keeps it a member for a lease duration from the re-read', async () => {
+    const kube = await startFakeKube({ namespace: 'flink' });
+    let skew = 0;
+    const clients = (): ReturnType<typeof createKubeClients> => createKubeClients({ kind: 'file', path: kube.kubeconfigPath });
+    const a = new FleetShard({ clients: clients(), identity: 'a', leaseDurationSeconds: LEASE_S, clock: () => Date.now() + skew });
+    const b = new FleetShard({ clients: clients(), identity: 'b', leaseDurationSeconds: LEASE_S });
+    try {
+      await b.round();
+      await a.round();
+      skew = LEASE_S * 1000 + 1;
+      kube.server.interleaveBeforeWrite((r) => r.resource === 'leases' && r.verb === 'update' && r.name === 'flowpilot-member-b', () => {
+        const l = kube.server.getObject('leases.coordination.k8s.io', 'flink', 'flowpilot-member-b') as unknown as { spec: Record<string, unknown> };
+        kube.server.putObject('leases.coordination.k8s.io', 'flink', { ...l, spec: { ...l.spec, renewTime: new Date(Date.now() + 1).toISOString().replace('Z', '000Z') } });
+      });
+      await a.round();
+      assert.deepEqual(a.liveMembers(), ['a', 'b']);
+      // less than a lease duration after the re-read: no eviction is tried
+      const served = kube.server.served.length;
+      skew += LEASE_S * 1000 - 500;
+      await a.round();
+      assert.ok(!kube.server.served.slice(served).some((s) => s.resource === 'leases' && s.verb === 'update' && s.name === 'flowpilot-member-b'), 'no eviction before a lease duration from the re-read');
+      assert.deepEqual(a.liveMembers(), ['a', 'b']);
+    } finally {
+      a.stop();
+      b.stop();
+      await kube.close();
+    }
+  });
+});
