@@ -109,7 +109,8 @@ describe('Gorilla chunks', () => {
     const pool = new ChunkPool();
     const all: MemSeries[] = [];
     const samples = Array.from({ length: CHUNK_SAMPLES * 5 + 7 }, (_, i) => ({ t: i * 1000, v: Math.sin(i) * 1e6, stale: false }));
-    for (let k = 0; k < 400; k++) all.push(fill(samples, pool));
+    // Distinct values per series: equal chunks would be shared (tested below), not paged.
+    for (let k = 0; k < 400; k++) all.push(fill(k === 0 ? samples : samples.map((x) => ({ ...x, v: x.v + k })), pool));
     const s = all[0]!;
     // Windows that start and end on and around chunk boundaries.
     for (const [a, b] of [[119_000, 120_000], [119_500, 240_000], [0, 0], [239_000, 360_500], [600_000, 10_000_000], [-5, 119_999]] as const) {

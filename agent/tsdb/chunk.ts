@@ -3,237 +3,56 @@
  * timestamps as bit-packed delta-of-deltas ('0' for a regular scrape), values XORed with the
  * previous value's 64 bits ('0' for an unchanged value; otherwise the meaningful bits, inside
  * the previous leading/trailing-zero window when they fit, else with a new window).
- * One addition: a chunk whose first value is an integer is in integer mode, where values are
- * delta-of-deltas too (counters rising at a steady rate cost a few bits), any other value
- * escaping as its 64 bits. Counters and integer gauges are most of Flink's metrics.
  *
- * Chunk bytes live in a ChunkPool: 1 MiB pages shared by every series of a store, so a
- * series holds numbers (addresses), not buffers. Two kinds of space:
- * - head slots, where each series' open chunk is appended in place (size classes of
- *   32..2048 bytes, doubled as the chunk grows, recycled through free lists);
- * - closed chunks, copied to their exact size into append-only pages when the head chunk
- *   is cut (CHUNK_SAMPLES samples). Series cut their chunks at about the same times, so a
- *   page holds chunks of about the same age and is released whole once retention has dropped
- *   all of them.
+ * One addition, integer mode, for a chunk whose first value v is an integer, or a multiple of
+ * 1/60 or 1/1000 (format.ts SCALES: Flink's counters and integer gauges, its MeterView rates
+ * that are a count over 60 s divided by 60, decimal fractions): values are the integers
+ * n = v x d. Each n is predicted as the previous n plus the series' slope (the mean of the
+ * chunk's deltas so far, then a running average over the last ~8), and only the residual is
+ * written, zigzagged, in as many bits as the largest of the last four residuals needed:
+ * '0' + that many bits, or '10' + a 6-bit width + the bits when it does not fit. A counter
+ * rising by a steady amount costs 1 bit, one whose increments vary by +-x about log2(4x) + 1.
+ * Any value that is not such an integer (NaN, StaleNaN, +-Inf, -0, a fraction, beyond 2^53)
+ * escapes as '11' + its 64 bits; an integer chunk meeting its first sixtieth or thousandth
+ * switches to that scale from there on (the decoder makes the same choice).
  *
  * Values are kept as their two 32-bit halves, never as JavaScript numbers, between the
  * caller and the bits, so a NaN's payload (Prometheus's StaleNaN) round-trips exactly.
  *
- * A closed chunk's layout: [u16 byte length][u16 sample count][f64 maxT][bit stream], the
- * stream starting with the first timestamp (f64) and the first value's 64 bits.
+ * A chunk's bit stream starts with the first timestamp (f64), the first value's 64 bits and
+ * the mode bit (integer mode: then 2 bits of scale index). A closed chunk (pool.ts) puts
+ * [u16 byte length][u8 sample count][u8 extra owners][f64 maxT] before it.
  */
 
-import { readBit, readBits, writeBits, writeSig } from './bits.ts';
+import { writeBits, writeSig } from './bits.ts';
+import type { ChunkPool } from './pool.ts';
+import {
+  CHUNK_SAMPLES, HI, LO, MAX_CLASS, MAX_SLOT, MIN_SLOT, PAGE_MASK, SCALES, SLOPE_SPAN,
+  bitLength, expectedWidth, f64, f64Bytes, i32, numberOf, scaleIndexOf, scaled,
+} from './format.ts';
 
-/** Samples per chunk before the head chunk is cut (as Prometheus). */
-export const CHUNK_SAMPLES = 120;
+export { CHUNK_SAMPLES, CLOSED_HEADER, PAGE_SIZE, STALE_HI, STALE_LO, bitsHi, bitsLo, bitsOf, numberOf } from './format.ts';
+export { ChunkPool } from './pool.ts';
+export type { SampleSink } from './decode.ts';
 
-const PAGE_BITS = 20;
-export const PAGE_SIZE = 1 << PAGE_BITS;
-const PAGE_MASK = PAGE_SIZE - 1;
-/** Head slot sizes: 32 << class. */
-const MIN_SLOT = 32;
-const MAX_CLASS = 6;
-const MAX_SLOT = MIN_SLOT << MAX_CLASS;
-/** Bytes a closed chunk's header takes before its bit stream. */
-export const CLOSED_HEADER = 12;
-/** An append writes at most 4 + 64 bits of timestamp and 7 + 64 bits of value. */
+/** An append writes at most 4 + 64 bits of timestamp and 2 + 64 bits of value. */
 const MAX_APPEND_BYTES = 20;
-/** Bytes of a head chunk's first sample: t (f64) and v (64 bits). */
-const FIRST_SAMPLE_BYTES = 16;
-
-/** StaleNaN's bits (0x7ff0000000000002), Prometheus's staleness marker. */
-export const STALE_HI = 0x7ff00000;
-export const STALE_LO = 0x00000002;
-
-const f64 = new Float64Array(1);
-const i32 = new Int32Array(f64.buffer);
-const f64Bytes = new Uint8Array(f64.buffer);
-const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const LO = LITTLE ? 0 : 1;
-const HI = LITTLE ? 1 : 0;
-
-/** The 64 bits of a number as [hi, lo] 32-bit halves, in scratch. */
-export function bitsOf(v: number): void {
-  f64[0] = v;
-  bitsHi = i32[HI]!;
-  bitsLo = i32[LO]!;
-}
-export let bitsHi = 0;
-export let bitsLo = 0;
-
-export function numberOf(hi: number, lo: number): number {
-  i32[HI] = hi;
-  i32[LO] = lo;
-  return f64[0]!;
-}
-
-/**
- * Integer mode's buckets for a value's delta of deltas: prefix of i one bits then a zero, then
- * INT_WIDTHS[i] bits (two's complement); INT_WIDTHS.length one bits: the value's raw 64 bits.
- */
-const INT_WIDTHS = [0, 7, 10, 14, 20, 26, 32];
-const INT_LIMITS = INT_WIDTHS.map((w) => (w === 0 ? 0 : 2 ** (w - 1) - 1));
-const INT_ESCAPE = (1 << INT_WIDTHS.length) - 1;
-
-/** Whether 64 bits are an integer that integer mode can difference exactly: |v| <= 2^53, not -0. */
-function isIntBits(hi: number, lo: number): boolean {
-  if (hi === (0x80000000 | 0) && lo === 0) return false; // -0
-  const v = numberOf(hi, lo);
-  return Number.isInteger(v) && v <= 9007199254740992 && v >= -9007199254740992;
-}
+/** Bits of a head chunk's first sample: t (f64), v (64 bits), the mode bit. */
+const FIRST_SAMPLE_BITS = 129;
+/** A residual beyond this magnitude escapes (keeps z = 2|r| exact). */
+const MAX_RESIDUAL = 2 ** 52;
 
 function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
-/** Where decoded samples go, oldest first (plain arrays in series.ts, shared typed arrays in storage.ts). */
-export interface SampleSink {
-  add(t: number, v: number, stale: boolean): void;
-}
-
-export class ChunkPool {
-  private pages: Array<Uint8Array | null> = [];
-  private readonly freePages: number[] = [];
-  /** Live bytes per page of closed chunks (undefined/-1 for head pages). */
-  private readonly live: number[] = [];
-  private readonly freeSlots: number[][] = Array.from({ length: MAX_CLASS + 1 }, () => []);
-  private headPage = -1;
-  private headBump = PAGE_SIZE;
-  private closedPage = -1;
-  private closedBump = PAGE_SIZE;
-  /** Bytes in head slots handed out, and in closed chunks still live. */
-  headBytes = 0;
-  closedBytes = 0;
-  closedChunks = 0;
-
-  /** Pages held (1 MiB each), head and closed. */
-  get pagesHeld(): number {
-    return this.pages.length - this.freePages.length;
-  }
-
-  page(addr: number): Uint8Array {
-    return this.pages[addr >>> PAGE_BITS]!;
-  }
-
-  private newPage(): number {
-    const buf = new Uint8Array(PAGE_SIZE);
-    const p = this.freePages.pop();
-    if (p !== undefined) {
-      this.pages[p] = buf;
-      return p;
-    }
-    if (this.pages.length >= 2048) throw new Error('tsdb chunk pool full (2 GiB)');
-    this.pages.push(buf);
-    return this.pages.length - 1;
-  }
-
-  /** A zeroed head slot of 32 << cls bytes. */
-  allocSlot(cls: number): number {
-    const size = MIN_SLOT << cls;
-    this.headBytes += size;
-    const free = this.freeSlots[cls]!.pop();
-    if (free !== undefined) {
-      this.page(free).fill(0, free & PAGE_MASK, (free & PAGE_MASK) + size);
-      return free;
-    }
-    if (this.headBump + size > PAGE_SIZE) {
-      this.headPage = this.newPage();
-      this.live[this.headPage] = -1;
-      this.headBump = 0;
-    }
-    const addr = this.headPage * PAGE_SIZE + this.headBump;
-    this.headBump += size;
-    return addr;
-  }
-
-  freeSlot(addr: number, cls: number): void {
-    this.headBytes -= MIN_SLOT << cls;
-    this.freeSlots[cls]!.push(addr);
-  }
-
-  /** Copies a head chunk into closed space; returns the closed chunk's address. */
-  close(slot: number, bytes: number, count: number, maxT: number): number {
-    const size = CLOSED_HEADER + bytes;
-    if (this.closedBump + size > PAGE_SIZE) {
-      if (this.closedPage >= 0 && this.live[this.closedPage] === 0) this.releasePage(this.closedPage);
-      this.closedPage = this.newPage();
-      this.live[this.closedPage] = 0;
-      this.closedBump = 0;
-    }
-    const addr = this.closedPage * PAGE_SIZE + this.closedBump;
-    const dst = this.pages[this.closedPage]!;
-    const o = this.closedBump;
-    dst[o] = bytes & 0xff;
-    dst[o + 1] = bytes >>> 8;
-    dst[o + 2] = count & 0xff;
-    dst[o + 3] = count >>> 8;
-    f64[0] = maxT;
-    const b = f64Bytes;
-    for (let i = 0; i < 8; i++) dst[o + 4 + i] = b[i]!;
-    const so = slot & PAGE_MASK;
-    dst.set(this.page(slot).subarray(so, so + bytes), o + CLOSED_HEADER);
-    this.closedBump += size;
-    this.live[this.closedPage] = this.live[this.closedPage]! + size;
-    this.closedBytes += size;
-    this.closedChunks++;
-    return addr;
-  }
-
-  closedCount(addr: number): number {
-    const p = this.page(addr);
-    const o = addr & PAGE_MASK;
-    return p[o + 2]! | (p[o + 3]! << 8);
-  }
-
-  /** Bytes a closed chunk takes, header included. */
-  closedBytesOf(addr: number): number {
-    const p = this.page(addr);
-    const o = addr & PAGE_MASK;
-    return CLOSED_HEADER + (p[o]! | (p[o + 1]! << 8));
-  }
-
-  closedMaxT(addr: number): number {
-    const p = this.page(addr);
-    const o = addr & PAGE_MASK;
-    const b = f64Bytes;
-    for (let i = 0; i < 8; i++) b[i] = p[o + 4 + i]!;
-    return f64[0]!;
-  }
-
-  closedMinT(addr: number): number {
-    const p = this.page(addr);
-    const o = (addr & PAGE_MASK) + CLOSED_HEADER;
-    const b = f64Bytes;
-    for (let i = 0; i < 8; i++) b[i] = p[o + i]!;
-    return f64[0]!;
-  }
-
-  /** Drops a closed chunk; its page is released once none of its chunks is left. */
-  dropClosed(addr: number): void {
-    const p = this.page(addr);
-    const o = addr & PAGE_MASK;
-    const size = CLOSED_HEADER + (p[o]! | (p[o + 1]! << 8));
-    const page = addr >>> PAGE_BITS;
-    this.live[page] = this.live[page]! - size;
-    this.closedBytes -= size;
-    this.closedChunks--;
-    if (this.live[page] === 0 && page !== this.closedPage) this.releasePage(page);
-  }
-
-  private releasePage(page: number): void {
-    this.pages[page] = null;
-    this.freePages.push(page);
-  }
-
-  /** Decodes a closed chunk's samples with minT <= t <= maxT into sink. */
-  decodeClosed(addr: number, minT: number, maxT: number, sink: SampleSink): void {
-    decode(this.page(addr), (addr & PAGE_MASK) + CLOSED_HEADER, this.closedCount(addr), minT, maxT, sink);
-  }
-
-  /** Decodes a head chunk of `count` samples. */
-  decodeHead(slot: number, count: number, minT: number, maxT: number, sink: SampleSink): void {
-    decode(this.page(slot), slot & PAGE_MASK, count, minT, maxT, sink);
+/** Writes an unsigned integer z < 2^53 in w bits. */
+function writeWide(page: Uint8Array, o: number, pos: number, z: number, w: number): void {
+  if (w === 0) return;
+  if (w <= 32) writeBits(page, o, pos, z >>> 0, w);
+  else {
+    writeBits(page, o, pos, Math.floor(z / 4294967296), w - 32);
+    writeBits(page, o, pos + w - 32, z >>> 0, 32);
   }
 }
 
@@ -258,10 +77,13 @@ export class HeadChunk {
   /** The previous value's leading/trailing zero window (leading 0xff: none yet). */
   protected leading = 0xff;
   protected trailing = 0;
-  /** Integer mode (the chunk's first value is an integer): values as delta-of-deltas, like timestamps. */
-  protected intMode = false;
-  /** In integer mode: the previous value's difference to the one before (0 after a non-integer). */
-  protected lastVDelta = 0;
+  /** Integer mode's scale (see the module comment), 0 in XOR mode. */
+  protected scale = 0;
+  /** Integer mode: the previous value x scale (NaN when it was not an integer at that scale), the slope, deltas averaged into it (up to SLOPE_SPAN), the last four residual widths (6 bits each). */
+  protected prevN = NaN;
+  protected slope = 0;
+  protected slopeN = 0;
+  protected hist = 0;
 
   /** Appends a sample whose value bits are (hi, lo); t must be > lastT. */
   protected encode(pool: ChunkPool, t: number, hi: number, lo: number): void {
@@ -278,10 +100,20 @@ export class HeadChunk {
       for (let i = 0; i < 8; i++) page[o + i] = b[i]!;
       writeBits(page, o, 64, hi, 32);
       writeBits(page, o, 96, lo, 32);
-      this.intMode = isIntBits(hi, lo);
-      if (this.intMode) writeBits(page, o, 128, 1, 1);
-      this.bits = FIRST_SAMPLE_BYTES * 8 + 1;
-      this.lastVDelta = 0;
+      const v = numberOf(hi, lo);
+      const si = scaleIndexOf(v);
+      this.bits = FIRST_SAMPLE_BITS;
+      this.scale = 0;
+      if (si >= 0) {
+        writeBits(page, o, 128, 1, 1);
+        writeBits(page, o, 129, si, 2);
+        this.bits += 2;
+        this.scale = SCALES[si]!;
+        this.prevN = scaled(v, this.scale);
+        this.slope = 0;
+        this.slopeN = 0;
+        this.hist = 0;
+      }
       this.lastT = t;
       this.lastDelta = 0;
       this.lastHi = hi;
@@ -327,7 +159,7 @@ export class HeadChunk {
     }
     this.lastDelta = newDelta;
     this.lastT = t;
-    if (this.intMode) pos = this.encodeInt(page, o, pos, hi, lo);
+    if (this.scale !== 0) pos = this.encodeInt(page, o, pos, hi, lo);
     else pos = this.encodeXor(page, o, pos, hi, lo);
     this.lastHi = hi;
     this.lastLo = lo;
@@ -335,40 +167,51 @@ export class HeadChunk {
     this.headCount++;
   }
 
-  /**
-   * A value in integer mode: when it and the previous value are integers, the delta of their
-   * difference to the previous difference in 8, 14, 24 or 32 bits ('0' when the slope holds);
-   * any other value as its 64 bits (NaN payloads included).
-   */
+  /** A value in integer mode (see the module comment); decode.ts mirrors every step. */
   private encodeInt(page: Uint8Array, o: number, pos: number, hi: number, lo: number): number {
-    const curInt = isIntBits(hi, lo);
-    const prevInt = isIntBits(this.lastHi, this.lastLo);
-    const v = curInt ? numberOf(hi, lo) : 0;
-    const prev = prevInt ? numberOf(this.lastHi, this.lastLo) : 0;
-    let written = false;
-    if (curInt && prevInt) {
-      const dod = v - prev - this.lastVDelta;
-      if (Number.isInteger(dod) && dod >= -0x7fffffff && dod <= 0x7fffffff && prev + (this.lastVDelta + dod) === v) {
-        written = true;
-        if (dod === 0) pos += 1;
-        else {
-          let i = 1;
-          while (i < INT_WIDTHS.length - 1 && (dod < -INT_LIMITS[i]! || dod > INT_LIMITS[i]!)) i++;
-          const w = INT_WIDTHS[i]!;
-          writeBits(page, o, pos, ((1 << i) - 1) << 1, i + 1);
-          writeBits(page, o, pos + i + 1, w === 32 ? dod | 0 : dod & ((1 << w) - 1), w);
-          pos += i + 1 + w;
+    const v = numberOf(hi, lo);
+    let n = scaled(v, this.scale);
+    const prevN = this.prevN;
+    if (n === n && prevN === prevN) {
+      const pred = prevN + Math.round(this.slope);
+      const r = n - pred;
+      if (pred + r === n && r <= MAX_RESIDUAL && r >= -MAX_RESIDUAL) {
+        const z = r >= 0 ? 2 * r : -2 * r - 1;
+        const w = bitLength(z);
+        const k = expectedWidth(this.hist);
+        if (w <= k) {
+          pos += 1; // '0'
+          writeWide(page, o, pos, z, k);
+          pos += k;
+        } else {
+          writeBits(page, o, pos, 0b10, 2);
+          writeBits(page, o, pos + 2, w, 6);
+          writeWide(page, o, pos + 8, z, w);
+          pos += 8 + w;
+        }
+        this.hist = ((this.hist << 6) | w) & 0xffffff;
+        if (this.slopeN < SLOPE_SPAN) this.slopeN++;
+        this.slope += (n - prevN - this.slope) / this.slopeN;
+        this.prevN = n;
+        return pos;
+      }
+    }
+    writeBits(page, o, pos, 0b11, 2);
+    writeBits(page, o, pos + 2, hi, 32);
+    writeBits(page, o, pos + 34, lo, 32);
+    if (n !== n && this.scale === 1) {
+      for (let s = 1; s < SCALES.length; s++) {
+        const m = scaled(v, SCALES[s]!);
+        if (m === m) {
+          n = m;
+          this.slope *= SCALES[s]!;
+          this.scale = SCALES[s]!;
+          break;
         }
       }
     }
-    if (!written) {
-      writeBits(page, o, pos, INT_ESCAPE, INT_WIDTHS.length);
-      writeBits(page, o, pos + INT_WIDTHS.length, hi, 32);
-      writeBits(page, o, pos + INT_WIDTHS.length + 32, lo, 32);
-      pos += INT_WIDTHS.length + 64;
-    }
-    this.lastVDelta = curInt && prevInt ? v - prev : 0;
-    return pos;
+    this.prevN = n;
+    return pos + 66;
   }
 
   /** A value in XOR mode (Prometheus's): XOR with the previous bits. */
@@ -435,119 +278,3 @@ export class HeadChunk {
   }
 }
 
-function decode(page: Uint8Array, o: number, count: number, minT: number, maxT: number, sink: SampleSink): void {
-  const b = f64Bytes;
-  for (let i = 0; i < 8; i++) b[i] = page[o + i]!;
-  let t = f64[0]!;
-  let hi = readBits(page, o, 64, 32) | 0;
-  let lo = readBits(page, o, 96, 32) | 0;
-  const intMode = readBit(page, o, 128) === 1;
-  let pos = 129;
-  let delta = 0;
-  let vDelta = 0;
-  let leading = 0;
-  let trailing = 0;
-  let v = numberOf(hi, lo);
-  let isInt = intMode && isIntBits(hi, lo);
-  let stale = hi === STALE_HI && lo === STALE_LO;
-  for (let k = 0; ; ) {
-    if (t > maxT) return;
-    if (t >= minT) {
-      sink.add(t, v, stale);
-    }
-    if (++k >= count) return;
-    // Timestamp.
-    if (readBit(page, o, pos) === 0) {
-      pos += 1;
-      t += delta;
-    } else if (readBit(page, o, pos + 1) === 0) {
-      delta += (readBits(page, o, pos + 2, 14) << 18) >> 18;
-      pos += 16;
-      t += delta;
-    } else if (readBit(page, o, pos + 2) === 0) {
-      delta += (readBits(page, o, pos + 3, 17) << 15) >> 15;
-      pos += 20;
-      t += delta;
-    } else if (readBit(page, o, pos + 3) === 0) {
-      delta += (readBits(page, o, pos + 4, 20) << 12) >> 12;
-      pos += 24;
-      t += delta;
-    } else {
-      i32[HI] = readBits(page, o, pos + 4, 32) | 0;
-      i32[LO] = readBits(page, o, pos + 36, 32) | 0;
-      pos += 68;
-      const nt = f64[0]!;
-      delta = nt - t;
-      t = nt;
-    }
-    if (intMode) {
-      // Integer mode (see encodeInt): i one bits and a zero, then INT_WIDTHS[i] bits; all ones: 64 raw bits.
-      let i = 0;
-      while (i < INT_WIDTHS.length && readBit(page, o, pos + i) === 1) i++;
-      let dod = NaN;
-      if (i < INT_WIDTHS.length) {
-        const w = INT_WIDTHS[i]!;
-        pos += i + 1;
-        dod = w === 0 ? 0 : (readBits(page, o, pos, w) << (32 - w)) >> (32 - w);
-        pos += w;
-      } else pos += INT_WIDTHS.length;
-      if (Number.isNaN(dod)) {
-        hi = readBits(page, o, pos, 32) | 0;
-        lo = readBits(page, o, pos + 32, 32) | 0;
-        pos += 64;
-        const nv = numberOf(hi, lo);
-        const nInt = isIntBits(hi, lo);
-        vDelta = isInt && nInt ? nv - v : 0;
-        v = nv;
-        isInt = nInt;
-        stale = hi === STALE_HI && lo === STALE_LO;
-      } else {
-        // Both integers (the encoder differences only those): the new value is one too.
-        const nv = v + (vDelta + dod);
-        vDelta = nv - v;
-        v = nv;
-        stale = false;
-      }
-      continue;
-    }
-    // Value (XOR mode).
-    if (readBit(page, o, pos) === 0) {
-      pos += 1;
-      continue;
-    }
-    if (readBit(page, o, pos + 1) === 1) {
-      leading = readBits(page, o, pos + 2, 5);
-      const sig = readBits(page, o, pos + 7, 6) || 64;
-      trailing = 64 - leading - sig;
-      pos += 13;
-    } else pos += 2;
-    const sig = 64 - leading - trailing;
-    let h: number;
-    let l: number;
-    if (sig > 32) {
-      h = readBits(page, o, pos, sig - 32);
-      l = readBits(page, o, pos + sig - 32, 32);
-    } else {
-      h = 0;
-      l = readBits(page, o, pos, sig);
-    }
-    pos += sig;
-    // Shift (h, l) left by trailing into 64 bits.
-    let xh: number;
-    let xl: number;
-    if (trailing >= 32) {
-      xh = l << (trailing - 32);
-      xl = 0;
-    } else if (trailing === 0) {
-      xh = h;
-      xl = l;
-    } else {
-      xh = (h << trailing) | (l >>> (32 - trailing));
-      xl = l << trailing;
-    }
-    hi = (hi ^ xh) | 0;
-    lo = (lo ^ xl) | 0;
-    v = numberOf(hi, lo);
-    stale = hi === STALE_HI && lo === STALE_LO;
-  }
-}

@@ -57,7 +57,8 @@ export class MemSeries extends HeadChunk {
     let n = this.headBytesHeld;
     if (this.closed !== null) {
       n += this.closed.length * 8;
-      for (const a of this.closed) n += this.pool.closedBytesOf(a);
+      // A chunk shared by several series (pool.ts) counts its share in each.
+      for (const a of this.closed) n += this.pool.closedBytesOf(a) / this.pool.ownersOf(a);
     }
     return n;
   }
