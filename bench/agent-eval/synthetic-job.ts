@@ -177,6 +177,18 @@ function counter(ratePerTick: number, ...key: number[]): (tick: number) => numbe
   return (tick) => Math.floor(ratePerTick * tick + 0.4 * ratePerTick * unit(...key, tick));
 }
 
+/**
+ * A rate as Flink's MeterView computes it over a counter (numRecordsInPerSecond and the like):
+ * the count now minus the count one time span (60 s) before, divided by the span in seconds,
+ * so always a whole count over 60. The counter is read before tick 0 too (the job ran before
+ * the first scrape), which keeps the first minute's rates at the steady level.
+ */
+function meterRate(count: (tick: number) => number, intervalMs: number): (tick: number) => number {
+  const spanTicks = Math.max(1, Math.round(60_000 / intervalMs));
+  const spanSeconds = (spanTicks * intervalMs) / 1000;
+  return (tick) => (count(tick) - count(tick - spanTicks)) / spanSeconds;
+}
+
 /** A gauge that jitters by ±spread around base each tick. */
 function jitter(base: number, spread: number, ...key: number[]): (tick: number) => number {
   return (tick) => Math.round(base + spread * (2 * unit(...key, tick) - 1));
@@ -257,10 +269,12 @@ export function syntheticJob(opts: SyntheticJobOptions): SyntheticJob {
         task('backPressuredTimeMsPerSecond', bp);
         task('idleTimeMsPerSecond', (t) => 1000 - busy(t) - bp(t));
         task('isBackPressured', (t) => (bp(t) > 500 ? 1 : 0));
-        task('numRecordsIn', counter(rate * perTick, ...k, 43));
-        task('numRecordsOut', counter(rate * out * perTick, ...k, 44));
-        task('numRecordsInPerSecond', (t) => rate * (0.9 + 0.2 * unit(...k, 45, t)));
-        task('numRecordsOutPerSecond', (t) => rate * out * (0.9 + 0.2 * unit(...k, 46, t)));
+        const recordsIn = counter(rate * perTick, ...k, 43);
+        const recordsOut = counter(rate * out * perTick, ...k, 44);
+        task('numRecordsIn', recordsIn);
+        task('numRecordsOut', recordsOut);
+        task('numRecordsInPerSecond', meterRate(recordsIn, opts.intervalMs));
+        task('numRecordsOutPerSecond', meterRate(recordsOut, opts.intervalMs));
         task('numBytesIn', counter(rate * v.recordBytes * perTick, ...k, 47));
         task('numBytesOut', counter(rate * out * v.recordBytes * perTick, ...k, 48));
         op('numRecordsIn', counter(rate * perTick, ...k, 43));
