@@ -173,7 +173,7 @@ export class HeadChunk {
     let n = scaled(v, this.scale);
     const prevN = this.prevN;
     if (n === n && prevN === prevN) {
-      const pred = prevN + Math.round(this.slope);
+      const pred = prevN + Math.floor(this.slope + 0.5); // as decode.ts (cheaper than Math.round)
       const r = n - pred;
       if (pred + r === n && r <= MAX_RESIDUAL && r >= -MAX_RESIDUAL) {
         const z = r >= 0 ? 2 * r : -2 * r - 1;

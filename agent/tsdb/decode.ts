@@ -37,6 +37,7 @@ export function decode(page: Uint8Array, o: number, count: number, minT: number,
   let slope = 0;
   let slopeN = 0;
   let hist = 0;
+  let width = 0;
   if (intMode) {
     scale = SCALES[readBits(page, o, 129, 2)]!;
     pos = 131;
@@ -73,13 +74,17 @@ export function decode(page: Uint8Array, o: number, count: number, minT: number,
     if (intMode) {
       // '0' + k bits, '10' + 6-bit width + that many bits: a residual; '11': the raw 64 bits.
       let z: number;
-      if (readBit(page, o, pos) === 0) {
-        const w = expectedWidth(hist);
-        z = readWide(page, o, pos + 1, w);
+      let w: number;
+      const head = readBits(page, o, pos, 2);
+      if (head < 2) {
+        w = width;
+        z = w === 0 ? 0 : w <= 32 ? readBits(page, o, pos + 1, w) : readWide(page, o, pos + 1, w);
         pos += 1 + w;
-      } else if (readBit(page, o, pos + 1) === 0) {
-        const w = readBits(page, o, pos + 2, 6);
-        z = readWide(page, o, pos + 8, w);
+        if (z < 4294967296) w = 32 - Math.clz32(z);
+        else w = bitLength(z);
+      } else if (head === 2) {
+        w = readBits(page, o, pos + 2, 6);
+        z = w <= 32 ? readBits(page, o, pos + 8, w) : readWide(page, o, pos + 8, w);
         pos += 8 + w;
       } else {
         hi = readBits(page, o, pos + 2, 32) | 0;
@@ -102,11 +107,14 @@ export function decode(page: Uint8Array, o: number, count: number, minT: number,
         prevN = n;
         continue;
       }
-      hist = ((hist << 6) | bitLength(z)) & 0xffffff;
-      const r = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-      const n = prevN + Math.round(slope) + r;
-      if (slopeN < SLOPE_SPAN) slopeN++;
-      slope += (n - prevN - slope) / slopeN;
+      hist = ((hist << 6) | w) & 0xffffff;
+      width = expectedWidth(hist);
+      // Zigzag back to a signed residual (int32 arithmetic while it fits).
+      const r = z < 1073741824 ? (z >>> 1) ^ -(z & 1) : z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+      const n = prevN + Math.floor(slope + 0.5) + r;
+      const d = n - prevN - slope;
+      if (slopeN < SLOPE_SPAN) slope += d / ++slopeN;
+      else slope += d * (1 / SLOPE_SPAN); // the same double as d / SLOPE_SPAN (a power of two)
       prevN = n;
       v = scale === 1 ? n : n / scale;
       stale = false;
