@@ -1,9 +1,9 @@
 /**
  * The keyed shuffle's wire encoding alone, in one process: (b)'s records ({ key: 'k123', value })
- * in batches of 512, encoded and decoded with msgpack (records extension, what the wire used
+ * in batches of 512 (`--batch N`), encoded and decoded with msgpack (records extension, what the wire used
  * before) and with engine/network/batch-codec.ts, best of `--reps` rounds of 100 k batches' worth
  * after a warm-up. Prints ns per record for each side and bytes per record.
- * Usage: node bench/engine-throughput/codec.ts [--reps N]
+ * Usage: node bench/engine-throughput/codec.ts [--reps N] [--batch N]
  */
 import { performance } from 'node:perf_hooks';
 import { Packr, Unpackr } from 'msgpackr';
@@ -12,9 +12,10 @@ import { makeRecord } from './work.ts';
 
 const argv = process.argv.slice(2);
 const REPS = argv.includes('--reps') ? Number(argv[argv.indexOf('--reps') + 1]) : 5;
+const BATCH = argv.includes('--batch') ? Number(argv[argv.indexOf('--batch') + 1]) : 512;
 
 const batches: unknown[][] = [];
-for (let b = 0; b < 200; b++) batches.push(Array.from({ length: 512 }, (_, i) => makeRecord(b % 2, b * 512 + i, 2)));
+for (let b = 0; b < Math.ceil(102_400 / BATCH); b++) batches.push(Array.from({ length: BATCH }, (_, i) => makeRecord(b % 2, b * BATCH + i, 2)));
 
 interface Codec {
   name: string;

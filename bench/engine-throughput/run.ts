@@ -203,6 +203,36 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/** Nanoseconds a process's main thread (the event loop) has run on a CPU and waited in a run queue for one (/proc/<pid>/schedstat). */
+function schedstat(pid: number): { run: number; wait: number } {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { run: run ?? 0, wait: wait ?? 0 };
+  } catch {
+    return { run: 0, wait: 0 };
+  }
+}
+
+interface SchedSample {
+  t: number;
+  per: Array<{ run: number; wait: number }>;
+}
+
+/**
+ * Each TaskManager's main thread over the run window [from, to] (ms, wall clock), from samples
+ * taken every 10 ms: the share of the window it ran on a CPU and the share it waited for one
+ * (other processes on the machine), so a loaded machine can be told from a waiting engine.
+ */
+function threadShares(samples: SchedSample[], from: number, to: number): Array<{ run: number; wait: number }> {
+  if (samples.length < 2) return [];
+  let a = samples[0]!;
+  let b = samples[samples.length - 1]!;
+  for (const s of samples) if (s.t <= from) a = s;
+  for (let i = samples.length - 1; i >= 0; i--) if (samples[i]!.t >= to) b = samples[i]!;
+  const ms = b.t - a.t;
+  return a.per.map((x, i) => ({ run: (b.per[i]!.run - x.run) / 1e6 / ms, wait: (b.per[i]!.wait - x.wait) / 1e6 / ms }));
+}
+
 function rss(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -244,7 +274,7 @@ async function engineRun(
   parallelism: number,
   tms: number,
   records: number,
-): Promise<{ taskTimes: TaskTimes[]; tmCpu: number[]; rate: number; seconds: number; processedRate: number; finalCheckpointSeconds: number; peakRss: number[]; checkpoints: number; traces: CheckpointTrace[] }> {
+): Promise<{ taskTimes: TaskTimes[]; tmCpu: number[]; threads: Array<{ run: number; wait: number }>; rate: number; seconds: number; processedRate: number; finalCheckpointSeconds: number; peakRss: number[]; checkpoints: number; traces: CheckpointTrace[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'fp-bench-'));
   const traces: CheckpointTrace[] = [];
   const tracing = args.includes('--checkpoint-interval');
@@ -257,6 +287,9 @@ async function engineRun(
       procs.push(await start(['engine', 'taskmanager', '--jobmanager', `127.0.0.1:${jm.ready.rpcPort}`, '--slots', '1', '--state-dir', join(dir, `tm${i}`), ...DEFINES], tracing ? traces : undefined));
     }
     const peakRss = new Array<number>(tms).fill(0);
+    const tmPids = procs.slice(1).map((p) => p.child.pid!);
+    const samples: SchedSample[] = [];
+    const sampler = setInterval(() => samples.push({ t: Date.now(), per: tmPids.map(schedstat) }), 10);
     for (;;) {
       for (let i = 0; i < tms; i++) peakRss[i] = Math.max(peakRss[i]!, rss(procs[i + 1]!.child.pid!));
       const st = await rest<{ state: string }>(jm.ready.restPort, `/jobs/${jobId}`);
@@ -264,6 +297,7 @@ async function engineRun(
       if (st.state === 'FAILED') throw new Error(`bench job failed: ${JSON.stringify(await rest(jm.ready.restPort, `/jobs/${jobId}/exceptions`)).slice(0, 1000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    clearInterval(sampler);
     const details = await rest<{ vertices: Array<{ id: string }> }>(jm.ready.restPort, `/jobs/${jobId}`);
     let start0 = Infinity;
     let end = 0;
@@ -294,6 +328,7 @@ async function engineRun(
     return {
       taskTimes,
       tmCpu,
+      threads: threadShares(samples, start0, end),
       rate: records / ((end - start0) / 1000),
       seconds: (end - start0) / 1000,
       processedRate: records / ((processed - start0) / 1000),
@@ -348,6 +383,8 @@ async function main(): Promise<void> {
       console.log(`(b) rep ${rep} keyed count, shuffle across 2 TMs:    engine ${fmt(b.rate)} rec/s   bare loop ${fmt(bareB)} rec/s   ratio ${((100 * b.rate) / bareB).toFixed(1)} % (target >= 30 %)   TM peak RSS ${b.peakRss.map(mb).join(', ')}   TM CPU ${b.tmCpu.map((x) => x.toFixed(2)).join(' + ')} s`);
       // Where the tasks' time went (as of the TaskManagers' last heartbeat before the end, so a sample of the run).
       console.log(`    task time, sources: ${shares(b.taskTimes[0]!)}   keyed: ${shares(b.taskTimes[1] ?? { busy: 0, idle: 0, backpressured: 0 })}`);
+      // Each TaskManager's main thread over the run: on a CPU, and waiting for one (load from other processes).
+      console.log(`    TM main threads over the run: ${b.threads.map((x) => `on CPU ${(100 * x.run).toFixed(0)} % / waiting for a CPU ${(100 * x.wait).toFixed(0)} %`).join(';  ')}`);
     }
   }
   if (ONLY !== undefined && ONLY !== 'c') return;

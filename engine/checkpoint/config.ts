@@ -9,28 +9,14 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { FlowpilotError } from '../../common/errors.ts';
+import { parseMemorySize } from '../../common/memory-size.ts';
 import { flinkDurationMs } from '../config/options.ts';
 import type { CheckpointConfigView } from '../contracts/checkpoints.ts';
 
 /** Flink's default and largest `state.storage.fs.memory-threshold` (20 kb, 1 mb). */
 export const DEFAULT_MEMORY_THRESHOLD = 20 * 1024;
 export const MAX_MEMORY_THRESHOLD = 1024 * 1024;
-const MEMORY_UNITS: Record<string, number> = {
-  '': 1, b: 1, bytes: 1, k: 1024, kb: 1024, kibibytes: 1024, m: 1024 ** 2, mb: 1024 ** 2, mebibytes: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gibibytes: 1024 ** 3,
-};
-
-/** A Flink MemorySize ("20kb", "20 kb", "1 mb", "512", a bare number of bytes) in bytes; throws on anything else. */
-export function parseMemorySize(v: string | number): number {
-  if (typeof v === 'number') {
-    if (Number.isSafeInteger(v) && v >= 0) return v;
-    throw new Error(`${v} is not a memory size`);
-  }
-  const m = /^\s*(\d+)\s*([a-zA-Z]*)\s*$/.exec(v);
-  const unit = m ? MEMORY_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new Error(`"${v}" is not a memory size (e.g. 20kb, 1 mb, 512)`);
-  return Number(m[1]) * unit;
-}
-
+export { parseMemorySize };
 const memorySize = (def: number, max: number) =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     try {

@@ -14,4 +14,11 @@ describe('engine configuration', () => {
     assert.throws(() => parseJobManagerConfig({ 'heartbeat.timeout': '1.5 s' }), /heartbeat\.timeout: time interval unit label '\.5 s' in "1\.5 s" does not match/);
     assert.throws(() => parseJobManagerConfig({ 'heartbeat.interval': '5 ms' }), /heartbeat\.interval: Too small/);
   });
+
+  it('reads the network buffer size as a Flink memory size, 32 kb by default as in Flink', () => {
+    assert.equal(parseJobManagerConfig({})['taskmanager.memory.segment-size'], 32 * 1024);
+    assert.equal(parseJobManagerConfig({ 'taskmanager.memory.segment-size': '64 kb' })['taskmanager.memory.segment-size'], 64 * 1024);
+    assert.equal(parseJobManagerConfig({ 'taskmanager.memory.segment-size': 4096 })['taskmanager.memory.segment-size'], 4096);
+    assert.throws(() => parseJobManagerConfig({ 'taskmanager.memory.segment-size': '12 parsecs' }), /taskmanager\.memory\.segment-size/);
+  });
 });

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { parseFlinkDuration } from '../../common/duration.ts';
 import { FlowpilotError, errorMessage } from '../../common/errors.ts';
+import { parseMemorySize } from '../../common/memory-size.ts';
 import type { DebloatSettings } from '../network/buffer-debloater.ts';
 
 /**
@@ -26,6 +27,16 @@ export const flinkDurationMs = () =>
   });
 
 const ms = (def: number, min = 0) => flinkDurationMs().pipe(z.number().int().min(min)).default(def);
+/** A Flink memory size option ("32kb", "1 mb", a bare number of bytes), in bytes. */
+const bytes = (def: number, min: number, max: number) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    try {
+      return parseMemorySize(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: errorMessage(err) });
+      return z.NEVER;
+    }
+  }).pipe(z.number().int().min(min).max(max)).default(def);
 const count = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
 /** A job-scope option set on the cluster: kept as given (a string) and checked when the JobManager starts. */
 const jobDefault = (description: string) => z.union([z.string(), z.number()]).transform(String).optional().describe(description);
@@ -37,7 +48,8 @@ const common = {
   'heartbeat.timeout': ms(10_000, 100).describe('A TaskManager that has not sent a heartbeat for this long is lost (a Flink duration, e.g. 10 s; a bare number is ms).'),
   'rpc.ask-timeout': ms(10_000, 100).describe('Timeout for an RPC request and its answer (a Flink duration, e.g. 10 s; a bare number is ms); Flink: akka.ask.timeout.'),
   'execution.buffer-timeout': ms(100, 0).describe('A partly filled output batch is sent after this long (a Flink duration, e.g. 10 s; a bare number is ms).'),
-  'taskmanager.network.batch-size': count(512).describe('Records per network batch before it is sent without waiting.'),
+  'taskmanager.network.batch-size': count(4096).describe('Records per network batch before it is sent without waiting (at most; a batch to another TaskManager also closes at taskmanager.memory.segment-size).'),
+  'taskmanager.memory.segment-size': bytes(32 * 1024, 256, 64 * 1024 * 1024).describe('Bytes of a network buffer (Flink\'s key and default, 32kb; a memory size, e.g. 64 kb): a batch to another TaskManager closes once its records would take about this much on the wire, so one credit stands for one such buffer.'),
   'taskmanager.network.memory.buffers-per-channel': count(4).describe('Batches a receiving channel can hold; its credit.'),
   'taskmanager.network.memory.buffer-debloat.enabled': z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(true).describe('Size network batches to each consumer\'s throughput so its buffered input takes about the target to process (on by default here; off in Flink).'),
   'taskmanager.network.memory.buffer-debloat.target': ms(1000, 1).describe('Time a consumer\'s buffered input should take to process (a Flink duration, e.g. 10 s; a bare number is ms).'),

@@ -15,6 +15,26 @@ test('flat records of one shape go column by column and come back equal', () => 
   assert.deepEqual(new BatchDecoder().decode(bytes), records);
 });
 
+test('a string column whose values repeat goes once per distinct value, and decodes equal', () => {
+  const keys = Array.from({ length: 30 }, (_, i) => `key-${i}-ü`);
+  const records = Array.from({ length: 2000 }, (_, i) => ({ key: keys[(i * 7) % 30]!, n: i }));
+  const bytes = new BatchEncoder().encode(records);
+  assert.equal(bytes[0], 1, 'columnar');
+  // 4 bytes per int and 2 per dictionary index, the 30 words once: far less than the text per record (8+ bytes each).
+  assert.ok(bytes.length < 2000 * 6 + 30 * 12 + 64, `dictionary column: ${bytes.length} bytes`);
+  assert.deepEqual(new BatchDecoder().decode(bytes), records);
+  // Mostly distinct values (ids) go as text, and still decode equal; so does an empty-string column.
+  const ids = Array.from({ length: 300 }, (_, i) => ({ id: `id-${i}`, blank: '' }));
+  const idBytes = new BatchEncoder().encode(ids);
+  assert.ok(idBytes.length > 300 * 4, 'per-record text');
+  assert.deepEqual(new BatchDecoder().decode(idBytes), ids);
+  // An index past the dictionary is refused, not read as undefined.
+  const two = new BatchEncoder().encode(Array.from({ length: 16 }, (_, i) => ({ s: i % 2 ? 'a' : 'b' })));
+  const bad = Buffer.from(two);
+  bad.writeUInt16LE(2, bad.length - 2);
+  assert.throws(() => new BatchDecoder().decode(bad), /corrupt string column/);
+});
+
 test('[timestamp, record] entries keep their timestamps', () => {
   const records = Array.from({ length: 50 }, (_, i) => [i === 3 ? Number.NaN : 1_700_000_000_000 + i, { id: i, w: `w${i}` }]);
   const bytes = new BatchEncoder().encode(records);

@@ -3,8 +3,9 @@
  * one shape ({ key: 'k1', value: 3 }, or [timestamp, record] when event time travels with
  * them), so such a batch goes column by column, the way Flink's POJO and tuple serializers
  * write fields without per-record type tags: the field names once, then per field all values
- * as one block (int32 or float64 array, or one UTF-8 string with the UTF-16 lengths, or one
- * byte per boolean). Encoding is one pass to check the shape and one to fill typed arrays;
+ * as one block (int32 or float64 array, one byte per boolean, or one UTF-8 string with the
+ * UTF-16 lengths; a string column whose values repeat goes as a dictionary: its distinct
+ * values once, then a u16 index per record). Encoding is one pass to check the shape and one to fill typed arrays;
  * decoding reads each string column with a single native call and builds the records with
  * one object literal per shape (compiled once), so per record there is no type dispatch and
  * no native call. Anything else (nested values, mixed shapes, null, bigint, Date, non-plain
@@ -27,9 +28,12 @@ const COL_INT32 = 1;
 const COL_FLOAT64 = 2;
 const COL_STRING = 3;
 const COL_BOOL = 4;
+const COL_DICT = 5;
 /** Batches smaller than this go as msgpack: the shape check and header do not pay off. */
 const MIN_COLUMNAR = 8;
 const MAX_FIELDS = 64;
+/** Distinct strings a dictionary column can index (u16). */
+const MAX_WORDS = 65536;
 const LITTLE_ENDIAN = endianness() === 'LE';
 
 type Builder = (n: number, ts: Float64Array | null, cols: ArrayLike<unknown>[]) => unknown[];
@@ -60,12 +64,18 @@ function merge(col: number, v: number): number {
   return 0;
 }
 
+interface Dictionary {
+  words: string[];
+  index: Uint16Array;
+}
+
 const align = (off: number, a: number) => (off + a - 1) & ~(a - 1);
 
 export class BatchEncoder {
   private readonly packr = new Packr({ useRecords: true });
   private fields: string[] = [];
   private kinds: number[] = [];
+  private readonly words = new Map<string, number>();
 
   /** Encodes a batch; the result is a fresh buffer the caller may keep. */
   encode(records: unknown[]): Uint8Array {
@@ -126,7 +136,7 @@ export class BatchEncoder {
     const kinds = this.kinds;
     const k = fields.length;
     const names = fields.map((f) => Buffer.from(f, 'utf8'));
-    const strings: Array<{ text: string; bytes: number } | null> = [];
+    const strings: Array<{ text: string; bytes: number; dict: Dictionary | null } | null> = [];
     let size = 7;
     for (const nm of names) size += 2 + nm.length;
     size = align(size, 8);
@@ -139,16 +149,20 @@ export class BatchEncoder {
       else if (kind === K_DOUBLE) size = align(size, 8) + 8 * n;
       else if (kind === K_BOOL) size += n;
       else {
-        // One string for the column: one native encode instead of one per record.
-        let text = '';
         const key = fields[j]!;
-        for (let i = 0; i < n; i++) text += rec(records[i], timestamped)[key] as string;
+        const dict = this.dictionary(records, n, key, timestamped);
+        let text = '';
+        if (dict !== null) text = dict.words.join('');
+        // One string for the column: one native encode instead of one per record.
+        else for (let i = 0; i < n; i++) text += rec(records[i], timestamped)[key] as string;
         // Lone surrogates would not survive UTF-8: such a batch goes as msgpack (ES2024's isWellFormed, Node 20+).
         if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) return this.msgpack(records);
         const bytes = Buffer.byteLength(text, 'utf8');
-        strings[j] = { text, bytes };
-        // u32 byte length, then the UTF-16 lengths (u32 each), then the bytes.
-        size = align(size, 4) + 4 + 4 * n + bytes;
+        strings[j] = { text, bytes, dict };
+        // Plain: u32 byte length, then the UTF-16 lengths (u32 each), then the bytes. Dictionary: u32 word
+        // count, u32 byte length, the words' UTF-16 lengths (u32 each), the bytes, then a u16 index per record.
+        if (dict === null) size = align(size, 4) + 4 + 4 * n + bytes;
+        else size = align(align(size, 4) + 8 + 4 * dict.words.length + bytes, 2) + 2 * n;
       }
     }
     const buf = Buffer.from(new ArrayBuffer(size));
@@ -189,18 +203,63 @@ export class BatchEncoder {
         off += n;
       } else {
         const s = strings[j]!;
-        buf[off++] = COL_STRING;
+        const dict = s.dict;
+        buf[off++] = dict === null ? COL_STRING : COL_DICT;
         off = align(off, 4);
-        buf.writeUInt32LE(s.bytes, off);
-        off += 4;
-        const lens = new Uint32Array(buf.buffer, off, n);
-        for (let i = 0; i < n; i++) lens[i] = (rec(records[i], timestamped)[key] as string).length;
-        off += 4 * n;
-        buf.write(s.text, off, s.bytes, 'utf8');
-        off += s.bytes;
+        if (dict === null) {
+          buf.writeUInt32LE(s.bytes, off);
+          off += 4;
+          const lens = new Uint32Array(buf.buffer, off, n);
+          for (let i = 0; i < n; i++) lens[i] = (rec(records[i], timestamped)[key] as string).length;
+          off += 4 * n;
+          buf.write(s.text, off, s.bytes, 'utf8');
+          off += s.bytes;
+        } else {
+          const words = dict.words;
+          const d = words.length;
+          buf.writeUInt32LE(d, off);
+          buf.writeUInt32LE(s.bytes, off + 4);
+          off += 8;
+          const lens = new Uint32Array(buf.buffer, off, d);
+          for (let w = 0; w < d; w++) lens[w] = words[w]!.length;
+          off += 4 * d;
+          buf.write(s.text, off, s.bytes, 'utf8');
+          off = align(off + s.bytes, 2);
+          new Uint16Array(buf.buffer, off, n).set(dict.index);
+          off += 2 * n;
+        }
       }
     }
     return buf;
+  }
+
+  /**
+   * A string column's distinct values and each record's index into them, when they repeat enough
+   * to pay (at most half the records distinct): keys, names and categories mostly do. The words
+   * then travel once per batch, and the decoded records share one string per word.
+   */
+  private dictionary(records: unknown[], n: number, key: string, timestamped: boolean): Dictionary | null {
+    const seen = this.words;
+    const words: string[] = [];
+    const index = new Uint16Array(n);
+    const max = Math.min(MAX_WORDS, n >>> 1);
+    let result: Dictionary | null = { words, index };
+    for (let i = 0; i < n; i++) {
+      const s = rec(records[i], timestamped)[key] as string;
+      let w = seen.get(s);
+      if (w === undefined) {
+        w = words.length;
+        if (w >= max) {
+          result = null;
+          break;
+        }
+        seen.set(s, w);
+        words.push(s);
+      }
+      index[i] = w;
+    }
+    seen.clear();
+    return result;
   }
 
   private msgpack(records: unknown[]): Uint8Array {
@@ -283,6 +342,34 @@ export class BatchDecoder {
         }
         if (p !== text.length) throw new FlowpilotError('FP_NET_FRAME', 'corrupt string column in a record batch');
         cols.push(col);
+      } else if (type === COL_DICT) {
+        off = align(off, 4);
+        if (off + 8 > buf.length) throw new FlowpilotError('FP_NET_FRAME', 'record batch shorter than its columns');
+        const d = buf.readUInt32LE(off);
+        const bytesLen = buf.readUInt32LE(off + 4);
+        off += 8;
+        const lens = copyOut(buf, off, d, Uint32Array);
+        off += 4 * d;
+        if (off + bytesLen > buf.length) throw new FlowpilotError('FP_NET_FRAME', 'record batch shorter than its columns');
+        const text = buf.toString('utf8', off, off + bytesLen);
+        off = align(off + bytesLen, 2);
+        const words = new Array<string>(d);
+        let p = 0;
+        for (let w = 0; w < d; w++) {
+          const e = p + lens[w]!;
+          words[w] = text.substring(p, e);
+          p = e;
+        }
+        if (p !== text.length) throw new FlowpilotError('FP_NET_FRAME', 'corrupt string column in a record batch');
+        const index = copyOut(buf, off, n, Uint16Array);
+        off += 2 * n;
+        const col = new Array<string>(n);
+        for (let i = 0; i < n; i++) {
+          const w = index[i]!;
+          if (w >= d) throw new FlowpilotError('FP_NET_FRAME', 'corrupt string column in a record batch');
+          col[i] = words[w]!;
+        }
+        cols.push(col);
       } else {
         throw new FlowpilotError('FP_NET_FRAME', `unknown column type ${type} in a record batch`);
       }
@@ -308,7 +395,7 @@ export class BatchDecoder {
 }
 
 /** Copies a column out of the payload into its own aligned typed array (the payload sits at any offset of a socket chunk). */
-function copyOut<T extends Int32Array | Uint32Array | Float64Array>(buf: Buffer, off: number, n: number, Ctor: { new (n: number): T; BYTES_PER_ELEMENT: number }): T {
+function copyOut<T extends Uint16Array | Int32Array | Uint32Array | Float64Array>(buf: Buffer, off: number, n: number, Ctor: { new (n: number): T; BYTES_PER_ELEMENT: number }): T {
   const bytes = n * Ctor.BYTES_PER_ELEMENT;
   if (off + bytes > buf.length) throw new FlowpilotError('FP_NET_FRAME', 'record batch shorter than its columns');
   const arr = new Ctor(n);

@@ -55,6 +55,33 @@ describe('credit-based channels', () => {
     assert.equal(new Set(shipped).size, shipped.length, 'every batch is its own array');
   });
 
+  it('closes batches on the wire at about one segment of bytes, and never past the batch size or the announced size', () => {
+    const gate = new OutputGate();
+    const out = new OutputChannel('e/v/0/0/0', 1000, gate, 800);
+    const sizes: number[] = [];
+    // A transport that puts 10 bytes per record plus a 20-byte header on the wire.
+    out.connect({ send: (e) => (e.kind === ENTRY_RECORDS ? (sizes.push(e.records!.length), 20 + 10 * e.records!.length) : 0), close() {} });
+    out.addCredit(1000);
+    for (let i = 0; i < 100; i++) out.add(i);
+    out.finishBatch(); // the first batch: no estimate yet, closed by hand at 100
+    for (let i = 0; i < 400; i++) out.add(i);
+    // 800 bytes at (20 + 1000) / 100 bytes per record: 78 records, then (20 + 780) / 78 per record: 78 again.
+    assert.deepEqual(sizes.slice(0, 4), [100, 78, 78, 78]);
+    out.setBatchLimit(50); // the receiver announces less: that wins
+    for (let i = 0; i < 100; i++) out.add(i);
+    assert.equal(Math.max(...sizes.slice(-2)), 50);
+    out.setBatchLimit(1000); // back above the segment: the segment's bound again
+    sizes.length = 0;
+    for (let i = 0; i < 200; i++) out.add(i);
+    assert.ok(sizes.length > 0 && sizes.every((n) => n <= 80), `segment-bound batches: ${sizes}`);
+    const local = new OutputChannel('e/v/0/1/0', 300, gate, 800);
+    const localSizes: number[] = [];
+    local.connect({ send: (e) => (e.kind === ENTRY_RECORDS && localSizes.push(e.records!.length), 0), close() {} });
+    local.addCredit(10);
+    for (let i = 0; i < 900; i++) local.add(i);
+    assert.deepEqual(localSizes, [300, 300, 300], 'in memory nothing is encoded: only the batch size bounds');
+  });
+
   it('blocks a fast producer so a slow consumer never holds more than its credit', async () => {
     const input = new InputChannel('e/v/0/0/0', 3);
     const gate = new OutputGate();

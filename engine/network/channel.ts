@@ -204,16 +204,28 @@ export class OutputGate {
   }
 }
 
-/** Sending end: collects records into batches and ships entries only with credit. */
+/**
+ * Sending end: collects records into batches and ships entries only with credit. A batch closes
+ * at `batchSize` records, at the size the receiver announced when smaller (debloating), and, on
+ * a channel whose transport encodes (TCP), once it would fill about `segmentBytes` on the wire:
+ * Flink's network buffer is a memory segment of that size (taskmanager.memory.segment-size), so
+ * one credit stands for about as many bytes as there. The records that fit are estimated from
+ * the bytes per record of the last batch sent.
+ */
 export class OutputChannel {
   readonly key: string;
   readonly batchSize: number;
   private readonly gate: OutputGate;
+  private readonly segmentBytes: number;
   private transport: ChannelTransport | null = null;
   private credit = 0;
   private readonly backlog: ChannelEntry[] = [];
   private backlogHead = 0;
-  /** Records at which a batch is closed: batchSize, or less when the receiver announced less. */
+  /** The receiver's announced batch size (batchSize until it announces one). */
+  private announced: number;
+  /** Records that fit in one segment, as last estimated (batchSize until a batch went on the wire). */
+  private segmentRecords: number;
+  /** Records at which a batch is closed: the least of batchSize, the announced size and the segment's. */
   private limit: number;
   /**
    * The batch being filled, allocated at the batch limit and filled by index (no growth copies
@@ -222,11 +234,14 @@ export class OutputChannel {
   private batch: unknown[];
   private filled = 0;
 
-  constructor(key: string, batchSize: number, gate: OutputGate) {
+  constructor(key: string, batchSize: number, gate: OutputGate, segmentBytes = 0) {
     this.key = key;
     this.batchSize = batchSize;
+    this.announced = batchSize;
+    this.segmentRecords = batchSize;
     this.limit = batchSize;
     this.gate = gate;
+    this.segmentBytes = segmentBytes;
     this.batch = new Array<unknown>(batchSize);
     gate.channels.push(this);
   }
@@ -261,7 +276,8 @@ export class OutputChannel {
 
   /** The receiver announced a batch size (it never exceeds the configured one); the open batch closes at its next record. */
   setBatchLimit(n: number): void {
-    this.limit = Math.max(1, Math.min(this.batchSize, Math.floor(n)));
+    this.announced = Math.max(1, Math.min(this.batchSize, Math.floor(n)));
+    this.limit = Math.min(this.announced, this.segmentRecords);
   }
 
   add(record: unknown): void {
@@ -331,11 +347,23 @@ export class OutputChannel {
 
   private ship(entry: ChannelEntry): void {
     try {
-      this.gate.numBytesOut += this.transport!.send(entry);
-      if (entry.kind === ENTRY_RECORDS) this.gate.numBuffersOut++;
+      const bytes = this.transport!.send(entry);
+      this.gate.numBytesOut += bytes;
+      if (entry.kind === ENTRY_RECORDS) {
+        this.gate.numBuffersOut++;
+        if (bytes > 0 && this.segmentBytes > 0) this.fitSegment(bytes, entry.records!.length);
+      }
     } catch (err) {
       this.gate.fail(err instanceof Error ? err : new Error(String(err)));
     }
+  }
+
+  /** Re-estimates the records that fit in one segment from a batch of `records` that took `bytes` on the wire. */
+  private fitSegment(bytes: number, records: number): void {
+    const fit = Math.max(1, Math.min(this.batchSize, Math.floor((this.segmentBytes * records) / bytes)));
+    if (fit === this.segmentRecords) return;
+    this.segmentRecords = fit;
+    this.limit = Math.min(this.announced, fit);
   }
 
   /** The transport broke: the producing task fails on its next turn. */

@@ -39,6 +39,8 @@ import { BACKPRESSURED, BUSY, IDLE, TaskTimer, type ViewUpdater } from './time-a
 
 export interface TaskExecutorOptions {
   batchSize: number;
+  /** Bytes of a network buffer (taskmanager.memory.segment-size): remote batches close at about this size; 0 or absent: no bound. */
+  segmentBytes?: number;
   bufferTimeoutMs: number;
   /** Window / update interval of the rate views. */
   viewSlots: number;
@@ -118,7 +120,7 @@ export class TaskExecutor {
       const out = task.outputs[outputIndex]!;
       const consumers = consumersOf(out.ship, task.parallelism, out.consumerParallelism, task.subtaskIndex);
       const channels = consumers.map((c) => {
-        const ch = new OutputChannel(channelKey(job.executionId, out.targetVertexId, out.inputIndex, task.subtaskIndex, c), options.batchSize, this.outputs);
+        const ch = new OutputChannel(channelKey(job.executionId, out.targetVertexId, out.inputIndex, task.subtaskIndex, c), options.batchSize, this.outputs, options.segmentBytes ?? 0);
         const loc = out.consumers[c]!;
         if (loc.taskManagerId === taskManagerId) shuffle.connectLocal(ch);
         else shuffle.connectRemote(ch, loc.dataAddress);

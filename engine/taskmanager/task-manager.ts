@@ -277,7 +277,7 @@ export class TaskManager {
         program,
         job: { jobId: dep.jobId, jobName: dep.jobName, executionId: dep.executionId, config: dep.config },
         task,
-        options: { batchSize: c['taskmanager.network.batch-size'], bufferTimeoutMs: c['execution.buffer-timeout'], viewSlots: this.viewSlots, creditPerChannel: c['taskmanager.network.memory.buffers-per-channel'], debloat: debloatOptions(c) },
+        options: { batchSize: c['taskmanager.network.batch-size'], segmentBytes: c['taskmanager.memory.segment-size'], bufferTimeoutMs: c['execution.buffer-timeout'], viewSlots: this.viewSlots, creditPerChannel: c['taskmanager.network.memory.buffers-per-channel'], debloat: debloatOptions(c) },
         updater: this.updater,
         log: this.log.child({ vertex: task.taskName, subtask: task.subtaskIndex }),
         onState: (state, failure) => this.reportState(dep, task.vertexId, task.subtaskIndex, task.attemptNumber, state, failure),

@@ -49,7 +49,7 @@ describe('backpressure', () => {
       return rest[0]?.id === 'backPressuredTimeMsPerSecond' && rest[0].max > 500;
     }, 5000, 'the REST API to report the backpressure');
     // Buffer debloating: the slow sink announced smaller batches, so what waits in front of it
-    // takes about the 1 s target to process, not 2 channels x 4 buffers x 512 records.
+    // takes about the 1 s target to process, not 2 channels x 4 buffers of up to 4096 records (32 kb).
     let debloated: number[] = [];
     let estimated: number[] = [];
     await cluster.waitFor(async () => {
@@ -60,7 +60,7 @@ describe('backpressure', () => {
         debloated.push(...sampleValues(text, 'flink_taskmanager_job_task_debloatedBufferSize', { task_name: 'Sink:_slow' }));
         estimated.push(...sampleValues(text, 'flink_taskmanager_job_task_estimatedTimeToConsumeBuffersMs', { task_name: 'Sink:_slow' }));
       }
-      return debloated.length === 2 && debloated.every((v) => v < 512) && estimated.every((v) => v > 0 && v < 2000);
+      return debloated.length === 2 && debloated.every((v) => v < 4096) && estimated.every((v) => v > 0 && v < 2000);
     }, 10_000, 'the sinks to debloat their input').catch((err: Error) => {
       throw new Error(`${err.message}: batch sizes ${debloated}, ${estimated} ms buffered`);
     });
