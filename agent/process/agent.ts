@@ -28,6 +28,9 @@ import { ObservationRecorder } from './recorder.ts';
 import { flattenSettings, redactSecrets } from '../server/prometheus-status.ts';
 import { discoveredTargets, flinkTarget, selfTarget, staticTargets } from './targets.ts';
 
+/** How often the event-loop delay histogram (nodejs_eventloop_lag_*) samples, ms. */
+export const EVENT_LOOP_SAMPLE_MS = 50;
+
 /** What an ObservationHandler may look at besides the observation. */
 export interface ObservationContext {
   storage: MemoryStorage;
@@ -83,7 +86,11 @@ export class AgentProcess {
     this.opts = opts;
     this.config = opts.config;
     this.log = opts.logger;
-    collectDefaultMetrics({ register: this.registry, prefix: 'flowpilot_agent_' });
+    // The event-loop delay histogram samples every EVENT_LOOP_SAMPLE_MS (prom-client's default, 10 ms,
+    // is a timer waking the process 100 times a second: ~4.6 ms of CPU per second on an idle agent,
+    // a third of an idle fleet replica's CPU; BENCHMARKS.md, "Fleet"). A stall longer than that
+    // still shows in full in the max and the percentiles.
+    collectDefaultMetrics({ register: this.registry, prefix: 'flowpilot_agent_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     this.storage = new MemoryStorage({ retentionMs: this.config.storage.retention, maxSeries: this.config.storage.maxSeries, logger: this.log });
     this.storage.registerMetrics(this.registry);
     this.engine = new PromQLEngine(this.storage, { timeoutMs: this.config.query.timeout, lookbackDeltaMs: this.config.query.lookbackDelta, maxSamples: this.config.query.maxSamples });
