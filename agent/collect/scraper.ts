@@ -24,7 +24,7 @@ import { errorMessage } from '../../common/errors.ts';
 import { labelsFromRecord, labelsHash, sameLabels, type Labels, type SeriesRef } from '../tsdb/index.ts';
 import { ScrapeSlots } from './scrape-slots.ts';
 import { Staged } from './staged.ts';
-import { mergeTargetLabels, targetKey, type ScrapeTarget, type SourceResult } from './target.ts';
+import { mergeTargetLabels, mergesTo, targetKey, type ScrapeTarget, type SourceResult } from './target.ts';
 import { KNOWN_SERIES, type FamilyMetadata, type ParsedSample } from './prometheus-text.ts';
 
 /**
@@ -342,11 +342,20 @@ export class ScrapeLoop {
       check = s.seriesCheck!;
       entry = this.lookup(i, hash, check, null);
     } else {
-      // A source without series text (the Flink REST collector): key on the final labels.
-      merged = labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
-      hash = labelsHash(merged);
+      // A source without series text (the Flink REST collector): key on the final labels. The
+      // series at the same position of the last scrape is checked first against the scraped
+      // labels themselves (the usual case: a collection yields its series in the same order),
+      // without building the final label set, sorting it and hashing it for every sample.
+      const at = this.order[i];
+      if (at !== undefined && at.check === 0 && mergesTo(s.labels, this.target.labels, entryLabels(at))) {
+        entry = at;
+        hash = at.hash;
+      } else {
+        merged = labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
+        hash = labelsHash(merged);
+        entry = this.lookup(i, hash, 0, merged);
+      }
       check = 0;
-      entry = this.lookup(i, hash, check, merged);
     }
     if (entry === undefined) {
       if (s.labels === KNOWN_SERIES) return;

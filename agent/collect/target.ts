@@ -93,3 +93,28 @@ export function mergeTargetLabels(scraped: Record<string, string>, target: Recor
   for (const name of Object.keys(out)) if (out[name] === '') delete out[name];
   return out;
 }
+
+/**
+ * Whether `scraped` with the target's labels applied (mergeTargetLabels, then labelsFromRecord)
+ * gives exactly `final`, checked without building that label set. A scraped label that the
+ * target also sets (moved aside, or kept with honor_labels) is not decided here: false, and the
+ * caller builds the labels; so honor_labels does not matter to the answer.
+ */
+export function mergesTo(scraped: Readonly<Record<string, string>>, target: Readonly<Record<string, string>>, final: Readonly<Record<string, string>>): boolean {
+  let n = 0;
+  for (const k in scraped) {
+    const v: string | undefined = scraped[k];
+    if (v === undefined || v === '') continue;
+    if (target[k] !== undefined) return false;
+    if (final[k] !== v) return false;
+    n++;
+  }
+  for (const k in target) {
+    const v = target[k]!;
+    if (v === '') continue;
+    if (final[k] !== v) return false;
+    n++;
+  }
+  for (const _ in final) n--;
+  return n === 0;
+}
