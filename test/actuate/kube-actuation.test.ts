@@ -240,6 +240,31 @@ describe('the ConfigMap journal', () => {
     assert.deepEqual(await other.load('job'), { n: 3 });
   });
 
+  it('takes a key\'s version from the text it last wrote or parsed there, for at most 16 keys, and parses a text changed behind it', async () => {
+    const a = new ConfigMapJournalStore({ clients, name: 'journal-versions' });
+    const b = new ConfigMapJournalStore({ clients, name: 'journal-versions' });
+    const remembered = (): number => a['versions'].size;
+    let v = await a.write('job', { n: 0 }, null);
+    v = await a.write('job', { n: 1 }, v);
+    assert.equal(remembered(), 1);
+    const r = await a.readRemembered<{ n: number }>('job');
+    assert.deepEqual({ version: r?.version, value: r?.value }, { version: v, value: { n: 1 } }, 'the value, parsed when asked for');
+    // another writer rewrites the key with the same version number it will hold next, and other content
+    // (a document the memo must not take for a's): a's write expecting v fails on a fresh read
+    const theirs = (await b.read('job'))!.version;
+    await b.write('job', { n: 'b' }, theirs);
+    await assert.rejects(a.write('job', { n: 2 }, v), (e: unknown) => isFlowpilotError(e, 'FP_JOURNAL_CONFLICT'));
+    assert.equal((await a.readRemembered('job'))?.version, v + 1);
+    await a.write('job', { n: 3 }, v + 1);
+    assert.deepEqual((await b.read('job'))?.value, { n: 3 });
+    // bounded: 20 more keys, at most 16 remembered, and every key's version still right
+    const versions = new Map<string, number>();
+    for (let i = 0; i < 20; i++) versions.set(`k${i}`, await a.write(`k${i}`, { i }, null));
+    assert.ok(remembered() <= 16, `${remembered()} keys remembered`);
+    for (const [key, kv] of versions) assert.equal(await a.write(key, { i: -1 }, kv), kv + 1);
+    assert.ok(remembered() <= 16);
+  });
+
   it('blocks a second action for a job whose first is still in flight', async () => {
     const journal = new IntentJournal(new ConfigMapJournalStore({ clients, name: 'journal-busy' }));
     await journal.begin('orders', request('savepoint'));

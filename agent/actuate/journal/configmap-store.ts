@@ -20,6 +20,8 @@ import { kubeCall, isKubeCode, type KubeClients } from '../../kube/client.ts';
 import { journalConflict, safeKey, type JournalStore, type Versioned } from './store.ts';
 
 const MAX_BYTES = 900_000;
+/** Data keys whose document version a store keeps (see `versions`). */
+const MAX_VERSIONS = 16;
 
 export interface ConfigMapJournalOptions {
   clients: KubeClients;
@@ -36,6 +38,13 @@ export class ConfigMapJournalStore implements JournalStore {
   private readonly namespace: string;
   /** The ConfigMap as this store last read or wrote it (null: absent or not known): a write's first base. */
   private last: V1ConfigMap | null = null;
+  /**
+   * Per data key, the version of the document this store last wrote or parsed there, with the
+   * document's text: a write (and readRemembered) whose key still holds that text takes the version
+   * from here instead of parsing the document again (a state document is kB of base64 and was
+   * parsed twice per save). At most MAX_VERSIONS keys; `read` always parses.
+   */
+  private readonly versions = new Map<string, { raw: string; version: number }>();
 
   constructor(o: ConfigMapJournalOptions) {
     this.o = o;
@@ -59,6 +68,21 @@ export class ConfigMapJournalStore implements JournalStore {
     return JSON.parse(raw) as { version: number; value: unknown };
   }
 
+  /** The version of the document `raw` under data key `k` (null: none), parsed only when `versions` does not know that text. */
+  private versionOf(k: string, raw: string | undefined): number | null {
+    if (raw === undefined) return null;
+    const hit = this.versions.get(k);
+    if (hit !== undefined && hit.raw === raw) return hit.version;
+    const { version } = ConfigMapJournalStore.parse(raw)!;
+    this.rememberVersion(k, raw, version);
+    return version;
+  }
+
+  private rememberVersion(k: string, raw: string, version: number): void {
+    if (!this.versions.has(k) && this.versions.size >= MAX_VERSIONS) this.versions.clear();
+    this.versions.set(k, { raw, version });
+  }
+
   async read<T>(key: string): Promise<Versioned<T> | null> {
     const cm = await this.readMap();
     const doc = ConfigMapJournalStore.parse(cm?.data?.[safeKey(key)]);
@@ -68,8 +92,11 @@ export class ConfigMapJournalStore implements JournalStore {
   /** From the ConfigMap last read or written, if any (see JournalStore.readRemembered): no request then. */
   async readRemembered<T>(key: string): Promise<Versioned<T> | null> {
     const cm = this.last ?? await this.readMap();
-    const doc = ConfigMapJournalStore.parse(cm?.data?.[safeKey(key)]);
-    return doc ? { value: doc.value as T, version: doc.version } : null;
+    const k = safeKey(key);
+    const raw = cm?.data?.[k];
+    if (raw === undefined) return null;
+    // the version without a parse when known; the value parsed if asked for (a writer asks for the version only)
+    return { version: this.versionOf(k, raw)!, get value(): T { return ConfigMapJournalStore.parse(raw)!.value as T; } };
   }
 
   async write<T>(key: string, value: T, expected: number | null): Promise<number> {
@@ -80,15 +107,15 @@ export class ConfigMapJournalStore implements JournalStore {
       // (the first attempt from the ConfigMap last seen, when there is one; see the header)
       const remembered = i === 0 ? this.last : null;
       let cm = remembered ?? await this.readMap();
-      let cur = ConfigMapJournalStore.parse(cm?.data?.[k]);
-      if (remembered !== null && (cur ? cur.version : null) !== expected) {
+      let actual = this.versionOf(k, cm?.data?.[k]);
+      if (remembered !== null && actual !== expected) {
         cm = await this.readMap();
-        cur = ConfigMapJournalStore.parse(cm?.data?.[k]);
+        actual = this.versionOf(k, cm?.data?.[k]);
       }
-      const actual = cur ? cur.version : null;
       if (actual !== expected) throw journalConflict(this.where, key, expected, actual);
       const version = (actual ?? 0) + 1;
-      const data = { ...(cm?.data ?? {}), [k]: JSON.stringify({ version, value }) };
+      const raw = JSON.stringify({ version, value });
+      const data = { ...(cm?.data ?? {}), [k]: raw };
       const size = Object.entries(data).reduce((n, [dk, dv]) => n + dk.length + dv.length, 0);
       if (size > MAX_BYTES) {
         throw new FlowpilotError('FP_JOURNAL_FULL', `journal ${this.where} would grow to ${size} bytes, over the ConfigMap limit; prune finished records`);
@@ -104,6 +131,7 @@ export class ConfigMapJournalStore implements JournalStore {
             name: this.o.name, namespace: this.namespace, body: { ...cm, data },
           }));
         }
+        this.rememberVersion(k, raw, version);
         return version;
       } catch (err) {
         this.last = null;
