@@ -4,7 +4,7 @@
  * that scrapes, evaluates rules and decides scaling. The main thread only admits queries
  * (at most `maxConcurrency` at once, the rest wait in a FIFO queue within their timeout, as
  * Prometheus's --query.max-concurrency), ships the store's replication log before each
- * query (so a query sees every sample appended before it arrived) and every 100 ms, and
+ * query (so a query sees every sample appended before it arrived) and every second, and
  * writes out the JSON the worker built.
  *
  * A query ends in a typed error at its deadline whatever the worker does: a query still
@@ -58,7 +58,12 @@ interface Pending {
   timer: NodeJS.Timeout | null;
 }
 
-const FLUSH_INTERVAL_MS = 100;
+/**
+ * The replication log goes to the worker at least this often (and before every query, so no
+ * query waits for it). Every 100 ms was a message, a copy and a wake-up of the worker ten times a
+ * second on a fleet replica collecting all the time (BENCHMARKS.md, "Fleet").
+ */
+const FLUSH_INTERVAL_MS = 1000;
 const DEFAULT_GRACE_MS = 500;
 
 export class QueryPool implements QueryBackend {
