@@ -7,6 +7,8 @@
  * does nothing. profile-summary.ts reads the files. The profile covers the main thread only, so
  * each thread's CPU over the same window (from /proc/self/task, Linux) is written beside it, as
  * DIR/<POD_NAME>.threads.json: {thread name: CPU ms}, the worker threads and V8's GC helpers included.
+ * FLOWPILOT_BENCH_CPU_PROF_US sets the sampling interval (default 500 µs; a longer one disturbs the
+ * replica less: each sample interrupts its main thread).
  */
 import { Session } from 'node:inspector/promises';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -41,7 +43,7 @@ if (dir) {
     busy = busy.then(async () => {
       if (!running) {
         await session.post('Profiler.enable');
-        await session.post('Profiler.setSamplingInterval', { interval: 500 });
+        await session.post('Profiler.setSamplingInterval', { interval: Number(process.env.FLOWPILOT_BENCH_CPU_PROF_US ?? 500) });
         await session.post('Profiler.start');
         running = true;
         threads0 = threadCpu();
