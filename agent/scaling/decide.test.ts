@@ -522,3 +522,29 @@ describe('decide: the step to the level that holds the bursts (issue 13, start-a
     assert.equal(r.decisions.at(-1)!.blockedBy, 'not-worth-restart');
   });
 });
+
+describe('decide: the quiet after a regular burst (issue 13, start-at-peak)', () => {
+  it('drops the burst capacity right after one, not the scale-down delay later, sized on the last minute', () => {
+    // 6000 rec/s with 3x spikes of 10 min every 110-160 min; the map at 10 x 2500 rec/s carries
+    // each spike (0.72) and 3 carry the rate between them. After 8 spikes they are regular.
+    const r = start({}, 10);
+    const gaps = [120, 110, 140, 110, 120, 140, 160];
+    steady(r, 6000, 240); // an hour before the first spike
+    for (const g of gaps) {
+      steady(r, 18000, 40);
+      steady(r, 6000, (g - 10) * 4);
+    }
+    const before = r.decisions.length;
+    steady(r, 18000, 40); // the 8th spike
+    const end = r.decisions.length;
+    steady(r, 6000, 60); // 15 min after it
+    const down = r.decisions.slice(before).find((d) => d.action === 'rescale' && d.direction === 'down');
+    assert.ok(down, 'a scale-down within 15 min of the spike');
+    const i = r.decisions.indexOf(down);
+    assert.ok(i - end <= 48, `${(i - end) / 4} min after the spike, under the 20 min delay`);
+    assert.ok(down.parallelism.map! <= 4, `map -> ${down.parallelism.map} ${(i - end) / 4} min: ${down.reasons.join("; ")} arr ${down.arrivalRate}`);
+    const why = down.reasons.join('\n');
+    assert.match(why, /vertex map: scale-down to \d: the next of 8 regular bursts \(gaps 1\d\d-160 min in the last day\) is not due within \d+ min/);
+    assert.match(why, /\(highest recommendation over the last minute, after a regular burst\)/);
+  });
+});

@@ -61,7 +61,7 @@ export function deliveredPoints(x: Array<{ p: number; rate: number }> | { p: num
   if (!x) return [];
   return Array.isArray(x) ? x : [x];
 }
-const PEAK_KEEP_MS = 24 * 3600_000;
+export const PEAK_KEEP_MS = 24 * 3600_000;
 
 export function emptyHistory(jobId: string, policy: ScalingPolicy): ScalingHistory {
   return {

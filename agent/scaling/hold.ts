@@ -18,7 +18,7 @@ import { seconds } from './policy-schema.ts';
 import { linearRegression, linearRegressionLine, rSquared } from 'simple-statistics';
 import { forecast, TREND_MIN_R2, type ForecastState } from './forecast.ts';
 import { predictedRate } from './capacity.ts';
-import { PEAK_BUCKET_MS } from './history.ts';
+import { PEAK_BUCKET_MS, PEAK_KEEP_MS } from './history.ts';
 
 export interface HoldContext {
   now: number;
@@ -30,6 +30,8 @@ export interface HoldContext {
   peaks: ReadonlyArray<{ time: number; rate: number }>;
   forecastState: ForecastState;
   policy: ScalingPolicy;
+  /** when the job's recent rescales were carried out (the release budget of quietAfterBurst) */
+  rescaleTimes?: readonly number[];
 }
 
 export interface HoldVerdict {
@@ -56,8 +58,8 @@ export const BURST_FACTOR = 1.5;
  * least BURST_FACTOR x the lowest bucket of the hour before it (its base), when the previous
  * bucket was not in a burst; its height is its highest bucket over that base.
  */
-export function bursts(peaks: ReadonlyArray<{ time: number; rate: number }>): Array<{ start: number; height: number }> {
-  const out: Array<{ start: number; base: number; height: number }> = [];
+export function bursts(peaks: ReadonlyArray<{ time: number; rate: number }>): Array<{ start: number; height: number; base: number; end: number }> {
+  const out: Array<{ start: number; base: number; height: number; end: number }> = [];
   let inBurst = false;
   let lo = 0;
   for (let i = 0; i < peaks.length; i++) {
@@ -67,15 +69,86 @@ export function bursts(peaks: ReadonlyArray<{ time: number; rate: number }>): Ar
     for (let j = lo; j < i; j++) base = Math.min(base, peaks[j]!.rate);
     const cur = out[out.length - 1];
     const burst = Number.isFinite(base) && pk.rate >= BURST_FACTOR * Math.max(base, 1e-9);
-    if (burst && !inBurst) out.push({ start: pk.time, base, height: pk.rate / Math.max(base, 1e-9) });
-    else if (burst && cur) cur.height = Math.max(cur.height, pk.rate / Math.max(cur.base, 1e-9));
+    if (burst && !inBurst) out.push({ start: pk.time, base, height: pk.rate / Math.max(base, 1e-9), end: pk.time });
+    else if (burst && cur) {
+      cur.height = Math.max(cur.height, pk.rate / Math.max(cur.base, 1e-9));
+      cur.end = pk.time;
+    }
     inBurst = burst;
   }
-  return out.map(({ start, height }) => ({ start, height }));
+  return out;
 }
 
 export function burstStarts(peaks: ReadonlyArray<{ time: number; rate: number }>): number[] {
   return bursts(peaks).map((b) => b.start);
+}
+
+/** Gaps between bursts needed before their spread is judged (regularBursts). */
+export const REGULAR_MIN_GAPS = 6;
+/** Bursts are regular when the shortest gap is at least this fraction of the longest (Poisson bursts are far from it). */
+export const REGULAR_SPREAD = 0.3;
+
+/** A release (quietAfterBurst) is taken within this long after the last burst bucket, or not in this gap. */
+export const RELEASE_WITHIN_MS = 3 * PEAK_BUCKET_MS;
+
+export interface RegularBursts {
+  n: number;
+  shortestSec: number;
+  longestSec: number;
+  last: { start: number; end: number; base: number; height: number };
+}
+
+/**
+ * Bursts that come at bounded intervals (spikes every 1-3 h): at least REGULAR_MIN_GAPS gaps in
+ * the kept day, the shortest at least REGULAR_SPREAD of the longest. Their next one is neither
+ * due before the shortest gap has passed nor unlikely after the longest: a scale-down just after a
+ * burst holds until the next, and one after a quiet longer than the longest gap meets it. Poisson
+ * bursts (gaps of any length, the shortest a few minutes) are not regular. Undefined otherwise.
+ */
+export function regularBursts(peaks: ReadonlyArray<{ time: number; rate: number }>): RegularBursts | undefined {
+  const b = bursts(peaks);
+  if (b.length < REGULAR_MIN_GAPS + 1) return undefined;
+  const gaps = b.slice(1).map((x, i) => (x.start - b[i]!.start) / 1000).sort((x, y) => x - y);
+  const shortestSec = gaps[0]!;
+  const longestSec = gaps[gaps.length - 1]!;
+  if (shortestSec < REGULAR_SPREAD * longestSec) return undefined;
+  return { n: b.length, shortestSec, longestSec, last: b[b.length - 1]! };
+}
+
+/**
+ * Regular bursts, the last one over and the next not due before the hold ends (the time since the
+ * last began, plus the horizon and one peak bucket for where a start falls in its bucket, within
+ * the shortest gap): the highest rate since the last burst ended, with why. The capacity for the
+ * burst is not held across the quiet (start-at-peak: 11 slots all week where 5 carry the rate
+ * between spikes); it is raised at the next burst, two rescales a burst, taken while the job's
+ * rescales over the kept day stay within `scaleDown.releaseBudget` an hour. Over the budget, rate
+ * is undefined and why says so (the burst's capacity is held).
+ */
+export function quietAfterBurst(ctx: HoldContext, horizonSec: number): { rate?: number; why: string; endedMs: number } | undefined {
+  const budget = ctx.policy.scaleDown.releaseBudget;
+  if (!(budget > 0) || ctx.peaks.length === 0) return undefined;
+  const reg = regularBursts(ctx.peaks);
+  if (!reg) return undefined;
+  const sinceSec = (ctx.now - reg.last.start) / 1000;
+  if (sinceSec + horizonSec + PEAK_BUCKET_MS / 1000 > reg.shortestSec) return undefined;
+  const after = ctx.peaks.filter((pk) => pk.time > reg.last.end && pk.time <= ctx.now);
+  // Right after the burst or not at all: later in the quiet the next one comes nearer, and the
+  // shortest gap of one day is not the shortest to come (start-at-peak seed 4: a drop 56 min
+  // after a spike began, the shortest gap 81 min, the next spike 10 min later).
+  if (after.length === 0 || ctx.now - reg.last.end > RELEASE_WITHIN_MS) return undefined;
+  const rate = Math.max(...after.map((pk) => pk.rate));
+  if (rate >= BURST_FACTOR * reg.last.base) return undefined;
+  const min = (x: number): number => Math.round(x / 60);
+  const head = `the next of ${reg.n} regular bursts (gaps ${min(reg.shortestSec)}-${min(reg.longestSec)} min in the last day) is not due within ${min(horizonSec)} min (${min(sinceSec)} min since the last began)`;
+  // The budget over the span the peaks cover (up to the kept day): this drop and the scale-up at
+  // the next burst are two more rescales.
+  const spanMs = Math.min(PEAK_KEEP_MS, ctx.now - ctx.peaks[0]!.time);
+  const used = (ctx.rescaleTimes ?? []).filter((t) => t >= ctx.now - spanMs).length;
+  const allowed = (budget * spanMs) / 3600_000;
+  if (used + 2 > allowed) {
+    return { endedMs: ctx.now - reg.last.end, why: `${head}, but dropping its capacity and raising it at the next is two more rescales over the ${used} of the last ${min(spanMs / 1000)} min (releaseBudget ${budget}/h): held` };
+  }
+  return { rate, endedMs: ctx.now - reg.last.end, why: `${head}: the capacity for it is not held across the quiet; ${Math.round(rate)} rec/s since it ended` };
 }
 
 /**
@@ -96,6 +169,17 @@ export function peakLookback(ctx: HoldContext, horizonSec: number): { sec: numbe
   // The longest of n gaps seen understates the longest to come (by about 1/n of it for evenly
   // spread gaps): past it, the next burst is due, not unlikely.
   const sec = Math.min(seconds(sd.maxLookback), q * (1 + 1 / gaps.length) + horizonSec);
+  // Regular bursts after a quiet longer than their longest gap: the next one is overdue, not
+  // unlikely. The look-back reaches back to the last one (start-at-peak seed 10: "10 -> 4" 151
+  // min into a quiet, a spike 4 minutes later).
+  const reg = regularBursts(ctx.peaks);
+  if (reg) {
+    const sinceSec = (ctx.now - reg.last.start) / 1000;
+    const overdue = Math.min(seconds(sd.maxLookback), sinceSec + horizonSec + PEAK_BUCKET_MS / 1000);
+    if (sinceSec > reg.longestSec && overdue > sec && overdue > base) {
+      return { sec: overdue, note: `: the next of ${reg.n} regular bursts is overdue (${Math.round(sinceSec / 60)} min since the last began, the longest gap of the last day ${Math.round(reg.longestSec / 60)} min)` };
+    }
+  }
   if (sec <= base) return { sec: base, note: '' };
   return { sec, note: `: ${Math.round(sd.burstQuantile * 100)}th percentile of the gaps between the ${starts.length} bursts of the last day, plus 1/${gaps.length} of it and the horizon` };
 }
@@ -135,20 +219,23 @@ export function fallingPeaks(peaks: ReadonlyArray<{ time: number; rate: number }
 }
 
 /** The highest arrival rate expected over the horizon, with where it comes from. */
-export function expectedPeak(ctx: HoldContext, horizonSec: number): { rate: number; why: string; burst?: boolean } {
+export function expectedPeak(ctx: HoldContext, horizonSec: number): { rate: number; why: string; burst?: boolean; quiet?: boolean } {
   const lb = peakLookback(ctx, horizonSec);
   const baseSec = Math.max(horizonSec, seconds(ctx.policy.scaleDown.peakLookback));
   const lookbackSec = Math.max(horizonSec, lb.sec);
-  let best: { rate: number; why: string; burst?: boolean } = { rate: 0, why: '' };
+  let best: { rate: number; why: string; burst?: boolean; quiet?: boolean } = { rate: 0, why: '' };
+  const q = quietAfterBurst(ctx, horizonSec);
+  const quiet = q?.rate !== undefined ? { rate: q.rate, why: q.why, quiet: true } : undefined;
   const falling = ctx.policy.forecast.enabled ? fallingPeaks(ctx.peaks, ctx.now, baseSec) : undefined;
-  if (falling) best = { rate: falling.rate, why: falling.why };
+  if (quiet) best = quiet;
+  else if (falling) best = { rate: falling.rate, why: falling.why };
   else {
     for (const pk of ctx.peaks) {
       if (pk.time < ctx.now - baseSec * 1000 || pk.rate <= best.rate) continue;
       best = { rate: pk.rate, why: `a peak of ${Math.round(pk.rate)} rec/s ${Math.round((ctx.now - pk.time) / 60_000)} min ago (look-back ${Math.round(baseSec / 60)} min)` };
     }
   }
-  if (lookbackSec > baseSec) {
+  if (lookbackSec > baseSec && !quiet) {
     // Beyond the plain look-back, hold for a typical burst (the median height over the rate
     // under it) at today's rate, and never above what the look-back saw (burstHold 'typical').
     const heights = bursts(ctx.peaks).map((b) => b.height).sort((x, y) => x - y);
@@ -162,6 +249,8 @@ export function expectedPeak(ctx: HoldContext, horizonSec: number): { rate: numb
     const rate = highest ? h * ctx.arrivalRate : Math.min(seen, h * ctx.arrivalRate);
     if (rate > best.rate) best = { rate, burst: true, why: `${highest ? 'the highest' : 'a typical'} burst (${h.toFixed(1)}x the rate under it) of ${Math.round(rate)} rec/s may come back (look-back ${Math.round(lookbackSec / 60)} min${lb.note})` };
   }
+  // A release over its budget: say so with what holds the capacity.
+  if (q && q.rate === undefined) best = { ...best, why: `${best.why}; ${q.why}` };
   const f = ctx.policy.forecast;
   if (f.enabled && ctx.arrivalRate > 0) {
     // Plus the pre-scale's horizon: a forecast pre-scale checked at the end of the hold looks that
@@ -249,7 +338,7 @@ export function holdingScaleDown(
   }
   if (peak.rate <= 0) return { to: proposed, horizonSec };
   const need = needAt(m, ctx.arrivalRate, peak.rate, units, maxU, bounds.lo, bounds.hi, align);
-  if (need <= proposed) return { to: proposed, horizonSec };
+  if (need <= proposed) return { to: proposed, horizonSec, ...(peak.quiet ? { why: `vertex ${id}: scale-down to ${proposed}: ${peak.why}` } : {}) };
   const span = `${Math.round(horizonSec / 60)} min (cool-down + restart payback)`;
   if (need >= p) {
     return { to: p, horizonSec, why: `vertex ${id}: scale-down to ${proposed} would not hold for ${span}: ${peak.why} needs ${need}; waiting` };

@@ -100,6 +100,11 @@ export const policyShape = {
       burstQuantile: fraction()
         .default(1)
         .describe('on bursty input (3 or more bursts, rises to 1.5x the lowest rate of the hour before, in the last day) the look-back grows to this quantile of the gaps between bursts (1: the longest) plus the cool-down and restart payback, and holds a typical burst (the median height over the rate under it); capacity is held across the usual quiet between bursts instead of being dropped and raised again each time; 0: off'),
+      releaseBudget: z
+        .number()
+        .min(0)
+        .default(0.85)
+        .describe('between regular bursts (spikes at bounded intervals: the shortest gap of the last day at least 0.3 of the longest), the capacity for the last burst is dropped once it is over, when the next is not due before the hold ends, and raised again at the next: two rescales a burst, taken while the job\'s rescales over the kept day stay within this many an hour; 0: held across the quiet as for other bursts'),
       maxLookback: duration().default('6h').describe('the longest the burst-sized look-back may grow'),
       burstHold: z
         .enum(['typical', 'highest'])

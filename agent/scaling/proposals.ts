@@ -13,7 +13,7 @@ import { seconds } from './policy-schema.ts';
 import type { ScalingHistory } from './history.ts';
 import { lastRescale } from './history.ts';
 import { describeDown, describeUp, type VertexPlan } from './vertex-plan.ts';
-import { fallingStepNeed, holdingScaleDown, scaleUpForPeak, type HoldContext } from './hold.ts';
+import { fallingStepNeed, holdHorizonSec, holdingScaleDown, quietAfterBurst, scaleUpForPeak, type HoldContext } from './hold.ts';
 import { balanceUnits } from './capacity.ts';
 import { alignParallelism } from './alignment.ts';
 import { isSource } from './observation.ts';
@@ -60,7 +60,8 @@ export function proposeTargets(input: ProposalInput): Proposal {
   const absorb = absorbVerdict(input);
   const settling: string[] = [];
   const burstHeld: string[] = [];
-  const holdCtx: HoldContext = { now, arrivalRate: d.arrivalRate, recentArrivalRate: d.recentArrivalRate, restartSec: d.restartCostSec, peaks: history.peaks ?? [], forecastState: history.forecast, policy };
+  const rescaleTimes = history.rescales.filter((r) => r.notCarriedOut === undefined).map((r) => r.time);
+  const holdCtx: HoldContext = { now, arrivalRate: d.arrivalRate, recentArrivalRate: d.recentArrivalRate, restartSec: d.restartCostSec, peaks: history.peaks ?? [], forecastState: history.forecast, policy, rescaleTimes };
   const vertexById = new Map(input.obs.vertices.map((v) => [v.id, v]));
   const fall = steadyFallOf(history, policy, now);
   // A steady rise holds a scale-down only within one forecast horizon of the last scale-up (the
@@ -110,7 +111,14 @@ export function proposeTargets(input: ProposalInput): Proposal {
       const firstTrigger = history.pendingDown[id] ?? now;
       // Sliding max over the recommendations since the scale-down was first wanted (within the delay).
       let windowMax = Math.max(m.recommended, plan.forecastRecommended);
-      const since = Math.max(now - delayMs, firstTrigger);
+      // Between regular bursts, once the last is over (its end a metrics window and a minute
+      // behind, for every vertex alike so they drop in one restart) and the next is not due
+      // before the step's hold ends, the quiet is known to last: the step need not wait the full
+      // delay, and is sized on the last minute's recommendations (those before still carry the
+      // burst in their metrics window's arrivals: "11 -> 6", not 5).
+      const quiet = forceDown ? undefined : quietAfterBurst(holdCtx, holdHorizonSec(p, Math.min(p - 1, m.recommended), holdCtx));
+      const quietOk = quiet?.rate !== undefined && quiet.endedMs >= (Math.max(60, seconds(policy.metricsWindow)) + 60) * 1000;
+      const since = quietOk ? now - 60_000 : Math.max(now - delayMs, firstTrigger);
       for (const r of history.recommendations) if (r.time >= since && r.rec[id] !== undefined) windowMax = Math.max(windowMax, r.rec[id]!);
       // Arrivals falling along a line over the trend window (which covers the delay): the window's
       // highest recommendation is the way down, not a level that comes back, and a step sized
@@ -138,7 +146,7 @@ export function proposeTargets(input: ProposalInput): Proposal {
       if (down >= p) {
         /* the sliding max says the load came back within the window */
       } else if (d.backlogMode) reasons.push(`vertex ${id}: no scale-down in backlog mode`);
-      else if (!forceDown && now - firstTrigger < delayMs) {
+      else if (!forceDown && !quietOk && now - firstTrigger < delayMs) {
         reasons.push(`vertex ${id}: scale-down to ${down} pending for ${Math.round((now - firstTrigger) / 1000)} s of ${policy.scaleDown.delay}`);
         if (!d.blockedBy) d.blockedBy = 'scale-down-delay';
       } else if (!forceDown && !steadyFall && m.recentNeed < windowMax * policy.scaleDown.settle) {
@@ -165,7 +173,8 @@ export function proposeTargets(input: ProposalInput): Proposal {
         } else {
           want = hold.to;
           if ('burst' in hold && hold.burst) burstHeld.push(id);
-          reasons.push(describeDown(id, m, want, u.min) + (forceDown ? ` (alert ${forceDown.name})` : ` (highest recommendation over ${policy.scaleDown.delay})`));
+          const over = quietOk ? 'the last minute, after a regular burst' : policy.scaleDown.delay;
+          reasons.push(describeDown(id, m, want, u.min) + (forceDown ? ` (alert ${forceDown.name})` : ` (highest recommendation over ${over})`));
         }
       }
     }
