@@ -155,6 +155,36 @@ describe('scrape loop', () => {
     assert.equal(s!.stale, false);
   });
 
+  it('refuses samples more than 10 minutes ahead of the scrape as out of bounds and keeps the rest', async (t) => {
+    const c = clock();
+    const now = c.now();
+    const ahead = now + 10 * 60_000;
+    const exp = await startExporter(t, `ok_metric 1 ${ahead}\nfuture_metric{x="1"} 2 ${ahead + 1}\nplain 3\n`);
+    const db = new MemoryStorage();
+    const registry = new Registry();
+    const loop = new ScrapeLoop(target(exp.url), { pool: 'p', appender: db, metrics: createScrapeMetrics(registry), now: c.now });
+    await loop.scrapeOnce();
+    assert.equal(latest(db, 'ok_metric')[0]!.t, ahead, 'exactly 10 min ahead is accepted');
+    assert.equal(latest(db, 'plain')[0]!.v, 3);
+    assert.deepEqual(latest(db, 'future_metric'), [], 'the future sample is refused');
+    assert.equal(db.series([newMatcher('=', '__name__', 'future_metric')]).length, 0, 'and no series is created for it');
+    assert.equal(latest(db, 'up')[0]!.v, 1, 'the scrape itself succeeds');
+    const health = loop.health();
+    assert.match(health.lastError, /refused 1 sample\(s\) out of bounds: timestamp more than 10 min ahead of the scrape \(first: future_metric\{[^}]*x="1"/);
+    const metric = await registry.getSingleMetricAsString('flowpilot_scrape_samples_out_of_bounds_total');
+    assert.match(metric, /flowpilot_scrape_samples_out_of_bounds_total\{job="flink"\} 1/);
+    // Known series too: once the clock catches up the same series is accepted; ahead again, refused again.
+    c.advance(60_000);
+    exp.body = `future_metric{x="1"} 2 ${ahead + 1}\n`;
+    await loop.scrapeOnce();
+    assert.equal(latest(db, 'future_metric')[0]!.t, ahead + 1);
+    exp.body = `future_metric{x="1"} 5 ${c.now() + 11 * 60_000}\n`;
+    await loop.scrapeOnce();
+    assert.equal(latest(db, 'future_metric')[0]!.v, 2);
+    assert.match(loop.health().lastError, /out of bounds/);
+    assert.match(await registry.getSingleMetricAsString('flowpilot_scrape_samples_out_of_bounds_total'), /\{job="flink"\} 2/);
+  });
+
   it('records up 0 and marks every series stale when the target fails', async (t) => {
     const exp = await startExporter(t, 'a 1\n');
     const db = new MemoryStorage();

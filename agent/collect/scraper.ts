@@ -21,7 +21,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../common/log.ts';
 import { silentLogger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
-import { labelsFromRecord, labelsHash, sameLabels, type Labels, type SeriesRef } from '../tsdb/index.ts';
+import { formatLabels, labelsFromRecord, labelsHash, sameLabels, type Labels, type SeriesRef } from '../tsdb/index.ts';
 import { ScrapeSlots } from './scrape-slots.ts';
 import { Staged } from './staged.ts';
 import { mergeTargetLabels, mergesTo, targetKey, type ScrapeTarget, type SourceResult } from './target.ts';
@@ -39,6 +39,14 @@ export interface SampleAppender {
   appendRef(ref: SeriesRef, tMs: number, value: number): unknown;
   appendStaleMarkerRef(ref: SeriesRef, tMs: number): unknown;
 }
+
+/**
+ * How far past the scrape's start an explicit timestamp may lie. Later samples are refused as
+ * out of bounds and the rest of the scrape is kept, as Prometheus's scrape loop does
+ * (scrape.go, maxAheadTime): a target with a wrong clock or a writer of future data cannot
+ * push samples the store would hold ahead of every rule evaluation.
+ */
+export const MAX_AHEAD_MS = 10 * 60 * 1000;
 
 export type TargetHealthState = 'up' | 'down' | 'unknown';
 
@@ -62,6 +70,7 @@ export interface TargetHealth {
 
 export interface ScrapeMetrics {
   parseErrors: Counter<'job'>;
+  outOfBounds: Counter<'job'>;
   failures: Counter<'job'>;
   duration: Histogram<'job'>;
 }
@@ -82,6 +91,7 @@ export function createScrapeMetrics(registry?: Registry, healthOf?: () => Target
   }
   return {
     parseErrors: new Counter({ name: 'flowpilot_scrape_parse_errors_total', help: 'Exposition lines or values that could not be parsed and were skipped.', labelNames: ['job'], registers }),
+    outOfBounds: new Counter({ name: 'flowpilot_scrape_samples_out_of_bounds_total', help: 'Scraped samples refused for a timestamp more than 10 minutes ahead of the scrape (Prometheus: prometheus_target_scrapes_sample_out_of_bounds_total).', labelNames: ['job'], registers }),
     failures: new Counter({ name: 'flowpilot_scrape_failures_total', help: 'Scrape attempts that failed (connection, timeout, HTTP status).', labelNames: ['job'], registers }),
     duration: new Histogram({
       name: 'flowpilot_scrape_duration_seconds',
@@ -360,6 +370,10 @@ export class ScrapeLoop {
     if (entry === undefined) {
       if (s.labels === KNOWN_SERIES) return;
       merged ??= labelsFromRecord(mergeTargetLabels(s.labels, this.target.labels, this.target.honorLabels));
+      if (s.timestampMs !== undefined && s.timestampMs > staged.start + MAX_AHEAD_MS) {
+        staged.refuse(merged, s.timestampMs); // before the series is created, as Prometheus's appender refuses it
+        return;
+      }
       const ref = appender.ref(merged);
       entry = { hash, check, ref, labels: ref === null ? merged : null, gen: -1, tracked: false, next: null };
       if (ref !== null) {
@@ -382,6 +396,10 @@ export class ScrapeLoop {
       return;
     }
     entry.gen = gen;
+    if (s.timestampMs > staged.start + MAX_AHEAD_MS) {
+      staged.refuse(ref?.labels ?? merged ?? entry.labels ?? labelsFromRecord({}), s.timestampMs);
+      return;
+    }
     if (ref !== null) staged.push(ref, s.timestampMs, s.value);
   }
 
@@ -416,11 +434,18 @@ export class ScrapeLoop {
       this.opts.metrics.parseErrors.inc({ job: this.job }, parseErrors);
       this.log.warn({ parseErrors, first: firstParseError }, 'skipped malformed exposition lines');
     }
+    let refused = '';
+    if (staged.outOfBounds > 0) {
+      const first = staged.firstOutOfBounds!;
+      refused = `refused ${staged.outOfBounds} sample(s) out of bounds: timestamp more than ${MAX_AHEAD_MS / 60_000} min ahead of the scrape (first: ${formatLabels(first.labels)} at ${new Date(first.t).toISOString()}, scrape at ${new Date(start).toISOString()}); check the target's clock`;
+      this.opts.metrics.outOfBounds.inc({ job: this.job }, staged.outOfBounds);
+      this.log.warn({ outOfBounds: staged.outOfBounds, first: formatLabels(first.labels), firstMs: first.t, scrapeMs: start }, 'refused samples too far in the future (out of bounds)');
+    }
     this.opts.metrics.duration.observe({ job: this.job }, durationS);
     if (this.state.consecutiveFailures > 0) this.log.info({ after: this.state.consecutiveFailures }, 'target is back up');
     Object.assign(this.state, {
       health: 'up',
-      lastError: parseErrors > 0 ? `skipped ${parseErrors} malformed line(s); ${firstParseError ?? ''}` : '',
+      lastError: [parseErrors > 0 ? `skipped ${parseErrors} malformed line(s); ${firstParseError ?? ''}` : '', refused].filter((x) => x !== '').join('; '),
       lastScrape: start,
       lastScrapeDurationSeconds: durationS,
       lastSamples: samplesLength,

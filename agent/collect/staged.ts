@@ -3,7 +3,7 @@
  * to its stored series as it is parsed, and only its series and value are kept (not the body,
  * not the parsed sample), to be appended in one pass when the body is complete.
  */
-import type { SeriesRef } from '../tsdb/index.ts';
+import type { Labels, SeriesRef } from '../tsdb/index.ts';
 import type { SampleAppender } from './scraper.ts';
 
 export class Staged<E> {
@@ -18,6 +18,9 @@ export class Staged<E> {
   readonly order: Array<E | undefined> = [];
   private readonly refs: SeriesRef[] = [];
   private readonly values: number[] = [];
+  /** Samples refused for a timestamp too far ahead of the scrape (out of bounds), and the first of them. */
+  outOfBounds = 0;
+  firstOutOfBounds: { labels: Labels; t: number } | null = null;
   /** Explicit timestamps, by staged index, only for samples that carried one. */
   private times: Map<number, number> | null = null;
 
@@ -30,6 +33,10 @@ export class Staged<E> {
     if (t !== this.start) (this.times ??= new Map()).set(this.refs.length, t);
     this.refs.push(ref);
     this.values.push(value);
+  }
+
+  refuse(labels: Labels, t: number): void {
+    if (this.outOfBounds++ === 0) this.firstOutOfBounds = { labels, t };
   }
 
   commit(appender: Pick<SampleAppender, 'appendRef'>): void {
