@@ -27,7 +27,7 @@
 import { writeBits, writeSig } from './bits.ts';
 import type { ChunkPool } from './pool.ts';
 import {
-  CHUNK_SAMPLES, HI, LO, MAX_CLASS, MAX_SLOT, MIN_SLOT, PAGE_MASK, SCALES, SLOPE_SPAN,
+  CHUNK_SAMPLES, HI, LO, MAX_CLASS, MAX_SLOT, PAGE_MASK, SLOT_SIZES, SCALES, SLOPE_SPAN,
   bitLength, expectedWidth, f64, f64Bytes, i32, numberOf, scaleIndexOf, scaled,
 } from './format.ts';
 
@@ -123,7 +123,7 @@ export class HeadChunk {
       this.headCount = 1;
       return;
     }
-    if ((this.bits >>> 3) + MAX_APPEND_BYTES >= MIN_SLOT << this.cls) this.grow(pool);
+    if ((this.bits >>> 3) + MAX_APPEND_BYTES >= SLOT_SIZES[this.cls]!) this.grow(pool);
     const page = pool.page(this.slot);
     const o = this.slot & PAGE_MASK;
     let pos = this.bits;
@@ -274,7 +274,7 @@ export class HeadChunk {
   }
 
   protected get headBytesHeld(): number {
-    return this.slot < 0 ? 0 : MIN_SLOT << this.cls;
+    return this.slot < 0 ? 0 : SLOT_SIZES[this.cls]!;
   }
 }
 

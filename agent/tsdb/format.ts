@@ -11,10 +11,15 @@ export const CHUNK_SAMPLES = 120;
 export const PAGE_BITS = 20;
 export const PAGE_SIZE = 1 << PAGE_BITS;
 export const PAGE_MASK = PAGE_SIZE - 1;
-/** Head slot sizes: MIN_SLOT << class, class 0..MAX_CLASS. */
-export const MIN_SLOT = 32;
-export const MAX_CLASS = 6;
-export const MAX_SLOT = MIN_SLOT << MAX_CLASS;
+/**
+ * Head slot sizes by class, growing by 4/3 to 3/2: a head chunk sits in the smallest that holds
+ * it plus one more append, so a slot's unused tail is at most about a third (powers of two
+ * left up to half of every head chunk's slot unused, in the store's accounting and its pages).
+ * A chunk starts in class 0, which holds its first sample and a few more.
+ */
+export const SLOT_SIZES: readonly number[] = [48, 64, 96, 128, 176, 240, 320, 432, 576, 768, 1024, 1536, 2048];
+export const MAX_CLASS = SLOT_SIZES.length - 1;
+export const MAX_SLOT = SLOT_SIZES[MAX_CLASS]!;
 /** Bytes a closed chunk's header takes before its bit stream: [u16 byte length][u8 sample count][u8 extra owners][f64 maxT]. */
 export const CLOSED_HEADER = 12;
 

@@ -2,7 +2,7 @@
  * Chunk memory of a store: 1 MiB pages shared by every series, so a series holds numbers
  * (addresses), not buffers. Two kinds of space:
  * - head slots, where each series' open chunk is appended in place (size classes of
- *   32..2048 bytes, doubled as the chunk grows, recycled through free lists);
+ *   48..2048 bytes, a third or a half larger each, as the chunk grows; recycled through free lists);
  * - closed chunks, copied to their exact size into append-only pages when the head chunk
  *   is cut. Series cut their chunks at about the same times, so a page holds chunks of about
  *   the same age and is released whole once retention has dropped all of them.
@@ -13,7 +13,7 @@
  * operator's) and many constants, so equal chunks are common. Candidates are the last
  * 2 x RECENT chunks closed (the series of a scrape cut together), which bounds the index.
  */
-import { CLOSED_HEADER, MAX_CLASS, MIN_SLOT, PAGE_BITS, PAGE_MASK, PAGE_SIZE, f64, f64Bytes, numberFromBytes } from './format.ts';
+import { CLOSED_HEADER, MAX_CLASS, PAGE_BITS, PAGE_MASK, PAGE_SIZE, SLOT_SIZES, f64, f64Bytes, numberFromBytes } from './format.ts';
 import { decode, type SampleSink } from './decode.ts';
 
 /** Closed chunks remembered per generation as candidates for sharing. */
@@ -69,9 +69,9 @@ export class ChunkPool {
     return this.pages.length - 1;
   }
 
-  /** A zeroed head slot of 32 << cls bytes. */
+  /** A zeroed head slot of SLOT_SIZES[cls] bytes. */
   allocSlot(cls: number): number {
-    const size = MIN_SLOT << cls;
+    const size = SLOT_SIZES[cls]!;
     this.headBytes += size;
     const free = this.freeSlots[cls]!.pop();
     if (free !== undefined) {
@@ -89,7 +89,7 @@ export class ChunkPool {
   }
 
   freeSlot(addr: number, cls: number): void {
-    this.headBytes -= MIN_SLOT << cls;
+    this.headBytes -= SLOT_SIZES[cls]!;
     this.freeSlots[cls]!.push(addr);
   }
 
