@@ -104,7 +104,7 @@ export const policyShape = {
         .number()
         .min(0)
         .default(0.85)
-        .describe('between regular bursts (spikes at bounded intervals: the shortest gap of the last day at least 0.3 of the longest), the capacity for the last burst is dropped once it is over, when the next is not due before the hold ends, and raised again at the next: two rescales a burst, taken while the job\'s rescales over the kept day stay within this many an hour; 0: held across the quiet as for other bursts'),
+        .describe('between regular bursts (spikes at bounded intervals: the shortest gap of the last day at least 0.3 of the longest), the capacity for the last burst is dropped once it is over, when the next is not due before the hold ends, and raised again at the next: two rescales a burst, taken while the job\'s rescales over the kept day stay within this many an hour, and only with a restart within restart.prior (a longer one costs lag past the SLO at every burst); 0: held across the quiet as for other bursts'),
       maxLookback: duration().default('6h').describe('the longest the burst-sized look-back may grow'),
       burstHold: z
         .enum(['typical', 'highest'])

@@ -88,6 +88,13 @@ describe('quietAfterBurst: the capacity for a regular burst is not held across t
     assert.equal(quietAfterBurst(ctxOf(now, peaks, { rescaleTimes: busy.slice(0, 11) }), 660)?.rate, 3000);
     assert.equal(quietAfterBurst(ctxOf(now, peaks, {}, { scaleDown: { releaseBudget: 0 } }), 660), undefined);
   });
+
+  it('holds it with a restart longer than restart.prior (each next burst would cost a long restart under it)', () => {
+    assert.equal(quietAfterBurst(ctxOf(now, peaks, { restartSec: 60 }), 660)?.rate, 3000);
+    assert.equal(quietAfterBurst(ctxOf(now, peaks, { restartSec: 170 }), 660), undefined);
+    const v = holdingScaleDown('v', model(10), 4, undefined, bounds, ctxOf(now, peaks, { restartSec: 170 }), id);
+    assert.equal(v.to, 10);
+  });
 });
 
 describe('peakLookback: the next regular burst after a quiet longer than the longest gap is overdue', () => {
