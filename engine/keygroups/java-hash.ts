@@ -43,22 +43,17 @@ export function javaNumberHash(v: number): number {
 }
 
 export function javaHashCode(key: unknown): number {
-  switch (typeof key) {
-    case 'string':
-      return javaStringHash(key);
-    case 'number':
-      return javaNumberHash(key);
-    case 'bigint':
-      return javaLongHash(key);
-    case 'boolean':
-      return key ? 1231 : 1237;
-    default:
-      if (key === null || key === undefined) return 0;
-      if (Array.isArray(key)) {
-        let h = 1;
-        for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + javaHashCode(key[i])) | 0;
-        return h;
-      }
-      return javaStringHash(JSON.stringify(key));
+  // typeof compared with literals, not switched on: optimized code then tests the type inline
+  // instead of calling the Typeof builtin for a string (seen per record in a keyed shuffle's profile).
+  if (typeof key === 'string') return javaStringHash(key);
+  if (typeof key === 'number') return javaNumberHash(key);
+  if (typeof key === 'bigint') return javaLongHash(key);
+  if (typeof key === 'boolean') return key ? 1231 : 1237;
+  if (key === null || key === undefined) return 0;
+  if (Array.isArray(key)) {
+    let h = 1;
+    for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + javaHashCode(key[i])) | 0;
+    return h;
   }
+  return javaStringHash(JSON.stringify(key));
 }

@@ -45,16 +45,11 @@ const K_STRING = 3;
 const K_BOOL = 4;
 
 function kindOf(v: unknown): number {
-  switch (typeof v) {
-    case 'number':
-      return (v | 0) === v && (v !== 0 || 1 / v > 0) ? K_INT : K_DOUBLE;
-    case 'string':
-      return K_STRING;
-    case 'boolean':
-      return K_BOOL;
-    default:
-      return 0;
-  }
+  // typeof compared with literals (inlined type tests), not switched on (a Typeof builtin call per value).
+  if (typeof v === 'number') return (v | 0) === v && (v !== 0 || 1 / v > 0) ? K_INT : K_DOUBLE;
+  if (typeof v === 'string') return K_STRING;
+  if (typeof v === 'boolean') return K_BOOL;
+  return 0;
 }
 
 /** Merges a value's kind into a column's: ints widen to doubles; any other mix is not columnar (0). */
@@ -87,7 +82,7 @@ export class BatchEncoder {
   }
 
   /** The record of a batch entry when it is [timestamp, record], else null. */
-  private static stamped(r: unknown): Record<string, unknown> | null {
+  static stamped(r: unknown): Record<string, unknown> | null {
     if (!Array.isArray(r) || r.length !== 2 || typeof r[0] !== 'number') return null;
     const inner: unknown = r[1];
     return isPlainObject(inner) ? inner : null;
@@ -111,23 +106,7 @@ export class BatchEncoder {
     kinds.length = k;
     for (let j = 0; j < k; j++) kinds[j] = kindOf(r0[fields[j]!]);
     // Pass 1: every record has the same own enumerable keys in the same order, and each column one kind.
-    for (let i = 0; i < n; i++) {
-      let r: unknown = records[i];
-      if (timestamped) {
-        r = BatchEncoder.stamped(r);
-        if (r === null) return null;
-      } else if (!isPlainObject(r)) return null;
-      const o = r as Record<string, unknown>;
-      let j = 0;
-      for (const key in o) {
-        if (j >= k || key !== fields[j]) return null;
-        const m = merge(kinds[j]!, kindOf(o[key]));
-        if (m === 0) return null;
-        kinds[j] = m;
-        j++;
-      }
-      if (j !== k) return null;
-    }
+    if (!sameShape(records, n, fields, kinds, timestamped)) return null;
     return this.write(records, n, timestamped);
   }
 
@@ -239,27 +218,11 @@ export class BatchEncoder {
    * then travel once per batch, and the decoded records share one string per word.
    */
   private dictionary(records: unknown[], n: number, key: string, timestamped: boolean): Dictionary | null {
-    const seen = this.words;
     const words: string[] = [];
     const index = new Uint16Array(n);
-    const max = Math.min(MAX_WORDS, n >>> 1);
-    let result: Dictionary | null = { words, index };
-    for (let i = 0; i < n; i++) {
-      const s = rec(records[i], timestamped)[key] as string;
-      let w = seen.get(s);
-      if (w === undefined) {
-        w = words.length;
-        if (w >= max) {
-          result = null;
-          break;
-        }
-        seen.set(s, w);
-        words.push(s);
-      }
-      index[i] = w;
-    }
-    seen.clear();
-    return result;
+    const ok = indexWords(records, n, key, timestamped, this.words, words, index, Math.min(MAX_WORDS, n >>> 1));
+    this.words.clear();
+    return ok ? { words, index } : null;
   }
 
   private msgpack(records: unknown[]): Uint8Array {
@@ -269,6 +232,53 @@ export class BatchEncoder {
     buf.set(body, 1);
     return buf;
   }
+}
+
+/*
+ * The per-record loops of the encoder live in plain functions that end right after their loop.
+ * V8 compiles a long loop on its first run (on-stack replacement) before the code after it has
+ * run, and keeps that code: when the code after the loop reads a property, every later call
+ * enters the cached loop code and falls back to the interpreter where the loop ends (seen in the
+ * TaskManagers as one deoptimization per batch).
+ */
+
+/** Checks that records 0..n-1 have exactly `fields` in order, widening `kinds`; false when not columnar. */
+function sameShape(records: unknown[], n: number, fields: string[], kinds: number[], timestamped: boolean): boolean {
+  const k = fields.length;
+  for (let i = 0; i < n; i++) {
+    let r: unknown = records[i];
+    if (timestamped) {
+      r = BatchEncoder.stamped(r);
+      if (r === null) return false;
+    } else if (!isPlainObject(r)) return false;
+    const o = r as Record<string, unknown>;
+    let j = 0;
+    for (const key in o) {
+      if (j >= k || key !== fields[j]) return false;
+      const m = merge(kinds[j]!, kindOf(o[key]));
+      if (m === 0) return false;
+      kinds[j] = m;
+      j++;
+    }
+    if (j !== k) return false;
+  }
+  return true;
+}
+
+/** Fills `index` with each record's position in `words` (appending new words); false once more than `max` are distinct. */
+function indexWords(records: unknown[], n: number, key: string, timestamped: boolean, seen: Map<string, number>, words: string[], index: Uint16Array, max: number): boolean {
+  for (let i = 0; i < n; i++) {
+    const s = rec(records[i], timestamped)[key] as string;
+    let w = seen.get(s);
+    if (w === undefined) {
+      w = words.length;
+      if (w >= max) return false;
+      seen.set(s, w);
+      words.push(s);
+    }
+    index[i] = w;
+  }
+  return true;
 }
 
 function rec(r: unknown, timestamped: boolean): Record<string, unknown> {

@@ -55,6 +55,22 @@ describe('credit-based channels', () => {
     assert.equal(new Set(shipped).size, shipped.length, 'every batch is its own array');
   });
 
+  it('closes a started batch at its array when the limit rises, so records are never stored past an array', () => {
+    const gate = new OutputGate();
+    const out = new OutputChannel('e/v/0/0/0', 8, gate);
+    const shipped: unknown[][] = [];
+    out.connect({ send: (e) => (e.kind === ENTRY_RECORDS && shipped.push(e.records!), 0), close() {} });
+    out.addCredit(100);
+    out.setBatchLimit(2);
+    out.add(0);
+    out.add(1); // closed at 2: the next array has 2 slots
+    out.add(2);
+    out.setBatchLimit(8); // rises while a batch is open
+    for (let i = 3; i < 12; i++) out.add(i);
+    out.finishBatch();
+    assert.deepEqual(shipped, [[0, 1], [2, 3], [4, 5, 6, 7, 8, 9, 10, 11]]);
+  });
+
   it('closes batches on the wire at about one segment of bytes, and never past the batch size or the announced size', () => {
     const gate = new OutputGate();
     const out = new OutputChannel('e/v/0/0/0', 1000, gate, 800);

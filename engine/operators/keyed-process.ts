@@ -29,6 +29,19 @@ export class KeyedProcessOperator extends KeyedOperatorBase implements OnTimerCo
   }
 
   processBatch(records: unknown[], timestamps: number[]): void {
+    this.processRecords(records, timestamps);
+    if (this.processingTimersChanged) {
+      this.processingTimersChanged = false;
+      this.scheduleProcessingTimers();
+    }
+  }
+
+  /**
+   * The per-record loop, in a method that ends with it: V8 compiles a long loop on its first run
+   * and keeps that code, so a property read after the loop would send every later batch back to
+   * the interpreter there (one deoptimization per batch, seen in the TaskManagers).
+   */
+  private processRecords(records: unknown[], timestamps: number[]): void {
     const fn = this.fn;
     const key = this.keySelector;
     const b = this.backend;
@@ -40,10 +53,6 @@ export class KeyedProcessOperator extends KeyedOperatorBase implements OnTimerCo
       this.currentTimestamp = ts;
       c.timestamp = ts;
       fn.processElement(r, this, c);
-    }
-    if (this.processingTimersChanged) {
-      this.processingTimersChanged = false;
-      this.scheduleProcessingTimers();
     }
   }
 
