@@ -15,6 +15,7 @@
  * busy / idle / backpressured time of its sources and its keyed tasks, as their TaskManagers last
  * reported it (a sample of the run: the heartbeat before the end).
  * Usage: node bench/engine-throughput/run.ts [--records N] [--reps N] [--only a|b|c] [--case keyed|chained] [-D key=value ...]
+ * (FP_BENCH_STDOUT=1 passes the engine processes' stdout through, e.g. for `node --trace-deopt bench/...`: they inherit node's flags.)
  * (`--case` runs only that case of (c).)
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -154,7 +155,7 @@ interface CheckpointTrace {
 /** `traces`: when given, the process logs at debug level and its checkpoint lines are collected there (other warnings still go to stderr). */
 function start(args: string[], traces?: CheckpointTrace[]): Promise<Proc & { submitted: Promise<string> }> {
   const child = fork(CLI, args, {
-    stdio: ['ignore', 'ignore', traces ? 'pipe' : 'inherit', 'ipc'],
+    stdio: ['ignore', process.env.FP_BENCH_STDOUT ? 'inherit' : 'ignore', traces ? 'pipe' : 'inherit', 'ipc'],
     env: { ...process.env, FLOWPILOT_PARENT_PID: String(process.pid), FLOWPILOT_LOG_LEVEL: traces ? 'debug' : 'warn' },
   });
   if (traces && child.stderr) {
