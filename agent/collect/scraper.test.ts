@@ -155,6 +155,28 @@ describe('scrape loop', () => {
     assert.equal(s!.stale, false);
   });
 
+  it('puts every sample in its own series when scrapes reuse their arrays and bodies shrink, grow and reorder', async (t) => {
+    const exp = await startExporter(t, 'a 1\nb 2\nc 3\nd 4\n');
+    const db = new MemoryStorage();
+    const c = clock();
+    const loop = new ScrapeLoop(target(exp.url), { pool: 'p', appender: db, metrics: createScrapeMetrics(), now: c.now });
+    const bodies = ['a 1\nb 2\nc 3\nd 4\n', 'd 14\nb 12\n', 'c 23\na 21\nb 22\nd 24\ne 25\n', 'e 35\n', 'a 41\nb 42\nc 43\nd 44\ne 45\n'];
+    for (const [k, body] of bodies.entries()) {
+      exp.body = body;
+      if (k > 0) c.advance(1000);
+      await loop.scrapeOnce();
+      for (const line of body.trim().split('\n')) {
+        const [name, v] = line.split(' ') as [string, string];
+        const [s] = latest(db, name);
+        assert.deepEqual([s!.t, s!.v, s!.stale], [c.now(), Number(v), false], `scrape ${k}: ${name}`);
+      }
+      for (const name of ['a', 'b', 'c', 'd', 'e'].filter((n) => !body.includes(`${n} `))) {
+        const s = latest(db, name)[0];
+        if (s !== undefined) assert.ok(s.stale, `scrape ${k}: ${name} is gone, so stale`);
+      }
+    }
+  });
+
   it('refuses samples more than 10 minutes ahead of the scrape as out of bounds and keeps the rest', async (t) => {
     const c = clock();
     const now = c.now();

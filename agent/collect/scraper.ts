@@ -21,9 +21,9 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../common/log.ts';
 import { silentLogger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
-import { formatLabels, labelsFromRecord, labelsHash, sameLabels, type Labels, type SeriesRef } from '../tsdb/index.ts';
+import { labelsFromRecord, labelsHash, sameLabels, type Labels, type SeriesRef } from '../tsdb/index.ts';
 import { ScrapeSlots } from './scrape-slots.ts';
-import { Staged } from './staged.ts';
+import { MAX_AHEAD_MS, Staged, type StagedBuffers } from './staged.ts';
 import { mergeTargetLabels, mergesTo, targetKey, type ScrapeTarget, type SourceResult } from './target.ts';
 import { KNOWN_SERIES, type FamilyMetadata, type ParsedSample } from './prometheus-text.ts';
 
@@ -39,14 +39,6 @@ export interface SampleAppender {
   appendRef(ref: SeriesRef, tMs: number, value: number): unknown;
   appendStaleMarkerRef(ref: SeriesRef, tMs: number): unknown;
 }
-
-/**
- * How far past the scrape's start an explicit timestamp may lie. Later samples are refused as
- * out of bounds and the rest of the scrape is kept, as Prometheus's scrape loop does
- * (scrape.go, maxAheadTime): a target with a wrong clock or a writer of future data cannot
- * push samples the store would hold ahead of every rule evaluation.
- */
-export const MAX_AHEAD_MS = 10 * 60 * 1000;
 
 export type TargetHealthState = 'up' | 'down' | 'unknown';
 
@@ -140,6 +132,7 @@ export class ScrapeLoop {
   private gen = 0;
   /** Entry by sample position in the last good scrape: most lines repeat in place. */
   private order: Array<CacheEntry | undefined> = [];
+  private spare: StagedBuffers<CacheEntry> | null = null; // the arrays of the scrape before the last, reused (staged.ts)
   private readonly isKnown = (_series: string, ordinal: number, hash: number, check: number): boolean => this.lookup(ordinal, hash, check, null) !== undefined;
   private timer: NodeJS.Timeout | null = null;
   private readonly stopController = new AbortController();
@@ -315,7 +308,8 @@ export class ScrapeLoop {
     const onStop = (): void => controller.abort(this.stopController.signal.reason);
     this.stopController.signal.addEventListener('abort', onStop, { once: true });
     const timer = setTimeout(() => controller.abort(new Error(`context deadline exceeded (scrape timeout ${this.target.timeoutMs} ms)`)), this.target.timeoutMs);
-    const staged = new Staged<CacheEntry>(++this.gen, start);
+    const staged = new Staged<CacheEntry>(++this.gen, start, this.spare);
+    this.spare = null;
     const onBatch = (batch: ParsedSample[]): void => {
       for (const s of batch) this.stage(s, staged);
     };
@@ -324,6 +318,7 @@ export class ScrapeLoop {
       result = await this.target.source.fetch(controller.signal, this.isKnown, onBatch);
     } catch (err) {
       const reason = controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : err;
+      this.spare = staged.buffers(staged.order);
       this.fail(start, (performance.now() - t0) / 1000, errorMessage(reason));
       return;
     } finally {
@@ -343,6 +338,7 @@ export class ScrapeLoop {
     const { appender } = this.opts;
     const { gen } = staged;
     const i = staged.n++;
+    staged.order[i] = undefined; // the array is reused: no entry from an older scrape at i
     let entry: CacheEntry | undefined;
     let merged: Labels | null = null;
     let hash: number;
@@ -415,7 +411,10 @@ export class ScrapeLoop {
     }
     const samplesLength = summary?.samples ?? result.samples.length;
     staged.commit(this.opts.appender);
+    const previous = this.order;
     this.order = staged.order;
+    if (this.order.length > staged.n) this.order.length = staged.n;
+    this.spare = staged.buffers(previous);
     for (const first of this.cache.values()) {
       for (let e: CacheEntry | null = first; e !== null; e = e.next) {
         if (e.gen === gen) continue;
@@ -434,12 +433,10 @@ export class ScrapeLoop {
       this.opts.metrics.parseErrors.inc({ job: this.job }, parseErrors);
       this.log.warn({ parseErrors, first: firstParseError }, 'skipped malformed exposition lines');
     }
-    let refused = '';
-    if (staged.outOfBounds > 0) {
-      const first = staged.firstOutOfBounds!;
-      refused = `refused ${staged.outOfBounds} sample(s) out of bounds: timestamp more than ${MAX_AHEAD_MS / 60_000} min ahead of the scrape (first: ${formatLabels(first.labels)} at ${new Date(first.t).toISOString()}, scrape at ${new Date(start).toISOString()}); check the target's clock`;
+    const refused = staged.refusedMessage();
+    if (refused !== '') {
       this.opts.metrics.outOfBounds.inc({ job: this.job }, staged.outOfBounds);
-      this.log.warn({ outOfBounds: staged.outOfBounds, first: formatLabels(first.labels), firstMs: first.t, scrapeMs: start }, 'refused samples too far in the future (out of bounds)');
+      this.log.warn({ outOfBounds: staged.outOfBounds }, refused);
     }
     this.opts.metrics.duration.observe({ job: this.job }, durationS);
     if (this.state.consecutiveFailures > 0) this.log.info({ after: this.state.consecutiveFailures }, 'target is back up');
