@@ -3,11 +3,12 @@
  * minute or two instead of half an hour: every target of the agent-eval synthetic job is
  * rendered tick by tick and parsed with the agent's parser (the values a scrape would append),
  * and appended at a 5 s virtual interval. No HTTP, no Prometheus, no rules: only the encoding.
- * The mix of series per (vertex, subtask) is the same at every scale, so 16 x 32 gives the
- * full-scale figure within a few hundredths (the TaskManager-level series weigh a little more).
+ * Each vertex has its own rate (so its own counter and rate widths) while subtasks repeat their
+ * vertex's shapes: 64 vertices x 16 subtasks (the default) has the full-scale (64 x 128) mix at
+ * an eighth of the series; fewer vertices give another mix, with fewer bytes per sample.
  * Prints the store's accounting, then bytes per sample by metric name, costliest first.
  *
- * Usage: node bench/tsdb-retention/bytes.ts [--vertices 16] [--subtasks 32] [--hours 2]
+ * Usage: node bench/tsdb-retention/bytes.ts [--vertices 64] [--subtasks 16] [--hours 2]
  *          [--interval 5000] [--seed 1] [--top 20]
  */
 import { MemoryStorage, labelsFromRecord, type SeriesRef } from '../../agent/tsdb/index.ts';
@@ -16,8 +17,8 @@ import { syntheticJob } from '../agent-eval/synthetic-job.ts';
 import { flags } from '../agent-eval/args.ts';
 
 const { num } = flags(process.argv.slice(2));
-const vertices = num('--vertices', 16);
-const subtasks = num('--subtasks', 32);
+const vertices = num('--vertices', 64);
+const subtasks = num('--subtasks', 16);
 const hours = num('--hours', 2);
 const intervalMs = num('--interval', 5000);
 const seed = num('--seed', 1);
