@@ -35,13 +35,23 @@ function policyText(data: Record<string, string>, where: string): string {
   throw new FlowpilotError('FP_POLICY_INVALID', `${where} has no policy.yaml key (keys: ${keys.join(', ') || 'none'}); put the policy YAML under policy.yaml`);
 }
 
+/** What each policy was built from (loadJobPolicy's `previous`): the inputs as text, and the policy file's object. */
+const builtFrom = new WeakMap<JobPolicy, { inputs: string; fileRaw: Record<string, unknown> }>();
+
+/**
+ * With `previous` (the job's policy as this function last built it), a policy whose inputs are
+ * the same (namespace, ConfigMap name and text, the resource's keys, the policy file) is that one,
+ * not built and validated again: a fleet replica refreshes every job's policy every
+ * `policyRefresh`, and the schema checks and digest were most of that (BENCHMARKS.md, "Fleet").
+ * The ConfigMap is read either way.
+ */
 export async function loadJobPolicy(
   job: { namespace: string; policyConfigMap: string | null; operatorPolicy: Record<string, unknown> },
   fileRaw: Record<string, unknown>,
   readConfigMap: ConfigMapReader,
+  previous?: JobPolicy,
 ): Promise<JobPolicy> {
-  let cmRaw: Record<string, unknown> = {};
-  let source = 'policy file';
+  let text: string | null = null;
   if (job.policyConfigMap) {
     const where = `ConfigMap ${job.namespace}/${job.policyConfigMap}`;
     let data: Record<string, string> | null;
@@ -51,7 +61,15 @@ export async function loadJobPolicy(
       throw new FlowpilotError('FP_POLICY_READ', `cannot read the policy ${where}: ${errorMessage(err)}`);
     }
     if (data === null) throw new FlowpilotError('FP_POLICY_READ', `the policy ${where} (annotation flowpilot.io/policy) does not exist`);
-    const text = policyText(data, where);
+    text = policyText(data, where);
+  }
+  const inputs = JSON.stringify([job.namespace, job.policyConfigMap, text, job.operatorPolicy]);
+  const was = previous === undefined ? undefined : builtFrom.get(previous);
+  if (previous !== undefined && was !== undefined && was.inputs === inputs && was.fileRaw === fileRaw) return previous;
+  let cmRaw: Record<string, unknown> = {};
+  let source = 'policy file';
+  if (job.policyConfigMap && text !== null) {
+    const where = `ConfigMap ${job.namespace}/${job.policyConfigMap}`;
     parsePolicy(text, where);
     cmRaw = (parseDocument(text).toJS() ?? {}) as Record<string, unknown>;
     source = where;
@@ -62,5 +80,7 @@ export async function loadJobPolicy(
   const policy = policyFromRaw(raw, `the policy of ${job.namespace} (${source})`);
   const overrides = deepMerge(job.operatorPolicy, cmRaw) as Record<string, unknown>;
   const digest = createHash('sha256').update(JSON.stringify(policy)).digest('hex').slice(0, 12);
-  return { policy, overrides, digest, source };
+  const built: JobPolicy = { policy, overrides, digest, source };
+  builtFrom.set(built, { inputs, fileRaw });
+  return built;
 }

@@ -40,6 +40,38 @@ describe('a fleet job\'s policy', () => {
   });
 });
 
+describe('a fleet job\'s policy refreshed', () => {
+  it('is the previous one while its inputs are the same, and built again when the ConfigMap, the resource\'s keys, the namespace or the policy file change', async () => {
+    let text = 'utilization:\n  target: 0.6\n';
+    let reads = 0;
+    const read = async () => { reads++; return { 'policy.yaml': text }; };
+    const file = { utilization: { target: 0.75 } };
+    const first = await loadJobPolicy(job('tight'), file, read);
+    assert.equal(await loadJobPolicy(job('tight'), file, read, first), first, 'same inputs: the same policy');
+    assert.equal(reads, 2, 'the ConfigMap is read on every refresh');
+    // an edit of the ConfigMap
+    text = 'utilization:\n  target: 0.5\n';
+    const edited = await loadJobPolicy(job('tight'), file, read, first);
+    assert.notEqual(edited, first);
+    assert.equal(edited.policy.utilization.target, 0.5);
+    // an invalid edit is refused, as without a previous policy
+    text = 'utilization:\n  target: 7\n';
+    await assert.rejects(loadJobPolicy(job('tight'), file, read, edited), /ConfigMap team-a\/tight/);
+    text = 'utilization:\n  target: 0.5\n';
+    // the resource's keys, another namespace, another policy file (the same content, another object), no ConfigMap
+    const keys = await loadJobPolicy(job('tight', { 'job.autoscaler.stabilization.interval': '2m' }), file, read, edited);
+    assert.notEqual(keys, edited);
+    assert.notEqual(await loadJobPolicy({ ...job('tight'), namespace: 'team-b' }, file, read, edited), edited);
+    assert.notEqual(await loadJobPolicy(job('tight'), { ...file }, read, edited), edited);
+    const none = await loadJobPolicy(job(null), file, read, edited);
+    assert.equal(none.policy.utilization.target, 0.75);
+    assert.equal(await loadJobPolicy(job(null), file, read, none), none);
+    // a policy not built by loadJobPolicy is never taken for one
+    const copy = { ...none };
+    assert.notEqual(await loadJobPolicy(job(null), file, read, copy), copy);
+  });
+});
+
 describe('alerts in a fleet', () => {
   const veto = (labels: Record<string, string>): FiringAlert => ({ labels: { alertname: 'Hold', flowpilot_action: 'block', ...labels } });
   const all = [veto({ namespace: 'team-a', resource_name: 'orders' }), veto({ namespace: 'team-b' }), veto({}), veto({ namespace: 'team-a', resource_name: 'payments' })];
