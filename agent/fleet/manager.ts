@@ -39,6 +39,10 @@ import { JobPipeline, stateConfigMapName } from './job-pipeline.ts';
 import { StateCleanup } from './state-cleanup.ts';
 import { loadJobPolicy, type JobPolicy } from './job-policy.ts';
 import { alertsForResource } from './alert-routing.ts';
+import { StatusParts } from './status-json.ts';
+
+const byNamespaceAndName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }): number =>
+  a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
 
 /**
  * How many jobs start at once on a replica (policy read, state load, first collection). A replica
@@ -115,6 +119,7 @@ export class FleetManager {
   readonly cleanup: StateCleanup;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly policyErrors = new Map<string, string>();
+  private readonly statusParts = new StatusParts();
   private readonly endpointSlots = new Map<string, ScrapeSlots>();
   private readonly actuationMetrics: ActuationMetrics;
   /** One Event recorder per namespace: an Event lives in the namespace of the resource it is about. */
@@ -269,7 +274,7 @@ export class FleetManager {
     }
   }
 
-  private async readPolicy(job: ManagedJob): Promise<JobPolicy> {
+  private async readPolicy(job: ManagedJob, previous?: JobPolicy): Promise<JobPolicy> {
     const kube = this.o.kube;
     return loadJobPolicy(job, this.fileRaw, async (namespace, name) => {
       try {
@@ -279,13 +284,13 @@ export class FleetManager {
         if (isKubeCode(err, 'FP_KUBE_NOT_FOUND')) return null;
         throw err;
       }
-    });
+    }, previous);
   }
 
   private async refreshPolicy(p: JobPipeline): Promise<void> {
     p.policyReadAt = Date.now();
     try {
-      p.setPolicy(await this.readPolicy(p.job));
+      p.setPolicy(await this.readPolicy(p.job, p.policy));
       this.policyErrors.delete(p.job.uid);
     } catch (err) {
       const msg = errorMessage(err);
@@ -398,35 +403,56 @@ export class FleetManager {
   /** Every managed job as this replica sees it (owner from its view of the members). */
   status(): { replica: string; members: string[]; jobs: FleetJobStatus[] } {
     const jobs: FleetJobStatus[] = [];
-    for (const [uid, job] of this.jobs) {
-      const p = this.pipelines.get(uid);
-      const owner = this.shard.ownerOf(uid);
-      const acting = p ? p.acting() : false;
-      const policyError = p?.policyError ?? this.policyErrors.get(uid) ?? null;
-      const state: FleetJobState = acting ? 'acting'
-        : owner === null ? 'no-owner'
-          : owner !== this.identity ? 'remote'
-            : this.policyErrors.has(uid) ? 'policy-error'
-              // (a job waiting for a start slot is acquiring; over-limit only past maxJobs)
-              : p || this.starting.has(uid) || this.pipelines.size + this.starting.size < this.o.config.fleet.maxJobs ? 'acquiring' : 'over-limit';
-      const d = p?.decisions.at(-1);
-      const la = p?.lastAction();
-      jobs.push({
-        namespace: job.namespace, name: job.name, kind: job.kind, uid, restUrl: job.restUrl,
-        state, owner, acting, replica: this.identity,
-        policy: p
-          ? { source: p.policy.source, digest: p.policy.digest, configMap: job.policyConfigMap, overrides: p.policy.overrides, error: policyError }
-          : policyError ? { source: '', digest: '', configMap: job.policyConfigMap, overrides: {}, error: policyError } : null,
-        lastDecision: d
-          ? { time: d.time, action: d.action, blockedBy: d.blockedBy ?? null, direction: d.direction ?? null, parallelism: d.parallelism, reasons: d.reasons, utilizationBand: d.utilizationBand ?? null }
-          : null,
-        lastAction: la ? { actionId: la.actionId, outcome: la.outcome, message: la.message } : null,
-        actionInFlight: p?.actionInFlight() ?? false,
-        decisions: p?.decisions.length ?? 0,
-        observations: p?.observations ?? 0,
-      });
-    }
-    jobs.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+    for (const [uid, job] of this.jobs) jobs.push(this.jobStatus(uid, job).build());
+    jobs.sort(byNamespaceAndName);
     return { replica: this.identity, members: this.shard.liveMembers(), jobs };
+  }
+
+  /**
+   * JSON.stringify(status()), each job's part serialized again only when what it shows changed
+   * (status-json.ts): GET /api/v1/scaling/jobs lists every job of the fleet on every replica.
+   */
+  statusJson(): string {
+    const jobs: Array<{ namespace: string; name: string; json: string }> = [];
+    for (const [uid, job] of this.jobs) {
+      const s = this.jobStatus(uid, job);
+      jobs.push({ namespace: job.namespace, name: job.name, json: this.statusParts.json(uid, s.inputs, s.build) });
+    }
+    this.statusParts.keepOnly(this.jobs);
+    jobs.sort(byNamespaceAndName);
+    return `{"replica":${JSON.stringify(this.identity)},"members":${JSON.stringify(this.shard.liveMembers())},"jobs":[${jobs.map((j) => j.json).join(',')}]}`;
+  }
+
+  /** One job's status, and everything it is built from (compared by identity to reuse its JSON). */
+  private jobStatus(uid: string, job: ManagedJob): { inputs: unknown[]; build: () => FleetJobStatus } {
+    const p = this.pipelines.get(uid);
+    const owner = this.shard.ownerOf(uid);
+    const acting = p ? p.acting() : false;
+    const policyError = p?.policyError ?? this.policyErrors.get(uid) ?? null;
+    const state: FleetJobState = acting ? 'acting'
+      : owner === null ? 'no-owner'
+        : owner !== this.identity ? 'remote'
+          : this.policyErrors.has(uid) ? 'policy-error'
+            // (a job waiting for a start slot is acquiring; over-limit only past maxJobs)
+            : p || this.starting.has(uid) || this.pipelines.size + this.starting.size < this.o.config.fleet.maxJobs ? 'acquiring' : 'over-limit';
+    const d = p?.decisions.at(-1);
+    const la = p?.lastAction();
+    const actionInFlight = p?.actionInFlight() ?? false;
+    const decisions = p?.decisions.length ?? 0;
+    const observations = p?.observations ?? 0;
+    const inputs = [job, job.namespace, job.name, job.kind, job.restUrl, job.policyConfigMap, state, owner, acting, p, p?.policy, policyError, d, la, actionInFlight, decisions, observations];
+    const build = (): FleetJobStatus => ({
+      namespace: job.namespace, name: job.name, kind: job.kind, uid, restUrl: job.restUrl,
+      state, owner, acting, replica: this.identity,
+      policy: p
+        ? { source: p.policy.source, digest: p.policy.digest, configMap: job.policyConfigMap, overrides: p.policy.overrides, error: policyError }
+        : policyError ? { source: '', digest: '', configMap: job.policyConfigMap, overrides: {}, error: policyError } : null,
+      lastDecision: d
+        ? { time: d.time, action: d.action, blockedBy: d.blockedBy ?? null, direction: d.direction ?? null, parallelism: d.parallelism, reasons: d.reasons, utilizationBand: d.utilizationBand ?? null }
+        : null,
+      lastAction: la ? { actionId: la.actionId, outcome: la.outcome, message: la.message } : null,
+      actionInFlight, decisions, observations,
+    });
+    return { inputs, build };
   }
 }

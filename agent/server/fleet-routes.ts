@@ -11,15 +11,19 @@ import type http from 'node:http';
 import type { FleetManager } from '../fleet/manager.ts';
 
 function send(res: http.ServerResponse, req: http.IncomingMessage, status: number, body: unknown): true {
+  return sendJson(res, req, status, JSON.stringify(body));
+}
+
+function sendJson(res: http.ServerResponse, req: http.IncomingMessage, status: number, json: string): true {
   res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(req.method === 'HEAD' ? undefined : JSON.stringify(body));
+  res.end(req.method === 'HEAD' ? undefined : json);
   return true;
 }
 
 export function handleFleetRoutes(req: http.IncomingMessage, res: http.ServerResponse, fleet: FleetManager): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const url = new URL(req.url ?? '/', 'http://localhost');
-  if (url.pathname === '/api/v1/scaling/jobs') return send(res, req, 200, fleet.status());
+  if (url.pathname === '/api/v1/scaling/jobs') return sendJson(res, req, 200, fleet.statusJson());
   if (url.pathname !== '/api/v1/scaling/decisions') return false;
   const job = url.searchParams.get('job') ?? '';
   const m = /^([^/]+)\/([^/]+)$/.exec(job);

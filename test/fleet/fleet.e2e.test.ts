@@ -74,6 +74,8 @@ describe('fleet mode: three replicas, opted-in FlinkDeployments', { timeout: 90_
   async function jobsOf(r: Replica): Promise<FleetJobStatus[]> {
     const res = await fetch(`http://127.0.0.1:${r.agent.port}/api/v1/scaling/jobs`);
     assert.equal(res.status, 200);
+    // the route's JSON (each job's part kept while it does not change) is the status serialized now
+    assert.equal(r.fleet.statusJson(), JSON.stringify(r.fleet.status()));
     return ((await res.json()) as { jobs: FleetJobStatus[] }).jobs;
   }
   /** The job as listed by the replica acting on it (null when none acts). */
