@@ -131,7 +131,9 @@ export class ConfigMapJournalStore implements JournalStore {
             name: this.o.name, namespace: this.namespace, body: { ...cm, data },
           }));
         }
-        this.rememberVersion(k, raw, version);
+        // (the answer's copy of the text when it is the one sent: no second copy of the document kept)
+        const stored = this.last?.data?.[k];
+        if (stored === raw) this.rememberVersion(k, stored, version);
         return version;
       } catch (err) {
         this.last = null;
