@@ -188,3 +188,8 @@ export function formatLabels(l: Labels): string {
   for (const n in l) if (n !== METRIC_NAME) parts.push(`${n}=${JSON.stringify(l[n])}`);
   return parts.length === 0 && name !== '' ? name : `${name}{${parts.join(', ')}}`;
 }
+
+/** Frozen label records are taken as canonical (labelsFromRecord makes them so). */
+export function canonicalLabels(input: Labels | Record<string, string>): Labels {
+  return Object.isFrozen(input) ? (input as Labels) : labelsFromRecord(input);
+}

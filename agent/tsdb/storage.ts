@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 import { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../../common/log.ts';
 import { silentLogger } from '../../common/log.ts';
-import { METRIC_NAME, compareLabelSets, formatLabels, labelsFromRecord, type Labels } from './labels.ts';
+import { METRIC_NAME, canonicalLabels, compareLabelSets, formatLabels, labelsFromRecord, type Labels } from './labels.ts';
 import { LabelHashIndex } from './hash-index.ts';
 import type { LabelMatcher } from './matchers.ts';
 import { MemSeries, type SeriesSamples } from './series.ts';
@@ -17,6 +17,7 @@ import { ColumnSink, type SeriesColumns } from './columns.ts';
 import { cardinalityOf, type TsdbStatus } from './cardinality.ts';
 import { intersectById } from './postings.ts';
 import { ChunkPool, PAGE_SIZE } from './chunk.ts';
+import { CreationSettler, DEFAULT_SETTLE_AFTER_SERIES } from './settle.ts';
 import { OP_APPEND, OP_CLEAR, OP_RETENTION, OP_STALE, ReplicationLog, type ReplicaBatch, type ReplicaTarget } from './replication.ts';
 
 export type { SeriesColumns } from './columns.ts';
@@ -41,6 +42,8 @@ export interface MemoryStorageOptions {
   autoRetention?: boolean;
   /** Number of live series beyond which new series are rejected. Default 1,000,000. */
   maxSeries?: number;
+  /** A major GC after this many series created (agent/tsdb/settle.ts); 0 turns it off. Default 10,000. */
+  settleAfterSeries?: number;
   logger?: Logger;
 }
 
@@ -83,6 +86,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
   readonly retentionMs: number;
   readonly maxSeries: number;
   private readonly log: Logger;
+  private readonly settler: CreationSettler;
   private readonly index = new LabelHashIndex<MemSeries>();
   /** name -> value -> ids */
   /** name -> value -> series with that label, in creation (id) order. Deleted series are compacted out after retention. */
@@ -133,10 +137,16 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     this.retentionEveryMs = Math.min(60_000, Math.max(1000, this.retentionMs / 20));
     this.maxSeries = opts.maxSeries ?? DEFAULT_MAX_SERIES;
     this.log = opts.logger ?? silentLogger();
+    this.settler = new CreationSettler(opts.settleAfterSeries ?? DEFAULT_SETTLE_AFTER_SERIES);
   }
 
   get seriesCount(): number {
     return this.index.size;
+  }
+
+  /** Major GCs asked for after bursts of series creation (settle.ts). */
+  get settles(): number {
+    return this.settler.settles;
   }
 
   /** Bytes the live series hold for their samples (raw ring and compressed chunks; not labels or index): for benchmarks. */
@@ -282,6 +292,7 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     this.replication?.series(s.id, labels);
     this.seriesSetChanged(labels);
     this.index.add(s);
+    this.settler.created1();
     for (const name in labels) {
       let values = this.postings.get(name);
       if (values === undefined) this.postings.set(name, (values = new Map()));
@@ -566,18 +577,10 @@ export class MemoryStorage implements Queryable, ReplicaTarget {
     new Gauge({ name: 'flowpilot_tsdb_series', help: 'Live series in the in-memory store.', registers: [registry], collect() { this.set(self.index.size); } });
     new Gauge({ name: 'flowpilot_tsdb_samples', help: 'Samples held in the in-memory store.', registers: [registry], collect() { this.set(self.samples); } });
     new Gauge({ name: 'flowpilot_tsdb_series_limit', help: 'Configured maximum number of series.', registers: [registry], collect() { this.set(self.maxSeries); } });
-    new Counter({
-      name: 'flowpilot_tsdb_series_limit_rejections_total',
-      help: 'Samples of new series dropped because the series limit was reached.',
-      registers: [registry],
-      collect() { this.reset(); this.inc(self.limitRejections); },
-    });
-    new Counter({
-      name: 'flowpilot_tsdb_out_of_order_samples_total',
-      help: 'Samples dropped because they were older than the newest sample of their series.',
-      registers: [registry],
-      collect() { this.reset(); this.inc(self.outOfOrder); },
-    });
+    const counter = (name: string, help: string, read: () => number): unknown => new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
+    counter('flowpilot_tsdb_series_limit_rejections_total', 'Samples of new series dropped because the series limit was reached.', () => self.limitRejections);
+    counter('flowpilot_tsdb_out_of_order_samples_total', 'Samples dropped because they were older than the newest sample of their series.', () => self.outOfOrder);
+    counter('flowpilot_tsdb_settle_gcs_total', 'Major GCs asked for after bursts of new series (one per settleAfterSeries created).', () => self.settler.settles);
   }
 }
 
@@ -593,8 +596,3 @@ interface CachedSelection {
 
 /** A stored series, as handed out by MemoryStorage.ref(). */
 export type SeriesRef = Pick<MemSeries, 'id' | 'labels' | 'length' | 'isStale' | 'sampleBytes'>;
-
-/** Frozen label records are taken as canonical (labelsFromRecord makes them so). */
-function canonicalLabels(input: Labels | Record<string, string>): Labels {
-  return Object.isFrozen(input) ? (input as Labels) : labelsFromRecord(input);
-}
