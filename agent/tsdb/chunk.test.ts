@@ -1,37 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CHUNK_SAMPLES, ChunkPool, PAGE_SIZE, bitsHi, bitsLo, bitsOf } from './chunk.ts';
-import { labelsFromRecord } from './labels.ts';
+import { CHUNK_SAMPLES, ChunkPool, PAGE_SIZE } from './chunk.ts';
 import { MemSeries } from './series.ts';
-
-const L = labelsFromRecord({ __name__: 'x' });
-
-interface Sample { t: number; v: number; stale: boolean }
-
-function fill(samples: Sample[], pool = new ChunkPool()): MemSeries {
-  const s = new MemSeries(1, L, pool);
-  for (const x of samples) assert.equal(s.append(x.t, x.v, x.stale), 'ok', `append ${x.t}`);
-  return s;
-}
-
-function bits(v: number): string {
-  bitsOf(v);
-  return `${(bitsHi >>> 0).toString(16)}:${(bitsLo >>> 0).toString(16)}`;
-}
-
-/** Decodes everything and compares bit for bit (values) and exactly (times, stale flags). */
-function assertRoundTrip(s: MemSeries, want: Sample[], msg = ''): void {
-  const w = s.window(-Infinity, Infinity);
-  assert.deepEqual(w.t, want.map((x) => x.t), `${msg} timestamps`);
-  for (let i = 0; i < want.length; i++) {
-    const stale = w.stale?.[i] === 1;
-    assert.equal(stale, want[i]!.stale, `${msg} sample ${i} stale flag`);
-    if (!stale) assert.equal(bits(w.v[i]!), bits(want[i]!.v), `${msg} sample ${i}: ${w.v[i]} != ${want[i]!.v}`);
-    else assert.ok(Number.isNaN(w.v[i]!));
-  }
-  assert.equal(s.length, want.length);
-}
+import { assertRoundTrip, fill, type Sample } from './chunk-testing.ts';
 
 function bytesPerSample(s: MemSeries): number {
   return s.sampleBytes / s.length;

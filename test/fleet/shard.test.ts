@@ -145,67 +145,99 @@ describe('fleet sharding', () => {
   });
 });
 
+/**
+ * Two shards, `a` and `other`, on a fresh fake API server, rounds driven by hand, both joined and
+ * seeing each other. a's clock runs `clock.skew` ms ahead (a lease duration makes other's Lease
+ * look stale to a); `beforeAsWrite` rewrites other's Lease on the server between a's list and a's
+ * next write of it (another writer winning that race).
+ */
+async function handDriven(other: string) {
+  const kube = await startFakeKube({ namespace: 'flink' });
+  const clock = { skew: 0 };
+  const clients = (): ReturnType<typeof createKubeClients> => createKubeClients({ kind: 'file', path: kube.kubeconfigPath });
+  const a = new FleetShard({ clients: clients(), identity: 'a', leaseDurationSeconds: LEASE_S, clock: () => Date.now() + clock.skew });
+  const b = new FleetShard({ clients: clients(), identity: other, leaseDurationSeconds: LEASE_S });
+  const name = `flowpilot-member-${other}`;
+  const lease = (): { spec: Record<string, unknown> } => kube.server.getObject('leases.coordination.k8s.io', 'flink', name) as unknown as { spec: Record<string, unknown> };
+  const beforeAsWrite = (change: (spec: Record<string, unknown>) => Record<string, unknown>): void =>
+    kube.server.interleaveBeforeWrite((r) => r.resource === 'leases' && r.verb === 'update' && r.name === name, () => {
+      kube.server.putObject('leases.coordination.k8s.io', 'flink', { ...lease(), spec: change(lease().spec) });
+    });
+  const close = async (): Promise<void> => {
+    a.stop();
+    b.stop();
+    await kube.close();
+  };
+  try {
+    await b.round();
+    await a.round();
+    assert.deepEqual(a.liveMembers(), ['a', other]);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { kube, clock, a, b, lease, beforeAsWrite, close };
+}
+
+/** other renews (a renewTime just after now, in the API server's microsecond form). */
+const renewed = (spec: Record<string, unknown>): Record<string, unknown> => ({ ...spec, renewTime: new Date(Date.now() + 1).toISOString().replace('Z', '000Z') });
+
 describe('fleet sharding: an eviction races a renewal', () => {
   it('an eviction sent after the member renewed gets a 409 and leaves it a member; one that wins takes it out, and the member joins again', async () => {
-    const kube = await startFakeKube({ namespace: 'flink' });
-    let skew = 0;
-    const clients = (): ReturnType<typeof createKubeClients> => createKubeClients({ kind: 'file', path: kube.kubeconfigPath });
-    // rounds driven by hand; a's clock is moved a lease duration ahead to make b's Lease look stale
-    const a = new FleetShard({ clients: clients(), identity: 'a', leaseDurationSeconds: LEASE_S, clock: () => Date.now() + skew });
-    const b = new FleetShard({ clients: clients(), identity: 'b', leaseDurationSeconds: LEASE_S });
+    const { kube, clock, a, b, lease, beforeAsWrite, close } = await handDriven('b');
     try {
-      await b.round();
-      await a.round();
-      assert.deepEqual(a.liveMembers(), ['a', 'b']);
-      skew = LEASE_S * 1000 + 1;
+      clock.skew = LEASE_S * 1000 + 1;
       // b renews between a's list and a's eviction
-      kube.server.interleaveBeforeWrite((r) => r.resource === 'leases' && r.verb === 'update' && r.name === 'flowpilot-member-b', () => {
-        const l = kube.server.getObject('leases.coordination.k8s.io', 'flink', 'flowpilot-member-b') as unknown as { spec: Record<string, unknown> };
-        kube.server.putObject('leases.coordination.k8s.io', 'flink', { ...l, spec: { ...l.spec, renewTime: new Date(Date.now() + 1).toISOString().replace('Z', '000Z') } });
-      });
+      beforeAsWrite(renewed);
       await a.round();
       assert.equal(a.evictions, 0);
       assert.deepEqual(a.liveMembers(), ['a', 'b'], 'the member that renewed stays');
       assert.ok(kube.server.served.some((s) => s.resource === 'leases' && s.verb === 'update' && s.code === 409), 'the eviction got a 409');
-      // a's next list shows b's renewal (a new version, seen now); b stops renewing, and a lease
-      // duration later on a's clock the eviction wins
+      // a's next list shows b's renewal; b stops renewing, and a lease duration later on a's clock the eviction wins
       await a.round();
       assert.deepEqual(a.liveMembers(), ['a', 'b']);
-      skew += LEASE_S * 1000 + 1;
+      clock.skew += LEASE_S * 1000 + 1;
       await a.round();
       assert.equal(a.evictions, 1);
       assert.deepEqual(a.liveMembers(), ['a']);
-      const evicted = kube.server.getObject('leases.coordination.k8s.io', 'flink', 'flowpilot-member-b') as unknown as { spec: { holderIdentity: string } };
-      assert.equal(evicted.spec.holderIdentity, '');
+      assert.equal(lease().spec.holderIdentity, '');
       // b's next round finds itself evicted and joins again; a sees it on its next list
       await b.round();
-      assert.equal((kube.server.getObject('leases.coordination.k8s.io', 'flink', 'flowpilot-member-b') as unknown as { spec: { holderIdentity: string } }).spec.holderIdentity, 'b');
+      assert.equal(lease().spec.holderIdentity, 'b');
       await a.round();
       assert.deepEqual(a.liveMembers(), ['a', 'b']);
     } finally {
-      await kube.close();
+      await close();
+    }
+  });
+
+  it('a 409 because the member renewed meanwhile keeps it a member for a lease duration from the re-read', async () => {
+    const { kube, clock, a, beforeAsWrite, close } = await handDriven('b');
+    try {
+      clock.skew = LEASE_S * 1000 + 1;
+      beforeAsWrite(renewed);
+      await a.round();
+      assert.deepEqual(a.liveMembers(), ['a', 'b']);
+      // less than a lease duration after the re-read: no eviction is tried
+      const served = kube.server.served.length;
+      clock.skew += LEASE_S * 1000 - 500;
+      await a.round();
+      assert.ok(!kube.server.served.slice(served).some((s) => s.resource === 'leases' && s.verb === 'update' && s.name === 'flowpilot-member-b'), 'no eviction before a lease duration from the re-read');
+      assert.deepEqual(a.liveMembers(), ['a', 'b']);
+    } finally {
+      await close();
     }
   });
 });
 
 describe('fleet sharding: two replicas evict the same dead member', () => {
   it('the one whose eviction gets a 409 reads the Lease again and drops the member in the same round', async () => {
-    const kube = await startFakeKube({ namespace: 'flink' });
-    let skew = 0;
-    const clients = (): ReturnType<typeof createKubeClients> => createKubeClients({ kind: 'file', path: kube.kubeconfigPath });
-    const a = new FleetShard({ clients: clients(), identity: 'a', leaseDurationSeconds: LEASE_S, clock: () => Date.now() + skew });
-    const dead = new FleetShard({ clients: clients(), identity: 'dead', leaseDurationSeconds: LEASE_S });
-    const lease = (): { spec: Record<string, unknown> } => kube.server.getObject('leases.coordination.k8s.io', 'flink', 'flowpilot-member-dead') as unknown as { spec: Record<string, unknown> };
+    const { kube, clock, a, beforeAsWrite, close } = await handDriven('dead');
     try {
-      await dead.round();
-      await a.round();
-      assert.deepEqual(a.liveMembers(), ['a', 'dead']);
-      // 'dead' stops renewing; a lease duration later on a's clock it is stale
-      skew = LEASE_S * 1000 + 1;
-      // another replica's eviction lands between a's list and a's own eviction
-      kube.server.interleaveBeforeWrite((r) => r.resource === 'leases' && r.verb === 'update' && r.name === 'flowpilot-member-dead', () => {
-        kube.server.putObject('leases.coordination.k8s.io', 'flink', { ...lease(), spec: { ...lease().spec, holderIdentity: '' } });
-      });
+      // 'dead' stops renewing; a lease duration later on a's clock it is stale, and another
+      // replica's eviction lands between a's list and a's own eviction
+      clock.skew = LEASE_S * 1000 + 1;
+      beforeAsWrite((spec) => ({ ...spec, holderIdentity: '' }));
       const served = kube.server.served.length;
       await a.round();
       const since = kube.server.served.slice(served).filter((s) => s.resource === 'leases');
@@ -214,38 +246,7 @@ describe('fleet sharding: two replicas evict the same dead member', () => {
       assert.equal(a.evictions, 0, 'the eviction was not a\'s');
       assert.deepEqual(a.liveMembers(), ['a'], 'the member evicted by another replica is out of a\'s view in the same round');
     } finally {
-      a.stop();
-      dead.stop();
-      await kube.close();
-    }
-  });
-
-  it('a 409 because the member renewed meanwhile keeps it a member for a lease duration from the re-read', async () => {
-    const kube = await startFakeKube({ namespace: 'flink' });
-    let skew = 0;
-    const clients = (): ReturnType<typeof createKubeClients> => createKubeClients({ kind: 'file', path: kube.kubeconfigPath });
-    const a = new FleetShard({ clients: clients(), identity: 'a', leaseDurationSeconds: LEASE_S, clock: () => Date.now() + skew });
-    const b = new FleetShard({ clients: clients(), identity: 'b', leaseDurationSeconds: LEASE_S });
-    try {
-      await b.round();
-      await a.round();
-      skew = LEASE_S * 1000 + 1;
-      kube.server.interleaveBeforeWrite((r) => r.resource === 'leases' && r.verb === 'update' && r.name === 'flowpilot-member-b', () => {
-        const l = kube.server.getObject('leases.coordination.k8s.io', 'flink', 'flowpilot-member-b') as unknown as { spec: Record<string, unknown> };
-        kube.server.putObject('leases.coordination.k8s.io', 'flink', { ...l, spec: { ...l.spec, renewTime: new Date(Date.now() + 1).toISOString().replace('Z', '000Z') } });
-      });
-      await a.round();
-      assert.deepEqual(a.liveMembers(), ['a', 'b']);
-      // less than a lease duration after the re-read: no eviction is tried
-      const served = kube.server.served.length;
-      skew += LEASE_S * 1000 - 500;
-      await a.round();
-      assert.ok(!kube.server.served.slice(served).some((s) => s.resource === 'leases' && s.verb === 'update' && s.name === 'flowpilot-member-b'), 'no eviction before a lease duration from the re-read');
-      assert.deepEqual(a.liveMembers(), ['a', 'b']);
-    } finally {
-      a.stop();
-      b.stop();
-      await kube.close();
+      await close();
     }
   });
 });
