@@ -44,10 +44,12 @@ describe('CreationSettler', () => {
       const run = async (opts, perScrape) => {
         majors = 0;
         const st = new MemoryStorage(opts);
-        // three scrapes of new series, the event loop turning between them as it does between targets
+        // three scrapes of new series, the event loop turning between them as it does between
+        // targets: after each, until every collection the store asked for was observed (10 s cap)
         for (let k = 0; k < 3; k++) {
           for (let i = 0; i < perScrape; i++) st.ref({ __name__: 'm', i: String(k * perScrape + i) });
-          await new Promise((r) => setTimeout(r, 50));
+          const until = Date.now() + 10_000;
+          do await new Promise((r) => setImmediate(r)); while (majors < st.settles && Date.now() < until);
         }
         return majors;
       };
